@@ -1,0 +1,392 @@
+// A real Kubernetes control plane on loopback: one etcd and two kube-apiservers (hub
+// and spoke) sharing it under different key prefixes. No nodes, no controller-manager:
+// just the API, with RBAC, client-certificate auth, service-account signing and the
+// aggregation layer, which is what Infra's operator and connector talk to.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parse, stringify } from 'yaml';
+import { createCertificateAuthority, generateKeyPairPem, loadCertificateAuthority, type PemPair } from '../../lib/pki.ts';
+import { toolPaths } from './tools.ts';
+
+export const clusterNames = ['hub', 'spoke'] as const;
+export type ClusterName = (typeof clusterNames)[number];
+
+/** The CN the aggregation layer's proxy client certificate carries; operators allow only it. */
+export const frontProxyClientName = 'front-proxy-client';
+
+export interface ClusterState {
+  name: ClusterName;
+  /** https://127.0.0.1:<port> */
+  server: string;
+  /** Kubeconfig for a system:masters client certificate. */
+  adminKubeconfig: string;
+  pid: number;
+  /** Files under the cluster's directory; the client CA key lets tests mint user certificates. */
+  files: {
+    servingCA: string;
+    clientCA: string;
+    clientCAKey: string;
+    frontProxyCA: string;
+    serviceAccountKey: string;
+    log: string;
+  };
+}
+
+export interface ControlPlaneState {
+  dir: string;
+  etcd: { pid: number; url: string; log: string };
+  clusters: Record<ClusterName, ClusterState>;
+  kubernetesVersion: string;
+}
+
+const stateFile = (dir: string) => join(dir, 'state.json');
+const readyTimeoutMs = 60_000;
+
+export interface StartOptions {
+  /**
+   * Directory for certificates, data and logs; a fresh temp dir when absent. Whatever it
+   * holds is replaced (check findRunning first), and it is removed on stop.
+   */
+  dir?: string;
+  /** Forward the processes' logs to this stream as well as to their log files. */
+  verbose?: boolean;
+}
+
+export class ControlPlane {
+  readonly state: ControlPlaneState;
+  /** Settles with a description when any process exits before stop() was called. */
+  readonly crashed: Promise<string>;
+  private readonly children: ChildProcess[];
+  private stopping = false;
+
+  private constructor(state: ControlPlaneState, children: ChildProcess[]) {
+    this.state = state;
+    this.children = children;
+    this.crashed = new Promise((resolve) => {
+      for (const [i, child] of children.entries()) {
+        const name = i === 0 ? 'etcd' : `kube-apiserver (${clusterNames[i - 1]})`;
+        child.once('exit', (code, signal) => {
+          if (!this.stopping) resolve(`${name} exited with ${signal ?? `code ${code}`}`);
+        });
+      }
+    });
+  }
+
+  static async start(options: StartOptions = {}): Promise<ControlPlane> {
+    const tools = await toolPaths();
+    const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'infra-controlplane-')));
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const children: ChildProcess[] = [];
+    const stopStarted = async () => {
+      await Promise.all(children.map(terminate));
+      await rm(dir, { recursive: true, force: true });
+    };
+    try {
+      const [etcdClientPort, etcdPeerPort] = await freePorts(2);
+      const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
+      const etcdLog = join(dir, 'etcd.log');
+      const etcd = launch(tools.etcd, [
+        '--name=infra-local',
+        `--data-dir=${join(dir, 'etcd')}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+        `--initial-cluster=infra-local=http://127.0.0.1:${etcdPeerPort}`,
+        // Test data only: durability buys nothing and fsync dominates write latency.
+        '--unsafe-no-fsync',
+        '--log-level=warn',
+      ], etcdLog, options.verbose);
+      children.push(etcd);
+
+      const clusterSetups = await Promise.all(clusterNames.map((name) => prepareCluster(dir, name)));
+      const clusters = {} as Record<ClusterName, ClusterState>;
+      for (const setup of clusterSetups) {
+        const child = launch(tools.kubeApiserver, apiserverArgs(setup, etcdUrl), setup.state.files.log, options.verbose);
+        children.push(child);
+        clusters[setup.state.name] = { ...setup.state, pid: child.pid! };
+      }
+      await Promise.all(
+        clusterSetups.map((setup, i) => waitReady(setup, children[i + 1]!)),
+      );
+      const state: ControlPlaneState = {
+        dir,
+        etcd: { pid: etcd.pid!, url: etcdUrl, log: etcdLog },
+        clusters,
+        kubernetesVersion: tools.kubernetesVersion,
+      };
+      await writeFile(stateFile(dir), JSON.stringify(state, null, 2));
+      return new ControlPlane(state, children);
+    } catch (err) {
+      await stopStarted();
+      throw err;
+    }
+  }
+
+  /** Stops every process it started (waiting for them to exit) and removes its directory. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    // API servers first so they do not log etcd connection errors while shutting down.
+    await Promise.all(this.children.slice(1).map(terminate));
+    await terminate(this.children[0]!);
+    await rm(this.state.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Finds a control plane that another process started in `dir` and is still serving,
+ * so a test run can reuse the one `make dev` keeps up.
+ */
+export async function findRunning(dir: string): Promise<ControlPlaneState | undefined> {
+  let state: ControlPlaneState;
+  try {
+    state = JSON.parse(await readFile(stateFile(dir), 'utf8')) as ControlPlaneState;
+  } catch {
+    return undefined;
+  }
+  const alive = [state.etcd.pid, ...clusterNames.map((n) => state.clusters[n].pid)].every(isAlive);
+  if (!alive) return undefined;
+  const ready = await Promise.all(
+    clusterNames.map(async (n) => {
+      const cluster = state.clusters[n];
+      return probeReadyz(cluster.server, cluster.files.servingCA, await adminCertFrom(cluster.adminKubeconfig)).catch(() => false);
+    }),
+  );
+  return ready.every(Boolean) ? state : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface ClusterSetup {
+  state: Omit<ClusterState, 'pid'>;
+  port: number;
+  files: ClusterState['files'] & {
+    servingCert: string;
+    servingKey: string;
+    serviceAccountPub: string;
+    proxyClientCert: string;
+    proxyClientKey: string;
+    adminCert: PemPair;
+  };
+}
+
+async function prepareCluster(root: string, name: ClusterName): Promise<ClusterSetup> {
+  const dir = join(root, name);
+  await mkdir(dir, { recursive: true });
+  const [port] = await freePorts(1);
+  const server = `https://127.0.0.1:${port}`;
+  const [servingCA, clientCA, frontProxyCA] = await Promise.all([
+    createCertificateAuthority(`${name}-serving-ca`),
+    createCertificateAuthority(`${name}-client-ca`),
+    createCertificateAuthority(`${name}-front-proxy-ca`),
+  ]);
+  const [servingCert, adminCert, proxyClient, serviceAccount] = await Promise.all([
+    servingCA.issue({
+      commonName: 'kube-apiserver',
+      usage: 'server',
+      dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
+      ipAddresses: ['127.0.0.1'],
+    }),
+    clientCA.issue({ commonName: 'infra-local-admin', organizations: ['system:masters'], usage: 'client' }),
+    frontProxyCA.issue({ commonName: frontProxyClientName, usage: 'client' }),
+    generateKeyPairPem(),
+  ]);
+  const file = (base: string) => join(dir, base);
+  const files = {
+    servingCA: file('serving-ca.crt'),
+    servingCert: file('serving.crt'),
+    servingKey: file('serving.key'),
+    clientCA: file('client-ca.crt'),
+    clientCAKey: file('client-ca.key'),
+    frontProxyCA: file('front-proxy-ca.crt'),
+    proxyClientCert: file('front-proxy-client.crt'),
+    proxyClientKey: file('front-proxy-client.key'),
+    serviceAccountKey: file('service-account.key'),
+    serviceAccountPub: file('service-account.pub'),
+    log: file('kube-apiserver.log'),
+  };
+  const adminKubeconfig = file('admin.kubeconfig');
+  await Promise.all([
+    writeFile(files.servingCA, servingCA.cert),
+    writeFile(files.servingCert, servingCert.cert),
+    writeFile(files.servingKey, servingCert.key, { mode: 0o600 }),
+    writeFile(files.clientCA, clientCA.cert),
+    writeFile(files.clientCAKey, clientCA.key, { mode: 0o600 }),
+    writeFile(files.frontProxyCA, frontProxyCA.cert),
+    writeFile(files.proxyClientCert, proxyClient.cert),
+    writeFile(files.proxyClientKey, proxyClient.key, { mode: 0o600 }),
+    writeFile(files.serviceAccountKey, serviceAccount.privateKey, { mode: 0o600 }),
+    writeFile(files.serviceAccountPub, serviceAccount.publicKey),
+    writeFile(adminKubeconfig, clientKubeconfig({ cluster: name, server, ca: servingCA.cert, user: 'admin', client: adminCert }), { mode: 0o600 }),
+  ]);
+  const { servingCert: _c, servingKey: _k, serviceAccountPub: _p, proxyClientCert: _pc, proxyClientKey: _pk, ...stateFiles } = files;
+  return {
+    state: { name, server, adminKubeconfig, files: stateFiles },
+    port: port!,
+    files: { ...files, adminCert },
+  };
+}
+
+function apiserverArgs(setup: ClusterSetup, etcdUrl: string): string[] {
+  const { files, port, state } = setup;
+  return [
+    `--etcd-servers=${etcdUrl}`,
+    `--etcd-prefix=/registry-${state.name}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--tls-cert-file=${files.servingCert}`,
+    `--tls-private-key-file=${files.servingKey}`,
+    `--client-ca-file=${files.clientCA}`,
+    '--authorization-mode=RBAC',
+    // Without nodes there is nothing to reconcile endpoints for, nor a token controller.
+    '--endpoint-reconciler-type=none',
+    '--disable-admission-plugins=ServiceAccount',
+    '--service-cluster-ip-range=10.96.0.0/16',
+    `--service-account-issuer=https://kubernetes.default.svc/${state.name}`,
+    `--service-account-key-file=${files.serviceAccountPub}`,
+    `--service-account-signing-key-file=${files.serviceAccountKey}`,
+    '--allow-privileged=true',
+    // The aggregation layer: a separate front-proxy CA, as in a kubeadm cluster.
+    `--requestheader-client-ca-file=${files.frontProxyCA}`,
+    `--requestheader-allowed-names=${frontProxyClientName}`,
+    '--requestheader-username-headers=X-Remote-User',
+    '--requestheader-uid-headers=X-Remote-Uid',
+    '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    `--proxy-client-cert-file=${files.proxyClientCert}`,
+    `--proxy-client-key-file=${files.proxyClientKey}`,
+    `--cert-dir=${join(state.files.log, '..', 'cert-dir')}`,
+    '--v=1',
+  ];
+}
+
+function launch(binary: string, args: string[], logFile: string, verbose = false): ChildProcess {
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.pipe(log, { end: false });
+    if (verbose) stream.pipe(process.stderr, { end: false });
+  }
+  child.once('exit', () => log.end());
+  return child;
+}
+
+async function waitReady(setup: ClusterSetup, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + readyTimeoutMs;
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => (exited = `exited with ${signal ?? `code ${code}`}`));
+  let lastError = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (exited) break;
+    try {
+      if (await probeReadyz(setup.state.server, setup.state.files.servingCA, setup.files.adminCert)) return;
+      lastError = '/readyz is not ok yet';
+    } catch (err) {
+      lastError = (err as Error).message;
+    }
+    await sleep(200);
+  }
+  const tail = (await readFile(setup.state.files.log, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
+  throw new Error(
+    `kube-apiserver for ${setup.state.name} ${exited ?? `was not ready within ${readyTimeoutMs / 1000}s (${lastError})`}; ` +
+      `log ${setup.state.files.log} ends with:\n${tail}`,
+  );
+}
+
+async function probeReadyz(server: string, caFile: string, client: PemPair): Promise<boolean> {
+  const ca = await readFile(caFile, 'utf8');
+  return new Promise((resolve, reject) => {
+    const req = request(`${server}/readyz`, { ca, cert: client.cert, key: client.key, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function adminCertFrom(kubeconfigPath: string): Promise<PemPair> {
+  const config = parse(await readFile(kubeconfigPath, 'utf8')) as { users: { user: Record<string, string> }[] };
+  const user = config.users[0]!.user;
+  return {
+    cert: Buffer.from(user['client-certificate-data']!, 'base64').toString(),
+    key: Buffer.from(user['client-key-data']!, 'base64').toString(),
+  };
+}
+
+async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const killed = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
+  if (!killed) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () =>
+      new Promise<import('node:net').Server>((resolve, reject) => {
+        const server = createServer();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve(server));
+      }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+export interface KubeconfigInput {
+  cluster: string;
+  server: string;
+  /** PEM CA bundle that signed the server's certificate. */
+  ca: string;
+  user: string;
+  client: PemPair;
+}
+
+/** A self-contained kubeconfig (certificates inlined) for one client certificate. */
+export function clientKubeconfig({ cluster, server, ca, user, client }: KubeconfigInput): string {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: cluster, cluster: { server, 'certificate-authority-data': b64(ca) } }],
+    users: [{ name: user, user: { 'client-certificate-data': b64(client.cert), 'client-key-data': b64(client.key) } }],
+    contexts: [{ name: cluster, context: { cluster, user } }],
+    'current-context': cluster,
+  });
+}
+
+/**
+ * Mints a kubeconfig for an arbitrary user of a running cluster (a client certificate
+ * signed by its client CA), for tests that act as someone other than the admin.
+ */
+export async function userKubeconfig(cluster: ClusterState, user: string, groups: string[] = []): Promise<string> {
+  const clientCA = await loadCertificateAuthority({
+    cert: await readFile(cluster.files.clientCA, 'utf8'),
+    key: await readFile(cluster.files.clientCAKey, 'utf8'),
+  });
+  const client = await clientCA.issue({ commonName: user, organizations: groups, usage: 'client', validFor: { hours: 12 } });
+  return clientKubeconfig({ cluster: cluster.name, server: cluster.server, ca: await readFile(cluster.files.servingCA, 'utf8'), user, client });
+}

@@ -1,0 +1,25 @@
+// Locates the kube-apiserver and etcd binaries, building and caching them on first use.
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const repoRoot = join(import.meta.dirname, '..', '..');
+
+export interface ToolPaths {
+  etcd: string;
+  kubeApiserver: string;
+  kubernetesVersion: string;
+}
+
+export async function toolPaths(): Promise<ToolPaths> {
+  // build-tools.sh answers from its cache in milliseconds; on a cold cache it builds
+  // (minutes), streaming progress to our stderr so nobody stares at a silent terminal.
+  const child = promisify(execFile)('bash', [join(repoRoot, 'hack', 'build-tools.sh')], { maxBuffer: 1 << 20 });
+  child.child.stderr?.pipe(process.stderr);
+  const { stdout } = await child;
+  const binDir = stdout.trim();
+  const goMod = await readFile(join(repoRoot, 'hack', 'tools', 'kube-apiserver', 'go.mod'), 'utf8');
+  const kubernetesVersion = /^require k8s\.io\/kubernetes (v\S+)$/m.exec(goMod)?.[1] ?? 'unknown';
+  return { etcd: join(binDir, 'etcd'), kubeApiserver: join(binDir, 'kube-apiserver'), kubernetesVersion };
+}

@@ -1,0 +1,101 @@
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { Controller, ControllerMetrics } from './controller.ts';
+
+const logger = pino({ level: 'silent' });
+
+function eventually(check: () => void, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      try {
+        check();
+        resolve();
+      } catch (err) {
+        if (Date.now() > deadline) reject(err as Error);
+        else setTimeout(attempt, 5);
+      }
+    };
+    attempt();
+  });
+}
+
+describe('Controller', () => {
+  it('retries a failing key with backoff until it succeeds, and counts the results', async () => {
+    const registry = new Registry();
+    let attempts = 0;
+    const controller = new Controller({
+      name: 'flaky',
+      logger,
+      metrics: new ControllerMetrics(registry),
+      backoff: { baseMs: 1, maxMs: 10 },
+      reconcile: async () => {
+        attempts++;
+        if (attempts < 3) throw new Error('not yet');
+      },
+    });
+    controller.start();
+    controller.enqueue('k');
+    await eventually(() => expect(attempts).toBe(3));
+    await controller.stop();
+    const metrics = await registry.getMetricsAsJSON();
+    const reconciles = metrics.find((m) => m.name === 'infra_reconcile_total')!.values;
+    expect(reconciles).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ labels: { controller: 'flaky', result: 'error' }, value: 2 }),
+        expect.objectContaining({ labels: { controller: 'flaky', result: 'success' }, value: 1 }),
+      ]),
+    );
+  });
+
+  it('requeues after the delay reconcile asks for, and resyncs every key periodically', async () => {
+    const seen: string[] = [];
+    const controller = new Controller({
+      name: 'timed',
+      logger,
+      metrics: new ControllerMetrics(new Registry()),
+      resyncKeys: () => ['resynced'],
+      resyncIntervalMs: 20,
+      reconcile: async (key) => {
+        seen.push(key);
+        return key === 'expiring' && seen.filter((k) => k === 'expiring').length === 1 ? { requeueAfterMs: 10 } : undefined;
+      },
+    });
+    controller.start();
+    controller.enqueue('expiring');
+    await eventually(() => {
+      expect(seen.filter((k) => k === 'expiring')).toHaveLength(2);
+      expect(seen).toContain('resynced');
+    });
+    await controller.stop();
+  });
+
+  it('never reconciles one key concurrently', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let calls = 0;
+    const controller = new Controller({
+      name: 'serial',
+      logger,
+      metrics: new ControllerMetrics(new Registry()),
+      workers: 4,
+      reconcile: async () => {
+        calls++;
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight--;
+      },
+    });
+    controller.start();
+    for (let i = 0; i < 20; i++) {
+      controller.enqueue('same');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await eventually(() => expect(inFlight).toBe(0));
+    await controller.stop();
+    expect(maxInFlight).toBe(1);
+    expect(calls).toBeGreaterThan(1);
+    expect(calls).toBeLessThan(20);
+  });
+});

@@ -1,0 +1,104 @@
+// A controller: a work queue of object keys and workers that call reconcile(key) for
+// them. Informer handlers only enqueue; everything that can fail happens in reconcile,
+// where a failure is logged and the key retried with backoff. A periodic resync
+// re-queues every key, so a missed event or a hand edit is repaired in bounded time.
+import type { Logger } from 'pino';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { errorMessage } from './informer.ts';
+import { WorkQueue, type BackoffOptions } from './workqueue.ts';
+
+export interface ReconcileResult {
+  /** Reconcile this key again after this many milliseconds (e.g. a grant's expiry). */
+  requeueAfterMs?: number;
+}
+
+export type Reconciler = (key: string) => Promise<ReconcileResult | void>;
+
+export interface ControllerOptions {
+  name: string;
+  reconcile: Reconciler;
+  logger: Logger;
+  metrics: ControllerMetrics;
+  workers?: number;
+  backoff?: BackoffOptions;
+  /** Keys to re-queue on every resync (usually every key in the informer's cache). */
+  resyncKeys?: () => Iterable<string>;
+  resyncIntervalMs?: number;
+}
+
+export class ControllerMetrics {
+  readonly reconciles: Counter<'controller' | 'result'>;
+  readonly duration: Histogram<'controller'>;
+
+  constructor(registry: Registry) {
+    this.reconciles = new Counter({
+      name: 'infra_reconcile_total',
+      help: 'Reconciles by controller and result (success, error, requeue).',
+      labelNames: ['controller', 'result'],
+      registers: [registry],
+    });
+    this.duration = new Histogram({
+      name: 'infra_reconcile_duration_seconds',
+      help: 'Time spent in reconcile, by controller.',
+      labelNames: ['controller'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    });
+  }
+}
+
+export class Controller {
+  readonly queue: WorkQueue<string>;
+  private readonly options: ControllerOptions;
+  private readonly logger: Logger;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private workers: Promise<void>[] = [];
+
+  constructor(options: ControllerOptions) {
+    this.options = options;
+    this.queue = new WorkQueue(options.backoff);
+    this.logger = options.logger.child({ controller: options.name });
+  }
+
+  enqueue(key: string): void {
+    this.queue.add(key);
+  }
+
+  start(): void {
+    const { resyncKeys, resyncIntervalMs = 5 * 60_000, workers = 2 } = this.options;
+    if (resyncKeys) {
+      this.resyncTimer = setInterval(() => {
+        for (const key of resyncKeys()) this.queue.add(key);
+      }, resyncIntervalMs);
+      this.resyncTimer.unref();
+    }
+    this.workers = Array.from({ length: workers }, () => this.work());
+  }
+
+  /** Stops taking keys and waits for reconciles in flight to finish. */
+  async stop(): Promise<void> {
+    clearInterval(this.resyncTimer);
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+  }
+
+  private async work(): Promise<void> {
+    const { name, reconcile, metrics } = this.options;
+    for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
+      const end = metrics.duration.startTimer({ controller: name });
+      try {
+        const result = await reconcile(key);
+        this.queue.forget(key);
+        if (result?.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+        metrics.reconciles.inc({ controller: name, result: result?.requeueAfterMs !== undefined ? 'requeue' : 'success' });
+      } catch (err) {
+        const retryInMs = this.queue.addRateLimited(key);
+        metrics.reconciles.inc({ controller: name, result: 'error' });
+        this.logger.error({ key, err: errorMessage(err), retryInMs, failures: this.queue.failureCount(key) }, 'reconcile failed');
+      } finally {
+        end();
+        this.queue.done(key);
+      }
+    }
+  }
+}

@@ -1,0 +1,188 @@
+// A shared informer on @kubernetes/client-node's ListWatch that does what a controller
+// needs and ListWatch alone does not: it restarts itself after any watch or list error
+// (ListWatch only recovers from 410 Gone), keeps serving its last known objects while
+// disconnected, maintains named indexes, and calls handlers that cannot throw into it.
+import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+
+export type IndexFunction<T> = (obj: T) => string[];
+export type EventHandler<T> = (obj: T, event: 'add' | 'update' | 'delete') => void;
+
+export interface InformerOptions<T extends KubernetesObject> {
+  kubeConfig: KubeConfig;
+  /** Collection path, e.g. /apis/infrahq.com/v1alpha1/grants. */
+  path: string;
+  list: () => Promise<KubernetesListObject<T>>;
+  labelSelector?: string;
+  logger: Logger;
+  /** Restart delay after an error: doubles from this, capped at 30 s. */
+  restartDelayMs?: number;
+}
+
+const maxRestartDelayMs = 30_000;
+
+/** namespace/name, or name for cluster-scoped objects: the key controllers queue. */
+export function objectKey(obj: KubernetesObject): string {
+  const { namespace, name } = obj.metadata ?? {};
+  return namespace ? `${namespace}/${name}` : (name ?? '');
+}
+
+export class Informer<T extends KubernetesObject> {
+  private readonly listWatch: ListWatch<T>;
+  private readonly indexers = new Map<string, IndexFunction<T>>();
+  private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  private readonly indexedValues = new Map<string, Map<string, string[]>>();
+  private readonly handlers: EventHandler<T>[] = [];
+  private readonly logger: Logger;
+  private readonly baseDelayMs: number;
+  private restartDelayMs: number;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private synced = false;
+  private stopped = true;
+  private readonly syncWaiters: (() => void)[] = [];
+
+  constructor(options: InformerOptions<T>) {
+    this.logger = options.logger.child({ informer: options.path });
+    this.baseDelayMs = options.restartDelayMs ?? 500;
+    this.restartDelayMs = this.baseDelayMs;
+    const list = async () => {
+      const result = await options.list();
+      // ListWatch fills its cache synchronously once this promise settles; a macrotask
+      // runs after that, so waitForSync() resolves with the cache already filled.
+      setImmediate(() => this.markSynced());
+      return result;
+    };
+    this.listWatch = new ListWatch(options.path, new Watch(options.kubeConfig), list, false, options.labelSelector);
+    this.listWatch.on('add', (obj) => this.dispatch(obj, 'add'));
+    this.listWatch.on('update', (obj) => this.dispatch(obj, 'update'));
+    this.listWatch.on('delete', (obj) => this.dispatch(obj, 'delete'));
+    this.listWatch.on('connect', () => {
+      this.restartDelayMs = this.baseDelayMs;
+    });
+    this.listWatch.on('error', (err) => this.scheduleRestart(err));
+  }
+
+  /** Adds an index; call before start(). */
+  addIndex(name: string, fn: IndexFunction<T>): void {
+    this.indexers.set(name, fn);
+    this.indexes.set(name, new Map());
+    this.indexedValues.set(name, new Map());
+  }
+
+  /** Registers a handler; it should only enqueue work. Errors it throws are logged. */
+  onChange(handler: EventHandler<T>): void {
+    this.handlers.push(handler);
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    await this.listWatch.stop();
+  }
+
+  /** Resolves once the first list has filled the cache. */
+  waitForSync(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.listWatch.get(name, namespace);
+  }
+
+  list(): readonly T[] {
+    return this.listWatch.list();
+  }
+
+  /** Objects whose index function returned `value` for index `name`. */
+  byIndex(name: string, value: string): T[] {
+    const keys = this.indexes.get(name)?.get(value);
+    if (!keys) return [];
+    const objects: T[] = [];
+    for (const key of keys) {
+      const slash = key.indexOf('/');
+      const obj = slash < 0 ? this.get(key) : this.get(key.slice(slash + 1), key.slice(0, slash));
+      if (obj) objects.push(obj);
+    }
+    return objects;
+  }
+
+  /** The values present in an index, e.g. every destination that has grants. */
+  indexValues(name: string): string[] {
+    return [...(this.indexes.get(name)?.keys() ?? [])];
+  }
+
+  private async connect(): Promise<void> {
+    try {
+      await this.listWatch.start();
+    } catch (err) {
+      this.scheduleRestart(err);
+    }
+  }
+
+  private scheduleRestart(err: unknown): void {
+    if (this.stopped) return;
+    const delay = this.restartDelayMs;
+    this.restartDelayMs = Math.min(maxRestartDelayMs, this.restartDelayMs * 2);
+    this.logger.warn({ err: errorMessage(err), retryInMs: delay }, 'watch failed; serving cached objects and restarting');
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => void this.connect(), delay);
+    this.restartTimer.unref();
+  }
+
+  private markSynced(): void {
+    if (this.synced) return;
+    this.synced = true;
+    for (const resolve of this.syncWaiters.splice(0)) resolve();
+  }
+
+  private dispatch(obj: T, event: 'add' | 'update' | 'delete'): void {
+    this.updateIndexes(obj, event === 'delete');
+    for (const handler of this.handlers) {
+      try {
+        handler(obj, event);
+      } catch (err) {
+        this.logger.error({ err: errorMessage(err), key: objectKey(obj), event }, 'informer event handler threw');
+      }
+    }
+  }
+
+  private updateIndexes(obj: T, deleted: boolean): void {
+    const key = objectKey(obj);
+    for (const [name, fn] of this.indexers) {
+      const index = this.indexes.get(name)!;
+      const previous = this.indexedValues.get(name)!;
+      for (const value of previous.get(key) ?? []) {
+        const keys = index.get(value);
+        keys?.delete(key);
+        if (keys?.size === 0) index.delete(value);
+      }
+      if (deleted) {
+        previous.delete(key);
+        continue;
+      }
+      const values = fn(obj);
+      previous.set(key, values);
+      for (const value of values) {
+        let keys = index.get(value);
+        if (!keys) index.set(value, (keys = new Set()));
+        keys.add(key);
+      }
+    }
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'object' && err !== null && 'message' in err) return String((err as { message: unknown }).message);
+  return String(err);
+}

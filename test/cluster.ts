@@ -1,0 +1,59 @@
+// What a test that talks to the real local control plane needs: the clusters from the
+// global setup, names no other test uses, and the real kubectl.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { userKubeconfig, type ClusterName, type ClusterState } from '../hack/controlplane/controlplane.ts';
+
+export function cluster(name: ClusterName): ClusterState {
+  return inject('controlPlane').clusters[name];
+}
+
+/** A DNS-label name unique to this test run and worker, so parallel suites never collide. */
+export function uniqueName(prefix: string): string {
+  const worker = process.env.VITEST_POOL_ID ?? '0';
+  return `${prefix}-w${worker}-${randomBytes(3).toString('hex')}`;
+}
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface KubectlOptions {
+  /** Written to kubectl's stdin (e.g. a manifest for `apply -f -`). */
+  input?: string;
+  /** A kubeconfig path other than the cluster's admin one. */
+  kubeconfig?: string;
+}
+
+/** Runs the real kubectl against a cluster; never throws on a non-zero exit. */
+export function kubectl(target: ClusterName, args: string[], options: KubectlOptions = {}): Promise<KubectlResult> {
+  const kubeconfig = options.kubeconfig ?? cluster(target).adminKubeconfig;
+  return new Promise((resolve) => {
+    const child = execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin!.end(options.input ?? '');
+  });
+}
+
+/** Like kubectl, but fails the test with kubectl's own error when the command fails. */
+export async function kubectlOk(target: ClusterName, args: string[], options: KubectlOptions = {}): Promise<string> {
+  const result = await kubectl(target, args, options);
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (exit ${result.code}): ${result.stderr}`);
+  return result.stdout;
+}
+
+/** Writes a kubeconfig for a non-admin user (client certificate with CN=user, O=groups). */
+export async function userKubeconfigFile(target: ClusterName, user: string, groups: string[] = []): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'infra-test-user-'));
+  const path = join(dir, 'kubeconfig');
+  await writeFile(path, await userKubeconfig(cluster(target), user, groups), { mode: 0o600 });
+  return path;
+}

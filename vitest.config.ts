@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` runs pure logic with no cluster; `cluster` runs against the real
+// hub and spoke kube-apiservers that test/global-setup.ts starts once per run.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['{api,lib,operator,connector,cli,hack,crds}/**/*.test.ts'],
+          exclude: ['**/*.cluster.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        test: {
+          name: 'cluster',
+          include: ['**/*.cluster.test.ts', 'e2e/**/*.test.ts'],
+          exclude: ['**/node_modules/**'],
+          globalSetup: ['test/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
