@@ -46,7 +46,13 @@ export async function renderTypes(): Promise<string> {
     const version = crd.spec.versions.find((v) => v.name === 'v1alpha1');
     if (!version) throw new Error(`${names.kind}: the CRD serves no v1alpha1 version`);
     const schema = version.schema.openAPIV3Schema as { properties: Record<string, JSONSchema> };
-    const options = { bannerComment: '', additionalProperties: false, format: false, strictIndexSignatures: true };
+    const options = {
+      bannerComment: '',
+      additionalProperties: false,
+      strictIndexSignatures: true,
+      maxItems: -1,
+      style: { singleQuote: true, printWidth: 120 },
+    };
     const spec = schema.properties['spec'];
     const status = schema.properties['status'];
     if (spec) parts.push(await compile(toJSONSchema(spec) as JSONSchema, `${names.kind}Spec`, options));

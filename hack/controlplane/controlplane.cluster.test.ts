@@ -27,7 +27,11 @@ describe('local control plane', () => {
     await kubectlOk('hub', ['create', 'namespace', ns]);
     expect((await canI('get', 'pods', ns)).stdout.trim()).toBe('no');
 
-    await kubectlOk('hub', ['create', 'rolebinding', 'dev-view', '-n', ns, '--clusterrole=view', `--user=${user}`]);
+    // A role of our own: without kube-controller-manager the aggregated built-in roles
+    // (view, edit, admin) have no rules.
+    const role = uniqueName('pod-reader');
+    await kubectlOk('hub', ['create', 'clusterrole', role, '--verb=get,list,watch', '--resource=pods']);
+    await kubectlOk('hub', ['create', 'rolebinding', 'dev-read', '-n', ns, `--clusterrole=${role}`, `--user=${user}`]);
     expect((await canI('get', 'pods', ns)).stdout.trim()).toBe('yes');
     expect((await canI('delete', 'pods', ns)).stdout.trim()).toBe('no');
     expect((await canI('get', 'pods', 'default')).stdout.trim()).toBe('no');
