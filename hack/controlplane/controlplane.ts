@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { request } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
-import { createCertificateAuthority, generateKeyPairPem, loadCertificateAuthority, type PemPair } from '../../lib/pki.ts';
+import { createCertificateAuthority, generateKeyPairPem, loadCertificateAuthority, type CertificateAuthority, type PemPair } from '../../lib/pki.ts';
 import { toolPaths } from './tools.ts';
 
 export const clusterNames = ['hub', 'spoke'] as const;
@@ -33,6 +33,7 @@ export interface ClusterState {
     clientCA: string;
     clientCAKey: string;
     frontProxyCA: string;
+    frontProxyCAKey: string;
     serviceAccountKey: string;
     log: string;
   };
@@ -213,6 +214,7 @@ async function prepareCluster(root: string, name: ClusterName): Promise<ClusterS
     clientCA: file('client-ca.crt'),
     clientCAKey: file('client-ca.key'),
     frontProxyCA: file('front-proxy-ca.crt'),
+    frontProxyCAKey: file('front-proxy-ca.key'),
     proxyClientCert: file('front-proxy-client.crt'),
     proxyClientKey: file('front-proxy-client.key'),
     serviceAccountKey: file('service-account.key'),
@@ -227,6 +229,7 @@ async function prepareCluster(root: string, name: ClusterName): Promise<ClusterS
     writeFile(files.clientCA, clientCA.cert),
     writeFile(files.clientCAKey, clientCA.key, { mode: 0o600 }),
     writeFile(files.frontProxyCA, frontProxyCA.cert),
+    writeFile(files.frontProxyCAKey, frontProxyCA.key, { mode: 0o600 }),
     writeFile(files.proxyClientCert, proxyClient.cert),
     writeFile(files.proxyClientKey, proxyClient.key, { mode: 0o600 }),
     writeFile(files.serviceAccountKey, serviceAccount.privateKey, { mode: 0o600 }),
@@ -341,7 +344,7 @@ async function terminate(child: ChildProcess): Promise<void> {
   }
 }
 
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: count }, () =>
       new Promise<import('node:net').Server>((resolve, reject) => {
@@ -366,6 +369,11 @@ export interface KubeconfigInput {
 }
 
 /** A self-contained kubeconfig (certificates inlined) for one client certificate. */
+export async function clusterCA(cluster: ClusterState, which: 'client' | 'frontProxy'): Promise<CertificateAuthority> {
+  const [cert, key] = which === 'client' ? [cluster.files.clientCA, cluster.files.clientCAKey] : [cluster.files.frontProxyCA, cluster.files.frontProxyCAKey];
+  return loadCertificateAuthority({ cert: await readFile(cert, 'utf8'), key: await readFile(key, 'utf8') });
+}
+
 export function clientKubeconfig({ cluster, server, ca, user, client }: KubeconfigInput): string {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   return stringify({
@@ -383,10 +391,7 @@ export function clientKubeconfig({ cluster, server, ca, user, client }: Kubeconf
  * signed by its client CA), for tests that act as someone other than the admin.
  */
 export async function userKubeconfig(cluster: ClusterState, user: string, groups: string[] = []): Promise<string> {
-  const clientCA = await loadCertificateAuthority({
-    cert: await readFile(cluster.files.clientCA, 'utf8'),
-    key: await readFile(cluster.files.clientCAKey, 'utf8'),
-  });
+  const clientCA = await clusterCA(cluster, 'client');
   const client = await clientCA.issue({ commonName: user, organizations: groups, usage: 'client', validFor: { hours: 12 } });
   return clientKubeconfig({ cluster: cluster.name, server: cluster.server, ca: await readFile(cluster.files.servingCA, 'utf8'), user, client });
 }

@@ -48,14 +48,17 @@ export class ControllerMetrics {
 }
 
 export class Controller {
+  readonly name: string;
   readonly queue: WorkQueue<string>;
   private readonly options: ControllerOptions;
   private readonly logger: Logger;
   private resyncTimer: NodeJS.Timeout | undefined;
   private workers: Promise<void>[] = [];
+  private running = false;
 
   constructor(options: ControllerOptions) {
     this.options = options;
+    this.name = options.name;
     this.queue = new WorkQueue(options.backoff);
     this.logger = options.logger.child({ controller: options.name });
   }
@@ -64,27 +67,36 @@ export class Controller {
     this.queue.add(key);
   }
 
+  /**
+   * Starts the workers and queues every key once. Handlers may enqueue before start (the
+   * queue just holds the keys), so a controller can be wired up once and started and
+   * stopped with each leadership term.
+   */
   start(): void {
-    const { resyncKeys, resyncIntervalMs = 5 * 60_000, workers = 2 } = this.options;
-    if (resyncKeys) {
-      this.resyncTimer = setInterval(() => {
-        for (const key of resyncKeys()) this.queue.add(key);
-      }, resyncIntervalMs);
-      this.resyncTimer.unref();
-    }
+    if (this.running) return;
+    this.running = true;
+    const { resyncIntervalMs = 5 * 60_000, workers = 2 } = this.options;
+    this.resync();
+    this.resyncTimer = setInterval(() => this.resync(), resyncIntervalMs);
+    this.resyncTimer.unref();
     this.workers = Array.from({ length: workers }, () => this.work());
   }
 
-  /** Stops taking keys and waits for reconciles in flight to finish. */
+  /** Stops taking keys and waits for reconciles in flight to finish; start() resumes. */
   async stop(): Promise<void> {
+    this.running = false;
     clearInterval(this.resyncTimer);
-    this.queue.shutDown();
+    this.queue.releaseWaiters();
     await Promise.all(this.workers);
+  }
+
+  private resync(): void {
+    for (const key of this.options.resyncKeys?.() ?? []) this.queue.add(key);
   }
 
   private async work(): Promise<void> {
     const { name, reconcile, metrics } = this.options;
-    for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
+    for (let key = await this.queue.get(); key !== undefined && this.running; key = await this.queue.get()) {
       const end = metrics.duration.startTimer({ controller: name });
       try {
         const result = await reconcile(key);

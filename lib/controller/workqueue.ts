@@ -100,6 +100,11 @@ export class WorkQueue<K = string> {
     }
   }
 
+  /** Wakes every worker waiting in get() with undefined, leaving queued keys in place. */
+  releaseWaiters(): void {
+    for (const waiter of this.waiters.splice(0)) waiter(undefined);
+  }
+
   shutDown(): void {
     this.shuttingDown = true;
     for (const { timer } of this.timers.values()) clearTimeout(timer);

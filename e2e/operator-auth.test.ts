@@ -1,0 +1,340 @@
+// infra-operator as a real process against the real hub kube-apiserver: the auth API
+// through the aggregation layer (kubectl --as) and through the public door, the
+// controllers' status, and what must never happen (forged identities, leaked secrets).
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterCA } from '../hack/controlplane/controlplane.ts';
+import { hashPassword } from '../operator/auth/passwords.ts';
+import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { https } from '../test/https.ts';
+import { eventually, startOperator, type RunningOperator } from '../test/operator.ts';
+
+const authPath = '/apis/auth.infrahq.com/v1alpha1';
+const ns = uniqueName('infra');
+const destination = uniqueName('dest');
+const idpGroup = uniqueName('oncall');
+const builtInGroup = uniqueName('sre');
+const suzie = `${uniqueName('suzie')}@example.com`;
+const carl = `${uniqueName('carl')}@example.com`;
+const carlPassword = 'correct horse battery staple';
+let operator: RunningOperator;
+let operatorCA: string;
+let tmp: string;
+
+async function apply(objects: object[]): Promise<void> {
+  await kubectlOk('hub', ['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
+}
+
+function call(kind: string, plural: string, spec: object, headers: Record<string, string> = {}) {
+  return https(`${operator.publicURL}${authPath}/${plural}`, {
+    ca: operatorCA,
+    headers,
+    body: { apiVersion: 'auth.infrahq.com/v1alpha1', kind, spec },
+  });
+}
+
+async function login(email: string, password: string): Promise<string> {
+  const res = await call('Login', 'logins', { email, password });
+  expect(res.status, res.text).toBe(201);
+  return res.json<{ status: { sessionKey: string } }>().status.sessionKey;
+}
+
+async function jwks(): Promise<JSONWebKeySet> {
+  const res = await https(`${operator.publicURL}/openid/v1/jwks`, { ca: operatorCA });
+  expect(res.status).toBe(200);
+  return res.json<JSONWebKeySet>();
+}
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'infra-e2e-'));
+  await kubectlOk('hub', ['create', 'namespace', ns]);
+  await kubectlOk('hub', ['apply', '-f', join(import.meta.dirname, '..', 'config', 'rbac', 'auth-api-users.yaml')]);
+  operator = await startOperator({ namespace: ns, config: { apiService: { register: true } } });
+  // The aggregation layer reaches the operator through a Service; ExternalName is the
+  // one kind that can point at a loopback process.
+  await kubectlOk('hub', ['create', 'service', 'externalname', 'infra-operator', '-n', ns, '--external-name=localhost', `--tcp=${operator.aggregatedPort}:${operator.aggregatedPort}`]);
+  operatorCA = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+
+  const passwordHash = await hashPassword(carlPassword);
+  await kubectlOk('hub', ['create', 'secret', 'generic', 'carl-password', '-n', ns, `--from-literal=hash=${passwordHash}`]);
+  await apply([
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination }, spec: { kind: 'kubernetes' } },
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: builtInGroup }, spec: { members: [suzie, carl] } },
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${idpGroup}-view` }, spec: { group: idpGroup, role: 'view', resource: destination } },
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${builtInGroup}-edit-web` }, spec: { group: builtInGroup, role: 'edit', resource: `${destination}.web` } },
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name: uniqueName('carl') }, spec: { email: carl, passwordSecretRef: { name: 'carl-password', key: 'hash' } } },
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await operator?.stop();
+  await kubectl('hub', ['delete', 'apiservice', 'v1alpha1.auth.infrahq.com', '--ignore-not-found']);
+});
+
+describe('the aggregated door', () => {
+  it('is an Available APIService in the hub', async () => {
+    await eventually(async () => {
+      const conditions = JSON.parse(await kubectlOk('hub', ['get', 'apiservice', 'v1alpha1.auth.infrahq.com', '-o', 'jsonpath={.status.conditions}'])) as { type: string; status: string; message?: string }[];
+      expect(conditions).toContainEqual(expect.objectContaining({ type: 'Available', status: 'True' }));
+    }, 45_000, 500);
+    const table = await kubectlOk('hub', ['get', 'apiservice', 'v1alpha1.auth.infrahq.com']);
+    expect(table).toMatch(/v1alpha1\.auth\.infrahq\.com\s+\S+\/infra-operator\s+True/);
+  });
+
+  it('issues a verifiable JWT to `kubectl create -f tokenrequest.yaml --as … --as-group …`', async () => {
+    const file = join(tmp, 'tokenrequest.yaml');
+    await writeFile(file, stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', metadata: { name: 'mine' }, spec: { destination } }));
+    const created = JSON.parse(await kubectlOk('hub', ['create', '-f', file, '--as', suzie, '--as-group', idpGroup, '-o', 'json'])) as {
+      status: { token: string; expirationTimestamp: string };
+    };
+    const { payload, protectedHeader } = await jwtVerify(created.status.token, createLocalJWKSet(await jwks()), {
+      issuer: operator.publicURL,
+      audience: destination,
+      algorithms: ['ES256'],
+    });
+    expect(protectedHeader.alg).toBe('ES256');
+    expect(payload.sub).toBe(suzie);
+    expect(payload.groups).toEqual([builtInGroup, idpGroup].sort());
+    expect(payload.exp! - payload.iat!).toBe(300);
+    expect(payload.jti).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(Date.parse(created.status.expirationTimestamp)).toBe(payload.exp! * 1000);
+  });
+
+  it('refuses a destination the caller has no grant on, through kubectl, with a message that says why', async () => {
+    const other = uniqueName('nogrant');
+    await apply([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: other }, spec: { kind: 'kubernetes' } }]);
+    const file = join(tmp, 'forbidden.yaml');
+    await writeFile(file, stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', metadata: { name: 'x' }, spec: { destination: other } }));
+    const result = await kubectl('hub', ['create', '-f', file, '--as', suzie, '--as-group', idpGroup]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`${suzie} has no grant on destination "${other}"`);
+  });
+
+  describe('trusts identity headers only from the hub front proxy', () => {
+    const forged = { 'X-Remote-User': 'admin@example.com', 'X-Remote-Group': idpGroup };
+    const request = (tls: { cert?: string; key?: string }) =>
+      https(`https://127.0.0.1:${operator.aggregatedPort}${authPath}/tokenrequests`, {
+        ca: operatorCA,
+        ...tls,
+        headers: forged,
+        body: { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination } },
+      });
+
+    it('refuses forged X-Remote-User without a client certificate', async () => {
+      const res = await request({});
+      expect(res.status).toBe(401);
+      expect(res.json()).toMatchObject({ kind: 'Status', reason: 'Unauthorized' });
+      expect(res.text).not.toContain('token');
+    });
+
+    it('refuses a client certificate from another CA (the hub client CA)', async () => {
+      const client = await (await clusterCA(cluster('hub'), 'client')).issue({ commonName: 'front-proxy-client', usage: 'client' });
+      expect((await request(client)).status).toBe(401);
+    });
+
+    it('refuses a front-proxy certificate whose CN is not allowed', async () => {
+      const client = await (await clusterCA(cluster('hub'), 'frontProxy')).issue({ commonName: 'not-the-proxy', usage: 'client' });
+      expect((await request(client)).status).toBe(401);
+    });
+
+    it('accepts the allowed front-proxy CN (so the refusals above are about the certificate)', async () => {
+      const client = await (await clusterCA(cluster('hub'), 'frontProxy')).issue({ commonName: 'front-proxy-client', usage: 'client' });
+      const res = await request(client);
+      expect(res.status, res.text).toBe(201);
+      expect(decodeJwt(res.json<{ status: { token: string } }>().status.token).sub).toBe('admin@example.com');
+    });
+
+    it('ignores X-Remote-* headers on the public door', async () => {
+      const res = await call('TokenRequest', 'tokenrequests', { destination }, forged);
+      expect(res.status).toBe(401);
+      expect(res.json()).toMatchObject({ reason: 'Unauthorized', message: expect.stringContaining('authentication failed') });
+    });
+  });
+});
+
+describe('the public door', () => {
+  it('logs a built-in user in with a password and serves tokens and access for the session', async () => {
+    const sessionKey = await login(carl, carlPassword);
+    const bearer = { authorization: `Bearer ${sessionKey}` };
+
+    const review = await call('AccessReview', 'accessreviews', {}, bearer);
+    expect(review.status, review.text).toBe(201);
+    expect(review.json<{ status: unknown }>().status).toMatchObject({
+      user: { email: carl, groups: [builtInGroup] },
+      destinations: [{ name: destination, clusterRoles: [], namespaces: [{ name: 'web', roles: ['edit'] }] }],
+    });
+
+    const token = await call('TokenRequest', 'tokenrequests', { destination }, bearer);
+    expect(token.status, token.text).toBe(201);
+    const { payload } = await jwtVerify(token.json<{ status: { token: string } }>().status.token, createLocalJWKSet(await jwks()), {
+      issuer: operator.publicURL,
+      audience: destination,
+    });
+    expect(payload).toMatchObject({ sub: carl, groups: [builtInGroup] });
+
+    const discovery = await https(`${operator.publicURL}/.well-known/openid-configuration`, { ca: operatorCA });
+    expect(discovery.json()).toMatchObject({ issuer: operator.publicURL, jwks_uri: `${operator.publicURL}/openid/v1/jwks` });
+  });
+
+  it('records the login as an Event on the User and an audit line', async () => {
+    const user = JSON.parse(await kubectlOk('hub', ['get', 'users', '-o', 'json'])) as { items: { metadata: { name: string }; spec: { email: string } }[] };
+    const name = user.items.find((u) => u.spec.email === carl)!.metadata.name;
+    await eventually(async () => {
+      const events = await kubectlOk('hub', ['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={.items[*].reason}']);
+      expect(events).toContain('LoggedIn');
+    });
+    const audit = operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === true);
+    expect(audit).toContainEqual(expect.objectContaining({ action: 'login', user: carl, result: 'allowed', method: 'password' }));
+    expect(audit).toContainEqual(expect.objectContaining({ action: 'token', user: carl, destination, result: 'issued' }));
+  });
+
+  it.each([
+    ['a wrong password', { email: carl, password: 'wrong' }],
+    ['an unknown user', { email: `${uniqueName('nobody')}@example.com`, password: carlPassword }],
+  ])('answers %s with the same 401 Status', async (_case, spec) => {
+    const res = await call('Login', 'logins', spec);
+    expect(res.status).toBe(401);
+    expect(res.json()).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Unauthorized', code: 401, message: 'authentication failed: log in again (infra login)' });
+  });
+
+  it.each([
+    ['malformed JSON', '{"apiVersion": ', 400, /not valid JSON/],
+    ['the wrong kind', { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'Login', spec: {} }, 400, /expected apiVersion auth\.infrahq\.com\/v1alpha1 and kind TokenRequest/],
+    ['an invalid destination name', { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination: 'Prod!' } }, 422, /spec\.destination: must be the name of a Destination/],
+    ['an unknown field', { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination, audience: 'x' } }, 422, /spec: Unrecognized key: "audience"/],
+  ])('rejects %s with a Status a person understands', async (_case, body, code, message) => {
+    const sessionKey = await login(carl, carlPassword);
+    const res = await https(`${operator.publicURL}${authPath}/tokenrequests`, { ca: operatorCA, headers: { authorization: `Bearer ${sessionKey}` }, body });
+    expect(res.status).toBe(code);
+    expect(res.json()).toMatchObject({ kind: 'Status', code });
+    expect(res.json<{ message: string }>().message).toMatch(message);
+  });
+
+  it('refuses an unknown destination and one without a grant, differently', async () => {
+    const bearer = { authorization: `Bearer ${await login(carl, carlPassword)}` };
+    const unknown = await call('TokenRequest', 'tokenrequests', { destination: uniqueName('missing') }, bearer);
+    expect(unknown.status).toBe(404);
+    expect(unknown.json<{ message: string }>().message).toMatch(/does not exist; run `infra list`/);
+    const other = uniqueName('other');
+    await apply([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: other }, spec: { kind: 'kubernetes' } }]);
+    await eventually(async () => {
+      const res = await call('TokenRequest', 'tokenrequests', { destination: other }, bearer);
+      expect(res.status).toBe(403);
+      expect(res.json<{ message: string }>().message).toContain(`${carl} has no grant on destination "${other}"`);
+    });
+  });
+
+  it('refuses a session after logout, after it expires, and after it is revoked', async () => {
+    const tokenWith = (key: string) => call('TokenRequest', 'tokenrequests', { destination }, { authorization: `Bearer ${key}` });
+    const sessionSecret = (key: string) => `infra-session-${key.slice(4, 20)}`;
+
+    const loggedOut = await login(carl, carlPassword);
+    expect((await tokenWith(loggedOut)).status).toBe(201);
+    const logout = await call('Logout', 'logouts', {}, { authorization: `Bearer ${loggedOut}` });
+    expect(logout.status, logout.text).toBe(201);
+    expect((await tokenWith(loggedOut)).status).toBe(401);
+
+    const expired = await login(carl, carlPassword);
+    await kubectlOk('hub', ['annotate', 'secret', '-n', ns, sessionSecret(expired), '--overwrite', 'infrahq.com/expires-at=2020-01-01T00:00:00Z']);
+    await eventually(async () => expect((await tokenWith(expired)).status).toBe(401));
+
+    const revoked = await login(carl, carlPassword);
+    await kubectlOk('hub', ['delete', 'secret', '-n', ns, sessionSecret(revoked)]);
+    await eventually(async () => expect((await tokenWith(revoked)).status).toBe(401));
+  });
+
+  it('stores only hashes of session keys', async () => {
+    const sessionKey = await login(carl, carlPassword);
+    const secrets = await kubectlOk('hub', ['get', 'secrets', '-n', ns, '-l', 'infrahq.com/credential', '-o', 'json']);
+    expect(secrets).not.toContain(sessionKey.split('.')[1]);
+    expect(Buffer.from(secrets).toString('base64')).not.toContain(Buffer.from(sessionKey.split('.')[1]!).toString('base64'));
+  });
+});
+
+describe('the controllers', () => {
+  it('label each Grant with its destination and report it Ready', async () => {
+    await eventually(async () => {
+      const grant = JSON.parse(await kubectlOk('hub', ['get', 'grant', `${idpGroup}-view`, '-o', 'json'])) as {
+        metadata: { labels?: Record<string, string>; generation: number };
+        status?: { observedGeneration?: number; conditions?: { type: string; status: string; reason: string }[] };
+      };
+      expect(grant.metadata.labels?.['infrahq.com/destination']).toBe(destination);
+      expect(grant.status?.observedGeneration).toBe(grant.metadata.generation);
+      expect(grant.status?.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
+    });
+    const labelled = await kubectlOk('hub', ['get', 'grants', '-l', `infrahq.com/destination=${destination}`, '-o', 'name']);
+    expect(labelled.trim().split('\n').sort()).toEqual([`grant.infrahq.com/${builtInGroup}-edit-web`, `grant.infrahq.com/${idpGroup}-view`].sort());
+  });
+
+  it('report a Grant on an unknown destination, and expire a Grant on time', async () => {
+    const lost = uniqueName('lost');
+    const temporary = uniqueName('temporary');
+    const expiresAt = new Date(Date.now() + 3000).toISOString().replace(/\.\d+Z$/, 'Z');
+    await apply([
+      { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: lost }, spec: { user: suzie, role: 'view', resource: uniqueName('nowhere') } },
+      { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: temporary }, spec: { user: carl, role: 'view', resource: destination, expiresAt } },
+    ]);
+    await eventually(async () => {
+      const ready = await kubectlOk('hub', ['get', 'grant', lost, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}']);
+      expect(ready).toBe('DestinationNotFound');
+    });
+    await eventually(async () => {
+      const grant = JSON.parse(await kubectlOk('hub', ['get', 'grant', temporary, '-o', 'json'])) as { status?: { expired?: boolean; expiredAt?: string; conditions?: { type: string; reason: string }[] } };
+      expect(grant.status?.expired).toBe(true);
+      expect(Date.parse(grant.status!.expiredAt!)).toBeGreaterThanOrEqual(Date.parse(expiresAt));
+      expect(grant.status?.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', reason: 'Expired' }));
+    }, 15_000);
+    const table = await kubectlOk('hub', ['get', 'grant', temporary]);
+    expect(table).toMatch(new RegExp(`${temporary}\\s+${carl.replace('.', '\\.')}\\s+view\\s+${destination}\\s+False`));
+  });
+
+  it('count a Group\'s members and name those without a User', async () => {
+    await eventually(async () => {
+      const status = JSON.parse(await kubectlOk('hub', ['get', 'group', builtInGroup, '-o', 'jsonpath={.status}'])) as { memberCount: number; unknownMembers: string[] };
+      expect(status).toMatchObject({ memberCount: 2, unknownMembers: [suzie] });
+    });
+  });
+
+  it('say plainly why a Provider is not Ready', async () => {
+    const name = uniqueName('okta');
+    await apply([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name }, spec: { kind: 'okta', issuer: 'https://127.0.0.1:1', clientID: 'abc', clientSecretRef: { name: 'missing', key: 'clientSecret' } } }]);
+    await eventually(async () => {
+      const message = await kubectlOk('hub', ['get', 'provider', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].message}']);
+      expect(message).toContain('cannot reach https://127.0.0.1:1/.well-known/openid-configuration');
+      expect(message).toContain('Secret missing in the operator\'s namespace has no key clientSecret');
+    });
+  });
+
+  it('revoke every session of a deleted User at once', async () => {
+    const email = `${uniqueName('leaver')}@example.com`;
+    const name = uniqueName('leaver');
+    await apply([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name }, spec: { email, passwordSecretRef: { name: 'carl-password', key: 'hash' } } }]);
+    const sessionKey = await eventually(() => login(email, carlPassword));
+    await kubectlOk('hub', ['delete', 'user', name]);
+    await eventually(async () => {
+      expect(await kubectlOk('hub', ['get', 'secrets', '-n', ns, '-l', `infrahq.com/user=${name}`, '-o', 'name'])).toBe('');
+    });
+    const res = await call('AccessReview', 'accessreviews', {}, { authorization: `Bearer ${sessionKey}` });
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('logs', () => {
+  it('never contain a password, session key or token', async () => {
+    const sessionKey = await login(carl, carlPassword);
+    const token = (await call('TokenRequest', 'tokenrequests', { destination }, { authorization: `Bearer ${sessionKey}` })).json<{ status: { token: string } }>().status.token;
+    await call('Login', 'logins', { email: carl, password: 'a-wrong-password-123' });
+    const logs = operator.logs.join('\n');
+    expect(logs.length).toBeGreaterThan(1000);
+    for (const secret of [carlPassword, 'a-wrong-password-123', sessionKey, sessionKey.split('.')[1]!, token, token.split('.')[2]!]) {
+      expect(logs).not.toContain(secret);
+    }
+    const { keys } = JSON.parse(Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-signing-keys', '-o', 'jsonpath={.data.keys\\.json}']), 'base64').toString()) as { keys: { privateJwk: { d: string } }[] };
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) expect(logs).not.toContain(key.privateJwk.d);
+  });
+});

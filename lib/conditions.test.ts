@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { conditionsCurrent, mergeConditions } from './conditions.ts';
+
+const t0 = new Date('2026-01-01T00:00:00Z');
+const t1 = new Date('2026-01-01T01:00:00Z');
+
+describe('conditions', () => {
+  it('keeps lastTransitionTime while the status holds, and moves it when the status changes', () => {
+    const first = mergeConditions(undefined, [{ type: 'Ready', status: 'True', reason: 'Valid', message: 'ok' }], 1, t0);
+    expect(first).toEqual([{ type: 'Ready', status: 'True', reason: 'Valid', message: 'ok', observedGeneration: 1, lastTransitionTime: t0.toISOString() }]);
+    const same = mergeConditions(first, [{ type: 'Ready', status: 'True', reason: 'StillValid', message: 'ok' }], 2, t1);
+    expect(same[0]!.lastTransitionTime).toBe(t0.toISOString());
+    expect(same[0]!.observedGeneration).toBe(2);
+    const changed = mergeConditions(first, [{ type: 'Ready', status: 'False', reason: 'Expired', message: 'gone' }], 2, t1);
+    expect(changed[0]!.lastTransitionTime).toBe(t1.toISOString());
+  });
+
+  it('tells when nothing would change, so reconciles do not write', () => {
+    const conditions = mergeConditions(undefined, [{ type: 'Ready', status: 'True', reason: 'Valid', message: 'ok' }], 3, t0);
+    expect(conditionsCurrent(conditions, [{ type: 'Ready', status: 'True', reason: 'Valid', message: 'ok' }], 3)).toBe(true);
+    expect(conditionsCurrent(conditions, [{ type: 'Ready', status: 'True', reason: 'Valid', message: 'ok' }], 4)).toBe(false);
+    expect(conditionsCurrent(conditions, [{ type: 'Synced', status: 'True', reason: 'Valid', message: 'ok' }], 3)).toBe(false);
+  });
+});

@@ -1,0 +1,34 @@
+// metav1.Condition bookkeeping: a condition keeps its lastTransitionTime until its
+// status really changes, so status writes stay idempotent and kstatus reads them right.
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export type ConditionInput = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
+
+/** The conditions to write: inputs stamped with generation, times kept where status is unchanged. */
+export function mergeConditions(existing: readonly Condition[] | undefined, inputs: readonly ConditionInput[], generation: number | undefined, now: Date): Condition[] {
+  return inputs.map((input) => {
+    const previous = existing?.find((c) => c.type === input.type);
+    const lastTransitionTime = previous && previous.status === input.status ? previous.lastTransitionTime : now.toISOString();
+    return { ...input, lastTransitionTime, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
+  });
+}
+
+/** True when every input is already present with the same status, reason, message and generation. */
+export function conditionsCurrent(existing: readonly Condition[] | undefined, inputs: readonly ConditionInput[], generation: number | undefined): boolean {
+  return inputs.every((input) => {
+    const c = existing?.find((e) => e.type === input.type);
+    return c !== undefined && c.status === input.status && c.reason === input.reason && c.message === input.message && c.observedGeneration === generation;
+  });
+}
+
+export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}

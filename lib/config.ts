@@ -1,0 +1,55 @@
+// Loading a program's configuration from a YAML file, environment variables and flags
+// (later ones win), validated with zod into errors that name the setting and its source.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** A duration setting ("5m", "24h") validated into milliseconds. */
+export const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write it like 30s, 5m, 1h30m or 7d` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    const value: unknown = parse(text) ?? {};
+    if (typeof value !== 'object' || Array.isArray(value)) throw new Error('the top level must be a mapping of settings');
+    return value as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+}
+
+/** Sets a dotted path ("tokens.lifetime") in a nested object. */
+export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts.at(-1)!] = value;
+}
+
+/** Validates merged settings, turning zod's issues into one readable error. */
+export function validateConfig<S extends z.ZodType>(schema: S, input: unknown, source: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `  - ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+  throw new ConfigError(`invalid configuration (${source}):\n${problems.join('\n')}`);
+}

@@ -1,0 +1,36 @@
+// Structured JSON logs for every Infra program. Secrets never reach a log line: known
+// secret-bearing fields are redacted wherever they appear in a logged object.
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+export const redactedPaths = [
+  'password',
+  'token',
+  'accessKey',
+  'sessionKey',
+  'clientSecret',
+  'code',
+  'codeVerifier',
+  'authorization',
+  '*.password',
+  '*.token',
+  '*.accessKey',
+  '*.sessionKey',
+  '*.clientSecret',
+  '*.code',
+  '*.codeVerifier',
+  '*.authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+];
+
+export function createLogger(component: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+  return pino({
+    level,
+    base: { component },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: redactedPaths, censor: '[redacted]' },
+    formatters: { level: (label) => ({ level: label }) },
+  });
+}

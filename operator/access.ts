@@ -1,0 +1,98 @@
+// Who someone is and what they may reach, answered from the hub's caches.
+import type { Grant } from '../api/v1alpha1/types.ts';
+import { grantDestination, grantIndex, grantNamespace, groupSubject, userSubject, type Hub } from './hub.ts';
+
+export interface Identity {
+  email: string;
+  groups: string[];
+}
+
+/** The reserved Grant resource that governs access to Infra itself. */
+export const infraResource = 'infra';
+
+/**
+ * Completes an identity: the groups it arrived with (from the hub's authenticator or
+ * the IdP), the User's IdP groups, and built-in Group memberships. Kubernetes' own
+ * system: groups (system:authenticated, …) are not Infra groups and are dropped.
+ */
+export function resolveIdentity(hub: Hub, email: string, groups: readonly string[] = []): Identity {
+  const user = hub.userByEmail(email);
+  const all = new Set([...groups, ...(user?.status?.groups ?? []), ...hub.builtInGroups(email)]);
+  return { email, groups: [...all].filter((g) => !g.startsWith('system:')).sort() };
+}
+
+export function isExpired(grant: Grant, now: Date): boolean {
+  return grant.spec.expiresAt !== undefined && Date.parse(grant.spec.expiresAt) <= now.getTime();
+}
+
+/** Every unexpired Grant that applies to the identity, directly or through a group. */
+export function grantsFor(hub: Hub, identity: Identity, now = new Date()): Grant[] {
+  const subjects = [userSubject(identity.email), ...identity.groups.map(groupSubject)];
+  return subjects.flatMap((s) => hub.grants.byIndex(grantIndex.bySubject, s)).filter((g) => !isExpired(g, now));
+}
+
+export function grantsOnDestination(hub: Hub, identity: Identity, destination: string, now = new Date()): Grant[] {
+  return grantsFor(hub, identity, now).filter((g) => grantDestination(g) === destination);
+}
+
+export type InfraRole = 'admin' | 'view';
+
+/** The identity's role on Infra itself: a Grant on resource `infra`, or a bootstrap admin. */
+export function infraRole(hub: Hub, identity: Identity, bootstrapAdmins: readonly string[], now = new Date()): InfraRole | undefined {
+  if (bootstrapAdmins.some((a) => a.toLowerCase() === identity.email.toLowerCase())) return 'admin';
+  const roles = grantsOnDestination(hub, identity, infraResource, now).map((g) => g.spec.role);
+  if (roles.includes('admin')) return 'admin';
+  if (roles.includes('view')) return 'view';
+  return undefined;
+}
+
+export interface DestinationAccess {
+  name: string;
+  url?: string;
+  caBundle?: string;
+  connected: boolean;
+  /** Roles on the whole cluster. */
+  clusterRoles: string[];
+  /** Roles per namespace. */
+  namespaces: { name: string; roles: string[] }[];
+}
+
+/** What `infra list` shows: each destination the identity can reach and with which roles. */
+export function accessSummary(hub: Hub, identity: Identity, now = new Date()): DestinationAccess[] {
+  const byDestination = new Map<string, DestinationAccess>();
+  for (const grant of grantsFor(hub, identity, now)) {
+    const name = grantDestination(grant);
+    if (name === infraResource) continue;
+    let entry = byDestination.get(name);
+    if (!entry) {
+      const destination = hub.destinations.get(name);
+      entry = {
+        name,
+        connected: destination?.status?.connected ?? false,
+        clusterRoles: [],
+        namespaces: [],
+        ...(destination?.spec.url ? { url: destination.spec.url } : {}),
+        ...(destination?.spec.caBundle ? { caBundle: destination.spec.caBundle } : {}),
+      };
+      byDestination.set(name, entry);
+    }
+    const namespace = grantNamespace(grant);
+    if (namespace === undefined) addUnique(entry.clusterRoles, grant.spec.role);
+    else {
+      let ns = entry.namespaces.find((n) => n.name === namespace);
+      if (!ns) entry.namespaces.push((ns = { name: namespace, roles: [] }));
+      addUnique(ns.roles, grant.spec.role);
+    }
+  }
+  const sorted = [...byDestination.values()].sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of sorted) {
+    entry.clusterRoles.sort();
+    entry.namespaces.sort((a, b) => a.name.localeCompare(b.name));
+    for (const ns of entry.namespaces) ns.roles.sort();
+  }
+  return sorted;
+}
+
+function addUnique(list: string[], value: string): void {
+  if (!list.includes(value)) list.push(value);
+}

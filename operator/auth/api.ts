@@ -1,0 +1,209 @@
+// The auth API's handlers, one set behind two doors: the hub's aggregation layer
+// (identity from verified X-Remote-* headers) and the operator's public endpoint
+// (identity from a bearer session or access key). Every answer is a Kubernetes object
+// or a Kubernetes Status, so kubectl and client libraries understand it.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { User } from '../../api/v1alpha1/types.ts';
+import {
+  apiVersion,
+  group,
+  kinds,
+  version,
+  type AccessReviewStatus,
+  type Kind,
+  type LoginSpec,
+  type LoginStatus,
+  type LogoutStatus,
+  type TokenRequestSpec,
+  type TokenRequestStatus,
+} from '../../api/auth/v1alpha1/types.ts';
+import { errorMessage } from '../../lib/controller/informer.ts';
+import type { Logger } from '../../lib/log.ts';
+import { accessSummary, grantsOnDestination, infraResource, infraRole, resolveIdentity, type Identity } from '../access.ts';
+import type { Hub } from '../hub.ts';
+import type { Credential, CredentialStore } from './credentials.ts';
+import { verifyPassword } from './passwords.ts';
+import { ApiError, authenticationFailed, sendStatus } from './status.ts';
+
+export interface Caller {
+  identity: Identity;
+  /** The session or access key the caller presented (public door only). */
+  credential?: Credential;
+}
+
+export interface TokenIssuer {
+  issue(identity: Identity, destination: string): Promise<{ token: string; expiresAt: Date }>;
+}
+
+export interface EventRecorder {
+  record(user: User, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+export interface AuthAPIDeps {
+  hub: Hub;
+  credentials: CredentialStore;
+  tokens: TokenIssuer;
+  bootstrapAdmins: readonly string[];
+  readSecret: (name: string, key: string) => Promise<string | undefined>;
+  events: EventRecorder;
+  /** Audit trail: who did what, when. */
+  audit: Logger;
+  logger: Logger;
+}
+
+export type Authenticator = (req: Request) => Promise<Caller | undefined>;
+
+const resourceList = {
+  kind: 'APIResourceList',
+  apiVersion: 'v1',
+  groupVersion: apiVersion,
+  resources: Object.entries(kinds).map(([kind, { plural, singular }]) => ({
+    name: plural,
+    singularName: singular,
+    namespaced: false,
+    kind,
+    verbs: ['create'],
+    categories: ['infra'],
+  })),
+};
+const apiGroup = {
+  kind: 'APIGroup',
+  apiVersion: 'v1',
+  name: group,
+  versions: [{ groupVersion: apiVersion, version }],
+  preferredVersion: { groupVersion: apiVersion, version },
+};
+
+export function authAPI(deps: AuthAPIDeps, authenticate: Authenticator): express.Router {
+  const router = express.Router();
+  router.get('/apis', (_req, res) => void res.json({ kind: 'APIGroupList', apiVersion: 'v1', groups: [apiGroup] }));
+  router.get(`/apis/${group}`, (_req, res) => void res.json(apiGroup));
+  router.get(`/apis/${group}/${version}`, (_req, res) => void res.json(resourceList));
+
+  const handlers: Record<Kind, (spec: never, caller: Caller | undefined, req: Request) => Promise<unknown>> = {
+    Login: (spec: LoginSpec) => login(deps, spec),
+    TokenRequest: (spec: TokenRequestSpec, caller) => tokenRequest(deps, spec, requireCaller(caller)),
+    AccessReview: (_spec, caller) => accessReview(deps, requireCaller(caller)),
+    Logout: (spec: { all?: boolean }, caller) => logout(deps, spec, requireCaller(caller)),
+  };
+
+  router.post(`/apis/${group}/${version}/:plural`, express.json({ limit: '64kb', type: () => true }), async (req: Request, res: Response) => {
+    const entry = Object.entries(kinds).find(([, k]) => k.plural === req.params['plural']);
+    if (!entry) return sendStatus(res, 404, 'NotFound', `the server could not find the requested resource ${req.params['plural']}.${group}`);
+    const [kind, { spec: schema }] = entry as [Kind, (typeof kinds)[Kind]];
+    const body = req.body as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: string }; spec?: unknown };
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return sendStatus(res, 400, 'BadRequest', `the request body must be a ${kind} object`);
+    if (body.apiVersion !== apiVersion || body.kind !== kind) {
+      return sendStatus(res, 400, 'BadRequest', `expected apiVersion ${apiVersion} and kind ${kind} for ${req.params['plural']}, got ${String(body.apiVersion)} ${String(body.kind)}`);
+    }
+    const parsed = schema.safeParse(body.spec ?? {});
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `spec${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`);
+      return sendStatus(res, 422, 'Invalid', `${kind} is invalid: ${problems.join('; ')}`);
+    }
+    try {
+      const caller = kind === 'Login' ? undefined : await authenticate(req);
+      const status = await handlers[kind](parsed.data as never, caller, req);
+      res.status(201).json({
+        apiVersion,
+        kind,
+        metadata: { ...(body.metadata?.name ? { name: body.metadata.name } : {}), creationTimestamp: new Date().toISOString() },
+        spec: parsed.data,
+        status,
+      });
+    } catch (err) {
+      if (err instanceof ApiError) return sendStatus(res, err.code, err.reason, err.message);
+      deps.logger.error({ kind, err: errorMessage(err) }, 'auth API request failed');
+      sendStatus(res, 500, 'InternalError', 'an internal error occurred; the operator logged the details');
+    }
+  });
+
+  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.parse.failed') return sendStatus(res, 400, 'BadRequest', `the request body is not valid JSON: ${errorMessage(err)}`);
+    if (type === 'entity.too.large') return sendStatus(res, 413, 'RequestEntityTooLarge', 'the request body is larger than 64 KiB');
+    deps.logger.error({ err: errorMessage(err) }, 'auth API request failed');
+    sendStatus(res, 500, 'InternalError', 'an internal error occurred; the operator logged the details');
+  });
+  return router;
+}
+
+function requireCaller(caller: Caller | undefined): Caller {
+  if (!caller) throw authenticationFailed();
+  return caller;
+}
+
+async function login(deps: AuthAPIDeps, spec: LoginSpec): Promise<LoginStatus> {
+  if (spec.code !== undefined) {
+    throw new ApiError(501, 'NotImplemented', `logging in through provider "${spec.provider}" is not supported by this operator yet; use a password or an access key`);
+  }
+  let user: User | undefined;
+  let method: 'password' | 'access-key';
+  if (spec.accessKey !== undefined) {
+    method = 'access-key';
+    const credential = await deps.credentials.authenticate(spec.accessKey);
+    user = credential?.kind === 'access-key' ? deps.hub.userByEmail(credential.email) : undefined;
+  } else {
+    method = 'password';
+    user = deps.hub.userByEmail(spec.email!);
+    const ref = user?.spec.passwordSecretRef;
+    const hash = ref ? await deps.readSecret(ref.name, ref.key) : undefined;
+    // Hash something even for an unknown user, so timing does not reveal who exists.
+    const ok = await verifyPassword(spec.password!, hash ?? unknownUserHash);
+    if (!ok || !hash) user = undefined;
+  }
+  if (!user) {
+    deps.audit.info({ action: 'login', method, email: spec.email, result: 'denied' }, 'login denied');
+    throw authenticationFailed();
+  }
+  const { key, credential } = await deps.credentials.create('session', user);
+  const identity = resolveIdentity(deps.hub, user.spec.email);
+  deps.audit.info({ action: 'login', method, user: identity.email, session: credential.id, result: 'allowed' }, 'login');
+  deps.events.record(user, 'Normal', 'LoggedIn', `${identity.email} logged in with ${method === 'password' ? 'a password' : 'an access key'}`);
+  return {
+    sessionKey: key,
+    expirationTimestamp: credential.expiresAt.toISOString(),
+    user: identity,
+    ...(user.status?.passwordChangeRequired ? { passwordChangeRequired: true } : {}),
+  };
+}
+
+// A valid hash of a random password: verifying against it costs what a real check costs.
+const unknownUserHash = '$scrypt$ln=15,r=8,p=1$S2FkZEJ1Z2dlZFNhbHQ=$3QKuWDqE5E8cXQyM6f2rJ2oXkZ8w3Qm9zV8y7Hc6Tn0=';
+
+async function tokenRequest(deps: AuthAPIDeps, spec: TokenRequestSpec, caller: Caller): Promise<TokenRequestStatus> {
+  const { destination } = spec;
+  if (destination === infraResource) {
+    throw new ApiError(422, 'Invalid', `"${infraResource}" is Infra itself, not a destination; request a token for a cluster, e.g. production`);
+  }
+  const grants = grantsOnDestination(deps.hub, caller.identity, destination);
+  if (grants.length === 0) {
+    deps.audit.info({ action: 'token', user: caller.identity.email, destination, result: 'denied' }, 'token refused: no grant');
+    if (!deps.hub.destinations.get(destination)) {
+      throw new ApiError(404, 'NotFound', `destination "${destination}" does not exist; run \`infra list\` to see the destinations you can reach`);
+    }
+    throw new ApiError(403, 'Forbidden', `${caller.identity.email} has no grant on destination "${destination}"; ask an Infra admin for one (e.g. infra grants add ${caller.identity.email} ${destination} --role view)`);
+  }
+  const { token, expiresAt } = await deps.tokens.issue(caller.identity, destination);
+  deps.audit.info({ action: 'token', user: caller.identity.email, groups: caller.identity.groups, destination, expiresAt: expiresAt.toISOString(), result: 'issued' }, 'token issued');
+  return { token, expirationTimestamp: expiresAt.toISOString() };
+}
+
+async function accessReview(deps: AuthAPIDeps, caller: Caller): Promise<AccessReviewStatus> {
+  const role = infraRole(deps.hub, caller.identity, deps.bootstrapAdmins);
+  return {
+    user: caller.identity,
+    ...(role ? { infraRole: role } : {}),
+    destinations: accessSummary(deps.hub, caller.identity),
+  };
+}
+
+async function logout(deps: AuthAPIDeps, spec: { all?: boolean }, caller: Caller): Promise<LogoutStatus> {
+  if (!caller.credential) {
+    throw new ApiError(400, 'BadRequest', 'Logout ends a session of the public endpoint; this request carried none');
+  }
+  const revoked = spec.all ? await deps.credentials.revokeAllFor(caller.credential.userName) : (await deps.credentials.revoke(caller.credential), 1);
+  deps.audit.info({ action: 'logout', user: caller.identity.email, all: spec.all ?? false, revoked }, 'logout');
+  return { revoked };
+}

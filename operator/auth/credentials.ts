@@ -1,0 +1,168 @@
+// Sessions and access keys. A key is `<prefix>_<id>.<secret>`; the hub keeps only the
+// SHA-256 of the secret, in a Secret named after the id in the operator's namespace,
+// labelled with the kind of credential and the User it belongs to, so deleting a User
+// (or a label selector) revokes its credentials.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { User } from '../../api/v1alpha1/types.ts';
+import { errorMessage } from '../../lib/controller/informer.ts';
+import { statusCode } from '../../lib/kube.ts';
+import type { Logger } from '../../lib/log.ts';
+import { credentialLabel, userLabel, type Hub } from '../hub.ts';
+
+export type CredentialKind = 'session' | 'access-key';
+
+const prefixes: Record<CredentialKind, string> = { session: 'iss', 'access-key': 'iak' };
+const annotations = {
+  email: 'infrahq.com/email',
+  expiresAt: 'infrahq.com/expires-at',
+  lastUsedAt: 'infrahq.com/last-used-at',
+  name: 'infrahq.com/name',
+} as const;
+const keyPattern = /^(iss|iak)_([a-z2-7]{16})\.([A-Za-z0-9_-]{43})$/;
+/** lastUsedAt is written at most this often per credential, to keep requests off the write path. */
+const touchIntervalMs = 60_000;
+
+const base32 = (bytes: Buffer) => {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  let bits = '';
+  for (const b of bytes) bits += b.toString(2).padStart(8, '0');
+  return bits.match(/.{5}/g)!.map((chunk) => alphabet[parseInt(chunk, 2)]).join('');
+};
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const secretName = (kind: CredentialKind, id: string) => `infra-${kind}-${id}`;
+
+export function parseKey(key: string): { kind: CredentialKind; id: string; secret: string } | undefined {
+  const match = keyPattern.exec(key);
+  if (!match) return undefined;
+  const kind = match[1] === prefixes.session ? 'session' : 'access-key';
+  return { kind, id: match[2]!, secret: match[3]! };
+}
+
+export interface Credential {
+  kind: CredentialKind;
+  id: string;
+  email: string;
+  userName: string;
+  expiresAt: Date;
+}
+
+export interface CredentialPolicy {
+  sessionLifetimeMs: number;
+  sessionInactivityTimeoutMs: number;
+}
+
+export class CredentialStore {
+  private readonly core: CoreV1Api;
+  private readonly namespace: string;
+  private readonly hub: Hub;
+  private readonly policy: CredentialPolicy;
+  private readonly logger: Logger;
+
+  constructor(kubeConfig: KubeConfig, namespace: string, hub: Hub, policy: CredentialPolicy, logger: Logger) {
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.namespace = namespace;
+    this.hub = hub;
+    this.policy = policy;
+    this.logger = logger;
+  }
+
+  /** Creates a credential for the user and returns its key; only its hash is stored. */
+  async create(kind: CredentialKind, user: User, options: { lifetimeMs?: number; name?: string; now?: Date } = {}): Promise<{ key: string; credential: Credential }> {
+    const now = options.now ?? new Date();
+    const id = base32(randomBytes(10));
+    const secret = randomBytes(32).toString('base64url');
+    const expiresAt = new Date(now.getTime() + (options.lifetimeMs ?? this.policy.sessionLifetimeMs));
+    const body: V1Secret = {
+      metadata: {
+        name: secretName(kind, id),
+        namespace: this.namespace,
+        labels: { [credentialLabel]: kind, [userLabel]: user.metadata.name!, 'app.kubernetes.io/managed-by': 'infra-operator' },
+        annotations: {
+          [annotations.email]: user.spec.email,
+          [annotations.expiresAt]: expiresAt.toISOString(),
+          [annotations.lastUsedAt]: now.toISOString(),
+          ...(options.name ? { [annotations.name]: options.name } : {}),
+        },
+      },
+      type: 'Opaque',
+      data: { sha256: Buffer.from(sha256(secret)).toString('base64') },
+    };
+    await this.core.createNamespacedSecret({ namespace: this.namespace, body });
+    return {
+      key: `${prefixes[kind]}_${id}.${secret}`,
+      credential: { kind, id, email: user.spec.email, userName: user.metadata.name!, expiresAt },
+    };
+  }
+
+  /**
+   * The credential a key stands for, or undefined when it is malformed, unknown, expired,
+   * idle too long, or its User is gone. Callers answer every such case the same way.
+   */
+  async authenticate(key: string, now = new Date()): Promise<Credential | undefined> {
+    const parsed = parseKey(key);
+    if (!parsed) return undefined;
+    const secret = await this.lookup(secretName(parsed.kind, parsed.id));
+    if (!secret?.data?.['sha256'] || secret.metadata?.labels?.[credentialLabel] !== parsed.kind) return undefined;
+    const expected = Buffer.from(secret.data['sha256'], 'base64');
+    const actual = Buffer.from(sha256(parsed.secret));
+    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return undefined;
+
+    const meta = secret.metadata.annotations ?? {};
+    const expiresAt = new Date(meta[annotations.expiresAt] ?? 0);
+    if (!(expiresAt.getTime() > now.getTime())) return undefined;
+    const lastUsedAt = Date.parse(meta[annotations.lastUsedAt] ?? '') || 0;
+    if (parsed.kind === 'session' && now.getTime() - lastUsedAt > this.policy.sessionInactivityTimeoutMs) return undefined;
+    const email = meta[annotations.email] ?? '';
+    const user = this.hub.userByEmail(email);
+    if (!user || user.metadata.name !== secret.metadata.labels?.[userLabel]) return undefined;
+
+    if (now.getTime() - lastUsedAt > touchIntervalMs) this.touch(secret.metadata.name!, now);
+    return { kind: parsed.kind, id: parsed.id, email, userName: user.metadata.name!, expiresAt };
+  }
+
+  async revoke(credential: Pick<Credential, 'kind' | 'id'>): Promise<void> {
+    await this.deleteSecret(secretName(credential.kind, credential.id));
+  }
+
+  /** Revokes every session and access key of a User (on deletion, offboarding, or on demand). */
+  async revokeAllFor(userName: string): Promise<number> {
+    const owned = this.hub.credentials.list().filter((s) => s.metadata?.labels?.[userLabel] === userName);
+    await Promise.all(owned.map((s) => this.deleteSecret(s.metadata!.name!)));
+    return owned.length;
+  }
+
+  /** Users that still have credentials: the User controller revokes those of deleted users. */
+  credentialOwners(): Set<string> {
+    return new Set(this.hub.credentials.list().map((s) => s.metadata?.labels?.[userLabel] ?? ''));
+  }
+
+  private async lookup(name: string): Promise<V1Secret | undefined> {
+    const cached = this.hub.credentials.get(name, this.namespace);
+    if (cached) return cached;
+    // A credential created a moment ago (by this or another replica) may not have reached
+    // the cache yet: one GET by name, never a list.
+    try {
+      return await this.core.readNamespacedSecret({ name, namespace: this.namespace });
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  private touch(name: string, now: Date): void {
+    this.core
+      .patchNamespacedSecret(
+        { name, namespace: this.namespace, body: [{ op: 'add', path: `/metadata/annotations/${annotations.lastUsedAt.replace('/', '~1')}`, value: now.toISOString() }] },
+      )
+      .catch((err: unknown) => this.logger.warn({ secret: name, err: errorMessage(err) }, 'could not record credential use'));
+  }
+
+  private async deleteSecret(name: string): Promise<void> {
+    try {
+      await this.core.deleteNamespacedSecret({ name, namespace: this.namespace });
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
+  }
+}

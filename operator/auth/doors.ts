@@ -1,0 +1,109 @@
+// The two doors to the auth API. The aggregated door trusts X-Remote-* identity headers
+// only from a client certificate that verifies against the hub's front-proxy CA and
+// carries an allowed CN; the public door ignores those headers and takes a bearer key.
+import { createServer, type Server } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import express, { type Request, type RequestHandler } from 'express';
+import type { JSONWebKeySet } from 'jose';
+import type { PemPair } from '../../lib/pki.ts';
+import { resolveIdentity } from '../access.ts';
+import type { Hub } from '../hub.ts';
+import { authAPI, type AuthAPIDeps, type Authenticator } from './api.ts';
+import type { CredentialStore } from './credentials.ts';
+import { sendStatus } from './status.ts';
+
+export interface FrontProxyTrust {
+  /** PEM CA bundle that signs the hub's front-proxy client certificate. */
+  ca: string;
+  /** CNs allowed to assert identities; empty means any certificate from the CA. */
+  allowedNames: string[];
+}
+
+/** Reads the request-header trust the hub publishes for extension API servers. */
+export async function readFrontProxyTrust(kubeConfig: KubeConfig): Promise<FrontProxyTrust> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const config = await core.readNamespacedConfigMap({ name: 'extension-apiserver-authentication', namespace: 'kube-system' });
+  const ca = config.data?.['requestheader-client-ca-file'];
+  if (!ca) throw new Error('kube-system/extension-apiserver-authentication has no requestheader-client-ca-file: the hub kube-apiserver runs without the aggregation layer (--requestheader-client-ca-file)');
+  const allowedNames = JSON.parse(config.data?.['requestheader-allowed-names'] ?? '[]') as string[];
+  return { ca, allowedNames };
+}
+
+export function aggregatedAuthenticator(hub: Hub, getTrust: () => FrontProxyTrust): { verifyProxy: RequestHandler; authenticate: Authenticator } {
+  const verifyProxy: RequestHandler = (req, res, next) => {
+    const socket = req.socket as TLSSocket;
+    const cn = socket.authorized ? socket.getPeerCertificate().subject?.CN : undefined;
+    const { allowedNames } = getTrust();
+    const allowed = cn !== undefined && (allowedNames.length === 0 || allowedNames.includes(String(cn)));
+    if (!allowed) return sendStatus(res, 401, 'Unauthorized', 'authentication failed: this endpoint serves only the hub kube-apiserver\'s aggregation layer');
+    next();
+  };
+  const authenticate: Authenticator = async (req: Request) => {
+    const user = req.headersDistinct['x-remote-user']?.[0];
+    if (!user) return undefined;
+    return { identity: resolveIdentity(hub, user, req.headersDistinct['x-remote-group'] ?? []) };
+  };
+  return { verifyProxy, authenticate };
+}
+
+export function publicAuthenticator(hub: Hub, credentials: CredentialStore): Authenticator {
+  return async (req: Request) => {
+    const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+    if (!match) return undefined;
+    const credential = await credentials.authenticate(match[1]!);
+    if (!credential) return undefined;
+    return { identity: resolveIdentity(hub, credential.email), credential };
+  };
+}
+
+export interface Doors {
+  aggregated: Server;
+  public: Server;
+}
+
+export interface DoorOptions {
+  deps: AuthAPIDeps;
+  serving: PemPair;
+  trust: () => FrontProxyTrust;
+  issuer: string;
+  jwks: () => JSONWebKeySet;
+}
+
+export function createDoors({ deps, serving, trust, issuer, jwks }: DoorOptions): Doors {
+  const aggregatedApp = express();
+  aggregatedApp.disable('x-powered-by');
+  const { verifyProxy, authenticate } = aggregatedAuthenticator(deps.hub, trust);
+  aggregatedApp.use(verifyProxy, authAPI(deps, authenticate));
+  aggregatedApp.use((_req, res) => sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource'));
+
+  const publicApp = express();
+  publicApp.disable('x-powered-by');
+  publicApp.get('/.well-known/openid-configuration', (_req, res) => {
+    res.json({
+      issuer,
+      jwks_uri: `${issuer}/openid/v1/jwks`,
+      response_types_supported: ['id_token'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['ES256'],
+    });
+  });
+  publicApp.get('/openid/v1/jwks', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=60').json(jwks());
+  });
+  publicApp.use(authAPI(deps, publicAuthenticator(deps.hub, deps.credentials)));
+  publicApp.use((_req, res) => sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource'));
+
+  const aggregated = createServer(
+    { cert: serving.cert, key: serving.key, ca: trust().ca, requestCert: true, rejectUnauthorized: false },
+    aggregatedApp,
+  );
+  const publicServer = createServer({ cert: serving.cert, key: serving.key }, publicApp);
+  return { aggregated, public: publicServer };
+}
+
+/** Swaps certificates and trust in place, e.g. after renewal or a front-proxy CA rotation. */
+export function updateDoorTLS(doors: Doors, serving: PemPair, trust: FrontProxyTrust): void {
+  doors.aggregated.setSecureContext({ cert: serving.cert, key: serving.key, ca: trust.ca, requestCert: true, rejectUnauthorized: false } as never);
+  doors.public.setSecureContext({ cert: serving.cert, key: serving.key });
+}

@@ -1,0 +1,127 @@
+// infra-operator's configuration: a YAML file (--config), INFRA_* environment variables
+// and flags, in that order of precedence (flags win), validated with zod.
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { ConfigError, duration, readConfigFile, setPath, validateConfig } from '../lib/config.ts';
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8443 or 127.0.0.1:0');
+const email = z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be an email address');
+const maxTokenLifetimeMs = 10 * 60_000;
+
+export const operatorConfigSchema = z
+  .object({
+    kubeconfig: z.string().optional().describe('kubeconfig of the hub; in-cluster config when absent'),
+    namespace: z.string().regex(dnsLabel, 'must be a namespace name (a DNS label)').default('infra-system'),
+    publicURL: z
+      .url({ protocol: /^https$/, error: 'must be the https:// URL at which users and connectors reach the operator' })
+      .transform((url) => url.replace(/\/+$/, '')),
+    listen: z
+      .object({
+        public: listenAddress.default('0.0.0.0:8443'),
+        aggregated: listenAddress.default('0.0.0.0:9443'),
+        metrics: listenAddress.default('0.0.0.0:8080'),
+      })
+      .prefault({}),
+    tls: z
+      .object({
+        certFile: z.string().optional(),
+        keyFile: z.string().optional(),
+      })
+      .refine((tls) => (tls.certFile === undefined) === (tls.keyFile === undefined), 'set both certFile and keyFile, or neither')
+      .prefault({}),
+    apiService: z
+      .object({
+        register: z.boolean().default(true),
+        serviceName: z.string().regex(dnsLabel).default('infra-operator'),
+        servicePort: z.number().int().min(1).max(65535).default(443),
+        allowedNames: z.array(z.string().min(1)).min(1).default(['front-proxy-client']),
+      })
+      .prefault({}),
+    bootstrapAdmins: z.array(email).default([]),
+    tokens: z
+      .object({
+        lifetime: duration
+          .prefault('5m')
+          .refine((ms) => ms <= maxTokenLifetimeMs, 'must be 10m or less: tokens are short-lived on purpose'),
+        keyRotationInterval: duration.prefault('24h'),
+        /** How long a retired key outlives the tokens it signed, for verifiers with slow clocks. */
+        clockSkew: duration.prefault('1m'),
+      })
+      .prefault({}),
+    sessions: z
+      .object({
+        lifetime: duration.prefault('12h'),
+        inactivityTimeout: duration.prefault('1h'),
+      })
+      .prefault({}),
+    leaderElection: z
+      .object({
+        enabled: z.boolean().default(true),
+        leaseName: z.string().regex(dnsLabel).default('infra-operator'),
+        identity: z.string().min(1).optional(),
+      })
+      .prefault({}),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  })
+  .strict();
+
+export type OperatorConfig = z.output<typeof operatorConfigSchema>;
+
+/** Flags, each mapped to a config path; also read from INFRA_<NAME> (e.g. INFRA_PUBLIC_URL). */
+const settings: Record<string, { path: string; env: string; list?: boolean }> = {
+  kubeconfig: { path: 'kubeconfig', env: 'KUBECONFIG' },
+  namespace: { path: 'namespace', env: 'INFRA_NAMESPACE' },
+  'public-url': { path: 'publicURL', env: 'INFRA_PUBLIC_URL' },
+  'listen-public': { path: 'listen.public', env: 'INFRA_LISTEN_PUBLIC' },
+  'listen-aggregated': { path: 'listen.aggregated', env: 'INFRA_LISTEN_AGGREGATED' },
+  'listen-metrics': { path: 'listen.metrics', env: 'INFRA_LISTEN_METRICS' },
+  'leader-identity': { path: 'leaderElection.identity', env: 'POD_NAME' },
+  'bootstrap-admins': { path: 'bootstrapAdmins', env: 'INFRA_BOOTSTRAP_ADMINS', list: true },
+  'log-level': { path: 'logLevel', env: 'LOG_LEVEL' },
+};
+
+export const operatorUsage = `Usage: infra-operator [--config FILE] [flags]
+
+Reconciles Infra's custom resources in the hub cluster and serves the auth API.
+
+Flags (each also read from the environment variable in brackets):
+  --config FILE              YAML configuration file (see docs/operator.md)
+${Object.entries(settings)
+  .map(([flag, { env }]) => `  --${flag.padEnd(24)} [${env}]`)
+  .join('\n')}
+  --help                     show this help
+  --version                  print the version`;
+
+export type ParsedArgs = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: OperatorConfig };
+
+export function loadOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        config: { type: 'string' },
+        help: { type: 'boolean' },
+        version: { type: 'boolean' },
+        ...Object.fromEntries(Object.keys(settings).map((flag) => [flag, { type: 'string' as const }])),
+      },
+    });
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}\n\n${operatorUsage}`);
+  }
+  const { values } = parsed as { values: Record<string, string | boolean | undefined> };
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const input = typeof values.config === 'string' ? readConfigFile(values.config) : {};
+  for (const [flag, { path, env: name, list }] of Object.entries(settings)) {
+    const value = values[flag] ?? env[name];
+    if (typeof value === 'string' && value !== '') setPath(input, path, list ? value.split(',').map((v) => v.trim()) : value);
+  }
+  const source = typeof values.config === 'string' ? `${values.config}, environment and flags` : 'environment and flags';
+  return { kind: 'run', config: validateConfig(operatorConfigSchema, input, source) };
+}

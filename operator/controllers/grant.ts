@@ -1,0 +1,105 @@
+// Grant controller: labels each Grant with its destination (so a connector watches only
+// its own), reports whether its destination and subject are known, and expires it on
+// time. Access itself is enforced where it is used: token issuance skips expired Grants
+// and connectors drop their bindings.
+import type { Grant, GrantStatus } from '../../api/v1alpha1/types.ts';
+import { Controller } from '../../lib/controller/controller.ts';
+import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
+import { infraResource, isExpired } from '../access.ts';
+import { grantDestination, grantIndex, groupSubject, userSubject, type Hub } from '../hub.ts';
+import { destinationLabel, type ControllerContext } from './context.ts';
+
+/** The conditions a Grant should carry now; pure, for tests. */
+export function grantConditions(grant: Grant, hub: Pick<Hub, 'destinations' | 'userByEmail' | 'groups' | 'users'>, now: Date): ConditionInput[] {
+  const destination = grantDestination(grant);
+  const subject: ConditionInput = grant.spec.user !== undefined
+    ? hub.userByEmail(grant.spec.user)
+      ? { type: 'SubjectFound', status: 'True', reason: 'UserFound', message: `user ${grant.spec.user} exists` }
+      : { type: 'SubjectFound', status: 'False', reason: 'UserNotFound', message: `no User has email ${grant.spec.user} yet; the Grant applies once they log in or an admin creates them` }
+    : groupKnown(hub, grant.spec.group!)
+      ? { type: 'SubjectFound', status: 'True', reason: 'GroupFound', message: `group ${grant.spec.group} is known` }
+      : { type: 'SubjectFound', status: 'False', reason: 'GroupNotFound', message: `no built-in Group is named ${grant.spec.group} and no user has logged in with it yet; the Grant applies once one does` };
+
+  let ready: ConditionInput;
+  if (isExpired(grant, now)) {
+    ready = { type: 'Ready', status: 'False', reason: 'Expired', message: `the Grant expired at ${grant.spec.expiresAt}; delete it, or set a later spec.expiresAt to restore access` };
+  } else if (destination !== infraResource && !hub.destinations.get(destination)) {
+    ready = { type: 'Ready', status: 'False', reason: 'DestinationNotFound', message: `no Destination named ${destination}; it appears when that cluster's connector registers` };
+  } else {
+    ready = { type: 'Ready', status: 'True', reason: 'Valid', message: grant.spec.expiresAt ? `access until ${grant.spec.expiresAt}` : 'access granted' };
+  }
+  return [ready, subject];
+}
+
+/** The field manager (kubectl, argocd-controller, infra-cli, …) that last wrote the spec. */
+function lastManager(grant: Grant): string | undefined {
+  const spec = (grant.metadata.managedFields ?? []).filter((f) => f.subresource !== 'status' && f.manager !== 'infra-operator');
+  return spec.sort((a, b) => String(a.time ?? '').localeCompare(String(b.time ?? ''))).at(-1)?.manager;
+}
+
+function groupKnown(hub: Pick<Hub, 'groups' | 'users'>, name: string): boolean {
+  return hub.groups.get(name) !== undefined || hub.users.list().some((u) => u.status?.groups?.includes(name));
+}
+
+export function grantController(ctx: ControllerContext): Controller {
+  const { hub, applier, events, audit } = ctx;
+  const controller = new Controller({
+    name: 'grant',
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    resyncKeys: () => hub.grants.list().map((g) => g.metadata!.name!),
+    ...(ctx.resyncIntervalMs ? { resyncIntervalMs: ctx.resyncIntervalMs } : {}),
+    reconcile: async (name) => {
+      const grant = hub.grants.get(name);
+      if (!grant) return;
+      const now = ctx.now();
+      const destination = grantDestination(grant);
+      if (grant.metadata.labels?.[destinationLabel] !== destination) {
+        await applier.apply('Grant', name, { metadata: { labels: { [destinationLabel]: destination } } });
+      }
+
+      const expired = isExpired(grant, now);
+      const conditions = grantConditions(grant, hub, now);
+      const generation = grant.metadata.generation;
+      const status = grant.status ?? {};
+      const expiryCurrent = expired ? status.expired === true && status.expiredAt !== undefined : status.expired !== true;
+      if (!conditionsCurrent(status.conditions, conditions, generation) || !expiryCurrent || status.observedGeneration !== generation) {
+        const next: GrantStatus = {
+          observedGeneration: generation,
+          conditions: mergeConditions(status.conditions, conditions, generation, now),
+          expired,
+          ...(expired ? { expiredAt: status.expiredAt ?? now.toISOString() } : {}),
+        };
+        await applier.applyStatus('Grant', name, next);
+        if (expired && status.expired !== true) {
+          audit.info({ action: 'grant.expired', grant: name, subject: grant.spec.user ?? grant.spec.group, role: grant.spec.role, resource: grant.spec.resource }, 'grant expired');
+          events.record(grant, 'Normal', 'Expired', `access of ${grant.spec.user ?? grant.spec.group} as ${grant.spec.role} on ${grant.spec.resource} expired at ${grant.spec.expiresAt}`);
+        }
+      }
+      if (!expired && grant.spec.expiresAt) return { requeueAfterMs: Math.max(0, Date.parse(grant.spec.expiresAt) - now.getTime()) };
+    },
+  });
+
+  const seenGenerations = new Map<string, number | undefined>();
+  hub.grants.onChange((grant, event) => {
+    const name = grant.metadata!.name!;
+    controller.enqueue(name);
+    // The first list replays every Grant as an add: that is not a change to audit.
+    const previous = seenGenerations.get(name);
+    if (event === 'delete') seenGenerations.delete(name);
+    else seenGenerations.set(name, grant.metadata!.generation);
+    if (!hub.grants.hasSynced || (event === 'update' && previous === grant.metadata!.generation)) return;
+    const action = { add: 'grant.created', update: 'grant.updated', delete: 'grant.deleted' }[event];
+    audit.info({ action, grant: name, by: lastManager(grant), subject: grant.spec.user ?? grant.spec.group, role: grant.spec.role, resource: grant.spec.resource, expiresAt: grant.spec.expiresAt }, action);
+  });
+  const enqueueGrants = (index: string, value: string) => {
+    for (const g of hub.grants.byIndex(index, value)) controller.enqueue(g.metadata!.name!);
+  };
+  hub.destinations.onChange((d) => enqueueGrants(grantIndex.byDestination, d.metadata!.name!));
+  hub.users.onChange((u) => {
+    enqueueGrants(grantIndex.bySubject, userSubject(u.spec.email));
+    for (const g of u.status?.groups ?? []) enqueueGrants(grantIndex.bySubject, groupSubject(g));
+  });
+  hub.groups.onChange((g) => enqueueGrants(grantIndex.bySubject, groupSubject(g.metadata!.name!)));
+  return controller;
+}

@@ -1,0 +1,98 @@
+// The operator's view of the hub: one informer per kind, with the indexes every request
+// and reconcile answers from (email → user, email → built-in groups, subject → grants,
+// destination → grants). Nothing on a request path lists the API server.
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
+import type { Destination, Grant, Group, Provider, User } from '../api/v1alpha1/types.ts';
+import { resources } from '../api/v1alpha1/types.ts';
+import { Informer } from '../lib/controller/informer.ts';
+import type { Logger } from '../lib/log.ts';
+
+export const credentialLabel = 'infrahq.com/credential';
+export const userLabel = 'infrahq.com/user';
+
+export const grantIndex = { bySubject: 'subject', byDestination: 'destination' } as const;
+
+export function subjectKey(grant: Grant): string {
+  return grant.spec.user !== undefined ? userSubject(grant.spec.user) : groupSubject(grant.spec.group ?? '');
+}
+export const userSubject = (email: string) => `user:${email.toLowerCase()}`;
+export const groupSubject = (name: string) => `group:${name}`;
+
+/** The destination part of a Grant's resource: `production` of `production.web`. */
+export function grantDestination(grant: Grant): string {
+  return grant.spec.resource.split('.')[0]!;
+}
+
+export function grantNamespace(grant: Grant): string | undefined {
+  return grant.spec.resource.split('.')[1];
+}
+
+type Kind = keyof typeof resources;
+
+export class Hub {
+  readonly grants: Informer<Grant>;
+  readonly users: Informer<User>;
+  readonly groups: Informer<Group>;
+  readonly providers: Informer<Provider>;
+  readonly destinations: Informer<Destination>;
+  /** Session and access-key Secrets in the operator's namespace. */
+  readonly credentials: Informer<V1Secret>;
+
+  constructor(kubeConfig: KubeConfig, namespace: string, logger: Logger) {
+    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    const informer = <T extends KubernetesObject>(kind: Kind) => {
+      const { group, version, plural } = resources[kind];
+      return new Informer<T>({
+        kubeConfig,
+        logger,
+        path: `/apis/${group}/${version}/${plural}`,
+        list: () => custom.listClusterCustomObject({ group, version, plural }) as Promise<KubernetesListObject<T>>,
+      });
+    };
+    this.grants = informer<Grant>('Grant');
+    this.users = informer<User>('User');
+    this.groups = informer<Group>('Group');
+    this.providers = informer<Provider>('Provider');
+    this.destinations = informer<Destination>('Destination');
+
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    this.credentials = new Informer<V1Secret>({
+      kubeConfig,
+      logger,
+      path: `/api/v1/namespaces/${namespace}/secrets`,
+      labelSelector: credentialLabel,
+      list: () => core.listNamespacedSecret({ namespace, labelSelector: credentialLabel }),
+    });
+
+    this.grants.addIndex(grantIndex.bySubject, (grant) => [subjectKey(grant)]);
+    this.grants.addIndex(grantIndex.byDestination, (grant) => [grantDestination(grant)]);
+    this.users.addIndex('email', (user) => [user.spec.email.toLowerCase()]);
+    this.groups.addIndex('member', (group) => (group.spec.members ?? []).map((m) => m.toLowerCase()));
+  }
+
+  private get all(): Informer<KubernetesObject>[] {
+    return [this.grants, this.users, this.groups, this.providers, this.destinations, this.credentials] as Informer<KubernetesObject>[];
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.all.map((i) => i.start()));
+    await Promise.all(this.all.map((i) => i.waitForSync()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all.map((i) => i.stop()));
+  }
+
+  get synced(): boolean {
+    return this.all.every((i) => i.hasSynced);
+  }
+
+  userByEmail(email: string): User | undefined {
+    return this.users.byIndex('email', email.toLowerCase())[0];
+  }
+
+  /** Names of the built-in Groups that list this email as a member. */
+  builtInGroups(email: string): string[] {
+    return this.groups.byIndex('member', email.toLowerCase()).map((g) => g.metadata!.name!);
+  }
+}

@@ -1,0 +1,266 @@
+// infra-operator, assembled: hub caches and the auth API on every replica; controllers,
+// key rotation and APIService registration on the leader only.
+import { once } from 'node:events';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { CoreV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { group as authGroup, version as authVersion } from '../api/auth/v1alpha1/types.ts';
+import { Applier } from '../lib/apply.ts';
+import { Controller, ControllerMetrics } from '../lib/controller/controller.ts';
+import { errorMessage } from '../lib/controller/informer.ts';
+import { Events } from '../lib/events.ts';
+import { statusCode } from '../lib/kube.ts';
+import { LeaderElector } from '../lib/leaderelection.ts';
+import type { Logger } from '../lib/log.ts';
+import type { PemPair } from '../lib/pki.ts';
+import type { Identity } from './access.ts';
+import type { TokenIssuer } from './auth/api.ts';
+import { CredentialStore } from './auth/credentials.ts';
+import { createDoors, readFrontProxyTrust, updateDoorTLS, type Doors, type FrontProxyTrust } from './auth/doors.ts';
+import type { OperatorConfig } from './config.ts';
+import { fieldManager, type ControllerContext } from './controllers/context.ts';
+import { destinationController } from './controllers/destination.ts';
+import { grantController } from './controllers/grant.ts';
+import { groupController } from './controllers/group.ts';
+import { providerController } from './controllers/provider.ts';
+import { userController } from './controllers/user.ts';
+import { Hub } from './hub.ts';
+import { ensureServingCA, issueServingCert, servingNames } from './serving.ts';
+import { issueToken } from './signing/tokens.ts';
+import { SigningKeyStore } from './signing/store.ts';
+
+export const apiServiceName = `${authVersion}.${authGroup}`;
+const trustRefreshMs = 60_000;
+const servingRenewMs = 24 * 3_600_000;
+
+export class Operator {
+  private readonly config: OperatorConfig;
+  private readonly kubeConfig: KubeConfig;
+  private readonly logger: Logger;
+  private readonly registry = new Registry();
+  private readonly hub: Hub;
+  private readonly keys: SigningKeyStore;
+  private readonly credentials: CredentialStore;
+  private readonly elector: LeaderElector | undefined;
+  private readonly controllers: Controller[];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private doors: Doors | undefined;
+  private metricsServer: HttpServer | undefined;
+  private trust: FrontProxyTrust | undefined;
+  private serving: PemPair | undefined;
+  private ready = false;
+
+  constructor(config: OperatorConfig, kubeConfig: KubeConfig, logger: Logger) {
+    this.config = config;
+    this.kubeConfig = kubeConfig;
+    this.logger = logger;
+    collectDefaultMetrics({ register: this.registry });
+    this.hub = new Hub(kubeConfig, config.namespace, logger);
+    this.keys = new SigningKeyStore(
+      kubeConfig,
+      config.namespace,
+      { rotationIntervalMs: config.tokens.keyRotationInterval, maxTokenLifetimeMs: config.tokens.lifetime, clockSkewMs: config.tokens.clockSkew },
+      logger,
+    );
+    this.credentials = new CredentialStore(
+      kubeConfig,
+      config.namespace,
+      this.hub,
+      { sessionLifetimeMs: config.sessions.lifetime, sessionInactivityTimeoutMs: config.sessions.inactivityTimeout },
+      logger,
+    );
+    const ctx: ControllerContext = {
+      hub: this.hub,
+      applier: new Applier(kubeConfig, fieldManager),
+      events: new Events(kubeConfig, 'infra-operator', logger),
+      metrics: new ControllerMetrics(this.registry),
+      logger,
+      audit: logger.child({ audit: true }),
+      readSecret: (name, key) => this.readSecret(name, key),
+      now: () => new Date(),
+    };
+    this.controllers = [grantController(ctx), userController(ctx, this.credentials), groupController(ctx), providerController(ctx), destinationController(ctx)];
+    if (config.leaderElection.enabled) {
+      this.elector = new LeaderElector({
+        kubeConfig,
+        namespace: config.namespace,
+        name: config.leaderElection.leaseName,
+        identity: config.leaderElection.identity ?? `${hostname()}-${process.pid}`,
+        logger,
+        onStartedLeading: (signal) => this.lead(signal),
+        onStoppedLeading: () => logger.info('stopped leading'),
+      });
+    }
+  }
+
+  /** Addresses the servers listen on (ports resolved), once start() has returned. */
+  get addresses(): { public: AddressInfo; aggregated: AddressInfo; metrics: AddressInfo } {
+    return {
+      public: this.doors!.public.address() as AddressInfo,
+      aggregated: this.doors!.aggregated.address() as AddressInfo,
+      metrics: this.metricsServer!.address() as AddressInfo,
+    };
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this;
+    this.metricsServer = await listen(createHttpServer((req, res) => void this.serveHealth(req.url ?? '', res)), config.listen.metrics);
+    await this.hub.start();
+    await this.keys.ensure();
+    this.keys.start({ rotate: () => this.elector?.isLeader ?? true });
+
+    const ca = await ensureServingCA(this.kubeConfig, config.namespace);
+    const names = servingNames(config.apiService.serviceName, config.namespace, config.publicURL);
+    this.serving = await issueServingCert(ca, names);
+    this.trust = await this.frontProxyTrust();
+
+    const events = new Events(this.kubeConfig, 'infra-operator', logger);
+    const audit = logger.child({ audit: true });
+    const tokens: TokenIssuer = {
+      issue: (identity: Identity, destination: string) =>
+        issueToken({ keys: this.keys.keys(), issuer: config.publicURL, audience: destination, subject: identity.email, groups: identity.groups, lifetimeMs: config.tokens.lifetime }),
+    };
+    this.doors = createDoors({
+      deps: {
+        hub: this.hub,
+        credentials: this.credentials,
+        tokens,
+        bootstrapAdmins: config.bootstrapAdmins,
+        readSecret: (name, key) => this.readSecret(name, key),
+        events,
+        audit,
+        logger,
+      },
+      serving: this.serving,
+      trust: () => this.trust!,
+      issuer: config.publicURL,
+      jwks: () => this.keys.verifyKeys(),
+    });
+    await listen(this.doors.public, config.listen.public);
+    await listen(this.doors.aggregated, config.listen.aggregated);
+
+    this.timers.push(
+      setInterval(() => void this.refreshTrust(), trustRefreshMs),
+      setInterval(() => void issueServingCert(ca, names).then((pair) => ((this.serving = pair), updateDoorTLS(this.doors!, pair, this.trust!))), servingRenewMs),
+    );
+    for (const timer of this.timers) timer.unref();
+
+    if (this.elector) void this.elector.run();
+    else void this.lead(new AbortController().signal);
+    this.ready = true;
+    logger.info({ addresses: this.addresses, publicURL: config.publicURL }, 'infra-operator started');
+  }
+
+  async stop(): Promise<void> {
+    this.ready = false;
+    for (const timer of this.timers) clearInterval(timer);
+    await this.elector?.stop();
+    this.keys.stop();
+    await Promise.all([this.doors?.public, this.doors?.aggregated, this.metricsServer].map((s) => s && close(s)));
+    await this.hub.stop();
+  }
+
+  /** The leader's work: controllers, APIService registration; until the signal aborts. */
+  private async lead(signal: AbortSignal): Promise<void> {
+    this.logger.info('leading: starting controllers');
+    for (const c of this.controllers) c.start();
+    if (this.config.apiService.register) await this.registerAPIService().catch((err: unknown) => this.logger.error({ err: errorMessage(err) }, 'registering the APIService failed'));
+    if (!signal.aborted) await once(signal, 'abort');
+    await Promise.all(this.controllers.map((c) => c.stop()));
+  }
+
+  private async registerAPIService(): Promise<void> {
+    const api = KubernetesObjectApi.makeApiClient(this.kubeConfig);
+    const ca = await ensureServingCA(this.kubeConfig, this.config.namespace);
+    await api.patch(
+      {
+        apiVersion: 'apiregistration.k8s.io/v1',
+        kind: 'APIService',
+        metadata: { name: apiServiceName, labels: { 'app.kubernetes.io/part-of': 'infra' } },
+        spec: {
+          group: authGroup,
+          version: authVersion,
+          service: { namespace: this.config.namespace, name: this.config.apiService.serviceName, port: this.config.apiService.servicePort },
+          caBundle: Buffer.from(ca.cert).toString('base64'),
+          groupPriorityMinimum: 1000,
+          versionPriority: 15,
+        },
+      } as never,
+      undefined,
+      undefined,
+      fieldManager,
+      true,
+      PatchStrategy.ServerSideApply,
+    );
+    this.logger.info({ apiService: apiServiceName }, 'APIService registered');
+  }
+
+  private async frontProxyTrust(): Promise<FrontProxyTrust> {
+    const trust = await readFrontProxyTrust(this.kubeConfig);
+    // An empty list in the hub means "any certificate from the CA"; the configured names narrow that.
+    return trust.allowedNames.length > 0 ? trust : { ...trust, allowedNames: this.config.apiService.allowedNames };
+  }
+
+  private async refreshTrust(): Promise<void> {
+    try {
+      const trust = await this.frontProxyTrust();
+      if (trust.ca !== this.trust?.ca || trust.allowedNames.join() !== this.trust.allowedNames.join()) {
+        this.trust = trust;
+        updateDoorTLS(this.doors!, this.serving!, trust);
+        this.logger.info('front-proxy trust updated');
+      }
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err) }, 'reading the front-proxy trust failed; keeping the last one');
+    }
+  }
+
+  private async readSecret(name: string, key: string): Promise<string | undefined> {
+    try {
+      const secret = await this.kubeConfig.makeApiClient(CoreV1Api).readNamespacedSecret({ name, namespace: this.config.namespace });
+      const value = secret.data?.[key];
+      return value === undefined ? undefined : Buffer.from(value, 'base64').toString();
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  private async serveHealth(url: string, res: import('node:http').ServerResponse): Promise<void> {
+    if (url === '/metrics') {
+      res.setHeader('Content-Type', this.registry.contentType);
+      res.end(await this.registry.metrics());
+    } else if (url === '/healthz') {
+      res.end('ok');
+    } else if (url === '/readyz') {
+      const ready = this.ready && this.hub.synced && this.keys.loaded;
+      res.statusCode = ready ? 200 : 503;
+      res.end(ready ? 'ok' : 'not ready: caches, signing keys or servers are still starting');
+    } else {
+      res.statusCode = 404;
+      res.end('not found');
+    }
+  }
+}
+
+function listen<S extends Server | HttpServer>(server: S, address: string): Promise<S> {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const port = Number(address.slice(colon + 1));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function close(server: Server | HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

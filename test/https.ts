@@ -1,0 +1,44 @@
+// A small HTTPS client for tests that need what fetch cannot easily do: a private CA,
+// client certificates, and headers a real client would never send.
+import { request } from 'node:https';
+
+export interface HttpsOptions {
+  method?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  headers?: Record<string, string | string[]>;
+  body?: unknown;
+}
+
+export interface HttpsResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json<T = Record<string, unknown>>(): T;
+}
+
+export function https(url: string, options: HttpsOptions = {}): Promise<HttpsResponse> {
+  const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+        ca: options.ca,
+        cert: options.cert,
+        key: options.key,
+        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers },
+        timeout: 10_000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: <T>() => JSON.parse(text) as T }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`request to ${url} timed out`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
