@@ -18,6 +18,10 @@ export default defineConfig({
           include: ['**/*.cluster.test.ts', 'e2e/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
           globalSetup: ['test/global-setup.ts'],
+          // Operators reconcile every cluster-scoped Grant in the hub: two suites running
+          // operators side by side would reconcile each other's objects and could pass
+          // for the wrong reason. One file at a time; tests within a file stay ordered.
+          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

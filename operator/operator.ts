@@ -89,6 +89,10 @@ export class Operator {
         namespace: config.namespace,
         name: config.leaderElection.leaseName,
         identity: config.leaderElection.identity ?? `${hostname()}-${process.pid}`,
+        // A standby takes over at most ~8 s + one jittered retry after the leader dies.
+        leaseDurationMs: 8_000,
+        renewDeadlineMs: 6_000,
+        retryPeriodMs: 2_000,
         logger,
         onStartedLeading: (signal) => this.lead(signal),
         onStoppedLeading: () => logger.info('stopped leading'),
