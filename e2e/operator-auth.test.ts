@@ -21,6 +21,7 @@ const builtInGroup = uniqueName('sre');
 const suzie = `${uniqueName('suzie')}@example.com`;
 const carl = `${uniqueName('carl')}@example.com`;
 const carlPassword = 'correct horse battery staple';
+const admin = `${uniqueName('root')}@example.com`;
 let operator: RunningOperator;
 let operatorCA: string;
 let tmp: string;
@@ -53,7 +54,7 @@ beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'infra-e2e-'));
   await kubectlOk('hub', ['create', 'namespace', ns]);
   await kubectlOk('hub', ['apply', '-f', join(import.meta.dirname, '..', 'config', 'rbac', 'auth-api-users.yaml')]);
-  operator = await startOperator({ namespace: ns, config: { apiService: { register: true } } });
+  operator = await startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, config: { apiService: { register: true }, bootstrapAdmins: [admin] } });
   // The aggregation layer reaches the operator through a Service; ExternalName is the
   // one kind that can point at a loopback process.
   await kubectlOk('hub', ['create', 'service', 'externalname', 'infra-operator', '-n', ns, '--external-name=localhost', `--tcp=${operator.aggregatedPort}:${operator.aggregatedPort}`]);
@@ -67,6 +68,7 @@ beforeAll(async () => {
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${idpGroup}-view` }, spec: { group: idpGroup, role: 'view', resource: destination } },
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${builtInGroup}-edit-web` }, spec: { group: builtInGroup, role: 'edit', resource: `${destination}.web` } },
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name: uniqueName('carl') }, spec: { email: carl, passwordSecretRef: { name: 'carl-password', key: 'hash' } } },
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name: uniqueName('root') }, spec: { email: admin, passwordSecretRef: { name: 'carl-password', key: 'hash' } } },
   ]);
 }, 120_000);
 
@@ -252,6 +254,42 @@ describe('the public door', () => {
     const secrets = await kubectlOk('hub', ['get', 'secrets', '-n', ns, '-l', 'infrahq.com/credential', '-o', 'json']);
     expect(secrets).not.toContain(sessionKey.split('.')[1]);
     expect(Buffer.from(secrets).toString('base64')).not.toContain(Buffer.from(sessionKey.split('.')[1]!).toString('base64'));
+  });
+});
+
+describe('access keys', () => {
+  const createKey = (sessionKey: string, spec: object) => call('AccessKey', 'accesskeys', spec, { authorization: `Bearer ${sessionKey}` });
+
+  it('are created by a user for themselves, exchanged for a session at login, and usable as a bearer', async () => {
+    const created = await createKey(await login(carl, carlPassword), { name: 'ci-deploy', ttl: '2h' });
+    expect(created.status, created.text).toBe(201);
+    const { accessKey, expirationTimestamp, user } = created.json<{ status: { accessKey: string; expirationTimestamp: string; user: string } }>().status;
+    expect(user).toBe(carl);
+    expect(Date.parse(expirationTimestamp) - Date.now()).toBeGreaterThan(119 * 60_000);
+    const exchanged = await call('Login', 'logins', { accessKey });
+    expect(exchanged.status, exchanged.text).toBe(201);
+    expect(exchanged.json<{ status: { user: { email: string } } }>().status.user.email).toBe(carl);
+    const direct = await call('TokenRequest', 'tokenrequests', { destination }, { authorization: `Bearer ${accessKey}` });
+    expect(direct.status, direct.text).toBe(201);
+  });
+
+  it('for someone else need an Infra admin (here the bootstrap admin from the operator config)', async () => {
+    const refused = await createKey(await login(carl, carlPassword), { name: 'not-mine', user: admin });
+    expect(refused.status).toBe(403);
+    expect(refused.json<{ message: string }>().message).toMatch(/only an Infra admin/);
+    const adminSession = await login(admin, carlPassword);
+    const review = await call('AccessReview', 'accessreviews', {}, { authorization: `Bearer ${adminSession}` });
+    expect(review.json<{ status: { infraRole?: string } }>().status.infraRole).toBe('admin');
+    const granted = await createKey(adminSession, { name: 'for-carl', user: carl });
+    expect(granted.status, granted.text).toBe(201);
+    const missing = await createKey(adminSession, { name: 'ghost', user: `${uniqueName('ghost')}@example.com` });
+    expect(missing.status).toBe(404);
+  });
+
+  it('stop working when revoked', async () => {
+    const { accessKey } = (await createKey(await login(carl, carlPassword), { name: 'short-lived' })).json<{ status: { accessKey: string } }>().status;
+    await kubectlOk('hub', ['delete', 'secret', '-n', ns, `infra-access-key-${accessKey.slice(4, 20)}`]);
+    await eventually(async () => expect((await call('Login', 'logins', { accessKey })).status).toBe(401));
   });
 });
 

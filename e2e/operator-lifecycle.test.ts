@@ -4,7 +4,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../operator/auth/passwords.ts';
-import { kubectlOk, uniqueName } from '../test/cluster.ts';
+import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { https } from '../test/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../test/operator.ts';
 
@@ -32,7 +32,7 @@ async function namespaceWithUser(): Promise<{ ns: string; email: string; passwor
 describe('signing key rotation', () => {
   it('keeps verifying tokens signed before a rotation until they expire, then drops the old key', async () => {
     const { ns, email, password, destination } = await namespaceWithUser();
-    const operator = await startOperator({ namespace: ns, config: { tokens: { lifetime: '30s', keyRotationInterval: '8s', clockSkew: '1s' } } });
+    const operator = await startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, config: { tokens: { lifetime: '30s', keyRotationInterval: '8s', clockSkew: '1s' } } });
     running.push(operator);
     const ca = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
     const post = (kind: string, plural: string, spec: object, key?: string) =>
@@ -71,7 +71,7 @@ describe('signing key rotation', () => {
 describe('leader election', () => {
   it('hands the controllers to the standby within 15 s of the leader being killed', async () => {
     const { ns, email } = await namespaceWithUser();
-    const [first, second] = await Promise.all([startOperator({ namespace: ns, identity: 'replica-a' }), startOperator({ namespace: ns, identity: 'replica-b' })]);
+    const [first, second] = await Promise.all([startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, identity: 'replica-a' }), startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, identity: 'replica-b' })]);
     running.push(first!, second!);
     const holder = () => kubectlOk('hub', ['get', 'lease', '-n', ns, 'infra-operator', '-o', 'jsonpath={.spec.holderIdentity}']);
     const leaderIdentity = await eventually(async () => {

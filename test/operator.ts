@@ -1,4 +1,4 @@
-// Runs infra-operator as a real process against the local hub, for e2e tests.
+// Runs infra-operator as a real process against a hub, for e2e tests and benchmarks.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { freePorts } from '../hack/controlplane/controlplane.ts';
-import { cluster } from './cluster.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 
@@ -24,6 +23,8 @@ export interface RunningOperator {
 }
 
 export interface OperatorOptions {
+  /** The hub's kubeconfig. */
+  kubeconfig: string;
   namespace: string;
   identity?: string;
   /** Extra settings merged into the config file (e.g. tokens, apiService). */
@@ -40,7 +41,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   await writeFile(
     configFile,
     stringify({
-      kubeconfig: cluster('hub').adminKubeconfig,
+      kubeconfig: options.kubeconfig,
       namespace: options.namespace,
       publicURL: `https://127.0.0.1:${publicPort}`,
       listen: { public: `127.0.0.1:${publicPort}`, aggregated: `127.0.0.1:${aggregatedPort}`, metrics: `127.0.0.1:${metricsPort}` },

@@ -9,6 +9,8 @@ import {
   group,
   kinds,
   version,
+  type AccessKeySpec,
+  type AccessKeyStatus,
   type AccessReviewStatus,
   type Kind,
   type LoginSpec,
@@ -18,6 +20,7 @@ import {
   type TokenRequestStatus,
 } from '../../api/auth/v1alpha1/types.ts';
 import { errorMessage } from '../../lib/controller/informer.ts';
+import { parseDuration } from '../../lib/duration.ts';
 import type { Logger } from '../../lib/log.ts';
 import { accessSummary, grantsOnDestination, infraResource, infraRole, resolveIdentity, type Identity } from '../access.ts';
 import type { Hub } from '../hub.ts';
@@ -85,6 +88,7 @@ export function authAPI(deps: AuthAPIDeps, authenticate: Authenticator): express
     TokenRequest: (spec: TokenRequestSpec, caller) => tokenRequest(deps, spec, requireCaller(caller)),
     AccessReview: (_spec, caller) => accessReview(deps, requireCaller(caller)),
     Logout: (spec: { all?: boolean }, caller) => logout(deps, spec, requireCaller(caller)),
+    AccessKey: (spec: AccessKeySpec, caller) => accessKey(deps, spec, requireCaller(caller)),
   };
 
   router.post(`/apis/${group}/${version}/:plural`, express.json({ limit: '64kb', type: () => true }), async (req: Request, res: Response) => {
@@ -197,6 +201,23 @@ async function accessReview(deps: AuthAPIDeps, caller: Caller): Promise<AccessRe
     ...(role ? { infraRole: role } : {}),
     destinations: accessSummary(deps.hub, caller.identity),
   };
+}
+
+const defaultAccessKeyTtlMs = 30 * 86_400_000;
+
+async function accessKey(deps: AuthAPIDeps, spec: AccessKeySpec, caller: Caller): Promise<AccessKeyStatus> {
+  const email = spec.user ?? caller.identity.email;
+  const forSelf = email.toLowerCase() === caller.identity.email.toLowerCase();
+  if (!forSelf && infraRole(deps.hub, caller.identity, deps.bootstrapAdmins) !== 'admin') {
+    throw new ApiError(403, 'Forbidden', `only an Infra admin (a Grant with role admin on resource infra) may create access keys for ${email}`);
+  }
+  const user = deps.hub.userByEmail(email);
+  if (!user) throw new ApiError(404, 'NotFound', `no User has email ${email}; create the User first (infra users add ${email})`);
+  const lifetimeMs = spec.ttl ? parseDuration(spec.ttl)! : defaultAccessKeyTtlMs;
+  const { key, credential } = await deps.credentials.create('access-key', user, { lifetimeMs, name: spec.name });
+  deps.audit.info({ action: 'accesskey.created', user: email, by: caller.identity.email, name: spec.name, id: credential.id, expiresAt: credential.expiresAt.toISOString() }, 'access key created');
+  deps.events.record(user, 'Normal', 'AccessKeyCreated', `access key ${spec.name} created by ${caller.identity.email}, expires ${credential.expiresAt.toISOString()}`);
+  return { accessKey: key, expirationTimestamp: credential.expiresAt.toISOString(), user: email };
 }
 
 async function logout(deps: AuthAPIDeps, spec: { all?: boolean }, caller: Caller): Promise<LogoutStatus> {

@@ -3,6 +3,7 @@
 // public HTTPS endpoint. The zod schemas are the one definition of each request's spec;
 // the CLI and tests import the same types.
 import { z } from 'zod';
+import { parseDuration } from '../../../lib/duration.ts';
 
 export const group = 'auth.infrahq.com';
 export const version = 'v1alpha1';
@@ -85,11 +86,32 @@ export interface LogoutStatus {
   revoked: number;
 }
 
+export const accessKeySpec = z
+  .object({
+    user: email.optional().describe('whose key; the caller when absent (an Infra admin may name anyone)'),
+    name: z.string().regex(dnsLabel, 'must be a short lowercase name (a DNS label), e.g. ci-deploy').describe('what the key is for'),
+    ttl: z
+      .string()
+      .refine((text) => parseDuration(text) !== undefined, 'must be a duration like 12h, 30d or 365d')
+      .optional()
+      .describe('how long the key lives; 30d when absent'),
+  })
+  .strict();
+export type AccessKeySpec = z.infer<typeof accessKeySpec>;
+
+export interface AccessKeyStatus {
+  /** Shown once: only its hash is stored. */
+  accessKey: string;
+  expirationTimestamp: string;
+  user: string;
+}
+
 export const kinds = {
   Login: { plural: 'logins', singular: 'login', spec: loginSpec },
   TokenRequest: { plural: 'tokenrequests', singular: 'tokenrequest', spec: tokenRequestSpec },
   AccessReview: { plural: 'accessreviews', singular: 'accessreview', spec: accessReviewSpec },
   Logout: { plural: 'logouts', singular: 'logout', spec: logoutSpec },
+  AccessKey: { plural: 'accesskeys', singular: 'accesskey', spec: accessKeySpec },
 } as const;
 export type Kind = keyof typeof kinds;
 
@@ -105,3 +127,4 @@ export type Login = AuthObject<'Login', LoginSpec, LoginStatus>;
 export type TokenRequest = AuthObject<'TokenRequest', TokenRequestSpec, TokenRequestStatus>;
 export type AccessReview = AuthObject<'AccessReview', Record<string, never>, AccessReviewStatus>;
 export type Logout = AuthObject<'Logout', z.infer<typeof logoutSpec>, LogoutStatus>;
+export type AccessKey = AuthObject<'AccessKey', AccessKeySpec, AccessKeyStatus>;
