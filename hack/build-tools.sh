@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the kube-apiserver and etcd that the local control plane runs, from the Go
+# Builds the kube-apiserver, kube-controller-manager and etcd that the local control plane runs, from the Go
 # modules pinned in hack/tools/, and caches them under ~/.cache/infra/bin keyed by
 # version and by the hash of the pinning go.mod/go.sum. Prints nothing but progress to
 # stderr; prints the cache directory on stdout. Safe to run concurrently (flock).
@@ -40,7 +40,10 @@ etcd_version=$(sed -n 's/^require go.etcd.io\/etcd\/server\/v3 \(v[0-9.]*\)$/\1/
 [[ -n $kube_version && -n $etcd_version ]] || { echo "build-tools: cannot read pinned versions from hack/tools/*/go.mod" >&2; exit 1; }
 
 build "$root/hack/tools/etcd" go.etcd.io/etcd/server/v3 etcd "$etcd_version"
-build "$root/hack/tools/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver kube-apiserver "$kube_version" \
-  "-X k8s.io/component-base/version.gitVersion=$kube_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$kube_version") -X k8s.io/component-base/version.gitTreeState=clean"
+version_ldflags="-X k8s.io/component-base/version.gitVersion=$kube_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$kube_version") -X k8s.io/component-base/version.gitTreeState=clean"
+build "$root/hack/tools/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver kube-apiserver "$kube_version" "$version_ldflags"
+# Only for the controllers an API-only cluster lacks: ClusterRole aggregation (so view,
+# edit and admin have rules), namespace finalization and garbage collection.
+build "$root/hack/tools/kube-apiserver" k8s.io/kubernetes/cmd/kube-controller-manager kube-controller-manager "$kube_version" "$version_ldflags"
 
 echo "$bin_dir"

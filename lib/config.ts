@@ -1,6 +1,7 @@
 // Loading a program's configuration from a YAML file, environment variables and flags
 // (later ones win), validated with zod into errors that name the setting and its source.
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
@@ -52,4 +53,58 @@ export function validateConfig<S extends z.ZodType>(schema: S, input: unknown, s
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `  - ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
   throw new ConfigError(`invalid configuration (${source}):\n${problems.join('\n')}`);
+}
+
+/** A flag, the config path it sets, and the environment variable that also sets it. */
+export interface Setting {
+  path: string;
+  env: string;
+  /** Comma-separated list. */
+  list?: boolean;
+}
+
+export type ParsedArgs<T> = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: T };
+
+export function usageFlags(settings: Record<string, Setting>): string {
+  return Object.entries(settings)
+    .map(([flag, { env }]) => `  --${flag.padEnd(24)} [${env}]`)
+    .join('\n');
+}
+
+/**
+ * A program's configuration from `--config FILE`, then environment variables, then
+ * flags (later ones win), validated by the schema into errors that name each setting.
+ */
+export function loadProgramConfig<S extends z.ZodType>(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  settings: Record<string, Setting>,
+  schema: S,
+  usage: string,
+): ParsedArgs<z.output<S>> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        config: { type: 'string' },
+        help: { type: 'boolean' },
+        version: { type: 'boolean' },
+        ...Object.fromEntries(Object.keys(settings).map((flag) => [flag, { type: 'string' as const }])),
+      },
+    }) as { values: Record<string, string | boolean | undefined> });
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}\n\n${usage}`);
+  }
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const input = typeof values.config === 'string' ? readConfigFile(values.config) : {};
+  for (const [flag, { path, env: name, list }] of Object.entries(settings)) {
+    const value = values[flag] ?? env[name];
+    if (typeof value === 'string' && value !== '') setPath(input, path, list ? value.split(',').map((v) => v.trim()) : value);
+  }
+  const source = typeof values.config === 'string' ? `${values.config}, environment and flags` : 'environment and flags';
+  return { kind: 'run', config: validateConfig(schema, input, source) };
 }

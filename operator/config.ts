@@ -1,8 +1,6 @@
-// infra-operator's configuration: a YAML file (--config), INFRA_* environment variables
-// and flags, in that order of precedence (flags win), validated with zod.
-import { parseArgs } from 'node:util';
+// infra-operator's configuration (file, environment, flags; see lib/config.ts).
 import { z } from 'zod';
-import { ConfigError, duration, readConfigFile, setPath, validateConfig } from '../lib/config.ts';
+import { duration, loadProgramConfig, usageFlags, type ParsedArgs, type Setting } from '../lib/config.ts';
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const listenAddress = z
@@ -71,7 +69,7 @@ export const operatorConfigSchema = z
 export type OperatorConfig = z.output<typeof operatorConfigSchema>;
 
 /** Flags, each mapped to a config path; also read from INFRA_<NAME> (e.g. INFRA_PUBLIC_URL). */
-const settings: Record<string, { path: string; env: string; list?: boolean }> = {
+const settings: Record<string, Setting> = {
   kubeconfig: { path: 'kubeconfig', env: 'KUBECONFIG' },
   namespace: { path: 'namespace', env: 'INFRA_NAMESPACE' },
   'public-url': { path: 'publicURL', env: 'INFRA_PUBLIC_URL' },
@@ -89,39 +87,10 @@ Reconciles Infra's custom resources in the hub cluster and serves the auth API.
 
 Flags (each also read from the environment variable in brackets):
   --config FILE              YAML configuration file (see docs/operator.md)
-${Object.entries(settings)
-  .map(([flag, { env }]) => `  --${flag.padEnd(24)} [${env}]`)
-  .join('\n')}
+${usageFlags(settings)}
   --help                     show this help
   --version                  print the version`;
 
-export type ParsedArgs = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: OperatorConfig };
-
-export function loadOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        config: { type: 'string' },
-        help: { type: 'boolean' },
-        version: { type: 'boolean' },
-        ...Object.fromEntries(Object.keys(settings).map((flag) => [flag, { type: 'string' as const }])),
-      },
-    });
-  } catch (err) {
-    throw new ConfigError(`${(err as Error).message}\n\n${operatorUsage}`);
-  }
-  const { values } = parsed as { values: Record<string, string | boolean | undefined> };
-  if (values.help) return { kind: 'help' };
-  if (values.version) return { kind: 'version' };
-
-  const input = typeof values.config === 'string' ? readConfigFile(values.config) : {};
-  for (const [flag, { path, env: name, list }] of Object.entries(settings)) {
-    const value = values[flag] ?? env[name];
-    if (typeof value === 'string' && value !== '') setPath(input, path, list ? value.split(',').map((v) => v.trim()) : value);
-  }
-  const source = typeof values.config === 'string' ? `${values.config}, environment and flags` : 'environment and flags';
-  return { kind: 'run', config: validateConfig(operatorConfigSchema, input, source) };
+export function loadOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs<OperatorConfig> {
+  return loadProgramConfig(argv, env, settings, operatorConfigSchema, operatorUsage);
 }

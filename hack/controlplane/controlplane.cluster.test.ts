@@ -27,11 +27,8 @@ describe('local control plane', () => {
     await kubectlOk('hub', ['create', 'namespace', ns]);
     expect((await canI('get', 'pods', ns)).stdout.trim()).toBe('no');
 
-    // A role of our own: without kube-controller-manager the aggregated built-in roles
-    // (view, edit, admin) have no rules.
-    const role = uniqueName('pod-reader');
-    await kubectlOk('hub', ['create', 'clusterrole', role, '--verb=get,list,watch', '--resource=pods']);
-    await kubectlOk('hub', ['create', 'rolebinding', 'dev-read', '-n', ns, `--clusterrole=${role}`, `--user=${user}`]);
+    // view has rules because kube-controller-manager aggregates them.
+    await kubectlOk('hub', ['create', 'rolebinding', 'dev-view', '-n', ns, '--clusterrole=view', `--user=${user}`]);
     expect((await canI('get', 'pods', ns)).stdout.trim()).toBe('yes');
     expect((await canI('delete', 'pods', ns)).stdout.trim()).toBe('no');
     expect((await canI('get', 'pods', 'default')).stdout.trim()).toBe('no');
@@ -41,6 +38,14 @@ describe('local control plane', () => {
     };
     expect(whoami.status.userInfo.username).toBe(user);
     expect(whoami.status.userInfo.groups).toContain('developers');
+  });
+
+  it('finalizes deleted namespaces (kube-controller-manager runs the namespace controller)', async () => {
+    const ns = uniqueName('doomed');
+    await kubectlOk('spoke', ['create', 'namespace', ns]);
+    await kubectlOk('spoke', ['create', 'configmap', 'x', '-n', ns]);
+    await kubectlOk('spoke', ['delete', 'namespace', ns, '--timeout=30s']);
+    expect((await kubectl('spoke', ['get', 'namespace', ns])).stderr).toContain('NotFound');
   });
 
   it('has the aggregation layer configured with a separate front-proxy CA', async () => {

@@ -43,6 +43,8 @@ export interface ControlPlaneState {
   dir: string;
   etcd: { pid: number; url: string; log: string };
   clusters: Record<ClusterName, ClusterState>;
+  /** Every process of the control plane, for whoever needs to check on them. */
+  processes: { name: string; pid: number }[];
   kubernetesVersion: string;
 }
 
@@ -59,19 +61,25 @@ export interface StartOptions {
   verbose?: boolean;
 }
 
+/** A process of the control plane; higher tiers depend on lower ones and stop first. */
+interface Member {
+  name: string;
+  tier: number;
+  child: ChildProcess;
+}
+
 export class ControlPlane {
   readonly state: ControlPlaneState;
   /** Settles with a description when any process exits before stop() was called. */
   readonly crashed: Promise<string>;
-  private readonly children: ChildProcess[];
+  private readonly members: Member[];
   private stopping = false;
 
-  private constructor(state: ControlPlaneState, children: ChildProcess[]) {
+  private constructor(state: ControlPlaneState, members: Member[]) {
     this.state = state;
-    this.children = children;
+    this.members = members;
     this.crashed = new Promise((resolve) => {
-      for (const [i, child] of children.entries()) {
-        const name = i === 0 ? 'etcd' : `kube-apiserver (${clusterNames[i - 1]})`;
+      for (const { name, child } of members) {
         child.once('exit', (code, signal) => {
           if (!this.stopping) resolve(`${name} exited with ${signal ?? `code ${code}`}`);
         });
@@ -84,16 +92,17 @@ export class ControlPlane {
     const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'infra-controlplane-')));
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-    const children: ChildProcess[] = [];
-    const stopStarted = async () => {
-      await Promise.all(children.map(terminate));
-      await rm(dir, { recursive: true, force: true });
+    const members: Member[] = [];
+    const start = (name: string, tier: number, binary: string, args: string[], log: string) => {
+      const child = launch(binary, args, log, options.verbose);
+      members.push({ name, tier, child });
+      return child;
     };
     try {
       const [etcdClientPort, etcdPeerPort] = await freePorts(2);
       const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
       const etcdLog = join(dir, 'etcd.log');
-      const etcd = launch(tools.etcd, [
+      const etcd = start('etcd', 0, tools.etcd, [
         '--name=infra-local',
         `--data-dir=${join(dir, 'etcd')}`,
         `--listen-client-urls=${etcdUrl}`,
@@ -104,29 +113,31 @@ export class ControlPlane {
         // Test data only: durability buys nothing and fsync dominates write latency.
         '--unsafe-no-fsync',
         '--log-level=warn',
-      ], etcdLog, options.verbose);
-      children.push(etcd);
+      ], etcdLog);
 
       const clusterSetups = await Promise.all(clusterNames.map((name) => prepareCluster(dir, name)));
       const clusters = {} as Record<ClusterName, ClusterState>;
-      for (const setup of clusterSetups) {
-        const child = launch(tools.kubeApiserver, apiserverArgs(setup, etcdUrl), setup.state.files.log, options.verbose);
-        children.push(child);
-        clusters[setup.state.name] = { ...setup.state, pid: child.pid! };
-      }
       await Promise.all(
-        clusterSetups.map((setup, i) => waitReady(setup, children[i + 1]!)),
+        clusterSetups.map(async (setup) => {
+          const apiserver = start(`kube-apiserver (${setup.state.name})`, 1, tools.kubeApiserver, apiserverArgs(setup, etcdUrl), setup.state.files.log);
+          clusters[setup.state.name] = { ...setup.state, pid: apiserver.pid! };
+          await waitReady(setup, apiserver);
+          start(`kube-controller-manager (${setup.state.name})`, 2, tools.kubeControllerManager, controllerManagerArgs(setup), join(dir, setup.state.name, 'kube-controller-manager.log'));
+          await waitForAggregatedRoles(setup);
+        }),
       );
       const state: ControlPlaneState = {
         dir,
         etcd: { pid: etcd.pid!, url: etcdUrl, log: etcdLog },
         clusters,
+        processes: members.map(({ name, child }) => ({ name, pid: child.pid! })),
         kubernetesVersion: tools.kubernetesVersion,
       };
       await writeFile(stateFile(dir), JSON.stringify(state, null, 2));
-      return new ControlPlane(state, children);
+      return new ControlPlane(state, members);
     } catch (err) {
-      await stopStarted();
+      await stopMembers(members);
+      await rm(dir, { recursive: true, force: true });
       throw err;
     }
   }
@@ -134,10 +145,15 @@ export class ControlPlane {
   /** Stops every process it started (waiting for them to exit) and removes its directory. */
   async stop(): Promise<void> {
     this.stopping = true;
-    // API servers first so they do not log etcd connection errors while shutting down.
-    await Promise.all(this.children.slice(1).map(terminate));
-    await terminate(this.children[0]!);
+    await stopMembers(this.members);
     await rm(this.state.dir, { recursive: true, force: true });
+  }
+}
+
+/** Highest tier first, so nothing logs errors about a dependency that already went away. */
+async function stopMembers(members: Member[]): Promise<void> {
+  for (const tier of [...new Set(members.map((m) => m.tier))].sort((a, b) => b - a)) {
+    await Promise.all(members.filter((m) => m.tier === tier).map((m) => terminate(m.child)));
   }
 }
 
@@ -152,7 +168,7 @@ export async function findRunning(dir: string): Promise<ControlPlaneState | unde
   } catch {
     return undefined;
   }
-  const alive = [state.etcd.pid, ...clusterNames.map((n) => state.clusters[n].pid)].every(isAlive);
+  const alive = state.processes.every(({ pid }) => isAlive(pid));
   if (!alive) return undefined;
   const ready = await Promise.all(
     clusterNames.map(async (n) => {
@@ -276,6 +292,47 @@ function apiserverArgs(setup: ClusterSetup, etcdUrl: string): string[] {
     `--cert-dir=${join(state.files.log, '..', 'cert-dir')}`,
     '--v=1',
   ];
+}
+
+/**
+ * Only the controllers an API-only cluster lacks and Infra's tests rely on: ClusterRole
+ * aggregation (view, edit and admin get their rules), namespace finalization, and
+ * owner-reference garbage collection.
+ */
+function controllerManagerArgs(setup: ClusterSetup): string[] {
+  return [
+    `--kubeconfig=${setup.state.adminKubeconfig}`,
+    '--controllers=clusterrole-aggregation-controller,namespace-controller,garbage-collector-controller',
+    '--leader-elect=false',
+    '--secure-port=0',
+    '--use-service-account-credentials=false',
+    '--v=1',
+  ];
+}
+
+/** The built-in view role has rules only once the aggregation controller has run. */
+async function waitForAggregatedRoles(setup: ClusterSetup): Promise<void> {
+  const ca = await readFile(setup.state.files.servingCA, 'utf8');
+  const deadline = Date.now() + readyTimeoutMs;
+  while (Date.now() < deadline) {
+    const role = await getJSON(`${setup.state.server}/apis/rbac.authorization.k8s.io/v1/clusterroles/view`, ca, setup.files.adminCert).catch(() => undefined);
+    if (((role as { rules?: unknown[] } | undefined)?.rules ?? []).length > 0) return;
+    await sleep(200);
+  }
+  throw new Error(`ClusterRole view in ${setup.state.name} got no rules within ${readyTimeoutMs / 1000}s: is kube-controller-manager running? See ${join(setup.state.files.log, '..', 'kube-controller-manager.log')}`);
+}
+
+function getJSON(url: string, ca: string, client: PemPair): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, cert: client.cert, key: client.key, timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 function launch(binary: string, args: string[], logFile: string, verbose = false): ChildProcess {

@@ -25,7 +25,14 @@ describe('control plane lifecycle', () => {
   it('starts, is found by a second process, and stops without leaving processes, ports or files', async () => {
     const controlPlane = await ControlPlane.start();
     const { state } = controlPlane;
-    const pids = [state.etcd.pid, ...clusterNames.map((n) => state.clusters[n].pid)];
+    const pids = state.processes.map((p) => p.pid);
+    expect(state.processes.map((p) => p.name).sort()).toEqual([
+      'etcd',
+      'kube-apiserver (hub)',
+      'kube-apiserver (spoke)',
+      'kube-controller-manager (hub)',
+      'kube-controller-manager (spoke)',
+    ]);
     const urls = [state.etcd.url, ...clusterNames.map((n) => state.clusters[n].server)];
     try {
       expect(pids.every(isAlive)).toBe(true);

@@ -1,4 +1,4 @@
-// Locates the kube-apiserver and etcd binaries, building and caching them on first use.
+// Locates the kube-apiserver, kube-controller-manager and etcd binaries, building and caching them on first use.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ const repoRoot = join(import.meta.dirname, '..', '..');
 export interface ToolPaths {
   etcd: string;
   kubeApiserver: string;
+  kubeControllerManager: string;
   kubernetesVersion: string;
 }
 
@@ -21,5 +22,5 @@ export async function toolPaths(): Promise<ToolPaths> {
   const binDir = stdout.trim();
   const goMod = await readFile(join(repoRoot, 'hack', 'tools', 'kube-apiserver', 'go.mod'), 'utf8');
   const kubernetesVersion = /^require k8s\.io\/kubernetes (v\S+)$/m.exec(goMod)?.[1] ?? 'unknown';
-  return { etcd: join(binDir, 'etcd'), kubeApiserver: join(binDir, 'kube-apiserver'), kubernetesVersion };
+  return { etcd: join(binDir, 'etcd'), kubeApiserver: join(binDir, 'kube-apiserver'), kubeControllerManager: join(binDir, 'kube-controller-manager'), kubernetesVersion };
 }

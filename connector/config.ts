@@ -1,0 +1,62 @@
+// infra-connector's configuration (file, environment, flags; see lib/config.ts).
+import { z } from 'zod';
+import { loadProgramConfig, usageFlags, type ParsedArgs, type Setting } from '../lib/config.ts';
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8443 or 127.0.0.1:0');
+
+export const connectorConfigSchema = z
+  .object({
+    destination: z
+      .string()
+      .regex(dnsLabel, 'must be a DNS label (lowercase letters, digits and -), e.g. production: it is the first part of a Grant\'s resource')
+      .refine((name) => name !== 'infra', '"infra" is reserved for access to Infra itself; pick another name'),
+    hubKubeconfig: z.string().min(1, 'is required: a kubeconfig for the hub (docs/connector.md shows how to create one)'),
+    kubeconfig: z.string().optional().describe('the spoke; in-cluster config when absent'),
+    issuer: z
+      .url({ protocol: /^https$/, error: 'must be the operator\'s public https:// URL (its publicURL), the issuer of Infra tokens' })
+      .transform((url) => url.replace(/\/+$/, '')),
+    issuerCAFile: z.string().optional().describe('PEM CA for the operator\'s endpoint when it is not publicly trusted'),
+    namespace: z.string().regex(dnsLabel, 'must be a namespace name (a DNS label)').default('infra-system'),
+    proxy: z
+      .object({
+        listen: listenAddress.default('0.0.0.0:8443'),
+        url: z.url({ protocol: /^https$/, error: 'must be the https:// URL at which users reach this proxy (LoadBalancer, Ingress or NodePort address)' }).optional(),
+        dnsNames: z.array(z.string().min(1)).default([]),
+        ipAddresses: z.array(z.ipv4().or(z.ipv6())).default([]),
+      })
+      .prefault({}),
+    listen: z.object({ metrics: listenAddress.default('0.0.0.0:8080') }).prefault({}),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  })
+  .strict();
+
+export type ConnectorConfig = z.output<typeof connectorConfigSchema>;
+
+const settings: Record<string, Setting> = {
+  destination: { path: 'destination', env: 'INFRA_DESTINATION' },
+  'hub-kubeconfig': { path: 'hubKubeconfig', env: 'INFRA_HUB_KUBECONFIG' },
+  kubeconfig: { path: 'kubeconfig', env: 'KUBECONFIG' },
+  issuer: { path: 'issuer', env: 'INFRA_ISSUER' },
+  'issuer-ca-file': { path: 'issuerCAFile', env: 'INFRA_ISSUER_CA_FILE' },
+  namespace: { path: 'namespace', env: 'INFRA_NAMESPACE' },
+  'proxy-listen': { path: 'proxy.listen', env: 'INFRA_PROXY_LISTEN' },
+  'proxy-url': { path: 'proxy.url', env: 'INFRA_PROXY_URL' },
+  'listen-metrics': { path: 'listen.metrics', env: 'INFRA_LISTEN_METRICS' },
+  'log-level': { path: 'logLevel', env: 'LOG_LEVEL' },
+};
+
+export const connectorUsage = `Usage: infra-connector [--config FILE] [flags]
+
+Keeps this cluster's RBAC equal to the hub's Grants for one destination, and
+authenticates users with Infra tokens at an impersonating HTTPS proxy.
+
+Flags (each also read from the environment variable in brackets):
+  --config FILE              YAML configuration file (see docs/connector.md)
+${usageFlags(settings)}
+  --help                     show this help
+  --version                  print the version`;
+
+export function loadConnectorConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs<ConnectorConfig> {
+  return loadProgramConfig(argv, env, settings, connectorConfigSchema, connectorUsage);
+}

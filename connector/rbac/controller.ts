@@ -1,0 +1,197 @@
+// RBAC sync: keeps the spoke's `infra:<role>` bindings equal to the hub's Grants for
+// this destination. Work is keyed by binding (namespace, role), so a Grant change
+// recomputes only the binding it touches. It never prunes before the hub's Grants have
+// been listed once, and a hub outage leaves the informer's last known Grants in place:
+// doubt never empties the cluster.
+import {
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1ClusterRoleBinding,
+  type V1RoleBinding,
+  type RbacV1Subject,
+} from '@kubernetes/client-node';
+import type { Grant } from '../../api/v1alpha1/types.ts';
+import type { Applier } from '../../lib/apply.ts';
+import { conditionsCurrent, findCondition, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
+import { Controller, type ControllerMetrics } from '../../lib/controller/controller.ts';
+import type { Informer } from '../../lib/controller/informer.ts';
+import { statusCode } from '../../lib/kube.ts';
+import type { Logger } from '../../lib/log.ts';
+import {
+  bindingKey,
+  bindingName,
+  grantBindingKey,
+  managedByLabel,
+  managedByValue,
+  parseBindingKey,
+  shardSubjects,
+  syncProblem,
+  type BindingKey,
+} from './desired.ts';
+
+export const fieldManager = 'infra-connector';
+const applyOptions = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+/** A Grant that moved to another binding leaves its old one this much later, so access has no gap. */
+const moveDelayMs = 1000;
+
+type Binding = V1ClusterRoleBinding | V1RoleBinding;
+
+export interface SpokeInformers {
+  namespaces: Informer<{ metadata?: { name?: string } }>;
+  clusterRoles: Informer<{ metadata?: { name?: string } }>;
+  /** Bindings labelled app.kubernetes.io/managed-by=infra, cluster-wide and namespaced. */
+  clusterRoleBindings: Informer<V1ClusterRoleBinding>;
+  roleBindings: Informer<V1RoleBinding>;
+}
+
+export interface RBACSyncOptions {
+  destination: string;
+  grants: Informer<Grant>;
+  spoke: SpokeInformers;
+  spokeConfig: KubeConfig;
+  /** Writes the Synced condition on Grants in the hub. */
+  hub: Applier;
+  logger: Logger;
+  metrics: ControllerMetrics;
+  now?: () => Date;
+  resyncIntervalMs?: number;
+}
+
+const ownedBindingKey = (binding: Binding) => bindingKey(binding.metadata?.namespace, binding.roleRef.name);
+
+export function rbacSyncController(options: RBACSyncOptions): Controller {
+  const { destination, grants, spoke, hub, logger } = options;
+  const now = options.now ?? (() => new Date());
+  const rbac = options.spokeConfig.makeApiClient(RbacAuthorizationV1Api);
+
+  grants.addIndex('binding', (g) => [grantBindingKey(g)]);
+  grants.addIndex('namespace', (g) => [parseBindingKey(grantBindingKey(g)).namespace ?? ''].filter(Boolean));
+  grants.addIndex('role', (g) => [g.spec.role]);
+  spoke.clusterRoleBindings.addIndex('binding', (b) => [ownedBindingKey(b)]);
+  spoke.roleBindings.addIndex('binding', (b) => [ownedBindingKey(b)]);
+
+  const names = (informer: SpokeInformers['namespaces']) => new Set(informer.list().map((o) => o.metadata!.name!));
+
+  async function reconcile(key: BindingKey): Promise<{ requeueAfterMs?: number } | void> {
+    if (!grants.hasSynced || !spoke.namespaces.hasSynced || !spoke.clusterRoles.hasSynced) {
+      throw new Error('waiting for the first list of the hub\'s Grants and the spoke\'s namespaces and roles');
+    }
+    const { namespace, role } = parseBindingKey(key);
+    const at = now();
+    const roles = names(spoke.clusterRoles);
+    const namespaces = names(spoke.namespaces);
+    const contributing = grants.byIndex('binding', key);
+    const problems = new Map(contributing.map((g) => [g.metadata!.name!, syncProblem(g, destination, roles, namespaces, at)]));
+    const bindable = contributing.filter((g) => problems.get(g.metadata!.name!) === undefined);
+    const shards = shardSubjects(bindable);
+
+    const owned = (namespace ? spoke.roleBindings : spoke.clusterRoleBindings).byIndex('binding', key) as Binding[];
+    const wanted = new Set<string>();
+    for (const [shard, subjects] of shards.entries()) {
+      const name = bindingName(role, shard);
+      wanted.add(name);
+      const current = owned.find((b) => b.metadata?.name === name);
+      if (current && sameSubjects(current.subjects, subjects)) continue;
+      await applyBinding(name, namespace, role, subjects, current !== undefined);
+    }
+    for (const stale of owned.filter((b) => !wanted.has(b.metadata!.name!))) {
+      await deleteBinding(stale.metadata!.name!, namespace);
+      logger.info({ binding: `${namespace ?? ''}/${stale.metadata!.name}` }, 'pruned binding');
+    }
+
+    await Promise.all(contributing.map((g) => writeSynced(g, problems.get(g.metadata!.name!), namespace, role)));
+    const nextExpiry = Math.min(...contributing.map((g) => (g.spec.expiresAt ? Date.parse(g.spec.expiresAt) : Infinity)).filter((t) => t > at.getTime()));
+    if (Number.isFinite(nextExpiry)) return { requeueAfterMs: nextExpiry - at.getTime() };
+  }
+
+  async function applyBinding(name: string, namespace: string | undefined, role: string, subjects: RbacV1Subject[], ownedAlready: boolean): Promise<void> {
+    if (!ownedAlready) await refuseForeignBinding(name, namespace);
+    const body = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: namespace ? 'RoleBinding' : 'ClusterRoleBinding',
+      metadata: { name, ...(namespace ? { namespace } : {}), labels: { [managedByLabel]: managedByValue } },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+      subjects,
+    };
+    if (namespace) await rbac.patchNamespacedRoleBinding({ name, namespace, body, fieldManager, force: true }, applyOptions);
+    else await rbac.patchClusterRoleBinding({ name, body, fieldManager, force: true }, applyOptions);
+  }
+
+  /** A binding with our name that we did not create belongs to someone else: leave it alone. */
+  async function refuseForeignBinding(name: string, namespace: string | undefined): Promise<void> {
+    let existing: Binding;
+    try {
+      existing = namespace ? await rbac.readNamespacedRoleBinding({ name, namespace }) : await rbac.readClusterRoleBinding({ name });
+    } catch (err) {
+      if (statusCode(err) === 404) return;
+      throw err;
+    }
+    if (existing.metadata?.labels?.[managedByLabel] !== managedByValue) {
+      throw new Error(`${namespace ? `RoleBinding ${namespace}/` : 'ClusterRoleBinding '}${name} exists but is not managed by Infra (no ${managedByLabel}=${managedByValue} label); rename or delete it so Infra can manage access for this role`);
+    }
+  }
+
+  async function deleteBinding(name: string, namespace: string | undefined): Promise<void> {
+    try {
+      if (namespace) await rbac.deleteNamespacedRoleBinding({ name, namespace });
+      else await rbac.deleteClusterRoleBinding({ name });
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
+  }
+
+  async function writeSynced(grant: Grant, problem: ReturnType<typeof syncProblem>, namespace: string | undefined, role: string): Promise<void> {
+    const synced: ConditionInput = problem
+      ? { type: 'Synced', status: 'False', reason: problem.reason, message: problem.message }
+      : { type: 'Synced', status: 'True', reason: 'Bound', message: `bound by ${namespace ? `RoleBinding ${namespace}/` : 'ClusterRoleBinding '}${bindingName(role, 0)} in ${destination}` };
+    const generation = grant.metadata.generation;
+    const existing = grant.status?.conditions;
+    if (conditionsCurrent(existing, [synced], generation)) return;
+    const merged = mergeConditions(existing?.filter((c) => c.type === 'Synced'), [synced], generation, now());
+    await hub.applyStatus('Grant', grant.metadata.name!, { conditions: merged });
+    if (findCondition(existing, 'Synced')?.status !== synced.status) {
+      logger.info({ grant: grant.metadata.name, synced: synced.status, reason: synced.reason }, 'grant sync state changed');
+    }
+  }
+
+  const controller = new Controller({
+    name: 'rbac',
+    logger,
+    metrics: options.metrics,
+    reconcile,
+    ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
+    resyncKeys: () =>
+      new Set([
+        ...grants.indexValues('binding'),
+        ...spoke.clusterRoleBindings.indexValues('binding'),
+        ...spoke.roleBindings.indexValues('binding'),
+      ]),
+  });
+
+  const lastKey = new Map<string, BindingKey>();
+  grants.onChange((grant, event) => {
+    const name = grant.metadata!.name!;
+    const key = grantBindingKey(grant);
+    const previous = lastKey.get(name);
+    controller.enqueue(key);
+    if (previous !== undefined && previous !== key) controller.queue.addAfter(previous, moveDelayMs);
+    if (event === 'delete') lastKey.delete(name);
+    else lastKey.set(name, key);
+  });
+  const enqueueGrants = (index: string, value: string) => {
+    for (const g of grants.byIndex(index, value)) controller.enqueue(grantBindingKey(g));
+  };
+  spoke.namespaces.onChange((ns) => enqueueGrants('namespace', ns.metadata!.name!));
+  spoke.clusterRoles.onChange((role) => enqueueGrants('role', role.metadata!.name!));
+  // Someone edited or deleted a binding we own: put it back as the Grants say.
+  spoke.clusterRoleBindings.onChange((b) => controller.enqueue(ownedBindingKey(b)));
+  spoke.roleBindings.onChange((b) => controller.enqueue(ownedBindingKey(b)));
+  return controller;
+}
+
+function sameSubjects(current: readonly RbacV1Subject[] | undefined, desired: readonly RbacV1Subject[]): boolean {
+  const key = (s: RbacV1Subject) => `${s.kind}/${s.apiGroup ?? ''}/${s.namespace ?? ''}/${s.name}`;
+  return JSON.stringify((current ?? []).map(key)) === JSON.stringify(desired.map(key));
+}

@@ -1,0 +1,75 @@
+// What RBAC a destination should have, computed from its Grants: one ClusterRoleBinding
+// `infra:<role>` per role granted cluster-wide and one RoleBinding `infra:<role>` per
+// (namespace, role), with the subjects aggregated (the RBAC authorizer walks bindings
+// linearly on every request, so fewer, fuller bindings are faster), sharded past
+// maxSubjectsPerBinding to stay far below etcd's object size limit.
+import type { RbacV1Subject } from '@kubernetes/client-node';
+import type { Grant } from '../../api/v1alpha1/types.ts';
+
+export const maxSubjectsPerBinding = 1000;
+export const managedByLabel = 'app.kubernetes.io/managed-by';
+export const managedByValue = 'infra';
+export const roleLabel = 'infrahq.com/role';
+
+/** `<namespace>/<role>` for a RoleBinding, `/<role>` for a ClusterRoleBinding. */
+export type BindingKey = string;
+
+export function bindingKey(namespace: string | undefined, role: string): BindingKey {
+  return `${namespace ?? ''}/${role}`;
+}
+
+export function parseBindingKey(key: BindingKey): { namespace: string | undefined; role: string } {
+  const slash = key.indexOf('/');
+  const namespace = key.slice(0, slash);
+  return { namespace: namespace === '' ? undefined : namespace, role: key.slice(slash + 1) };
+}
+
+/** The binding a Grant contributes to, given the destination it belongs to. */
+export function grantBindingKey(grant: Grant): BindingKey {
+  const [, namespace] = grant.spec.resource.split('.');
+  return bindingKey(namespace, grant.spec.role);
+}
+
+export function subjectOf(grant: Grant): RbacV1Subject {
+  return grant.spec.user !== undefined
+    ? { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: grant.spec.user }
+    : { kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: grant.spec.group! };
+}
+
+/** Binding names for a role: `infra:<role>`, then `infra:<role>:2`, `:3`, … for further shards. */
+export function bindingName(role: string, shard: number): string {
+  return shard === 0 ? `infra:${role}` : `infra:${role}:${shard + 1}`;
+}
+
+/** Unique subjects in a stable order, split into shards of at most maxSubjectsPerBinding. */
+export function shardSubjects(grants: readonly Grant[], max = maxSubjectsPerBinding): RbacV1Subject[][] {
+  const unique = new Map<string, RbacV1Subject>();
+  for (const grant of grants) {
+    const subject = subjectOf(grant);
+    unique.set(`${subject.kind}/${subject.name}`, subject);
+  }
+  const sorted = [...unique.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+  const shards: RbacV1Subject[][] = [];
+  for (let i = 0; i < sorted.length; i += max) shards.push(sorted.slice(i, i + max));
+  return shards;
+}
+
+export type SyncProblem =
+  | { reason: 'RoleNotFound'; message: string }
+  | { reason: 'NamespaceNotFound'; message: string }
+  | { reason: 'Expired'; message: string };
+
+/** Why a Grant cannot be bound here, or undefined when it can. */
+export function syncProblem(grant: Grant, destination: string, roles: ReadonlySet<string>, namespaces: ReadonlySet<string>, now: Date): SyncProblem | undefined {
+  if (grant.spec.expiresAt !== undefined && Date.parse(grant.spec.expiresAt) <= now.getTime()) {
+    return { reason: 'Expired', message: `expired at ${grant.spec.expiresAt}; the binding was removed` };
+  }
+  if (!roles.has(grant.spec.role)) {
+    return { reason: 'RoleNotFound', message: `ClusterRole ${grant.spec.role} does not exist in destination ${destination}; create it there or pick one of its roles (kubectl get destination ${destination} -o jsonpath='{.status.roles}')` };
+  }
+  const [, namespace] = grant.spec.resource.split('.');
+  if (namespace !== undefined && !namespaces.has(namespace)) {
+    return { reason: 'NamespaceNotFound', message: `namespace ${namespace} does not exist in destination ${destination}; the binding is created as soon as it does` };
+  }
+  return undefined;
+}

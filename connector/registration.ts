@@ -1,0 +1,71 @@
+// Registration and heartbeat: the connector keeps its Destination in the hub current —
+// where its proxy is, which CA signs it, the cluster's version, namespaces and roles —
+// and proves it is alive with status.lastSeenAt.
+import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
+import type { Applier } from '../lib/apply.ts';
+import { errorMessage } from '../lib/controller/informer.ts';
+import type { Logger } from '../lib/log.ts';
+import type { SpokeInformers } from './rbac/controller.ts';
+
+export const heartbeatIntervalMs = 30_000;
+
+export interface RegistrationOptions {
+  destination: string;
+  /** The proxy URL users reach; when absent the Destination's url is left to an admin. */
+  url?: string;
+  /** PEM CA bundle for the proxy's serving certificate. */
+  caBundle: string;
+  hub: Applier;
+  spokeConfig: KubeConfig;
+  spoke: Pick<SpokeInformers, 'namespaces' | 'clusterRoles'>;
+  logger: Logger;
+  intervalMs?: number;
+}
+
+export class Registration {
+  private readonly options: RegistrationOptions;
+  private timer: NodeJS.Timeout | undefined;
+  private kubernetesVersion: string | undefined;
+  private lastSuccess = 0;
+
+  constructor(options: RegistrationOptions) {
+    this.options = options;
+  }
+
+  /** When the hub last accepted a heartbeat (ms since epoch; 0 = never). */
+  get lastHeartbeat(): number {
+    return this.lastSuccess;
+  }
+
+  start(): void {
+    const beat = () => void this.heartbeat();
+    beat();
+    this.timer = setInterval(beat, this.options.intervalMs ?? heartbeatIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async heartbeat(): Promise<void> {
+    const { destination, url, caBundle, hub, spoke, logger } = this.options;
+    try {
+      this.kubernetesVersion ??= (await this.options.spokeConfig.makeApiClient(VersionApi).getCode()).gitVersion;
+      await hub.apply('Destination', destination, {
+        spec: { kind: 'kubernetes', caBundle: Buffer.from(caBundle).toString('base64'), ...(url ? { url } : {}) },
+      });
+      const sorted = (informer: SpokeInformers['namespaces']) => informer.list().map((o) => o.metadata!.name!).sort();
+      await hub.applyStatus('Destination', destination, {
+        connected: true,
+        lastSeenAt: new Date().toISOString(),
+        kubernetesVersion: this.kubernetesVersion,
+        namespaces: sorted(spoke.namespaces),
+        roles: sorted(spoke.clusterRoles),
+      });
+      this.lastSuccess = Date.now();
+    } catch (err) {
+      logger.warn({ destination, err: errorMessage(err) }, 'heartbeat to the hub failed; will retry');
+    }
+  }
+}
