@@ -11,7 +11,7 @@ import { clusterCA } from '../hack/controlplane/controlplane.ts';
 import { hashPassword } from '../operator/auth/passwords.ts';
 import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { https } from '../test/https.ts';
-import { eventually, startOperator, type RunningOperator } from '../test/operator.ts';
+import { eventually, startOperator, type RunningOperator } from '../test/programs.ts';
 
 const authPath = '/apis/auth.infrahq.com/v1alpha1';
 const ns = uniqueName('infra');

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../operator/auth/passwords.ts';
 import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { https } from '../test/https.ts';
-import { eventually, startOperator, type RunningOperator } from '../test/operator.ts';
+import { eventually, startOperator, type RunningOperator } from '../test/programs.ts';
 
 const running: RunningOperator[] = [];
 afterEach(async () => {

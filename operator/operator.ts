@@ -1,8 +1,7 @@
 // infra-operator, assembled: hub caches and the auth API on every replica; controllers,
 // key rotation and APIService registration on the leader only.
 import { once } from 'node:events';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import type { Server } from 'node:https';
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { CoreV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
@@ -16,6 +15,7 @@ import { statusCode } from '../lib/kube.ts';
 import { LeaderElector } from '../lib/leaderelection.ts';
 import type { Logger } from '../lib/log.ts';
 import type { PemPair } from '../lib/pki.ts';
+import { close, healthServer, listen } from '../lib/serve.ts';
 import type { Identity } from './access.ts';
 import type { TokenIssuer } from './auth/api.ts';
 import { CredentialStore } from './auth/credentials.ts';
@@ -111,7 +111,10 @@ export class Operator {
 
   async start(): Promise<void> {
     const { config, logger } = this;
-    this.metricsServer = await listen(createHttpServer((req, res) => void this.serveHealth(req.url ?? '', res)), config.listen.metrics);
+    this.metricsServer = await listen(
+      healthServer(this.registry, () => (this.ready && this.hub.synced && this.keys.loaded ? undefined : 'caches, signing keys or servers are still starting')),
+      config.listen.metrics,
+    );
     await this.hub.start();
     await this.keys.ensure();
     this.keys.start({ rotate: () => this.elector?.isLeader ?? true });
@@ -231,40 +234,4 @@ export class Operator {
       throw err;
     }
   }
-
-  private async serveHealth(url: string, res: import('node:http').ServerResponse): Promise<void> {
-    if (url === '/metrics') {
-      res.setHeader('Content-Type', this.registry.contentType);
-      res.end(await this.registry.metrics());
-    } else if (url === '/healthz') {
-      res.end('ok');
-    } else if (url === '/readyz') {
-      const ready = this.ready && this.hub.synced && this.keys.loaded;
-      res.statusCode = ready ? 200 : 503;
-      res.end(ready ? 'ok' : 'not ready: caches, signing keys or servers are still starting');
-    } else {
-      res.statusCode = 404;
-      res.end('not found');
-    }
-  }
-}
-
-function listen<S extends Server | HttpServer>(server: S, address: string): Promise<S> {
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[|\]$/g, '') || '0.0.0.0';
-  const port = Number(address.slice(colon + 1));
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
-}
-
-function close(server: Server | HttpServer): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }

@@ -66,6 +66,8 @@ interface Member {
   name: string;
   tier: number;
   child: ChildProcess;
+  /** Starts the same process again with the same arguments. */
+  relaunch: () => ChildProcess;
 }
 
 export class ControlPlane {
@@ -73,15 +75,18 @@ export class ControlPlane {
   /** Settles with a description when any process exits before stop() was called. */
   readonly crashed: Promise<string>;
   private readonly members: Member[];
+  private readonly setups: Record<ClusterName, ClusterSetup>;
   private stopping = false;
+  private readonly paused = new Set<Member>();
 
-  private constructor(state: ControlPlaneState, members: Member[]) {
+  private constructor(state: ControlPlaneState, members: Member[], setups: Record<ClusterName, ClusterSetup>) {
     this.state = state;
     this.members = members;
+    this.setups = setups;
     this.crashed = new Promise((resolve) => {
       for (const { name, child } of members) {
         child.once('exit', (code, signal) => {
-          if (!this.stopping) resolve(`${name} exited with ${signal ?? `code ${code}`}`);
+          if (!this.stopping && !this.paused.has(members.find((m) => m.name === name)!)) resolve(`${name} exited with ${signal ?? `code ${code}`}`);
         });
       }
     });
@@ -94,8 +99,9 @@ export class ControlPlane {
     await mkdir(dir, { recursive: true });
     const members: Member[] = [];
     const start = (name: string, tier: number, binary: string, args: string[], log: string) => {
-      const child = launch(binary, args, log, options.verbose);
-      members.push({ name, tier, child });
+      const relaunch = () => launch(binary, args, log, options.verbose);
+      const child = relaunch();
+      members.push({ name, tier, child, relaunch });
       return child;
     };
     try {
@@ -134,12 +140,29 @@ export class ControlPlane {
         kubernetesVersion: tools.kubernetesVersion,
       };
       await writeFile(stateFile(dir), JSON.stringify(state, null, 2));
-      return new ControlPlane(state, members);
+      const setups = Object.fromEntries(clusterSetups.map((setup) => [setup.state.name, setup])) as Record<ClusterName, ClusterSetup>;
+      return new ControlPlane(state, members, setups);
     } catch (err) {
       await stopMembers(members);
       await rm(dir, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /**
+   * Takes one cluster's API server down (an outage, as clients see it) and resolves a
+   * function that brings it back on the same address with the same certificates and data.
+   */
+  async takeDown(cluster: ClusterName): Promise<() => Promise<void>> {
+    const member = this.members.find((m) => m.name === `kube-apiserver (${cluster})`)!;
+    this.paused.add(member);
+    await terminate(member.child);
+    return async () => {
+      member.child = member.relaunch();
+      this.state.clusters[cluster].pid = member.child.pid!;
+      await waitReady(this.setups[cluster], member.child);
+      this.paused.delete(member);
+    };
   }
 
   /** Stops every process it started (waiting for them to exit) and removes its directory. */

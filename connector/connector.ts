@@ -1,0 +1,163 @@
+// infra-connector, assembled: watches the hub's Grants for one destination and the
+// spoke's namespaces, roles and Infra-owned bindings; keeps the bindings equal to the
+// Grants; registers and heartbeats the Destination; serves the authenticating proxy.
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  RbacAuthorizationV1Api,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1ClusterRoleBinding,
+  type V1RoleBinding,
+} from '@kubernetes/client-node';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { resources, type Grant } from '../api/v1alpha1/types.ts';
+import { Applier } from '../lib/apply.ts';
+import { certificateNames, ensureCASecret } from '../lib/ca-secret.ts';
+import { ControllerMetrics, type Controller } from '../lib/controller/controller.ts';
+import { Informer } from '../lib/controller/informer.ts';
+import type { Logger } from '../lib/log.ts';
+import { close, healthServer, listen, splitAddress } from '../lib/serve.ts';
+import type { ConnectorConfig } from './config.ts';
+import { JwksCache } from './jwks.ts';
+import { createProxyServer, upstreamFromKubeConfig, type ProxyServer } from './proxy.ts';
+import { fieldManager, rbacSyncController, type SpokeInformers } from './rbac/controller.ts';
+import { managedByLabel, managedByValue } from './rbac/desired.ts';
+import { Registration } from './registration.ts';
+
+export const proxyCASecret = 'infra-connector-ca';
+const destinationLabel = 'infrahq.com/destination';
+const ownedSelector = `${managedByLabel}=${managedByValue}`;
+
+export class Connector {
+  private readonly config: ConnectorConfig;
+  private readonly hubConfig: KubeConfig;
+  private readonly spokeConfig: KubeConfig;
+  private readonly logger: Logger;
+  private readonly registry = new Registry();
+  private readonly grants: Informer<Grant>;
+  private readonly spoke: SpokeInformers;
+  private readonly rbac: Controller;
+  private readonly keys: JwksCache;
+  private registration: Registration | undefined;
+  private proxy: ProxyServer | undefined;
+  private metricsServer: HttpServer | undefined;
+  private proxyAddress: AddressInfo | undefined;
+  private started = false;
+
+  constructor(config: ConnectorConfig, hubConfig: KubeConfig, spokeConfig: KubeConfig, logger: Logger, issuerCA?: string) {
+    this.config = config;
+    this.hubConfig = hubConfig;
+    this.spokeConfig = spokeConfig;
+    this.logger = logger.child({ destination: config.destination });
+    collectDefaultMetrics({ register: this.registry });
+
+    const { group, version, plural } = resources.Grant;
+    const custom = hubConfig.makeApiClient(CustomObjectsApi);
+    const selector = `${destinationLabel}=${config.destination}`;
+    this.grants = new Informer<Grant>({
+      kubeConfig: hubConfig,
+      logger: this.logger,
+      path: `/apis/${group}/${version}/${plural}`,
+      labelSelector: selector,
+      list: () => custom.listClusterCustomObject({ group, version, plural, labelSelector: selector }) as Promise<KubernetesListObject<Grant>>,
+    });
+    const core = spokeConfig.makeApiClient(CoreV1Api);
+    const rbacApi = spokeConfig.makeApiClient(RbacAuthorizationV1Api);
+    const informer = <T extends KubernetesObject>(path: string, list: () => Promise<KubernetesListObject<T>>, labelSelector?: string) =>
+      new Informer<T>({ kubeConfig: spokeConfig, logger: this.logger, path, list, ...(labelSelector ? { labelSelector } : {}) });
+    this.spoke = {
+      namespaces: informer('/api/v1/namespaces', () => core.listNamespace()),
+      clusterRoles: informer('/apis/rbac.authorization.k8s.io/v1/clusterroles', () => rbacApi.listClusterRole()),
+      clusterRoleBindings: informer<V1ClusterRoleBinding>(
+        '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+        () => rbacApi.listClusterRoleBinding({ labelSelector: ownedSelector }),
+        ownedSelector,
+      ),
+      roleBindings: informer<V1RoleBinding>(
+        '/apis/rbac.authorization.k8s.io/v1/rolebindings',
+        () => rbacApi.listRoleBindingForAllNamespaces({ labelSelector: ownedSelector }),
+        ownedSelector,
+      ),
+    };
+    this.rbac = rbacSyncController({
+      destination: config.destination,
+      grants: this.grants,
+      spoke: this.spoke,
+      spokeConfig,
+      hub: new Applier(hubConfig, fieldManager),
+      logger: this.logger,
+      metrics: new ControllerMetrics(this.registry),
+    });
+    this.keys = new JwksCache({ issuer: config.issuer, ...(issuerCA ? { ca: issuerCA } : {}), logger: this.logger, registry: this.registry });
+  }
+
+  static async create(config: ConnectorConfig, hubConfig: KubeConfig, spokeConfig: KubeConfig, logger: Logger): Promise<Connector> {
+    const issuerCA = config.issuerCAFile ? await readFile(config.issuerCAFile, 'utf8') : undefined;
+    return new Connector(config, hubConfig, spokeConfig, logger, issuerCA);
+  }
+
+  get addresses(): { proxy: AddressInfo; metrics: AddressInfo } {
+    return { proxy: this.proxyAddress!, metrics: this.metricsServer!.address() as AddressInfo };
+  }
+
+  async start(): Promise<void> {
+    const { config } = this;
+    // Ready to serve users once the proxy is up and can verify tokens. A hub outage after
+    // that does not make the connector unready: it keeps serving on cached keys.
+    this.metricsServer = await listen(
+      healthServer(this.registry, () => (this.started && this.keys.ready ? undefined : "waiting for the spoke caches, the proxy or the operator's signing keys")),
+      config.listen.metrics,
+    );
+    // The spoke first: its informers must be synced before anything is reconciled, and
+    // the hub may be down — the proxy and the bindings already in place keep working.
+    const spokeInformers = [this.spoke.namespaces, this.spoke.clusterRoles, this.spoke.clusterRoleBindings, this.spoke.roleBindings];
+    await Promise.all(spokeInformers.map((i) => i.start()));
+    await Promise.all(spokeInformers.map((i) => i.waitForSync()));
+    void this.grants.start();
+    this.rbac.start();
+    this.keys.start();
+
+    const ca = await ensureCASecret(this.spokeConfig, config.namespace, proxyCASecret, 'infra-connector');
+    const names = certificateNames(config.proxy.dnsNames, config.proxy.ipAddresses, config.proxy.url);
+    const serving = await ca.issue({ commonName: names.dnsNames[0]!, usage: 'server', validFor: { days: 90 }, ...names });
+    this.proxy = createProxyServer({
+      tls: serving,
+      destination: config.destination,
+      issuer: config.issuer,
+      keys: this.keys,
+      upstream: await upstreamFromKubeConfig(this.spokeConfig),
+      logger: this.logger,
+      registry: this.registry,
+    });
+    const { host, port } = splitAddress(config.proxy.listen);
+    this.proxyAddress = await this.proxy.listen(port, host);
+
+    this.registration = new Registration({
+      destination: config.destination,
+      ...(config.proxy.url ? { url: config.proxy.url } : {}),
+      caBundle: ca.cert,
+      hub: new Applier(this.hubConfig, fieldManager),
+      spokeConfig: this.spokeConfig,
+      spoke: this.spoke,
+      logger: this.logger,
+    });
+    this.registration.start();
+    this.started = true;
+    this.logger.info({ proxy: this.proxyAddress, url: config.proxy.url }, 'infra-connector started');
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    this.registration?.stop();
+    await this.rbac.stop();
+    this.keys.stop();
+    await this.proxy?.close();
+    await Promise.all([this.grants, ...Object.values(this.spoke)].map((i: Informer<KubernetesObject>) => i.stop()));
+    if (this.metricsServer) await close(this.metricsServer);
+  }
+}

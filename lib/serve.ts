@@ -1,0 +1,52 @@
+// Listening helpers and the health/metrics endpoint every Infra program serves.
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Registry } from 'prom-client';
+
+/** Splits "host:port" ("[::1]:8443", ":8080" means all interfaces). */
+export function splitAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon).replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(address.slice(colon + 1)) };
+}
+
+export function listen<S extends HttpServer | HttpsServer>(server: S, address: string): Promise<S> {
+  const { host, port } = splitAddress(address);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+export function close(server: HttpServer | HttpsServer): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/**
+ * `/metrics` (Prometheus), `/healthz` (the process serves) and `/readyz` (ready() says
+ * what is still missing, or undefined when ready) on plain HTTP.
+ */
+export function healthServer(registry: Registry, ready: () => string | undefined): HttpServer {
+  return createServer((req, res) => {
+    if (req.url === '/metrics') {
+      void registry.metrics().then((text) => {
+        res.setHeader('Content-Type', registry.contentType);
+        res.end(text);
+      });
+    } else if (req.url === '/healthz') {
+      res.end('ok');
+    } else if (req.url === '/readyz') {
+      const missing = ready();
+      res.statusCode = missing === undefined ? 200 : 503;
+      res.end(missing === undefined ? 'ok' : `not ready: ${missing}`);
+    } else {
+      res.statusCode = 404;
+      res.end('not found');
+    }
+  });
+}

@@ -1,0 +1,115 @@
+// A whole Infra installation on a hub and a spoke: operator, the connector's hub identity
+// from hack/add-destination.sh, connector, and a built-in user who can get tokens.
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { hashPassword } from '../operator/auth/passwords.ts';
+import { https } from './https.ts';
+import { startConnector, startOperator, type RunningConnector, type RunningOperator } from './programs.ts';
+
+const repoRoot = join(import.meta.dirname, '..');
+const run = promisify(execFile);
+
+export interface InfraOptions {
+  hubKubeconfig: string;
+  spokeKubeconfig: string;
+  /** Unique names: the operator namespace (hub and spoke), the destination. */
+  namespace: string;
+  destination: string;
+}
+
+export interface Infra {
+  operator: RunningOperator;
+  connector: RunningConnector;
+  operatorCA: string;
+  dir: string;
+  /** Creates a built-in user (User + password Secret) in the hub. */
+  addUser(email: string, password: string): Promise<void>;
+  /** Logs in on the operator's public door and requests a token for the destination (or another). */
+  token(email: string, password: string, forDestination?: string): Promise<string>;
+  /** A kubeconfig that points real kubectl at the connector's proxy with a bearer token. */
+  proxyKubeconfig(token: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startInfra(options: InfraOptions): Promise<Infra> {
+  const { hubKubeconfig, spokeKubeconfig, namespace, destination } = options;
+  const dir = await mkdtemp(join(tmpdir(), 'infra-install-'));
+  const kubectl = (kubeconfig: string, args: string[], input?: string) => {
+    const child = run('kubectl', ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 16 << 20 });
+    child.child.stdin!.end(input ?? '');
+    return child.then((r) => r.stdout);
+  };
+  await kubectl(hubKubeconfig, ['create', 'namespace', namespace]);
+  await kubectl(spokeKubeconfig, ['create', 'namespace', namespace]);
+  const operator = await startOperator({ kubeconfig: hubKubeconfig, namespace });
+  const operatorCA = Buffer.from(await kubectl(hubKubeconfig, ['get', 'secret', '-n', namespace, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+  const issuerCAFile = join(dir, 'operator-ca.crt');
+  await writeFile(issuerCAFile, operatorCA);
+
+  // The documented way to give a connector its hub identity.
+  const identity = await run('bash', [join(repoRoot, 'hack', 'add-destination.sh'), destination], {
+    env: { ...process.env, KUBECONFIG: hubKubeconfig, INFRA_NAMESPACE: namespace },
+  });
+  const connectorHubKubeconfig = join(dir, 'connector-hub.kubeconfig');
+  await writeFile(connectorHubKubeconfig, identity.stdout, { mode: 0o600 });
+  const connector = await startConnector({
+    destination,
+    kubeconfig: spokeKubeconfig,
+    hubKubeconfig: connectorHubKubeconfig,
+    issuer: operator.publicURL,
+    issuerCAFile,
+    namespace,
+  });
+
+  const post = (plural: string, kind: string, spec: object, bearer?: string) =>
+    https(`${operator.publicURL}/apis/auth.infrahq.com/v1alpha1/${plural}`, {
+      ca: operatorCA,
+      headers: bearer ? { authorization: `Bearer ${bearer}` } : {},
+      body: { apiVersion: 'auth.infrahq.com/v1alpha1', kind, spec },
+    });
+  let users = 0;
+  return {
+    operator,
+    connector,
+    operatorCA,
+    dir,
+    async addUser(email, password) {
+      const secret = `user-password-${++users}`;
+      await kubectl(hubKubeconfig, ['create', 'secret', 'generic', secret, '-n', namespace, `--from-literal=hash=${await hashPassword(password)}`]);
+      await kubectl(hubKubeconfig, ['apply', '-f', '-'], stringify({
+        apiVersion: 'infrahq.com/v1alpha1',
+        kind: 'User',
+        metadata: { name: `${namespace}-user-${users}` },
+        spec: { email, passwordSecretRef: { name: secret, key: 'hash' } },
+      }));
+    },
+    async token(email, password, forDestination = destination) {
+      const login = await post('logins', 'Login', { email, password });
+      if (login.status !== 201) throw new Error(`login failed: ${login.text}`);
+      const request = await post('tokenrequests', 'TokenRequest', { destination: forDestination }, login.json<{ status: { sessionKey: string } }>().status.sessionKey);
+      if (request.status !== 201) throw new Error(`token request failed: ${request.text}`);
+      return request.json<{ status: { token: string } }>().status.token;
+    },
+    async proxyKubeconfig(token) {
+      // The CA comes from the Destination, as the CLI will take it: proof the connector published it.
+      const caBundle = await kubectl(hubKubeconfig, ['get', 'destination', destination, '-o', 'jsonpath={.spec.caBundle}']);
+      const path = join(dir, `user-${Math.random().toString(36).slice(2)}.kubeconfig`);
+      await writeFile(path, stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: destination, cluster: { server: connector.proxyURL, 'certificate-authority-data': caBundle } }],
+        users: [{ name: 'user', user: { token } }],
+        contexts: [{ name: destination, context: { cluster: destination, user: 'user' } }],
+        'current-context': destination,
+      }), { mode: 0o600 });
+      return path;
+    },
+    async stop() {
+      await Promise.all([connector.stop(), operator.stop()]);
+    },
+  };
+}

@@ -1,0 +1,132 @@
+// Runs infra-operator and infra-connector as real processes, for e2e tests and benchmarks.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stringify } from 'yaml';
+import { freePorts } from '../hack/controlplane/controlplane.ts';
+
+const repoRoot = join(import.meta.dirname, '..');
+
+export interface RunningProgram {
+  metricsURL: string;
+  process: ChildProcess;
+  /** Every line the process wrote, stdout and stderr. */
+  logs: string[];
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/** Writes the config file, starts `node <entry> --config <file>`, collects its log lines. */
+async function startProgram(entry: string, config: Record<string, unknown>, metricsPort: number): Promise<RunningProgram> {
+  const dir = await mkdtemp(join(tmpdir(), 'infra-program-'));
+  const configFile = join(dir, 'config.yaml');
+  await writeFile(configFile, stringify({ ...config, listen: { ...(config.listen as object), metrics: `127.0.0.1:${metricsPort}` }, logLevel: 'debug' }));
+  const child = spawn(process.execPath, [join(repoRoot, entry), '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  for (const stream of [child.stdout!, child.stderr!]) {
+    let partial = '';
+    stream.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      logs.push(...lines);
+    });
+  }
+  const exited = once(child, 'exit');
+  const signal = async (name: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(name);
+      await exited;
+    }
+  };
+  return { metricsURL: `http://127.0.0.1:${metricsPort}`, process: child, logs, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
+}
+
+export interface RunningOperator extends RunningProgram {
+  publicURL: string;
+  aggregatedPort: number;
+  identity: string;
+}
+
+export interface OperatorOptions {
+  /** The hub's kubeconfig. */
+  kubeconfig: string;
+  namespace: string;
+  identity?: string;
+  /** Extra settings merged into the config file (e.g. tokens, apiService). */
+  config?: Record<string, unknown>;
+  waitReady?: boolean;
+}
+
+export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
+  const [publicPort, aggregatedPort, metricsPort] = await freePorts(3);
+  const identity = options.identity ?? `operator-${publicPort}`;
+  const { apiService, ...rest } = options.config ?? {};
+  const program = await startProgram(
+    'operator/main.ts',
+    {
+      kubeconfig: options.kubeconfig,
+      namespace: options.namespace,
+      publicURL: `https://127.0.0.1:${publicPort}`,
+      listen: { public: `127.0.0.1:${publicPort}`, aggregated: `127.0.0.1:${aggregatedPort}` },
+      apiService: { register: false, servicePort: aggregatedPort, ...(apiService as object) },
+      leaderElection: { identity },
+      ...rest,
+    },
+    metricsPort!,
+  );
+  const running = { ...program, publicURL: `https://127.0.0.1:${publicPort}`, aggregatedPort: aggregatedPort!, identity };
+  if (options.waitReady !== false) await waitReady(running);
+  return running;
+}
+
+export interface RunningConnector extends RunningProgram {
+  proxyURL: string;
+}
+
+export interface ConnectorOptions {
+  destination: string;
+  /** The spoke's kubeconfig (the connector's own credentials there). */
+  kubeconfig: string;
+  /** The connector's hub identity (hack/add-destination.sh). */
+  hubKubeconfig: string;
+  issuer: string;
+  issuerCAFile: string;
+  /** Spoke namespace for the proxy's CA Secret. */
+  namespace: string;
+}
+
+export async function startConnector(options: ConnectorOptions): Promise<RunningConnector> {
+  const [proxyPort, metricsPort] = await freePorts(2);
+  const proxyURL = `https://127.0.0.1:${proxyPort}`;
+  const program = await startProgram('connector/main.ts', { ...options, proxy: { listen: `127.0.0.1:${proxyPort}`, url: proxyURL } }, metricsPort!);
+  const running = { ...program, proxyURL };
+  await waitReady(running);
+  return running;
+}
+
+export async function waitReady(program: RunningProgram, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (program.process.exitCode !== null) throw new Error(`the program exited with ${program.process.exitCode}:\n${program.logs.slice(-20).join('\n')}`);
+    const ok = await fetch(`${program.metricsURL}/readyz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`the program was not ready within ${timeoutMs} ms:\n${program.logs.slice(-20).join('\n')}`);
+}
+
+/** Polls until check passes (returns without throwing) or the timeout is up. */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(intervalMs);
+    }
+  }
+}
