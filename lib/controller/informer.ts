@@ -15,11 +15,11 @@ export interface InformerOptions<T extends KubernetesObject> {
   list: () => Promise<KubernetesListObject<T>>;
   labelSelector?: string;
   logger: Logger;
-  /** Restart delay after an error: doubles from this, capped at 30 s. */
+  /** Restart delay after an error: doubles from this, capped at 10 s. */
   restartDelayMs?: number;
 }
 
-const maxRestartDelayMs = 30_000;
+const maxRestartDelayMs = 10_000;
 
 /** namespace/name, or name for cluster-scoped objects: the key controllers queue. */
 export function objectKey(obj: KubernetesObject): string {
