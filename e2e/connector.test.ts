@@ -136,6 +136,27 @@ describe('RBAC sync', () => {
     });
   });
 
+  it('moves a subject to the new binding before removing it from the old one when a Grant\'s role changes', async () => {
+    const name = uniqueName('carol-role');
+    const carol = `${uniqueName('carol')}@example.com`;
+    await applyHub([grant(name, { user: carol, role: 'view', resource: `${destination}.${web}` })]);
+    const holders = async () => {
+      const result = await kubectl('spoke', ['get', 'rolebindings', '-n', web, '-l', 'app.kubernetes.io/managed-by=infra', '-o', 'jsonpath={range .items[*]}{.roleRef.name}={.subjects[*].name};{end}']);
+      return result.stdout.split(';').filter((entry) => entry.includes(carol)).map((entry) => entry.split('=')[0]);
+    };
+    await eventually(async () => expect(await holders()).toEqual(['view']));
+    await applyHub([grant(name, { user: carol, role: 'admin', resource: `${destination}.${web}` })]);
+    const seen: string[][] = [];
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const now = await holders();
+      seen.push(now);
+      if (now.length === 1 && now[0] === 'admin') break;
+    }
+    expect(seen.at(-1)).toEqual(['admin']);
+    expect(seen.filter((roles) => roles.length === 0), `carol had no binding at some point: ${JSON.stringify(seen)}`).toEqual([]);
+  });
+
   it('puts back a binding someone edited or deleted by hand', async () => {
     await kubectlOk('spoke', ['delete', 'rolebinding', '-n', web, 'infra:edit']);
     await eventually(async () => expect((await binding(['rolebinding', '-n', web, 'infra:edit']))?.subjects?.length).toBe(2));

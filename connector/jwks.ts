@@ -1,0 +1,204 @@
+// The operator's public signing keys, as the connector's proxy sees them: fetched from
+// `<issuer>/openid/v1/jwks`, refreshed on a timer and when a token names a key we do not
+// have yet (a rotation), and kept when the hub cannot be reached.
+//
+// Stale-if-error, on purpose and without a time limit: a token is only accepted with a
+// valid signature and an unexpired `exp`, so an old key can never stretch a token's life;
+// dropping the keys during a hub outage would only lock out every user whose token is
+// still good (the original Infra failed closed five minutes into an outage). A key the
+// hub has removed is forgotten at the first successful refresh.
+import { request } from 'node:https';
+import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, type JWK, type JWTHeaderParameters, type JWTVerifyGetKey } from 'jose';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from '../lib/log.ts';
+
+export const defaultRefreshIntervalMs = 60_000;
+/** At most one refetch in this interval for tokens whose `kid` we do not know. */
+export const defaultUnknownKidRefetchIntervalMs = 10_000;
+const defaultFetchTimeoutMs = 5_000;
+const maxDocumentBytes = 1 << 20;
+
+export interface JwksCacheOptions {
+  /** The operator's public URL; the key set is read from `<issuer>/openid/v1/jwks`. */
+  issuer: string;
+  /** Overrides the key set URL (must be https). */
+  jwksUrl?: string;
+  /** PEM bundle that signed the operator's serving certificate; the system CAs when absent. */
+  ca?: string | Buffer;
+  refreshIntervalMs?: number;
+  unknownKidRefetchIntervalMs?: number;
+  fetchTimeoutMs?: number;
+  logger?: Logger;
+  registry?: Registry;
+}
+
+/** Thrown by getKey while the cache has never held a key set: nothing can be verified yet. */
+export class KeysUnavailableError extends Error {
+  override readonly name = 'KeysUnavailableError';
+}
+
+type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
+
+export class JwksCache {
+  readonly url: string;
+  readonly #options: JwksCacheOptions;
+  readonly #refreshIntervalMs: number;
+  readonly #unknownKidRefetchIntervalMs: number;
+  #keys: LocalKeySet | undefined;
+  #kids: string[] = [];
+  #lastSuccess: Date | undefined;
+  #lastAttemptMs = Number.NEGATIVE_INFINITY;
+  #inFlight: Promise<boolean> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #refreshes: Counter<'result'> | undefined;
+  readonly #lastSuccessGauge: Gauge | undefined;
+
+  constructor(options: JwksCacheOptions) {
+    this.#options = options;
+    this.url = options.jwksUrl ?? `${options.issuer.replace(/\/+$/, '')}/openid/v1/jwks`;
+    if (new URL(this.url).protocol !== 'https:') throw new Error(`the JWKS URL must be https: ${this.url}`);
+    this.#refreshIntervalMs = options.refreshIntervalMs ?? defaultRefreshIntervalMs;
+    this.#unknownKidRefetchIntervalMs = options.unknownKidRefetchIntervalMs ?? defaultUnknownKidRefetchIntervalMs;
+    if (options.registry) {
+      this.#refreshes = new Counter({
+        name: 'infra_connector_jwks_refresh_total',
+        help: "Fetches of the operator's JWKS by result (success, error).",
+        labelNames: ['result'],
+        registers: [options.registry],
+      });
+      this.#lastSuccessGauge = new Gauge({
+        name: 'infra_connector_jwks_last_success_timestamp_seconds',
+        help: "When the operator's JWKS was last fetched successfully; keys older than a few refresh intervals mean the hub is unreachable.",
+        registers: [options.registry],
+      });
+    }
+  }
+
+  /** True once a key set has been fetched (it may be stale since). */
+  get ready(): boolean {
+    return this.#keys !== undefined;
+  }
+
+  /** The kids of the keys held now. */
+  get kids(): readonly string[] {
+    return this.#kids;
+  }
+
+  get lastSuccess(): Date | undefined {
+    return this.#lastSuccess;
+  }
+
+  /** Fetches once (never throws: a failure is logged and the cache stays as it was), then refreshes on a timer. */
+  async start(): Promise<void> {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => void this.refresh(), this.#refreshIntervalMs);
+    this.#timer.unref();
+    await this.refresh();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /**
+   * Fetches the key set now, or joins the fetch under way. Resolves true when a fresh key
+   * set was stored, false when the fetch failed (the previous keys are kept).
+   */
+  refresh(): Promise<boolean> {
+    this.#inFlight ??= this.#fetch().finally(() => (this.#inFlight = undefined));
+    return this.#inFlight;
+  }
+
+  /** A jose key resolver: `jwtVerify(token, cache.getKey, …)`. */
+  readonly getKey: JWTVerifyGetKey = async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
+    if (!this.#keys) {
+      await this.#refetchForUnknownKey();
+      if (!this.#keys) throw new KeysUnavailableError("the hub's signing keys have not been loaded yet");
+    }
+    try {
+      return await this.#keys(header, token);
+    } catch (error) {
+      // A kid we do not know: perhaps the operator has just rotated. Refetch, rate-limited,
+      // so a stream of made-up kids cannot turn into a stream of requests to the hub.
+      if (!(error instanceof errors.JWKSNoMatchingKey) || !(await this.#refetchForUnknownKey())) throw error;
+      return await this.#keys(header, token);
+    }
+  };
+
+  async #refetchForUnknownKey(): Promise<boolean> {
+    if (this.#inFlight) return this.#inFlight;
+    if (Date.now() - this.#lastAttemptMs < this.#unknownKidRefetchIntervalMs) return false;
+    return this.refresh();
+  }
+
+  async #fetch(): Promise<boolean> {
+    this.#lastAttemptMs = Date.now();
+    try {
+      const jwks = publicVerificationKeys(await getJson(this.url, this.#options.ca, this.#options.fetchTimeoutMs ?? defaultFetchTimeoutMs));
+      if (jwks.keys.length === 0) throw new Error('the key set has no ES256 keys');
+      const kids = jwks.keys.map((key) => key.kid ?? '');
+      const changed = kids.join(',') !== this.#kids.join(',');
+      this.#keys = createLocalJWKSet(jwks);
+      this.#kids = kids;
+      this.#lastSuccess = new Date();
+      this.#refreshes?.inc({ result: 'success' });
+      this.#lastSuccessGauge?.set(this.#lastSuccess.getTime() / 1000);
+      if (changed) this.#options.logger?.info({ url: this.url, kids }, 'loaded signing keys');
+      return true;
+    } catch (error) {
+      this.#refreshes?.inc({ result: 'error' });
+      this.#options.logger?.warn(
+        { url: this.url, err: (error as Error).message, keptKeys: this.#kids.length, lastSuccess: this.#lastSuccess?.toISOString() },
+        this.#keys ? 'could not refresh signing keys; still verifying with the last ones fetched' : 'could not load signing keys',
+      );
+      return false;
+    }
+  }
+}
+
+/** Keeps only EC P-256 public keys usable for ES256 signatures, and only their public members. */
+export function publicVerificationKeys(document: unknown): JSONWebKeySet {
+  const keys = (document as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) throw new Error('not a JWKS document: no "keys" array');
+  const usable: JWK[] = [];
+  for (const key of keys as JWK[]) {
+    if (typeof key !== 'object' || key === null) continue;
+    if (key.kty !== 'EC' || key.crv !== 'P-256' || typeof key.x !== 'string' || typeof key.y !== 'string') continue;
+    if (key.alg !== undefined && key.alg !== 'ES256') continue;
+    if (key.use !== undefined && key.use !== 'sig') continue;
+    usable.push({ kty: 'EC', crv: 'P-256', x: key.x, y: key.y, alg: 'ES256', use: 'sig', ...(typeof key.kid === 'string' ? { kid: key.kid } : {}) });
+  }
+  return { keys: usable };
+}
+
+/** GET over https with a private CA, a timeout, a size limit and no redirects. */
+function getJson(url: string, ca: string | Buffer | undefined, timeoutMs: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'GET', ca, headers: { accept: 'application/json' }, timeout: timeoutMs }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new Error(`GET ${url}: HTTP ${res.statusCode}`));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxDocumentBytes) req.destroy(new Error(`GET ${url}: the key set is larger than ${maxDocumentBytes} bytes`));
+        else chunks.push(chunk);
+      });
+      res.on('error', reject);
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch {
+          reject(new Error(`GET ${url}: not JSON`));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
