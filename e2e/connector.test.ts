@@ -142,7 +142,7 @@ describe('RBAC sync', () => {
     await applyHub([grant(name, { user: carol, role: 'view', resource: `${destination}.${web}` })]);
     const holders = async () => {
       const result = await kubectl('spoke', ['get', 'rolebindings', '-n', web, '-l', 'app.kubernetes.io/managed-by=infra', '-o', 'jsonpath={range .items[*]}{.roleRef.name}={.subjects[*].name};{end}']);
-      return result.stdout.split(';').filter((entry) => entry.includes(carol)).map((entry) => entry.split('=')[0]);
+      return result.stdout.split(';').filter((entry) => entry.includes(carol)).map((entry) => entry.split('=')[0]!);
     };
     await eventually(async () => expect(await holders()).toEqual(['view']));
     await applyHub([grant(name, { user: carol, role: 'admin', resource: `${destination}.${web}` })]);
