@@ -1,6 +1,6 @@
 // infra-connector's configuration (file, environment, flags; see lib/config.ts).
 import { z } from 'zod';
-import { loadProgramConfig, usageFlags, type ParsedArgs, type Setting } from '../lib/config.ts';
+import { loadProgramConfig, programUsage, type ParsedArgs, type Setting } from '../lib/config.ts';
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8443 or 127.0.0.1:0');
@@ -46,16 +46,12 @@ const settings: Record<string, Setting> = {
   'log-level': { path: 'logLevel', env: 'LOG_LEVEL' },
 };
 
-export const connectorUsage = `Usage: infra-connector [--config FILE] [flags]
-
-Keeps this cluster's RBAC equal to the hub's Grants for one destination, and
-authenticates users with Infra tokens at an impersonating HTTPS proxy.
-
-Flags (each also read from the environment variable in brackets):
-  --config FILE              YAML configuration file (see docs/connector.md)
-${usageFlags(settings)}
-  --help                     show this help
-  --version                  print the version`;
+export const connectorUsage = programUsage(
+  'infra-connector',
+  "Keeps this cluster's RBAC equal to the hub's Grants for one destination, and\nauthenticates users with Infra tokens at an impersonating HTTPS proxy.",
+  'docs/connector.md',
+  settings,
+);
 
 export function loadConnectorConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs<ConnectorConfig> {
   return loadProgramConfig(argv, env, settings, connectorConfigSchema, connectorUsage);

@@ -65,10 +65,20 @@ export interface Setting {
 
 export type ParsedArgs<T> = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: T };
 
-export function usageFlags(settings: Record<string, Setting>): string {
-  return Object.entries(settings)
-    .map(([flag, { env }]) => `  --${flag.padEnd(24)} [${env}]`)
-    .join('\n');
+/** The --help text of a server program: what it does, and every flag with its variable. */
+export function programUsage(name: string, description: string, docs: string, settings: Record<string, Setting>): string {
+  const flags = Object.entries(settings).map(([flag, { env }]) => `  --${flag.padEnd(24)} [${env}]`);
+  return [
+    `Usage: ${name} [--config FILE] [flags]`,
+    '',
+    description,
+    '',
+    'Flags (each also read from the environment variable in brackets):',
+    `  --config FILE              YAML configuration file (see ${docs})`,
+    ...flags,
+    '  --help                     show this help',
+    '  --version                  print the version',
+  ].join('\n');
 }
 
 /**

@@ -1,4 +1,5 @@
 // Who someone is and what they may reach, answered from the hub's caches.
+import type { AccessReviewStatus } from '../api/auth/v1alpha1/types.ts';
 import type { Grant } from '../api/v1alpha1/types.ts';
 import { grantDestination, grantIndex, grantNamespace, groupSubject, userSubject, type Hub } from './hub.ts';
 
@@ -46,16 +47,8 @@ export function infraRole(hub: Hub, identity: Identity, bootstrapAdmins: readonl
   return undefined;
 }
 
-export interface DestinationAccess {
-  name: string;
-  url?: string;
-  caBundle?: string;
-  connected: boolean;
-  /** Roles on the whole cluster. */
-  clusterRoles: string[];
-  /** Roles per namespace. */
-  namespaces: { name: string; roles: string[] }[];
-}
+/** One destination in an AccessReview: the data behind `infra list`. */
+export type DestinationAccess = AccessReviewStatus['destinations'][number];
 
 /** What `infra list` shows: each destination the identity can reach and with which roles. */
 export function accessSummary(hub: Hub, identity: Identity, now = new Date()): DestinationAccess[] {

@@ -1,6 +1,6 @@
 // infra-operator's configuration (file, environment, flags; see lib/config.ts).
 import { z } from 'zod';
-import { duration, loadProgramConfig, usageFlags, type ParsedArgs, type Setting } from '../lib/config.ts';
+import { duration, loadProgramConfig, programUsage, type ParsedArgs, type Setting } from '../lib/config.ts';
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const listenAddress = z
@@ -81,15 +81,12 @@ const settings: Record<string, Setting> = {
   'log-level': { path: 'logLevel', env: 'LOG_LEVEL' },
 };
 
-export const operatorUsage = `Usage: infra-operator [--config FILE] [flags]
-
-Reconciles Infra's custom resources in the hub cluster and serves the auth API.
-
-Flags (each also read from the environment variable in brackets):
-  --config FILE              YAML configuration file (see docs/operator.md)
-${usageFlags(settings)}
-  --help                     show this help
-  --version                  print the version`;
+export const operatorUsage = programUsage(
+  'infra-operator',
+  "Reconciles Infra's custom resources in the hub cluster and serves the auth API.",
+  'docs/operator.md',
+  settings,
+);
 
 export function loadOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs<OperatorConfig> {
   return loadProgramConfig(argv, env, settings, operatorConfigSchema, operatorUsage);

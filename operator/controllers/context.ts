@@ -1,6 +1,8 @@
 // What every operator controller is given.
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Applier } from '../../lib/apply.ts';
-import type { ControllerMetrics } from '../../lib/controller/controller.ts';
+import { Controller, type ControllerMetrics, type Reconciler } from '../../lib/controller/controller.ts';
+import type { Informer } from '../../lib/controller/informer.ts';
 import type { Events } from '../../lib/events.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Hub } from '../hub.ts';
@@ -20,3 +22,26 @@ export interface ControllerContext {
 
 export const fieldManager = 'infra-operator';
 export const destinationLabel = 'infrahq.com/destination';
+
+/**
+ * A controller for one kind: keyed by object name, fed by the kind's informer, resynced
+ * over every cached object (plus any extra keys, e.g. owners of leftover credentials).
+ */
+export function kindController<T extends KubernetesObject>(
+  ctx: ControllerContext,
+  name: string,
+  informer: Informer<T>,
+  reconcile: Reconciler,
+  extraResyncKeys: () => Iterable<string> = () => [],
+): Controller {
+  const controller = new Controller({
+    name,
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    reconcile,
+    resyncKeys: () => new Set([...informer.list().map((o) => o.metadata!.name!), ...extraResyncKeys()]),
+    ...(ctx.resyncIntervalMs ? { resyncIntervalMs: ctx.resyncIntervalMs } : {}),
+  });
+  informer.onChange((obj) => controller.enqueue(obj.metadata!.name!));
+  return controller;
+}

@@ -1,43 +1,34 @@
 // Destination controller: a destination is connected while its connector heartbeats
 // (status.lastSeenAt); the operator marks it disconnected when heartbeats stop.
-import { Controller } from '../../lib/controller/controller.ts';
+import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
-import type { ControllerContext } from './context.ts';
+import { kindController, type ControllerContext } from './context.ts';
 
 /** Heartbeats come every 30 s; three missed ones mean the connector is gone. */
 export const heartbeatTimeoutMs = 90_000;
 
 export function destinationController(ctx: ControllerContext, timeoutMs = heartbeatTimeoutMs): Controller {
   const { hub, applier } = ctx;
-  const controller = new Controller({
-    name: 'destination',
-    logger: ctx.logger,
-    metrics: ctx.metrics,
-    resyncKeys: () => hub.destinations.list().map((d) => d.metadata!.name!),
-    ...(ctx.resyncIntervalMs ? { resyncIntervalMs: ctx.resyncIntervalMs } : {}),
-    reconcile: async (name) => {
-      const destination = hub.destinations.get(name);
-      if (!destination) return;
-      const now = ctx.now();
-      const lastSeen = Date.parse(destination.status?.lastSeenAt ?? '');
-      const age = Number.isNaN(lastSeen) ? Infinity : now.getTime() - lastSeen;
-      const connected = age < timeoutMs;
-      const ready: ConditionInput = connected
-        ? { type: 'Ready', status: 'True', reason: 'Connected', message: `connector last seen at ${destination.status!.lastSeenAt}` }
-        : Number.isNaN(lastSeen)
-          ? { type: 'Ready', status: 'False', reason: 'NeverConnected', message: 'no connector has registered for this destination yet; install one in the cluster (docs/connector.md)' }
-          : { type: 'Ready', status: 'False', reason: 'HeartbeatMissed', message: `no heartbeat from the connector since ${destination.status!.lastSeenAt}; check the connector's logs in that cluster` };
-      const generation = destination.metadata.generation;
-      if (!conditionsCurrent(destination.status?.conditions, [ready], generation) || destination.status?.connected !== connected) {
-        await applier.applyStatus('Destination', name, {
-          observedGeneration: generation,
-          connected,
-          conditions: mergeConditions(destination.status?.conditions, [ready], generation, now),
-        });
-      }
-      if (connected) return { requeueAfterMs: timeoutMs - age + 1000 };
-    },
+  return kindController(ctx, 'destination', hub.destinations, async (name) => {
+    const destination = hub.destinations.get(name);
+    if (!destination) return;
+    const now = ctx.now();
+    const lastSeen = Date.parse(destination.status?.lastSeenAt ?? '');
+    const age = Number.isNaN(lastSeen) ? Infinity : now.getTime() - lastSeen;
+    const connected = age < timeoutMs;
+    const ready: ConditionInput = connected
+      ? { type: 'Ready', status: 'True', reason: 'Connected', message: `connector last seen at ${destination.status!.lastSeenAt}` }
+      : Number.isNaN(lastSeen)
+        ? { type: 'Ready', status: 'False', reason: 'NeverConnected', message: 'no connector has registered for this destination yet; install one in the cluster (docs/connector.md)' }
+        : { type: 'Ready', status: 'False', reason: 'HeartbeatMissed', message: `no heartbeat from the connector since ${destination.status!.lastSeenAt}; check the connector's logs in that cluster` };
+    const generation = destination.metadata.generation;
+    if (!conditionsCurrent(destination.status?.conditions, [ready], generation) || destination.status?.connected !== connected) {
+      await applier.applyStatus('Destination', name, {
+        observedGeneration: generation,
+        connected,
+        conditions: mergeConditions(destination.status?.conditions, [ready], generation, now),
+      });
+    }
+    if (connected) return { requeueAfterMs: timeoutMs - age + 1000 };
   });
-  hub.destinations.onChange((d) => controller.enqueue(d.metadata!.name!));
-  return controller;
 }

@@ -3,11 +3,11 @@
 // time. Access itself is enforced where it is used: token issuance skips expired Grants
 // and connectors drop their bindings.
 import type { Grant, GrantStatus } from '../../api/v1alpha1/types.ts';
-import { Controller } from '../../lib/controller/controller.ts';
+import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
 import { infraResource, isExpired } from '../access.ts';
 import { grantDestination, grantIndex, groupSubject, userSubject, type Hub } from '../hub.ts';
-import { destinationLabel, type ControllerContext } from './context.ts';
+import { destinationLabel, kindController, type ControllerContext } from './context.ts';
 
 /** The conditions a Grant should carry now; pure, for tests. */
 export function grantConditions(grant: Grant, hub: Pick<Hub, 'destinations' | 'userByEmail' | 'groups' | 'users'>, now: Date): ConditionInput[] {
@@ -43,41 +43,34 @@ function groupKnown(hub: Pick<Hub, 'groups' | 'users'>, name: string): boolean {
 
 export function grantController(ctx: ControllerContext): Controller {
   const { hub, applier, events, audit } = ctx;
-  const controller = new Controller({
-    name: 'grant',
-    logger: ctx.logger,
-    metrics: ctx.metrics,
-    resyncKeys: () => hub.grants.list().map((g) => g.metadata!.name!),
-    ...(ctx.resyncIntervalMs ? { resyncIntervalMs: ctx.resyncIntervalMs } : {}),
-    reconcile: async (name) => {
-      const grant = hub.grants.get(name);
-      if (!grant) return;
-      const now = ctx.now();
-      const destination = grantDestination(grant);
-      if (grant.metadata.labels?.[destinationLabel] !== destination) {
-        await applier.apply('Grant', name, { metadata: { labels: { [destinationLabel]: destination } } });
-      }
+  const controller = kindController(ctx, 'grant', hub.grants, async (name) => {
+    const grant = hub.grants.get(name);
+    if (!grant) return;
+    const now = ctx.now();
+    const destination = grantDestination(grant);
+    if (grant.metadata.labels?.[destinationLabel] !== destination) {
+      await applier.apply('Grant', name, { metadata: { labels: { [destinationLabel]: destination } } });
+    }
 
-      const expired = isExpired(grant, now);
-      const conditions = grantConditions(grant, hub, now);
-      const generation = grant.metadata.generation;
-      const status = grant.status ?? {};
-      const expiryCurrent = expired ? status.expired === true && status.expiredAt !== undefined : status.expired !== true;
-      if (!conditionsCurrent(status.conditions, conditions, generation) || !expiryCurrent || status.observedGeneration !== generation) {
-        const next: GrantStatus = {
-          observedGeneration: generation,
-          conditions: mergeConditions(status.conditions, conditions, generation, now),
-          expired,
-          ...(expired ? { expiredAt: status.expiredAt ?? now.toISOString() } : {}),
-        };
-        await applier.applyStatus('Grant', name, next);
-        if (expired && status.expired !== true) {
-          audit.info({ action: 'grant.expired', grant: name, subject: grant.spec.user ?? grant.spec.group, role: grant.spec.role, resource: grant.spec.resource }, 'grant expired');
-          events.record(grant, 'Normal', 'Expired', `access of ${grant.spec.user ?? grant.spec.group} as ${grant.spec.role} on ${grant.spec.resource} expired at ${grant.spec.expiresAt}`);
-        }
+    const expired = isExpired(grant, now);
+    const conditions = grantConditions(grant, hub, now);
+    const generation = grant.metadata.generation;
+    const status = grant.status ?? {};
+    const expiryCurrent = expired ? status.expired === true && status.expiredAt !== undefined : status.expired !== true;
+    if (!conditionsCurrent(status.conditions, conditions, generation) || !expiryCurrent || status.observedGeneration !== generation) {
+      const next: GrantStatus = {
+        observedGeneration: generation,
+        conditions: mergeConditions(status.conditions, conditions, generation, now),
+        expired,
+        ...(expired ? { expiredAt: status.expiredAt ?? now.toISOString() } : {}),
+      };
+      await applier.applyStatus('Grant', name, next);
+      if (expired && status.expired !== true) {
+        audit.info({ action: 'grant.expired', grant: name, subject: grant.spec.user ?? grant.spec.group, role: grant.spec.role, resource: grant.spec.resource }, 'grant expired');
+        events.record(grant, 'Normal', 'Expired', `access of ${grant.spec.user ?? grant.spec.group} as ${grant.spec.role} on ${grant.spec.resource} expired at ${grant.spec.expiresAt}`);
       }
-      if (!expired && grant.spec.expiresAt) return { requeueAfterMs: Math.max(0, Date.parse(grant.spec.expiresAt) - now.getTime()) };
-    },
+    }
+    if (!expired && grant.spec.expiresAt) return { requeueAfterMs: Math.max(0, Date.parse(grant.spec.expiresAt) - now.getTime()) };
   });
 
   const seenGenerations = new Map<string, number | undefined>();

@@ -1,40 +1,32 @@
 // Group controller: counts a built-in Group's members and names those with no User.
-import { Controller } from '../../lib/controller/controller.ts';
+import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
-import type { ControllerContext } from './context.ts';
+import { kindController, type ControllerContext } from './context.ts';
 
 export function groupController(ctx: ControllerContext): Controller {
   const { hub, applier } = ctx;
-  const controller = new Controller({
-    name: 'group',
-    logger: ctx.logger,
-    metrics: ctx.metrics,
-    resyncKeys: () => hub.groups.list().map((g) => g.metadata!.name!),
-    ...(ctx.resyncIntervalMs ? { resyncIntervalMs: ctx.resyncIntervalMs } : {}),
-    reconcile: async (name) => {
-      const group = hub.groups.get(name);
-      if (!group) return;
-      const members = group.spec?.members ?? [];
-      const unknownMembers = members.filter((m) => !hub.userByEmail(m)).sort();
-      const ready: ConditionInput = unknownMembers.length === 0
-        ? { type: 'Ready', status: 'True', reason: 'MembersFound', message: `${members.length} members` }
-        : { type: 'Ready', status: 'True', reason: 'UnknownMembers', message: `${unknownMembers.length} of ${members.length} members have no User yet: ${unknownMembers.slice(0, 5).join(', ')}${unknownMembers.length > 5 ? ', …' : ''}` };
-      const status = group.status ?? {};
-      const generation = group.metadata.generation;
-      if (
-        conditionsCurrent(status.conditions, [ready], generation) &&
-        status.memberCount === members.length &&
-        JSON.stringify(status.unknownMembers ?? []) === JSON.stringify(unknownMembers)
-      ) return;
-      await applier.applyStatus('Group', name, {
-        observedGeneration: generation,
-        memberCount: members.length,
-        unknownMembers,
-        conditions: mergeConditions(status.conditions, [ready], generation, ctx.now()),
-      });
-    },
+  const controller = kindController(ctx, 'group', hub.groups, async (name) => {
+    const group = hub.groups.get(name);
+    if (!group) return;
+    const members = group.spec?.members ?? [];
+    const unknownMembers = members.filter((m) => !hub.userByEmail(m)).sort();
+    const ready: ConditionInput = unknownMembers.length === 0
+      ? { type: 'Ready', status: 'True', reason: 'MembersFound', message: `${members.length} members` }
+      : { type: 'Ready', status: 'True', reason: 'UnknownMembers', message: `${unknownMembers.length} of ${members.length} members have no User yet: ${unknownMembers.slice(0, 5).join(', ')}${unknownMembers.length > 5 ? ', …' : ''}` };
+    const status = group.status ?? {};
+    const generation = group.metadata.generation;
+    if (
+      conditionsCurrent(status.conditions, [ready], generation) &&
+      status.memberCount === members.length &&
+      JSON.stringify(status.unknownMembers ?? []) === JSON.stringify(unknownMembers)
+    ) return;
+    await applier.applyStatus('Group', name, {
+      observedGeneration: generation,
+      memberCount: members.length,
+      unknownMembers,
+      conditions: mergeConditions(status.conditions, [ready], generation, ctx.now()),
+    });
   });
-  hub.groups.onChange((g) => controller.enqueue(g.metadata!.name!));
   // A member's User appearing or disappearing changes unknownMembers.
   hub.users.onChange((u) => {
     for (const g of hub.groups.byIndex('member', u.spec.email.toLowerCase())) controller.enqueue(g.metadata!.name!);

@@ -1,10 +1,10 @@
 // Provider controller: checks that the IdP's OIDC discovery answers and that the client
 // secret the Provider references exists, and says plainly what is wrong when not.
 import type { Provider } from '../../api/v1alpha1/types.ts';
-import { Controller } from '../../lib/controller/controller.ts';
+import type { Controller } from '../../lib/controller/controller.ts';
 import { errorMessage } from '../../lib/controller/informer.ts';
 import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
-import type { ControllerContext } from './context.ts';
+import { kindController, type ControllerContext } from './context.ts';
 
 const recheckIntervalMs = 5 * 60_000;
 const discoveryTimeoutMs = 5_000;
@@ -39,34 +39,25 @@ async function secretCondition(provider: Provider, readSecret: ControllerContext
 
 export function providerController(ctx: ControllerContext, discover: DiscoveryCheck = checkDiscovery): Controller {
   const { hub, applier } = ctx;
-  const controller = new Controller({
-    name: 'provider',
-    logger: ctx.logger,
-    metrics: ctx.metrics,
-    resyncKeys: () => hub.providers.list().map((p) => p.metadata!.name!),
-    ...(ctx.resyncIntervalMs ? { resyncIntervalMs: ctx.resyncIntervalMs } : {}),
-    reconcile: async (name) => {
-      const provider = hub.providers.get(name);
-      if (!provider) return;
-      const [discovery, secret] = await Promise.all([discover(provider.spec.issuer), secretCondition(provider, ctx.readSecret)]);
-      const failing = [discovery, secret].filter((c) => c.status !== 'True');
-      const ready: ConditionInput = failing.length === 0
-        ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'discovery answers and the client secret is present' }
-        : { type: 'Ready', status: 'False', reason: failing[0]!.reason, message: failing.map((c) => c.message).join('; ') };
-      const conditions = [ready, discovery, secret];
-      const generation = provider.metadata.generation;
-      const now = ctx.now();
-      const lastSync = Date.parse(provider.status?.lastSyncAt ?? '') || 0;
-      if (!conditionsCurrent(provider.status?.conditions, conditions, generation) || now.getTime() - lastSync > recheckIntervalMs / 2) {
-        await applier.applyStatus('Provider', name, {
-          observedGeneration: generation,
-          lastSyncAt: now.toISOString(),
-          conditions: mergeConditions(provider.status?.conditions, conditions, generation, now),
-        });
-      }
-      return { requeueAfterMs: recheckIntervalMs };
-    },
+  return kindController(ctx, 'provider', hub.providers, async (name) => {
+    const provider = hub.providers.get(name);
+    if (!provider) return;
+    const [discovery, secret] = await Promise.all([discover(provider.spec.issuer), secretCondition(provider, ctx.readSecret)]);
+    const failing = [discovery, secret].filter((c) => c.status !== 'True');
+    const ready: ConditionInput = failing.length === 0
+      ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'discovery answers and the client secret is present' }
+      : { type: 'Ready', status: 'False', reason: failing[0]!.reason, message: failing.map((c) => c.message).join('; ') };
+    const conditions = [ready, discovery, secret];
+    const generation = provider.metadata.generation;
+    const now = ctx.now();
+    const lastSync = Date.parse(provider.status?.lastSyncAt ?? '') || 0;
+    if (!conditionsCurrent(provider.status?.conditions, conditions, generation) || now.getTime() - lastSync > recheckIntervalMs / 2) {
+      await applier.applyStatus('Provider', name, {
+        observedGeneration: generation,
+        lastSyncAt: now.toISOString(),
+        conditions: mergeConditions(provider.status?.conditions, conditions, generation, now),
+      });
+    }
+    return { requeueAfterMs: recheckIntervalMs };
   });
-  hub.providers.onChange((p) => controller.enqueue(p.metadata!.name!));
-  return controller;
 }

@@ -1,17 +1,17 @@
 // User controller: reports whether a User can log in, and revokes every session and
 // access key of a User that is deleted (offboarding takes effect at once).
 import type { User } from '../../api/v1alpha1/types.ts';
-import { Controller } from '../../lib/controller/controller.ts';
+import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
 import type { CredentialStore } from '../auth/credentials.ts';
-import type { ControllerContext } from './context.ts';
+import { kindController, type ControllerContext } from './context.ts';
 
 async function userReady(user: User, readSecret: ControllerContext['readSecret']): Promise<ConditionInput> {
   const ref = user.spec.passwordSecretRef;
   if (ref) {
     const hash = await readSecret(ref.name, ref.key);
     if (hash === undefined) {
-      return { type: 'Ready', status: 'False', reason: 'PasswordSecretNotFound', message: `Secret ${ref.name} in the operator's namespace has no key ${ref.key}; create it with the password hash (infra users add sets it for you)` };
+      return { type: 'Ready', status: 'False', reason: 'PasswordSecretNotFound', message: `Secret ${ref.name} in the operator's namespace has no key ${ref.key}; put the password's scrypt hash there (docs/operator.md)` };
     }
     return { type: 'Ready', status: 'True', reason: 'PasswordSet', message: 'can log in with a password' };
   }
@@ -21,28 +21,19 @@ async function userReady(user: User, readSecret: ControllerContext['readSecret']
 
 export function userController(ctx: ControllerContext, credentials: CredentialStore): Controller {
   const { hub, applier } = ctx;
-  const controller = new Controller({
-    name: 'user',
-    logger: ctx.logger,
-    metrics: ctx.metrics,
-    resyncKeys: () => new Set([...hub.users.list().map((u) => u.metadata!.name!), ...credentials.credentialOwners()]),
-    ...(ctx.resyncIntervalMs ? { resyncIntervalMs: ctx.resyncIntervalMs } : {}),
-    reconcile: async (name) => {
-      const user = hub.users.get(name);
-      if (!user) {
-        const revoked = await credentials.revokeAllFor(name);
-        if (revoked > 0) ctx.audit.info({ action: 'user.deleted', user: name, revokedCredentials: revoked }, 'user deleted: credentials revoked');
-        return;
-      }
-      const ready = await userReady(user, ctx.readSecret);
-      const generation = user.metadata.generation;
-      if (conditionsCurrent(user.status?.conditions, [ready], generation) && user.status?.observedGeneration === generation) return;
-      await applier.applyStatus('User', name, {
-        observedGeneration: generation,
-        conditions: mergeConditions(user.status?.conditions, [ready], generation, ctx.now()),
-      });
-    },
-  });
-  hub.users.onChange((user) => controller.enqueue(user.metadata!.name!));
-  return controller;
+  return kindController(ctx, 'user', hub.users, async (name) => {
+    const user = hub.users.get(name);
+    if (!user) {
+      const revoked = await credentials.revokeAllFor(name);
+      if (revoked > 0) ctx.audit.info({ action: 'user.deleted', user: name, revokedCredentials: revoked }, 'user deleted: credentials revoked');
+      return;
+    }
+    const ready = await userReady(user, ctx.readSecret);
+    const generation = user.metadata.generation;
+    if (conditionsCurrent(user.status?.conditions, [ready], generation) && user.status?.observedGeneration === generation) return;
+    await applier.applyStatus('User', name, {
+      observedGeneration: generation,
+      conditions: mergeConditions(user.status?.conditions, [ready], generation, ctx.now()),
+    });
+  }, () => credentials.credentialOwners());
 }
