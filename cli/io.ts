@@ -1,0 +1,56 @@
+// Everything a command touches outside itself, in one object: the unit tests pass fakes.
+import type { AuthClient, ClientOptions } from './api.ts';
+import type { ServerTrust } from './config.ts';
+import type { ExecPlugin } from './kubeconfig.ts';
+
+export interface Prompter {
+  input(message: string): Promise<string>;
+  password(message: string): Promise<string>;
+  confirm(message: string): Promise<boolean>;
+}
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  env: NodeJS.ProcessEnv;
+  /** A person at a terminal can answer prompts. */
+  interactive: boolean;
+  readStdin(): Promise<string>;
+  prompt: Prompter;
+  client(options: ClientOptions): AuthClient;
+  /** Connects and checks the server's certificate against the trust; throws UntrustedCertificateError or UnreachableError. */
+  checkServer(server: string, trust: ServerTrust): Promise<void>;
+  /** How kubeconfig users run `infra tokens`: this node binary and this CLI's script. */
+  exec: ExecPlugin;
+}
+
+/** The real terminal, network and prompts; heavy modules load on first use. */
+export function processIo(script: string): Io {
+  const home = process.env['INFRA_HOME'];
+  return {
+    out: (text) => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+    err: (text) => void process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+    env: process.env,
+    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    async readStdin() {
+      let text = '';
+      for await (const chunk of process.stdin) text += String(chunk);
+      return text;
+    },
+    prompt: {
+      input: async (message) => (await import('@inquirer/prompts')).input({ message, required: true }),
+      password: async (message) => (await import('@inquirer/prompts')).password({ message, mask: true }),
+      confirm: async (message) => (await import('@inquirer/prompts')).confirm({ message, default: false }),
+    },
+    client: (options: ClientOptions): AuthClient => ({
+      server: options.server,
+      create: async (kind, spec) => (await import('./api.ts')).authClient(options).create(kind, spec),
+    }),
+    checkServer: async (server, trust) => (await import('./api.ts')).checkServer(server, trust),
+    exec: {
+      command: process.execPath,
+      args: [script],
+      ...(home ? { env: [{ name: 'INFRA_HOME', value: home }] } : {}),
+    },
+  };
+}

@@ -1,0 +1,290 @@
+// The commands through the real argument parser, with a fake server and terminal.
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CommanderError } from 'commander';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import type { AccessReviewStatus, Kind } from '../api/auth/v1alpha1/types.ts';
+import type { AuthClient, ClientOptions } from './api.ts';
+import { loadConfig, saveConfig, type ServerTrust } from './config.ts';
+import { ApiStatusError, describeError, UntrustedCertificateError } from './errors.ts';
+import type { Io } from './io.ts';
+import { buildProgram } from './program.ts';
+
+const server = 'https://infra.example.com';
+const review: AccessReviewStatus = {
+  user: { email: 'alice@example.com', groups: ['devs'] },
+  destinations: [
+    { name: 'development-aws-us', url: 'https://dev.example.com', caBundle: 'Q0E=', connected: true, clusterRoles: ['admin'], namespaces: [] },
+    { name: 'production', url: 'https://prod.example.com', connected: true, clusterRoles: [], namespaces: [{ name: 'web', roles: ['edit', 'view'] }] },
+    { name: 'staging', connected: false, clusterRoles: ['view'], namespaces: [] },
+  ],
+};
+
+interface Fake {
+  io: Io;
+  out: string[];
+  err: string[];
+  calls: { kind: Kind; spec: unknown; options: ClientOptions }[];
+  kubeconfig: string;
+  home: string;
+  run(...args: string[]): Promise<void>;
+}
+
+type Handler = (kind: Kind, spec: unknown, options: ClientOptions) => unknown;
+
+const defaultHandler: Handler = (kind) => {
+  if (kind === 'AccessReview') return review;
+  if (kind === 'Login') return { sessionKey: 'iss_new.secret', expirationTimestamp: new Date(Date.now() + 3_600_000).toISOString(), user: review.user };
+  if (kind === 'Logout') return { revoked: 1 };
+  if (kind === 'AccessKey') return { accessKey: 'iak_x.y', expirationTimestamp: '2030-01-01T00:00:00Z', user: 'alice@example.com' };
+  throw new Error(`unexpected ${kind}`);
+};
+
+function fake(options: { loggedIn?: boolean; handler?: Handler; interactive?: boolean; stdin?: string; answers?: Record<string, string | boolean>; check?: (trust: ServerTrust) => void } = {}): Fake {
+  const home = mkdtempSync(join(tmpdir(), 'infra-cli-program-'));
+  const env = { INFRA_HOME: join(home, 'infra'), KUBECONFIG: join(home, 'kube', 'config') };
+  if (options.loggedIn !== false) {
+    saveConfig({ current: server, servers: { [server]: { trust: {}, session: { key: 'iss_old.secret', expiresAt: new Date(Date.now() + 3_600_000).toISOString(), user: review.user } } } }, env);
+  }
+  const out: string[] = [];
+  const err: string[] = [];
+  const calls: Fake['calls'] = [];
+  const handler = options.handler ?? defaultHandler;
+  const answer = async (message: string) => {
+    const value = options.answers?.[message];
+    if (value === undefined) throw new Error(`unexpected prompt ${message}`);
+    return value;
+  };
+  const io: Io = {
+    out: (t) => void out.push(t),
+    err: (t) => void err.push(t),
+    env,
+    interactive: options.interactive ?? false,
+    readStdin: async () => options.stdin ?? '',
+    prompt: { input: async (m) => String(await answer(m)), password: async (m) => String(await answer(m)), confirm: async (m) => Boolean(await answer(m)) },
+    client: (clientOptions): AuthClient => ({
+      server: clientOptions.server,
+      create: async (kind, spec) => {
+        calls.push({ kind, spec, options: clientOptions });
+        return handler(kind, spec, clientOptions) as never;
+      },
+    }),
+    checkServer: async (_server, trust) => options.check?.(trust),
+    exec: { command: '/node', args: ['/cli/main.ts'] },
+  };
+  return {
+    io,
+    out,
+    err,
+    calls,
+    kubeconfig: env.KUBECONFIG,
+    home: env.INFRA_HOME,
+    run: async (...args) => void (await buildProgram(io).parseAsync(args, { from: 'user' })),
+  };
+}
+
+const kubeconfigOf = (f: Fake) => parse(readFileSync(f.kubeconfig, 'utf8')) as { contexts: { name: string }[]; 'current-context'?: string };
+
+describe('infra list', () => {
+  it('prints destinations and namespaces with their roles, as a table', async () => {
+    const f = fake();
+    await f.run('list');
+    expect(f.out.join('\n')).toBe(
+      [
+        '  NAME (3)            ACCESS',
+        '  development-aws-us  admin',
+        '  production.web      edit, view',
+        '  staging             view  (not connected)',
+      ].join('\n'),
+    );
+    expect(f.calls.map((c) => [c.kind, c.options.bearer])).toEqual([['AccessReview', 'iss_old.secret']]);
+    // ...and refreshes the kubeconfig on the way
+    expect(kubeconfigOf(f).contexts.map((c) => c.name)).toEqual(['infra:development-aws-us', 'infra:production', 'infra:production.web']);
+  });
+
+  it('prints JSON or YAML with -o, without the CA bundles', async () => {
+    const f = fake();
+    await f.run('list', '-o', 'json');
+    const json = JSON.parse(f.out[0]!) as { user: object; destinations: Record<string, unknown>[] };
+    expect(json.user).toEqual(review.user);
+    expect(json.destinations.map((d) => d['name'])).toEqual(['development-aws-us', 'production', 'staging']);
+    expect(json.destinations[0]).not.toHaveProperty('caBundle');
+    await f.run('ls', '--output=yaml');
+    expect(parse(f.out[1]!)).toEqual(json);
+  });
+
+  it('rejects an unknown output format and unknown options through the parser', async () => {
+    const f = fake();
+    await expect(f.run('list', '-o', 'xml')).rejects.toThrow(CommanderError);
+    expect(f.err.join('\n')).toMatch(/argument 'xml' is invalid. Allowed choices are table, json, yaml/);
+    await expect(f.run('list', '--bogus')).rejects.toThrow(/unknown option '--bogus'/);
+    expect(f.calls).toEqual([]);
+  });
+
+  it('says so when the user has access to nothing, and when not logged in', async () => {
+    const f = fake({ handler: () => ({ user: review.user, destinations: [] }) });
+    await f.run('list');
+    expect(f.out).toEqual(['alice@example.com has no access to any destination yet: ask an Infra admin for a Grant.']);
+    await expect(fake({ loggedIn: false }).run('list')).rejects.toThrow('not logged in: run `infra login SERVER` first');
+  });
+
+  it('turns a 401 into "your session has expired"', async () => {
+    const f = fake({ handler: () => Promise.reject(new ApiStatusError(401, 'Unauthorized', 'authentication failed')) });
+    const error = await f.run('list').catch((e: unknown) => e);
+    expect(describeError(error)).toBe('your session has expired or was revoked: run `infra login`');
+  });
+});
+
+describe('infra use', () => {
+  it('switches the current context to a destination or a namespace', async () => {
+    const f = fake();
+    await f.run('use', 'production.web');
+    expect(kubeconfigOf(f)['current-context']).toBe('infra:production.web');
+    expect(f.out).toEqual(['Switched to context "infra:production.web".']);
+    await f.run('use', 'development-aws-us');
+    expect(kubeconfigOf(f)['current-context']).toBe('infra:development-aws-us');
+  });
+
+  it('names the valid destinations when given an unknown one', async () => {
+    const f = fake();
+    await expect(f.run('use', 'nope')).rejects.toThrow('unknown destination "nope": use one of development-aws-us, production, production.web');
+  });
+});
+
+describe('infra login', () => {
+  it('logs in with --user and --password-stdin, keeps the session (0600), writes the contexts', async () => {
+    const f = fake({ loggedIn: false, stdin: 'hunter2 hunter2\n' });
+    await f.run('login', 'infra.example.com', '--user', 'alice@example.com', '--password-stdin');
+    expect(f.calls.map((c) => [c.kind, c.spec, c.options.bearer])).toEqual([
+      ['Login', { email: 'alice@example.com', password: 'hunter2 hunter2' }, undefined],
+      ['AccessReview', {}, 'iss_new.secret'],
+    ]);
+    expect(loadConfig(f.io.env)).toMatchObject({ current: server, servers: { [server]: { session: { key: 'iss_new.secret' } } } });
+    expect(statSync(join(f.home, 'config.json')).mode & 0o777).toBe(0o600);
+    expect(statSync(f.home).mode & 0o777).toBe(0o700);
+    expect(kubeconfigOf(f).contexts).toHaveLength(3);
+    expect(f.out[0]).toBe(`Logged in to ${server} as alice@example.com`);
+  });
+
+  it('logs in with an access key from INFRA_ACCESS_KEY', async () => {
+    const f = fake({ loggedIn: false });
+    f.io.env['INFRA_ACCESS_KEY'] = 'iak_k.s';
+    await f.run('login', server);
+    expect(f.calls[0]).toMatchObject({ kind: 'Login', spec: { accessKey: 'iak_k.s' } });
+  });
+
+  it('says the password was wrong', async () => {
+    const f = fake({ loggedIn: false, stdin: 'nope\n', handler: () => Promise.reject(new ApiStatusError(401, 'Unauthorized', 'authentication failed')) });
+    await expect(f.run('login', server, '--user', 'alice@example.com', '--password-stdin')).rejects.toThrow(`login failed: wrong email or password for ${server}`);
+    expect(loadConfig(f.io.env).current).toBeUndefined();
+  });
+
+  it('without a terminal, refuses an untrusted certificate and names the flags', async () => {
+    const check = (trust: ServerTrust) => {
+      if (!trust.fingerprint) throw new UntrustedCertificateError(server, 'AA:BB', 'self-signed certificate');
+    };
+    const f = fake({ loggedIn: false, stdin: 'pw\n', check });
+    await expect(f.run('login', server, '--user', 'a@example.com', '--password-stdin')).rejects.toThrow(/--trust-fingerprint AA:BB.*--ca-file/);
+    expect(f.calls).toEqual([]); // nothing sent
+
+    const fp = 'ab'.repeat(32);
+    await f.run('login', server, '--user', 'a@example.com', '--password-stdin', '--trust-fingerprint', fp);
+    expect(loadConfig(f.io.env).servers[server]?.trust).toEqual({ fingerprint: 'AB:'.repeat(31) + 'AB' });
+  });
+
+  it('on a terminal, shows the fingerprint, asks, and prompts for email and password', async () => {
+    const check = (trust: ServerTrust) => {
+      if (!trust.fingerprint) throw new UntrustedCertificateError(server, 'AA:BB', 'self-signed certificate');
+    };
+    const f = fake({ loggedIn: false, interactive: true, check, answers: { 'Trust this certificate?': true, 'Email:': 'alice@example.com', 'Password:': 'pw' } });
+    await f.run('login', server);
+    expect(f.err.join('\n')).toContain('Its SHA-256 fingerprint is AA:BB');
+    expect(f.calls[0]).toMatchObject({ kind: 'Login', spec: { email: 'alice@example.com', password: 'pw' }, options: { trust: { fingerprint: 'AA:BB' } } });
+
+    const no = fake({ loggedIn: false, interactive: true, check, answers: { 'Trust this certificate?': false } });
+    await expect(no.run('login', server)).rejects.toThrow(/login cancelled/);
+  });
+
+  it('reads the CA from --ca-file and refuses a file without a certificate', async () => {
+    const f = fake({ loggedIn: false, stdin: 'pw' });
+    const pem = join(f.home, '..', 'ca.pem');
+    writeFileSync(pem, 'not a certificate');
+    await expect(f.run('login', server, '--user', 'a@example.com', '--password-stdin', '--ca-file', pem)).rejects.toThrow(/holds no PEM certificate/);
+    writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    await f.run('login', server, '--user', 'a@example.com', '--password-stdin', '--ca-file', pem);
+    expect(f.calls[0]?.options.trust.ca).toContain('BEGIN CERTIFICATE');
+  });
+
+  it('without a terminal or flags, says how to pass credentials', async () => {
+    await expect(fake({ loggedIn: false }).run('login', server)).rejects.toThrow(/--user EMAIL with --password-stdin, or --key/);
+    await expect(fake({ loggedIn: false }).run('login')).rejects.toThrow(/name the server/);
+  });
+});
+
+describe('infra logout', () => {
+  it('ends the session on the server, removes infra:* contexts, tokens and the session', async () => {
+    const f = fake();
+    await f.run('list');
+    writeFileSync(join(f.home, 'tokens-marker'), '');
+    await f.run('logout');
+    expect(f.calls.at(-1)).toMatchObject({ kind: 'Logout', spec: {}, options: { bearer: 'iss_old.secret' } });
+    expect(kubeconfigOf(f).contexts).toEqual([]);
+    expect(existsSync(join(f.home, 'tokens'))).toBe(false);
+    expect(loadConfig(f.io.env).servers[server]).toEqual({ trust: {} });
+    await expect(f.run('list')).rejects.toThrow(/not logged in/);
+  });
+
+  it('asks for all sessions with --all, and still cleans up when the session is already gone', async () => {
+    const f = fake({ handler: (kind, spec) => (kind === 'Logout' ? { revoked: (spec as { all?: boolean }).all ? 3 : 1 } : defaultHandler(kind, spec, {} as never)) });
+    await f.run('logout', '--all');
+    expect(f.out[0]).toBe('Ended 3 session(s).');
+    const gone = fake({ handler: () => Promise.reject(new ApiStatusError(401, 'Unauthorized', 'x')) });
+    await gone.run('logout');
+    expect(gone.err).toEqual([]);
+    expect(loadConfig(gone.io.env).servers[server]?.session).toBeUndefined();
+  });
+});
+
+describe('infra keys add, info, version, completion', () => {
+  it('creates an access key and prints it alone on stdout', async () => {
+    const f = fake();
+    await f.run('keys', 'add', 'ci-deploy', '--ttl', '90d');
+    expect(f.calls[0]).toMatchObject({ kind: 'AccessKey', spec: { name: 'ci-deploy', ttl: '90d' } });
+    expect(f.out).toEqual(['iak_x.y']);
+    expect(f.err[0]).toMatch(/shown only this once/);
+  });
+
+  it('checks the key name and ttl before asking the server', async () => {
+    const f = fake();
+    await expect(f.run('keys', 'add', 'CI Deploy', '--ttl', 'forever')).rejects.toThrow(/NAME must be a short lowercase name.*--ttl must be a duration/);
+    expect(f.calls).toEqual([]);
+  });
+
+  it('shows who you are', async () => {
+    const f = fake();
+    await f.run('whoami');
+    expect(f.out[0]).toMatch(new RegExp(`^Server: +${server}\nUser: +alice@example.com\nGroups: +devs\nSession: +expires `));
+  });
+
+  it('prints a version and a bash completion that knows the commands', async () => {
+    const f = fake();
+    await f.run('version');
+    expect(f.out[0]).toMatch(/^infra \d+\.\d+\.\d+/);
+    await f.run('completion', 'bash');
+    expect(f.out[1]).toContain('login) words="--user --password-stdin --key --ca-file --trust-fingerprint --help"');
+    await expect(f.run('completion', 'fish')).rejects.toThrow(/use bash or zsh/);
+  });
+
+  it('has examples in the help of every command', () => {
+    const program = buildProgram(fake().io);
+    const commands = [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)];
+    for (const command of commands) {
+      let help = '';
+      command.configureOutput({ writeOut: (s) => (help += s) });
+      command.outputHelp();
+      expect(help, command.name()).toContain('Examples:');
+    }
+  });
+});
