@@ -85,6 +85,9 @@ describe('the aggregated door', () => {
     }, 45_000, 500);
     const table = await kubectlOk('hub', ['get', 'apiservice', 'v1alpha1.auth.infrahq.com']);
     expect(table).toMatch(/v1alpha1\.auth\.infrahq\.com\s+\S+\/infra-operator\s+True/);
+    // The create-only requests stay out of the infra category: `kubectl get infra` still works.
+    await eventually(async () => expect(await kubectlOk('hub', ['api-resources', '--api-group=auth.infrahq.com', '-o', 'name'])).toContain('tokenrequests.auth.infrahq.com'));
+    expect((await kubectl('hub', ['get', 'infra'])).code).toBe(0);
   });
 
   it('issues a verifiable JWT to `kubectl create -f tokenrequest.yaml --as … --as-group …`', async () => {

@@ -65,8 +65,9 @@ const resourceList = {
     singularName: singular,
     namespaced: false,
     kind,
+    // No categories: these are create-only requests, and `kubectl get infra` must list
+    // only the objects people manage (it would fail trying to list a Login).
     verbs: ['create'],
-    categories: ['infra'],
   })),
 };
 const apiGroup = {

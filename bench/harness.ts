@@ -1,0 +1,276 @@
+// What a scenario gets from the bench and the helpers they share: the running control
+// plane, the mode, cleanups that also run on Ctrl-C, kubectl, bounded load loops, and
+// the operator's process figures (RSS, reconcile counters).
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { ControlPlane } from '../hack/controlplane/controlplane.ts';
+import { startOperator, type OperatorOptions, type RunningOperator } from '../test/programs.ts';
+import type { Row } from './table.ts';
+
+export interface Scenario {
+  /** Short id, for `--only <id>` and log lines. */
+  id: string;
+  /** Shown in the table's first column. */
+  title: string;
+  run(ctx: BenchContext): Promise<Row[]>;
+}
+
+export interface BenchContext {
+  quick: boolean;
+  /** The hub and spoke every scenario shares (started by bench/main.ts). */
+  controlPlane: ControlPlane;
+  hubKubeconfig: string;
+  hub: KubeConfig;
+  /** Registers a cleanup; it runs when the scenario ends, or on Ctrl-C. LIFO; bounded (30 s unless timeoutMs). */
+  defer(cleanup: () => Promise<void> | void, timeoutMs?: number): void;
+  /** Progress for the person watching (stderr); the table is the result. */
+  log(message: string): void;
+}
+
+/** Cleanups in LIFO order, run at most once, each bounded, failures logged not thrown. */
+export class Cleanups {
+  private readonly stack: { name: string; run: () => Promise<void> | void; timeoutMs: number | undefined }[] = [];
+
+  /** `timeoutMs` overrides runAll's default bound for this one (e.g. deleting thousands of objects). */
+  add(name: string, run: () => Promise<void> | void, timeoutMs?: number): void {
+    this.stack.push({ name, run, timeoutMs });
+  }
+
+  /** `maxTimeoutMs` caps every bound, so Ctrl-C never waits minutes. */
+  async runAll(defaultTimeoutMs = 30_000, maxTimeoutMs = Infinity): Promise<void> {
+    while (this.stack.length > 0) {
+      const { name, run, timeoutMs: own } = this.stack.pop()!;
+      const timeoutMs = Math.min(own ?? defaultTimeoutMs, maxTimeoutMs);
+      try {
+        await Promise.race([
+          Promise.resolve().then(run),
+          sleep(timeoutMs, undefined, { ref: false }).then(() => {
+            throw new Error(`timed out after ${timeoutMs} ms`);
+          }),
+        ]);
+      } catch (err) {
+        process.stderr.write(`bench: cleanup ${name} failed: ${(err as Error).message}\n`);
+      }
+    }
+  }
+}
+
+export function loadKubeConfig(path: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
+}
+
+/** A DNS-label name no other run uses. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The real kubectl against the hub; throws with kubectl's stderr on failure. */
+export function kubectl(kubeconfig: string, args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr.trim() || error.message}`));
+      else resolve(stdout);
+    });
+    child.stdin!.end(input ?? '');
+  });
+}
+
+/** A namespace of the scenario's own, deleted when the scenario ends. */
+export async function ownNamespace(ctx: BenchContext, prefix: string): Promise<string> {
+  const ns = uniqueName(prefix);
+  await kubectl(ctx.hubKubeconfig, ['create', 'namespace', ns]);
+  // Not waited for: nothing later depends on it being gone, and the local control plane
+  // may not run the namespace controller that finalizes it.
+  ctx.defer(() => kubectl(ctx.hubKubeconfig, ['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']).then(() => undefined));
+  return ns;
+}
+
+/** Starts infra-operator (info logging, as in production) and stops it when the scenario ends. */
+export async function operator(ctx: BenchContext, options: Omit<OperatorOptions, 'kubeconfig'>): Promise<RunningOperator> {
+  const running = await startOperator({ kubeconfig: ctx.hubKubeconfig, ...options, config: { logLevel: 'info', ...options.config } });
+  ctx.defer(() => running.stop());
+  return running;
+}
+
+/** The operator's serving CA (the public door's certificate chains to it). */
+export async function operatorCA(ctx: BenchContext, namespace: string): Promise<string> {
+  const b64 = await kubectl(ctx.hubKubeconfig, ['get', 'secret', '-n', namespace, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']);
+  return Buffer.from(b64, 'base64').toString();
+}
+
+/**
+ * Calls fn(i) for i = 0, 1, … with at most `concurrency` calls in flight, until `count`
+ * calls have started or `deadline` (a Date.now() value) has passed. Resolves with how
+ * many calls completed; rejects with the first failure once the calls in flight settle.
+ */
+export async function boundedLoad(count: number, concurrency: number, deadline: number, fn: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  let completed = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (failure === undefined && next < count && Date.now() < deadline) {
+      const i = next++;
+      try {
+        await fn(i);
+        completed++;
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  if (failure !== undefined) throw failure;
+  return completed;
+}
+
+export interface Memory {
+  rssMiB: number;
+  hwmMiB: number;
+}
+
+/** VmRSS (resident now) and VmHWM (peak resident) of a process, from /proc. */
+export async function processMemory(pid: number): Promise<Memory> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kB = (field: string) => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (!match) throw new Error(`/proc/${pid}/status has no ${field}`);
+    return Number(match[1]) / 1024;
+  };
+  return { rssMiB: kB('VmRSS'), hwmMiB: kB('VmHWM') };
+}
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
+export async function processCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
+/** Kernel clock ticks per second (USER_HZ): 100 on every Linux this runs on. */
+const clockTicks = 100;
+
+/** Busy and total CPU time of the whole machine so far, in ms, from /proc/stat. */
+export async function machineCpuMs(): Promise<{ busy: number; total: number }> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number) as number[];
+  const busy = user! + nice! + system! + irq! + softirq! + steal!;
+  return { busy: (busy * 1000) / clockTicks, total: ((busy + idle! + iowait!) * 1000) / clockTicks };
+}
+
+/**
+ * Waits (up to `timeoutMs`) for a second in which the machine is less than `maxBusy`
+ * busy — call it while the scenario itself is idle, so other work on a shared machine
+ * does not land in a measurement. Resolves with the last second's busy share.
+ */
+export async function waitForQuiet(ctx: BenchContext, maxBusy = 0.2, timeoutMs = 60_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let warned = false;
+  for (;;) {
+    const before = await machineCpuMs();
+    await sleep(1000);
+    const after = await machineCpuMs();
+    const busy = (after.busy - before.busy) / (after.total - before.total);
+    if (busy < maxBusy || Date.now() > deadline) {
+      if (busy >= maxBusy) ctx.log(`the machine stayed ${(busy * 100).toFixed(0)}% busy for ${timeoutMs / 1000} s; measuring anyway`);
+      return busy;
+    }
+    if (!warned) ctx.log(`the machine is ${(busy * 100).toFixed(0)}% busy with other work; waiting up to ${timeoutMs / 1000} s for it to calm down`);
+    warned = true;
+  }
+}
+
+/** The unlabelled samples of a Prometheus text exposition (e.g. nodejs_heap_size_used_bytes). */
+export async function plainMetrics(metricsURL: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${metricsURL}/metrics`)).text();
+  return new Map([...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*) (\S+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+/** How many sockets (TCP connections, listeners, pipes to us) a process holds open. */
+export async function openSockets(pid: number): Promise<number> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => []);
+  const links = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
+  return links.filter((l) => l.startsWith('socket:')).length;
+}
+
+/** infra_reconcile_total from the operator's /metrics, summed by controller. */
+export async function reconcileCounts(metricsURL: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${metricsURL}/metrics`)).text();
+  const counts = new Map<string, number>();
+  for (const match of text.matchAll(/^infra_reconcile_total\{([^}]*)\} (\S+)$/gm)) {
+    const controller = /controller="([^"]*)"/.exec(match[1]!)?.[1] ?? '';
+    counts.set(controller, (counts.get(controller) ?? 0) + Number(match[2]));
+  }
+  return counts;
+}
+
+export interface SettleResult {
+  settled: boolean;
+  /** From the call until the counters last changed (or the bound). */
+  elapsedMs: number;
+  counts: Map<string, number>;
+}
+
+export interface SettleOptions {
+  /** Reconciles each controller must have done, at least (every key once). */
+  minimum?: Record<string, number>;
+  /** How long the counters must stand still. */
+  quietMs?: number;
+  timeoutMs: number;
+  pollMs?: number;
+  /** Asked once the counters are quiet: is the work really done (e.g. every object labelled)? */
+  isDone?: () => Promise<boolean>;
+  /** Called on every poll (e.g. to sample the process). */
+  onPoll?: () => Promise<void>;
+  onProgress?: (counts: Map<string, number>) => void;
+}
+
+/**
+ * Waits until the operator has reconciled at least `minimum[controller]` keys of each
+ * controller named there, its reconcile counters have not moved for `quietMs`, and
+ * `isDone` agrees; gives up (settled: false) after `timeoutMs`.
+ */
+export async function waitSettled(metricsURL: string, options: SettleOptions): Promise<SettleResult> {
+  const { minimum = {}, quietMs = 2000, timeoutMs, pollMs = 250 } = options;
+  const start = Date.now();
+  let last = '';
+  let lastChange = start;
+  let lastProgress = start;
+  let counts = new Map<string, number>();
+  while (Date.now() - start < timeoutMs) {
+    counts = await reconcileCounts(metricsURL);
+    await options.onPoll?.();
+    const now = Date.now();
+    const key = JSON.stringify([...counts].sort());
+    if (key !== last) {
+      last = key;
+      lastChange = now;
+    }
+    const enough = Object.entries(minimum).every(([controller, n]) => (counts.get(controller) ?? 0) >= n);
+    if (enough && now - lastChange >= quietMs) {
+      if (!options.isDone || (await options.isDone())) return { settled: true, elapsedMs: lastChange - start, counts };
+      lastChange = Date.now(); // quiet but not done: a worker may be stuck in a slow call; keep waiting
+    }
+    if (options.onProgress && now - lastProgress >= 10_000) {
+      lastProgress = now;
+      options.onProgress(counts);
+    }
+    await sleep(pollMs);
+  }
+  return { settled: false, elapsedMs: Date.now() - start, counts };
+}
+
+/** Wall time of spawning a command and waiting for it to exit, in ms. */
+export function timeSpawn(command: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(command, args, { stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(performance.now() - start) : reject(new Error(`${command} exited with ${code}`))));
+  });
+}

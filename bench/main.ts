@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+// `npm run bench [-- --quick] [-- --only <id>]`: starts a local hub + spoke control plane
+// with the CRDs, runs every scenario in bench/scenarios/ (each starts what else it needs,
+// e.g. an operator), prints one table — our figure, the baseline measured in the same
+// run, the ratio, the target, pass or miss — and writes it to bench/results/.
+//
+// Exit status: 0 when every scenario ran (whether or not it met its target), 1 when a
+// scenario or the harness crashed, 130/143 when interrupted.
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { ControlPlane } from '../hack/controlplane/controlplane.ts';
+import { installCRDs } from '../hack/controlplane/crds.ts';
+import { Cleanups, loadKubeConfig, machineCpuMs, type BenchContext } from './harness.ts';
+import { scenarios } from './scenarios/index.ts';
+import { evaluate, header, machine, markdownReport, textTable, type ResultRow, type Results, type ScenarioError } from './table.ts';
+
+const usage = `Usage: node bench/main.ts [--quick] [--only ID]...
+
+  --quick     small sizes and fewer repetitions (a harness check, about 2 minutes);
+              writes bench/results/quick.{json,md}
+  --only ID   run only these scenarios (${scenarios.map((s) => s.id).join(', ')});
+              writes bench/results/partial.{json,md}
+Without flags, writes bench/results/latest.{json,md}.`;
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true }, help: { type: 'boolean', default: false } },
+});
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const unknown = (values.only ?? []).filter((id) => !scenarios.some((s) => s.id === id));
+if (unknown.length > 0) {
+  console.error(`bench: no scenario ${unknown.join(', ')}\n\n${usage}`);
+  process.exit(2);
+}
+const quick = values.quick;
+const selected = values.only ? scenarios.filter((s) => values.only!.includes(s.id)) : scenarios;
+const resultsName = quick ? 'quick' : values.only ? 'partial' : 'latest';
+
+const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
+const harness = new Cleanups();
+let scenarioCleanups: Cleanups | undefined;
+
+let interrupted = false;
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(code); // a second Ctrl-C: leave at once
+    interrupted = true;
+    log(`${signal}: stopping what the bench started (Ctrl-C again to leave at once)`);
+    void (async () => {
+      await scenarioCleanups?.runAll(15_000, 15_000);
+      await harness.runAll();
+      process.exit(code);
+    })();
+  });
+}
+
+async function main(): Promise<number> {
+  const started = performance.now();
+  log(`${quick ? 'quick' : 'full'} run: ${selected.map((s) => s.id).join(', ')}`);
+  const before = await machineCpuMs();
+  await sleep(1000);
+  const after = await machineCpuMs();
+  const backgroundBusy = (after.busy - before.busy) / (after.total - before.total);
+  if (backgroundBusy > 0.2) log(`warning: the machine is already ${(backgroundBusy * 100).toFixed(0)}% busy; figures will be lower and noisier`);
+  log('starting the control plane (hub + spoke)…');
+  const controlPlane = await ControlPlane.start();
+  harness.add('control plane', () => controlPlane.stop());
+  const hubKubeconfig = controlPlane.state.clusters.hub.adminKubeconfig;
+  await installCRDs(hubKubeconfig);
+  log(`control plane up (Kubernetes ${controlPlane.state.kubernetesVersion}), CRDs installed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  void controlPlane.crashed.then((reason) => log(`the control plane crashed: ${reason}`));
+
+  const rows: ResultRow[] = [];
+  const errors: ScenarioError[] = [];
+  for (const scenario of selected) {
+    if (interrupted) break;
+    const cleanups = new Cleanups();
+    scenarioCleanups = cleanups;
+    const ctx: BenchContext = {
+      quick,
+      controlPlane,
+      hubKubeconfig,
+      hub: loadKubeConfig(hubKubeconfig),
+      defer: (cleanup, timeoutMs) => cleanups.add(scenario.id, cleanup, timeoutMs),
+      log: (message) => log(`[${scenario.id}] ${message}`),
+    };
+    const scenarioStart = performance.now();
+    log(`[${scenario.id}] ${scenario.title}…`);
+    try {
+      rows.push(...(await scenario.run(ctx)).map(evaluate));
+      log(`[${scenario.id}] done in ${((performance.now() - scenarioStart) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      if (interrupted) break; // its processes were stopped under it; not a crash
+      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      errors.push({ scenario: scenario.title, error });
+      log(`[${scenario.id}] CRASHED: ${error}`);
+    } finally {
+      await cleanups.runAll();
+      scenarioCleanups = undefined;
+    }
+  }
+  if (interrupted) return 130;
+
+  const results: Results = {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    durationSec: (performance.now() - started) / 1000,
+    machine: machine(),
+    kubernetesVersion: controlPlane.state.kubernetesVersion,
+    backgroundBusy,
+    rows,
+    errors,
+  };
+  const dir = join(import.meta.dirname, 'results');
+  await mkdir(dir, { recursive: true });
+  for (const [ext, text] of [['json', `${JSON.stringify(results, null, 2)}\n`], ['md', markdownReport(results)]] as const) {
+    const file = join(dir, `${resultsName}.${ext}`);
+    await writeFile(`${file}.tmp`, text);
+    await rename(`${file}.tmp`, file);
+  }
+  process.stdout.write(`\n${header(results)}\n\n${textTable(results)}\n\n`);
+  log(`wrote bench/results/${resultsName}.json and .md`);
+  if (errors.length > 0) log(`${errors.length} scenario(s) crashed: ${errors.map((e) => e.scenario).join(', ')}`);
+  return errors.length > 0 ? 1 : 0;
+}
+
+let code: number;
+try {
+  code = await main();
+} catch (err) {
+  log(`the harness failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  code = 1;
+} finally {
+  if (!interrupted) await harness.runAll();
+}
+if (!interrupted) process.exit(code!);

@@ -1,0 +1,12 @@
+// Every scenario the bench runs, in order. Adding one: a module in this folder that
+// exports a Scenario (see ../harness.ts), and one line here.
+import type { Scenario } from '../harness.ts';
+import { controlPlaneStartup } from './controlplane-startup.ts';
+import { operatorMemory } from './operator-memory.ts';
+import { tokenIssuance } from './token-issuance.ts';
+
+export const scenarios: Scenario[] = [
+  tokenIssuance,
+  operatorMemory,
+  controlPlaneStartup,
+];

@@ -1,0 +1,178 @@
+// Token issuance through the operator's public door: one password login, then
+// TokenRequests with a bearer session over keep-alive HTTPS at bounded concurrency.
+// Baseline: the same ES256 signing (issueToken, same claims) in this process with no
+// HTTP, no auth and no lookups — the floor the door adds its overhead to.
+import { Agent, request } from 'node:https';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { stringify } from 'yaml';
+import { hashPassword } from '../../operator/auth/passwords.ts';
+import { generateSigningKey } from '../../operator/signing/keyset.ts';
+import { issueToken } from '../../operator/signing/tokens.ts';
+import { boundedLoad, kubectl, machineCpuMs, operator, operatorCA, ownNamespace, processCpuMs, uniqueName, waitForQuiet, type Scenario } from '../harness.ts';
+import { median, percentile, type Row } from '../table.ts';
+
+const authPath = '/apis/auth.infrahq.com/v1alpha1';
+const concurrency = 8;
+
+interface Response {
+  status: number;
+  body: string;
+}
+
+function post(agent: Agent, url: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers }, timeout: 10_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`POST ${url} timed out`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The claim names and header of a token, sorted: what "the same claims shape" compares. */
+function shape(token: string): string {
+  return JSON.stringify({ header: Object.keys(decodeProtectedHeader(token)).sort(), claims: Object.keys(decodeJwt(token)).sort() });
+}
+
+const title = 'Token issuance (public door)';
+
+export const tokenIssuance: Scenario = {
+  id: 'tokens',
+  title,
+  async run(ctx) {
+    const sizes = ctx.quick ? { count: 200, seconds: 10, reps: 2, warmup: 100 } : { count: 3000, seconds: 20, reps: 3, warmup: 1000 };
+    const ns = await ownNamespace(ctx, 'bench-tokens');
+    const run = uniqueName('tokens');
+    const label = `bench.infrahq.com/run=${run}`;
+    const destination = uniqueName('bench-dest');
+    const group = uniqueName('bench-sre');
+    const email = `${uniqueName('bench-user')}@example.com`;
+    const password = 'correct horse battery staple';
+
+    await kubectl(ctx.hubKubeconfig, ['create', 'secret', 'generic', 'bench-password', '-n', ns, `--from-literal=hash=${await hashPassword(password)}`]);
+    const labels = { 'bench.infrahq.com/run': run };
+    const objects = [
+      { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination, labels }, spec: { kind: 'kubernetes' } },
+      { apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: group, labels }, spec: { members: [email] } },
+      { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${group}-view`, labels }, spec: { group, role: 'view', resource: destination } },
+      { apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name: uniqueName('bench-user'), labels }, spec: { email, passwordSecretRef: { name: 'bench-password', key: 'hash' } } },
+    ];
+    await kubectl(ctx.hubKubeconfig, ['apply', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
+    ctx.defer(() => kubectl(ctx.hubKubeconfig, ['delete', 'destinations,groups,grants,users', '-l', label, '--wait=false']).then(() => undefined));
+
+    const op = await operator(ctx, { namespace: ns });
+    const agent = new Agent({ keepAlive: true, maxSockets: concurrency, ca: await operatorCA(ctx, ns) });
+    ctx.defer(() => agent.destroy());
+
+    const login = await post(agent, `${op.publicURL}${authPath}/logins`, JSON.stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'Login', spec: { email, password } }));
+    if (login.status !== 201) throw new Error(`login failed: ${login.status} ${login.body}`);
+    const session = (JSON.parse(login.body) as { status: { sessionKey: string } }).status.sessionKey;
+
+    const url = `${op.publicURL}${authPath}/tokenrequests`;
+    const body = JSON.stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination } });
+    const headers = { authorization: `Bearer ${session}` };
+    let sample = '';
+    const requestToken = async (latencies: number[]) => {
+      const start = performance.now();
+      const res = await post(agent, url, body, headers);
+      const elapsed = performance.now() - start;
+      if (res.status !== 201) throw new Error(`TokenRequest answered ${res.status}: ${res.body}`);
+      const token = (JSON.parse(res.body) as { status?: { token?: string } }).status?.token;
+      if (!token) throw new Error(`TokenRequest answered 201 without a token: ${res.body}`);
+      sample ||= token;
+      latencies.push(elapsed);
+    };
+
+    const key = await generateSigningKey();
+    const claims = { keys: key, issuer: op.publicURL, audience: destination, subject: email, groups: [group] };
+    const sign = async (latencies: number[]) => {
+      const start = performance.now();
+      await issueToken(claims);
+      latencies.push(performance.now() - start);
+    };
+
+    const pid = op.process.pid!;
+    /** Our side: `count` requests at `concurrency`, or until the time bound; with where the CPU went. */
+    const load = async (count: number) => {
+      const latencies: number[] = [];
+      const [opCpu0, machine0, benchCpu0] = [await processCpuMs(pid), await machineCpuMs(), process.cpuUsage()];
+      const start = performance.now();
+      const done = await boundedLoad(count, concurrency, Date.now() + sizes.seconds * 1000, () => requestToken(latencies));
+      const seconds = (performance.now() - start) / 1000;
+      const [opCpu1, machine1, benchCpu] = [await processCpuMs(pid), await machineCpuMs(), process.cpuUsage(benchCpu0)];
+      return {
+        done,
+        rate: done / seconds,
+        latencies,
+        operatorCpuPerRequest: (opCpu1 - opCpu0) / done,
+        clientCpuPerRequest: (benchCpu.user + benchCpu.system) / 1000 / done,
+        machineBusy: (machine1.busy - machine0.busy) / (machine1.total - machine0.total),
+        // CPU that neither the operator nor the bench used: other processes on the machine.
+        otherBusy: (machine1.busy - machine0.busy - (opCpu1 - opCpu0) - (benchCpu.user + benchCpu.system) / 1000) / (machine1.total - machine0.total),
+      };
+    };
+    /** The baseline: the same number of tokens signed one after another, same time bound. */
+    const raw = async (count: number) => {
+      const latencies: number[] = [];
+      const cpu0 = process.cpuUsage();
+      const start = performance.now();
+      const done = await boundedLoad(count, 1, Date.now() + sizes.seconds * 1000, () => sign(latencies));
+      const seconds = (performance.now() - start) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      return { done, rate: done / seconds, latencies, cpuPerToken: (cpu.user + cpu.system) / 1000 / done };
+    };
+
+    ctx.log(`warm-up: ${sizes.warmup} requests and ${sizes.warmup} raw signatures`);
+    await load(sizes.warmup);
+    await raw(sizes.warmup);
+    const expected = shape((await issueToken(claims)).token);
+    if (shape(sample) !== expected) throw new Error(`the operator's tokens and the baseline's differ in shape: ${shape(sample)} vs ${expected}`);
+
+    const ours: Awaited<ReturnType<typeof load>>[] = [];
+    const base: Awaited<ReturnType<typeof raw>>[] = [];
+    for (let rep = 1; rep <= sizes.reps; rep++) {
+      await waitForQuiet(ctx);
+      const o = await load(sizes.count);
+      const b = await raw(o.done);
+      ours.push(o);
+      base.push(b);
+      ctx.log(
+        `rep ${rep}/${sizes.reps}: ${o.done} requests at ${o.rate.toFixed(0)} req/s (p50 ${percentile(o.latencies, 50).toFixed(2)} ms); ` +
+          `CPU per request: operator ${o.operatorCpuPerRequest.toFixed(2)} ms, client ${o.clientCpuPerRequest.toFixed(2)} ms, machine ${(o.machineBusy * 100).toFixed(0)}% busy (others ${(o.otherBusy * 100).toFixed(0)}%); ` +
+          `raw signing ${b.rate.toFixed(0)}/s, ${b.cpuPerToken.toFixed(3)} ms CPU each`,
+      );
+    }
+
+    const ourLatencies = ours.flatMap((o) => o.latencies);
+    const baseLatencies = base.flatMap((b) => b.latencies);
+    const requests = ours.map((o) => o.done).join(', ');
+    const scenario = title;
+    return [
+      {
+        scenario,
+        metric: 'throughput',
+        unit: 'req/s',
+        ours: median(ours.map((o) => o.rate)),
+        baseline: median(base.map((b) => b.rate)),
+        baselineLabel: 'issueToken (jose ES256, same claims) in the bench process, sequential, same count',
+        target: { on: 'ratio', op: '>=', value: 0.5 },
+        note: `median of ${sizes.reps} reps (${requests} requests; bound ${sizes.count} or ${sizes.seconds} s each) after ${sizes.warmup} warm-up, each once the machine was idle (< 20% busy) or after 60 s; concurrency ${concurrency}, keep-alive HTTPS, one session`,
+      },
+      {
+        scenario,
+        metric: 'operator CPU per token',
+        unit: 'ms',
+        ours: median(ours.map((o) => o.operatorCpuPerRequest)),
+        baseline: median(base.map((b) => b.cpuPerToken)),
+        baselineLabel: 'CPU of the bench process per raw issueToken call',
+        note: `operator process user+system CPU / requests; meanwhile the client (bench process: HTTPS, JSON, reading the operator's logs) used ${median(ours.map((o) => o.clientCpuPerRequest)).toFixed(2)} ms per request and the machine was ${(median(ours.map((o) => o.machineBusy)) * 100).toFixed(0)}% busy, ${(median(ours.map((o) => o.otherBusy)) * 100).toFixed(0)}% of it other processes`,
+      },
+      { scenario, metric: 'latency p50', unit: 'ms', ours: percentile(ourLatencies, 50), baseline: percentile(baseLatencies, 50), baselineLabel: 'one raw issueToken call' },
+      { scenario, metric: 'latency p99', unit: 'ms', ours: percentile(ourLatencies, 99), baseline: percentile(baseLatencies, 99), baselineLabel: 'one raw issueToken call' },
+    ] satisfies Row[];
+  },
+};

@@ -1,0 +1,193 @@
+// Statistics over samples, the result rows every scenario returns, and the one table the
+// bench prints (text for the terminal, Markdown and JSON for bench/results/).
+import { cpus, totalmem, type as osType, release } from 'node:os';
+
+/** What a row's target constrains: our figure itself, or our figure divided by the baseline. */
+export interface Target {
+  on: 'ours' | 'ratio';
+  op: '>=' | '<=' | '<' | '>';
+  value: number;
+}
+
+export interface Row {
+  /** The scenario's title, e.g. "Token issuance (public door)". */
+  scenario: string;
+  /** What this row measures, e.g. "throughput" or "RSS after settle". */
+  metric: string;
+  unit: string;
+  ours: number;
+  baseline?: number;
+  /** What the baseline is, in a few words (shown under the table). */
+  baselineLabel?: string;
+  target?: Target;
+  /** Sizes, repetitions, anything a reader needs to trust the figure. */
+  note?: string;
+}
+
+export type Verdict = 'pass' | 'miss' | '—';
+
+export interface ResultRow extends Row {
+  ratio?: number;
+  verdict: Verdict;
+}
+
+export interface ScenarioError {
+  scenario: string;
+  error: string;
+}
+
+export interface Results {
+  date: string;
+  mode: 'full' | 'quick';
+  durationSec: number;
+  machine: { description: string; cpus: number; cpuModel: string; memoryGiB: number; os: string; node: string };
+  kubernetesVersion: string;
+  /** Share of the machine's CPU busy in the second before the bench started (other work). */
+  backgroundBusy: number;
+  rows: ResultRow[];
+  errors: ScenarioError[];
+}
+
+// ---- statistics -------------------------------------------------------------------
+
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  // Nearest rank: the smallest sample with at least p% of samples at or below it.
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+export const median = (samples: readonly number[]): number => percentile(samples, 50);
+
+export function mean(samples: readonly number[]): number {
+  return samples.reduce((sum, x) => sum + x, 0) / samples.length;
+}
+
+// ---- verdicts -----------------------------------------------------------------------
+
+export function evaluate(row: Row): ResultRow {
+  const ratio = row.baseline !== undefined && row.baseline !== 0 ? row.ours / row.baseline : undefined;
+  if (!row.target) return { ...row, ...(ratio !== undefined ? { ratio } : {}), verdict: '—' };
+  const value = row.target.on === 'ours' ? row.ours : ratio;
+  let verdict: Verdict = 'miss';
+  if (value !== undefined && Number.isFinite(value)) {
+    const { op, value: bound } = row.target;
+    const ok = op === '>=' ? value >= bound : op === '<=' ? value <= bound : op === '<' ? value < bound : value > bound;
+    verdict = ok ? 'pass' : 'miss';
+  }
+  return { ...row, ...(ratio !== undefined ? { ratio } : {}), verdict };
+}
+
+// ---- formatting -----------------------------------------------------------------------
+
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  if (abs >= 100) return Math.round(value).toLocaleString('en-US');
+  if (abs >= 10) return value.toFixed(1);
+  if (abs >= 1) return value.toFixed(2);
+  return value.toPrecision(2);
+}
+
+const withUnit = (value: number, unit: string) => `${formatNumber(value)} ${unit}`.trim();
+
+function formatRatio(ratio: number | undefined): string {
+  if (ratio === undefined) return '—';
+  return ratio >= 0.1 && ratio < 2 ? `${(ratio * 100).toFixed(0)}%` : `${formatNumber(ratio)}×`;
+}
+
+function formatTarget(row: Row): string {
+  if (!row.target) return '—';
+  const { on, op, value } = row.target;
+  const op2 = op === '>=' ? '≥' : op === '<=' ? '≤' : op;
+  return on === 'ratio' ? `ratio ${op2} ${formatRatio(value)}` : `${op2} ${withUnit(value, row.unit)}`;
+}
+
+const headers = ['scenario', 'metric', 'ours', 'baseline', 'ratio', 'target', 'result'] as const;
+
+function cells(row: ResultRow): string[] {
+  return [
+    row.scenario,
+    row.metric,
+    withUnit(row.ours, row.unit),
+    row.baseline === undefined ? '—' : withUnit(row.baseline, row.unit),
+    formatRatio(row.ratio),
+    formatTarget(row),
+    row.verdict === 'miss' ? 'MISS' : row.verdict,
+  ];
+}
+
+function errorCells(error: ScenarioError): string[] {
+  return [error.scenario, 'crashed', '—', '—', '—', '—', 'ERROR'];
+}
+
+/** A fixed-width table for the terminal. */
+export function textTable(results: Results): string {
+  const body = [...results.rows.map(cells), ...results.errors.map(errorCells)];
+  const widths = headers.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (r: readonly string[]) => r.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), '', ...footnotes(results)].join('\n');
+}
+
+export function markdownTable(results: Results): string {
+  const escape = (c: string) => c.replace(/\|/g, '\\|');
+  const body = [...results.rows.map(cells), ...results.errors.map(errorCells)];
+  return [
+    `| ${headers.join(' | ')} |`,
+    `|${headers.map((_, i) => (i >= 2 && i <= 4 ? '---:' : '---')).join('|')}|`,
+    ...body.map((r) => `| ${r.map(escape).join(' | ')} |`),
+  ].join('\n');
+}
+
+/** Per scenario: what each baseline is, and the notes that qualify a figure. */
+function footnotes(results: Results): string[] {
+  const lines: string[] = [];
+  const scenarios = [...new Set(results.rows.map((r) => r.scenario))];
+  for (const scenario of scenarios) {
+    const rows = results.rows.filter((r) => r.scenario === scenario);
+    lines.push(`${scenario}:`);
+    const baselines = new Map<string, string[]>();
+    for (const row of rows) if (row.baselineLabel) baselines.set(row.baselineLabel, [...(baselines.get(row.baselineLabel) ?? []), row.metric]);
+    for (const [label, metrics] of baselines) lines.push(`  baseline${baselines.size > 1 ? ` (${metrics.join(', ')})` : ''}: ${label}`);
+    for (const row of rows) if (row.note) lines.push(`  ${row.metric}: ${row.note}`);
+  }
+  for (const error of results.errors) lines.push(`${error.scenario} CRASHED: ${error.error.split('\n')[0]}`);
+  return lines;
+}
+
+/** One line: when, where, how long, and how busy the machine was before we started. */
+export function header(results: Results): string {
+  return (
+    `${results.mode} run, ${results.date}, ${results.machine.description}; Kubernetes ${results.kubernetesVersion}; ` +
+    `${results.durationSec.toFixed(0)} s; machine ${(results.backgroundBusy * 100).toFixed(0)}% busy before the start`
+  );
+}
+
+export function markdownReport(results: Results): string {
+  return [
+    `# Bench results (${results.mode})`,
+    '',
+    `${header(results)}.`,
+    '',
+    markdownTable(results),
+    '',
+    ...footnotes(results).map((l) => (l.startsWith('  ') ? `  - ${l.trim()}` : `- ${l}`)),
+    '',
+  ].join('\n');
+}
+
+export function machine(): Results['machine'] {
+  const list = cpus();
+  const cpuModel = list[0]?.model.trim() ?? 'unknown CPU';
+  const memoryGiB = Math.round(totalmem() / 2 ** 30);
+  const os = `${osType()} ${release()}`;
+  return {
+    description: `${list.length} cores (${cpuModel}), ${memoryGiB} GiB RAM, ${os}, Node ${process.versions.node}`,
+    cpus: list.length,
+    cpuModel,
+    memoryGiB,
+    os,
+    node: process.versions.node,
+  };
+}
