@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
 import type { ControlPlane } from '../hack/controlplane/controlplane.ts';
+import { hashPassword } from '../operator/auth/passwords.ts';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../test/programs.ts';
 import type { Row } from './table.ts';
 
@@ -266,11 +268,41 @@ export async function waitSettled(metricsURL: string, options: SettleOptions): P
 }
 
 /** Wall time of spawning a command and waiting for it to exit, in ms. */
-export function timeSpawn(command: string, args: string[]): Promise<number> {
+export function timeSpawn(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(command, args, { stdio: 'ignore' });
+    const child = spawn(command, args, { stdio: 'ignore', env });
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve(performance.now() - start) : reject(new Error(`${command} exited with ${code}`))));
   });
+}
+
+export interface BenchUser {
+  email: string;
+  password: string;
+  group: string;
+  destination: string;
+}
+
+/**
+ * A built-in user (password Secret in the operator namespace) in a Group that holds
+ * view on a fresh Destination: what a login and a token request need. Removed at the end.
+ */
+export async function userWithGrant(ctx: BenchContext, namespace: string): Promise<BenchUser> {
+  const run = uniqueName('run');
+  const destination = uniqueName('bench-dest');
+  const group = uniqueName('bench-sre');
+  const email = `${uniqueName('bench-user')}@example.com`;
+  const password = 'correct horse battery staple';
+  await kubectl(ctx.hubKubeconfig, ['create', 'secret', 'generic', 'bench-password', '-n', namespace, `--from-literal=hash=${await hashPassword(password)}`]);
+  const labels = { 'bench.infrahq.com/run': run };
+  const objects = [
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination, labels }, spec: { kind: 'kubernetes' } },
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: group, labels }, spec: { members: [email] } },
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${group}-view`, labels }, spec: { group, role: 'view', resource: destination } },
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name: uniqueName('bench-user'), labels }, spec: { email, passwordSecretRef: { name: 'bench-password', key: 'hash' } } },
+  ];
+  await kubectl(ctx.hubKubeconfig, ['apply', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
+  ctx.defer(() => kubectl(ctx.hubKubeconfig, ['delete', 'destinations,groups,grants,users', '-l', `bench.infrahq.com/run=${run}`, '--wait=false']).then(() => undefined));
+  return { email, password, group, destination };
 }

@@ -1,6 +1,7 @@
 // Every scenario the bench runs, in order. Adding one: a module in this folder that
 // exports a Scenario (see ../harness.ts), and one line here.
 import type { Scenario } from '../harness.ts';
+import { cliTokens } from './cli-tokens.ts';
 import { controlPlaneStartup } from './controlplane-startup.ts';
 import { operatorMemory } from './operator-memory.ts';
 import { tokenIssuance } from './token-issuance.ts';
@@ -9,4 +10,5 @@ export const scenarios: Scenario[] = [
   tokenIssuance,
   operatorMemory,
   controlPlaneStartup,
+  cliTokens,
 ];

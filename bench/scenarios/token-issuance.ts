@@ -4,11 +4,9 @@
 // HTTP, no auth and no lookups — the floor the door adds its overhead to.
 import { Agent, request } from 'node:https';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { stringify } from 'yaml';
-import { hashPassword } from '../../operator/auth/passwords.ts';
 import { generateSigningKey } from '../../operator/signing/keyset.ts';
 import { issueToken } from '../../operator/signing/tokens.ts';
-import { boundedLoad, kubectl, machineCpuMs, operator, operatorCA, ownNamespace, processCpuMs, uniqueName, waitForQuiet, type Scenario } from '../harness.ts';
+import { boundedLoad, machineCpuMs, operator, operatorCA, ownNamespace, processCpuMs, userWithGrant, waitForQuiet, type Scenario } from '../harness.ts';
 import { median, percentile, type Row } from '../table.ts';
 
 const authPath = '/apis/auth.infrahq.com/v1alpha1';
@@ -46,23 +44,7 @@ export const tokenIssuance: Scenario = {
   async run(ctx) {
     const sizes = ctx.quick ? { count: 200, seconds: 10, reps: 2, warmup: 100 } : { count: 3000, seconds: 20, reps: 3, warmup: 1000 };
     const ns = await ownNamespace(ctx, 'bench-tokens');
-    const run = uniqueName('tokens');
-    const label = `bench.infrahq.com/run=${run}`;
-    const destination = uniqueName('bench-dest');
-    const group = uniqueName('bench-sre');
-    const email = `${uniqueName('bench-user')}@example.com`;
-    const password = 'correct horse battery staple';
-
-    await kubectl(ctx.hubKubeconfig, ['create', 'secret', 'generic', 'bench-password', '-n', ns, `--from-literal=hash=${await hashPassword(password)}`]);
-    const labels = { 'bench.infrahq.com/run': run };
-    const objects = [
-      { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination, labels }, spec: { kind: 'kubernetes' } },
-      { apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: group, labels }, spec: { members: [email] } },
-      { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${group}-view`, labels }, spec: { group, role: 'view', resource: destination } },
-      { apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name: uniqueName('bench-user'), labels }, spec: { email, passwordSecretRef: { name: 'bench-password', key: 'hash' } } },
-    ];
-    await kubectl(ctx.hubKubeconfig, ['apply', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
-    ctx.defer(() => kubectl(ctx.hubKubeconfig, ['delete', 'destinations,groups,grants,users', '-l', label, '--wait=false']).then(() => undefined));
+    const { email, password, group, destination } = await userWithGrant(ctx, ns);
 
     const op = await operator(ctx, { namespace: ns });
     const agent = new Agent({ keepAlive: true, maxSockets: concurrency, ca: await operatorCA(ctx, ns) });
