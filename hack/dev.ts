@@ -1,14 +1,21 @@
-// `make dev`: a local hub + spoke on loopback with Infra's CRDs and the samples applied,
-// running until Ctrl-C. Tests can reuse it with INFRA_CONTROLPLANE_DIR=.infra/dev.
+// `make dev`: Infra running locally. A hub and a spoke control plane on loopback, the
+// CRDs and samples in the hub, the operator, and a connector that registers the spoke
+// as the destination `development`, plus a built-in admin to log in with. Runs until
+// Ctrl-C. Tests can reuse the control plane with INFRA_CONTROLPLANE_DIR=.infra/dev.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { startInfra, type Infra } from '../test/infra.ts';
 import { ControlPlane, findRunning } from './controlplane/controlplane.ts';
 import { installCRDs } from './controlplane/crds.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 const dir = join(repoRoot, '.infra', 'dev');
-const operatorNamespace = 'infra-system';
+const destination = 'development';
+const admin = 'admin@example.com';
 
 if (await findRunning(dir)) {
   console.error(`A local control plane is already running from ${relative(process.cwd(), dir)}; stop it (Ctrl-C in its terminal) first.`);
@@ -17,11 +24,17 @@ if (await findRunning(dir)) {
 
 const started = Date.now();
 const controlPlane = await ControlPlane.start({ dir });
-const stop = async (reason: string, code: number) => {
-  console.error(`\n${reason}; stopping the local control plane...`);
-  await controlPlane.stop();
-  process.exit(code);
-};
+let infra: Infra | undefined;
+let stopping: Promise<void> | undefined;
+// Ctrl-C reaches every process of the terminal's group, so a signal and the "crashed"
+// notice of a child that got the same signal can race: stop once.
+const stop = (reason: string, code: number) =>
+  (stopping ??= (async () => {
+    console.error(`\n${reason}; stopping Infra and the local control plane...`);
+    await infra?.stop();
+    await controlPlane.stop();
+    process.exit(code);
+  })());
 process.once('SIGINT', () => void stop('Interrupted', 0));
 process.once('SIGTERM', () => void stop('Terminated', 0));
 void controlPlane.crashed.then((reason) => stop(reason, 1));
@@ -30,21 +43,42 @@ try {
   const { hub, spoke } = controlPlane.state.clusters;
   const kubectl = (kubeconfig: string, ...args: string[]) => promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args]);
   await installCRDs(hub.adminKubeconfig);
-  await kubectl(hub.adminKubeconfig, 'create', 'namespace', operatorNamespace);
-  await kubectl(hub.adminKubeconfig, 'apply', '-k', join(repoRoot, 'config', 'samples'));
+  await kubectl(hub.adminKubeconfig, 'apply', '-f', join(repoRoot, 'config', 'samples'));
+  await kubectl(hub.adminKubeconfig, 'apply', '-f', join(repoRoot, 'config', 'rbac', 'auth-api-users.yaml'));
+  infra = await startInfra({
+    hubKubeconfig: hub.adminKubeconfig,
+    spokeKubeconfig: spoke.adminKubeconfig,
+    namespace: 'infra-system',
+    destination,
+    logDir: dir,
+    operatorConfig: { bootstrapAdmins: [admin] },
+  });
+  const password = randomBytes(12).toString('base64url');
+  await infra.addUser(admin, password);
+  const child = promisify(execFile)('kubectl', ['--kubeconfig', hub.adminKubeconfig, 'apply', '-f', '-']);
+  child.child.stdin!.end(stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: 'admin-cluster-admin-development' }, spec: { user: admin, role: 'cluster-admin', resource: destination } }));
+  await child;
+  const caFile = join(dir, 'operator-ca.crt');
+  await writeFile(caFile, infra.operatorCA);
 
   const rel = (path: string) => relative(process.cwd(), path);
   console.log(`
-Infra's local control plane is up in ${((Date.now() - started) / 1000).toFixed(1)}s (Kubernetes ${controlPlane.state.kubernetesVersion}).
+Infra is running locally, up in ${((Date.now() - started) / 1000).toFixed(1)}s (Kubernetes ${controlPlane.state.kubernetesVersion}).
 
-  hub    ${hub.server}    export KUBECONFIG=${rel(hub.adminKubeconfig)}
-  spoke  ${spoke.server}    export KUBECONFIG=${rel(spoke.adminKubeconfig)}
+  hub        ${hub.server}    export KUBECONFIG=${rel(hub.adminKubeconfig)}
+  spoke      ${spoke.server}    export KUBECONFIG=${rel(spoke.adminKubeconfig)}
+  operator   ${infra.operator.publicURL}    (the auth API; CA in ${rel(caFile)})
+  connector  ${infra.connector.proxyURL}    (destination "${destination}")
 
-  kubectl --kubeconfig ${rel(hub.adminKubeconfig)} get infra        # the samples: grants and providers
-  kubectl --kubeconfig ${rel(hub.adminKubeconfig)} explain grant.spec
+Log in as the built-in admin, then use the spoke through the connector:
 
-Run the tests against it from another terminal: INFRA_CONTROLPLANE_DIR=.infra/dev make test
-Logs: ${rel(dir)}/*/kube-apiserver.log, ${rel(dir)}/etcd.log. Press Ctrl-C to stop.`);
+  echo '${password}' | node_modules/.bin/node cli/main.ts login ${infra.operator.publicURL} --user ${admin} --password-stdin --ca-file ${rel(caFile)}
+  node_modules/.bin/node cli/main.ts list
+  kubectl --context infra:${destination} get namespaces
+
+Grants and the samples: kubectl --kubeconfig ${rel(hub.adminKubeconfig)} get infra
+Run the tests against this control plane from another terminal: INFRA_CONTROLPLANE_DIR=.infra/dev make test
+Logs: ${rel(dir)}/operator.log, ${rel(dir)}/connector.log, ${rel(dir)}/*/kube-apiserver.log. Press Ctrl-C to stop.`);
 } catch (err) {
   await stop(`Setting up failed: ${(err as Error).message}`, 1);
 }

@@ -19,6 +19,10 @@ export interface InfraOptions {
   /** Unique names: the operator namespace (hub and spoke), the destination. */
   namespace: string;
   destination: string;
+  /** Write the operator's and connector's logs here (operator.log, connector.log). */
+  logDir?: string;
+  /** Settings for the operator's config file (e.g. bootstrapAdmins). */
+  operatorConfig?: Record<string, unknown>;
 }
 
 export interface Infra {
@@ -45,7 +49,8 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
   };
   await kubectl(hubKubeconfig, ['create', 'namespace', namespace]);
   await kubectl(spokeKubeconfig, ['create', 'namespace', namespace]);
-  const operator = await startOperator({ kubeconfig: hubKubeconfig, namespace });
+  const logFile = (name: string) => (options.logDir ? { logFile: join(options.logDir, `${name}.log`) } : {});
+  const operator = await startOperator({ kubeconfig: hubKubeconfig, namespace, ...(options.operatorConfig ? { config: options.operatorConfig } : {}), ...logFile('operator') });
   const operatorCA = Buffer.from(await kubectl(hubKubeconfig, ['get', 'secret', '-n', namespace, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
   const issuerCAFile = join(dir, 'operator-ca.crt');
   await writeFile(issuerCAFile, operatorCA);
@@ -63,6 +68,7 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
     issuer: operator.publicURL,
     issuerCAFile,
     namespace,
+    ...logFile('connector'),
   });
 
   const post = (plural: string, kind: string, spec: object, bearer?: string) =>

@@ -1,6 +1,7 @@
 // Runs infra-operator and infra-connector as real processes, for e2e tests and benchmarks.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ export interface RunningProgram {
 }
 
 /** Writes the config file, starts `node <entry> --config <file>`, collects its log lines. */
-async function startProgram(entry: string, config: Record<string, unknown>, metricsPort: number): Promise<RunningProgram> {
+async function startProgram(entry: string, config: Record<string, unknown>, metricsPort: number, logFile?: string): Promise<RunningProgram> {
   const dir = await mkdtemp(join(tmpdir(), 'infra-program-'));
   const configFile = join(dir, 'config.yaml');
   await writeFile(configFile, stringify({ ...config, listen: { ...(config.listen as object), metrics: `127.0.0.1:${metricsPort}` }, logLevel: 'debug' }));
@@ -32,6 +33,7 @@ async function startProgram(entry: string, config: Record<string, unknown>, metr
       const lines = (partial + chunk).split('\n');
       partial = lines.pop()!;
       logs.push(...lines);
+      if (logFile && lines.length > 0) appendFileSync(logFile, `${lines.join('\n')}\n`);
     });
   }
   const exited = once(child, 'exit');
@@ -58,6 +60,8 @@ export interface OperatorOptions {
   /** Extra settings merged into the config file (e.g. tokens, apiService). */
   config?: Record<string, unknown>;
   waitReady?: boolean;
+  /** Also append the process's log lines to this file. */
+  logFile?: string;
 }
 
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
@@ -76,6 +80,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       ...rest,
     },
     metricsPort!,
+    options.logFile,
   );
   const running = { ...program, publicURL: `https://127.0.0.1:${publicPort}`, aggregatedPort: aggregatedPort!, identity };
   if (options.waitReady !== false) await waitReady(running);
@@ -96,12 +101,14 @@ export interface ConnectorOptions {
   issuerCAFile: string;
   /** Spoke namespace for the proxy's CA Secret. */
   namespace: string;
+  logFile?: string;
 }
 
 export async function startConnector(options: ConnectorOptions): Promise<RunningConnector> {
   const [proxyPort, metricsPort] = await freePorts(2);
   const proxyURL = `https://127.0.0.1:${proxyPort}`;
-  const program = await startProgram('connector/main.ts', { ...options, proxy: { listen: `127.0.0.1:${proxyPort}`, url: proxyURL } }, metricsPort!);
+  const { logFile, ...config } = options;
+  const program = await startProgram('connector/main.ts', { ...config, proxy: { listen: `127.0.0.1:${proxyPort}`, url: proxyURL } }, metricsPort!, logFile);
   const running = { ...program, proxyURL };
   await waitReady(running);
   return running;
