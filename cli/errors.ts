@@ -7,17 +7,8 @@ export class CliError extends Error {
 }
 
 /** The server answered with a Kubernetes Status. */
-export class ApiStatusError extends Error {
-  override name = 'ApiStatusError';
-  readonly code: number;
-  readonly reason: string;
-
-  constructor(code: number, reason: string, message: string) {
-    super(message);
-    this.code = code;
-    this.reason = reason;
-  }
-}
+import { StatusError as ApiStatusError } from '../lib/status-error.ts';
+export { ApiStatusError };
 
 /** No TCP/TLS connection to the server (refused, unknown host, timeout...). */
 export class UnreachableError extends Error {

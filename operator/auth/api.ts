@@ -26,7 +26,8 @@ import { accessSummary, grantsOnDestination, infraResource, infraRole, resolveId
 import type { Hub } from '../hub.ts';
 import type { Credential, CredentialStore } from './credentials.ts';
 import { verifyPassword } from './passwords.ts';
-import { ApiError, authenticationFailed, sendStatus } from './status.ts';
+import { StatusError } from '../../lib/status-error.ts';
+import { authenticationFailed, sendStatus } from './status.ts';
 
 export interface Caller {
   identity: Identity;
@@ -117,7 +118,7 @@ export function authAPI(deps: AuthAPIDeps, authenticate: Authenticator): express
         status,
       });
     } catch (err) {
-      if (err instanceof ApiError) return sendStatus(res, err.code, err.reason, err.message);
+      if (err instanceof StatusError) return sendStatus(res, err.code, err.reason, err.message);
       deps.logger.error({ kind, err: errorMessage(err) }, 'auth API request failed');
       sendStatus(res, 500, 'InternalError', 'an internal error occurred; the operator logged the details');
     }
@@ -141,7 +142,7 @@ function requireCaller(caller: Caller | undefined): Caller {
 
 async function login(deps: AuthAPIDeps, spec: LoginSpec): Promise<LoginStatus> {
   if (spec.code !== undefined) {
-    throw new ApiError(501, 'NotImplemented', `logging in through provider "${spec.provider}" is not supported by this operator yet; use a password or an access key`);
+    throw new StatusError(501, 'NotImplemented', `logging in through provider "${spec.provider}" is not supported by this operator yet; use a password or an access key`);
   }
   let user: User | undefined;
   let method: 'password' | 'access-key';
@@ -180,15 +181,15 @@ const unknownUserHash = '$scrypt$ln=15,r=8,p=1$S2FkZEJ1Z2dlZFNhbHQ=$3QKuWDqE5E8c
 async function tokenRequest(deps: AuthAPIDeps, spec: TokenRequestSpec, caller: Caller): Promise<TokenRequestStatus> {
   const { destination } = spec;
   if (destination === infraResource) {
-    throw new ApiError(422, 'Invalid', `"${infraResource}" is Infra itself, not a destination; request a token for a cluster, e.g. production`);
+    throw new StatusError(422, 'Invalid', `"${infraResource}" is Infra itself, not a destination; request a token for a cluster, e.g. production`);
   }
   const grants = grantsOnDestination(deps.hub, caller.identity, destination);
   if (grants.length === 0) {
     deps.audit.info({ action: 'token', user: caller.identity.email, destination, result: 'denied' }, 'token refused: no grant');
     if (!deps.hub.destinations.get(destination)) {
-      throw new ApiError(404, 'NotFound', `destination "${destination}" does not exist; run \`infra list\` to see the destinations you can reach`);
+      throw new StatusError(404, 'NotFound', `destination "${destination}" does not exist; run \`infra list\` to see the destinations you can reach`);
     }
-    throw new ApiError(403, 'Forbidden', `${caller.identity.email} has no grant on destination "${destination}"; ask an Infra admin for one (e.g. infra grants add ${caller.identity.email} ${destination} --role view)`);
+    throw new StatusError(403, 'Forbidden', `${caller.identity.email} has no grant on destination "${destination}"; ask an Infra admin for a Grant with resource: ${destination}`);
   }
   const { token, expiresAt } = await deps.tokens.issue(caller.identity, destination);
   deps.audit.info({ action: 'token', user: caller.identity.email, groups: caller.identity.groups, destination, expiresAt: expiresAt.toISOString(), result: 'issued' }, 'token issued');
@@ -210,10 +211,10 @@ async function accessKey(deps: AuthAPIDeps, spec: AccessKeySpec, caller: Caller)
   const email = spec.user ?? caller.identity.email;
   const forSelf = email.toLowerCase() === caller.identity.email.toLowerCase();
   if (!forSelf && infraRole(deps.hub, caller.identity, deps.bootstrapAdmins) !== 'admin') {
-    throw new ApiError(403, 'Forbidden', `only an Infra admin (a Grant with role admin on resource infra) may create access keys for ${email}`);
+    throw new StatusError(403, 'Forbidden', `only an Infra admin (a Grant with role admin on resource infra) may create access keys for ${email}`);
   }
   const user = deps.hub.userByEmail(email);
-  if (!user) throw new ApiError(404, 'NotFound', `no User has email ${email}; create the User first (infra users add ${email})`);
+  if (!user) throw new StatusError(404, 'NotFound', `no User has email ${email}; create the User first`);
   const lifetimeMs = spec.ttl ? parseDuration(spec.ttl)! : defaultAccessKeyTtlMs;
   const { key, credential } = await deps.credentials.create('access-key', user, { lifetimeMs, name: spec.name });
   deps.audit.info({ action: 'accesskey.created', user: email, by: caller.identity.email, name: spec.name, id: credential.id, expiresAt: credential.expiresAt.toISOString() }, 'access key created');
@@ -223,7 +224,7 @@ async function accessKey(deps: AuthAPIDeps, spec: AccessKeySpec, caller: Caller)
 
 async function logout(deps: AuthAPIDeps, spec: { all?: boolean }, caller: Caller): Promise<LogoutStatus> {
   if (!caller.credential) {
-    throw new ApiError(400, 'BadRequest', 'Logout ends a session of the public endpoint; this request carried none');
+    throw new StatusError(400, 'BadRequest', 'Logout ends a session of the public endpoint; this request carried none');
   }
   const revoked = spec.all ? await deps.credentials.revokeAllFor(caller.credential.userName) : (await deps.credentials.revoke(caller.credential), 1);
   deps.audit.info({ action: 'logout', user: caller.identity.email, all: spec.all ?? false, revoked }, 'logout');

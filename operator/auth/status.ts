@@ -1,20 +1,10 @@
 // Kubernetes Status answers for the auth API.
 import type { Response } from 'express';
-
-export class ApiError extends Error {
-  readonly code: number;
-  readonly reason: string;
-
-  constructor(code: number, reason: string, message: string) {
-    super(message);
-    this.code = code;
-    this.reason = reason;
-  }
-}
+import { StatusError } from '../../lib/status-error.ts';
 
 /** One answer for every authentication failure, so a caller learns nothing about why. */
-export function authenticationFailed(): ApiError {
-  return new ApiError(401, 'Unauthorized', 'authentication failed: log in again (infra login)');
+export function authenticationFailed(): StatusError {
+  return new StatusError(401, 'Unauthorized', 'authentication failed: log in again (infra login)');
 }
 
 export function sendStatus(res: Response, code: number, reason: string, message: string): void {
