@@ -5,7 +5,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { hashPassword } from '../operator/auth/passwords.ts';
@@ -58,12 +58,6 @@ export class Cleanups {
       }
     }
   }
-}
-
-export function loadKubeConfig(path: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(path);
-  return kc;
 }
 
 /** A DNS-label name no other run uses. */

@@ -12,7 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { installCRDs } from '../hack/controlplane/crds.ts';
-import { Cleanups, loadKubeConfig, machineCpuMs, type BenchContext } from './harness.ts';
+import { loadKubeConfig } from '../lib/kube.ts';
+import { Cleanups, machineCpuMs, type BenchContext } from './harness.ts';
 import { scenarios } from './scenarios/index.ts';
 import { evaluate, header, machine, markdownReport, textTable, type ResultRow, type Results, type ScenarioError } from './table.ts';
 

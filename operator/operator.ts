@@ -14,7 +14,7 @@ import { Events } from '../lib/events.ts';
 import { statusCode } from '../lib/kube.ts';
 import { LeaderElector } from '../lib/leaderelection.ts';
 import type { Logger } from '../lib/log.ts';
-import type { PemPair } from '../lib/pki.ts';
+import type { CertificateAuthority, PemPair } from '../lib/pki.ts';
 import { close, healthServer, listen } from '../lib/serve.ts';
 import type { Identity } from './access.ts';
 import type { TokenIssuer } from './auth/api.ts';
@@ -51,12 +51,15 @@ export class Operator {
   private metricsServer: HttpServer | undefined;
   private trust: FrontProxyTrust | undefined;
   private serving: PemPair | undefined;
+  private servingCA: CertificateAuthority | undefined;
+  private readonly core: CoreV1Api;
   private ready = false;
 
   constructor(config: OperatorConfig, kubeConfig: KubeConfig, logger: Logger) {
     this.config = config;
     this.kubeConfig = kubeConfig;
     this.logger = logger;
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
     collectDefaultMetrics({ register: this.registry });
     this.hub = new Hub(kubeConfig, config.namespace, logger);
     this.keys = new SigningKeyStore(
@@ -120,7 +123,7 @@ export class Operator {
     await this.keys.ensure();
     this.keys.start({ rotate: () => this.elector?.isLeader ?? true });
 
-    const ca = await ensureServingCA(this.kubeConfig, config.namespace);
+    const ca = (this.servingCA = await ensureServingCA(this.kubeConfig, config.namespace));
     const names = servingNames(config.apiService.serviceName, config.namespace, config.publicURL);
     this.serving = await issueServingCert(ca, names);
     this.trust = await this.frontProxyTrust();
@@ -182,7 +185,7 @@ export class Operator {
 
   private async registerAPIService(): Promise<void> {
     const api = KubernetesObjectApi.makeApiClient(this.kubeConfig);
-    const ca = await ensureServingCA(this.kubeConfig, this.config.namespace);
+    const ca = this.servingCA!;
     await api.patch(
       {
         apiVersion: 'apiregistration.k8s.io/v1',
@@ -227,7 +230,7 @@ export class Operator {
 
   private async readSecret(name: string, key: string): Promise<string | undefined> {
     try {
-      const secret = await this.kubeConfig.makeApiClient(CoreV1Api).readNamespacedSecret({ name, namespace: this.config.namespace });
+      const secret = await this.core.readNamespacedSecret({ name, namespace: this.config.namespace });
       const value = secret.data?.[key];
       return value === undefined ? undefined : Buffer.from(value, 'base64').toString();
     } catch (err) {
