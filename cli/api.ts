@@ -42,6 +42,12 @@ export interface AuthClient {
   create<K extends Kind>(kind: K, spec: SpecOf[K]): Promise<StatusOf[K]>;
 }
 
+/** The auth API and the management API of one server. */
+export interface InfraClient extends AuthClient {
+  /** Any other call on the server (the management API): the parsed JSON answer, or ApiStatusError. */
+  request(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, contentType?: string): Promise<unknown>;
+}
+
 export interface ClientOptions {
   server: string;
   trust: ServerTrust;
@@ -52,25 +58,36 @@ export interface ClientOptions {
 
 const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE']);
 
-export function authClient(options: ClientOptions): AuthClient {
+export function authClient(options: ClientOptions): InfraClient {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const call = async (method: string, path: string, body: unknown, contentType = 'application/json') => {
+    const url = new URL(`${options.server}${path}`);
+    const socket = await connectTrusted(options.server, url, options.trust, timeoutMs);
+    const { status, text } = await send(socket, url, { method, body: body === undefined ? undefined : JSON.stringify(body), contentType, bearer: options.bearer, timeoutMs }).catch((err: unknown) => {
+      throw asUnreachable(options.server, err);
+    });
+    let parsed: { kind?: string; status?: unknown; message?: string; reason?: string } | undefined;
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed?.kind === 'Status' && typeof parsed.message === 'string' && status >= 400) throw new ApiStatusError(status, parsed.reason ?? '', parsed.message);
+    return { status, parsed };
+  };
+  const unexpected = (status: number, what: string) =>
+    new ApiStatusError(status, 'Unexpected', `${options.server} answered HTTP ${status} to ${what}, not the Infra API: is the server address right?`);
   return {
     server: options.server,
     async create(kind, spec) {
-      const url = new URL(`${options.server}/apis/${apiVersion}/${kinds[kind].plural}`);
-      const body = JSON.stringify({ apiVersion, kind, spec });
-      const socket = await connectTrusted(options.server, url, options.trust, options.timeoutMs ?? 15_000);
-      const { status, text } = await post(socket, url, body, options.bearer, options.timeoutMs ?? 15_000).catch((err: unknown) => {
-        throw asUnreachable(options.server, err);
-      });
-      let parsed: { kind?: string; status?: unknown; message?: string; reason?: string } | undefined;
-      try {
-        parsed = JSON.parse(text) as typeof parsed;
-      } catch {
-        parsed = undefined;
-      }
+      const { status, parsed } = await call('POST', `/apis/${apiVersion}/${kinds[kind].plural}`, { apiVersion, kind, spec });
       if (status === 201 && parsed?.status !== undefined) return parsed.status as StatusOf[typeof kind];
-      if (parsed?.kind === 'Status' && typeof parsed.message === 'string') throw new ApiStatusError(status, parsed.reason ?? '', parsed.message);
-      throw new ApiStatusError(status, 'Unexpected', `${options.server} answered HTTP ${status} to a ${kind}, not the Infra auth API: is the server address right?`);
+      throw unexpected(status, `a ${kind}`);
+    },
+    async request(method, path, body, contentType) {
+      const { status, parsed } = await call(method, path, body, contentType);
+      if (status >= 200 && status < 300 && parsed !== undefined) return parsed;
+      throw unexpected(status, `${method} ${path}`);
     },
   };
 }
@@ -123,17 +140,24 @@ function connectTrusted(server: string, url: URL, trust: ServerTrust, timeoutMs:
   });
 }
 
-function post(socket: TLSSocket, url: URL, body: string, bearer: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+interface Outgoing {
+  method: string;
+  body: string | undefined;
+  contentType: string;
+  bearer: string | undefined;
+  timeoutMs: number;
+}
+
+function send(socket: TLSSocket, url: URL, { method, body, contentType, bearer, timeoutMs }: Outgoing): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
-        method: 'POST',
+        method,
         createConnection: () => socket, // no agent: this very socket, verified above
         headers: {
-          'content-type': 'application/json',
           accept: 'application/json',
-          'content-length': Buffer.byteLength(body),
+          ...(body !== undefined ? { 'content-type': contentType, 'content-length': Buffer.byteLength(body) } : {}),
           ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
         },
         timeout: timeoutMs,

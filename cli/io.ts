@@ -1,5 +1,5 @@
 // Everything a command touches outside itself, in one object: the unit tests pass fakes.
-import type { AuthClient, ClientOptions } from './api.ts';
+import type { ClientOptions, InfraClient } from './api.ts';
 import type { ServerTrust } from './config.ts';
 import type { ExecPlugin } from './kubeconfig.ts';
 
@@ -17,7 +17,7 @@ export interface Io {
   interactive: boolean;
   readStdin(): Promise<string>;
   prompt: Prompter;
-  client(options: ClientOptions): AuthClient;
+  client(options: ClientOptions): InfraClient;
   /** Connects and checks the server's certificate against the trust; throws UntrustedCertificateError or UnreachableError. */
   checkServer(server: string, trust: ServerTrust): Promise<void>;
   /** How kubeconfig users run `infra tokens`: this node binary and this CLI's script. */
@@ -42,9 +42,10 @@ export function processIo(script: string): Io {
       password: async (message) => (await import('@inquirer/prompts')).password({ message, mask: true }),
       confirm: async (message) => (await import('@inquirer/prompts')).confirm({ message, default: false }),
     },
-    client: (options: ClientOptions): AuthClient => ({
+    client: (options: ClientOptions): InfraClient => ({
       server: options.server,
       create: async (kind, spec) => (await import('./api.ts')).authClient(options).create(kind, spec),
+      request: async (method, path, body, contentType) => (await import('./api.ts')).authClient(options).request(method, path, body, contentType),
     }),
     checkServer: async (server, trust) => (await import('./api.ts')).checkServer(server, trust),
     exec: {

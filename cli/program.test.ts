@@ -1,89 +1,13 @@
 // The commands through the real argument parser, with a fake server and terminal.
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import type { AccessReviewStatus, Kind } from '../api/auth/v1alpha1/types.ts';
-import type { AuthClient, ClientOptions } from './api.ts';
-import { loadConfig, saveConfig, type ServerTrust } from './config.ts';
+import { loadConfig, type ServerTrust } from './config.ts';
 import { ApiStatusError, describeError, UntrustedCertificateError } from './errors.ts';
-import type { Io } from './io.ts';
 import { buildProgram } from './program.ts';
-
-const server = 'https://infra.example.com';
-const review: AccessReviewStatus = {
-  user: { email: 'alice@example.com', groups: ['devs'] },
-  destinations: [
-    { name: 'development-aws-us', url: 'https://dev.example.com', caBundle: 'Q0E=', connected: true, clusterRoles: ['admin'], namespaces: [] },
-    { name: 'production', url: 'https://prod.example.com', connected: true, clusterRoles: [], namespaces: [{ name: 'web', roles: ['edit', 'view'] }] },
-    { name: 'staging', connected: false, clusterRoles: ['view'], namespaces: [] },
-  ],
-};
-
-interface Fake {
-  io: Io;
-  out: string[];
-  err: string[];
-  calls: { kind: Kind; spec: unknown; options: ClientOptions }[];
-  kubeconfig: string;
-  home: string;
-  run(...args: string[]): Promise<void>;
-}
-
-type Handler = (kind: Kind, spec: unknown, options: ClientOptions) => unknown;
-
-const defaultHandler: Handler = (kind) => {
-  if (kind === 'AccessReview') return review;
-  if (kind === 'Login') return { sessionKey: 'iss_new.secret', expirationTimestamp: new Date(Date.now() + 3_600_000).toISOString(), user: review.user };
-  if (kind === 'Logout') return { revoked: 1 };
-  if (kind === 'AccessKey') return { accessKey: 'iak_x.y', expirationTimestamp: '2030-01-01T00:00:00Z', user: 'alice@example.com' };
-  throw new Error(`unexpected ${kind}`);
-};
-
-function fake(options: { loggedIn?: boolean; handler?: Handler; interactive?: boolean; stdin?: string; answers?: Record<string, string | boolean>; check?: (trust: ServerTrust) => void } = {}): Fake {
-  const home = mkdtempSync(join(tmpdir(), 'infra-cli-program-'));
-  const env = { INFRA_HOME: join(home, 'infra'), KUBECONFIG: join(home, 'kube', 'config') };
-  if (options.loggedIn !== false) {
-    saveConfig({ current: server, servers: { [server]: { trust: {}, session: { key: 'iss_old.secret', expiresAt: new Date(Date.now() + 3_600_000).toISOString(), user: review.user } } } }, env);
-  }
-  const out: string[] = [];
-  const err: string[] = [];
-  const calls: Fake['calls'] = [];
-  const handler = options.handler ?? defaultHandler;
-  const answer = async (message: string) => {
-    const value = options.answers?.[message];
-    if (value === undefined) throw new Error(`unexpected prompt ${message}`);
-    return value;
-  };
-  const io: Io = {
-    out: (t) => void out.push(t),
-    err: (t) => void err.push(t),
-    env,
-    interactive: options.interactive ?? false,
-    readStdin: async () => options.stdin ?? '',
-    prompt: { input: async (m) => String(await answer(m)), password: async (m) => String(await answer(m)), confirm: async (m) => Boolean(await answer(m)) },
-    client: (clientOptions): AuthClient => ({
-      server: clientOptions.server,
-      create: async (kind, spec) => {
-        calls.push({ kind, spec, options: clientOptions });
-        return handler(kind, spec, clientOptions) as never;
-      },
-    }),
-    checkServer: async (_server, trust) => options.check?.(trust),
-    exec: { command: '/node', args: ['/cli/main.ts'] },
-  };
-  return {
-    io,
-    out,
-    err,
-    calls,
-    kubeconfig: env.KUBECONFIG,
-    home: env.INFRA_HOME,
-    run: async (...args) => void (await buildProgram(io).parseAsync(args, { from: 'user' })),
-  };
-}
+import { defaultHandler, fake, review, server, type Fake } from './testing.ts';
 
 const kubeconfigOf = (f: Fake) => parse(readFileSync(f.kubeconfig, 'utf8')) as { contexts: { name: string }[]; 'current-context'?: string };
 

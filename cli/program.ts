@@ -3,12 +3,17 @@
 import { Command } from 'commander';
 import { version } from '../lib/version.ts';
 import { registerCompletion } from './commands/completion.ts';
+import { registerDestinations } from './commands/destinations.ts';
+import { registerGrants } from './commands/grants.ts';
+import { registerGroups } from './commands/groups.ts';
 import { registerInfo } from './commands/info.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerList } from './commands/list.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerLogout } from './commands/logout.ts';
+import { registerProviders } from './commands/providers.ts';
 import { registerUse } from './commands/use.ts';
+import { registerUsers } from './commands/users.ts';
 import type { Io } from './io.ts';
 import { credentialFor } from './tokens.ts';
 
@@ -37,6 +42,11 @@ and the infra:* entries of your kubeconfig ($KUBECONFIG, first path, else ~/.kub
   registerLogout(program, io);
   registerInfo(program, io);
   registerKeys(program, io);
+  registerGrants(program, io);
+  registerUsers(program, io);
+  registerGroups(program, io);
+  registerDestinations(program, io);
+  registerProviders(program, io);
   program
     .command('tokens')
     .description('print a Kubernetes ExecCredential for a destination (kubectl runs this; tokens are cached until a minute before they expire)')

@@ -2,14 +2,14 @@
 // from an AccessReview.
 import { resolve } from 'node:path';
 import type { AccessReviewStatus } from '../api/auth/v1alpha1/types.ts';
-import type { AuthClient } from './api.ts';
+import type { AuthClient, InfraClient } from './api.ts';
 import { currentSession, loadConfig, type CurrentSession } from './config.ts';
 import type { Io } from './io.ts';
 import { editKubeconfig, mergeInfra, type InfraContext } from './kubeconfig.ts';
 import { kubeconfigPath } from './paths.ts';
 
 export interface LoggedIn extends CurrentSession {
-  client: AuthClient;
+  client: InfraClient;
 }
 
 export function loggedIn(io: Io): LoggedIn {

@@ -17,8 +17,9 @@ const repoRoot = join(import.meta.dirname, '..');
 const destination = uniqueName('cli');
 const namespace = uniqueName('cli-ns');
 const email = `${uniqueName('dana')}@example.com`;
+const admin = `${uniqueName('root')}@example.com`;
 const password = 'a long enough password';
-const grantName = uniqueName('dana-view');
+const operatorNamespace = uniqueName('infra');
 let infra: Infra;
 let dir: string;
 let caFile: string;
@@ -35,6 +36,7 @@ interface Home {
 }
 
 let home: Home;
+let adminHome: Home;
 
 async function newHome(): Promise<Home> {
   const root = await mkdtemp(join(dir, 'home-'));
@@ -61,29 +63,71 @@ beforeAll(async () => {
   infra = await startInfra({
     hubKubeconfig: cluster('hub').adminKubeconfig,
     spokeKubeconfig: cluster('spoke').adminKubeconfig,
-    namespace: uniqueName('infra'),
+    namespace: operatorNamespace,
     destination,
+    operatorConfig: { bootstrapAdmins: [admin] },
   });
   caFile = join(dir, 'operator-ca.crt');
   await writeFile(caFile, infra.operatorCA);
   await infra.addUser(email, password);
-  await kubectlOk('hub', ['apply', '-f', '-'], {
-    input: stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: grantName }, spec: { user: email, role: 'view', resource: `${destination}.${namespace}` } }),
-  });
-  // The connector has registered (url, CA) and bound the Grant in the spoke.
+  await infra.addUser(admin, password);
   await eventually(async () => {
-    expect((await kubectlOk('hub', ['get', 'destination', destination, '-o', 'jsonpath={.spec.url}']))).toBe(infra.connector.proxyURL);
-    await kubectlOk('spoke', ['get', 'rolebinding', '-n', namespace, 'infra:view']);
+    expect(await kubectlOk('hub', ['get', 'destination', destination, '-o', 'jsonpath={.spec.url}'])).toBe(infra.connector.proxyURL);
   }, 30_000);
   home = await newHome();
+  adminHome = await newHome();
+  const adminLogin = await cli(['login', infra.operator.publicURL, '--user', admin, '--password-stdin', '--ca-file', caFile], password, adminHome);
+  expect(adminLogin.stderr).toBe('');
 }, 120_000);
 
 afterAll(async () => {
   await infra?.stop();
 });
 
+/** The Grant objects in the hub for a user, as kubectl sees them. */
+async function hubGrantsFor(user: string): Promise<{ metadata: { name: string; annotations?: Record<string, string> }; spec: Record<string, string> }[]> {
+  const list = JSON.parse(await kubectlOk('hub', ['get', 'grants', '-o', 'json'])) as { items: { metadata: { name: string }; spec: Record<string, string> }[] };
+  return list.items.filter((g) => g.spec['user'] === user) as never;
+}
+
 describe('infra CLI against a real installation', () => {
   let sessionKey: string;
+
+  it("an admin's `infra grants add` creates the Grant a YAML file would, and `infra grants list` shows it", async () => {
+    const added = await cli(['grants', 'add', email, `${destination}.${namespace}`, '--role', 'view'], '', adminHome);
+    expect(added.stderr).toBe('');
+    expect(added.code).toBe(0);
+    const [grant, ...others] = await hubGrantsFor(email);
+    expect(others).toEqual([]);
+    expect(grant!.spec).toEqual({ user: email, role: 'view', resource: `${destination}.${namespace}` });
+    expect(grant!.metadata.annotations?.['infrahq.com/created-by']).toBe(admin);
+    expect(added.stdout).toBe(`${email} has role view on ${destination}.${namespace} (Grant ${grant!.metadata.name})\n`);
+    // Adding it again changes nothing.
+    expect((await cli(['grants', 'add', email, `${destination}.${namespace}`, '--role', 'view'], '', adminHome)).code).toBe(0);
+    expect(await hubGrantsFor(email)).toHaveLength(1);
+
+    const list = await cli(['grants', 'list', '-d', destination], '', adminHome);
+    expect(list.stdout).toMatch(new RegExp(`^  USER \\(1\\) +ROLE +DESTINATION\\n  ${email.replace('.', '\\.')} +view +${destination}\\.${namespace}\\n$`));
+    await eventually(() => kubectlOk('spoke', ['get', 'rolebinding', '-n', namespace, 'infra:view']), 10_000);
+  });
+
+  it('sets expiresAt with --for, and refuses bad input with a line that says what to do', async () => {
+    const before = Date.now();
+    const timed = await cli(['grants', 'add', '-g', 'oncall', destination, '--role', 'edit', '--for', '1h'], '', adminHome);
+    expect(timed.code).toBe(0);
+    const list = JSON.parse((await cli(['grants', 'list', '--group', 'oncall', '-o', 'json'], '', adminHome)).stdout) as { spec: { expiresAt: string; resource: string } }[];
+    const mine = list.filter((g) => g.spec.resource === destination);
+    expect(mine).toHaveLength(1);
+    expect(Date.parse(mine[0]!.spec.expiresAt) - before).toBeGreaterThan(3_590_000);
+    expect(Date.parse(mine[0]!.spec.expiresAt) - before).toBeLessThan(3_610_000);
+    expect(await cli(['grants', 'remove', '-g', 'oncall', destination], '', adminHome)).toMatchObject({ code: 0 });
+
+    const invalid = await cli(['grants', 'add', email, 'Not_A_Destination', '--role', 'view'], '', adminHome);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/^infra: .*resource.*\n$/);
+    const duration = await cli(['grants', 'add', email, destination, '--role', 'view', '--for', 'soon'], '', adminHome);
+    expect(duration).toEqual({ code: 1, stdout: '', stderr: 'infra: --for soon is not a duration; use e.g. 30m, 1h, 8h or 7d\n' });
+  });
 
   it('logs in with --user and --password-stdin, keeping the session in a 0600 file and writing kubeconfig contexts', async () => {
     const result = await cli(['login', infra.operator.publicURL, '--user', email, '--password-stdin', '--ca-file', caFile], `${password}\n`);
@@ -125,15 +169,23 @@ describe('infra CLI against a real installation', () => {
     expect(unknown.stderr).toBe(`infra: unknown destination "nowhere": use one of ${destination}, ${destination}.${namespace}\n`);
   });
 
-  it('loses access within about 2 s of an admin deleting the Grant', async () => {
-    await kubectlOk('hub', ['delete', 'grant', grantName]);
+  it('refuses management to a user without a Grant on resource infra', async () => {
+    const refused = await cli(['grants', 'list']);
+    expect(refused).toEqual({ code: 1, stdout: '', stderr: `infra: ${email} may not list grants: that needs a Grant with role view or admin on resource infra\n` });
+  });
+
+  it("loses access within 2 s of an admin's `infra grants remove`", async () => {
+    const removed = await cli(['grants', 'remove', email, `${destination}.${namespace}`, '--role', 'view'], '', adminHome);
     const deleted = Date.now();
+    expect(removed.stderr).toBe('');
+    expect(removed.stdout).toMatch(/no longer has role view/);
+    expect(await hubGrantsFor(email)).toEqual([]);
     await eventually(async () => {
       const pods = await userKubectl(['get', 'pods', '-n', namespace]);
       expect(pods.code).not.toBe(0);
       expect(pods.stderr).toContain('forbidden');
     }, 5_000, 100);
-    expect(Date.now() - deleted).toBeLessThan(2_500);
+    expect(Date.now() - deleted).toBeLessThan(2_000);
   });
 
   it('reports an unreachable server, a wrong password, an untrusted certificate and a malformed kubeconfig clearly', async () => {
@@ -178,5 +230,30 @@ describe('infra CLI against a real installation', () => {
     expect(review.status).toBe(401);
     const after = await cli(['list']);
     expect(after).toEqual({ code: 1, stdout: '', stderr: 'infra: not logged in: run `infra login SERVER` first\n' });
+  });
+
+  it('says a session has expired when the server holds it expired, and that a key was revoked when its user is removed', async () => {
+    const expiring = await newHome();
+    expect((await cli(['login', infra.operator.publicURL, '--user', email, '--password-stdin', '--ca-file', caFile], password, expiring)).code).toBe(0);
+    const config = JSON.parse(await readFile(join(expiring.INFRA_HOME, 'config.json'), 'utf8')) as { servers: Record<string, { session: { key: string } }> };
+    const id = /^iss_([a-z2-7]+)\./.exec(config.servers[infra.operator.publicURL]!.session.key)![1];
+    await kubectlOk('hub', ['annotate', 'secret', '-n', operatorNamespace, `infra-session-${id}`, 'infrahq.com/expires-at=2020-01-01T00:00:00Z', '--overwrite']);
+    await eventually(async () => {
+      expect(await cli(['list'], '', expiring)).toEqual({ code: 1, stdout: '', stderr: 'infra: your session has expired or was revoked: run `infra login`\n' });
+    }, 5_000);
+
+    const key = (await cli(['keys', 'add', 'ci', '--user', email], '', adminHome)).stdout.trim();
+    expect(key).toMatch(/^iak_/);
+    const robot = await newHome();
+    expect((await cli(['login', infra.operator.publicURL, '--key', key, '--ca-file', caFile], '', robot)).code).toBe(0);
+    expect((await cli(['users', 'list'], '', adminHome)).stdout).toContain(email);
+    const removed = await cli(['users', 'remove', email], '', adminHome);
+    expect(removed.stdout).toBe(`User ${email} removed; their sessions and access keys are revoked.\n`);
+    await eventually(async () => {
+      expect(await cli(['list'], '', robot)).toEqual({ code: 1, stdout: '', stderr: 'infra: your session has expired or was revoked: run `infra login`\n' });
+    }, 10_000);
+    const again = await cli(['login', infra.operator.publicURL, '--key', key, '--ca-file', caFile], '', await newHome());
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^infra: login failed: .*access key/);
   });
 });

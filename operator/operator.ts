@@ -145,6 +145,7 @@ export class Operator {
         audit,
         logger,
       },
+      management: { hub: this.hub, kubeConfig: this.kubeConfig, namespace: config.namespace, bootstrapAdmins: config.bootstrapAdmins, audit, logger },
       serving: this.serving,
       trust: () => this.trust!,
       issuer: config.publicURL,

@@ -9,6 +9,7 @@ import type { JSONWebKeySet } from 'jose';
 import type { PemPair } from '../../lib/pki.ts';
 import { resolveIdentity } from '../access.ts';
 import type { Hub } from '../hub.ts';
+import { managementAPI, type ManagementDeps } from '../management/api.ts';
 import { authAPI, type AuthAPIDeps, type Authenticator } from './api.ts';
 import type { CredentialStore } from './credentials.ts';
 import { sendStatus } from './status.ts';
@@ -64,13 +65,14 @@ export interface Doors {
 
 export interface DoorOptions {
   deps: AuthAPIDeps;
+  management: ManagementDeps;
   serving: PemPair;
   trust: () => FrontProxyTrust;
   issuer: string;
   jwks: () => JSONWebKeySet;
 }
 
-export function createDoors({ deps, serving, trust, issuer, jwks }: DoorOptions): Doors {
+export function createDoors({ deps, management, serving, trust, issuer, jwks }: DoorOptions): Doors {
   const aggregatedApp = express();
   aggregatedApp.disable('x-powered-by');
   const { verifyProxy, authenticate } = aggregatedAuthenticator(deps.hub, trust);
@@ -91,7 +93,8 @@ export function createDoors({ deps, serving, trust, issuer, jwks }: DoorOptions)
   publicApp.get('/openid/v1/jwks', (_req, res) => {
     res.set('Cache-Control', 'public, max-age=60').json(jwks());
   });
-  publicApp.use(authAPI(deps, publicAuthenticator(deps.hub, deps.credentials)));
+  const authenticatePublic = publicAuthenticator(deps.hub, deps.credentials);
+  publicApp.use(authAPI(deps, authenticatePublic), managementAPI(management, authenticatePublic));
   publicApp.use((_req, res) => sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource'));
 
   const aggregated = createServer(

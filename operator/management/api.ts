@@ -1,0 +1,290 @@
+// The management API on the operator's public door: Grants, Users, Groups, Providers and
+// Destinations for the CLI, at the same paths and in the same shapes as the hub's CRDs
+// (`/apis/infrahq.com/v1alpha1/grants`...). Who may do what is decided by Grants on the
+// reserved resource `infra` (view: get and list; admin: also create, patch and delete),
+// not by the hub's RBAC: the operator reads from its caches and writes with its own
+// identity, recording who asked.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiException, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import express, { type Request, type Response } from 'express';
+import { resources, type Grant, type GrantSpec } from '../../api/v1alpha1/types.ts';
+import { errorMessage } from '../../lib/controller/informer.ts';
+import type { Logger } from '../../lib/log.ts';
+import { StatusError } from '../../lib/status-error.ts';
+import { infraRole, type InfraRole } from '../access.ts';
+import type { Authenticator, Caller } from '../auth/api.ts';
+import { authenticationFailed, sendStatus } from '../auth/status.ts';
+import { subjectKey, type Hub } from '../hub.ts';
+import { grantName, groupName, userName } from './names.ts';
+
+const group = 'infrahq.com';
+const version = 'v1alpha1';
+const apiVersion = `${group}/${version}`;
+const fieldManager = 'infra-management';
+export const createdByAnnotation = 'infrahq.com/created-by';
+/** How long a write waits for the operator's own cache to show it, so a list right after sees it. */
+const cacheSettleMs = 3_000;
+
+type Kind = keyof typeof resources;
+type Plural = (typeof resources)[Kind]['plural'];
+type Verb = 'get' | 'list' | 'create' | 'patch' | 'delete';
+
+/** What the API reads of a hub informer. */
+interface Cache {
+  get(name: string): KubernetesObject | undefined;
+  list(): readonly KubernetesObject[];
+}
+
+export interface ManagementDeps {
+  hub: Hub;
+  kubeConfig: KubeConfig;
+  /** The operator's namespace, where a Provider's client secret is kept. */
+  namespace: string;
+  bootstrapAdmins: readonly string[];
+  audit: Logger;
+  logger: Logger;
+}
+
+const kindOf = new Map(Object.values(resources).map((r) => [r.plural as string, r.kind as Kind]));
+
+const resourceList = {
+  kind: 'APIResourceList',
+  apiVersion: 'v1',
+  groupVersion: apiVersion,
+  resources: Object.values(resources).map(({ kind, plural }) => ({
+    name: plural,
+    singularName: kind.toLowerCase(),
+    namespaced: false,
+    kind,
+    verbs: ['get', 'list', 'create', 'patch', 'delete'],
+  })),
+};
+
+export function managementAPI(deps: ManagementDeps, authenticate: Authenticator): express.Router {
+  const objects = KubernetesObjectApi.makeApiClient(deps.kubeConfig);
+  const caches: Record<Plural, Cache> = {
+    grants: deps.hub.grants,
+    users: deps.hub.users,
+    groups: deps.hub.groups,
+    providers: deps.hub.providers,
+    destinations: deps.hub.destinations,
+  };
+
+  const router = express.Router();
+  const base = `/apis/${group}/${version}`;
+  router.get(base, (_req, res) => void res.json(resourceList));
+
+  /** Resolves the kind and the caller, and checks the caller's role allows the verb. */
+  const route = (verb: Verb, handle: (kind: Kind, caller: Caller, req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+    try {
+      const kind = kindOf.get(String(req.params['plural']));
+      if (!kind) throw new StatusError(404, 'NotFound', `the server could not find the requested resource ${String(req.params['plural'])}.${group}`);
+      const caller = await authenticate(req);
+      if (!caller) throw authenticationFailed();
+      authorize(deps, caller, verb, kind);
+      await handle(kind, caller, req, res);
+    } catch (err) {
+      if (err instanceof StatusError) return sendStatus(res, err.code, err.reason, err.message);
+      deps.logger.error({ verb, resource: req.params['plural'], err: errorMessage(err) }, 'management request failed');
+      sendStatus(res, 500, 'InternalError', 'an internal error occurred; the operator logged the details');
+    }
+  };
+  const informer = (kind: Kind) => caches[resources[kind].plural];
+
+  router.get(
+    `${base}/:plural`,
+    route('list', async (kind, _caller, _req, res) => {
+      const items = [...informer(kind).list()].sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+      res.json({ apiVersion, kind: `${kind}List`, metadata: {}, items });
+    }),
+  );
+
+  router.get(
+    `${base}/:plural/:name`,
+    route('get', async (kind, _caller, req, res) => {
+      res.json(found(informer(kind), kind, String(req.params['name'])));
+    }),
+  );
+
+  router.post(
+    `${base}/:plural`,
+    express.json({ limit: '64kb', type: () => true }),
+    route('create', async (kind, caller, req, res) => {
+      const { object, clientSecret } = creatable(kind, req.body as unknown, caller);
+      if (kind === 'Grant') {
+        const existing = sameGrant(deps.hub, object.spec as unknown as GrantSpec);
+        if (existing) return void res.status(200).json(existing);
+      }
+      if (clientSecret !== undefined) await storeClientSecret(objects, deps.namespace, object.metadata!.name!, clientSecret);
+      const created = await forward(() => objects.create(object, undefined, undefined, fieldManager));
+      await settled(informer(kind), created.metadata!.name!, (cached) => cached !== undefined);
+      deps.audit.info({ action: `${kind.toLowerCase()}.created`, by: caller.identity.email, name: created.metadata!.name, spec: (created as { spec?: unknown }).spec }, `${kind} created`);
+      res.status(201).json(created);
+    }),
+  );
+
+  router.patch(
+    `${base}/:plural/:name`,
+    express.json({ limit: '64kb', type: () => true }),
+    route('patch', async (kind, caller, req, res) => {
+      const name = String(req.params['name']);
+      if (req.headers['content-type']?.split(';')[0] !== 'application/merge-patch+json') {
+        throw new StatusError(415, 'UnsupportedMediaType', 'send a JSON merge patch (Content-Type: application/merge-patch+json)');
+      }
+      const patch = req.body as { spec?: unknown; metadata?: { resourceVersion?: unknown } };
+      if (typeof patch !== 'object' || patch === null || Array.isArray(patch) || Object.keys(patch).some((k) => k !== 'spec' && k !== 'metadata')) {
+        throw new StatusError(422, 'Invalid', `a patch of a ${kind} may change only spec (and carry metadata.resourceVersion)`);
+      }
+      const resourceVersion = typeof patch.metadata?.resourceVersion === 'string' ? patch.metadata.resourceVersion : undefined;
+      found(informer(kind), kind, name);
+      const body = { apiVersion, kind, metadata: { name, ...(resourceVersion ? { resourceVersion } : {}) }, spec: patch.spec };
+      const patched = await forward(() => objects.patch(body, undefined, undefined, fieldManager, undefined, PatchStrategy.MergePatch));
+      const rv = patched.metadata!.resourceVersion;
+      await settled(informer(kind), name, (cached) => cached?.metadata?.resourceVersion === rv);
+      deps.audit.info({ action: `${kind.toLowerCase()}.patched`, by: caller.identity.email, name, spec: (patched as { spec?: unknown }).spec }, `${kind} changed`);
+      res.json(patched);
+    }),
+  );
+
+  router.delete(
+    `${base}/:plural/:name`,
+    route('delete', async (kind, caller, req, res) => {
+      const name = String(req.params['name']);
+      const existing = found(informer(kind), kind, name);
+      await forward(() => objects.delete({ apiVersion, kind, metadata: { name } }));
+      await settled(informer(kind), name, (cached) => cached === undefined);
+      deps.audit.info({ action: `${kind.toLowerCase()}.deleted`, by: caller.identity.email, name, spec: (existing as { spec?: unknown }).spec }, `${kind} deleted`);
+      res.json({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group, kind: resources[kind].plural } });
+    }),
+  );
+
+  router.use((err: unknown, _req: Request, res: Response, next: (err?: unknown) => void) => {
+    if (res.headersSent) return next(err);
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.parse.failed') return sendStatus(res, 400, 'BadRequest', `the request body is not valid JSON: ${errorMessage(err)}`);
+    if (type === 'entity.too.large') return sendStatus(res, 413, 'RequestEntityTooLarge', 'the request body is larger than 64 KiB');
+    next(err);
+  });
+  return router;
+}
+
+function authorize(deps: ManagementDeps, caller: Caller, verb: Verb, kind: Kind): void {
+  if (deps.hub.userByEmail(caller.identity.email)?.status?.passwordChangeRequired) {
+    throw new StatusError(403, 'Forbidden', 'you must change your one-time password first: run `infra login` again');
+  }
+  const role: InfraRole | undefined = infraRole(deps.hub, caller.identity, deps.bootstrapAdmins);
+  const allowed = role === 'admin' || (role === 'view' && (verb === 'get' || verb === 'list'));
+  if (allowed) return;
+  const plural = resources[kind].plural;
+  const needed = verb === 'get' || verb === 'list' ? 'view or admin' : 'admin';
+  throw new StatusError(403, 'Forbidden', `${caller.identity.email} may not ${verb} ${plural}: that needs a Grant with role ${needed} on resource infra`);
+}
+
+function found(informer: Cache, kind: Kind, name: string): KubernetesObject {
+  const object = informer.get(name);
+  if (!object) throw new StatusError(404, 'NotFound', `${resources[kind].plural}.${group} "${name}" not found`);
+  return object;
+}
+
+/**
+ * The object to create from a request body: apiVersion and kind must match the path;
+ * only metadata.name, labels and annotations and the spec are taken (status is the
+ * controllers'); a missing name is derived from the spec. A Provider may carry its
+ * client secret beside the object, which goes to a Secret, never into the Provider.
+ */
+function creatable(kind: Kind, body: unknown, caller: Caller): { object: KubernetesObject & { spec: Record<string, unknown> }; clientSecret?: string } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new StatusError(400, 'BadRequest', `the request body must be a ${kind} object`);
+  const { apiVersion: av, kind: k, metadata, spec, clientSecret } = body as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; labels?: unknown; annotations?: unknown }; spec?: unknown; clientSecret?: unknown };
+  if (av !== apiVersion || k !== kind) throw new StatusError(400, 'BadRequest', `expected apiVersion ${apiVersion} and kind ${kind}, got ${String(av)} ${String(k)}`);
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new StatusError(422, 'Invalid', `${kind} is invalid: spec: must be an object`);
+  if (clientSecret !== undefined && (kind !== 'Provider' || typeof clientSecret !== 'string' || clientSecret === '')) {
+    throw new StatusError(422, 'Invalid', 'clientSecret: only a Provider carries one, as a non-empty string');
+  }
+  const typedSpec = spec as Record<string, unknown>;
+  const name = typeof metadata?.name === 'string' && metadata.name !== '' ? metadata.name : derivedName(kind, typedSpec);
+  const annotations = { ...(isStringMap(metadata?.annotations) ? metadata.annotations : {}), [createdByAnnotation]: caller.identity.email };
+  const object = {
+    apiVersion,
+    kind,
+    metadata: { name, ...(isStringMap(metadata?.labels) ? { labels: metadata.labels } : {}), annotations },
+    spec: typedSpec,
+  };
+  return clientSecret === undefined ? { object } : { object: withSecretRef(object), clientSecret };
+}
+
+function derivedName(kind: Kind, spec: Record<string, unknown>): string {
+  const text = (field: string) => {
+    const value = spec[field];
+    if (typeof value !== 'string' || value === '') throw new StatusError(422, 'Invalid', `${kind} is invalid: spec.${field}: is required (or set metadata.name)`);
+    return value;
+  };
+  switch (kind) {
+    case 'Grant': {
+      const subjects = ['user', 'group'].filter((f) => typeof spec[f] === 'string');
+      if (subjects.length !== 1) throw new StatusError(422, 'Invalid', 'Grant is invalid: spec: set exactly one of user (an email) or group (a group name)');
+      text('role');
+      text('resource');
+      return grantName(spec as unknown as GrantSpec);
+    }
+    case 'User':
+      return userName(text('email'));
+    case 'Group':
+      throw new StatusError(422, 'Invalid', 'Group is invalid: metadata.name: is required (it is the group\'s name in Grants)');
+    default:
+      throw new StatusError(422, 'Invalid', `${kind} is invalid: metadata.name: is required`);
+  }
+}
+
+const providerSecretKey = 'clientSecret';
+const providerSecretName = (provider: string) => `infra-provider-${provider}`;
+
+function withSecretRef<T extends { metadata: { name: string }; spec: Record<string, unknown> }>(provider: T): T {
+  return { ...provider, spec: { ...provider.spec, clientSecretRef: { name: providerSecretName(provider.metadata.name), key: providerSecretKey } } };
+}
+
+async function storeClientSecret(objects: KubernetesObjectApi, namespace: string, provider: string, clientSecret: string): Promise<void> {
+  const secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: providerSecretName(provider), namespace, labels: { 'app.kubernetes.io/part-of': 'infra', 'infrahq.com/provider': provider } },
+    type: 'Opaque',
+    data: { [providerSecretKey]: Buffer.from(clientSecret).toString('base64') },
+  };
+  await forward(() => objects.patch(secret, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply));
+}
+
+function isStringMap(value: unknown): value is Record<string, string> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
+}
+
+/** A Grant already giving the same subject the same role on the same resource (and expiry). */
+function sameGrant(hub: Hub, spec: GrantSpec): Grant | undefined {
+  const subject = subjectKey({ spec } as Grant);
+  return hub.grants.byIndex('subject', subject).find((g) => g.spec.role === spec.role && g.spec.resource === spec.resource && g.spec.expiresAt === spec.expiresAt);
+}
+
+/** Runs a hub write; the hub's own Status (validation, conflict, not found) goes back to the caller as it is. */
+async function forward<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!(err instanceof ApiException)) throw err;
+    const status = parseStatus(err.body);
+    throw new StatusError(err.code, status?.reason ?? 'Unknown', status?.message ?? `the hub answered HTTP ${err.code}`);
+  }
+}
+
+function parseStatus(body: unknown): { reason?: string; message?: string } | undefined {
+  try {
+    const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { kind?: string; reason?: string; message?: string };
+    return parsed?.kind === 'Status' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits (bounded) until the cache shows a write, so the caller's next read sees it. */
+async function settled(informer: Cache, name: string, done: (cached: KubernetesObject | undefined) => boolean): Promise<void> {
+  const deadline = Date.now() + cacheSettleMs;
+  while (!done(informer.get(name)) && Date.now() < deadline) await sleep(10);
+}
