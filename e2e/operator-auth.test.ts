@@ -305,7 +305,14 @@ describe('the controllers', () => {
       };
       expect(grant.metadata.labels?.['infrahq.com/destination']).toBe(destination);
       expect(grant.status?.observedGeneration).toBe(grant.metadata.generation);
-      expect(grant.status?.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
+      // kstatus reads it as Current: Ready, neither Reconciling nor Stalled.
+      expect(grant.status?.conditions).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ type: 'Ready', status: 'True' }),
+          expect.objectContaining({ type: 'Reconciling', status: 'False' }),
+          expect.objectContaining({ type: 'Stalled', status: 'False' }),
+        ]),
+      );
     });
     const labelled = await kubectlOk('hub', ['get', 'grants', '-l', `infrahq.com/destination=${destination}`, '-o', 'name']);
     expect(labelled.trim().split('\n').sort()).toEqual([`grant.infrahq.com/${builtInGroup}-edit-web`, `grant.infrahq.com/${idpGroup}-view`].sort());
@@ -322,12 +329,16 @@ describe('the controllers', () => {
     await eventually(async () => {
       const ready = await kubectlOk('hub', ['get', 'grant', lost, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}']);
       expect(ready).toBe('DestinationNotFound');
+      // Waiting for the destination's connector: kstatus InProgress, not Failed.
+      expect(await kubectlOk('hub', ['get', 'grant', lost, '-o', 'jsonpath={.status.conditions[?(@.type=="Reconciling")].status}'])).toBe('True');
     });
     await eventually(async () => {
       const grant = JSON.parse(await kubectlOk('hub', ['get', 'grant', temporary, '-o', 'json'])) as { status?: { expired?: boolean; expiredAt?: string; conditions?: { type: string; reason: string }[] } };
       expect(grant.status?.expired).toBe(true);
       expect(Date.parse(grant.status!.expiredAt!)).toBeGreaterThanOrEqual(Date.parse(expiresAt));
       expect(grant.status?.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', reason: 'Expired' }));
+      // Only a person can revive it: kstatus Failed.
+      expect(grant.status?.conditions).toContainEqual(expect.objectContaining({ type: 'Stalled', status: 'True', reason: 'Expired' }));
     }, 15_000);
     const table = await kubectlOk('hub', ['get', 'grant', temporary]);
     expect(table).toMatch(new RegExp(`${temporary}\\s+${carl.replace('.', '\\.')}\\s+view\\s+${destination}\\s+False`));

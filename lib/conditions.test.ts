@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { conditionsCurrent, mergeConditions } from './conditions.ts';
+import { conditionsCurrent, mergeConditions, readiness } from './conditions.ts';
 
 const t0 = new Date('2026-01-01T00:00:00Z');
 const t1 = new Date('2026-01-01T01:00:00Z');
@@ -20,5 +20,21 @@ describe('conditions', () => {
     expect(conditionsCurrent(conditions, [{ type: 'Ready', status: 'True', reason: 'Valid', message: 'ok' }], 3)).toBe(true);
     expect(conditionsCurrent(conditions, [{ type: 'Ready', status: 'True', reason: 'Valid', message: 'ok' }], 4)).toBe(false);
     expect(conditionsCurrent(conditions, [{ type: 'Synced', status: 'True', reason: 'Valid', message: 'ok' }], 3)).toBe(false);
+  });
+});
+
+describe('readiness', () => {
+  const ready = { type: 'Ready', status: 'True', reason: 'Valid', message: 'access granted' } as const;
+  const waiting = { type: 'Ready', status: 'False', reason: 'DestinationNotFound', message: 'no Destination named x' } as const;
+
+  it('puts Reconciling and Stalled to False beside a True Ready', () => {
+    expect(readiness(ready).map((c) => [c.type, c.status])).toEqual([['Ready', 'True'], ['Reconciling', 'False'], ['Stalled', 'False']]);
+  });
+
+  it('marks a not-Ready object Reconciling while it waits, Stalled when a person must act, with the same reason', () => {
+    expect(readiness(waiting)[1]).toEqual({ type: 'Reconciling', status: 'True', reason: 'DestinationNotFound', message: 'no Destination named x' });
+    expect(readiness(waiting)[2]).toMatchObject({ type: 'Stalled', status: 'False' });
+    const stalled = readiness({ ...waiting, reason: 'Expired' }, 'stalled');
+    expect(stalled.map((c) => [c.type, c.status, c.reason])).toEqual([['Ready', 'False', 'Expired'], ['Reconciling', 'False', 'Expired'], ['Stalled', 'True', 'Expired']]);
   });
 });

@@ -32,3 +32,18 @@ export function conditionsCurrent(existing: readonly Condition[] | undefined, in
 export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }
+
+/** What a not-Ready object is doing: waiting for something that comes by itself, or stuck until a person acts. */
+export type NotReady = 'waiting' | 'stalled';
+
+/**
+ * Ready with kstatus's pair beside it, so Flux, kstatus and Argo CD read an object without
+ * custom checks: Reconciling=True while it waits, Stalled=True when a person must act;
+ * both False once Ready is True. They carry Ready's reason and message.
+ */
+export function readiness(ready: ConditionInput, notReady?: NotReady): ConditionInput[] {
+  const state = ready.status === 'True' ? undefined : (notReady ?? 'waiting');
+  const pair = (type: 'Reconciling' | 'Stalled', on: boolean): ConditionInput =>
+    on ? { type, status: 'True', reason: ready.reason, message: ready.message } : { type, status: 'False', reason: ready.reason, message: ready.status === 'True' ? 'ready' : `see ${state === 'waiting' ? 'Reconciling' : 'Stalled'}` };
+  return [ready, pair('Reconciling', state === 'waiting'), pair('Stalled', state === 'stalled')];
+}

@@ -11,6 +11,7 @@ export const credentialLabel = 'infrahq.com/credential';
 export const userLabel = 'infrahq.com/user';
 
 export const grantIndex = { bySubject: 'subject', byDestination: 'destination' } as const;
+export const userIndex = { byEmail: 'email', byIdPGroup: 'idp-group' } as const;
 
 export function subjectKey(grant: Grant): string {
   return grant.spec.user !== undefined ? userSubject(grant.spec.user) : groupSubject(grant.spec.group ?? '');
@@ -66,7 +67,8 @@ export class Hub {
 
     this.grants.addIndex(grantIndex.bySubject, (grant) => [subjectKey(grant)]);
     this.grants.addIndex(grantIndex.byDestination, (grant) => [grantDestination(grant)]);
-    this.users.addIndex('email', (user) => [user.spec.email.toLowerCase()]);
+    this.users.addIndex(userIndex.byEmail, (user) => [user.spec.email.toLowerCase()]);
+    this.users.addIndex(userIndex.byIdPGroup, (user) => user.status?.groups ?? []);
     this.groups.addIndex('member', (group) => (group.spec.members ?? []).map((m) => m.toLowerCase()));
   }
 
@@ -88,7 +90,7 @@ export class Hub {
   }
 
   userByEmail(email: string): User | undefined {
-    return this.users.byIndex('email', email.toLowerCase())[0];
+    return this.users.byIndex(userIndex.byEmail, email.toLowerCase())[0];
   }
 
   /** Names of the built-in Groups that list this email as a member. */

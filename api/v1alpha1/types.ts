@@ -57,7 +57,7 @@ export interface DestinationStatus {
    */
   roles?: string[];
   /**
-   * Standard conditions. Ready: the connector is registered and heartbeating, and its RBAC sync works; False with the reason otherwise.
+   * Standard conditions. Ready: the connector is registered and heartbeating, and its RBAC sync works; False with the reason otherwise. Reconciling and Stalled follow kstatus: Reconciling=True until a connector first registers, Stalled=True when its heartbeats stopped; both False when Ready.
    *
    * @maxItems 16
    *
@@ -143,7 +143,7 @@ export interface GrantStatus {
    */
   expiredAt?: string;
   /**
-   * Standard conditions. Ready: the operator accepted the Grant (subject, destination and expiry checked). Synced: written by the destination's connector; True when the RBAC binding exists, otherwise False with the reason (e.g. RoleNotFound, NamespaceNotFound, Expired).
+   * Standard conditions. Ready: the operator accepted the Grant (subject, destination and expiry checked). Synced: written by the destination's connector; True when the RBAC binding exists, otherwise False with the reason (e.g. RoleNotFound, NamespaceNotFound, Expired). Reconciling and Stalled follow kstatus: Reconciling=True while the Grant waits (its Destination has not registered yet), Stalled=True when only a person can fix it (it expired); both False when Ready.
    *
    * @maxItems 16
    *
@@ -221,7 +221,7 @@ export interface GroupStatus {
    */
   unknownMembers?: string[];
   /**
-   * Standard conditions. Ready: the operator has applied the membership, so members' tokens carry this group.
+   * Standard conditions. Ready: the operator has applied the membership, so members' tokens carry this group. Reconciling and Stalled (kstatus) are False once Ready.
    *
    * @maxItems 16
    *

@@ -1,7 +1,7 @@
 // Destination controller: a destination is connected while its connector heartbeats
 // (status.lastSeenAt); the operator marks it disconnected when heartbeats stop.
 import type { Controller } from '../../lib/controller/controller.ts';
-import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
+import { conditionsCurrent, mergeConditions, readiness } from '../../lib/conditions.ts';
 import { kindController, type ControllerContext } from './context.ts';
 
 /** Heartbeats come every 30 s; three missed ones mean the connector is gone. */
@@ -16,17 +16,17 @@ export function destinationController(ctx: ControllerContext, timeoutMs = heartb
     const lastSeen = Date.parse(destination.status?.lastSeenAt ?? '');
     const age = Number.isNaN(lastSeen) ? Infinity : now.getTime() - lastSeen;
     const connected = age < timeoutMs;
-    const ready: ConditionInput = connected
-      ? { type: 'Ready', status: 'True', reason: 'Connected', message: `connector last seen at ${destination.status!.lastSeenAt}` }
+    const conditions = connected
+      ? readiness({ type: 'Ready', status: 'True', reason: 'Connected', message: `connector last seen at ${destination.status!.lastSeenAt}` })
       : Number.isNaN(lastSeen)
-        ? { type: 'Ready', status: 'False', reason: 'NeverConnected', message: 'no connector has registered for this destination yet; install one in the cluster (docs/connector.md)' }
-        : { type: 'Ready', status: 'False', reason: 'HeartbeatMissed', message: `no heartbeat from the connector since ${destination.status!.lastSeenAt}; check the connector's logs in that cluster` };
+        ? readiness({ type: 'Ready', status: 'False', reason: 'NeverConnected', message: 'no connector has registered for this destination yet; install one in the cluster (docs/connector.md)' }, 'waiting')
+        : readiness({ type: 'Ready', status: 'False', reason: 'HeartbeatMissed', message: `no heartbeat from the connector since ${destination.status!.lastSeenAt}; check the connector's logs in that cluster` }, 'stalled');
     const generation = destination.metadata.generation;
-    if (!conditionsCurrent(destination.status?.conditions, [ready], generation) || destination.status?.connected !== connected) {
+    if (!conditionsCurrent(destination.status?.conditions, conditions, generation) || destination.status?.connected !== connected) {
       await applier.applyStatus('Destination', name, {
         observedGeneration: generation,
         connected,
-        conditions: mergeConditions(destination.status?.conditions, [ready], generation, now),
+        conditions: mergeConditions(destination.status?.conditions, conditions, generation, now),
       });
     }
     if (connected) return { requeueAfterMs: timeoutMs - age + 1000 };

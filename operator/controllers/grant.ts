@@ -4,9 +4,9 @@
 // and connectors drop their bindings.
 import type { Grant, GrantStatus } from '../../api/v1alpha1/types.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
-import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
+import { conditionsCurrent, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
 import { infraResource, isExpired } from '../access.ts';
-import { grantDestination, grantIndex, groupSubject, userSubject, type Hub } from '../hub.ts';
+import { grantDestination, grantIndex, groupSubject, userIndex, userSubject, type Hub } from '../hub.ts';
 import { destinationLabel, kindController, type ControllerContext } from './context.ts';
 
 /** The conditions a Grant should carry now; pure, for tests. */
@@ -20,15 +20,15 @@ export function grantConditions(grant: Grant, hub: Pick<Hub, 'destinations' | 'u
       ? { type: 'SubjectFound', status: 'True', reason: 'GroupFound', message: `group ${grant.spec.group} is known` }
       : { type: 'SubjectFound', status: 'False', reason: 'GroupNotFound', message: `no built-in Group is named ${grant.spec.group} and no user has logged in with it yet; the Grant applies once one does` };
 
-  let ready: ConditionInput;
+  let ready: ConditionInput[];
   if (isExpired(grant, now)) {
-    ready = { type: 'Ready', status: 'False', reason: 'Expired', message: `the Grant expired at ${grant.spec.expiresAt}; delete it, or set a later spec.expiresAt to restore access` };
+    ready = readiness({ type: 'Ready', status: 'False', reason: 'Expired', message: `the Grant expired at ${grant.spec.expiresAt}; delete it, or set a later spec.expiresAt to restore access` }, 'stalled');
   } else if (destination !== infraResource && !hub.destinations.get(destination)) {
-    ready = { type: 'Ready', status: 'False', reason: 'DestinationNotFound', message: `no Destination named ${destination}; it appears when that cluster's connector registers` };
+    ready = readiness({ type: 'Ready', status: 'False', reason: 'DestinationNotFound', message: `no Destination named ${destination}; it appears when that cluster's connector registers` }, 'waiting');
   } else {
-    ready = { type: 'Ready', status: 'True', reason: 'Valid', message: grant.spec.expiresAt ? `access until ${grant.spec.expiresAt}` : 'access granted' };
+    ready = readiness({ type: 'Ready', status: 'True', reason: 'Valid', message: grant.spec.expiresAt ? `access until ${grant.spec.expiresAt}` : 'access granted' });
   }
-  return [ready, subject];
+  return [...ready, subject];
 }
 
 /** The field manager (kubectl, argocd-controller, infra-cli, …) that last wrote the spec. */
@@ -38,7 +38,7 @@ function lastManager(grant: Grant): string | undefined {
 }
 
 function groupKnown(hub: Pick<Hub, 'groups' | 'users'>, name: string): boolean {
-  return hub.groups.get(name) !== undefined || hub.users.list().some((u) => u.status?.groups?.includes(name));
+  return hub.groups.get(name) !== undefined || hub.users.byIndex(userIndex.byIdPGroup, name).length > 0;
 }
 
 export function grantController(ctx: ControllerContext): Controller {

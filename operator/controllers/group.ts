@@ -1,6 +1,6 @@
 // Group controller: counts a built-in Group's members and names those with no User.
 import type { Controller } from '../../lib/controller/controller.ts';
-import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
+import { conditionsCurrent, mergeConditions, readiness } from '../../lib/conditions.ts';
 import { kindController, type ControllerContext } from './context.ts';
 
 export function groupController(ctx: ControllerContext): Controller {
@@ -10,13 +10,15 @@ export function groupController(ctx: ControllerContext): Controller {
     if (!group) return;
     const members = group.spec?.members ?? [];
     const unknownMembers = members.filter((m) => !hub.userByEmail(m)).sort();
-    const ready: ConditionInput = unknownMembers.length === 0
-      ? { type: 'Ready', status: 'True', reason: 'MembersFound', message: `${members.length} members` }
-      : { type: 'Ready', status: 'True', reason: 'UnknownMembers', message: `${unknownMembers.length} of ${members.length} members have no User yet: ${unknownMembers.slice(0, 5).join(', ')}${unknownMembers.length > 5 ? ', …' : ''}` };
+    const conditions = readiness(
+      unknownMembers.length === 0
+        ? { type: 'Ready', status: 'True', reason: 'MembersFound', message: `${members.length} members` }
+        : { type: 'Ready', status: 'True', reason: 'UnknownMembers', message: `${unknownMembers.length} of ${members.length} members have no User yet: ${unknownMembers.slice(0, 5).join(', ')}${unknownMembers.length > 5 ? ', …' : ''}` },
+    );
     const status = group.status ?? {};
     const generation = group.metadata.generation;
     if (
-      conditionsCurrent(status.conditions, [ready], generation) &&
+      conditionsCurrent(status.conditions, conditions, generation) &&
       status.memberCount === members.length &&
       JSON.stringify(status.unknownMembers ?? []) === JSON.stringify(unknownMembers)
     ) return;
@@ -24,7 +26,7 @@ export function groupController(ctx: ControllerContext): Controller {
       observedGeneration: generation,
       memberCount: members.length,
       unknownMembers,
-      conditions: mergeConditions(status.conditions, [ready], generation, ctx.now()),
+      conditions: mergeConditions(status.conditions, conditions, generation, ctx.now()),
     });
   });
   // A member's User appearing or disappearing changes unknownMembers.
