@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { freePorts } from '../hack/controlplane/controlplane.ts';
+import { nodeFlags, type Program } from '../lib/node-flags.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 
@@ -20,12 +21,13 @@ export interface RunningProgram {
   kill(): Promise<void>;
 }
 
-/** Writes the config file, starts `node <entry> --config <file>`, collects its log lines. */
-async function startProgram(entry: string, config: Record<string, unknown>, metricsPort: number, logFile?: string): Promise<RunningProgram> {
+/** Writes the config file, starts `node <the program's flags> <program>/main.ts --config <file>`, collects its log lines. */
+async function startProgram(program: Program, config: Record<string, unknown>, metricsPort: number, logFile?: string): Promise<RunningProgram> {
   const dir = await mkdtemp(join(tmpdir(), 'infra-program-'));
   const configFile = join(dir, 'config.yaml');
-  await writeFile(configFile, stringify({ ...config, listen: { ...(config.listen as object), metrics: `127.0.0.1:${metricsPort}` }, logLevel: 'debug' }));
-  const child = spawn(process.execPath, [join(repoRoot, entry), '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Debug logging unless the caller asks for another level (the bench runs at production's info).
+  await writeFile(configFile, stringify({ logLevel: 'debug', ...config, listen: { ...(config.listen as object), metrics: `127.0.0.1:${metricsPort}` } }));
+  const child = spawn(process.execPath, [...nodeFlags[program], join(repoRoot, program, 'main.ts'), '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
   for (const stream of [child.stdout!, child.stderr!]) {
     let partial = '';
@@ -69,7 +71,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const identity = options.identity ?? `operator-${publicPort}`;
   const { apiService, ...rest } = options.config ?? {};
   const program = await startProgram(
-    'operator/main.ts',
+    'operator',
     {
       kubeconfig: options.kubeconfig,
       namespace: options.namespace,
@@ -101,6 +103,7 @@ export interface ConnectorOptions {
   issuerCAFile: string;
   /** Spoke namespace for the proxy's CA Secret. */
   namespace: string;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
   logFile?: string;
 }
 
@@ -108,7 +111,7 @@ export async function startConnector(options: ConnectorOptions): Promise<Running
   const [proxyPort, metricsPort] = await freePorts(2);
   const proxyURL = `https://127.0.0.1:${proxyPort}`;
   const { logFile, ...config } = options;
-  const program = await startProgram('connector/main.ts', { ...config, proxy: { listen: `127.0.0.1:${proxyPort}`, url: proxyURL } }, metricsPort!, logFile);
+  const program = await startProgram('connector', { ...config, proxy: { listen: `127.0.0.1:${proxyPort}`, url: proxyURL } }, metricsPort!, logFile);
   const running = { ...program, proxyURL };
   await waitReady(running);
   return running;
