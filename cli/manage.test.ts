@@ -171,3 +171,25 @@ describe('infra users, groups, destinations, providers', () => {
     await expect(none.run('providers', 'add', 'dex', '--kind', 'saml', '--issuer', 'https://dex', '--client-id', 'infra')).rejects.toThrow('--kind saml is not one of oidc, okta, google, azure');
   });
 });
+
+describe('infra keys list and remove', () => {
+  const keys = '/apis/auth.infrahq.com/v1alpha1/accesskeys';
+
+  it('lists your keys, or another user\'s with --user, and revokes one by name', async () => {
+    const items = [{ name: 'ci-deploy', user: 'alice@example.com', expirationTimestamp: new Date(Date.now() + 2 * 86_400_000 + 60_000).toISOString(), lastUsedTimestamp: new Date(Date.now() - 90_000).toISOString() }];
+    const f = fake({ request: (method) => (method === 'GET' ? { items } : { kind: 'Status', status: 'Success' }) });
+    await f.run('keys', 'list');
+    expect(f.out[0]).toBe('  NAME (1)   USER               EXPIRES  LAST USED\n  ci-deploy  alice@example.com  in 2d    1m ago');
+    await f.run('keys', 'ls', '--user', 'robot@example.com', '-o', 'json');
+    expect(JSON.parse(f.out[1]!)).toEqual(items);
+    await f.run('keys', 'remove', 'ci-deploy');
+    expect(f.out[2]).toBe('Access key "ci-deploy" revoked');
+    expect(f.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${keys}`, `GET ${keys}?user=robot%40example.com`, `DELETE ${keys}/ci-deploy`]);
+  });
+
+  it('says when there are none', async () => {
+    const f = fake({ request: () => ({ items: [] }) });
+    await f.run('keys', 'list');
+    expect(f.out).toEqual(['No access keys: create one with `infra keys add NAME`.']);
+  });
+});

@@ -232,7 +232,7 @@ describe('infra CLI against a real installation', () => {
     expect(after).toEqual({ code: 1, stdout: '', stderr: 'infra: not logged in: run `infra login SERVER` first\n' });
   });
 
-  it('says a session has expired when the server holds it expired, and that a key was revoked when its user is removed', async () => {
+  it('says a session has expired when the server holds it expired, or was revoked with its access key or its user', async () => {
     const expiring = await newHome();
     expect((await cli(['login', infra.operator.publicURL, '--user', email, '--password-stdin', '--ca-file', caFile], password, expiring)).code).toBe(0);
     const config = JSON.parse(await readFile(join(expiring.INFRA_HOME, 'config.json'), 'utf8')) as { servers: Record<string, { session: { key: string } }> };
@@ -242,16 +242,24 @@ describe('infra CLI against a real installation', () => {
       expect(await cli(['list'], '', expiring)).toEqual({ code: 1, stdout: '', stderr: 'infra: your session has expired or was revoked: run `infra login`\n' });
     }, 5_000);
 
-    const key = (await cli(['keys', 'add', 'ci', '--user', email], '', adminHome)).stdout.trim();
-    expect(key).toMatch(/^iak_/);
-    const robot = await newHome();
-    expect((await cli(['login', infra.operator.publicURL, '--key', key, '--ca-file', caFile], '', robot)).code).toBe(0);
+    const revokedMessage = { code: 1, stdout: '', stderr: 'infra: your session has expired or was revoked: run `infra login`\n' };
+    const loginWithNewKey = async (name: string) => {
+      const key = (await cli(['keys', 'add', name, '--user', email], '', adminHome)).stdout.trim();
+      expect(key).toMatch(/^iak_/);
+      const robot = await newHome();
+      expect((await cli(['login', infra.operator.publicURL, '--key', key, '--ca-file', caFile], '', robot)).code).toBe(0);
+      return { key, robot };
+    };
+    const first = await loginWithNewKey('ci');
+    expect((await cli(['keys', 'list', '--user', email], '', adminHome)).stdout).toMatch(new RegExp(`^  NAME \\(1\\) +USER +EXPIRES +LAST USED\\n  ci +${email.replace('.', '\\.')} +in 29d`));
+    expect(await cli(['keys', 'remove', 'ci', '--user', email], '', adminHome)).toEqual({ code: 0, stdout: 'Access key "ci" revoked\n', stderr: '' });
+    await eventually(async () => expect(await cli(['list'], '', first.robot)).toEqual(revokedMessage), 10_000);
+
+    const { key, robot } = await loginWithNewKey('ci-2');
     expect((await cli(['users', 'list'], '', adminHome)).stdout).toContain(email);
     const removed = await cli(['users', 'remove', email], '', adminHome);
     expect(removed.stdout).toBe(`User ${email} removed; their sessions and access keys are revoked.\n`);
-    await eventually(async () => {
-      expect(await cli(['list'], '', robot)).toEqual({ code: 1, stdout: '', stderr: 'infra: your session has expired or was revoked: run `infra login`\n' });
-    }, 10_000);
+    await eventually(async () => expect(await cli(['list'], '', robot)).toEqual(revokedMessage), 10_000);
     const again = await cli(['login', infra.operator.publicURL, '--key', key, '--ca-file', caFile], '', await newHome());
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^infra: login failed: .*access key/);

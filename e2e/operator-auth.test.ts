@@ -289,6 +289,30 @@ describe('access keys', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('are listed and revoked by name on the public door, ending the sessions made with them', async () => {
+    const session = await login(carl, carlPassword);
+    const bearer = { authorization: `Bearer ${session}` };
+    const { accessKey } = (await createKey(session, { name: 'robot' })).json<{ status: { accessKey: string } }>().status;
+    const exchanged = (await call('Login', 'logins', { accessKey })).json<{ status: { sessionKey: string } }>().status.sessionKey;
+    const keysURL = `${operator.publicURL}${authPath}/accesskeys`;
+
+    const listed = await https(keysURL, { ca: operatorCA, headers: bearer });
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.json<{ items: { name: string; user: string }[] }>().items).toContainEqual(expect.objectContaining({ name: 'robot', user: carl }));
+    expect(listed.text).not.toContain(accessKey.split('.')[1]);
+    const others = await https(`${keysURL}?user=${encodeURIComponent(admin)}`, { ca: operatorCA, headers: bearer });
+    expect(others.json()).toMatchObject({ code: 403, message: `only an Infra admin (a Grant with role admin on resource infra) may see or revoke the access keys of ${admin}` });
+
+    const revoked = await https(`${keysURL}/robot`, { method: 'DELETE', ca: operatorCA, headers: bearer });
+    expect(revoked.json()).toMatchObject({ status: 'Success' });
+    await eventually(async () => {
+      expect((await call('Login', 'logins', { accessKey })).status).toBe(401);
+      expect((await call('AccessReview', 'accessreviews', {}, { authorization: `Bearer ${exchanged}` })).status).toBe(401);
+    });
+    const again = await https(`${keysURL}/robot`, { method: 'DELETE', ca: operatorCA, headers: bearer });
+    expect(again.json()).toMatchObject({ code: 404, message: `${carl} has no access key named robot; \`infra keys list\` shows them` });
+  });
+
   it('stop working when revoked', async () => {
     const { accessKey } = (await createKey(await login(carl, carlPassword), { name: 'short-lived' })).json<{ status: { accessKey: string } }>().status;
     await kubectlOk('hub', ['delete', 'secret', '-n', ns, `infra-access-key-${accessKey.slice(4, 20)}`]);

@@ -146,10 +146,12 @@ async function login(deps: AuthAPIDeps, spec: LoginSpec): Promise<LoginStatus> {
   }
   let user: User | undefined;
   let method: 'password' | 'access-key';
+  let accessKeyId: string | undefined;
   if (spec.accessKey !== undefined) {
     method = 'access-key';
     const credential = await deps.credentials.authenticate(spec.accessKey);
     user = credential?.kind === 'access-key' ? deps.hub.userByEmail(credential.email) : undefined;
+    accessKeyId = credential?.id;
   } else {
     method = 'password';
     user = deps.hub.userByEmail(spec.email!);
@@ -163,7 +165,8 @@ async function login(deps: AuthAPIDeps, spec: LoginSpec): Promise<LoginStatus> {
     deps.audit.info({ action: 'login', method, email: spec.email, result: 'denied' }, 'login denied');
     throw authenticationFailed();
   }
-  const { key, credential } = await deps.credentials.create('session', user);
+  // A session made with an access key ends when the key is revoked.
+  const { key, credential } = await deps.credentials.create('session', user, accessKeyId ? { accessKeyId } : {});
   const identity = resolveIdentity(deps.hub, user.spec.email);
   deps.audit.info({ action: 'login', method, user: identity.email, session: credential.id, result: 'allowed' }, 'login');
   deps.events.record(user, 'Normal', 'LoggedIn', `${identity.email} logged in with ${method === 'password' ? 'a password' : 'an access key'}`);

@@ -19,6 +19,8 @@ const annotations = {
   lastUsedAt: 'infrahq.com/last-used-at',
   name: 'infrahq.com/name',
 } as const;
+/** On a session made by logging in with an access key: that key's id. */
+const accessKeyLabel = 'infrahq.com/access-key';
 const keyPattern = /^(iss|iak)_([a-z2-7]{16})\.([A-Za-z0-9_-]{43})$/;
 /** lastUsedAt is written at most this often per credential, to keep requests off the write path. */
 const touchIntervalMs = 60_000;
@@ -47,6 +49,13 @@ export interface Credential {
   expiresAt: Date;
 }
 
+export interface AccessKeyInfo {
+  id: string;
+  name: string;
+  expiresAt: string;
+  lastUsedAt: string;
+}
+
 export interface CredentialPolicy {
   sessionLifetimeMs: number;
   sessionInactivityTimeoutMs: number;
@@ -68,7 +77,7 @@ export class CredentialStore {
   }
 
   /** Creates a credential for the user and returns its key; only its hash is stored. */
-  async create(kind: CredentialKind, user: User, options: { lifetimeMs?: number; name?: string; now?: Date } = {}): Promise<{ key: string; credential: Credential }> {
+  async create(kind: CredentialKind, user: User, options: { lifetimeMs?: number; name?: string; accessKeyId?: string; now?: Date } = {}): Promise<{ key: string; credential: Credential }> {
     const now = options.now ?? new Date();
     const id = base32(randomBytes(10));
     const secret = randomBytes(32).toString('base64url');
@@ -77,7 +86,12 @@ export class CredentialStore {
       metadata: {
         name: secretName(kind, id),
         namespace: this.namespace,
-        labels: { [credentialLabel]: kind, [userLabel]: user.metadata.name!, 'app.kubernetes.io/managed-by': 'infra-operator' },
+        labels: {
+          [credentialLabel]: kind,
+          [userLabel]: user.metadata.name!,
+          'app.kubernetes.io/managed-by': 'infra-operator',
+          ...(options.accessKeyId ? { [accessKeyLabel]: options.accessKeyId } : {}),
+        },
         annotations: {
           [annotations.email]: user.spec.email,
           [annotations.expiresAt]: expiresAt.toISOString(),
@@ -113,6 +127,8 @@ export class CredentialStore {
     if (!(expiresAt.getTime() > now.getTime())) return undefined;
     const lastUsedAt = Date.parse(meta[annotations.lastUsedAt] ?? '') || 0;
     if (parsed.kind === 'session' && now.getTime() - lastUsedAt > this.policy.sessionInactivityTimeoutMs) return undefined;
+    const viaKey = secret.metadata.labels?.[accessKeyLabel];
+    if (viaKey !== undefined && !this.accessKeyValid(viaKey, now)) return undefined;
     const email = meta[annotations.email] ?? '';
     const user = this.hub.userByEmail(email);
     if (!user || user.metadata.name !== secret.metadata.labels?.[userLabel]) return undefined;
@@ -132,9 +148,40 @@ export class CredentialStore {
     return owned.length;
   }
 
+  /** A user's access keys, from the cache: names and dates, never hashes. */
+  accessKeysOf(userName: string): AccessKeyInfo[] {
+    return this.hub.credentials
+      .list()
+      .filter((s) => s.metadata?.labels?.[credentialLabel] === 'access-key' && s.metadata.labels[userLabel] === userName)
+      .map((s) => {
+        const meta = s.metadata!.annotations ?? {};
+        return {
+          id: s.metadata!.name!.slice(secretName('access-key', '').length),
+          name: meta[annotations.name] ?? '',
+          expiresAt: meta[annotations.expiresAt] ?? '',
+          lastUsedAt: meta[annotations.lastUsedAt] ?? '',
+        };
+      })
+      .sort((a, b) => a.name.localeCompare(b.name) || a.expiresAt.localeCompare(b.expiresAt));
+  }
+
+  /** Revokes a user's access keys with this name (names need not be unique), and the sessions made with them; how many keys. */
+  async revokeAccessKeys(userName: string, name: string): Promise<number> {
+    const ids = new Set(this.accessKeysOf(userName).filter((k) => k.name === name).map((k) => k.id));
+    const sessions = this.hub.credentials.list().filter((s) => ids.has(s.metadata?.labels?.[accessKeyLabel] ?? ''));
+    await Promise.all([...[...ids].map((id) => secretName('access-key', id)), ...sessions.map((s) => s.metadata!.name!)].map((n) => this.deleteSecret(n)));
+    return ids.size;
+  }
+
   /** Users that still have credentials: the User controller revokes those of deleted users. */
   credentialOwners(): Set<string> {
     return new Set(this.hub.credentials.list().map((s) => s.metadata?.labels?.[userLabel] ?? ''));
+  }
+
+  /** Whether the access key a session was made with still exists and has not expired. */
+  private accessKeyValid(id: string, now: Date): boolean {
+    const key = this.hub.credentials.get(secretName('access-key', id), this.namespace);
+    return key !== undefined && Date.parse(key.metadata?.annotations?.[annotations.expiresAt] ?? '') > now.getTime();
   }
 
   private async lookup(name: string): Promise<V1Secret | undefined> {

@@ -10,6 +10,7 @@ import type { PemPair } from '../../lib/pki.ts';
 import { resolveIdentity } from '../access.ts';
 import type { Hub } from '../hub.ts';
 import { managementAPI, type ManagementDeps } from '../management/api.ts';
+import { accessKeysAPI } from './accesskeys.ts';
 import { authAPI, type AuthAPIDeps, type Authenticator } from './api.ts';
 import type { CredentialStore } from './credentials.ts';
 import { sendStatus } from './status.ts';
@@ -94,7 +95,7 @@ export function createDoors({ deps, management, serving, trust, issuer, jwks }: 
     res.set('Cache-Control', 'public, max-age=60').json(jwks());
   });
   const authenticatePublic = publicAuthenticator(deps.hub, deps.credentials);
-  publicApp.use(authAPI(deps, authenticatePublic), managementAPI(management, authenticatePublic));
+  publicApp.use(authAPI(deps, authenticatePublic), accessKeysAPI(deps, authenticatePublic), managementAPI(management, authenticatePublic));
   publicApp.use((_req, res) => sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource'));
 
   const aggregated = createServer(

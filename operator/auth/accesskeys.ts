@@ -1,0 +1,60 @@
+// Listing and revoking access keys on the public door, beside AccessKey (create):
+// GET /apis/auth.infrahq.com/v1alpha1/accesskeys[?user=EMAIL] and
+// DELETE …/accesskeys/NAME[?user=EMAIL]. Your own keys, or anyone's for an Infra admin.
+import express, { type Request, type Response } from 'express';
+import { apiVersion } from '../../api/auth/v1alpha1/types.ts';
+import { errorMessage } from '../../lib/controller/informer.ts';
+import { StatusError } from '../../lib/status-error.ts';
+import { infraRole } from '../access.ts';
+import type { AuthAPIDeps, Authenticator, Caller } from './api.ts';
+import { authenticationFailed, sendStatus } from './status.ts';
+
+export function accessKeysAPI(deps: AuthAPIDeps, authenticate: Authenticator): express.Router {
+  const router = express.Router();
+  const base = `/apis/${apiVersion}/accesskeys`;
+
+  /** The User whose keys the request is about: the caller, or `?user=` for an Infra admin. */
+  const owner = async (req: Request): Promise<{ caller: Caller; email: string; userName: string }> => {
+    const caller = await authenticate(req);
+    if (!caller) throw authenticationFailed();
+    const email = typeof req.query['user'] === 'string' && req.query['user'] !== '' ? req.query['user'] : caller.identity.email;
+    if (email.toLowerCase() !== caller.identity.email.toLowerCase() && infraRole(deps.hub, caller.identity, deps.bootstrapAdmins) !== 'admin') {
+      throw new StatusError(403, 'Forbidden', `only an Infra admin (a Grant with role admin on resource infra) may see or revoke the access keys of ${email}`);
+    }
+    const user = deps.hub.userByEmail(email);
+    if (!user) throw new StatusError(404, 'NotFound', `no User has email ${email}`);
+    return { caller, email, userName: user.metadata.name! };
+  };
+
+  const handle = (work: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+    try {
+      await work(req, res);
+    } catch (err) {
+      if (err instanceof StatusError) return sendStatus(res, err.code, err.reason, err.message);
+      deps.logger.error({ err: errorMessage(err) }, 'access key request failed');
+      sendStatus(res, 500, 'InternalError', 'an internal error occurred; the operator logged the details');
+    }
+  };
+
+  router.get(
+    base,
+    handle(async (req, res) => {
+      const { email, userName } = await owner(req);
+      const items = deps.credentials.accessKeysOf(userName).map((k) => ({ name: k.name, user: email, expirationTimestamp: k.expiresAt, lastUsedTimestamp: k.lastUsedAt }));
+      res.json({ apiVersion, kind: 'AccessKeyList', items });
+    }),
+  );
+
+  router.delete(
+    `${base}/:name`,
+    handle(async (req, res) => {
+      const { caller, email, userName } = await owner(req);
+      const name = String(req.params['name']);
+      const revoked = await deps.credentials.revokeAccessKeys(userName, name);
+      if (revoked === 0) throw new StatusError(404, 'NotFound', `${email} has no access key named ${name}; \`infra keys list\` shows them`);
+      deps.audit.info({ action: 'accesskey.revoked', user: email, by: caller.identity.email, name, revoked }, 'access key revoked');
+      res.json({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, kind: 'accesskeys' } });
+    }),
+  );
+  return router;
+}
