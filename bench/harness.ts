@@ -4,11 +4,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, readlink } from 'node:fs/promises';
+import { request, type Agent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { hashPassword } from '../operator/auth/passwords.ts';
+import { startInfra, type Infra } from '../test/infra.ts';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../test/programs.ts';
 import type { Row } from './table.ts';
 
@@ -26,6 +28,8 @@ export interface BenchContext {
   controlPlane: ControlPlane;
   hubKubeconfig: string;
   hub: KubeConfig;
+  spokeKubeconfig: string;
+  spoke: KubeConfig;
   /** Registers a cleanup; it runs when the scenario ends, or on Ctrl-C. LIFO; bounded (30 s unless timeoutMs). */
   defer(cleanup: () => Promise<void> | void, timeoutMs?: number): void;
   /** Progress for the person watching (stderr); the table is the result. */
@@ -93,10 +97,47 @@ export async function operator(ctx: BenchContext, options: Omit<OperatorOptions,
   return running;
 }
 
+/**
+ * Operator and connector for a fresh destination, as test/infra.ts installs them (the
+ * connector's hub identity from hack/add-destination.sh), at the production log level;
+ * stopped, and their namespaces deleted, when the scenario ends.
+ */
+export async function infra(ctx: BenchContext, destination: string): Promise<Infra> {
+  const namespace = uniqueName('bench-infra');
+  ctx.defer(async () => {
+    for (const kubeconfig of [ctx.hubKubeconfig, ctx.spokeKubeconfig]) await kubectl(kubeconfig, ['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+  });
+  const running = await startInfra({ hubKubeconfig: ctx.hubKubeconfig, spokeKubeconfig: ctx.spokeKubeconfig, namespace, destination, logLevel: 'info' });
+  ctx.defer(() => running.stop());
+  return running;
+}
+
 /** The operator's serving CA (the public door's certificate chains to it). */
 export async function operatorCA(ctx: BenchContext, namespace: string): Promise<string> {
   const b64 = await kubectl(ctx.hubKubeconfig, ['get', 'secret', '-n', namespace, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']);
   return Buffer.from(b64, 'base64').toString();
+}
+
+export interface HttpsResponse {
+  status: number;
+  body: string;
+}
+
+/** One HTTPS request over `agent` (keep-alive, its CA and client certificate); a JSON body when given. */
+export function httpsRequest(agent: Agent, url: string, options: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<HttpsResponse> {
+  const { method = 'GET', body, headers = {} } = options;
+  const bodyHeaders = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent, headers: { ...bodyHeaders, ...headers }, timeout: 10_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /**
@@ -162,9 +203,10 @@ export async function machineCpuMs(): Promise<{ busy: number; total: number }> {
 /**
  * Waits (up to `timeoutMs`) for a second in which the machine is less than `maxBusy`
  * busy — call it while the scenario itself is idle, so other work on a shared machine
- * does not land in a measurement. Resolves with the last second's busy share.
+ * does not land in a measurement. Not in a quick run, whose figures do not count.
  */
-export async function waitForQuiet(ctx: BenchContext, maxBusy = 0.2, timeoutMs = 60_000): Promise<number> {
+export async function waitForQuiet(ctx: BenchContext, maxBusy = 0.2, timeoutMs = 60_000): Promise<void> {
+  if (ctx.quick) return;
   const deadline = Date.now() + timeoutMs;
   let warned = false;
   for (;;) {
@@ -174,7 +216,7 @@ export async function waitForQuiet(ctx: BenchContext, maxBusy = 0.2, timeoutMs =
     const busy = (after.busy - before.busy) / (after.total - before.total);
     if (busy < maxBusy || Date.now() > deadline) {
       if (busy >= maxBusy) ctx.log(`the machine stayed ${(busy * 100).toFixed(0)}% busy for ${timeoutMs / 1000} s; measuring anyway`);
-      return busy;
+      return;
     }
     if (!warned) ctx.log(`the machine is ${(busy * 100).toFixed(0)}% busy with other work; waiting up to ${timeoutMs / 1000} s for it to calm down`);
     warned = true;
@@ -187,6 +229,25 @@ export async function plainMetrics(metricsURL: string): Promise<Map<string, numb
   return new Map([...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*) (\S+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
 }
 
+/** A Node program's memory as V8 sees it (prom-client's default metrics on its /metrics), to tell JS heap from native memory. */
+export interface HeapFigures {
+  heapTotalMiB: number;
+  heapUsedMiB: number;
+  externalMiB: number;
+}
+
+export async function heapFigures(metricsURL: string): Promise<HeapFigures> {
+  const metrics = await plainMetrics(metricsURL);
+  const mib = (name: string) => (metrics.get(name) ?? NaN) / 2 ** 20;
+  return { heapTotalMiB: mib('nodejs_heap_size_total_bytes'), heapUsedMiB: mib('nodejs_heap_size_used_bytes'), externalMiB: mib('nodejs_external_memory_bytes') };
+}
+
+/** "V8 heap 120 MiB (used 90), external 30, rest (native, code, stacks) 160" */
+export function memorySplit(rssMiB: number, heap: HeapFigures): string {
+  const native = rssMiB - heap.heapTotalMiB - heap.externalMiB;
+  return `V8 heap ${heap.heapTotalMiB.toFixed(0)} MiB (used ${heap.heapUsedMiB.toFixed(0)}), external ${heap.externalMiB.toFixed(0)}, rest (native, code, stacks) ${native.toFixed(0)}`;
+}
+
 /** How many sockets (TCP connections, listeners, pipes to us) a process holds open. */
 export async function openSockets(pid: number): Promise<number> {
   const fds = await readdir(`/proc/${pid}/fd`).catch(() => []);
@@ -194,11 +255,11 @@ export async function openSockets(pid: number): Promise<number> {
   return links.filter((l) => l.startsWith('socket:')).length;
 }
 
-/** infra_reconcile_total from the operator's /metrics, summed by controller. */
-export async function reconcileCounts(metricsURL: string): Promise<Map<string, number>> {
+/** A metric of a program's /metrics summed by controller: infra_reconcile_total (by default) or infra_reconcile_duration_seconds_sum. */
+export async function sumByController(metricsURL: string, metric = 'infra_reconcile_total'): Promise<Map<string, number>> {
   const text = await (await fetch(`${metricsURL}/metrics`)).text();
   const counts = new Map<string, number>();
-  for (const match of text.matchAll(/^infra_reconcile_total\{([^}]*)\} (\S+)$/gm)) {
+  for (const match of text.matchAll(new RegExp(`^${metric}\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
     const controller = /controller="([^"]*)"/.exec(match[1]!)?.[1] ?? '';
     counts.set(controller, (counts.get(controller) ?? 0) + Number(match[2]));
   }
@@ -239,7 +300,7 @@ export async function waitSettled(metricsURL: string, options: SettleOptions): P
   let lastProgress = start;
   let counts = new Map<string, number>();
   while (Date.now() - start < timeoutMs) {
-    counts = await reconcileCounts(metricsURL);
+    counts = await sumByController(metricsURL);
     await options.onPoll?.();
     const now = Date.now();
     const key = JSON.stringify([...counts].sort());

@@ -6,8 +6,8 @@
 //
 // Exit status: 0 when every scenario ran (whether or not it met its target), 1 when a
 // scenario or the harness crashed, 130/143 when interrupted.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
@@ -15,18 +15,27 @@ import { installCRDs } from '../hack/controlplane/crds.ts';
 import { loadKubeConfig } from '../lib/kube.ts';
 import { Cleanups, machineCpuMs, type BenchContext } from './harness.ts';
 import { scenarios } from './scenarios/index.ts';
-import { evaluate, header, machine, markdownReport, textTable, type ResultRow, type Results, type ScenarioError } from './table.ts';
+import { evaluate, header, machine, markdownReport, mergeResults, textTable, type ResultRow, type Results, type ScenarioError } from './table.ts';
 
-const usage = `Usage: node bench/main.ts [--quick] [--only ID]...
+const usage = `Usage: node bench/main.ts [--quick] [--only ID]... [--merge] [--out DIR]
 
-  --quick     small sizes and fewer repetitions (a harness check, about 2 minutes);
+  --quick     small sizes and fewer repetitions (a harness check, a few minutes);
               writes bench/results/quick.{json,md}
   --only ID   run only these scenarios (${scenarios.map((s) => s.id).join(', ')});
               writes bench/results/partial.{json,md}
+  --merge     with --only (full sizes): also put these scenarios' rows into
+              bench/results/latest.{json,md}, in place of the ones there
+  --out DIR   write the results to DIR instead of bench/results
 Without flags, writes bench/results/latest.{json,md}.`;
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true }, help: { type: 'boolean', default: false } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string', multiple: true },
+    merge: { type: 'boolean', default: false },
+    out: { type: 'string', default: join(import.meta.dirname, 'results') },
+    help: { type: 'boolean', default: false },
+  },
 });
 if (values.help) {
   console.log(usage);
@@ -37,9 +46,14 @@ if (unknown.length > 0) {
   console.error(`bench: no scenario ${unknown.join(', ')}\n\n${usage}`);
   process.exit(2);
 }
+if (values.merge && (!values.only || values.quick)) {
+  console.error(`bench: --merge needs --only and full sizes (no --quick)\n\n${usage}`);
+  process.exit(2);
+}
 const quick = values.quick;
 const selected = values.only ? scenarios.filter((s) => values.only!.includes(s.id)) : scenarios;
 const resultsName = quick ? 'quick' : values.only ? 'partial' : 'latest';
+const resultsDir = values.out;
 
 const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
 const harness = new Cleanups();
@@ -71,6 +85,7 @@ async function main(): Promise<number> {
   const controlPlane = await ControlPlane.start();
   harness.add('control plane', () => controlPlane.stop());
   const hubKubeconfig = controlPlane.state.clusters.hub.adminKubeconfig;
+  const spokeKubeconfig = controlPlane.state.clusters.spoke.adminKubeconfig;
   await installCRDs(hubKubeconfig);
   log(`control plane up (Kubernetes ${controlPlane.state.kubernetesVersion}), CRDs installed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   void controlPlane.crashed.then((reason) => log(`the control plane crashed: ${reason}`));
@@ -86,6 +101,8 @@ async function main(): Promise<number> {
       controlPlane,
       hubKubeconfig,
       hub: loadKubeConfig(hubKubeconfig),
+      spokeKubeconfig,
+      spoke: loadKubeConfig(spokeKubeconfig),
       defer: (cleanup, timeoutMs) => cleanups.add(scenario.id, cleanup, timeoutMs),
       log: (message) => log(`[${scenario.id}] ${message}`),
     };
@@ -116,17 +133,25 @@ async function main(): Promise<number> {
     rows,
     errors,
   };
-  const dir = join(import.meta.dirname, 'results');
-  await mkdir(dir, { recursive: true });
+  await writeResults(resultsName, results);
+  process.stdout.write(`\n${header(results)}\n\n${textTable(results)}\n\n`);
+  if (values.merge) {
+    const latest = JSON.parse(await readFile(join(resultsDir, 'latest.json'), 'utf8')) as Results;
+    await writeResults('latest', mergeResults(latest, results, scenarios.map((s) => s.title)));
+  }
+  if (errors.length > 0) log(`${errors.length} scenario(s) crashed: ${errors.map((e) => e.scenario).join(', ')}`);
+  return errors.length > 0 ? 1 : 0;
+}
+
+/** <resultsDir>/<name>.json and .md, each replaced in one step. */
+async function writeResults(name: string, results: Results): Promise<void> {
+  await mkdir(resultsDir, { recursive: true });
   for (const [ext, text] of [['json', `${JSON.stringify(results, null, 2)}\n`], ['md', markdownReport(results)]] as const) {
-    const file = join(dir, `${resultsName}.${ext}`);
+    const file = join(resultsDir, `${name}.${ext}`);
     await writeFile(`${file}.tmp`, text);
     await rename(`${file}.tmp`, file);
   }
-  process.stdout.write(`\n${header(results)}\n\n${textTable(results)}\n\n`);
-  log(`wrote bench/results/${resultsName}.json and .md`);
-  if (errors.length > 0) log(`${errors.length} scenario(s) crashed: ${errors.map((e) => e.scenario).join(', ')}`);
-  return errors.length > 0 ? 1 : 0;
+  log(`wrote ${relative(process.cwd(), join(resultsDir, name))}.json and .md`);
 }
 
 let code: number;

@@ -46,6 +46,16 @@ export interface Results {
   backgroundBusy: number;
   rows: ResultRow[];
   errors: ScenarioError[];
+  /** Scenarios whose rows come from later `--only … --merge` runs, not from the run described above. */
+  merged?: MergedRun[];
+}
+
+export interface MergedRun {
+  /** Scenario titles. */
+  scenarios: string[];
+  date: string;
+  durationSec: number;
+  backgroundBusy: number;
 }
 
 // ---- statistics -------------------------------------------------------------------
@@ -156,12 +166,29 @@ function footnotes(results: Results): string[] {
   return lines;
 }
 
-/** One line: when, where, how long, and how busy the machine was before we started. */
+/** When, where, how long, and how busy the machine was before we started; and which rows came from later runs. */
 export function header(results: Results): string {
+  const merged = (results.merged ?? []).map(
+    (m) => `; rows of ${m.scenarios.join(', ')} from a later run (--only), ${m.date}, ${m.durationSec.toFixed(0)} s, machine ${(m.backgroundBusy * 100).toFixed(0)}% busy before its start`,
+  );
   return (
     `${results.mode} run, ${results.date}, ${results.machine.description}; Kubernetes ${results.kubernetesVersion}; ` +
-    `${results.durationSec.toFixed(0)} s; machine ${(results.backgroundBusy * 100).toFixed(0)}% busy before the start`
+    `${results.durationSec.toFixed(0)} s; machine ${(results.backgroundBusy * 100).toFixed(0)}% busy before the start${merged.join('')}`
   );
+}
+
+/**
+ * `full` with the rows (and crashes) of the scenarios `partial` ran replaced by the
+ * partial run's, in `order` (scenario titles); the header then names where they came from.
+ */
+export function mergeResults(full: Results, partial: Results, order: readonly string[]): Results {
+  const replaced = new Set([...partial.rows, ...partial.errors].map((r) => r.scenario));
+  const source = (title: string) => (replaced.has(title) ? partial : full);
+  const rows = order.flatMap((title) => source(title).rows.filter((r) => r.scenario === title));
+  const errors = order.flatMap((title) => source(title).errors.filter((e) => e.scenario === title));
+  const earlier = (full.merged ?? []).map((m) => ({ ...m, scenarios: m.scenarios.filter((t) => !replaced.has(t)) })).filter((m) => m.scenarios.length > 0);
+  const run: MergedRun = { scenarios: order.filter((t) => replaced.has(t)), date: partial.date, durationSec: partial.durationSec, backgroundBusy: partial.backgroundBusy };
+  return { ...full, rows, errors, merged: [...earlier, run] };
 }
 
 export function markdownReport(results: Results): string {

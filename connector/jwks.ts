@@ -46,6 +46,7 @@ export class JwksCache {
   readonly #unknownKidRefetchIntervalMs: number;
   #keys: LocalKeySet | undefined;
   #kids: string[] = [];
+  #version = 0;
   #lastSuccess: Date | undefined;
   #lastAttemptMs = Number.NEGATIVE_INFINITY;
   #inFlight: Promise<boolean> | undefined;
@@ -77,6 +78,11 @@ export class JwksCache {
   /** True once a key set has been fetched (it may be stale since). */
   get ready(): boolean {
     return this.#keys !== undefined;
+  }
+
+  /** Goes up whenever the keys held change (the first fetch included); what was verified against another version may not verify now. */
+  get version(): number {
+    return this.#version;
   }
 
   /** The kids of the keys held now. */
@@ -141,6 +147,7 @@ export class JwksCache {
       const changed = kids.join(',') !== this.#kids.join(',');
       this.#keys = createLocalJWKSet(jwks);
       this.#kids = kids;
+      if (changed) this.#version++;
       this.#lastSuccess = new Date();
       this.#refreshes?.inc({ result: 'success' });
       this.#lastSuccessGauge?.set(this.#lastSuccess.getTime() / 1000);

@@ -481,6 +481,22 @@ describe('the key cache', () => {
     expect(hub.state.fetches).toBe(2);
   });
 
+  it('refuses a token it has already accepted once the hub has withdrawn its key', async () => {
+    const hub = await startJwksServer([keyA]);
+    const keys = new JwksCache({ issuer: hub.issuer, ca: ca.cert, refreshIntervalMs: 3_600_000, logger });
+    cleanups.push(() => keys.stop(), () => hub.close());
+    await keys.start();
+    const { url } = await startProxy(keys, {}, undefined, hub.issuer);
+    const jwt = await issueToken({ keys: keyA, issuer: hub.issuer, audience: destination, subject: 'alice@example.com', groups: [] });
+    const headers = { authorization: `Bearer ${jwt.token}` };
+    expect((await get(`${url}/api`, headers)).status).toBe(200);
+    expect((await get(`${url}/api`, headers)).status).toBe(200); // verified once, remembered
+
+    hub.state.keys = [await generateSigningKey()];
+    expect(await keys.refresh()).toBe(true);
+    expect((await get(`${url}/api`, headers)).status).toBe(401);
+  });
+
   it('does not refetch for an unknown kid within 10 s of the last fetch by default', async () => {
     const before = jwks.state.fetches;
     const res = await get(`${proxyUrl}/api`, { authorization: `Bearer ${await craft(await generateSigningKey(), {})}` });

@@ -26,6 +26,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../lib/log.ts';
 import { verifyToken } from '../operator/signing/tokens.ts';
 import { JwksCache, KeysUnavailableError } from './jwks.ts';
+import { VerifiedTokenCache } from './token-cache.ts';
 
 export interface UpstreamOptions {
   /** The spoke kube-apiserver, e.g. https://kubernetes.default.svc */
@@ -255,8 +256,11 @@ const controlCharacters = /[\u0000-\u001f\u007f]/;
 
 export function createProxy(options: ProxyOptions): Proxy {
   const { logger, destination, issuer } = options;
-  const getKey: JWTVerifyGetKey = options.keys instanceof JwksCache ? options.keys.getKey : options.keys;
+  const keySet = options.keys instanceof JwksCache ? options.keys : undefined;
+  const getKey: JWTVerifyGetKey = keySet ? keySet.getKey : (options.keys as JWTVerifyGetKey);
   const clockToleranceSec = options.clockToleranceSec ?? 30;
+  // Only a JwksCache says when its keys change: with any other resolver, every token is verified every time.
+  const verified = keySet ? new VerifiedTokenCache<Identity>({ clockToleranceSec }) : undefined;
   const connectTimeoutMs = options.upstreamConnectTimeoutMs ?? 10_000;
   const upstreamUrl = new URL(options.upstream.server);
   if (upstreamUrl.protocol !== 'https:') throw new Error(`the upstream API server must be https: ${options.upstream.server}`);
@@ -303,14 +307,17 @@ export function createProxy(options: ProxyOptions): Proxy {
   async function authenticate(req: IncomingMessage): Promise<Identity> {
     const token = bearerToken(req);
     if (!token) throw new AuthenticationError('missing_token', 'no bearer token');
-    const verified = await verifyToken(token, { jwks: getKey, issuer, audience: destination, clockToleranceSec });
-    const user = verified.subject;
+    const keySetVersion = keySet?.version ?? 0;
+    const cached = verified?.get(token, keySetVersion);
+    if (cached) return cached;
+    const claims = await verifyToken(token, { jwks: getKey, issuer, audience: destination, clockToleranceSec });
+    const user = claims.subject;
     // The API server treats system: names as its own (system:masters is cluster-admin);
     // no token may claim one, whatever the hub or an identity provider put in it.
     if (user.startsWith('system:')) throw new AuthenticationError('reserved_subject', 'subject is a reserved system: name');
     if (controlCharacters.test(user)) throw new AuthenticationError('claims', 'subject has control characters');
     const groups: string[] = [];
-    for (const group of new Set(verified.groups)) {
+    for (const group of new Set(claims.groups)) {
       if (group === '' || group.startsWith('system:')) {
         logger.warn({ user, group }, 'ignored a reserved or empty group in a token');
         continue;
@@ -318,7 +325,9 @@ export function createProxy(options: ProxyOptions): Proxy {
       if (controlCharacters.test(group)) throw new AuthenticationError('claims', 'a group has control characters');
       groups.push(group);
     }
-    return { user, groups };
+    const identity = { user, groups };
+    verified?.set(token, keySetVersion, claims.expiresAt.getTime() / 1000, identity);
+    return identity;
   }
 
   /** Checks done before anything is sent upstream: a Status to answer, or the identity to forward as. */
@@ -398,8 +407,10 @@ export function createProxy(options: ProxyOptions): Proxy {
       latency.observe({ type: 'request' }, (performance.now() - started) / 1000);
       logger.debug({ method: req.method, path: pathOf(req), user: admitted.user, code: proxyRes.statusCode }, 'proxied');
       res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, downstreamHeaders(proxyRes));
-      // A watch or `logs -f` may not send a byte for minutes: the client needs the headers now.
-      res.flushHeaders();
+      // A watch or `logs -f` (chunked, no length) may not send a byte for minutes: the
+      // client needs the headers now. A body of known length follows at once: its first
+      // chunk carries the headers, one write instead of two.
+      if (proxyRes.headers['content-length'] === undefined) res.flushHeaders();
       proxyRes.on('error', () => res.destroy());
       // Each chunk is written as it arrives: no buffering, no compression.
       proxyRes.pipe(res);

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { hashPassword } from '../operator/auth/passwords.ts';
 import { https } from './https.ts';
-import { startConnector, startOperator, type RunningConnector, type RunningOperator } from './programs.ts';
+import { startConnector, startOperator, type ConnectorOptions, type RunningConnector, type RunningOperator } from './programs.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -23,11 +23,15 @@ export interface InfraOptions {
   logDir?: string;
   /** Settings for the operator's config file (e.g. bootstrapAdmins). */
   operatorConfig?: Record<string, unknown>;
+  /** Both programs' log level; debug when absent. */
+  logLevel?: ConnectorOptions['logLevel'];
 }
 
 export interface Infra {
   operator: RunningOperator;
   connector: RunningConnector;
+  /** What the connector was started with: startConnector(connectorOptions) starts another one like it. */
+  connectorOptions: ConnectorOptions;
   operatorCA: string;
   dir: string;
   /** Creates a built-in user (User + password Secret) in the hub. */
@@ -50,7 +54,9 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
   await kubectl(hubKubeconfig, ['create', 'namespace', namespace]);
   await kubectl(spokeKubeconfig, ['create', 'namespace', namespace]);
   const logFile = (name: string) => (options.logDir ? { logFile: join(options.logDir, `${name}.log`) } : {});
-  const operator = await startOperator({ kubeconfig: hubKubeconfig, namespace, ...(options.operatorConfig ? { config: options.operatorConfig } : {}), ...logFile('operator') });
+  const logLevel = options.logLevel ? { logLevel: options.logLevel } : {};
+  const operatorConfig = { ...logLevel, ...options.operatorConfig };
+  const operator = await startOperator({ kubeconfig: hubKubeconfig, namespace, config: operatorConfig, ...logFile('operator') });
   const operatorCA = Buffer.from(await kubectl(hubKubeconfig, ['get', 'secret', '-n', namespace, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
   const issuerCAFile = join(dir, 'operator-ca.crt');
   await writeFile(issuerCAFile, operatorCA);
@@ -61,15 +67,17 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
   });
   const connectorHubKubeconfig = join(dir, 'connector-hub.kubeconfig');
   await writeFile(connectorHubKubeconfig, identity.stdout, { mode: 0o600 });
-  const connector = await startConnector({
+  const connectorOptions: ConnectorOptions = {
     destination,
     kubeconfig: spokeKubeconfig,
     hubKubeconfig: connectorHubKubeconfig,
     issuer: operator.publicURL,
     issuerCAFile,
     namespace,
+    ...logLevel,
     ...logFile('connector'),
-  });
+  };
+  const connector = await startConnector(connectorOptions);
 
   const post = (plural: string, kind: string, spec: object, bearer?: string) =>
     https(`${operator.publicURL}/apis/auth.infrahq.com/v1alpha1/${plural}`, {
@@ -81,6 +89,7 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
   return {
     operator,
     connector,
+    connectorOptions,
     operatorCA,
     dir,
     async addUser(email, password) {

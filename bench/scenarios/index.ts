@@ -2,7 +2,10 @@
 // exports a Scenario (see ../harness.ts), and one line here.
 import type { Scenario } from '../harness.ts';
 import { cliTokens } from './cli-tokens.ts';
+import { connectorColdSync } from './connector-cold-sync.ts';
+import { connectorProxy } from './connector-proxy.ts';
 import { controlPlaneStartup } from './controlplane-startup.ts';
+import { grantPropagation } from './grant-propagation.ts';
 import { operatorMemory } from './operator-memory.ts';
 import { tokenIssuance } from './token-issuance.ts';
 
@@ -11,4 +14,7 @@ export const scenarios: Scenario[] = [
   operatorMemory,
   controlPlaneStartup,
   cliTokens,
+  connectorProxy,
+  grantPropagation,
+  connectorColdSync,
 ];

@@ -6,7 +6,7 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunningOperator } from '../../test/programs.ts';
 import { destinationLabel } from '../../operator/controllers/context.ts';
-import { boundedLoad, openSockets, operator, ownNamespace, plainMetrics, processMemory, uniqueName, waitSettled, type BenchContext, type Memory, type Scenario, type SettleOptions } from '../harness.ts';
+import { boundedLoad, heapFigures, memorySplit, openSockets, operator, ownNamespace, processMemory, uniqueName, waitSettled, type BenchContext, type HeapFigures, type Memory, type Scenario, type SettleOptions } from '../harness.ts';
 import { median, type Row } from '../table.ts';
 
 const title = 'Operator memory';
@@ -26,12 +26,8 @@ interface Sizes {
   settleTimeoutMs: number;
 }
 
-interface Measured {
+interface Measured extends HeapFigures {
   memory: Memory;
-  /** V8's view at the same moment (prom-client's default metrics), to tell JS heap from native memory. */
-  heapTotalMiB: number;
-  heapUsedMiB: number;
-  externalMiB: number;
   /** Most sockets the process held open at once while settling (connections to the hub, mostly). */
   maxSockets: number;
   readyMs: number;
@@ -87,14 +83,11 @@ async function measureOperator(ctx: BenchContext, namespace: string, sizes: Size
     onProgress: (counts) => ctx.log(`${label}: reconciling… ${[...counts].map(([c, n]) => `${c} ${n}`).join(', ')}; ${maxSockets} sockets at most so far`),
   });
   const memory = await sampleMemory(pid);
-  const metrics = await plainMetrics(op.metricsURL);
-  const mib = (name: string) => (metrics.get(name) ?? NaN) / 2 ** 20;
+  const heap = await heapFigures(op.metricsURL);
   await op.stop();
   const measured: Measured = {
     memory,
-    heapTotalMiB: mib('nodejs_heap_size_total_bytes'),
-    heapUsedMiB: mib('nodejs_heap_size_used_bytes'),
-    externalMiB: mib('nodejs_external_memory_bytes'),
+    ...heap,
     maxSockets,
     readyMs,
     settle: settled,
@@ -107,10 +100,9 @@ async function measureOperator(ctx: BenchContext, namespace: string, sizes: Size
   return measured;
 }
 
-/** "V8 heap 120 MiB (used 90), external 30, other native 160; up to 12 sockets" */
+/** memorySplit, and the sockets: "V8 heap 120 MiB (used 90), external 30, rest … 160; up to 12 sockets open" */
 function split(m: Measured): string {
-  const native = m.memory.rssMiB - m.heapTotalMiB - m.externalMiB;
-  return `V8 heap ${m.heapTotalMiB.toFixed(0)} MiB (used ${m.heapUsedMiB.toFixed(0)}), external ${m.externalMiB.toFixed(0)}, rest (native, code, stacks) ${native.toFixed(0)}; up to ${m.maxSockets} sockets open`;
+  return `${memorySplit(m.memory.rssMiB, m)}; up to ${m.maxSockets} sockets open`;
 }
 
 export const operatorMemory: Scenario = {

@@ -2,34 +2,17 @@
 // TokenRequests with a bearer session over keep-alive HTTPS at bounded concurrency.
 // Baseline: the same ES256 signing (issueToken, same claims) in this process with no
 // HTTP, no auth and no lookups — the floor the door adds its overhead to.
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { generateSigningKey } from '../../operator/signing/keyset.ts';
 import { issueToken } from '../../operator/signing/tokens.ts';
-import { boundedLoad, machineCpuMs, operator, operatorCA, ownNamespace, processCpuMs, userWithGrant, waitForQuiet, type Scenario } from '../harness.ts';
+import { boundedLoad, httpsRequest, machineCpuMs, operator, operatorCA, ownNamespace, processCpuMs, userWithGrant, waitForQuiet, type Scenario } from '../harness.ts';
 import { median, percentile, type Row } from '../table.ts';
 
 const authPath = '/apis/auth.infrahq.com/v1alpha1';
 const concurrency = 8;
 
-interface Response {
-  status: number;
-  body: string;
-}
-
-function post(agent: Agent, url: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers }, timeout: 10_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`POST ${url} timed out`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const post = (agent: Agent, url: string, body: string, headers: Record<string, string> = {}) => httpsRequest(agent, url, { method: 'POST', body, headers });
 
 /** The claim names and header of a token, sorted: what "the same claims shape" compares. */
 function shape(token: string): string {

@@ -1,0 +1,31 @@
+// The bench harness keeps working: `node bench/main.ts --quick` runs every scenario at
+// small sizes against a control plane of its own, exits 0, and writes a result with a
+// number in every row. The figures themselves are not checked: a quick run's do not count.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { scenarios } from './scenarios/index.ts';
+import type { Results } from './table.ts';
+
+const timeoutMs = 180_000;
+
+it('runs every scenario in --quick mode and writes a number in every row', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'bench-quick-'));
+  const run = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    execFile(process.execPath, [join(import.meta.dirname, 'main.ts'), '--quick', '--out', out], { timeout: timeoutMs - 10_000, maxBuffer: 64 << 20 }, (error, _stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr }),
+    );
+  });
+  expect(run.code, run.stderr.split('\n').slice(-30).join('\n')).toBe(0);
+
+  const results = JSON.parse(await readFile(join(out, 'quick.json'), 'utf8')) as Results;
+  expect(results).toMatchObject({ mode: 'quick', errors: [] });
+  expect(new Set(results.rows.map((r) => r.scenario))).toEqual(new Set(scenarios.map((s) => s.title)));
+  for (const row of results.rows) {
+    expect(Number.isFinite(row.ours), `${row.scenario}: ${row.metric}`).toBe(true);
+    if (row.baseline !== undefined) expect(Number.isFinite(row.baseline), `${row.scenario}: ${row.metric} (baseline)`).toBe(true);
+  }
+  expect(await readFile(join(out, 'quick.md'), 'utf8')).toContain('| scenario | metric |');
+}, timeoutMs);

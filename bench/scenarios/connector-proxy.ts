@@ -1,0 +1,199 @@
+// Connector proxy throughput and added latency. A user whose Grant gives view on one
+// namespace GETs one ConfigMap there, with a real token from the operator, through
+// (a) the connector's proxy: token verification, impersonation;
+// (b) the baseline, a bare express + http-proxy-middleware proxy (bench/bare-proxy.ts):
+//     the same upstream credentials and impersonation header, no token verification;
+// (c) the spoke's API server directly, with the admin certificate and the same
+//     impersonation header: the request every proxy adds its overhead to.
+// Each is a process of its own; each client is a keep-alive HTTPS agent. Throughput with
+// 16 requests in flight; added latency (p99 minus the direct p99) with 16 in flight and
+// with one request at a time. The three take turns within every repetition.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { Agent, type AgentOptions } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { stringify } from 'yaml';
+import { upstreamFromKubeConfig } from '../../connector/proxy.ts';
+import { createCertificateAuthority } from '../../lib/pki.ts';
+import { eventually } from '../../test/programs.ts';
+import type { BareProxyConfig } from '../bare-proxy.ts';
+import { boundedLoad, httpsRequest, infra, kubectl, machineCpuMs, processCpuMs, uniqueName, waitForQuiet, type BenchContext, type Scenario } from '../harness.ts';
+import { median, percentile, type Row } from '../table.ts';
+
+const title = 'Connector proxy';
+const concurrency = 16;
+
+interface Target {
+  name: string;
+  url: string;
+  agent: Agent;
+  headers: Record<string, string>;
+  /** The serving process, for its CPU time; absent for the API server. */
+  pid?: number;
+}
+
+interface Load {
+  rate: number;
+  latencies: number[];
+  /** The serving process's CPU time per request (ms). */
+  cpuPerRequest?: number;
+}
+
+/** Up to `count` GETs, `inFlight` at a time, for at most `seconds`; every answer must be a 200. */
+async function load(target: Target, count: number, inFlight: number, seconds: number): Promise<Load> {
+  const latencies: number[] = [];
+  const cpu0 = target.pid === undefined ? 0 : await processCpuMs(target.pid);
+  const start = performance.now();
+  const done = await boundedLoad(count, inFlight, Date.now() + seconds * 1000, async () => {
+    const sent = performance.now();
+    const res = await httpsRequest(target.agent, target.url, { headers: target.headers });
+    latencies.push(performance.now() - sent);
+    if (res.status !== 200) throw new Error(`${target.name}: GET ${target.url} answered ${res.status}: ${res.body}`);
+  });
+  const rate = done / ((performance.now() - start) / 1000);
+  if (target.pid === undefined) return { rate, latencies };
+  return { rate, latencies, cpuPerRequest: ((await processCpuMs(target.pid)) - cpu0) / done };
+}
+
+/** Starts bench/bare-proxy.ts; resolves with its URL once it listens; stopped when the scenario ends. */
+async function bareProxy(ctx: BenchContext, config: BareProxyConfig): Promise<{ url: string; pid: number }> {
+  const file = join(await mkdtemp(join(tmpdir(), 'bench-bare-proxy-')), 'config.json');
+  await writeFile(file, JSON.stringify(config), { mode: 0o600 });
+  const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'bare-proxy.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  ctx.defer(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill();
+    await exited;
+  });
+  const line = (await Promise.race([
+    once(createInterface({ input: child.stdout! }), 'line'),
+    exited.then(([code]) => Promise.reject(new Error(`bench/bare-proxy.ts exited with ${code} before listening`))),
+  ])) as [string];
+  return { url: `https://127.0.0.1:${(JSON.parse(line[0]) as { port: number }).port}`, pid: child.pid! };
+}
+
+export const connectorProxy: Scenario = {
+  id: 'proxy',
+  title,
+  async run(ctx) {
+    const sizes = ctx.quick
+      ? { warmup: 200, reps: 1, count: 1000, seconds: 5, sequential: 200 }
+      : { warmup: 2000, reps: 3, count: 20_000, seconds: 10, sequential: 2000 };
+    const destination = uniqueName('bench-proxy');
+    const installed = await infra(ctx, destination);
+
+    // A ConfigMap the user may read through a Grant of view on its namespace.
+    const namespace = uniqueName('bench-proxy');
+    await kubectl(ctx.spokeKubeconfig, ['create', 'namespace', namespace]);
+    ctx.defer(() => kubectl(ctx.spokeKubeconfig, ['delete', 'namespace', namespace, '--wait=false']).then(() => undefined));
+    await kubectl(ctx.spokeKubeconfig, ['create', 'configmap', 'bench', '-n', namespace, '--from-literal=key=value']);
+    const email = `${uniqueName('bench-proxy')}@example.com`;
+    const password = 'correct horse battery staple';
+    await installed.addUser(email, password);
+    const grant = uniqueName('bench-proxy');
+    await kubectl(ctx.hubKubeconfig, ['apply', '-f', '-'], stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: grant }, spec: { user: email, role: 'view', resource: `${destination}.${namespace}` } }));
+    ctx.defer(() => kubectl(ctx.hubKubeconfig, ['delete', 'grant', grant, '--ignore-not-found']).then(() => undefined));
+
+    const path = `/api/v1/namespaces/${namespace}/configmaps/bench`;
+    const upstream = await upstreamFromKubeConfig(ctx.spoke);
+    const proxyCA = Buffer.from(await kubectl(ctx.hubKubeconfig, ['get', 'destination', destination, '-o', 'jsonpath={.spec.caBundle}']), 'base64').toString();
+    const bareCA = await createCertificateAuthority('bench-bare-proxy');
+    const bare = await bareProxy(ctx, {
+      upstream: { server: upstream.server, ca: String(upstream.ca), cert: String(upstream.cert), key: String(upstream.key) },
+      tls: await bareCA.issue({ commonName: 'localhost', usage: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }),
+      impersonateUser: email,
+    });
+    const agent = (options: Pick<AgentOptions, 'ca' | 'cert' | 'key'>) => {
+      const a = new Agent({ keepAlive: true, maxSockets: concurrency, ...options });
+      ctx.defer(() => a.destroy());
+      return a;
+    };
+    const ours: Target = { name: 'connector proxy', url: `${installed.connector.proxyURL}${path}`, agent: agent({ ca: proxyCA }), headers: {}, pid: installed.connector.process.pid! };
+    const baseline: Target = { name: 'bare proxy', url: `${bare.url}${path}`, agent: agent({ ca: bareCA.cert }), headers: {}, pid: bare.pid };
+    const direct: Target = { name: 'API server', url: `${upstream.server}${path}`, agent: agent({ ca: upstream.ca, cert: upstream.cert, key: upstream.key }), headers: { 'impersonate-user': email } };
+    const targets = [ours, baseline, direct];
+    /** A fresh token (they live 5 minutes) for both proxies; the bare one drops it. */
+    const refreshToken = async () => {
+      const authorization = `Bearer ${await installed.token(email, password)}`;
+      ours.headers.authorization = baseline.headers.authorization = authorization;
+    };
+    await refreshToken();
+    // The Grant reaches the spoke through the operator and the connector.
+    await eventually(() => load(ours, 1, 1, 5), 60_000, 200);
+
+    ctx.log(`warm-up: ${sizes.warmup} requests each`);
+    for (const target of targets) await load(target, sizes.warmup, concurrency, sizes.seconds);
+    const loaded = new Map(targets.map((t) => [t, [] as Load[]]));
+    const sequential = new Map(targets.map((t) => [t, [] as Load[]]));
+    const machine: number[] = [];
+    for (let rep = 0; rep < sizes.reps; rep++) {
+      await waitForQuiet(ctx);
+      await refreshToken();
+      // Each repetition starts with another of the three, so a slow moment does not always hit the same one.
+      const turns = [...targets.slice(rep % 3), ...targets.slice(0, rep % 3)];
+      const before = await machineCpuMs();
+      for (const target of turns) loaded.get(target)!.push(await load(target, sizes.count, concurrency, sizes.seconds));
+      const after = await machineCpuMs();
+      machine.push((after.busy - before.busy) / (after.total - before.total));
+      for (const target of turns) sequential.get(target)!.push(await load(target, Math.ceil(sizes.sequential / sizes.reps), 1, sizes.seconds));
+      ctx.log(`rep ${rep + 1}/${sizes.reps}: ${targets.map((t) => `${t.name} ${loaded.get(t)!.at(-1)!.rate.toFixed(0)} req/s`).join(', ')}; machine ${(machine.at(-1)! * 100).toFixed(0)}% busy`);
+    }
+
+    const rate = (t: Target) => median(loaded.get(t)!.map((l) => l.rate));
+    const p = (runs: Map<Target, Load[]>, t: Target, q: number) => percentile(runs.get(t)!.flatMap((l) => l.latencies), q);
+    const added = (runs: Map<Target, Load[]>, t: Target, q: number) => p(runs, t, q) - p(runs, direct, q);
+    const cpu = (t: Target) => median(loaded.get(t)!.map((l) => l.cpuPerRequest!));
+    const requests = (runs: Map<Target, Load[]>) => runs.get(ours)!.reduce((n, l) => n + l.latencies.length, 0);
+    const latencies = (runs: Map<Target, Load[]>, q: number) => targets.map((t) => `${t.name} ${p(runs, t, q).toFixed(2)} ms`).join(', ');
+    const bareAdded = 'the bare express + http-proxy-middleware proxy, same measurement (its p99 minus the direct p99)';
+    const target = { on: 'ours', op: '<=', value: 2 } as const;
+    return [
+      {
+        scenario: title,
+        metric: `throughput, ${concurrency} in flight`,
+        unit: 'req/s',
+        ours: rate(ours),
+        baseline: rate(baseline),
+        baselineLabel: 'a bare express + http-proxy-middleware proxy: same upstream credentials and impersonation, no token verification',
+        target: { on: 'ratio', op: '>=', value: 0.8 },
+        note:
+          `GET of one ConfigMap, allowed by a Grant of view on its namespace; median of ${sizes.reps} reps (bound ${sizes.count.toLocaleString('en-US')} requests or ${sizes.seconds} s each) after ${sizes.warmup} warm-up; ` +
+          `the API server directly: ${rate(direct).toFixed(0)} req/s; CPU per request: connector ${cpu(ours).toFixed(2)} ms, bare proxy ${cpu(baseline).toFixed(2)} ms; ` +
+          `machine ${(median(machine) * 100).toFixed(0)}% busy during the reps (client, proxies, API server and anything else)`,
+      },
+      {
+        scenario: title,
+        metric: `added latency p99, ${concurrency} in flight`,
+        unit: 'ms',
+        ours: added(loaded, ours, 99),
+        baseline: added(loaded, baseline, 99),
+        baselineLabel: bareAdded,
+        target,
+        note: `p99 minus the API server's p99 over the same reps (${requests(loaded).toLocaleString('en-US')} requests through the connector); p99: ${latencies(loaded, 99)}`,
+      },
+      {
+        scenario: title,
+        metric: 'added latency p50, one at a time',
+        unit: 'ms',
+        ours: added(sequential, ours, 50),
+        baseline: added(sequential, baseline, 50),
+        baselineLabel: bareAdded,
+        note: `${requests(sequential).toLocaleString('en-US')} requests each, one at a time, after each rep; p50: ${latencies(sequential, 50)}`,
+      },
+      {
+        scenario: title,
+        metric: 'added latency p99, one at a time',
+        unit: 'ms',
+        ours: added(sequential, ours, 99),
+        baseline: added(sequential, baseline, 99),
+        baselineLabel: bareAdded,
+        target,
+        note: `p99: ${latencies(sequential, 99)}`,
+      },
+    ] satisfies Row[];
+  },
+};

@@ -1,0 +1,132 @@
+// Grant → binding propagation and revocation with 10,000 Grants for the destination
+// already bound. A new Grant is applied with kubectl in the hub and timed until a watch
+// on the spoke sees its user in the RoleBinding (the operator labels the Grant with its
+// destination, the connector sees it and applies the binding); then it is deleted and
+// timed until the user is gone (the connector alone). Baseline: kubectl apply / delete of
+// an equivalent RoleBinding straight in the spoke, timed the same way — the floor of one
+// kubectl write and one watch event.
+import { stringify } from 'yaml';
+import { bindingName } from '../../connector/rbac/desired.ts';
+import { grantFixture, runLabel } from '../grant-fixture.ts';
+import { infra, kubectl, uniqueName, waitForQuiet, waitSettled, type Scenario } from '../harness.ts';
+import { bindingId, hasExactly, hasSubject, isAbsent, lacksSubject, SpokeRoleBindings, subjectId, type BindingCheck, type BindingId } from '../spoke-bindings.ts';
+import { percentile, type Row } from '../table.ts';
+
+const title = 'Grant propagation';
+const sampleTimeoutMs = 60_000;
+
+interface Sizes {
+  grants: number;
+  namespaces: number;
+  warmup: number;
+  samples: number;
+  /** Bound on the sampling phase. */
+  seconds: number;
+  /** Bound on the fixture being bound and the programs settling. */
+  settleTimeoutMs: number;
+}
+
+export const grantPropagation: Scenario = {
+  id: 'propagation',
+  title,
+  async run(ctx) {
+    const sizes: Sizes = ctx.quick
+      ? { grants: 200, namespaces: 20, warmup: 1, samples: 5, seconds: 60, settleTimeoutMs: 120_000 }
+      : { grants: 10_000, namespaces: 1000, warmup: 3, samples: 30, seconds: 300, settleTimeoutMs: 900_000 };
+    const destination = uniqueName('bench-prop');
+    const fixture = await grantFixture(ctx, destination, sizes);
+    const started = performance.now();
+    const installed = await infra(ctx, destination);
+    const bindings = await SpokeRoleBindings.start(ctx.spoke);
+    ctx.defer(() => bindings.stop());
+
+    // A sample must not queue behind the fixture: every binding in place, both programs idle.
+    await bindings.until(new Map([...fixture.expected].map(([id, subjects]) => [id, hasExactly(subjects)])), sizes.settleTimeoutMs);
+    const boundS = (performance.now() - started) / 1000;
+    const [operatorSettled, connectorSettled] = await Promise.all([
+      waitSettled(installed.operator.metricsURL, { minimum: { grant: sizes.grants }, timeoutMs: sizes.settleTimeoutMs }),
+      waitSettled(installed.connector.metricsURL, { minimum: { rbac: fixture.expected.size }, timeoutMs: sizes.settleTimeoutMs }),
+    ]);
+    const settledS = (performance.now() - started) / 1000;
+    const unsettled = [operatorSettled.settled ? '' : 'operator', connectorSettled.settled ? '' : 'connector'].filter(Boolean);
+    ctx.log(`${fixture.expected.size} RoleBindings in place ${boundS.toFixed(1)} s after the programs started; both idle after ${settledS.toFixed(1)} s${unsettled.length > 0 ? ` (NOT settled: ${unsettled.join(', ')})` : ''}`);
+
+    /** From kubectl's start until the watch delivers the event after which `check` holds. */
+    const timed = async (kubeconfig: string, args: string[], input: string | undefined, binding: BindingId, check: BindingCheck) => {
+      const start = performance.now();
+      const seen = bindings.until(new Map([[binding, check]]), sampleTimeoutMs);
+      seen.catch(() => undefined); // awaited below; kubectl may fail first
+      await kubectl(kubeconfig, args, input);
+      return (await seen) - start;
+    };
+    const ours = { propagation: [] as number[], revocation: [] as number[] };
+    const direct = { propagation: [] as number[], revocation: [] as number[] };
+    await waitForQuiet(ctx);
+    const deadline = Date.now() + sizes.seconds * 1000;
+    for (let i = 0; i < sizes.warmup + sizes.samples && Date.now() < deadline; i++) {
+      // Each sample adds a new user to an existing infra:view RoleBinding, in a namespace after another.
+      const namespace = fixture.namespaces[i % fixture.namespaces.length]!;
+      const user = `new-${i}@${fixture.run}.example.com`;
+      const subject = subjectId('User', user);
+      const grant = `${fixture.run}-new-${i}`;
+      const viewBinding = bindingId(namespace, bindingName('view', 0));
+      const directBinding = `${fixture.run}-direct-${i}`;
+      const grantYaml = stringify({
+        apiVersion: 'infrahq.com/v1alpha1',
+        kind: 'Grant',
+        metadata: { name: grant, labels: { [runLabel]: fixture.run } },
+        spec: { user, role: 'view', resource: `${destination}.${namespace}` },
+      });
+      const roleBindingYaml = stringify({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: directBinding, namespace },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+      });
+      const sample = {
+        ourPropagation: await timed(ctx.hubKubeconfig, ['apply', '-f', '-'], grantYaml, viewBinding, hasSubject(subject)),
+        ourRevocation: await timed(ctx.hubKubeconfig, ['delete', 'grant', grant], undefined, viewBinding, lacksSubject(subject)),
+        directPropagation: await timed(ctx.spokeKubeconfig, ['apply', '-f', '-'], roleBindingYaml, bindingId(namespace, directBinding), hasSubject(subject)),
+        directRevocation: await timed(ctx.spokeKubeconfig, ['delete', 'rolebinding', '-n', namespace, directBinding], undefined, bindingId(namespace, directBinding), isAbsent),
+      };
+      const measured = i >= sizes.warmup;
+      ctx.log(
+        `${measured ? `sample ${i - sizes.warmup + 1}/${sizes.samples}` : `warm-up ${i + 1}/${sizes.warmup}`}: ` +
+          `grant → binding ${sample.ourPropagation.toFixed(0)} ms, revoked ${sample.ourRevocation.toFixed(0)} ms; ` +
+          `direct RoleBinding ${sample.directPropagation.toFixed(0)} ms, deleted ${sample.directRevocation.toFixed(0)} ms`,
+      );
+      if (!measured) continue;
+      ours.propagation.push(sample.ourPropagation);
+      ours.revocation.push(sample.ourRevocation);
+      direct.propagation.push(sample.directPropagation);
+      direct.revocation.push(sample.directRevocation);
+    }
+    if (ours.propagation.length === 0) throw new Error(`no sample measured within ${sizes.seconds} s`);
+
+    const n = ours.propagation.length;
+    const size = `${sizes.grants.toLocaleString('en-US')} grants, ${sizes.namespaces.toLocaleString('en-US')} namespaces`;
+    const note =
+      `${n} samples${n < sizes.samples ? ` (of ${sizes.samples}: the ${sizes.seconds} s bound was reached)` : ''} after ${sizes.warmup} warm-up, one after another; ` +
+      `from kubectl's start to the watch event on the spoke; each Grant adds a new user to an existing infra:view RoleBinding (another namespace each time); ` +
+      `the operator and connector started with the Grants in place: all bound ${boundS.toFixed(0)} s later, both idle after ${settledS.toFixed(0)} s${unsettled.length > 0 ? ` (NOT settled: ${unsettled.join(', ')})` : ''}`;
+    const target = { on: 'ours', op: '<=', value: 1000 } as const;
+    const row = (metric: string, samples: number[], baseline: number[], p: number, baselineLabel: string, extra: Pick<Row, 'target' | 'note'>): Row => ({
+      scenario: title,
+      metric: `${metric} p${p} (${size})`,
+      unit: 'ms',
+      ours: percentile(samples, p),
+      baseline: percentile(baseline, p),
+      baselineLabel,
+      ...extra,
+    });
+    const applied = '`kubectl apply` of an equivalent RoleBinding in the spoke, until the watch sees it';
+    const deleted = '`kubectl delete` of that RoleBinding, until the watch sees it gone';
+    return [
+      row('Grant applied → user in RoleBinding', ours.propagation, direct.propagation, 50, applied, { note }),
+      row('Grant applied → user in RoleBinding', ours.propagation, direct.propagation, 99, applied, { target }),
+      row('Grant deleted → user gone from RoleBinding', ours.revocation, direct.revocation, 50, deleted, { note: 'the same samples: each Grant deleted right after it was bound; the operator takes no part' }),
+      row('Grant deleted → user gone from RoleBinding', ours.revocation, direct.revocation, 99, deleted, { target }),
+    ];
+  },
+};
