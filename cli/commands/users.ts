@@ -1,5 +1,5 @@
 // infra users list|add|remove: the people Infra knows. Users of an identity provider
-// appear at their first login; `add` creates a built-in user with a one-time password.
+// appear at their first login; `add` creates a User ahead of it.
 import type { Command } from 'commander';
 import type { User } from '../../api/v1alpha1/types.ts';
 import { CliError } from '../errors.ts';
@@ -29,7 +29,7 @@ Examples:
     .action((options: { output: Format }) => listUsers(io, options.output));
   users
     .command('add')
-    .description('create a built-in user and print a one-time password they must change at first login')
+    .description('create a User ahead of their first login (Grants for their email apply from then on)')
     .argument('<email>', "the user's email")
     .addHelpText('after', '\nExamples:\n  $ infra users add carl@example.com')
     .action((email: string) => addUser(io, email));
