@@ -56,6 +56,9 @@ const resultsName = quick ? 'quick' : values.only ? 'partial' : 'latest';
 const resultsDir = values.out;
 
 const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
+// Whoever started us may have closed our pipes (Node's execFile does so before its
+// timeout's SIGTERM): a failed write must not end the bench before its cleanups have run.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 const harness = new Cleanups();
 let scenarioCleanups: Cleanups | undefined;
 
