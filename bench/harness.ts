@@ -4,7 +4,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, readlink } from 'node:fs/promises';
-import { request, type Agent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
@@ -116,28 +115,6 @@ export async function infra(ctx: BenchContext, destination: string): Promise<Inf
 export async function operatorCA(ctx: BenchContext, namespace: string): Promise<string> {
   const b64 = await kubectl(ctx.hubKubeconfig, ['get', 'secret', '-n', namespace, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']);
   return Buffer.from(b64, 'base64').toString();
-}
-
-export interface HttpsResponse {
-  status: number;
-  body: string;
-}
-
-/** One HTTPS request over `agent` (keep-alive, its CA and client certificate); a JSON body when given. */
-export function httpsRequest(agent: Agent, url: string, options: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<HttpsResponse> {
-  const { method = 'GET', body, headers = {} } = options;
-  const bodyHeaders = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent, headers: { ...bodyHeaders, ...headers }, timeout: 10_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 /**

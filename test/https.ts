@@ -1,9 +1,11 @@
 // A small HTTPS client for tests that need what fetch cannot easily do: a private CA,
 // client certificates, and headers a real client would never send.
-import { request } from 'node:https';
+import { request, type Agent } from 'node:https';
 
 export interface HttpsOptions {
   method?: string;
+  /** A keep-alive agent (with its own CA and client certificate), for load loops. */
+  agent?: Agent;
   ca?: string;
   cert?: string;
   key?: string;
@@ -25,6 +27,7 @@ export function https(url: string, options: HttpsOptions = {}): Promise<HttpsRes
       url,
       {
         method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+        agent: options.agent,
         ca: options.ca,
         cert: options.cert,
         key: options.key,

@@ -18,9 +18,10 @@ import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 import { upstreamFromKubeConfig } from '../../connector/proxy.ts';
 import { createCertificateAuthority } from '../../lib/pki.ts';
+import { https } from '../../test/https.ts';
 import { eventually } from '../../test/programs.ts';
 import type { BareProxyConfig } from '../bare-proxy.ts';
-import { boundedLoad, httpsRequest, infra, kubectl, machineCpuMs, processCpuMs, uniqueName, waitForQuiet, type BenchContext, type Scenario } from '../harness.ts';
+import { boundedLoad, infra, kubectl, machineCpuMs, processCpuMs, uniqueName, waitForQuiet, type BenchContext, type Scenario } from '../harness.ts';
 import { median, percentile, type Row } from '../table.ts';
 
 const title = 'Connector proxy';
@@ -49,9 +50,9 @@ async function load(target: Target, count: number, inFlight: number, seconds: nu
   const start = performance.now();
   const done = await boundedLoad(count, inFlight, Date.now() + seconds * 1000, async () => {
     const sent = performance.now();
-    const res = await httpsRequest(target.agent, target.url, { headers: target.headers });
+    const res = await https(target.url, { agent: target.agent, headers: target.headers });
     latencies.push(performance.now() - sent);
-    if (res.status !== 200) throw new Error(`${target.name}: GET ${target.url} answered ${res.status}: ${res.body}`);
+    if (res.status !== 200) throw new Error(`${target.name}: GET ${target.url} answered ${res.status}: ${res.text}`);
   });
   const rate = done / ((performance.now() - start) / 1000);
   if (target.pid === undefined) return { rate, latencies };

@@ -6,13 +6,14 @@ import { Agent } from 'node:https';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { generateSigningKey } from '../../operator/signing/keyset.ts';
 import { issueToken } from '../../operator/signing/tokens.ts';
-import { boundedLoad, httpsRequest, machineCpuMs, operator, operatorCA, ownNamespace, processCpuMs, userWithGrant, waitForQuiet, type Scenario } from '../harness.ts';
+import { https } from '../../test/https.ts';
+import { boundedLoad, machineCpuMs, operator, operatorCA, ownNamespace, processCpuMs, userWithGrant, waitForQuiet, type Scenario } from '../harness.ts';
 import { median, percentile, type Row } from '../table.ts';
 
 const authPath = '/apis/auth.infrahq.com/v1alpha1';
 const concurrency = 8;
 
-const post = (agent: Agent, url: string, body: string, headers: Record<string, string> = {}) => httpsRequest(agent, url, { method: 'POST', body, headers });
+const post = (agent: Agent, url: string, body: string, headers: Record<string, string> = {}) => https(url, { agent, method: 'POST', body, headers });
 
 /** The claim names and header of a token, sorted: what "the same claims shape" compares. */
 function shape(token: string): string {
@@ -34,8 +35,8 @@ export const tokenIssuance: Scenario = {
     ctx.defer(() => agent.destroy());
 
     const login = await post(agent, `${op.publicURL}${authPath}/logins`, JSON.stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'Login', spec: { email, password } }));
-    if (login.status !== 201) throw new Error(`login failed: ${login.status} ${login.body}`);
-    const session = (JSON.parse(login.body) as { status: { sessionKey: string } }).status.sessionKey;
+    if (login.status !== 201) throw new Error(`login failed: ${login.status} ${login.text}`);
+    const session = (JSON.parse(login.text) as { status: { sessionKey: string } }).status.sessionKey;
 
     const url = `${op.publicURL}${authPath}/tokenrequests`;
     const body = JSON.stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination } });
@@ -45,9 +46,9 @@ export const tokenIssuance: Scenario = {
       const start = performance.now();
       const res = await post(agent, url, body, headers);
       const elapsed = performance.now() - start;
-      if (res.status !== 201) throw new Error(`TokenRequest answered ${res.status}: ${res.body}`);
-      const token = (JSON.parse(res.body) as { status?: { token?: string } }).status?.token;
-      if (!token) throw new Error(`TokenRequest answered 201 without a token: ${res.body}`);
+      if (res.status !== 201) throw new Error(`TokenRequest answered ${res.status}: ${res.text}`);
+      const token = (JSON.parse(res.text) as { status?: { token?: string } }).status?.token;
+      if (!token) throw new Error(`TokenRequest answered 201 without a token: ${res.text}`);
       sample ||= token;
       latencies.push(elapsed);
     };
