@@ -11,10 +11,16 @@ import {
   type AccessKeySpec,
   type AccessKeyStatus,
   type AccessReviewStatus,
+  type DeviceAuthorizationSpec,
+  type DeviceAuthorizationStatus,
   type Kind,
   type LoginSpec,
   type LoginStatus,
   type LogoutStatus,
+  type PasswordChangeSpec,
+  type PasswordChangeStatus,
+  type PasswordResetSpec,
+  type PasswordResetStatus,
   type TokenRequestSpec,
   type TokenRequestStatus,
 } from '../api/auth/v1alpha1/types.ts';
@@ -27,6 +33,9 @@ export interface SpecOf {
   AccessReview: Record<string, never>;
   Logout: { all?: boolean };
   AccessKey: AccessKeySpec;
+  PasswordReset: PasswordResetSpec;
+  PasswordChange: PasswordChangeSpec;
+  DeviceAuthorization: DeviceAuthorizationSpec;
 }
 
 export interface StatusOf {
@@ -35,6 +44,9 @@ export interface StatusOf {
   AccessReview: AccessReviewStatus;
   Logout: LogoutStatus;
   AccessKey: AccessKeyStatus;
+  PasswordReset: PasswordResetStatus;
+  PasswordChange: PasswordChangeStatus;
+  DeviceAuthorization: DeviceAuthorizationStatus;
 }
 
 export interface AuthClient {

@@ -4,9 +4,12 @@ import type { ServerTrust } from './config.ts';
 import type { ExecPlugin } from './kubeconfig.ts';
 
 export interface Prompter {
-  input(message: string): Promise<string>;
+  /** The signal cancels the prompt (it then rejects). */
+  input(message: string, signal?: AbortSignal): Promise<string>;
   password(message: string): Promise<string>;
   confirm(message: string): Promise<boolean>;
+  /** One of the choices' values. */
+  select(message: string, choices: { name: string; value: string }[]): Promise<string>;
 }
 
 export interface Io {
@@ -22,6 +25,8 @@ export interface Io {
   checkServer(server: string, trust: ServerTrust): Promise<void>;
   /** How kubeconfig users run `infra tokens`: this node binary and this CLI's script. */
   exec: ExecPlugin;
+  /** Opens the URL in the person's browser; false when there is no browser to open. */
+  openBrowser(url: string): Promise<boolean>;
 }
 
 /** The real terminal, network and prompts; heavy modules load on first use. */
@@ -38,9 +43,10 @@ export function processIo(script: string): Io {
       return text;
     },
     prompt: {
-      input: async (message) => (await import('@inquirer/prompts')).input({ message, required: true }),
+      input: async (message, signal) => (await import('@inquirer/prompts')).input({ message, required: true }, signal ? { signal } : {}),
       password: async (message) => (await import('@inquirer/prompts')).password({ message, mask: true }),
       confirm: async (message) => (await import('@inquirer/prompts')).confirm({ message, default: false }),
+      select: async (message, choices) => (await import('@inquirer/prompts')).select({ message, choices }),
     },
     client: (options: ClientOptions): InfraClient => ({
       server: options.server,
@@ -48,6 +54,7 @@ export function processIo(script: string): Io {
       request: async (method, path, body, contentType) => (await import('./api.ts')).authClient(options).request(method, path, body, contentType),
     }),
     checkServer: async (server, trust) => (await import('./api.ts')).checkServer(server, trust),
+    openBrowser: async (url) => (await import('./browser.ts')).openBrowser(url, process.env),
     exec: {
       command: process.execPath,
       args: [script],

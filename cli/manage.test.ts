@@ -3,7 +3,7 @@
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { ApiStatusError } from './errors.ts';
-import { fake, type RequestHandler } from './testing.ts';
+import { fake, type Handler, type RequestHandler } from './testing.ts';
 
 const api = '/apis/infrahq.com/v1alpha1';
 const grant = (name: string, spec: Record<string, string>, status?: object) => ({ metadata: { name }, spec, ...(status ? { status } : {}) });
@@ -124,6 +124,24 @@ describe('infra users, groups, destinations, providers', () => {
     await expect(f.run('users', 'remove', 'zed@example.com')).rejects.toThrow('no user zed@example.com; see `infra users list`');
     await expect(f.run('users', 'add', 'not-an-email')).rejects.toThrow('"not-an-email" is not an email address');
     await expect(f.run('users', 'add', 'ann@example.com')).rejects.toThrow('ann@example.com already exists (User ann)');
+  });
+
+  it('adds a user with a one-time password printed alone on stdout, and resets one', async () => {
+    const handler: Handler = (kind, spec) => {
+      expect(kind).toBe('PasswordReset');
+      return { user: (spec as { user: string }).user, oneTimePassword: 'abcde-fghij-kmnop-qrstu' };
+    };
+    const f = fake({ request: server({ users }), handler });
+    await f.run('users', 'add', 'dora@example.com', '--password');
+    expect(f.requests.at(-1)).toMatchObject({ method: 'POST', path: `${api}/users`, body: { spec: { email: 'dora@example.com' } } });
+    expect(f.calls.map((c) => [c.kind, c.spec])).toEqual([['PasswordReset', { user: 'dora@example.com' }]]);
+    expect(f.out).toEqual(['abcde-fghij-kmnop-qrstu']);
+    expect(f.err.at(-1)).toContain('One-time password for dora@example.com (shown once');
+    await f.run('users', 'reset-password', 'carl@example.com');
+    expect(f.calls.at(-1)?.spec).toEqual({ user: 'carl@example.com' });
+    expect(f.out).toHaveLength(2);
+    await f.run('users', 'add', 'erin@example.com');
+    expect(f.calls).toHaveLength(2);
   });
 
   it('changes group members with a merge patch, retrying once when someone else changed the group', async () => {

@@ -197,7 +197,7 @@ describe('infra keys add, info, version, completion', () => {
     await f.run('version');
     expect(f.out[0]).toMatch(/^infra \d+\.\d+\.\d+/);
     await f.run('completion', 'bash');
-    expect(f.out[1]).toContain('login) words="--user --password-stdin --key --ca-file --trust-fingerprint --help"');
+    expect(f.out[1]).toContain('login) words="--user --password-stdin --key --provider --no-browser --device --ca-file --trust-fingerprint --help"');
     await expect(f.run('completion', 'fish')).rejects.toThrow(/use bash or zsh/);
   });
 

@@ -11,6 +11,7 @@ import { registerKeys } from './commands/keys.ts';
 import { registerList } from './commands/list.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerLogout } from './commands/logout.ts';
+import { registerPassword } from './commands/password.ts';
 import { registerProviders } from './commands/providers.ts';
 import { registerUse } from './commands/use.ts';
 import { registerUsers } from './commands/users.ts';
@@ -40,6 +41,7 @@ and the infra:* entries of your kubeconfig ($KUBECONFIG, first path, else ~/.kub
   registerList(program, io);
   registerUse(program, io);
   registerLogout(program, io);
+  registerPassword(program, io);
   registerInfo(program, io);
   registerKeys(program, io);
   registerGrants(program, io);

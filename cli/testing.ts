@@ -3,7 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AccessReviewStatus, Kind } from '../api/auth/v1alpha1/types.ts';
+import { loginProvidersPath, type AccessReviewStatus, type Kind } from '../api/auth/v1alpha1/types.ts';
 import type { ClientOptions, InfraClient } from './api.ts';
 import { saveConfig, type ServerTrust } from './config.ts';
 import type { Io } from './io.ts';
@@ -28,6 +28,8 @@ export interface Fake {
   requests: { method: string; path: string; body: unknown; contentType: string | undefined }[];
   kubeconfig: string;
   home: string;
+  /** URLs the command asked to open in a browser. */
+  opened: string[];
   run(...args: string[]): Promise<void>;
 }
 
@@ -42,7 +44,19 @@ export const defaultHandler: Handler = (kind) => {
   throw new Error(`unexpected ${kind}`);
 };
 
-export function fake(options: { loggedIn?: boolean; handler?: Handler; interactive?: boolean; stdin?: string; answers?: Record<string, string | boolean>; check?: (trust: ServerTrust) => void; request?: RequestHandler } = {}): Fake {
+export interface FakeOptions {
+  loggedIn?: boolean;
+  handler?: Handler;
+  interactive?: boolean;
+  stdin?: string;
+  answers?: Record<string, string | boolean>;
+  check?: (trust: ServerTrust) => void;
+  request?: RequestHandler;
+  /** The browser: called with each URL the command opens; false means there is none. */
+  browser?: (url: string) => boolean;
+}
+
+export function fake(options: FakeOptions = {}): Fake {
   const home = mkdtempSync(join(tmpdir(), 'infra-cli-program-'));
   const env = { INFRA_HOME: join(home, 'infra'), KUBECONFIG: join(home, 'kube', 'config') };
   if (options.loggedIn !== false) {
@@ -52,6 +66,7 @@ export function fake(options: { loggedIn?: boolean; handler?: Handler; interacti
   const err: string[] = [];
   const calls: Fake['calls'] = [];
   const requests: Fake['requests'] = [];
+  const opened: string[] = [];
   const handler = options.handler ?? defaultHandler;
   const answer = async (message: string) => {
     const value = options.answers?.[message];
@@ -64,7 +79,12 @@ export function fake(options: { loggedIn?: boolean; handler?: Handler; interacti
     env,
     interactive: options.interactive ?? false,
     readStdin: async () => options.stdin ?? '',
-    prompt: { input: async (m) => String(await answer(m)), password: async (m) => String(await answer(m)), confirm: async (m) => Boolean(await answer(m)) },
+    prompt: {
+      input: async (m) => String(await answer(m)),
+      password: async (m) => String(await answer(m)),
+      confirm: async (m) => Boolean(await answer(m)),
+      select: async (m) => String(await answer(m)),
+    },
     client: (clientOptions): InfraClient => ({
       server: clientOptions.server,
       create: async (kind, spec) => {
@@ -73,12 +93,17 @@ export function fake(options: { loggedIn?: boolean; handler?: Handler; interacti
       },
       request: async (method, path, body, contentType) => {
         requests.push({ method, path, body, contentType });
-        if (!options.request) throw new Error(`unexpected ${method} ${path}`);
-        return options.request(method, path, body);
+        if (options.request) return options.request(method, path, body);
+        if (method === 'GET' && path === loginProvidersPath) return { items: [] };
+        throw new Error(`unexpected ${method} ${path}`);
       },
     }),
     checkServer: async (_server, trust) => options.check?.(trust),
     exec: { command: '/node', args: ['/cli/main.ts'] },
+    openBrowser: async (url) => {
+      opened.push(url);
+      return options.browser?.(url) ?? false;
+    },
   };
   return {
     io,
@@ -88,6 +113,7 @@ export function fake(options: { loggedIn?: boolean; handler?: Handler; interacti
     requests,
     kubeconfig: env.KUBECONFIG,
     home: env.INFRA_HOME,
+    opened,
     run: async (...args) => void (await buildProgram(io).parseAsync(args, { from: 'user' })),
   };
 }

@@ -129,6 +129,25 @@ describe('infra CLI against a real installation', () => {
     expect(duration).toEqual({ code: 1, stdout: '', stderr: 'infra: --for soon is not a duration; use e.g. 30m, 1h, 8h or 7d\n' });
   });
 
+  it("an admin's `infra users add --password` prints a one-time password that the new user replaces at their first login", async () => {
+    const newcomer = `${uniqueName('eve')}@example.com`;
+    const added = await cli(['users', 'add', newcomer, '--password'], '', adminHome);
+    expect(added.code, added.stderr).toBe(0);
+    const oneTimePassword = added.stdout.trim();
+    expect(oneTimePassword).toMatch(/^[a-z2-9]{5}(-[a-z2-9]{5}){3}$/);
+    const newcomerHome = await newHome();
+    const login = (input: string) => cli(['login', infra.operator.publicURL, '--user', newcomer, '--password-stdin', '--ca-file', caFile], input, newcomerHome);
+    const unchanged = await login(`${oneTimePassword}\n`);
+    expect(unchanged.code).toBe(1);
+    expect(unchanged.stderr).toContain('your password is a one-time password');
+    const changed = await login(`${oneTimePassword}\nthe newcomer's own password\n`);
+    expect(changed.stderr).toBe(`Password changed for ${newcomer}.\n`);
+    expect(changed.code).toBe(0);
+    expect((await login(`${oneTimePassword}\n`)).stderr).toContain('wrong email or password');
+    expect((await login("the newcomer's own password\n")).code).toBe(0);
+    expect((await cli(['users', 'remove', newcomer], '', adminHome)).code).toBe(0);
+  });
+
   it('logs in with --user and --password-stdin, keeping the session in a 0600 file and writing kubeconfig contexts', async () => {
     const result = await cli(['login', infra.operator.publicURL, '--user', email, '--password-stdin', '--ca-file', caFile], `${password}\n`);
     expect(result.stderr).toBe('');

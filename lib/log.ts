@@ -4,26 +4,29 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-export const redactedPaths = [
+const secretFields = [
   'password',
+  'currentPassword',
+  'newPassword',
+  'oneTimePassword',
   'token',
   'accessKey',
   'sessionKey',
   'clientSecret',
   'code',
   'codeVerifier',
+  'deviceCode',
+  'refreshToken',
+  'refresh_token',
+  'access_token',
+  'id_token',
+  'device_code',
+  'assertion',
+  'private_key',
   'authorization',
-  '*.password',
-  '*.token',
-  '*.accessKey',
-  '*.sessionKey',
-  '*.clientSecret',
-  '*.code',
-  '*.codeVerifier',
-  '*.authorization',
-  'headers.authorization',
-  'req.headers.authorization',
 ];
+
+export const redactedPaths = [...secretFields, ...secretFields.map((f) => `*.${f}`), 'headers.authorization', 'req.headers.authorization'];
 
 export function createLogger(component: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
   return pino({

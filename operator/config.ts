@@ -55,6 +55,23 @@ export const operatorConfigSchema = z
         inactivityTimeout: duration.prefault('1h'),
       })
       .prefault({}),
+    identity: z
+      .object({
+        /** How often sessions from identity providers are re-verified upstream (and the most a token waits for it). */
+        verifyInterval: duration.prefault('5m').refine((ms) => ms >= 1_000 && ms <= 60 * 60_000, 'must be between 1s and 1h'),
+        /** While a provider is unreachable, sessions verified this long past the interval still get tokens. */
+        outageGrace: duration.prefault('15m'),
+      })
+      .prefault({}),
+    logins: z
+      .object({
+        /** Wrong passwords per email before the email is locked. */
+        maxFailures: z.number().int().min(1).default(5),
+        /** Wrong passwords per client address before the address is locked. */
+        maxFailuresPerAddress: z.number().int().min(1).default(20),
+        lockoutDuration: duration.prefault('15m'),
+      })
+      .prefault({}),
     leaderElection: z
       .object({
         enabled: z.boolean().default(true),

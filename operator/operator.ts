@@ -20,6 +20,8 @@ import type { Identity } from './access.ts';
 import type { TokenIssuer } from './auth/api.ts';
 import { CredentialStore } from './auth/credentials.ts';
 import { createDoors, readFrontProxyTrust, updateDoorTLS, type Doors, type FrontProxyTrust } from './auth/doors.ts';
+import { LoginThrottle } from './auth/lockout.ts';
+import { PasswordSecrets } from './auth/password-secrets.ts';
 import type { OperatorConfig } from './config.ts';
 import { fieldManager, type ControllerContext } from './controllers/context.ts';
 import { destinationController } from './controllers/destination.ts';
@@ -28,6 +30,11 @@ import { groupController } from './controllers/group.ts';
 import { providerController } from './controllers/provider.ts';
 import { userController } from './controllers/user.ts';
 import { Hub } from './hub.ts';
+import type { IdentityDeps } from './identity/deps.ts';
+import { ProviderClients } from './identity/providers.ts';
+import { secretSealer } from './identity/sealing.ts';
+import { IdentityUsers } from './identity/users.ts';
+import { Verifier } from './identity/verification.ts';
 import { ensureServingCA, issueServingCert, servingNames } from './serving.ts';
 import { issueToken } from './signing/tokens.ts';
 import { SigningKeyStore } from './signing/store.ts';
@@ -46,6 +53,8 @@ export class Operator {
   private readonly credentials: CredentialStore;
   private readonly elector: LeaderElector | undefined;
   private readonly controllers: Controller[];
+  private readonly identity: IdentityDeps;
+  private readonly verifier: Verifier;
   private readonly timers: NodeJS.Timeout[] = [];
   private doors: Doors | undefined;
   private metricsServer: HttpServer | undefined;
@@ -85,7 +94,27 @@ export class Operator {
       readSecret: (name, key) => this.readSecret(name, key),
       now: () => new Date(),
     };
-    this.controllers = [grantController(ctx), userController(ctx, this.credentials), groupController(ctx), providerController(ctx), destinationController(ctx)];
+    this.identity = {
+      hub: this.hub,
+      credentials: this.credentials,
+      clients: new ProviderClients({ readSecret: (name, key) => this.readSecret(name, key) }),
+      users: new IdentityUsers(kubeConfig, this.hub),
+      sealer: secretSealer(kubeConfig, config.namespace),
+      events: ctx.events,
+      audit: ctx.audit,
+      logger,
+      verifyIntervalMs: config.identity.verifyInterval,
+      outageGraceMs: config.identity.outageGrace,
+      now: () => new Date(),
+    };
+    this.verifier = new Verifier(this.identity);
+    this.controllers = [
+      grantController(ctx),
+      userController(ctx, this.credentials),
+      groupController(ctx),
+      providerController(ctx, { clients: this.identity.clients, credentials: this.credentials, recheckIntervalMs: config.identity.verifyInterval }),
+      destinationController(ctx),
+    ];
     if (config.leaderElection.enabled) {
       this.elector = new LeaderElector({
         kubeConfig,
@@ -144,6 +173,10 @@ export class Operator {
         events,
         audit,
         logger,
+        identity: this.identity,
+        verifier: this.verifier,
+        throttle: new LoginThrottle({ maxFailures: config.logins.maxFailures, maxFailuresPerAddress: config.logins.maxFailuresPerAddress, lockoutMs: config.logins.lockoutDuration }),
+        passwords: new PasswordSecrets(this.kubeConfig, config.namespace),
       },
       management: { hub: this.hub, kubeConfig: this.kubeConfig, namespace: config.namespace, bootstrapAdmins: config.bootstrapAdmins, audit, logger },
       serving: this.serving,
@@ -179,9 +212,10 @@ export class Operator {
   private async lead(signal: AbortSignal): Promise<void> {
     this.logger.info('leading: starting controllers');
     for (const c of this.controllers) c.start();
+    this.verifier.start();
     if (this.config.apiService.register) await this.registerAPIService().catch((err: unknown) => this.logger.error({ err: errorMessage(err) }, 'registering the APIService failed'));
     if (!signal.aborted) await once(signal, 'abort');
-    await Promise.all(this.controllers.map((c) => c.stop()));
+    await Promise.all([...this.controllers.map((c) => c.stop()), this.verifier.stop()]);
   }
 
   private async registerAPIService(): Promise<void> {

@@ -23,6 +23,8 @@ export interface InfraOptions {
   logDir?: string;
   /** Settings for the operator's config file (e.g. bootstrapAdmins). */
   operatorConfig?: Record<string, unknown>;
+  /** Extra environment for the operator process (e.g. NODE_EXTRA_CA_CERTS). */
+  operatorEnv?: NodeJS.ProcessEnv;
   /** Both programs' log level; debug when absent. */
   logLevel?: ConnectorOptions['logLevel'];
 }
@@ -56,7 +58,7 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
   const logFile = (name: string) => (options.logDir ? { logFile: join(options.logDir, `${name}.log`) } : {});
   const logLevel = options.logLevel ? { logLevel: options.logLevel } : {};
   const operatorConfig = { ...logLevel, ...options.operatorConfig };
-  const operator = await startOperator({ kubeconfig: hubKubeconfig, namespace, config: operatorConfig, ...logFile('operator') });
+  const operator = await startOperator({ kubeconfig: hubKubeconfig, namespace, config: operatorConfig, ...(options.operatorEnv ? { env: options.operatorEnv } : {}), ...logFile('operator') });
   const operatorCA = Buffer.from(await kubectl(hubKubeconfig, ['get', 'secret', '-n', namespace, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
   const issuerCAFile = join(dir, 'operator-ca.crt');
   await writeFile(issuerCAFile, operatorCA);

@@ -22,12 +22,12 @@ export interface RunningProgram {
 }
 
 /** Writes the config file, starts `node <the program's flags> <program>/main.ts --config <file>`, collects its log lines. */
-async function startProgram(program: Program, config: Record<string, unknown>, metricsPort: number, logFile?: string): Promise<RunningProgram> {
+async function startProgram(program: Program, config: Record<string, unknown>, metricsPort: number, logFile?: string, env?: NodeJS.ProcessEnv): Promise<RunningProgram> {
   const dir = await mkdtemp(join(tmpdir(), 'infra-program-'));
   const configFile = join(dir, 'config.yaml');
   // Debug logging unless the caller asks for another level (the bench runs at production's info).
   await writeFile(configFile, stringify({ logLevel: 'debug', ...config, listen: { ...(config.listen as object), metrics: `127.0.0.1:${metricsPort}` } }));
-  const child = spawn(process.execPath, [...nodeFlags[program], join(repoRoot, program, 'main.ts'), '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeFlags[program], join(repoRoot, program, 'main.ts'), '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const logs: string[] = [];
   for (const stream of [child.stdout!, child.stderr!]) {
     let partial = '';
@@ -64,6 +64,8 @@ export interface OperatorOptions {
   waitReady?: boolean;
   /** Also append the process's log lines to this file. */
   logFile?: string;
+  /** Extra environment, e.g. NODE_EXTRA_CA_CERTS to trust a test identity provider. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
@@ -83,6 +85,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     },
     metricsPort!,
     options.logFile,
+    options.env,
   );
   const running = { ...program, publicURL: `https://127.0.0.1:${publicPort}`, aggregatedPort: aggregatedPort!, identity };
   if (options.waitReady !== false) await waitReady(running);

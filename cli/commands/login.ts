@@ -1,22 +1,31 @@
-// infra login [SERVER]: trust the server, log in (password or access key), keep the
-// session, write the kubeconfig contexts.
+// infra login [SERVER]: trust the server, log in (identity provider, password or access
+// key), keep the session, replace a one-time password, write the kubeconfig contexts.
 import { readFileSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { LoginSpec } from '../../api/auth/v1alpha1/types.ts';
-import { formatFingerprint, validFingerprint } from '../api.ts';
+import type { LoginStatus } from '../../api/auth/v1alpha1/types.ts';
+import { formatFingerprint, validFingerprint, type InfraClient } from '../api.ts';
 import { loadConfig, normalizeServer, saveConfig, type ServerTrust } from '../config.ts';
 import { ApiStatusError, CliError, UntrustedCertificateError } from '../errors.ts';
 import type { Io } from '../io.ts';
 import { tokensDir } from '../paths.ts';
+import { chooseProvider, loginProviders, loginThroughProvider } from '../provider-login.ts';
 import { writeContexts } from '../session.ts';
+import { changePassword, newPasswordPrompted } from './password.ts';
 
 interface LoginOptions {
   user?: string;
   passwordStdin?: boolean;
   key?: string;
+  provider?: string;
+  /** False with --no-browser. */
+  browser: boolean;
+  device?: boolean;
   caFile?: string;
   trustFingerprint?: string;
 }
+
+/** Built-in login in the provider choice on a terminal. */
+const passwordChoice = '';
 
 export function registerLogin(program: Command, io: Io): void {
   program
@@ -26,14 +35,21 @@ export function registerLogin(program: Command, io: Io): void {
     .option('--user <email>', 'log in with this email and a password')
     .option('--password-stdin', 'read the password from standard input (for scripts)')
     .option('--key <key>', 'log in with an access key (or set INFRA_ACCESS_KEY)')
+    .option('--provider <name>', 'log in through this identity provider (infra login lists them on a terminal)')
+    .option('--no-browser', 'do not open a browser: print the address to open, and take the address the browser ended at when pasted')
+    .option('--device', "log in with the provider's device flow: a code to enter on any device")
     .option('--ca-file <pem>', "trust the server's certificate through this CA certificate (PEM)")
     .option('--trust-fingerprint <sha256>', "trust the server's certificate with this SHA-256 fingerprint")
     .addHelpText(
       'after',
       `
 Examples:
-  $ infra login https://infra.example.com                      # prompts for email and password
+  $ infra login https://infra.example.com                      # asks how to log in: a provider, or email and password
+  $ infra login https://infra.example.com --provider okta      # opens the browser ($BROWSER when set)
+  $ infra login https://infra.example.com --provider okta --no-browser   # over SSH: open the address elsewhere, paste where it ended
+  $ infra login https://infra.example.com --provider okta --device
   $ echo "$PASSWORD" | infra login infra.example.com --user carl@example.com --password-stdin
+  $ printf '%s\n%s\n' "$ONE_TIME" "$NEW" | infra login infra.example.com --user carl@example.com --password-stdin
   $ INFRA_ACCESS_KEY=iak_… infra login https://infra.example.com
   $ infra login https://127.0.0.1:8443 --ca-file operator-ca.crt`,
     )
@@ -66,34 +82,31 @@ export async function login(io: Io, serverArg: string | undefined, options: Logi
     trust.fingerprint = formatFingerprint(options.trustFingerprint);
   }
 
-  const accessKey = options.key ?? (options.user === undefined && !options.passwordStdin ? io.env['INFRA_ACCESS_KEY'] : undefined);
-  if (options.key !== undefined && (options.user !== undefined || options.passwordStdin)) throw new CliError('log in with either --key or --user/--password-stdin, not both');
+  const accessKey = options.key ?? (options.user === undefined && !options.passwordStdin && options.provider === undefined ? io.env['INFRA_ACCESS_KEY'] : undefined);
+  const methods = [options.key !== undefined, options.user !== undefined || options.passwordStdin === true, options.provider !== undefined].filter(Boolean).length;
+  if (methods > 1) throw new CliError('log in with one of --key, --user/--password-stdin or --provider, not several');
+  if (options.device && options.provider === undefined) throw new CliError('--device needs --provider NAME');
 
   // Trust first: no email, password or key goes to a server the user has not trusted.
   trust = await checkTrust(io, server, trust, !options.passwordStdin);
-
-  let spec: LoginSpec;
-  if (accessKey) spec = { accessKey };
-  else {
-    const email = options.user ?? (io.interactive && !options.passwordStdin ? await io.prompt.input('Email:') : undefined);
-    if (!email) throw new CliError('no credentials: pass --user EMAIL with --password-stdin, or --key KEY (or INFRA_ACCESS_KEY), or run infra login on a terminal');
-    let password: string | undefined;
-    if (options.passwordStdin) password = (await io.readStdin()).replace(/\r?\n$/, '');
-    else if (io.interactive) password = await io.prompt.password('Password:');
-    else throw new CliError('no password: pipe it in with --password-stdin, or run infra login on a terminal');
-    if (!password) throw new CliError(options.passwordStdin ? 'the password read from standard input is empty' : 'the password is empty');
-    spec = { email: email.trim(), password };
-  }
-
   const client = io.client({ server, trust });
-  let status;
-  try {
-    status = await client.create('Login', spec);
-  } catch (err) {
-    if (err instanceof ApiStatusError && err.code === 401) {
-      throw new CliError(accessKey ? `login failed: the access key is wrong, expired or revoked on ${server}` : `login failed: wrong email or password for ${server}`);
+
+  let status: LoginStatus;
+  let password: Password | undefined;
+  if (accessKey) status = await loginWith(client, server, 'access key', () => client.create('Login', { accessKey }));
+  else if (options.provider !== undefined) status = await viaProvider(io, client, server, options.provider, options);
+  else if (options.user !== undefined || options.passwordStdin) {
+    password = await passwordFrom(io, options);
+    status = await loginWithPassword(client, server, password);
+  } else if (io.interactive) {
+    const choice = await chooseLogin(io, client);
+    if (choice !== passwordChoice) status = await viaProvider(io, client, server, choice, options);
+    else {
+      password = await passwordFrom(io, options);
+      status = await loginWithPassword(client, server, password);
     }
-    throw err;
+  } else {
+    throw new CliError('no credentials: pass --provider NAME to log in through an identity provider, --user EMAIL with --password-stdin, or --key KEY (or INFRA_ACCESS_KEY), or run infra login on a terminal');
   }
 
   config.current = server;
@@ -101,7 +114,7 @@ export async function login(io: Io, serverArg: string | undefined, options: Logi
   saveConfig(config, io.env);
   rmSync(tokensDir(io.env), { recursive: true, force: true }); // tokens of an earlier session or user
   io.out(`Logged in to ${server} as ${status.user.email}`);
-  if (status.passwordChangeRequired) io.err('Your password is a one-time password: set a new one soon.');
+  if (status.passwordChangeRequired) await replaceOneTimePassword(io, io.client({ server, trust, bearer: status.sessionKey }), password);
 
   const review = await io.client({ server, trust, bearer: status.sessionKey }).create('AccessReview', {});
   const { contexts, kubeconfig } = writeContexts(io, review);
@@ -111,6 +124,69 @@ export async function login(io: Io, serverArg: string | undefined, options: Logi
     io.out(`Updated ${kubeconfig}: ${contexts.map((c) => c.name).join(', ')}`);
     io.out(`Switch with: infra use ${contexts[0]!.name.slice('infra:'.length)}`);
   }
+}
+
+interface Password {
+  email: string;
+  password: string;
+  /** From the second line of standard input: the new password when the first is a one-time one. */
+  newPassword?: string;
+}
+
+async function passwordFrom(io: Io, options: LoginOptions): Promise<Password> {
+  const email = options.user ?? (io.interactive && !options.passwordStdin ? await io.prompt.input('Email:') : undefined);
+  if (!email) throw new CliError('no credentials: pass --user EMAIL with --password-stdin, or --key KEY (or INFRA_ACCESS_KEY), or run infra login on a terminal');
+  let password: string | undefined;
+  let newPassword: string | undefined;
+  if (options.passwordStdin) [password, newPassword] = (await io.readStdin()).split(/\r?\n/);
+  else if (io.interactive) password = await io.prompt.password('Password:');
+  else throw new CliError('no password: pipe it in with --password-stdin, or run infra login on a terminal');
+  if (!password) throw new CliError(options.passwordStdin ? 'the password read from standard input is empty' : 'the password is empty');
+  return { email: email.trim(), password, ...(newPassword ? { newPassword } : {}) };
+}
+
+function loginWithPassword(client: InfraClient, server: string, { email, password }: Password): Promise<LoginStatus> {
+  return loginWith(client, server, 'password', () => client.create('Login', { email, password }));
+}
+
+/** A refused login as the line the person reads. */
+async function loginWith(client: InfraClient, server: string, method: 'password' | 'access key', login: () => Promise<LoginStatus>): Promise<LoginStatus> {
+  try {
+    return await login();
+  } catch (err) {
+    if (err instanceof ApiStatusError && err.code === 401) {
+      throw new CliError(method === 'access key' ? `login failed: the access key is wrong, expired or revoked on ${server}` : `login failed: wrong email or password for ${server}`);
+    }
+    throw err;
+  }
+}
+
+async function viaProvider(io: Io, client: InfraClient, server: string, name: string, options: LoginOptions): Promise<LoginStatus> {
+  const provider = chooseProvider(await loginProviders(client), name, server);
+  try {
+    return await loginThroughProvider(io, client, provider, { browser: options.browser, device: options.device ?? false });
+  } catch (err) {
+    if (err instanceof ApiStatusError && err.code === 401) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+/** On a terminal: which identity provider, or email and password. */
+async function chooseLogin(io: Io, client: InfraClient): Promise<string> {
+  const providers = (await loginProviders(client)).filter((p) => p.ready);
+  if (providers.length === 0) return passwordChoice;
+  return io.prompt.select('Log in with:', [...providers.map((p) => ({ name: `${p.name} (${p.kind})`, value: p.name })), { name: 'email and password', value: passwordChoice }]);
+}
+
+/** The server requires a new password: from stdin's second line, or asked twice on a terminal. */
+async function replaceOneTimePassword(io: Io, client: InfraClient, password: Password | undefined): Promise<void> {
+  const newPassword = password?.newPassword ?? (io.interactive ? await newPasswordPrompted(io) : undefined);
+  if (!password || !newPassword) {
+    throw new CliError(
+      'your password is a one-time password: set your own with `infra password` (on a terminal), or log in again with the one-time password and a new one on two lines of standard input (--password-stdin)',
+    );
+  }
+  await changePassword(io, client, password.password, newPassword);
 }
 
 /** The trust to use: as given if the server passes it; after a yes on a terminal, its fingerprint. */

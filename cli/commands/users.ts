@@ -1,5 +1,6 @@
-// infra users list|add|remove: the people Infra knows. Users of an identity provider
-// appear at their first login; `add` creates a User ahead of it.
+// infra users list|add|remove|reset-password: the people Infra knows. Users of an identity
+// provider appear at their first login; `add` creates a User ahead of it, and with
+// --password gives a built-in user a one-time password to change at the first login.
 import type { Command } from 'commander';
 import type { User } from '../../api/v1alpha1/types.ts';
 import { CliError } from '../errors.ts';
@@ -17,7 +18,9 @@ export function registerUsers(program: Command, io: Io): void {
       `
 Examples:
   $ infra users list
-  $ infra users add carl@example.com
+  $ infra users add carl@example.com                # logs in through an identity provider
+  $ infra users add carl@example.com --password     # prints a one-time password
+  $ infra users reset-password carl@example.com
   $ infra users remove carl@example.com`,
     );
   users
@@ -31,8 +34,15 @@ Examples:
     .command('add')
     .description('create a User ahead of their first login (Grants for their email apply from then on)')
     .argument('<email>', "the user's email")
-    .addHelpText('after', '\nExamples:\n  $ infra users add carl@example.com')
-    .action((email: string) => addUser(io, email));
+    .option('--password', 'also set a one-time password (printed once) that they must change at their first login')
+    .addHelpText('after', '\nExamples:\n  $ infra users add carl@example.com\n  $ infra users add carl@example.com --password')
+    .action((email: string, options: { password?: boolean }) => addUser(io, email, options.password ?? false));
+  users
+    .command('reset-password')
+    .description('give a user a new one-time password (printed once); their sessions end and they must change it at their next login')
+    .argument('<email>', "the user's email")
+    .addHelpText('after', '\nExamples:\n  $ infra users reset-password carl@example.com')
+    .action((email: string) => resetPassword(io, email));
   users
     .command('remove')
     .alias('rm')
@@ -55,13 +65,22 @@ export async function listUsers(io: Io, format: Format): Promise<void> {
   );
 }
 
-export async function addUser(io: Io, email: string): Promise<void> {
+export async function addUser(io: Io, email: string, withPassword: boolean): Promise<void> {
   if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw new CliError(`"${email}" is not an email address; use e.g. carl@example.com`);
   const { client } = loggedIn(io);
   const existing = (await listObjects<User>(client, 'User')).find((u) => u.spec.email.toLowerCase() === email.toLowerCase());
   if (existing) throw new CliError(`${email} already exists (User ${existing.metadata!.name})`);
   const user = await createObject<User>(client, 'User', { spec: { email } });
   io.err(`User ${email} created (User ${user.metadata!.name}).`);
+  if (withPassword) await resetPassword(io, email);
+}
+
+/** Prints the one-time password alone on stdout, so scripts can capture it. */
+export async function resetPassword(io: Io, email: string): Promise<void> {
+  const { client } = loggedIn(io);
+  const { oneTimePassword } = await client.create('PasswordReset', { user: email });
+  io.err(`One-time password for ${email} (shown once; they must change it at their first login with infra login):`);
+  io.out(oneTimePassword);
 }
 
 export async function removeUser(io: Io, email: string): Promise<void> {

@@ -12,10 +12,13 @@ import {
   type AccessKeySpec,
   type AccessKeyStatus,
   type AccessReviewStatus,
+  type DeviceAuthorizationSpec,
   type Kind,
   type LoginSpec,
   type LoginStatus,
   type LogoutStatus,
+  type PasswordChangeSpec,
+  type PasswordResetSpec,
   type TokenRequestSpec,
   type TokenRequestStatus,
 } from '../../api/auth/v1alpha1/types.ts';
@@ -24,10 +27,16 @@ import { parseDuration } from '../../lib/duration.ts';
 import type { Logger } from '../../lib/log.ts';
 import { accessSummary, grantsOnDestination, infraResource, infraRole, resolveIdentity, type Identity } from '../access.ts';
 import type { Hub } from '../hub.ts';
+import type { IdentityDeps } from '../identity/deps.ts';
+import { loginWithProvider, startDeviceLogin } from '../identity/login.ts';
+import type { Verifier } from '../identity/verification.ts';
 import type { Credential, CredentialStore } from './credentials.ts';
+import type { LoginThrottle } from './lockout.ts';
+import type { PasswordSecrets } from './password-secrets.ts';
+import { lockedOut, passwordChange, passwordReset, recordFailure, requirePasswordChanged } from './password-requests.ts';
 import { verifyPassword } from './passwords.ts';
 import { StatusError } from '../../lib/status-error.ts';
-import { authenticationFailed, sendStatus } from './status.ts';
+import { authenticationFailed, sendError, sendStatus } from './status.ts';
 
 export interface Caller {
   identity: Identity;
@@ -53,6 +62,14 @@ export interface AuthAPIDeps {
   /** Audit trail: who did what, when. */
   audit: Logger;
   logger: Logger;
+  /** Logins through identity providers and the Users they make. */
+  identity: IdentityDeps;
+  /** Re-verifies IdP sessions upstream before tokens. */
+  verifier: Verifier;
+  /** Password attempt limits. */
+  throttle: LoginThrottle;
+  /** Where passwords the operator sets are kept. */
+  passwords: PasswordSecrets;
 }
 
 export type Authenticator = (req: Request) => Promise<Caller | undefined>;
@@ -86,11 +103,14 @@ export function authAPI(deps: AuthAPIDeps, authenticate: Authenticator): express
   router.get(`/apis/${group}/${version}`, (_req, res) => void res.json(resourceList));
 
   const handlers: Record<Kind, (spec: never, caller: Caller | undefined, req: Request) => Promise<unknown>> = {
-    Login: (spec: LoginSpec) => login(deps, spec),
+    Login: (spec: LoginSpec, _caller, req) => login(deps, spec, clientAddress(req)),
     TokenRequest: (spec: TokenRequestSpec, caller) => tokenRequest(deps, spec, requireCaller(caller)),
     AccessReview: (_spec, caller) => accessReview(deps, requireCaller(caller)),
     Logout: (spec: { all?: boolean }, caller) => logout(deps, spec, requireCaller(caller)),
     AccessKey: (spec: AccessKeySpec, caller) => accessKey(deps, spec, requireCaller(caller)),
+    PasswordReset: (spec: PasswordResetSpec, caller) => passwordReset(deps, spec, requireCaller(caller)),
+    PasswordChange: (spec: PasswordChangeSpec, caller, req) => passwordChange(deps, spec, requireCaller(caller), clientAddress(req)),
+    DeviceAuthorization: (spec: DeviceAuthorizationSpec) => startDeviceLogin(deps.identity, spec.provider),
   };
 
   router.post(`/apis/${group}/${version}/:plural`, express.json({ limit: '64kb', type: () => true }), async (req: Request, res: Response) => {
@@ -108,7 +128,7 @@ export function authAPI(deps: AuthAPIDeps, authenticate: Authenticator): express
       return sendStatus(res, 422, 'Invalid', `${kind} is invalid: ${problems.join('; ')}`);
     }
     try {
-      const caller = kind === 'Login' ? undefined : await authenticate(req);
+      const caller = publicKinds.has(kind) ? undefined : await authenticate(req);
       const status = await handlers[kind](parsed.data as never, caller, req);
       res.status(201).json({
         apiVersion,
@@ -118,7 +138,7 @@ export function authAPI(deps: AuthAPIDeps, authenticate: Authenticator): express
         status,
       });
     } catch (err) {
-      if (err instanceof StatusError) return sendStatus(res, err.code, err.reason, err.message);
+      if (err instanceof StatusError) return sendError(res, err);
       deps.logger.error({ kind, err: errorMessage(err) }, 'auth API request failed');
       sendStatus(res, 500, 'InternalError', 'an internal error occurred; the operator logged the details');
     }
@@ -135,41 +155,50 @@ export function authAPI(deps: AuthAPIDeps, authenticate: Authenticator): express
   return router;
 }
 
+/** Kinds anyone may create: they start a session. */
+const publicKinds = new Set<Kind>(['Login', 'DeviceAuthorization']);
+
 function requireCaller(caller: Caller | undefined): Caller {
   if (!caller) throw authenticationFailed();
   return caller;
 }
 
-async function login(deps: AuthAPIDeps, spec: LoginSpec): Promise<LoginStatus> {
-  if (spec.code !== undefined) {
-    throw new StatusError(501, 'NotImplemented', `logging in through provider "${spec.provider}" is not supported by this operator yet; use a password or an access key`);
-  }
+/** The peer address, for password attempt limits (X-Forwarded-For is not trusted). */
+function clientAddress(req: Request): string | undefined {
+  return req.socket.remoteAddress;
+}
+
+const methodNames = { password: 'a password', 'access-key': 'an access key', oidc: 'identity provider' } as const;
+
+async function login(deps: AuthAPIDeps, spec: LoginSpec, address: string | undefined): Promise<LoginStatus> {
   let user: User | undefined;
-  let method: 'password' | 'access-key';
+  let method: keyof typeof methodNames;
+  let session: { key: string; credential: Credential } | undefined;
   let accessKeyId: string | undefined;
-  if (spec.accessKey !== undefined) {
+  if (spec.code !== undefined || spec.deviceCode !== undefined) {
+    method = 'oidc';
+    const result = await loginWithProvider(deps.identity, spec);
+    user = result.user;
+    session = result;
+  } else if (spec.accessKey !== undefined) {
     method = 'access-key';
     const credential = await deps.credentials.authenticate(spec.accessKey);
     user = credential?.kind === 'access-key' ? deps.hub.userByEmail(credential.email) : undefined;
     accessKeyId = credential?.id;
   } else {
     method = 'password';
-    user = deps.hub.userByEmail(spec.email!);
-    const ref = user?.spec.passwordSecretRef;
-    const hash = ref ? await deps.readSecret(ref.name, ref.key) : undefined;
-    // Hash something even for an unknown user, so timing does not reveal who exists.
-    const ok = await verifyPassword(spec.password!, hash ?? unknownUserHash);
-    if (!ok || !hash) user = undefined;
+    user = await checkPassword(deps, spec.email!, spec.password!, address);
   }
   if (!user) {
     deps.audit.info({ action: 'login', method, email: spec.email, result: 'denied' }, 'login denied');
     throw authenticationFailed();
   }
   // A session made with an access key ends when the key is revoked.
-  const { key, credential } = await deps.credentials.create('session', user, accessKeyId ? { accessKeyId } : {});
+  const { key, credential } = session ?? (await deps.credentials.create('session', user, accessKeyId ? { accessKeyId } : {}));
   const identity = resolveIdentity(deps.hub, user.spec.email);
-  deps.audit.info({ action: 'login', method, user: identity.email, session: credential.id, result: 'allowed' }, 'login');
-  deps.events.record(user, 'Normal', 'LoggedIn', `${identity.email} logged in with ${method === 'password' ? 'a password' : 'an access key'}`);
+  const through = method === 'oidc' ? `${methodNames.oidc} ${spec.provider}` : methodNames[method];
+  deps.audit.info({ action: 'login', method, ...(method === 'oidc' ? { provider: spec.provider } : {}), user: identity.email, groups: identity.groups, session: credential.id, result: 'allowed' }, 'login');
+  deps.events.record(user, 'Normal', 'LoggedIn', `${identity.email} logged in with ${through}`);
   return {
     sessionKey: key,
     expirationTimestamp: credential.expiresAt.toISOString(),
@@ -178,14 +207,38 @@ async function login(deps: AuthAPIDeps, spec: LoginSpec): Promise<LoginStatus> {
   };
 }
 
+/** The User whose password this is, or undefined; refuses (429) while the email or address is locked. */
+async function checkPassword(deps: AuthAPIDeps, email: string, password: string, address: string | undefined): Promise<User | undefined> {
+  const lock = deps.throttle.locked(email, address);
+  if (lock) {
+    deps.audit.info({ action: 'login', method: 'password', email, address, result: 'locked' }, 'login refused: locked');
+    throw lockedOut(lock, email, address);
+  }
+  const user = deps.hub.userByEmail(email);
+  const ref = user?.spec.passwordSecretRef;
+  const hash = ref ? await deps.readSecret(ref.name, ref.key) : undefined;
+  // Hash something even for an unknown user, so timing does not reveal who exists.
+  const ok = await verifyPassword(password, hash ?? unknownUserHash);
+  if (ok && hash) {
+    deps.throttle.succeed(email);
+    return user;
+  }
+  recordFailure(deps, email, address, user);
+  return undefined;
+}
+
 // A valid hash of a random password: verifying against it costs what a real check costs.
 const unknownUserHash = '$scrypt$ln=15,r=8,p=1$S2FkZEJ1Z2dlZFNhbHQ=$3QKuWDqE5E8cXQyM6f2rJ2oXkZ8w3Qm9zV8y7Hc6Tn0=';
 
-async function tokenRequest(deps: AuthAPIDeps, spec: TokenRequestSpec, caller: Caller): Promise<TokenRequestStatus> {
+async function tokenRequest(deps: AuthAPIDeps, spec: TokenRequestSpec, authenticated: Caller): Promise<TokenRequestStatus> {
   const { destination } = spec;
   if (destination === infraResource) {
     throw new StatusError(422, 'Invalid', `"${infraResource}" is Infra itself, not a destination; request a token for a cluster, e.g. production`);
   }
+  requirePasswordChanged(deps, authenticated);
+  await deps.verifier.ensureFresh(authenticated.credential);
+  // Verification may have changed the user's groups: take them as they are now.
+  const caller = authenticated.credential?.provider ? { ...authenticated, identity: resolveIdentity(deps.hub, authenticated.identity.email) } : authenticated;
   const grants = grantsOnDestination(deps.hub, caller.identity, destination);
   if (grants.length === 0) {
     deps.audit.info({ action: 'token', user: caller.identity.email, destination, result: 'denied' }, 'token refused: no grant');
@@ -211,6 +264,7 @@ async function accessReview(deps: AuthAPIDeps, caller: Caller): Promise<AccessRe
 const defaultAccessKeyTtlMs = 30 * 86_400_000;
 
 async function accessKey(deps: AuthAPIDeps, spec: AccessKeySpec, caller: Caller): Promise<AccessKeyStatus> {
+  requirePasswordChanged(deps, caller);
   const email = spec.user ?? caller.identity.email;
   const forSelf = email.toLowerCase() === caller.identity.email.toLowerCase();
   if (!forSelf && infraRole(deps.hub, caller.identity, deps.bootstrapAdmins) !== 'admin') {

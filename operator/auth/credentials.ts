@@ -3,7 +3,7 @@
 // labelled with the kind of credential and the User it belongs to, so deleting a User
 // (or a label selector) revokes its credentials.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { User } from '../../api/v1alpha1/types.ts';
 import { errorMessage } from '../../lib/controller/informer.ts';
 import { statusCode } from '../../lib/kube.ts';
@@ -18,9 +18,18 @@ const annotations = {
   expiresAt: 'infrahq.com/expires-at',
   lastUsedAt: 'infrahq.com/last-used-at',
   name: 'infrahq.com/name',
+  /** IdP sessions: when the provider last confirmed the person. */
+  verifiedAt: 'infrahq.com/verified-at',
+  /** IdP sessions: a replica is refreshing the upstream session until then (a lock). */
+  verifyingUntil: 'infrahq.com/verifying-until',
 } as const;
 /** On a session made by logging in with an access key: that key's id. */
 const accessKeyLabel = 'infrahq.com/access-key';
+/** On a session made by logging in through an identity provider: the Provider's name. */
+export const providerLabel = 'infrahq.com/provider';
+/** Data key of the sealed upstream session (refresh token) in an IdP session's Secret. */
+const upstreamKey = 'upstream';
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const keyPattern = /^(iss|iak)_([a-z2-7]{16})\.([A-Za-z0-9_-]{43})$/;
 /** lastUsedAt is written at most this often per credential, to keep requests off the write path. */
 const touchIntervalMs = 60_000;
@@ -47,6 +56,32 @@ export interface Credential {
   email: string;
   userName: string;
   expiresAt: Date;
+  /** Sessions made through an identity provider: which one, and when it last confirmed the person. */
+  provider?: string;
+  verifiedAt?: Date;
+}
+
+/** An IdP session's upstream part, read fresh from the hub. */
+export interface UpstreamRecord {
+  id: string;
+  /** The Secret's name: what the sealed value is bound to. */
+  secretName: string;
+  email: string;
+  userName: string;
+  provider: string;
+  sealed: Buffer;
+  verifiedAt: Date;
+  verifyingUntil?: Date;
+  resourceVersion: string;
+}
+
+export interface CreateOptions {
+  lifetimeMs?: number;
+  name?: string;
+  accessKeyId?: string;
+  /** An IdP session: the provider, and its upstream part sealed for the Secret's name. */
+  upstream?: { provider: string; seal: (secretName: string) => Promise<Buffer> };
+  now?: Date;
 }
 
 export interface AccessKeyInfo {
@@ -77,35 +112,42 @@ export class CredentialStore {
   }
 
   /** Creates a credential for the user and returns its key; only its hash is stored. */
-  async create(kind: CredentialKind, user: User, options: { lifetimeMs?: number; name?: string; accessKeyId?: string; now?: Date } = {}): Promise<{ key: string; credential: Credential }> {
+  async create(kind: CredentialKind, user: User, options: CreateOptions = {}): Promise<{ key: string; credential: Credential }> {
     const now = options.now ?? new Date();
     const id = base32(randomBytes(10));
     const secret = randomBytes(32).toString('base64url');
     const expiresAt = new Date(now.getTime() + (options.lifetimeMs ?? this.policy.sessionLifetimeMs));
+    const name = secretName(kind, id);
+    const upstream = options.upstream;
     const body: V1Secret = {
       metadata: {
-        name: secretName(kind, id),
+        name,
         namespace: this.namespace,
         labels: {
           [credentialLabel]: kind,
           [userLabel]: user.metadata.name!,
           'app.kubernetes.io/managed-by': 'infra-operator',
           ...(options.accessKeyId ? { [accessKeyLabel]: options.accessKeyId } : {}),
+          ...(upstream ? { [providerLabel]: upstream.provider } : {}),
         },
         annotations: {
           [annotations.email]: user.spec.email,
           [annotations.expiresAt]: expiresAt.toISOString(),
           [annotations.lastUsedAt]: now.toISOString(),
           ...(options.name ? { [annotations.name]: options.name } : {}),
+          ...(upstream ? { [annotations.verifiedAt]: now.toISOString() } : {}),
         },
       },
       type: 'Opaque',
-      data: { sha256: Buffer.from(sha256(secret)).toString('base64') },
+      data: {
+        sha256: Buffer.from(sha256(secret)).toString('base64'),
+        ...(upstream ? { [upstreamKey]: (await upstream.seal(name)).toString('base64') } : {}),
+      },
     };
     await this.core.createNamespacedSecret({ namespace: this.namespace, body });
     return {
       key: `${prefixes[kind]}_${id}.${secret}`,
-      credential: { kind, id, email: user.spec.email, userName: user.metadata.name!, expiresAt },
+      credential: { kind, id, email: user.spec.email, userName: user.metadata.name!, expiresAt, ...(upstream ? { provider: upstream.provider, verifiedAt: now } : {}) },
     };
   }
 
@@ -134,11 +176,102 @@ export class CredentialStore {
     if (!user || user.metadata.name !== secret.metadata.labels?.[userLabel]) return undefined;
 
     if (now.getTime() - lastUsedAt > touchIntervalMs) this.touch(secret.metadata.name!, now);
-    return { kind: parsed.kind, id: parsed.id, email, userName: user.metadata.name!, expiresAt };
+    const provider = secret.metadata.labels?.[providerLabel];
+    const upstream = provider ? { provider, verifiedAt: new Date(Date.parse(meta[annotations.verifiedAt] ?? '') || 0) } : {};
+    return { kind: parsed.kind, id: parsed.id, email, userName: user.metadata.name!, expiresAt, ...upstream };
   }
 
   async revoke(credential: Pick<Credential, 'kind' | 'id'>): Promise<void> {
     await this.deleteSecret(secretName(credential.kind, credential.id));
+  }
+
+  /** Revokes a User's sessions (not their access keys), but the one with this id; how many. */
+  async revokeSessionsOf(userName: string, exceptId?: string): Promise<number> {
+    const sessions = this.hub.credentials
+      .list()
+      .filter((s) => s.metadata?.labels?.[userLabel] === userName && s.metadata.labels[credentialLabel] === 'session' && s.metadata.name !== secretName('session', exceptId ?? ''));
+    await Promise.all(sessions.map((s) => this.deleteSecret(s.metadata!.name!)));
+    return sessions.length;
+  }
+
+  /** Revokes every session made through a provider (it was deleted); how many. */
+  async revokeProviderSessions(provider: string): Promise<number> {
+    const sessions = this.hub.credentials.list().filter((s) => s.metadata?.labels?.[providerLabel] === provider);
+    await Promise.all(sessions.map((s) => this.deleteSecret(s.metadata!.name!)));
+    return sessions.length;
+  }
+
+  /** Providers that still have sessions: the Provider controller revokes those of deleted providers. */
+  sessionProviders(): Set<string> {
+    return new Set(this.hub.credentials.list().flatMap((s) => s.metadata?.labels?.[providerLabel] ?? []));
+  }
+
+  /** IdP sessions from the cache, with when each was last verified. */
+  upstreamSessions(): { id: string; provider: string; verifiedAt: Date }[] {
+    return this.hub.credentials.list().flatMap((s) => {
+      const provider = s.metadata?.labels?.[providerLabel];
+      if (!provider || s.metadata?.labels?.[credentialLabel] !== 'session') return [];
+      return [{ id: s.metadata.name!.slice(secretName('session', '').length), provider, verifiedAt: new Date(Date.parse(s.metadata.annotations?.[annotations.verifiedAt] ?? '') || 0) }];
+    });
+  }
+
+  /** An IdP session's upstream part, read from the hub (not the cache); undefined when the session is gone. */
+  async upstream(id: string): Promise<UpstreamRecord | undefined> {
+    const name = secretName('session', id);
+    let secret: V1Secret;
+    try {
+      secret = await this.core.readNamespacedSecret({ name, namespace: this.namespace });
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      throw err;
+    }
+    const provider = secret.metadata?.labels?.[providerLabel];
+    const sealed = secret.data?.[upstreamKey];
+    if (!provider || !sealed) return undefined;
+    const meta = secret.metadata!.annotations ?? {};
+    const verifyingUntil = Date.parse(meta[annotations.verifyingUntil] ?? '');
+    return {
+      id,
+      secretName: name,
+      email: meta[annotations.email] ?? '',
+      userName: secret.metadata!.labels?.[userLabel] ?? '',
+      provider,
+      sealed: Buffer.from(sealed, 'base64'),
+      verifiedAt: new Date(Date.parse(meta[annotations.verifiedAt] ?? '') || 0),
+      ...(Number.isNaN(verifyingUntil) ? {} : { verifyingUntil: new Date(verifyingUntil) }),
+      resourceVersion: secret.metadata!.resourceVersion!,
+    };
+  }
+
+  /**
+   * Takes the verification lock on an IdP session until `until`, if the Secret is still at
+   * `resourceVersion`: only one replica may use a refresh token at a time, because
+   * providers that rotate refresh tokens treat a second use as theft.
+   */
+  async claimVerification(record: UpstreamRecord, until: Date): Promise<boolean> {
+    try {
+      await this.core.patchNamespacedSecret(
+        { name: record.secretName, namespace: this.namespace, body: { metadata: { resourceVersion: record.resourceVersion, annotations: { [annotations.verifyingUntil]: until.toISOString() } } } },
+        mergePatch,
+      );
+      return true;
+    } catch (err) {
+      if (statusCode(err) === 409 || statusCode(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  /** Ends the lock; after a successful check, records when and the (possibly rotated) sealed upstream session. */
+  async finishVerification(record: UpstreamRecord, result?: { verifiedAt: Date; sealed: Buffer }): Promise<void> {
+    const body = {
+      metadata: { annotations: { [annotations.verifyingUntil]: null, ...(result ? { [annotations.verifiedAt]: result.verifiedAt.toISOString() } : {}) } },
+      ...(result ? { data: { [upstreamKey]: result.sealed.toString('base64') } } : {}),
+    };
+    try {
+      await this.core.patchNamespacedSecret({ name: record.secretName, namespace: this.namespace, body }, mergePatch);
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
   }
 
   /** Revokes every session and access key of a User (on deletion, offboarding, or on demand). */

@@ -13,6 +13,7 @@ import { managementAPI, type ManagementDeps } from '../management/api.ts';
 import { accessKeysAPI } from './accesskeys.ts';
 import { authAPI, type AuthAPIDeps, type Authenticator } from './api.ts';
 import type { CredentialStore } from './credentials.ts';
+import { loginProvidersAPI } from './login-providers.ts';
 import { sendStatus } from './status.ts';
 
 export interface FrontProxyTrust {
@@ -95,7 +96,7 @@ export function createDoors({ deps, management, serving, trust, issuer, jwks }: 
     res.set('Cache-Control', 'public, max-age=60').json(jwks());
   });
   const authenticatePublic = publicAuthenticator(deps.hub, deps.credentials);
-  publicApp.use(authAPI(deps, authenticatePublic), accessKeysAPI(deps, authenticatePublic), managementAPI(management, authenticatePublic));
+  publicApp.use(authAPI(deps, authenticatePublic), accessKeysAPI(deps, authenticatePublic), loginProvidersAPI(deps.identity), managementAPI(management, authenticatePublic));
   publicApp.use((_req, res) => sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource'));
 
   const aggregated = createServer(

@@ -16,3 +16,12 @@ describe('passwords', () => {
     expect(await verifyPassword('x', '$scrypt$ln=30,r=8,p=1$c2FsdA==$aGFzaA==')).toBe(false);
   });
 });
+
+describe('one-time passwords', () => {
+  it('are long enough to be a password, easy to read out, and never repeat', async () => {
+    const { oneTimePassword } = await import('./passwords.ts');
+    const passwords = Array.from({ length: 50 }, oneTimePassword);
+    for (const p of passwords) expect(p).toMatch(/^[a-km-np-z2-9]{5}(-[a-km-np-z2-9]{5}){3}$/);
+    expect(new Set(passwords).size).toBe(50);
+  });
+});

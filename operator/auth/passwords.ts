@@ -1,6 +1,6 @@
 // Built-in users' passwords: scrypt hashes in a PHC-style string, kept in a Secret that
 // User.spec.passwordSecretRef names. Plain passwords are never stored.
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 const params = { N: 2 ** 15, r: 8, p: 1 } as const;
 const keyLength = 32;
@@ -31,4 +31,12 @@ export async function verifyPassword(password: string, encoded: string): Promise
   const expected = Buffer.from(hash!, 'base64');
   const actual = await derive(password, Buffer.from(salt!, 'base64'), { N: 2 ** Number(ln), r: Number(r), p: Number(p) });
   return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+const oneTimeAlphabet = 'abcdefghjkmnpqrstuvwxyz23456789'; // no 0/o, 1/l/i
+
+/** A one-time password an admin can read out: four groups of five, about 99 bits, e.g. k3m9p-x7q2r-…. */
+export function oneTimePassword(): string {
+  const chars = Array.from({ length: 20 }, () => oneTimeAlphabet[randomInt(oneTimeAlphabet.length)]);
+  return [0, 5, 10, 15].map((i) => chars.slice(i, i + 5).join('')).join('-');
 }

@@ -1,12 +1,16 @@
-// Provider controller: checks that the IdP's OIDC discovery answers and that the client
-// secret the Provider references exists, and says plainly what is wrong when not.
+// Provider controller: checks that the IdP's OIDC discovery answers, that the client
+// secret the Provider references exists and that the IdP accepts it, and says plainly what
+// is wrong when not. A deleted Provider's sessions are revoked.
 import type { Provider } from '../../api/v1alpha1/types.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
 import { errorMessage } from '../../lib/controller/informer.ts';
 import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
+import type { CredentialStore } from '../auth/credentials.ts';
+import { UpstreamError } from '../identity/errors.ts';
+import type { ProviderClients } from '../identity/providers.ts';
 import { kindController, type ControllerContext } from './context.ts';
 
-const recheckIntervalMs = 5 * 60_000;
+const defaultRecheckIntervalMs = 5 * 60_000;
 const discoveryTimeoutMs = 5_000;
 
 export type DiscoveryCheck = (issuer: string) => Promise<ConditionInput>;
@@ -37,27 +41,57 @@ async function secretCondition(provider: Provider, readSecret: ControllerContext
   return { type: 'ClientSecretFound', status: 'True', reason: 'SecretFound', message: `client secret read from Secret ${name}, key ${key}` };
 }
 
-export function providerController(ctx: ControllerContext, discover: DiscoveryCheck = checkDiscovery): Controller {
+/** Whether the IdP accepts the client ID and secret; only asked once discovery and the secret are there. */
+async function credentialsCondition(provider: Provider, clients: ProviderClients): Promise<ConditionInput> {
+  try {
+    await clients.checkCredentials(provider);
+    return { type: 'CredentialsValid', status: 'True', reason: 'Accepted', message: 'the identity provider accepts the client ID and secret' };
+  } catch (err) {
+    if (err instanceof UpstreamError && err.problem === 'misconfigured') return { type: 'CredentialsValid', status: 'False', reason: 'InvalidClient', message: err.message };
+    return { type: 'CredentialsValid', status: 'Unknown', reason: 'CheckFailed', message: `could not check the client credentials: ${errorMessage(err)}` };
+  }
+}
+
+export interface ProviderControllerOptions {
+  clients: ProviderClients;
+  credentials: CredentialStore;
+  /** How often each Provider is checked again (the operator's identity.verifyInterval). */
+  recheckIntervalMs?: number;
+  discover?: DiscoveryCheck;
+}
+
+export function providerController(ctx: ControllerContext, options: ProviderControllerOptions): Controller {
   const { hub, applier } = ctx;
+  const { clients, credentials, recheckIntervalMs = defaultRecheckIntervalMs, discover = checkDiscovery } = options;
   return kindController(ctx, 'provider', hub.providers, async (name) => {
     const provider = hub.providers.get(name);
-    if (!provider) return;
+    if (!provider) {
+      clients.forget(name);
+      const revoked = await credentials.revokeProviderSessions(name);
+      if (revoked > 0) ctx.audit.info({ action: 'provider.deleted', provider: name, revokedSessions: revoked }, 'provider deleted: its sessions revoked');
+      return;
+    }
     const [discovery, secret] = await Promise.all([discover(provider.spec.issuer), secretCondition(provider, ctx.readSecret)]);
-    const failing = [discovery, secret].filter((c) => c.status !== 'True');
-    const ready: ConditionInput = failing.length === 0
-      ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'discovery answers and the client secret is present' }
-      : { type: 'Ready', status: 'False', reason: failing[0]!.reason, message: failing.map((c) => c.message).join('; ') };
-    const conditions = [ready, discovery, secret];
+    const credentialsValid: ConditionInput = discovery.status === 'True' && secret.status === 'True'
+      ? await credentialsCondition(provider, clients)
+      : { type: 'CredentialsValid', status: 'Unknown', reason: 'NotChecked', message: 'checked once discovery answers and the client secret is found' };
+    const failing = [discovery, secret, credentialsValid].filter((c) => c.status === 'False');
+    const ready: ConditionInput = failing.length > 0
+      ? { type: 'Ready', status: 'False', reason: failing[0]!.reason, message: failing.map((c) => c.message).join('; ') }
+      : credentialsValid.status === 'True'
+        ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'discovery answers and the identity provider accepts the client credentials' }
+        : { type: 'Ready', status: 'Unknown', reason: credentialsValid.reason, message: credentialsValid.message };
+    const conditions = [ready, discovery, secret, credentialsValid];
     const generation = provider.metadata.generation;
     const now = ctx.now();
     const lastSync = Date.parse(provider.status?.lastSyncAt ?? '') || 0;
     if (!conditionsCurrent(provider.status?.conditions, conditions, generation) || now.getTime() - lastSync > recheckIntervalMs / 2) {
       await applier.applyStatus('Provider', name, {
         observedGeneration: generation,
-        lastSyncAt: now.toISOString(),
+        ...(ready.status === 'True' ? { lastSyncAt: now.toISOString() } : provider.status?.lastSyncAt ? { lastSyncAt: provider.status.lastSyncAt } : {}),
         conditions: mergeConditions(provider.status?.conditions, conditions, generation, now),
       });
     }
     return { requeueAfterMs: recheckIntervalMs };
-  });
+  }, () => credentials.sessionProviders());
 }

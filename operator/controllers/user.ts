@@ -2,11 +2,15 @@
 // access key of a User that is deleted (offboarding takes effect at once).
 import type { User } from '../../api/v1alpha1/types.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
-import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
+import { conditionsCurrent, findCondition, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
 import type { CredentialStore } from '../auth/credentials.ts';
+import { verifiedCondition } from '../identity/users.ts';
 import { kindController, type ControllerContext } from './context.ts';
 
 async function userReady(user: User, readSecret: ControllerContext['readSecret']): Promise<ConditionInput> {
+  // Upstream verification (written by logins and the verifier) decides first: a user the IdP refused cannot log in.
+  const verified = findCondition(user.status?.conditions, verifiedCondition);
+  if (verified?.status === 'False') return { type: 'Ready', status: 'False', reason: verified.reason, message: verified.message };
   const ref = user.spec.passwordSecretRef;
   if (ref) {
     const hash = await readSecret(ref.name, ref.key);

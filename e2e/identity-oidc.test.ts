@@ -1,0 +1,258 @@
+// Logging in through a real OpenID Provider (the test OP, on loopback HTTPS) with the real
+// CLI, operator, connector, hub and spoke: `infra login --provider` with a browser played
+// by an HTTP client that follows the OP's redirects and submits its forms; a User made
+// just in time with the OP's groups; kubectl through the connector per the groups'
+// Grants; and continuous verification: group changes and disabled users at the OP reach
+// Infra within one verification interval, a wrong client secret and an unreachable OP
+// are reported plainly, and deleting the Provider ends its sessions.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { User } from '../api/v1alpha1/types.ts';
+import { userName } from '../operator/management/names.ts';
+import { Browser, signIn, type Page } from '../test/browser.ts';
+import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { https } from '../test/https.ts';
+import { startInfra, type Infra } from '../test/infra.ts';
+import { startOIDCProvider, type TestOP } from '../test/oidc-provider.ts';
+import { eventually } from '../test/programs.ts';
+
+const repoRoot = join(import.meta.dirname, '..');
+const verifyIntervalMs = 3_000;
+/** One interval, plus the loop's tick and a refresh round trip on a busy 2-core machine. */
+const withinOneInterval = verifyIntervalMs + 3_000;
+const destination = uniqueName('idp');
+const namespace = uniqueName('idp-ns');
+const operatorNamespace = uniqueName('infra');
+const provider = uniqueName('corp');
+const eng = uniqueName('eng');
+const oncall = uniqueName('oncall');
+const ann = { email: `${uniqueName('ann')}@example.com`, password: 'ann-at-the-idp' };
+const bob = { email: `${uniqueName('bob')}@example.com`, password: 'bob-at-the-idp' };
+let op: TestOP;
+let infra: Infra;
+let dir: string;
+let caFile: string;
+
+interface Home {
+  INFRA_HOME: string;
+  KUBECONFIG: string;
+  BROWSER: string;
+  /** Where the BROWSER script writes the URLs it is asked to open. */
+  urls: string;
+}
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function newHome(): Promise<Home> {
+  const root = await mkdtemp(join(dir, 'home-'));
+  const urls = join(root, 'opened-urls');
+  const browser = join(root, 'browser.sh');
+  // The CLI opens the browser through $BROWSER: this one only records the URL for the test.
+  await writeFile(browser, `#!/bin/sh\nprintf '%s\\n' "$1" >> '${urls}'\n`, { mode: 0o755 });
+  return { INFRA_HOME: join(root, 'infra'), KUBECONFIG: join(root, 'kube', 'config'), BROWSER: browser, urls };
+}
+
+function run(command: string, args: string[], home: Home, input = ''): Promise<Result> {
+  const { urls: _, ...env } = home;
+  return new Promise((resolve) => {
+    const child = execFile(command, args, { env: { ...process.env, ...env }, maxBuffer: 16 << 20, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+    child.stdin!.end(input);
+  });
+}
+
+const cli = (args: string[], home: Home, input = '') => run(process.execPath, [join(repoRoot, 'cli', 'main.ts'), ...args], home, input);
+const userKubectl = (args: string[], home: Home) => run('kubectl', args, home);
+
+/** `infra login --provider`, with the browser's part played by an HTTP client at the real OP. */
+async function browserLogin(home: Home, account: { email: string; password: string }): Promise<{ result: Result; page: Page }> {
+  const running = cli(['login', infra.operator.publicURL, '--provider', provider, '--ca-file', caFile], home);
+  const url = await eventually(async () => {
+    const first = (await readFile(home.urls, 'utf8')).split('\n')[0];
+    expect(first).toMatch(/^https:\/\//);
+    return first!;
+  }, 15_000);
+  const page = await signIn(new Browser([op.ca]), url, account);
+  return { result: await running, page };
+}
+
+async function userOf(email: string): Promise<User> {
+  const list = JSON.parse(await kubectlOk('hub', ['get', 'users', '-o', 'json'])) as { items: User[] };
+  const user = list.items.find((u) => u.spec.email === email);
+  if (!user) throw new Error(`no User for ${email}`);
+  return user;
+}
+
+const sessionSecrets = async (user: string) => (await kubectlOk('hub', ['get', 'secrets', '-n', operatorNamespace, '-l', `infrahq.com/user=${user}`, '-o', 'name'])).trim();
+const sessionKeyOf = async (home: Home) => (JSON.parse(await readFile(join(home.INFRA_HOME, 'config.json'), 'utf8')) as { servers: Record<string, { session: { key: string } }> }).servers[infra.operator.publicURL]!.session.key;
+const tokenRequest = (key: string) =>
+  https(`${infra.operator.publicURL}/apis/auth.infrahq.com/v1alpha1/tokenrequests`, {
+    ca: infra.operatorCA,
+    headers: { authorization: `Bearer ${key}` },
+    body: { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination } },
+  });
+const providerCondition = (name: string, type: string, field: 'status' | 'reason' | 'message') =>
+  kubectlOk('hub', ['get', 'provider', name, '-o', `jsonpath={.status.conditions[?(@.type=="${type}")].${field}}`]);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'infra-idp-e2e-'));
+  op = await startOIDCProvider();
+  op.addUser(ann.email, ann.password, [eng, oncall]);
+  op.addUser(bob.email, bob.password, [eng]);
+  await kubectlOk('spoke', ['create', 'namespace', namespace]);
+  infra = await startInfra({
+    hubKubeconfig: cluster('hub').adminKubeconfig,
+    spokeKubeconfig: cluster('spoke').adminKubeconfig,
+    namespace: operatorNamespace,
+    destination,
+    operatorConfig: { identity: { verifyInterval: `${verifyIntervalMs / 1000}s`, outageGrace: '10m' } },
+    // The operator reaches the OP over HTTPS with the OP's own CA, as with a private IdP.
+    operatorEnv: { NODE_EXTRA_CA_CERTS: op.caFile },
+  });
+  caFile = join(dir, 'operator-ca.crt');
+  await writeFile(caFile, infra.operatorCA);
+  await kubectlOk('hub', ['create', 'secret', 'generic', 'corp-oidc', '-n', operatorNamespace, `--from-literal=clientSecret=${op.client.secret}`]);
+  const objects = [
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name: provider }, spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: 'corp-oidc', key: 'clientSecret' } } },
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${eng}-view-ns` }, spec: { group: eng, role: 'view', resource: `${destination}.${namespace}` } },
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${oncall}-view` }, spec: { group: oncall, role: 'view', resource: destination } },
+  ];
+  await kubectlOk('hub', ['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
+  await eventually(async () => expect(await providerCondition(provider, 'Ready', 'status')).toBe('True'), 30_000);
+  await eventually(async () => expect(await kubectlOk('hub', ['get', 'destination', destination, '-o', 'jsonpath={.spec.url}'])).toBe(infra.connector.proxyURL), 30_000);
+}, 120_000);
+
+afterAll(async () => {
+  await infra?.stop();
+  await op?.stop();
+  await kubectl('hub', ['delete', 'provider', provider, `${provider}-wrong`, '--ignore-not-found']);
+});
+
+describe('logging in through an OpenID Provider', () => {
+  let annHome: Home;
+
+  it('infra login --provider opens the browser at the provider and ends with a session for a User made just in time', async () => {
+    annHome = await newHome();
+    const { result, page } = await browserLogin(annHome, ann);
+    expect(page.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback\?code=/);
+    expect(page.html).toContain('you can close this window');
+    expect(result.stderr).toContain(`Your browser has been opened to log in with ${provider}`);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Logged in to ${infra.operator.publicURL} as ${ann.email}`);
+
+    const user = await userOf(ann.email);
+    expect(user.metadata.name).toBe(userName(ann.email));
+    expect(user.status).toMatchObject({ provider, groups: [eng, oncall].sort() });
+    expect(Date.now() - Date.parse(user.status!.lastLoginAt!)).toBeLessThan(60_000);
+    expect(user.status!.lastVerifiedAt).toBeDefined();
+    await eventually(async () => expect((await userOf(ann.email)).status?.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True', reason: 'ProviderUser' })));
+
+    // The code went through the operator's logs and events nowhere.
+    const code = new URL(page.url).searchParams.get('code')!;
+    const logs = infra.operator.logs.join('\n');
+    for (const secret of [code, op.client.secret, await sessionKeyOf(annHome)]) expect(logs).not.toContain(secret);
+    expect(infra.operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ audit: true, action: 'login', method: 'oidc', provider, user: ann.email, result: 'allowed' }));
+  });
+
+  it('infra list and kubectl through the connector follow the Grants of the groups from the provider', async () => {
+    const list = await cli(['list'], annHome);
+    expect(list.stdout).toMatch(new RegExp(`${destination} +view\\n +${destination}\\.${namespace} +view`));
+    expect((await cli(['use', destination], annHome)).code).toBe(0);
+    const everywhere = await userKubectl(['get', 'pods', '-n', 'default'], annHome);
+    expect(everywhere.stderr).toContain('No resources found in default namespace.');
+    const groups = decodeJwt((JSON.parse(await readFile(join(annHome.INFRA_HOME, 'tokens', `${destination}.json`), 'utf8')) as { token: string }).token)['groups'];
+    expect(groups).toEqual([eng, oncall].sort());
+  });
+
+  it('a group removed at the provider is gone from the User within one interval; the next token lacks it and kubectl is refused where only it granted access', async () => {
+    op.setGroups(ann.email, [eng]);
+    const changed = Date.now();
+    await eventually(async () => expect((await userOf(ann.email)).status?.groups).toEqual([eng]), withinOneInterval, 200);
+    expect(Date.now() - changed).toBeLessThan(withinOneInterval);
+    // The token in hand stays valid until it expires (minutes); the next one is what changes.
+    await rm(join(annHome.INFRA_HOME, 'tokens'), { recursive: true, force: true });
+    const refused = await userKubectl(['get', 'pods', '-n', 'default'], annHome);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/pods is forbidden: User ".*" cannot list resource "pods" .* in the namespace "default"/);
+    const allowed = await userKubectl(['--context', `infra:${destination}.${namespace}`, 'get', 'pods', '-n', namespace], annHome);
+    expect(allowed.stderr).toContain(`No resources found in ${namespace} namespace.`);
+    const groups = decodeJwt((JSON.parse(await readFile(join(annHome.INFRA_HOME, 'tokens', `${destination}.json`), 'utf8')) as { token: string }).token)['groups'];
+    expect(groups).toEqual([eng]);
+    const audit = infra.operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(audit).toContainEqual(expect.objectContaining({ audit: true, action: 'user.groups-changed', user: ann.email, removed: [oncall] }));
+  });
+
+  it('says plainly that a Provider\'s client secret is wrong', async () => {
+    const name = `${provider}-wrong`;
+    await kubectlOk('hub', ['create', 'secret', 'generic', 'wrong-secret', '-n', operatorNamespace, '--from-literal=clientSecret=not-the-secret']);
+    await kubectlOk('hub', ['apply', '-f', '-'], { input: stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name }, spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: 'wrong-secret', key: 'clientSecret' } } }) });
+    await eventually(async () => {
+      expect(await providerCondition(name, 'Ready', 'status')).toBe('False');
+      expect(await providerCondition(name, 'Ready', 'message')).toMatch(/refused Infra's client while checking the client credentials: invalid_client .*check spec\.clientID and the client secret/);
+      expect(await providerCondition(name, 'CredentialsValid', 'reason')).toBe('InvalidClient');
+      expect(await providerCondition(name, 'DiscoveryReachable', 'status')).toBe('True');
+    }, 20_000);
+    const login = await cli(['login', infra.operator.publicURL, '--provider', name, '--ca-file', caFile], await newHome());
+    expect(login.stderr).toMatch(new RegExp(`^infra: cannot log in through ${name} right now: .*invalid_client`));
+  });
+
+  it('while the provider is unreachable, issued tokens keep working, and a login says the provider cannot be reached', async () => {
+    await op.stop();
+    try {
+      const cached = await userKubectl(['--context', `infra:${destination}.${namespace}`, 'get', 'pods', '-n', namespace], annHome);
+      expect(cached.stderr).toContain(`No resources found in ${namespace} namespace.`);
+      await eventually(async () => expect(await providerCondition(provider, 'Ready', 'message')).toContain(`cannot reach ${op.issuer}/.well-known/openid-configuration`), 20_000);
+      const login = await cli(['login', infra.operator.publicURL, '--provider', provider, '--ca-file', caFile], await newHome());
+      expect(login.code).toBe(1);
+      expect(login.stderr).toMatch(new RegExp(`^infra: cannot log in through ${provider} right now: cannot reach ${op.issuer.replaceAll('.', '\\.')}/\\.well-known/openid-configuration: .*ECONNREFUSED`));
+      // Within the outage grace a session verified a little while ago still gets new tokens.
+      await rm(join(annHome.INFRA_HOME, 'tokens'), { recursive: true, force: true });
+      expect((await tokenRequest(await sessionKeyOf(annHome))).status).toBe(201);
+    } finally {
+      await op.start();
+    }
+    await eventually(async () => expect(await providerCondition(provider, 'Ready', 'status')).toBe('True'), 20_000);
+  });
+
+  it('a user disabled at the provider loses every session and access key within one interval and gets no new token', async () => {
+    const home = await newHome();
+    expect((await browserLogin(home, bob)).result.code).toBe(0);
+    const key = (await cli(['keys', 'add', 'ci'], home)).stdout.trim();
+    expect(key).toMatch(/^iak_/);
+    const name = userName(bob.email);
+    expect(await sessionSecrets(name)).not.toBe('');
+    const sessionKey = await sessionKeyOf(home);
+
+    op.disable(bob.email);
+    const disabled = Date.now();
+    await eventually(async () => expect(await sessionSecrets(name)).toBe(''), withinOneInterval, 200);
+    expect(Date.now() - disabled).toBeLessThan(withinOneInterval);
+    expect((await tokenRequest(sessionKey)).status).toBe(401);
+    expect(await cli(['list'], home)).toEqual({ code: 1, stdout: '', stderr: 'infra: your session has expired or was revoked: run `infra login`\n' });
+    const viaKey = await https(`${infra.operator.publicURL}/apis/auth.infrahq.com/v1alpha1/logins`, { ca: infra.operatorCA, body: { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'Login', spec: { accessKey: key } } });
+    expect(viaKey.status).toBe(401);
+    await eventually(async () => {
+      const user = await userOf(bob.email);
+      expect(user.status?.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'False', reason: 'DisabledUpstream' }));
+      expect(await kubectlOk('hub', ['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={.items[*].reason}'])).toContain('DisabledUpstream');
+    });
+  });
+
+  it('deleting the Provider ends the sessions made through it', async () => {
+    const name = userName(ann.email);
+    expect(await sessionSecrets(name)).not.toBe('');
+    await kubectlOk('hub', ['delete', 'provider', provider]);
+    await eventually(async () => expect(await sessionSecrets(name)).toBe(''), 10_000);
+    expect((await cli(['list'], annHome)).stderr).toBe('infra: your session has expired or was revoked: run `infra login`\n');
+  });
+});

@@ -1,0 +1,77 @@
+// Built-in users' passwords through the auth API: an admin's PasswordReset sets a one-time
+// password that must be changed at the next login; the user's PasswordChange sets their
+// own. Wrong passwords count toward the same lockout as logins.
+import type { PasswordChangeSpec, PasswordChangeStatus, PasswordResetSpec, PasswordResetStatus } from '../../api/auth/v1alpha1/types.ts';
+import type { User } from '../../api/v1alpha1/types.ts';
+import { StatusError } from '../../lib/status-error.ts';
+import { infraRole } from '../access.ts';
+import type { AuthAPIDeps, Caller } from './api.ts';
+import { oneTimePassword, verifyPassword } from './passwords.ts';
+import { TooManyRequests } from './status.ts';
+import type { Lock } from './lockout.ts';
+
+export const changePasswordFirst = 'you must change your one-time password first: run `infra login` again (or `infra password`)';
+
+/** While a one-time password is unchanged, a session may only change it, review access, or log out. */
+export function requirePasswordChanged(deps: AuthAPIDeps, caller: Caller): void {
+  if (deps.hub.userByEmail(caller.identity.email)?.status?.passwordChangeRequired) throw new StatusError(403, 'Forbidden', changePasswordFirst);
+}
+
+/** The 429 for a locked login, naming what is locked and until when. */
+export function lockedOut(lock: Lock, email: string, address: string | undefined, now = Date.now()): TooManyRequests {
+  const seconds = Math.max(1, Math.ceil((lock.until.getTime() - now) / 1000));
+  const who = lock.key === 'email' ? email : `this address (${address})`;
+  return new TooManyRequests(`too many failed password attempts for ${who}: try again in ${Math.ceil(seconds / 60)} minute(s), after ${lock.until.toISOString()}`, seconds);
+}
+
+/** Counts a wrong password; when it starts a lock, records it (audit line, Event on the User). */
+export function recordFailure(deps: AuthAPIDeps, email: string, address: string | undefined, user: User | undefined): void {
+  const lock = deps.throttle.fail(email, address);
+  if (!lock) return;
+  deps.audit.info({ action: 'login.locked', email, address, lockedBy: lock.key, until: lock.until.toISOString() }, 'password attempts locked');
+  if (user) deps.events.record(user, 'Warning', 'LoginLocked', `too many failed password attempts ${lock.key === 'email' ? 'for this user' : `from ${address}`}: locked until ${lock.until.toISOString()}`);
+}
+
+export async function passwordReset(deps: AuthAPIDeps, spec: PasswordResetSpec, caller: Caller): Promise<PasswordResetStatus> {
+  requirePasswordChanged(deps, caller);
+  if (infraRole(deps.hub, caller.identity, deps.bootstrapAdmins) !== 'admin') {
+    throw new StatusError(403, 'Forbidden', `only an Infra admin (a Grant with role admin on resource infra) may reset passwords; ${caller.identity.email} is not one`);
+  }
+  const user = deps.hub.userByEmail(spec.user);
+  if (!user) throw new StatusError(404, 'NotFound', `no User has email ${spec.user}; create the User first (infra users add ${spec.user})`);
+  const password = oneTimePassword();
+  const updated = await storePassword(deps, user, password);
+  await deps.identity.users.patchStatus(updated, { passwordChangeRequired: true });
+  const revoked = await deps.credentials.revokeSessionsOf(user.metadata.name!);
+  deps.audit.info({ action: 'password.reset', user: user.spec.email, by: caller.identity.email, revokedSessions: revoked }, 'one-time password set');
+  deps.events.record(user, 'Normal', 'PasswordReset', `${caller.identity.email} set a one-time password; ${revoked} session(s) revoked`);
+  return { user: user.spec.email, oneTimePassword: password };
+}
+
+export async function passwordChange(deps: AuthAPIDeps, spec: PasswordChangeSpec, caller: Caller, address: string | undefined): Promise<PasswordChangeStatus> {
+  const email = caller.identity.email;
+  const user = deps.hub.userByEmail(email);
+  const ref = user?.spec.passwordSecretRef;
+  if (!user || !ref) throw new StatusError(400, 'BadRequest', `${email} has no Infra password: people who log in through an identity provider change their password there`);
+  const lock = deps.throttle.locked(email, address);
+  if (lock) throw lockedOut(lock, email, address);
+  const hash = await deps.readSecret(ref.name, ref.key);
+  if (!hash || !(await verifyPassword(spec.currentPassword, hash))) {
+    recordFailure(deps, email, address, user);
+    deps.audit.info({ action: 'password.change', user: email, result: 'denied' }, 'password change refused: wrong current password');
+    throw new StatusError(403, 'Forbidden', 'the current password is wrong');
+  }
+  deps.throttle.succeed(email);
+  const updated = await storePassword(deps, user, spec.newPassword);
+  if (updated.status?.passwordChangeRequired) await deps.identity.users.patchStatus(updated, { passwordChangeRequired: null });
+  const revoked = await deps.credentials.revokeSessionsOf(user.metadata.name!, caller.credential?.id);
+  deps.audit.info({ action: 'password.change', user: email, result: 'changed', revokedSessions: revoked }, 'password changed');
+  deps.events.record(user, 'Normal', 'PasswordChanged', `${email} changed their password; ${revoked} other session(s) revoked`);
+  return { user: email };
+}
+
+/** Writes the hash to the user's own Secret and points the User at it. */
+async function storePassword(deps: AuthAPIDeps, user: User, password: string): Promise<User> {
+  const ref = await deps.passwords.write(user, password);
+  return deps.identity.users.setPasswordRef(user, ref);
+}

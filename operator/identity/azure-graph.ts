@@ -1,0 +1,34 @@
+// Azure AD / Microsoft Entra ID groups: Microsoft Graph's memberOf for the user, read
+// with an app-only token of Infra's own app registration (client credentials with the
+// application permission GroupMember.Read.All). Group names are display names.
+import { getJSON, type Fetch, type GroupSource } from './groups.ts';
+
+export const graphScope = 'https://graph.microsoft.com/.default';
+const graphBase = 'https://graph.microsoft.com/v1.0';
+
+interface MemberOfPage {
+  value?: { '@odata.type'?: string; id?: string; displayName?: string | null }[];
+  '@odata.nextLink'?: string;
+}
+
+/** The first page's URL: the user's direct group memberships (directory roles and units filtered out by the cast). */
+export function memberOfURL(user: string): string {
+  return `${graphBase}/users/${encodeURIComponent(user)}/memberOf/microsoft.graph.group?$select=id,displayName&$top=999`;
+}
+
+export function graphMemberOf(accessToken: () => Promise<string>, fetcher: Fetch = fetch): GroupSource {
+  return {
+    async groupsOf(person) {
+      const groups: string[] = [];
+      let url: string | undefined = memberOfURL(person.objectId ?? person.email);
+      while (url) {
+        const page: MemberOfPage = await getJSON<MemberOfPage>(fetcher, url, await accessToken(), 'Microsoft Graph (memberOf)');
+        for (const group of page.value ?? []) {
+          if (typeof group.displayName === 'string' && group.displayName !== '') groups.push(group.displayName);
+        }
+        url = page['@odata.nextLink'];
+      }
+      return groups;
+    },
+  };
+}

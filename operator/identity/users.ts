@@ -1,0 +1,114 @@
+// Users as identity providers and logins see them: created just in time at a person's
+// first login (named after their email), and the status fields that logins and upstream
+// verification keep (provider, groups, lastLoginAt, lastVerifiedAt, passwordChangeRequired)
+// plus the Verified condition. Status fields are merge-patched under their own field
+// manager, so they never clobber what the User controller applies (Ready). Each write
+// returns once this replica's cache shows it: the next request must see the new groups.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { resources, type User, type UserStatus } from '../../api/v1alpha1/types.ts';
+import { findCondition, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
+import { statusCode } from '../../lib/kube.ts';
+import { StatusError } from '../../lib/status-error.ts';
+import type { Hub } from '../hub.ts';
+import { userName } from '../management/names.ts';
+
+export const identityFieldManager = 'infra-operator-identity';
+/** The Verified condition: whether the identity provider still vouches for the user. */
+export const verifiedCondition = 'Verified';
+
+const { group, version, plural } = resources.User;
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const cacheSettleMs = 3_000;
+
+/** Status fields this module writes; null removes one. */
+export type IdentityStatus = { [K in 'provider' | 'groups' | 'lastLoginAt' | 'lastVerifiedAt' | 'passwordChangeRequired']?: UserStatus[K] | null };
+
+export class IdentityUsers {
+  private readonly api: CustomObjectsApi;
+  private readonly hub: Hub;
+
+  constructor(kubeConfig: KubeConfig, hub: Hub) {
+    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.hub = hub;
+  }
+
+  /** The User with this email; one named after the email is created when there is none. */
+  async ensure(email: string): Promise<{ user: User; created: boolean }> {
+    const existing = this.hub.userByEmail(email);
+    if (existing) return { user: existing, created: false };
+    const name = userName(email);
+    try {
+      await this.api.createClusterCustomObject({
+        group,
+        version,
+        plural,
+        body: { apiVersion: `${group}/${version}`, kind: 'User', metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'infra-operator' } }, spec: { email } },
+        fieldManager: identityFieldManager,
+      });
+    } catch (err) {
+      if (statusCode(err) !== 409) throw err;
+      // Another replica created it a moment ago, or a User of another email has the name.
+      const other = (await this.api.getClusterCustomObject({ group, version, plural, name })) as User;
+      if (other.spec.email.toLowerCase() !== email.toLowerCase()) {
+        throw new StatusError(409, 'AlreadyExists', `cannot create a User for ${email}: User ${name} exists with email ${other.spec.email}; rename or delete it`);
+      }
+    }
+    const user = await this.settled(() => this.hub.userByEmail(email));
+    if (!user) throw new Error(`User ${name} for ${email} was created but has not reached the operator's cache`);
+    return { user, created: true };
+  }
+
+  /** Merge-patches identity status fields; returns the User as the cache then shows it. */
+  async patchStatus(user: User, status: IdentityStatus): Promise<User> {
+    const name = user.metadata.name!;
+    const written = (await this.api.patchClusterCustomObjectStatus({ group, version, plural, name, body: { status }, fieldManager: identityFieldManager }, mergePatch)) as User;
+    return (await this.settled(() => this.current(name, written.metadata.resourceVersion))) ?? written;
+  }
+
+  /** Points spec.passwordSecretRef at the Secret that holds the user's password hash. */
+  async setPasswordRef(user: User, ref: { name: string; key: string }): Promise<User> {
+    const current = user.spec.passwordSecretRef;
+    if (current?.name === ref.name && current.key === ref.key) return user;
+    const name = user.metadata.name!;
+    const written = (await this.api.patchClusterCustomObject({ group, version, plural, name, body: { spec: { passwordSecretRef: ref } }, fieldManager: identityFieldManager }, mergePatch)) as User;
+    return (await this.settled(() => this.current(name, written.metadata.resourceVersion))) ?? written;
+  }
+
+  /** Sets the Verified condition (only when it changes), keeping the other conditions as they are. */
+  async setVerified(user: User, condition: Omit<ConditionInput, 'type'>): Promise<void> {
+    const input: ConditionInput = { type: verifiedCondition, ...condition };
+    const previous = findCondition(user.status?.conditions, verifiedCondition);
+    if (previous?.status === input.status && previous.reason === input.reason) return;
+    const [merged] = mergeConditions(user.status?.conditions, [input], user.metadata.generation, new Date());
+    // A JSON patch on one list element, so the User controller's Ready stays untouched.
+    const conditions = user.status?.conditions ?? [];
+    const index = conditions.findIndex((c) => c.type === verifiedCondition);
+    const body = conditions.length === 0
+      ? [{ op: 'add', path: '/status/conditions', value: [merged] }]
+      : index < 0
+        ? [{ op: 'add', path: '/status/conditions/-', value: merged }]
+        : [{ op: 'test', path: `/status/conditions/${index}/type`, value: verifiedCondition }, { op: 'replace', path: `/status/conditions/${index}`, value: merged }];
+    const name = user.metadata.name!;
+    const status = user.status ? body : [{ op: 'add', path: '/status', value: { conditions: [merged] } }];
+    const written = (await this.api.patchClusterCustomObjectStatus({ group, version, plural, name, body: status, fieldManager: identityFieldManager })) as User;
+    await this.settled(() => this.current(name, written.metadata.resourceVersion));
+  }
+
+  /** The cached User once it is at least at this resourceVersion. */
+  private current(name: string, resourceVersion: string | undefined): User | undefined {
+    const cached = this.hub.users.get(name);
+    const have = cached?.metadata.resourceVersion;
+    if (!cached || !have || !resourceVersion) return undefined;
+    return have === resourceVersion || Number(have) > Number(resourceVersion) ? cached : undefined;
+  }
+
+  private async settled<T>(read: () => T | undefined): Promise<T | undefined> {
+    const deadline = Date.now() + cacheSettleMs;
+    for (;;) {
+      const value = read();
+      if (value !== undefined || Date.now() > deadline) return value;
+      await sleep(10);
+    }
+  }
+}
