@@ -5,6 +5,13 @@ SHELL := bash
 
 # npm puts node_modules/.bin first on PATH, so every script runs on the pinned Node 24.
 NPM := npm
+# Images for docker-build and kind-up; override for your registry, e.g. make docker-build TAG=v0.2.0.
+REGISTRY ?= ghcr.io/infrahq
+TAG ?= dev
+OPERATOR_IMG ?= $(REGISTRY)/infra-operator:$(TAG)
+CONNECTOR_IMG ?= $(REGISTRY)/infra-connector:$(TAG)
+# What deploy and undeploy apply: config/default (hub and spoke in one cluster), config/hub or config/spoke.
+DEPLOY ?= config/default
 
 .PHONY: help
 help: ## Show this help.
@@ -49,6 +56,28 @@ dev: deps tools ## Start a local hub + spoke, install the CRDs and samples; Ctrl
 .PHONY: bench
 bench: deps tools ## Run the benchmarks (bench/README.md).
 	$(NPM) run bench
+
+.PHONY: docker-build
+docker-build: ## Build the operator and connector images (OPERATOR_IMG, CONNECTOR_IMG).
+	docker build --target operator -t $(OPERATOR_IMG) .
+	docker build --target connector -t $(CONNECTOR_IMG) .
+
+.PHONY: deploy
+deploy: ## Install Infra into the current kubectl context from $(DEPLOY) (server-side apply).
+	kubectl apply --server-side -k $(DEPLOY)
+
+.PHONY: undeploy
+undeploy: ## Remove what deploy installed (the CRDs too, and every Grant: asks unless CONFIRM=yes).
+	@[[ "$(CONFIRM)" == yes ]] || { read -r -p "This deletes Infra's CRDs and every Grant, User and Provider in them. Type yes: " answer && [[ $$answer == yes ]]; }
+	kubectl delete --ignore-not-found -k $(DEPLOY)
+
+.PHONY: kind-up
+kind-up: ## Create a hub and a spoke kind cluster with Infra deployed (needs Docker and kind).
+	OPERATOR_IMG=$(OPERATOR_IMG) CONNECTOR_IMG=$(CONNECTOR_IMG) hack/kind-up.sh
+
+.PHONY: kind-down
+kind-down: ## Delete the kind clusters kind-up made.
+	hack/kind-down.sh
 
 .PHONY: clean
 clean: ## Remove build output and local state (not the cached Go binaries).

@@ -8,7 +8,8 @@
 # allows exactly what a connector does: read Grants, write Grant status (the Synced
 # condition), and update its own Destination and that Destination's status. The printed
 # kubeconfig carries a token for that ServiceAccount (valid for INFRA_TOKEN_DURATION,
-# default one year; run the script again to renew it).
+# default one year; run the script again to renew it). INFRA_HUB_SERVER sets the hub
+# address written into it when spokes reach the hub at another address than you do.
 set -euo pipefail
 
 destination=${1:?usage: hack/add-destination.sh DESTINATION   (with KUBECONFIG pointing at the hub)}
@@ -65,7 +66,8 @@ subjects:
 YAML
 
 token=$(kubectl create token "$account" -n "$namespace" --duration="$duration")
-server=$(kubectl config view --minify --raw -o jsonpath='{.clusters[0].cluster.server}')
+# The hub as the spoke reaches it; the current context's address unless INFRA_HUB_SERVER says otherwise.
+server=${INFRA_HUB_SERVER:-$(kubectl config view --minify --raw -o jsonpath='{.clusters[0].cluster.server}')}
 ca=$(kubectl config view --minify --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
 cat <<KUBECONFIG
 apiVersion: v1

@@ -1,9 +1,11 @@
-// Starts the local hub + spoke control plane once per test run (or reuses the one named
-// by INFRA_CONTROLPLANE_DIR, e.g. the one `make dev` keeps in .infra/dev), installs the
-// CRDs into the hub, and hands the clusters to every test file through `inject`.
+// Starts (or finds) the hub and spoke the cluster suites run against once per test run
+// (E2E_CLUSTER=local|kind|k3s, see hack/e2e-clusters.ts), installs the CRDs into the
+// hub, and hands the clusters to every test file through `inject`.
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { ControlPlane, findRunning, type ControlPlaneState } from '../hack/controlplane/controlplane.ts';
+import type { ControlPlaneState } from '../hack/controlplane/controlplane.ts';
 import { installCRDs } from '../hack/controlplane/crds.ts';
+import { startE2EClusters } from '../hack/e2e-clusters.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,13 +14,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const reuseDir = process.env.INFRA_CONTROLPLANE_DIR;
-  const running = reuseDir ? await findRunning(reuseDir) : undefined;
-  const started = running ? undefined : await ControlPlane.start();
-  const state = running ?? started!.state;
-  await installCRDs(state.clusters.hub.adminKubeconfig);
-  project.provide('controlPlane', state);
-  return async () => {
-    await started?.stop();
-  };
+  const clusters = await startE2EClusters(process.env, join(import.meta.dirname, '..'));
+  await installCRDs(clusters.state.clusters.hub.adminKubeconfig);
+  project.provide('controlPlane', clusters.state);
+  return () => clusters.stop();
 }

@@ -1,0 +1,35 @@
+# The operator's and the connector's images, from one multi-stage build:
+#   docker build --target operator -t ghcr.io/infrahq/infra-operator:dev .
+#   docker build --target connector -t ghcr.io/infrahq/infra-connector:dev .
+# (make docker-build does both). Node's version is the one package.json pins.
+ARG NODE_VERSION=24.21.0
+
+FROM node:${NODE_VERSION}-alpine AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY api api
+COPY lib lib
+COPY operator operator
+COPY connector connector
+COPY cli cli
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
+
+# Only what runs: compiled JavaScript and production dependencies, owned by root and
+# read-only to the non-root user the programs run as.
+FROM node:${NODE_VERSION}-alpine AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules node_modules
+COPY --from=build /src/dist dist
+USER 65532:65532
+
+FROM runtime AS operator
+EXPOSE 8443 9443 8080
+ENTRYPOINT ["node", "dist/operator/main.js"]
+
+FROM runtime AS connector
+EXPOSE 8443 8080
+ENTRYPOINT ["node", "dist/connector/main.js"]

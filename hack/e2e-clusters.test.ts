@@ -1,0 +1,58 @@
+// E2E_CLUSTER picks the clusters; kind and k3s without a Docker engine must stop the run
+// at once with what is missing. The last test runs the real cluster suite that way.
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { requireDocker, selectedCluster } from './e2e-clusters.ts';
+
+const repoRoot = join(import.meta.dirname, '..');
+
+/** A PATH whose `docker` prints what a client without an engine prints, and exits 1. */
+async function pathWithDeadDocker(): Promise<string> {
+  const bin = await mkdtemp(join(tmpdir(), 'infra-no-docker-'));
+  await writeFile(join(bin, 'docker'), '#!/bin/sh\necho "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2\nexit 1\n', { mode: 0o755 });
+  return `${bin}:${process.env.PATH}`;
+}
+
+describe('E2E_CLUSTER', () => {
+  it('is local when unset, and refuses a value it does not know', () => {
+    expect(selectedCluster({})).toBe('local');
+    expect(selectedCluster({ E2E_CLUSTER: 'k3s' })).toBe('k3s');
+    expect(() => selectedCluster({ E2E_CLUSTER: 'minikube' })).toThrow('E2E_CLUSTER=minikube is not one of local, kind, k3s; leave it unset for the local control plane');
+  });
+
+  it('says Docker is missing when there is no docker command, or no engine behind it', async () => {
+    await expect(requireDocker('kind', { PATH: '/nonexistent' })).rejects.toThrow('E2E_CLUSTER=kind needs a running Docker engine, but the docker command is not on PATH');
+    await expect(requireDocker('k3s', { PATH: await pathWithDeadDocker() })).rejects.toThrow(
+      'E2E_CLUSTER=k3s needs a running Docker engine, but `docker info` failed: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?. Start the engine',
+    );
+  });
+
+  it('=kind without Docker stops the real cluster suite within seconds, saying what is missing', async () => {
+    const started = Date.now();
+    const env: NodeJS.ProcessEnv = { ...process.env, E2E_CLUSTER: 'kind', PATH: await pathWithDeadDocker() };
+    delete env['VITEST'];
+    delete env['VITEST_POOL_ID'];
+    delete env['VITEST_WORKER_ID'];
+    const result = await new Promise<{ code: number; output: string }>((resolve) => {
+      execFile(process.execPath, [join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'cluster', 'e2e/cli.test.ts'], { cwd: repoRoot, env, timeout: 60_000 }, (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: stdout + stderr });
+      });
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('E2E_CLUSTER=kind needs a running Docker engine');
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 60_000);
+
+  it('hack/kind-up.sh without kind says what to install, before touching anything', async () => {
+    const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile('bash', [join(repoRoot, 'hack', 'kind-up.sh')], { env: { ...process.env, PATH: `${join(repoRoot, 'node_modules', '.bin')}:/usr/bin:/bin` }, timeout: 30_000 }, (error, _stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr });
+      });
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^kind-up: (docker|kind) is not on PATH; install it: https:\/\//);
+  });
+});

@@ -1,0 +1,130 @@
+// The clusters the e2e suite runs against, chosen with one variable, E2E_CLUSTER:
+//   local (default) the loopback hub + spoke from hack/controlplane: what CI runs here;
+//   kind            the hub and spoke kind clusters that hack/kind-up.sh made;
+//   k3s             two k3s containers, started through testcontainers.
+// Each yields the same ControlPlaneState, so the suites run unchanged. kind and k3s need
+// a Docker engine: without one the run stops at once and says what is missing, rather
+// than hanging on a socket or passing without clusters.
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ControlPlane, clusterNames, findRunning, type ClusterName, type ClusterState, type ControlPlaneState } from './controlplane/controlplane.ts';
+
+export const e2eClusters = ['local', 'kind', 'k3s'] as const;
+export type E2ECluster = (typeof e2eClusters)[number];
+
+/** Where hack/kind-up.sh leaves the kind clusters' state, relative to the repository. */
+export const kindStateDir = '.infra/kind';
+const k3sImage = 'rancher/k3s:v1.33.5-k3s1';
+const dockerCheckTimeoutMs = 15_000;
+
+export interface RunningClusters {
+  state: ControlPlaneState;
+  stop(): Promise<void>;
+}
+
+export function selectedCluster(env: NodeJS.ProcessEnv): E2ECluster {
+  const value = env['E2E_CLUSTER'] ?? 'local';
+  if ((e2eClusters as readonly string[]).includes(value)) return value as E2ECluster;
+  throw new Error(`E2E_CLUSTER=${value} is not one of ${e2eClusters.join(', ')}; leave it unset for the local control plane`);
+}
+
+/** Starts (local, k3s) or finds (kind) the hub and spoke for the e2e suite. */
+export async function startE2EClusters(env: NodeJS.ProcessEnv, repoRoot: string): Promise<RunningClusters> {
+  const choice = selectedCluster(env);
+  if (choice === 'local') return startLocal(env);
+  await requireDocker(choice, env);
+  return choice === 'kind' ? findKind(env, repoRoot) : startK3s();
+}
+
+async function startLocal(env: NodeJS.ProcessEnv): Promise<RunningClusters> {
+  // INFRA_CONTROLPLANE_DIR reuses a running one, e.g. the one `make dev` keeps in .infra/dev.
+  const reuseDir = env['INFRA_CONTROLPLANE_DIR'];
+  const running = reuseDir ? await findRunning(reuseDir) : undefined;
+  if (running) return { state: running, stop: async () => undefined };
+  const started = await ControlPlane.start();
+  return { state: started.state, stop: () => started.stop() };
+}
+
+/** Fails with what to install or start when `docker info` does not answer. */
+export async function requireDocker(choice: E2ECluster, env: NodeJS.ProcessEnv): Promise<void> {
+  const result = await run('docker', ['info', '--format', '{{.ServerVersion}}'], env, dockerCheckTimeoutMs);
+  const needs = `E2E_CLUSTER=${choice} needs a running Docker engine`;
+  const instead = 'or leave E2E_CLUSTER unset to use the local control plane';
+  if (result.missing) throw new Error(`${needs}, but the docker command is not on PATH: install Docker, ${instead}`);
+  if (result.timedOut) throw new Error(`${needs}, but \`docker info\` did not answer within ${dockerCheckTimeoutMs / 1000} s: check the engine, ${instead}`);
+  if (result.code !== 0) throw new Error(`${needs}, but \`docker info\` failed: ${lastLine(result.stderr)}. Start the engine (or set DOCKER_HOST), ${instead}`);
+}
+
+async function findKind(env: NodeJS.ProcessEnv, repoRoot: string): Promise<RunningClusters> {
+  if ((await run('kind', ['version'], env, dockerCheckTimeoutMs)).missing) {
+    throw new Error('E2E_CLUSTER=kind needs the kind command on PATH (https://kind.sigs.k8s.io); then run make kind-up');
+  }
+  const dir = join(repoRoot, kindStateDir);
+  const state = await findRunning(dir);
+  if (!state) throw new Error(`E2E_CLUSTER=kind found no running kind clusters in ${dir}: run make kind-up first`);
+  return { state, stop: async () => undefined };
+}
+
+/** Two k3s servers; their CAs are copied out so tests can mint users as they do locally. */
+async function startK3s(): Promise<RunningClusters> {
+  const { K3sContainer } = await import('@testcontainers/k3s');
+  const dir = await mkdtemp(join(tmpdir(), 'infra-k3s-'));
+  const containers = await Promise.all(clusterNames.map(() => new K3sContainer(k3sImage).start()));
+  const clusters = {} as Record<ClusterName, ClusterState>;
+  for (const [i, name] of clusterNames.entries()) {
+    const container = containers[i]!;
+    const clusterDir = join(dir, name);
+    await mkdir(clusterDir, { recursive: true });
+    const copy = async (file: string, to: string) => {
+      const { output, exitCode } = await container.exec(['cat', `/var/lib/rancher/k3s/server/tls/${file}`]);
+      if (exitCode !== 0) throw new Error(`reading ${file} from the ${name} k3s container failed: ${output}`);
+      await writeFile(join(clusterDir, to), output, { mode: 0o600 });
+      return join(clusterDir, to);
+    };
+    const adminKubeconfig = join(clusterDir, 'admin.kubeconfig');
+    const kubeconfig = container.getKubeConfig();
+    await writeFile(adminKubeconfig, kubeconfig, { mode: 0o600 });
+    clusters[name] = {
+      name,
+      server: /server: (\S+)/.exec(kubeconfig)![1]!,
+      adminKubeconfig,
+      pid: 0,
+      files: {
+        servingCA: await copy('server-ca.crt', 'serving-ca.crt'),
+        clientCA: await copy('client-ca.crt', 'client-ca.crt'),
+        clientCAKey: await copy('client-ca.key', 'client-ca.key'),
+        frontProxyCA: await copy('request-header-ca.crt', 'front-proxy-ca.crt'),
+        frontProxyCAKey: await copy('request-header-ca.key', 'front-proxy-ca.key'),
+        serviceAccountKey: await copy('service.key', 'service-account.key'),
+        log: join(clusterDir, 'k3s.log'),
+      },
+    };
+  }
+  const version = (await containers[0]!.exec(['k3s', '--version'])).output.split(' ')[2] ?? 'unknown';
+  return {
+    state: { dir, etcd: { pid: 0, url: 'embedded', log: '' }, clusters, processes: [], kubernetesVersion: version },
+    stop: async () => void (await Promise.all(containers.map((c) => c.stop()))),
+  };
+}
+
+interface RunResult {
+  code: number;
+  stderr: string;
+  missing: boolean;
+  timedOut: boolean;
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeout: number): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(command, args, { env, timeout }, (error, _stdout, stderr) => {
+      const code = (error as NodeJS.ErrnoException | null)?.code;
+      resolve({ code: error ? (typeof code === 'number' ? code : 1) : 0, stderr, missing: code === 'ENOENT', timedOut: error?.killed === true });
+    });
+  });
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1) ?? 'no output';
+}
