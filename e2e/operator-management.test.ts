@@ -113,6 +113,30 @@ describe('writes', () => {
     expect(Buffer.from(stored, 'base64').toString()).toBe('s3cr3t-value');
   });
 
+  it("refuses Secret references to the operator's own Secrets, through the API and from kubectl", async () => {
+    const name = uniqueName('evil');
+    const spec = { kind: 'oidc', issuer: 'https://127.0.0.1:1/idp', clientID: 'infra', clientSecretRef: { name: 'infra-signing-keys', key: 'keys' } };
+    const created = await request(`${api}/providers`, sessions[admin], { body: { apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name, labels: { test: ns } }, spec } });
+    expect(created.status).toBe(422);
+    expect(created.json<{ message: string }>().message).toBe(
+      `Provider is invalid: spec.clientSecretRef.name: Provider ${name} may not use Secret infra-signing-keys: Secrets named infra-* belong to the operator; put the value in a Secret of your own, e.g. ${name}-client-secret`,
+    );
+    const userPatch = await request(`${api}/users/${admin.split('@')[0]}`, sessions[admin], {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/merge-patch+json' },
+      body: { spec: { passwordSecretRef: { name: 'infra-password-someone-else', key: 'hash' } } },
+    });
+    expect(userPatch.status).toBe(422);
+    expect(userPatch.json<{ message: string }>().message).toContain('may not use Secret infra-password-someone-else');
+
+    // A hub admin's kubectl bypasses the API: the operator still refuses to read it, and says so.
+    await kubectlOk('hub', ['apply', '-f', '-'], { input: stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name, labels: { test: ns } }, spec }) });
+    await eventually(async () => {
+      const reason = await kubectlOk('hub', ['get', 'provider', name, '-o', 'jsonpath={.status.conditions[?(@.type=="ClientSecretFound")].reason}']);
+      expect(reason).toBe('SecretNotAllowed');
+    });
+  });
+
   it('patches a Group with optimistic concurrency, and deletes it', async () => {
     const created = await request(`${api}/groups`, sessions[admin], { body: { apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: group, labels: { test: ns } }, spec: { members: [viewer] } } });
     expect(created.status, created.text).toBe(201);

@@ -35,6 +35,7 @@ import type { LoginThrottle } from './lockout.ts';
 import type { PasswordSecrets } from './password-secrets.ts';
 import { lockedOut, passwordChange, passwordReset, recordFailure, requirePasswordChanged } from './password-requests.ts';
 import { verifyPassword } from './passwords.ts';
+import { secretRefProblem } from '../secret-refs.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { authenticationFailed, sendError, sendStatus } from './status.ts';
 
@@ -216,7 +217,7 @@ async function checkPassword(deps: AuthAPIDeps, email: string, password: string,
   }
   const user = deps.hub.userByEmail(email);
   const ref = user?.spec.passwordSecretRef;
-  const hash = ref ? await deps.readSecret(ref.name, ref.key) : undefined;
+  const hash = ref && !secretRefProblem({ kind: 'User', name: user!.metadata.name! }, ref.name) ? await deps.readSecret(ref.name, ref.key) : undefined;
   // Hash something even for an unknown user, so timing does not reveal who exists.
   const ok = await verifyPassword(password, hash ?? unknownUserHash);
   if (ok && hash) {

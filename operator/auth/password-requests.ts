@@ -7,6 +7,7 @@ import { StatusError } from '../../lib/status-error.ts';
 import { infraRole } from '../access.ts';
 import type { AuthAPIDeps, Caller } from './api.ts';
 import { oneTimePassword, verifyPassword } from './passwords.ts';
+import { secretRefProblem } from '../secret-refs.ts';
 import { TooManyRequests } from './status.ts';
 import type { Lock } from './lockout.ts';
 
@@ -55,7 +56,7 @@ export async function passwordChange(deps: AuthAPIDeps, spec: PasswordChangeSpec
   if (!user || !ref) throw new StatusError(400, 'BadRequest', `${email} has no Infra password: people who log in through an identity provider change their password there`);
   const lock = deps.throttle.locked(email, address);
   if (lock) throw lockedOut(lock, email, address);
-  const hash = await deps.readSecret(ref.name, ref.key);
+  const hash = secretRefProblem({ kind: 'User', name: user.metadata.name! }, ref.name) ? undefined : await deps.readSecret(ref.name, ref.key);
   if (!hash || !(await verifyPassword(spec.currentPassword, hash))) {
     recordFailure(deps, email, address, user);
     deps.audit.info({ action: 'password.change', user: email, result: 'denied' }, 'password change refused: wrong current password');

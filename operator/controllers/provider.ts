@@ -8,6 +8,7 @@ import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../l
 import type { CredentialStore } from '../auth/credentials.ts';
 import { UpstreamError } from '../identity/errors.ts';
 import type { ProviderClients } from '../identity/providers.ts';
+import { secretRefProblem } from '../secret-refs.ts';
 import { kindController, type ControllerContext } from './context.ts';
 
 const defaultRecheckIntervalMs = 5 * 60_000;
@@ -34,6 +35,8 @@ export const checkDiscovery: DiscoveryCheck = async (issuer) => {
 
 async function secretCondition(provider: Provider, readSecret: ControllerContext['readSecret']): Promise<ConditionInput> {
   const { name, key } = provider.spec.clientSecretRef;
+  const refused = secretRefProblem({ kind: 'Provider', name: provider.metadata.name! }, name);
+  if (refused) return { type: 'ClientSecretFound', status: 'False', reason: 'SecretNotAllowed', message: refused };
   const value = await readSecret(name, key);
   if (value === undefined || value === '') {
     return { type: 'ClientSecretFound', status: 'False', reason: 'SecretNotFound', message: `Secret ${name} in the operator's namespace has no key ${key}; create it: kubectl -n <operator namespace> create secret generic ${name} --from-literal=${key}=<client secret>` };

@@ -5,6 +5,7 @@ import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, findCondition, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
 import type { CredentialStore } from '../auth/credentials.ts';
 import { verifiedCondition } from '../identity/users.ts';
+import { secretRefProblem } from '../secret-refs.ts';
 import { kindController, type ControllerContext } from './context.ts';
 
 async function userReady(user: User, readSecret: ControllerContext['readSecret']): Promise<ConditionInput> {
@@ -13,6 +14,8 @@ async function userReady(user: User, readSecret: ControllerContext['readSecret']
   if (verified?.status === 'False') return { type: 'Ready', status: 'False', reason: verified.reason, message: verified.message };
   const ref = user.spec.passwordSecretRef;
   if (ref) {
+    const refused = secretRefProblem({ kind: 'User', name: user.metadata.name! }, ref.name);
+    if (refused) return { type: 'Ready', status: 'False', reason: 'PasswordSecretNotAllowed', message: refused };
     const hash = await readSecret(ref.name, ref.key);
     if (hash === undefined) {
       return { type: 'Ready', status: 'False', reason: 'PasswordSecretNotFound', message: `Secret ${ref.name} in the operator's namespace has no key ${ref.key}; put the password's scrypt hash there (docs/operator.md)` };

@@ -9,6 +9,7 @@ import { graphMemberOf, graphScope } from './azure-graph.ts';
 import { emailFrom, groupsFromClaim, mergeClaims, normalizeGroups, type Claims } from './claims.ts';
 import { UpstreamError, oauthError, upstreamError } from './errors.ts';
 import { directoryGroups, parseServiceAccountKey } from './google-directory.ts';
+import { secretRefProblem } from '../secret-refs.ts';
 import { cachedToken, type Fetch, type GroupSource } from './groups.ts';
 
 type Kind = Provider['spec']['kind'];
@@ -173,7 +174,7 @@ export class ProviderClients {
 
   private async load(provider: Provider, now: number): Promise<Client> {
     const { spec } = provider;
-    const secret = await this.options.readSecret(spec.clientSecretRef.name, spec.clientSecretRef.key);
+    const secret = await this.readOwnSecret(provider, spec.clientSecretRef);
     if (!secret) throw new UpstreamError('misconfigured', `Secret ${spec.clientSecretRef.name} in the operator's namespace has no key ${spec.clientSecretRef.key} (the client secret)`);
     let discovered: oidc.Configuration;
     try {
@@ -189,6 +190,13 @@ export class ProviderClients {
     return { generation: provider.metadata.generation, loadedAt: now, config, groups: await this.groupSource(provider, config) };
   }
 
+  /** A Secret the Provider may use (never one of the operator's own: its value could go to the issuer). */
+  private readOwnSecret(provider: Provider, ref: { name: string; key: string }): Promise<string | undefined> {
+    const refused = secretRefProblem({ kind: 'Provider', name: provider.metadata.name! }, ref.name);
+    if (refused) throw new UpstreamError('misconfigured', refused);
+    return this.options.readSecret(ref.name, ref.key);
+  }
+
   private async groupSource(provider: Provider, config: oidc.Configuration): Promise<GroupSource | undefined> {
     const { spec } = provider;
     if (spec.kind === 'azure') {
@@ -202,7 +210,7 @@ export class ProviderClients {
     }
     if (spec.kind === 'google' && spec.google) {
       const ref = spec.google.serviceAccountSecretRef;
-      const json = await this.options.readSecret(ref.name, ref.key);
+      const json = await this.readOwnSecret(provider, ref);
       if (!json) throw new UpstreamError('misconfigured', `Secret ${ref.name} in the operator's namespace has no key ${ref.key} (the Google service account key)`);
       return directoryGroups(parseServiceAccountKey(json), spec.google.adminEmail, this.options.fetch);
     }

@@ -15,6 +15,7 @@ import { infraRole, type InfraRole } from '../access.ts';
 import type { Authenticator, Caller } from '../auth/api.ts';
 import { authenticationFailed, sendStatus } from '../auth/status.ts';
 import { subjectKey, type Hub } from '../hub.ts';
+import { providerSecretName, secretRefProblem } from '../secret-refs.ts';
 import { grantName, groupName, userName } from './names.ts';
 
 const group = 'infrahq.com';
@@ -111,6 +112,7 @@ export function managementAPI(deps: ManagementDeps, authenticate: Authenticator)
     express.json({ limit: '64kb', type: () => true }),
     route('create', async (kind, caller, req, res) => {
       const { object, clientSecret } = creatable(kind, req.body as unknown, caller);
+      refuseOperatorSecrets(kind, object.metadata!.name!, object.spec);
       if (kind === 'Grant') {
         const existing = sameGrant(deps.hub, object.spec as unknown as GrantSpec);
         if (existing) return void res.status(200).json(existing);
@@ -137,6 +139,7 @@ export function managementAPI(deps: ManagementDeps, authenticate: Authenticator)
       }
       const resourceVersion = typeof patch.metadata?.resourceVersion === 'string' ? patch.metadata.resourceVersion : undefined;
       found(informer(kind), kind, name);
+      refuseOperatorSecrets(kind, name, patch.spec);
       const body = { apiVersion, kind, metadata: { name, ...(resourceVersion ? { resourceVersion } : {}) }, spec: patch.spec };
       const patched = await forward(() => objects.patch(body, undefined, undefined, fieldManager, undefined, PatchStrategy.MergePatch));
       const rv = patched.metadata!.resourceVersion;
@@ -178,6 +181,25 @@ function authorize(deps: ManagementDeps, caller: Caller, verb: Verb, kind: Kind)
   const plural = resources[kind].plural;
   const needed = verb === 'get' || verb === 'list' ? 'view or admin' : 'admin';
   throw new StatusError(403, 'Forbidden', `${caller.identity.email} may not ${verb} ${plural}: that needs a Grant with role ${needed} on resource infra`);
+}
+
+/** 422 for a Secret reference in a (partial) spec that names one of the operator's own Secrets. */
+function refuseOperatorSecrets(kind: Kind, name: string, spec: unknown): void {
+  if (kind !== 'Provider' && kind !== 'User') return;
+  const refs = secretRefsIn(kind, spec);
+  for (const [field, secretName] of refs) {
+    const problem = secretRefProblem({ kind, name }, secretName);
+    if (problem) throw new StatusError(422, 'Invalid', `${kind} is invalid: spec.${field}.name: ${problem}`);
+  }
+}
+
+function secretRefsIn(kind: 'Provider' | 'User', spec: unknown): [string, string][] {
+  const at = (value: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, key) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined), value);
+  const fields = kind === 'Provider' ? [['clientSecretRef'], ['google', 'serviceAccountSecretRef']] : [['passwordSecretRef']];
+  return fields.flatMap((path) => {
+    const secretName = at(spec, ...path, 'name');
+    return typeof secretName === 'string' ? [[path.join('.'), secretName] as [string, string]] : [];
+  });
 }
 
 function found(informer: Cache, kind: Kind, name: string): KubernetesObject {
@@ -236,7 +258,6 @@ function derivedName(kind: Kind, spec: Record<string, unknown>): string {
 }
 
 const providerSecretKey = 'clientSecret';
-const providerSecretName = (provider: string) => `infra-provider-${provider}`;
 
 function withSecretRef<T extends { metadata: { name: string }; spec: Record<string, unknown> }>(provider: T): T {
   return { ...provider, spec: { ...provider.spec, clientSecretRef: { name: providerSecretName(provider.metadata.name), key: providerSecretKey } } };
