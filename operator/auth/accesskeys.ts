@@ -3,11 +3,10 @@
 // DELETE …/accesskeys/NAME[?user=EMAIL]. Your own keys, or anyone's for an Infra admin.
 import express, { type Request, type Response } from 'express';
 import { apiVersion } from '../../api/auth/v1alpha1/types.ts';
-import { errorMessage } from '../../lib/controller/informer.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { infraRole } from '../access.ts';
 import type { AuthAPIDeps, Authenticator, Caller } from './api.ts';
-import { authenticationFailed, sendStatus } from './status.ts';
+import { answerError, authenticationFailed } from './status.ts';
 
 export function accessKeysAPI(deps: AuthAPIDeps, authenticate: Authenticator): express.Router {
   const router = express.Router();
@@ -30,9 +29,7 @@ export function accessKeysAPI(deps: AuthAPIDeps, authenticate: Authenticator): e
     try {
       await work(req, res);
     } catch (err) {
-      if (err instanceof StatusError) return sendStatus(res, err.code, err.reason, err.message);
-      deps.logger.error({ err: errorMessage(err) }, 'access key request failed');
-      sendStatus(res, 500, 'InternalError', 'an internal error occurred; the operator logged the details');
+      answerError(res, err, deps.logger, { api: 'accesskeys' });
     }
   };
 

@@ -2,7 +2,7 @@
 // (identity from verified X-Remote-* headers) and the operator's public endpoint
 // (identity from a bearer session or access key). Every answer is a Kubernetes object
 // or a Kubernetes Status, so kubectl and client libraries understand it.
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import type { User } from '../../api/v1alpha1/types.ts';
 import {
   apiVersion,
@@ -22,7 +22,6 @@ import {
   type TokenRequestSpec,
   type TokenRequestStatus,
 } from '../../api/auth/v1alpha1/types.ts';
-import { errorMessage } from '../../lib/controller/informer.ts';
 import { parseDuration } from '../../lib/duration.ts';
 import type { Logger } from '../../lib/log.ts';
 import { accessSummary, grantsOnDestination, infraResource, infraRole, resolveIdentity, type Identity } from '../access.ts';
@@ -37,7 +36,7 @@ import { lockedOut, passwordChange, passwordReset, recordFailure, requirePasswor
 import { verifyPassword } from './passwords.ts';
 import { secretRefProblem } from '../secret-refs.ts';
 import { StatusError } from '../../lib/status-error.ts';
-import { authenticationFailed, sendError, sendStatus } from './status.ts';
+import { answerError, authenticationFailed, errorMiddleware, sendStatus } from './status.ts';
 
 export interface Caller {
   identity: Identity;
@@ -139,20 +138,11 @@ export function authAPI(deps: AuthAPIDeps, authenticate: Authenticator): express
         status,
       });
     } catch (err) {
-      if (err instanceof StatusError) return sendError(res, err);
-      deps.logger.error({ kind, err: errorMessage(err) }, 'auth API request failed');
-      sendStatus(res, 500, 'InternalError', 'an internal error occurred; the operator logged the details');
+      answerError(res, err, deps.logger, { api: 'auth', kind });
     }
   });
 
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
-    const type = (err as { type?: string }).type;
-    if (type === 'entity.parse.failed') return sendStatus(res, 400, 'BadRequest', `the request body is not valid JSON: ${errorMessage(err)}`);
-    if (type === 'entity.too.large') return sendStatus(res, 413, 'RequestEntityTooLarge', 'the request body is larger than 64 KiB');
-    deps.logger.error({ err: errorMessage(err) }, 'auth API request failed');
-    sendStatus(res, 500, 'InternalError', 'an internal error occurred; the operator logged the details');
-  });
+  router.use(errorMiddleware(deps.logger, 'auth'));
   return router;
 }
 

@@ -1,5 +1,7 @@
-// Kubernetes Status answers for the auth API.
-import type { Response } from 'express';
+// Kubernetes Status answers for the operator's HTTP APIs (auth, access keys, management).
+import type { NextFunction, Request, Response } from 'express';
+import { errorMessage } from '../../lib/controller/informer.ts';
+import type { Logger } from '../../lib/log.ts';
 import { StatusError } from '../../lib/status-error.ts';
 
 /** One answer for every authentication failure, so a caller learns nothing about why. */
@@ -22,7 +24,24 @@ export class TooManyRequests extends StatusError {
   }
 }
 
-export function sendError(res: Response, err: StatusError): void {
+/**
+ * Answers a failed request: a StatusError as itself, the JSON body parser's refusals as
+ * 400 and 413, anything else as a 500 whose details go to the log, not to the caller.
+ */
+export function answerError(res: Response, err: unknown, logger: Logger, context: Record<string, unknown>): void {
   if (err instanceof TooManyRequests) res.set('Retry-After', String(err.retryAfterSeconds));
-  sendStatus(res, err.code, err.reason, err.message);
+  if (err instanceof StatusError) return sendStatus(res, err.code, err.reason, err.message);
+  const type = (err as { type?: string }).type;
+  if (type === 'entity.parse.failed') return sendStatus(res, 400, 'BadRequest', `the request body is not valid JSON: ${errorMessage(err)}`);
+  if (type === 'entity.too.large') return sendStatus(res, 413, 'RequestEntityTooLarge', 'the request body is larger than 64 KiB');
+  logger.error({ ...context, err: errorMessage(err) }, 'request failed');
+  sendStatus(res, 500, 'InternalError', 'an internal error occurred; the operator logged the details');
+}
+
+/** Express error middleware: what the body parser (or a handler) passed on, answered as above. */
+export function errorMiddleware(logger: Logger, api: string) {
+  return (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    if (res.headersSent) return next(err);
+    answerError(res, err, logger, { api });
+  };
 }

@@ -8,15 +8,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiException, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import express, { type Request, type Response } from 'express';
 import { resources, type Grant, type GrantSpec } from '../../api/v1alpha1/types.ts';
-import { errorMessage } from '../../lib/controller/informer.ts';
 import type { Logger } from '../../lib/log.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { infraRole, type InfraRole } from '../access.ts';
 import type { Authenticator, Caller } from '../auth/api.ts';
-import { authenticationFailed, sendStatus } from '../auth/status.ts';
+import { answerError, authenticationFailed, errorMiddleware } from '../auth/status.ts';
 import { subjectKey, type Hub } from '../hub.ts';
 import { providerSecretName, secretRefProblem } from '../secret-refs.ts';
-import { grantName, groupName, userName } from './names.ts';
+import { grantName, userName } from './names.ts';
 
 const group = 'infrahq.com';
 const version = 'v1alpha1';
@@ -85,9 +84,7 @@ export function managementAPI(deps: ManagementDeps, authenticate: Authenticator)
       authorize(deps, caller, verb, kind);
       await handle(kind, caller, req, res);
     } catch (err) {
-      if (err instanceof StatusError) return sendStatus(res, err.code, err.reason, err.message);
-      deps.logger.error({ verb, resource: req.params['plural'], err: errorMessage(err) }, 'management request failed');
-      sendStatus(res, 500, 'InternalError', 'an internal error occurred; the operator logged the details');
+      answerError(res, err, deps.logger, { api: 'management', verb, resource: req.params['plural'] });
     }
   };
   const informer = (kind: Kind) => caches[resources[kind].plural];
@@ -161,13 +158,7 @@ export function managementAPI(deps: ManagementDeps, authenticate: Authenticator)
     }),
   );
 
-  router.use((err: unknown, _req: Request, res: Response, next: (err?: unknown) => void) => {
-    if (res.headersSent) return next(err);
-    const type = (err as { type?: string }).type;
-    if (type === 'entity.parse.failed') return sendStatus(res, 400, 'BadRequest', `the request body is not valid JSON: ${errorMessage(err)}`);
-    if (type === 'entity.too.large') return sendStatus(res, 413, 'RequestEntityTooLarge', 'the request body is larger than 64 KiB');
-    next(err);
-  });
+  router.use(errorMiddleware(deps.logger, 'management'));
   return router;
 }
 

@@ -36,7 +36,3 @@ export function grantName(spec: Pick<GrantSpec, 'user' | 'group' | 'role' | 'res
 export function userName(email: string): string {
   return nameFor(email.toLowerCase(), email.toLowerCase());
 }
-
-export function groupName(group: string): string {
-  return nameFor(group, group);
-}
