@@ -18,14 +18,14 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { resources, type Grant } from '../api/v1alpha1/types.ts';
 import { Applier } from '../lib/apply.ts';
 import { certificateNames, ensureCASecret } from '../lib/ca-secret.ts';
-import { ControllerMetrics, type Controller } from '../lib/controller/controller.ts';
+import { ControllerMetrics } from '../lib/controller/controller.ts';
 import { Informer } from '../lib/controller/informer.ts';
 import type { Logger } from '../lib/log.ts';
 import { close, healthServer, listen, splitAddress } from '../lib/serve.ts';
 import type { ConnectorConfig } from './config.ts';
 import { JwksCache } from './jwks.ts';
 import { createProxyServer, upstreamFromKubeConfig, type ProxyServer } from './proxy.ts';
-import { fieldManager, rbacSyncController, type SpokeInformers } from './rbac/controller.ts';
+import { fieldManager, rbacSync, type RBACSync, type SpokeInformers } from './rbac/controller.ts';
 import { managedByLabel, managedByValue } from './rbac/desired.ts';
 import { Registration } from './registration.ts';
 
@@ -41,7 +41,7 @@ export class Connector {
   private readonly registry = new Registry();
   private readonly grants: Informer<Grant>;
   private readonly spoke: SpokeInformers;
-  private readonly rbac: Controller;
+  private readonly rbac: RBACSync;
   private readonly keys: JwksCache;
   private registration: Registration | undefined;
   private proxy: ProxyServer | undefined;
@@ -84,7 +84,7 @@ export class Connector {
         ownedSelector,
       ),
     };
-    this.rbac = rbacSyncController({
+    this.rbac = rbacSync({
       destination: config.destination,
       grants: this.grants,
       spoke: this.spoke,

@@ -6,9 +6,11 @@
 // operator that holds ~100 MiB of objects reached 540 MiB RSS during a first reconcile of
 // 10,000 Grants. An old-space cap makes it collect in time; it must stay above the live
 // set, so raise it together with the memory limit for much larger hubs (docs/operator.md).
+// The connector's live set at 10,000 Grants is under 100 MiB; lower caps (128, 192) were
+// measured to slow its cold sync two- to threefold in garbage collection (bench/README.md).
 export const nodeFlags = {
   operator: ['--max-old-space-size=256'],
-  connector: [] as string[],
+  connector: ['--max-old-space-size=256'],
 } as const;
 
 export type Program = keyof typeof nodeFlags;

@@ -4,8 +4,8 @@
 // expected RoleBinding with exactly its subjects, and until the connector has also
 // written Synced on every Grant (its reconcile counters stand still: the connector has no
 // "synced" signal of its own). Its peak RSS is VmHWM from /proc.
-// Baselines: the same RoleBindings written by a plain client with server-side apply, two
-// at a time like the connector's two workers (the API server's floor for those writes);
+// Baselines: the same RoleBindings written by a plain client with server-side apply, as
+// many at a time as the connector's binding workers (the API server's floor for those writes);
 // for memory, the connector of the same installation before the Grants existed.
 import { PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,15 +13,14 @@ import { grantFixture, runLabel, type GrantFixture } from '../grant-fixture.ts';
 import { boundedLoad, heapFigures, infra, memorySplit, processMemory, sumByController, uniqueName, waitForQuiet, waitSettled, type BenchContext, type Scenario } from '../harness.ts';
 import { hasExactly, SpokeRoleBindings } from '../spoke-bindings.ts';
 import type { Row } from '../table.ts';
+import { bindingWorkers } from '../../connector/rbac/controller.ts';
 import { startConnector } from '../../test/programs.ts';
 
 const title = 'Connector cold sync';
-/** The connector's RBAC controller runs two workers (lib/controller Controller's default). */
-const connectorWorkers = 2;
 
 /**
  * Seconds for a plain client to server-side apply the fixture's RoleBindings (under
- * other names, unlabelled for Infra), `connectorWorkers` at a time; deleted afterwards.
+ * other names, unlabelled for Infra), `bindingWorkers` at a time; deleted afterwards.
  */
 async function plainApply(ctx: BenchContext, fixture: GrantFixture): Promise<number> {
   const rbac = ctx.spoke.makeApiClient(RbacAuthorizationV1Api);
@@ -31,7 +30,7 @@ async function plainApply(ctx: BenchContext, fixture: GrantFixture): Promise<num
     return { namespace, name: `bench-plain-${name.replaceAll(':', '-')}`, role: name.slice('infra:'.length), subjects };
   });
   const start = performance.now();
-  await boundedLoad(bindings.length, connectorWorkers, Infinity, async (i) => {
+  await boundedLoad(bindings.length, bindingWorkers, Infinity, async (i) => {
     const { namespace, name, role, subjects } = bindings[i]!;
     const body = {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -100,12 +99,12 @@ export const connectorColdSync: Scenario = {
         unit: 's',
         ours: boundS,
         baseline: baselineS,
-        baselineLabel: `a plain client server-side applying the same ${fixture.expected.size} RoleBindings, ${connectorWorkers} at a time (the connector's workers), keep-alive`,
+        baselineLabel: `a plain client server-side applying the same ${fixture.expected.size} RoleBindings, ${bindingWorkers} at a time (the connector's workers), keep-alive`,
         target: { on: 'ours', op: '<=', value: 10 },
         note:
           `one fresh connector process, from spawn until a watch on the spoke has seen every expected RoleBinding with exactly its subjects; the spoke held none of them; ` +
           `the operator kept running (it had ${operatorSettled.settled ? '' : 'NOT '}settled before the connector started); ` +
-          `by the end the connector had run ${reconciles.toLocaleString('en-US')} reconciles of ${fixture.expected.size.toLocaleString('en-US')} binding keys, ${((reconcileSeconds / reconciles) * 1000).toFixed(1)} ms each on average, ${connectorWorkers} at a time`,
+          `by the end the connector had run ${reconciles.toLocaleString('en-US')} reconciles of ${fixture.expected.size.toLocaleString('en-US')} binding keys, ${((reconcileSeconds / reconciles) * 1000).toFixed(1)} ms each on average, ${bindingWorkers} at a time`,
       },
       {
         scenario: title,

@@ -1,8 +1,9 @@
 // RBAC sync: keeps the spoke's `infra:<role>` bindings equal to the hub's Grants for
 // this destination. Work is keyed by binding (namespace, role), so a Grant change
-// recomputes only the binding it touches. It never prunes before the hub's Grants have
-// been listed once, and a hub outage leaves the informer's last known Grants in place:
-// doubt never empties the cluster.
+// recomputes only the binding it touches; the Synced condition each Grant gets is written
+// by a controller of its own (synced-status.ts). It never prunes before the hub's Grants
+// have been listed once, and a hub outage leaves the informer's last known Grants in
+// place: doubt never empties the cluster.
 import {
   PatchStrategy,
   RbacAuthorizationV1Api,
@@ -14,7 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Grant } from '../../api/v1alpha1/types.ts';
 import type { Applier } from '../../lib/apply.ts';
-import { conditionsCurrent, findCondition, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
+import type { ConditionInput } from '../../lib/conditions.ts';
 import { Controller, type ControllerMetrics } from '../../lib/controller/controller.ts';
 import type { Informer } from '../../lib/controller/informer.ts';
 import { statusCode } from '../../lib/kube.ts';
@@ -30,11 +31,14 @@ import {
   syncProblem,
   type BindingKey,
 } from './desired.ts';
+import { SyncedStatus } from './synced-status.ts';
 
 export const fieldManager = 'infra-connector';
 const applyOptions = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 /** A Grant that moved to another binding leaves its old one this much later, so access has no gap. */
 const moveDelayMs = 1000;
+/** Bindings reconciled at once: each is a round trip or two to the spoke, so I/O bound. */
+export const bindingWorkers = 8;
 
 type Binding = V1ClusterRoleBinding | V1RoleBinding;
 
@@ -61,10 +65,18 @@ export interface RBACSyncOptions {
 
 const ownedBindingKey = (binding: Binding) => bindingKey(binding.metadata?.namespace, binding.roleRef.name);
 
-export function rbacSyncController(options: RBACSyncOptions): Controller {
+/** The binding controller and the Grant status controller, started and stopped together. */
+export interface RBACSync {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function rbacSync(options: RBACSyncOptions): RBACSync {
   const { destination, grants, spoke, hub, logger } = options;
   const now = options.now ?? (() => new Date());
   const rbac = options.spokeConfig.makeApiClient(RbacAuthorizationV1Api);
+  let running = false;
+  const syncedStatus = new SyncedStatus({ grants, hub, logger, metrics: options.metrics, now });
 
   grants.addIndex('binding', (g) => [grantBindingKey(g)]);
   grants.addIndex('namespace', (g) => [parseBindingKey(grantBindingKey(g)).namespace ?? ''].filter(Boolean));
@@ -94,43 +106,53 @@ export function rbacSyncController(options: RBACSyncOptions): Controller {
       wanted.add(name);
       const current = owned.find((b) => b.metadata?.name === name);
       if (current && sameSubjects(current.subjects, subjects)) continue;
-      await applyBinding(name, namespace, role, subjects, current !== undefined);
+      await (current ? applyBinding(name, namespace, role, subjects) : createBinding(name, namespace, role, subjects));
     }
     for (const stale of owned.filter((b) => !wanted.has(b.metadata!.name!))) {
       await deleteBinding(stale.metadata!.name!, namespace);
       logger.info({ binding: `${namespace ?? ''}/${stale.metadata!.name}` }, 'pruned binding');
     }
 
-    await Promise.all(contributing.map((g) => writeSynced(g, problems.get(g.metadata!.name!), namespace, role)));
+    for (const grant of contributing) syncedStatus.record(grant, syncedCondition(problems.get(grant.metadata!.name!), namespace, role));
     const nextExpiry = Math.min(...contributing.map((g) => (g.spec.expiresAt ? Date.parse(g.spec.expiresAt) : Infinity)).filter((t) => t > at.getTime()));
     if (Number.isFinite(nextExpiry)) return { requeueAfterMs: nextExpiry - at.getTime() };
   }
 
-  async function applyBinding(name: string, namespace: string | undefined, role: string, subjects: RbacV1Subject[], ownedAlready: boolean): Promise<void> {
-    if (!ownedAlready) await refuseForeignBinding(name, namespace);
-    const body = {
+  function bindingObject(name: string, namespace: string | undefined, role: string, subjects: RbacV1Subject[]) {
+    return {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: namespace ? 'RoleBinding' : 'ClusterRoleBinding',
       metadata: { name, ...(namespace ? { namespace } : {}), labels: { [managedByLabel]: managedByValue } },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
       subjects,
     };
+  }
+
+  async function applyBinding(name: string, namespace: string | undefined, role: string, subjects: RbacV1Subject[]): Promise<void> {
+    const body = bindingObject(name, namespace, role, subjects);
     if (namespace) await rbac.patchNamespacedRoleBinding({ name, namespace, body, fieldManager, force: true }, applyOptions);
     else await rbac.patchClusterRoleBinding({ name, body, fieldManager, force: true }, applyOptions);
   }
 
-  /** A binding with our name that we did not create belongs to someone else: leave it alone. */
-  async function refuseForeignBinding(name: string, namespace: string | undefined): Promise<void> {
-    let existing: Binding;
+  /**
+   * A binding not in our cache: create it (one round trip, and no overwriting). If the
+   * name is taken, it is ours when labelled so (the cache is behind): apply; otherwise it
+   * belongs to someone else and stays as it is.
+   */
+  async function createBinding(name: string, namespace: string | undefined, role: string, subjects: RbacV1Subject[]): Promise<void> {
+    const body = bindingObject(name, namespace, role, subjects);
     try {
-      existing = namespace ? await rbac.readNamespacedRoleBinding({ name, namespace }) : await rbac.readClusterRoleBinding({ name });
+      if (namespace) await rbac.createNamespacedRoleBinding({ namespace, body, fieldManager });
+      else await rbac.createClusterRoleBinding({ body, fieldManager });
+      return;
     } catch (err) {
-      if (statusCode(err) === 404) return;
-      throw err;
+      if (statusCode(err) !== 409) throw err;
     }
+    const existing: Binding = namespace ? await rbac.readNamespacedRoleBinding({ name, namespace }) : await rbac.readClusterRoleBinding({ name });
     if (existing.metadata?.labels?.[managedByLabel] !== managedByValue) {
       throw new Error(`${namespace ? `RoleBinding ${namespace}/` : 'ClusterRoleBinding '}${name} exists but is not managed by Infra (no ${managedByLabel}=${managedByValue} label); rename or delete it so Infra can manage access for this role`);
     }
+    await applyBinding(name, namespace, role, subjects);
   }
 
   async function deleteBinding(name: string, namespace: string | undefined): Promise<void> {
@@ -142,24 +164,17 @@ export function rbacSyncController(options: RBACSyncOptions): Controller {
     }
   }
 
-  async function writeSynced(grant: Grant, problem: ReturnType<typeof syncProblem>, namespace: string | undefined, role: string): Promise<void> {
-    const synced: ConditionInput = problem
+  function syncedCondition(problem: ReturnType<typeof syncProblem>, namespace: string | undefined, role: string): ConditionInput {
+    return problem
       ? { type: 'Synced', status: 'False', reason: problem.reason, message: problem.message }
       : { type: 'Synced', status: 'True', reason: 'Bound', message: `bound by ${namespace ? `RoleBinding ${namespace}/` : 'ClusterRoleBinding '}${bindingName(role, 0)} in ${destination}` };
-    const generation = grant.metadata.generation;
-    const existing = grant.status?.conditions;
-    if (conditionsCurrent(existing, [synced], generation)) return;
-    const merged = mergeConditions(existing?.filter((c) => c.type === 'Synced'), [synced], generation, now());
-    await hub.applyStatus('Grant', grant.metadata.name!, { conditions: merged });
-    if (findCondition(existing, 'Synced')?.status !== synced.status) {
-      logger.info({ grant: grant.metadata.name, synced: synced.status, reason: synced.reason }, 'grant sync state changed');
-    }
   }
 
   const controller = new Controller({
     name: 'rbac',
     logger,
     metrics: options.metrics,
+    workers: bindingWorkers,
     reconcile,
     ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
     resyncKeys: () =>
@@ -170,15 +185,19 @@ export function rbacSyncController(options: RBACSyncOptions): Controller {
       ]),
   });
 
-  const lastKey = new Map<string, BindingKey>();
+  const lastSeen = new Map<string, { key: BindingKey; generation: number | undefined }>();
   grants.onChange((grant, event) => {
     const name = grant.metadata!.name!;
     const key = grantBindingKey(grant);
-    const previous = lastKey.get(name);
+    const previous = lastSeen.get(name);
+    // Same spec, same binding: a status write (ours or the operator's), nothing to bind.
+    if (event === 'update' && previous?.key === key && previous.generation === grant.metadata!.generation) return;
     controller.enqueue(key);
-    if (previous !== undefined && previous !== key) controller.queue.addAfter(previous, moveDelayMs);
-    if (event === 'delete') lastKey.delete(name);
-    else lastKey.set(name, key);
+    if (previous !== undefined && previous.key !== key) controller.queue.addAfter(previous.key, moveDelayMs);
+    if (event === 'delete') {
+      lastSeen.delete(name);
+      syncedStatus.forget(name);
+    } else lastSeen.set(name, { key, generation: grant.metadata!.generation });
   });
   const enqueueGrants = (index: string, value: string) => {
     for (const g of grants.byIndex(index, value)) controller.enqueue(grantBindingKey(g));
@@ -188,7 +207,22 @@ export function rbacSyncController(options: RBACSyncOptions): Controller {
   // Someone edited or deleted a binding we own: put it back as the Grants say.
   spoke.clusterRoleBindings.onChange((b) => controller.enqueue(ownedBindingKey(b)));
   spoke.roleBindings.onChange((b) => controller.enqueue(ownedBindingKey(b)));
-  return controller;
+  return {
+    // Until the hub's Grants are listed, a reconcile could only fail and back off: the
+    // queue collects the keys meanwhile, and the workers start on a complete picture.
+    start: () => {
+      running = true;
+      void grants.waitForSync().then(() => {
+        if (!running) return;
+        controller.start();
+        syncedStatus.controller.start();
+      });
+    },
+    stop: async () => {
+      running = false;
+      await Promise.all([controller.stop(), syncedStatus.controller.stop()]);
+    },
+  };
 }
 
 function sameSubjects(current: readonly RbacV1Subject[] | undefined, desired: readonly RbacV1Subject[]): boolean {

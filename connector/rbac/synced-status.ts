@@ -1,0 +1,72 @@
+// The Synced condition on each of this destination's Grants in the hub, written off the
+// binding path. A binding's reconcile only records what each of its Grants should say;
+// this controller's own workers write it, one hub request per Grant, and only when the
+// Grant does not say it yet. Kept out of the binding workers, those writes (one per Grant,
+// 10,000 on a cold start) no longer hold up the spoke's RBAC.
+import type { Grant } from '../../api/v1alpha1/types.ts';
+import type { Applier } from '../../lib/apply.ts';
+import { conditionsCurrent, findCondition, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
+import { Controller, type ControllerMetrics } from '../../lib/controller/controller.ts';
+import type { Informer } from '../../lib/controller/informer.ts';
+import type { Logger } from '../../lib/log.ts';
+
+export const statusWorkers = 4;
+
+export interface SyncedStatusOptions {
+  grants: Informer<Grant>;
+  /** Writes the Synced condition on Grants in the hub. */
+  hub: Applier;
+  logger: Logger;
+  metrics: ControllerMetrics;
+  now: () => Date;
+}
+
+export class SyncedStatus {
+  readonly controller: Controller;
+  /** What a Grant should say and does not yet, by Grant name. */
+  private readonly pending = new Map<string, ConditionInput>();
+  private readonly options: SyncedStatusOptions;
+
+  constructor(options: SyncedStatusOptions) {
+    this.options = options;
+    this.controller = new Controller({
+      name: 'grant-status',
+      logger: options.logger,
+      metrics: options.metrics,
+      workers: statusWorkers,
+      reconcile: (name) => this.write(name),
+    });
+  }
+
+  /** Records the condition the Grant should carry; queues a write unless it carries it already. */
+  record(grant: Grant, synced: ConditionInput): void {
+    const name = grant.metadata.name!;
+    if (conditionsCurrent(grant.status?.conditions, [synced], grant.metadata.generation)) {
+      this.pending.delete(name);
+      return;
+    }
+    this.pending.set(name, synced);
+    this.controller.enqueue(name);
+  }
+
+  forget(name: string): void {
+    this.pending.delete(name);
+  }
+
+  private async write(name: string): Promise<void> {
+    const synced = this.pending.get(name);
+    const grant = this.options.grants.get(name);
+    if (!synced || !grant) return void this.pending.delete(name);
+    const existing = grant.status?.conditions;
+    const generation = grant.metadata.generation;
+    if (!conditionsCurrent(existing, [synced], generation)) {
+      const merged = mergeConditions(existing?.filter((c) => c.type === 'Synced'), [synced], generation, this.options.now());
+      await this.options.hub.applyStatus('Grant', name, { conditions: merged });
+      if (findCondition(existing, 'Synced')?.status !== synced.status) {
+        this.options.logger.info({ grant: name, synced: synced.status, reason: synced.reason }, 'grant sync state changed');
+      }
+    }
+    // A newer record made while this one was written stays queued for its own write.
+    if (this.pending.get(name) === synced) this.pending.delete(name);
+  }
+}
