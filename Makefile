@@ -37,7 +37,7 @@ typecheck: deps ## Type-check everything, tests included.
 	$(NPM) run typecheck
 
 .PHONY: manifests
-manifests: deps ## Regenerate the TypeScript API types from the CRDs in crds/.
+manifests: deps ## Regenerate the TypeScript API types from crds/ and config/argocd/argocd-cm.yaml from health.lua.
 	$(NPM) run manifests
 
 .PHONY: test

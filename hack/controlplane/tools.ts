@@ -1,4 +1,5 @@
-// Locates the kube-apiserver, kube-controller-manager and etcd binaries, building and caching them on first use.
+// Locates the Go-built tools (kube-apiserver, kube-controller-manager, etcd, lua-health),
+// building and caching them on first use.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +11,8 @@ export interface ToolPaths {
   etcd: string;
   kubeApiserver: string;
   kubeControllerManager: string;
+  /** Runs an Argo CD health check with Argo CD's Lua interpreter (hack/tools/lua-health). */
+  luaHealth: string;
   kubernetesVersion: string;
 }
 
@@ -22,5 +25,5 @@ export async function toolPaths(): Promise<ToolPaths> {
   const binDir = stdout.trim();
   const goMod = await readFile(join(repoRoot, 'hack', 'tools', 'kube-apiserver', 'go.mod'), 'utf8');
   const kubernetesVersion = /^require k8s\.io\/kubernetes (v\S+)$/m.exec(goMod)?.[1] ?? 'unknown';
-  return { etcd: join(binDir, 'etcd'), kubeApiserver: join(binDir, 'kube-apiserver'), kubeControllerManager: join(binDir, 'kube-controller-manager'), kubernetesVersion };
+  return { etcd: join(binDir, 'etcd'), kubeApiserver: join(binDir, 'kube-apiserver'), kubeControllerManager: join(binDir, 'kube-controller-manager'), luaHealth: join(binDir, 'lua-health'), kubernetesVersion };
 }

@@ -1,0 +1,66 @@
+-- Argo CD health for Infra's kinds (Grant, User, Group, Provider, Destination), from the
+-- kstatus conditions the operator and connector write. One script for all five kinds;
+-- hack/generate-argocd-health.ts copies it into argocd-cm.yaml under each kind's key.
+local hs = { status = "Progressing", message = "Waiting for the Infra operator to observe this object" }
+
+local function condition(type)
+  if obj.status == nil or obj.status.conditions == nil then
+    return nil
+  end
+  for _, c in ipairs(obj.status.conditions) do
+    if c.type == type then
+      return c
+    end
+  end
+  return nil
+end
+
+if obj.status == nil then
+  return hs
+end
+local generation = obj.metadata.generation
+local observed = obj.status.observedGeneration
+if generation ~= nil and (observed == nil or observed < generation) then
+  hs.message = "Waiting for the Infra operator to observe generation " .. generation
+  return hs
+end
+
+local stalled = condition("Stalled")
+if stalled ~= nil and stalled.status == "True" then
+  hs.status = "Degraded"
+  hs.message = stalled.message
+  return hs
+end
+-- A user the identity provider no longer accepts.
+local verified = condition("Verified")
+if verified ~= nil and verified.status == "False" then
+  hs.status = "Degraded"
+  hs.message = verified.message
+  return hs
+end
+local reconciling = condition("Reconciling")
+if reconciling ~= nil and reconciling.status == "True" then
+  hs.message = reconciling.message
+  return hs
+end
+-- The connector's word on a Grant: a role missing in the destination is an error; a
+-- namespace that does not exist yet is bound as soon as it does.
+local synced = condition("Synced")
+if synced ~= nil and synced.status == "False" then
+  if synced.reason ~= "NamespaceNotFound" then
+    hs.status = "Degraded"
+  end
+  hs.message = synced.message
+  return hs
+end
+local ready = condition("Ready")
+if ready == nil then
+  return hs
+end
+hs.message = ready.message
+if ready.status == "True" then
+  hs.status = "Healthy"
+elseif ready.status == "False" then
+  hs.status = "Degraded"
+end
+return hs
