@@ -2,7 +2,7 @@
 // spoke: every kustomize tree in config/ passes the API servers' own validation and
 // admission (server-side dry run), and samples applied, then reconciled by a real
 // operator and connector, show no diff: no controller writes a field those files set.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,9 +21,15 @@ async function ensureNamespace(target: ClusterName, name: string): Promise<void>
   await kubectlOk(target, ['apply', '--server-side', '-f', '-'], { input: manifest });
 }
 
+/**
+ * kubectl's own notice about objects an earlier client-side apply left in a shared hub
+ * (e.g. by `make dev`): about the live objects, not about these manifests.
+ */
+const migrationNotice = /^Warning: failed to migrate kubectl\.kubernetes\.io\/last-applied-configuration .*$\n?/gm;
+
 async function dryRun(target: ClusterName, tree: string): Promise<string> {
   const result = await kubectl(target, ['apply', '--server-side', '--dry-run=server', '-k', join(config, tree)]);
-  expect(result.stderr, `${tree} against the ${target}`).toBe('');
+  expect(result.stderr.replace(migrationNotice, ''), `${tree} against the ${target}`).toBe('');
   expect(result.code).toBe(0);
   return result.stdout;
 }
@@ -81,45 +87,64 @@ async function dryRunWithComponent(component: string) {
   return kubectl('spoke', ['apply', '--server-side', '--dry-run=server', '-f', '-'], { input: built });
 }
 
+/**
+ * config/samples with this run's names: the same files, with the destinations, Grant and
+ * Provider names made unique, so the test never touches a hub's own `development` (make
+ * dev applies the samples too, and tests may run against its control plane).
+ */
+async function samplesOfThisRun(): Promise<{ dir: string; development: string; carl: string; okta: string }> {
+  const id = uniqueName('s').slice(2);
+  const dir = await mkdtemp(join(tmpdir(), 'infra-samples-'));
+  const files = (await readdir(samples)).filter((f) => f.endsWith('.yaml'));
+  for (const file of files) {
+    const text = await readFile(join(samples, file), 'utf8');
+    await writeFile(join(dir, file), text.replace(/\b(development|production)\b/g, `$1-${id}`).replace(/^  name: okta$/m, `  name: okta-${id}`));
+  }
+  await writeFile(join(dir, 'kustomization.yaml'), `resources:\n${files.map((f) => `  - ${f}\n`).join('')}`);
+  return { dir, development: `development-${id}`, carl: `carl-edit-development-${id}`, okta: `okta-${id}` };
+}
+
 describe('samples in Git stay equal to the live objects', () => {
   let infra: Infra;
+  let copy: Awaited<ReturnType<typeof samplesOfThisRun>>;
 
   beforeAll(async () => {
+    copy = await samplesOfThisRun();
     infra = await startInfra({
       hubKubeconfig: cluster('hub').adminKubeconfig,
       spokeKubeconfig: cluster('spoke').adminKubeconfig,
       namespace: uniqueName('infra'),
-      // The Destination in config/samples: its connector registers and fills url and caBundle.
-      destination: 'development',
+      // The Destination in the samples: its connector registers and fills url and caBundle.
+      destination: copy.development,
     });
   });
 
   afterAll(async () => {
-    await kubectl('hub', ['delete', '--ignore-not-found', '-k', samples]);
+    if (copy) await kubectl('hub', ['delete', '--ignore-not-found', '-k', copy.dir]);
     await infra?.stop();
   });
 
   it('kubectl diff --server-side reports nothing after the operator and connector have reconciled them', async () => {
-    await kubectlOk('hub', ['apply', '--server-side', '-k', samples]);
+    await kubectlOk('hub', ['apply', '--server-side', '-k', copy.dir]);
+    const { carl, okta } = copy;
     // Reconciled: the operator's Ready on the Grants, the connector's binding in the spoke,
     // the connector's url on the Destination, the operator's verdict on the Provider.
     await eventually(async () => {
-      const ready = await kubectlOk('hub', ['get', 'grant', 'carl-edit-development', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+      const ready = await kubectlOk('hub', ['get', 'grant', carl, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
       expect(ready).toBe('True');
       await kubectlOk('spoke', ['get', 'clusterrolebinding', 'infra:edit']);
-      expect(await kubectlOk('hub', ['get', 'destination', 'development', '-o', 'jsonpath={.spec.url}'])).toBe(infra.connector.proxyURL);
-      expect(await kubectlOk('hub', ['get', 'provider', 'okta', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).not.toBe('');
+      expect(await kubectlOk('hub', ['get', 'destination', copy.development, '-o', 'jsonpath={.spec.url}'])).toBe(infra.connector.proxyURL);
+      expect(await kubectlOk('hub', ['get', 'provider', okta, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).not.toBe('');
     }, 30_000);
 
-    const diff = await kubectl('hub', ['diff', '--server-side', '-k', samples]);
+    const diff = await kubectl('hub', ['diff', '--server-side', '-k', copy.dir]);
     expect(diff.stderr).toBe('');
     expect(diff.stdout).toBe('');
     expect(diff.code).toBe(0);
-  });
 
-  it('and a change in Git does show (the check can fail)', async () => {
+    // And a change in Git does show (the check can fail).
     const changed = await kubectl('hub', ['diff', '--server-side', '-f', '-'], {
-      input: 'apiVersion: infrahq.com/v1alpha1\nkind: Grant\nmetadata: {name: carl-edit-development}\nspec: {user: carl@example.com, role: view, resource: development}\n',
+      input: `apiVersion: infrahq.com/v1alpha1\nkind: Grant\nmetadata: {name: ${carl}}\nspec: {user: carl@example.com, role: view, resource: ${copy.development}}\n`,
     });
     expect(changed.code).toBe(1);
     expect(changed.stdout).toContain('+  role: view');

@@ -53,7 +53,7 @@ async function jwks(): Promise<JSONWebKeySet> {
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'infra-e2e-'));
   await kubectlOk('hub', ['create', 'namespace', ns]);
-  await kubectlOk('hub', ['apply', '-f', join(import.meta.dirname, '..', 'config', 'rbac', 'auth-api-users.yaml')]);
+  await kubectlOk('hub', ['apply', '--server-side', '-f', join(import.meta.dirname, '..', 'config', 'rbac', 'auth-api-users.yaml')]);
   operator = await startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, config: { apiService: { register: true }, bootstrapAdmins: [admin] } });
   // The aggregation layer reaches the operator through a Service; ExternalName is the
   // one kind that can point at a loopback process.

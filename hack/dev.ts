@@ -43,8 +43,8 @@ try {
   const { hub, spoke } = controlPlane.state.clusters;
   const kubectl = (kubeconfig: string, ...args: string[]) => promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args]);
   await installCRDs(hub.adminKubeconfig);
-  await kubectl(hub.adminKubeconfig, 'apply', '-f', join(repoRoot, 'config', 'samples'));
-  await kubectl(hub.adminKubeconfig, 'apply', '-f', join(repoRoot, 'config', 'rbac', 'auth-api-users.yaml'));
+  await kubectl(hub.adminKubeconfig, 'apply', '--server-side', '-f', join(repoRoot, 'config', 'samples'));
+  await kubectl(hub.adminKubeconfig, 'apply', '--server-side', '-f', join(repoRoot, 'config', 'rbac', 'auth-api-users.yaml'));
   infra = await startInfra({
     hubKubeconfig: hub.adminKubeconfig,
     spokeKubeconfig: spoke.adminKubeconfig,
