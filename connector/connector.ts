@@ -113,12 +113,13 @@ export class Connector {
       healthServer(this.registry, () => (this.started && this.keys.ready ? undefined : "waiting for the spoke caches, the proxy or the operator's signing keys")),
       config.listen.metrics,
     );
-    // The spoke first: its informers must be synced before anything is reconciled, and
-    // the hub may be down — the proxy and the bindings already in place keep working.
+    // Readiness waits for the spoke's informers only: the hub may be down, and the proxy
+    // and the bindings already in place keep working. The hub's Grants are listed
+    // meanwhile; nothing is reconciled before both are (rbacSync).
+    void this.grants.start();
     const spokeInformers = [this.spoke.namespaces, this.spoke.clusterRoles, this.spoke.clusterRoleBindings, this.spoke.roleBindings];
     await Promise.all(spokeInformers.map((i) => i.start()));
     await Promise.all(spokeInformers.map((i) => i.waitForSync()));
-    void this.grants.start();
     this.rbac.start();
     this.keys.start();
 

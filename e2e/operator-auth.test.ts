@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterCA } from '../hack/controlplane/controlplane.ts';
 import { hashPassword } from '../operator/auth/passwords.ts';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { cluster, kubectl, kubectlOk, listenAddressFor, serviceForHostPort, uniqueName } from '../test/cluster.ts';
 import { https } from '../test/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../test/programs.ts';
 
@@ -54,10 +54,14 @@ beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'infra-e2e-'));
   await kubectlOk('hub', ['create', 'namespace', ns]);
   await kubectlOk('hub', ['apply', '--server-side', '-f', join(import.meta.dirname, '..', 'config', 'rbac', 'auth-api-users.yaml')]);
-  operator = await startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, config: { apiService: { register: true }, bootstrapAdmins: [admin] } });
-  // The aggregation layer reaches the operator through a Service; ExternalName is the
-  // one kind that can point at a loopback process.
-  await kubectlOk('hub', ['create', 'service', 'externalname', 'infra-operator', '-n', ns, '--external-name=localhost', `--tcp=${operator.aggregatedPort}:${operator.aggregatedPort}`]);
+  operator = await startOperator({
+    kubeconfig: cluster('hub').adminKubeconfig,
+    namespace: ns,
+    aggregatedHost: listenAddressFor('hub'),
+    config: { apiService: { register: true }, bootstrapAdmins: [admin] },
+  });
+  // The aggregation layer reaches the operator through its Service.
+  await serviceForHostPort('hub', ns, 'infra-operator', operator.aggregatedPort);
   operatorCA = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
 
   const passwordHash = await hashPassword(carlPassword);

@@ -1,11 +1,11 @@
 // E2E_CLUSTER picks the clusters; kind and k3s without a Docker engine must stop the run
 // at once with what is missing. The last test runs the real cluster suite that way.
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { requireDocker, selectedCluster } from './e2e-clusters.ts';
+import { defaultGateway, kindInfraNamespace, requireDocker, selectedCluster } from './e2e-clusters.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 
@@ -54,5 +54,21 @@ describe('E2E_CLUSTER', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^kind-up: (docker|kind) is not on PATH; install it: https:\/\//);
+  });
+
+  it('finds the host a k3s container reaches: the default gateway in /proc/net/route', () => {
+    const table = [
+      'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',
+      'eth0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0',
+      'eth0\t00000000\t010011AC\t0003\t0\t0\t0\t00000000\t0\t0\t0',
+    ].join('\n');
+    expect(defaultGateway(table)).toBe('172.17.0.1');
+    expect(() => defaultGateway(table.split('\n').slice(0, 2).join('\n'))).toThrow('no default route');
+  });
+
+  it('pauses the Infra that hack/kind-up.sh deployed, in the namespace it deployed to', async () => {
+    const script = await readFile(join(repoRoot, 'hack', 'kind-up.sh'), 'utf8');
+    expect(script).toContain(`\nnamespace=${kindInfraNamespace}\n`);
+    expect(script).toMatch(/"hostAddress": "%s"/);
   });
 });

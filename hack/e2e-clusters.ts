@@ -64,7 +64,37 @@ async function findKind(env: NodeJS.ProcessEnv, repoRoot: string): Promise<Runni
   const dir = join(repoRoot, kindStateDir);
   const state = await findRunning(dir);
   if (!state) throw new Error(`E2E_CLUSTER=kind found no running kind clusters in ${dir}: run make kind-up first`);
-  return { state, stop: async () => undefined };
+  const restore = await pauseDeployedInfra(state, env);
+  return { state, stop: restore };
+}
+
+/** The namespace hack/kind-up.sh deploys Infra into (its `namespace=`; a test keeps them equal). */
+export const kindInfraNamespace = 'infra-system';
+const deployedPrograms = [
+  { cluster: 'hub', deployment: 'infra-operator' },
+  { cluster: 'spoke', deployment: 'infra-connector' },
+] as const;
+
+/**
+ * The suite runs its own operators and connectors, as it does locally; the ones kind-up
+ * deployed would reconcile the same cluster-scoped objects and fight them. They are scaled
+ * to zero for the run and given back their replicas afterwards.
+ */
+async function pauseDeployedInfra(state: ControlPlaneState, env: NodeJS.ProcessEnv): Promise<() => Promise<void>> {
+  const kubectl = async (cluster: ClusterName, args: string[]) => {
+    const result = await run('kubectl', ['--kubeconfig', state.clusters[cluster].adminKubeconfig, '-n', kindInfraNamespace, ...args], env, 120_000);
+    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} on the kind ${cluster} failed: ${lastLine(result.stderr)}`);
+    return result.stdout;
+  };
+  const replicas = new Map<string, string>();
+  for (const { cluster, deployment } of deployedPrograms) {
+    replicas.set(deployment, (await kubectl(cluster, ['get', 'deployment', deployment, '-o', 'jsonpath={.spec.replicas}'])).trim() || '1');
+    await kubectl(cluster, ['scale', 'deployment', deployment, '--replicas=0']);
+    await kubectl(cluster, ['wait', '--for=delete', 'pod', '-l', `app.kubernetes.io/name=${deployment}`, '--timeout=120s']);
+  }
+  return async () => {
+    for (const { cluster, deployment } of deployedPrograms) await kubectl(cluster, ['scale', 'deployment', deployment, `--replicas=${replicas.get(deployment)}`]);
+  };
 }
 
 /** Two k3s servers; their CAs are copied out so tests can mint users as they do locally. */
@@ -90,6 +120,7 @@ async function startK3s(): Promise<RunningClusters> {
       name,
       server: /server: (\S+)/.exec(kubeconfig)![1]!,
       adminKubeconfig,
+      hostAddress: defaultGateway((await container.exec(['cat', '/proc/net/route'])).output),
       pid: 0,
       files: {
         servingCA: await copy('server-ca.crt', 'serving-ca.crt'),
@@ -109,8 +140,24 @@ async function startK3s(): Promise<RunningClusters> {
   };
 }
 
+/**
+ * The IPv4 default gateway in a /proc/net/route table (the host, seen from a container
+ * on a Docker bridge network): the row whose Destination is 00000000, its Gateway in
+ * little-endian hex.
+ */
+export function defaultGateway(routeTable: string): string {
+  for (const line of routeTable.trim().split('\n').slice(1)) {
+    const [, destination, gateway] = line.trim().split(/\s+/);
+    if (destination === '00000000' && gateway && gateway !== '00000000') {
+      return [6, 4, 2, 0].map((i) => parseInt(gateway.slice(i, i + 2), 16)).join('.');
+    }
+  }
+  throw new Error(`no default route in the container's routing table:\n${routeTable}`);
+}
+
 interface RunResult {
   code: number;
+  stdout: string;
   stderr: string;
   missing: boolean;
   timedOut: boolean;
@@ -118,9 +165,9 @@ interface RunResult {
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeout: number): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(command, args, { env, timeout }, (error, _stdout, stderr) => {
+    execFile(command, args, { env, timeout }, (error, stdout, stderr) => {
       const code = (error as NodeJS.ErrnoException | null)?.code;
-      resolve({ code: error ? (typeof code === 'number' ? code : 1) : 0, stderr, missing: code === 'ENOENT', timedOut: error?.killed === true });
+      resolve({ code: error ? (typeof code === 'number' ? code : 1) : 0, stdout, stderr, missing: code === 'ENOENT', timedOut: error?.killed === true });
     });
   });
 }

@@ -41,6 +41,8 @@ spokectl() { kubectl --kubeconfig "$state_dir/$spoke.kubeconfig" "$@"; }
 node_ip() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1-control-plane"; }
 hub_ip=$(node_ip $hub)
 spoke_ip=$(node_ip $spoke)
+# The host on the kind network: where the nodes reach processes the e2e suite starts.
+host_ip=$(docker network inspect kind -f '{{range .IPAM.Config}}{{.Gateway}} {{end}}' | tr ' ' '\n' | grep -v : | grep . | head -1)
 
 docker build --target operator -t "$operator_img" "$root"
 docker build --target connector -t "$connector_img" "$root"
@@ -126,8 +128,8 @@ done
 entry() { # <name> <cluster>
   local pki=$state_dir/$2-pki server
   server=$(kubectl --kubeconfig "$state_dir/$2.kubeconfig" config view --minify -o jsonpath='{.clusters[0].cluster.server}')
-  printf '"%s": {"name": "%s", "server": "%s", "adminKubeconfig": "%s", "pid": 0, "files": {"servingCA": "%s/ca.crt", "clientCA": "%s/ca.crt", "clientCAKey": "%s/ca.key", "frontProxyCA": "%s/front-proxy-ca.crt", "frontProxyCAKey": "%s/front-proxy-ca.key", "serviceAccountKey": "%s/sa.key", "log": ""}}' \
-    "$1" "$1" "$server" "$state_dir/$2.kubeconfig" "$pki" "$pki" "$pki" "$pki" "$pki" "$pki"
+  printf '"%s": {"name": "%s", "server": "%s", "adminKubeconfig": "%s", "hostAddress": "%s", "pid": 0, "files": {"servingCA": "%s/ca.crt", "clientCA": "%s/ca.crt", "clientCAKey": "%s/ca.key", "frontProxyCA": "%s/front-proxy-ca.crt", "frontProxyCAKey": "%s/front-proxy-ca.key", "serviceAccountKey": "%s/sa.key", "log": ""}}' \
+    "$1" "$1" "$server" "$state_dir/$2.kubeconfig" "$host_ip" "$pki" "$pki" "$pki" "$pki" "$pki" "$pki"
 }
 version=$(hubctl version -o json | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -1)
 cat >"$state_dir/state.json" <<JSON

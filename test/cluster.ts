@@ -50,6 +50,39 @@ export async function kubectlOk(target: ClusterName, args: string[], options: Ku
   return result.stdout;
 }
 
+/** Where a test process must listen to be reachable from the cluster's API server. */
+export function listenAddressFor(target: ClusterName): string {
+  return cluster(target).hostAddress ? '0.0.0.0' : '127.0.0.1';
+}
+
+/**
+ * A Service `<name>` in `namespace` for a process on the test host listening on `port`
+ * (at listenAddressFor), e.g. the operator's aggregated door for an APIService. Locally
+ * an ExternalName to localhost, the one kind of Service that can point at loopback; on
+ * kind and k3s a selectorless Service whose EndpointSlice is the host's address on the
+ * Docker network.
+ */
+export async function serviceForHostPort(target: ClusterName, namespace: string, name: string, port: number): Promise<void> {
+  const hostAddress = cluster(target).hostAddress;
+  if (!hostAddress) {
+    await kubectlOk(target, ['create', 'service', 'externalname', name, '-n', namespace, '--external-name=localhost', `--tcp=${port}:${port}`]);
+    return;
+  }
+  const ports = [{ name: 'https', port, protocol: 'TCP' }];
+  const objects = [
+    { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { ports: ports.map((p) => ({ ...p, targetPort: port })) } },
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name, namespace, labels: { 'kubernetes.io/service-name': name } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [hostAddress] }],
+      ports,
+    },
+  ];
+  await kubectlOk(target, ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
+}
+
 /** Writes a kubeconfig for a non-admin user (client certificate with CN=user, O=groups). */
 export async function userKubeconfigFile(target: ClusterName, user: string, groups: string[] = []): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'infra-test-user-'));

@@ -66,6 +66,8 @@ export interface OperatorOptions {
   logFile?: string;
   /** Extra environment, e.g. NODE_EXTRA_CA_CERTS to trust a test identity provider. */
   env?: NodeJS.ProcessEnv;
+  /** Where the aggregated door listens (127.0.0.1 unless a cluster must reach it: listenAddressFor). */
+  aggregatedHost?: string;
 }
 
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
@@ -78,7 +80,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       kubeconfig: options.kubeconfig,
       namespace: options.namespace,
       publicURL: `https://127.0.0.1:${publicPort}`,
-      listen: { public: `127.0.0.1:${publicPort}`, aggregated: `127.0.0.1:${aggregatedPort}` },
+      listen: { public: `127.0.0.1:${publicPort}`, aggregated: `${options.aggregatedHost ?? '127.0.0.1'}:${aggregatedPort}` },
       apiService: { register: false, servicePort: aggregatedPort, ...(apiService as object) },
       leaderElection: { identity },
       ...rest,

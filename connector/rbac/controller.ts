@@ -84,7 +84,15 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
   spoke.clusterRoleBindings.addIndex('binding', (b) => [ownedBindingKey(b)]);
   spoke.roleBindings.addIndex('binding', (b) => [ownedBindingKey(b)]);
 
-  const names = (informer: SpokeInformers['namespaces']) => new Set(informer.list().map((o) => o.metadata!.name!));
+  // Every reconcile checks its Grants against the spoke's roles and namespaces: the name
+  // sets are built once per change, not once per reconcile (thousands on a cold start).
+  const names = (informer: SpokeInformers['namespaces']) => {
+    let cached: Set<string> | undefined;
+    informer.onChange(() => (cached = undefined));
+    return () => (cached ??= new Set(informer.list().map((o) => o.metadata!.name!)));
+  };
+  const roleNames = names(spoke.clusterRoles);
+  const namespaceNames = names(spoke.namespaces);
 
   async function reconcile(key: BindingKey): Promise<{ requeueAfterMs?: number } | void> {
     if (!grants.hasSynced || !spoke.namespaces.hasSynced || !spoke.clusterRoles.hasSynced) {
@@ -92,8 +100,8 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
     }
     const { namespace, role } = parseBindingKey(key);
     const at = now();
-    const roles = names(spoke.clusterRoles);
-    const namespaces = names(spoke.namespaces);
+    const roles = roleNames();
+    const namespaces = namespaceNames();
     const contributing = grants.byIndex('binding', key);
     const problems = new Map(contributing.map((g) => [g.metadata!.name!, syncProblem(g, destination, roles, namespaces, at)]));
     const bindable = contributing.filter((g) => problems.get(g.metadata!.name!) === undefined);
@@ -210,12 +218,15 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
   return {
     // Until the hub's Grants are listed, a reconcile could only fail and back off: the
     // queue collects the keys meanwhile, and the workers start on a complete picture.
+    // Access comes first: the Synced writes (one per Grant, to the hub) start once the
+    // bindings have been reconciled, instead of competing with them for the API servers.
     start: () => {
       running = true;
-      void grants.waitForSync().then(() => {
+      void grants.waitForSync().then(async () => {
         if (!running) return;
         controller.start();
-        syncedStatus.controller.start();
+        await controller.queue.whenIdle();
+        if (running) syncedStatus.controller.start();
       });
     },
     stop: async () => {

@@ -26,6 +26,12 @@ export interface ClusterState {
   server: string;
   /** Kubeconfig for a system:masters client certificate. */
   adminKubeconfig: string;
+  /**
+   * The address at which this cluster's API server reaches processes on the test host,
+   * when that is not loopback: the Docker network's gateway for kind and k3s. Absent for
+   * the local control plane, whose API servers run on the host.
+   */
+  hostAddress?: string;
   pid: number;
   /** Files under the cluster's directory; the client CA key lets tests mint user certificates. */
   files: {

@@ -71,4 +71,23 @@ describe('WorkQueue', () => {
     queue.add('late');
     expect(await queue.get()).toBeUndefined();
   });
+
+  it('is idle once nothing is queued or in flight, including a key re-added while processed', async () => {
+    const queue = new WorkQueue();
+    await queue.whenIdle(); // an empty queue is idle at once
+    queue.add('a');
+    queue.add('b');
+    let idle = false;
+    void queue.whenIdle().then(() => (idle = true));
+    const a = await queue.get();
+    queue.add('a'); // again, while in flight
+    queue.done(a!);
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    queue.done((await queue.get())!); // b
+    queue.done((await queue.get())!); // a, the second time
+    await Promise.resolve();
+    expect(idle).toBe(true);
+    expect(queue.idle).toBe(true);
+  });
 });

@@ -19,6 +19,7 @@ export class WorkQueue<K = string> {
   private readonly failures = new Map<K, number>();
   private readonly timers = new Map<K, { timer: NodeJS.Timeout; due: number }>();
   private readonly waiters: ((key: K | undefined) => void)[] = [];
+  private readonly idleWaiters: (() => void)[] = [];
   private shuttingDown = false;
   private readonly backoff: BackoffOptions;
 
@@ -98,6 +99,18 @@ export class WorkQueue<K = string> {
       this.dirty.delete(key);
       this.add(key);
     }
+    if (this.idle) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /** No key waiting or in flight (keys waiting out a delay or a backoff do not count). */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.processing.size === 0;
+  }
+
+  /** Resolves the next time the queue is idle: at once if it is. */
+  whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Wakes every worker waiting in get() with undefined, leaving queued keys in place. */
