@@ -26,14 +26,38 @@ const secretFields = [
   'authorization',
 ];
 
-export const redactedPaths = [...secretFields, ...secretFields.map((f) => `*.${f}`), 'headers.authorization', 'req.headers.authorization'];
+const secrets = new Set(secretFields);
+const censor = '[redacted]';
+/** Levels below a log line's object that are searched: `req.headers.authorization` is two. */
+const redactDepth = 2;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * The object of a log line with every secret-bearing field replaced, at its top level and
+ * up to two levels down. Copy-on-write: a line with no such field (nearly all of them) is
+ * returned as it is, without the clone and path walk of pino's own redaction, which cost
+ * the operator ~8% of its CPU on the token path.
+ */
+export function redactSecrets(obj: Record<string, unknown>, depth = redactDepth): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(obj)) {
+    const value = obj[key];
+    const redacted = secrets.has(key) ? censor : depth > 0 && isPlainObject(value) ? redactSecrets(value, depth - 1) : value;
+    if (redacted !== value) (copy ??= { ...obj })[key] = redacted;
+  }
+  return copy ?? obj;
+}
 
 export function createLogger(component: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
   return pino({
     level,
     base: { component },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: redactedPaths, censor: '[redacted]' },
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: { level: (label) => ({ level: label }), log: redactSecrets },
   });
 }
