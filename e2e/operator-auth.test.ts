@@ -179,6 +179,8 @@ describe('the public door', () => {
 
     const token = await call('TokenRequest', 'tokenrequests', { destination }, bearer);
     expect(token.status, token.text).toBe(201);
+    expect(token.headers).not.toHaveProperty('etag'); // no body hash nobody asks for
+    expect(token.headers).not.toHaveProperty('x-powered-by');
     const { payload } = await jwtVerify(token.json<{ status: { token: string } }>().status.token, createLocalJWKSet(await jwks()), {
       issuer: operator.publicURL,
       audience: destination,
