@@ -62,14 +62,12 @@ export function listenAddressFor(target: ClusterName): string {
  * kind and k3s a selectorless Service whose EndpointSlice is the host's address on the
  * Docker network.
  */
-export async function serviceForHostPort(target: ClusterName, namespace: string, name: string, port: number): Promise<void> {
-  const hostAddress = cluster(target).hostAddress;
-  if (!hostAddress) {
-    await kubectlOk(target, ['create', 'service', 'externalname', name, '-n', namespace, '--external-name=localhost', `--tcp=${port}:${port}`]);
-    return;
-  }
+export function hostServiceObjects(namespace: string, name: string, port: number, hostAddress: string | undefined): object[] {
   const ports = [{ name: 'https', port, protocol: 'TCP' }];
-  const objects = [
+  if (!hostAddress) {
+    return [{ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { type: 'ExternalName', externalName: 'localhost', ports } }];
+  }
+  return [
     { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { ports: ports.map((p) => ({ ...p, targetPort: port })) } },
     {
       apiVersion: 'discovery.k8s.io/v1',
@@ -80,7 +78,12 @@ export async function serviceForHostPort(target: ClusterName, namespace: string,
       ports,
     },
   ];
-  await kubectlOk(target, ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
+}
+
+/** Applies hostServiceObjects for this cluster. */
+export async function serviceForHostPort(target: ClusterName, namespace: string, name: string, port: number): Promise<void> {
+  const items = hostServiceObjects(namespace, name, port, cluster(target).hostAddress);
+  await kubectlOk(target, ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) });
 }
 
 /** Writes a kubeconfig for a non-admin user (client certificate with CN=user, O=groups). */

@@ -65,6 +65,8 @@ export interface StartOptions {
   dir?: string;
   /** Forward the processes' logs to this stream as well as to their log files. */
   verbose?: boolean;
+  /** More kube-apiserver flags for both clusters, e.g. --enable-aggregator-routing=true. */
+  apiServerFlags?: string[];
 }
 
 /** A process of the control plane; higher tiers depend on lower ones and stop first. */
@@ -131,7 +133,7 @@ export class ControlPlane {
       const clusters = {} as Record<ClusterName, ClusterState>;
       await Promise.all(
         clusterSetups.map(async (setup) => {
-          const apiserver = start(`kube-apiserver (${setup.state.name})`, 1, tools.kubeApiserver, apiserverArgs(setup, etcdUrl), setup.state.files.log);
+          const apiserver = start(`kube-apiserver (${setup.state.name})`, 1, tools.kubeApiserver, [...apiserverArgs(setup, etcdUrl), ...(options.apiServerFlags ?? [])], setup.state.files.log);
           clusters[setup.state.name] = { ...setup.state, pid: apiserver.pid! };
           await waitReady(setup, apiserver);
           start(`kube-controller-manager (${setup.state.name})`, 2, tools.kubeControllerManager, controllerManagerArgs(setup), join(dir, setup.state.name, 'kube-controller-manager.log'));
