@@ -6,14 +6,13 @@
 // this machine's own network address in the EndpointSlice (which refuses loopback), as
 // the kind network's gateway is the host's. It runs its own control plane for that flag,
 // which would refuse the ExternalName Service every other suite uses.
-import { execFile } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { installCRDs } from '../hack/controlplane/crds.ts';
-import { hostServiceObjects, uniqueName } from '../test/cluster.ts';
+import { hostServiceObjects, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { eventually, startOperator, type RunningOperator } from '../test/programs.ts';
 
 const ns = uniqueName('infra');
@@ -24,15 +23,9 @@ let controlPlane: ControlPlane;
 let hostAddress: string;
 let operator: RunningOperator;
 
-function kubectl(args: string[], input = ''): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile('kubectl', ['--kubeconfig', controlPlane.state.clusters.hub.adminKubeconfig, ...args], (error, stdout, stderr) => {
-      if (error) reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr}`));
-      else resolve(stdout);
-    });
-    child.stdin!.end(input);
-  });
-}
+/** The real kubectl against this suite's own hub. */
+const kubectl = (args: string[], input?: string) =>
+  kubectlOk('hub', args, { kubeconfig: controlPlane.state.clusters.hub.adminKubeconfig, ...(input !== undefined ? { input } : {}) });
 
 /** This machine's first non-loopback IPv4 address. */
 function externalIPv4(): string {
