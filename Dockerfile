@@ -8,21 +8,22 @@ FROM node:${NODE_VERSION}-alpine AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY hack/build.ts hack/
 COPY api api
 COPY lib lib
 COPY operator operator
 COPY connector connector
 COPY cli cli
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
+RUN npm run build
 
-# Only what runs: compiled JavaScript and production dependencies, owned by root and
-# read-only to the non-root user the programs run as.
+# Only what runs: each program is one bundle with its dependencies inside (hack/build.ts),
+# so no node_modules; owned by root and read-only to the non-root user they run as.
+# package.json gives the programs their version.
 FROM node:${NODE_VERSION}-alpine AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /src/package.json ./
-COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 USER 65532:65532
 

@@ -2,7 +2,8 @@
 // `npm run bench [-- --quick] [-- --only <id>]`: starts a local hub + spoke control plane
 // with the CRDs, runs every scenario in bench/scenarios/ (each starts what else it needs,
 // e.g. an operator), prints one table — our figure, the baseline measured in the same
-// run, the ratio, the target, pass or miss — and writes it to bench/results/.
+// run, the ratio, the target, pass or miss — and writes it to bench/results/. The programs
+// run as the bundles that ship (dist/, built first).
 //
 // Exit status: 0 when every scenario ran (whether or not it met its target), 1 when a
 // scenario or the harness crashed, 130/143 when interrupted.
@@ -10,6 +11,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { buildPrograms } from '../hack/build.ts';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { installCRDs } from '../hack/controlplane/crds.ts';
 import { loadKubeConfig } from '../lib/kube.ts';
@@ -79,6 +81,8 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
 async function main(): Promise<number> {
   const started = performance.now();
   log(`${quick ? 'quick' : 'full'} run: ${selected.map((s) => s.id).join(', ')}`);
+  log('bundling the programs into dist/ (what ships, what the scenarios start)…');
+  await buildPrograms();
   const before = await machineCpuMs();
   await sleep(1000);
   const after = await machineCpuMs();

@@ -12,8 +12,8 @@ import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { https } from '../test/https.ts';
 import { startInfra, type Infra } from '../test/infra.ts';
 import { eventually } from '../test/programs.ts';
+import { programBundle } from '../hack/build.ts';
 
-const repoRoot = join(import.meta.dirname, '..');
 const destination = uniqueName('cli');
 const namespace = uniqueName('cli-ns');
 const email = `${uniqueName('dana')}@example.com`;
@@ -52,8 +52,8 @@ function run(command: string, args: string[], env: Home, input = ''): Promise<Re
   });
 }
 
-/** node cli/main.ts …, as a user would run `infra …` from a checkout. */
-const cli = (args: string[], input = '', env: Home = home) => run(process.execPath, [join(repoRoot, 'cli', 'main.ts'), ...args], env, input);
+/** node dist/cli/main.js …, the bundled CLI, as a user runs `infra …` after `npm install`. */
+const cli = (args: string[], input = '', env: Home = home) => run(process.execPath, [programBundle('cli'), ...args], env, input);
 /** The real kubectl with only KUBECONFIG set: the current context the CLI chose. */
 const userKubectl = (args: string[], env: Home = home) => run('kubectl', args, env);
 
@@ -92,6 +92,11 @@ async function hubGrantsFor(user: string): Promise<{ metadata: { name: string; a
 
 describe('infra CLI against a real installation', () => {
   let sessionKey: string;
+
+  it('reports the version it was built from', async () => {
+    const { version } = JSON.parse(await readFile(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    expect(await cli(['version'])).toMatchObject({ code: 0, stdout: `infra ${version}\n` });
+  });
 
   it("an admin's `infra grants add` creates the Grant a YAML file would, and `infra grants list` shows it", async () => {
     const added = await cli(['grants', 'add', email, `${destination}.${namespace}`, '--role', 'view'], '', adminHome);

@@ -20,8 +20,8 @@ import { https } from '../test/https.ts';
 import { startInfra, type Infra } from '../test/infra.ts';
 import { startOIDCProvider, type TestOP } from '../test/oidc-provider.ts';
 import { eventually } from '../test/programs.ts';
+import { programBundle } from '../hack/build.ts';
 
-const repoRoot = join(import.meta.dirname, '..');
 const verifyIntervalMs = 3_000;
 /** One interval, plus the loop's tick and a refresh round trip on a busy 2-core machine. */
 const withinOneInterval = verifyIntervalMs + 3_000;
@@ -71,7 +71,7 @@ function run(command: string, args: string[], home: Home, input = ''): Promise<R
   });
 }
 
-const cli = (args: string[], home: Home, input = '') => run(process.execPath, [join(repoRoot, 'cli', 'main.ts'), ...args], home, input);
+const cli = (args: string[], home: Home, input = '') => run(process.execPath, [programBundle('cli'), ...args], home, input);
 const userKubectl = (args: string[], home: Home) => run('kubectl', args, home);
 
 /** `infra login --provider`, with the browser's part played by an HTTP client at the real OP. */

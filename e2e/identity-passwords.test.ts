@@ -13,8 +13,8 @@ import { hashPassword } from '../operator/auth/passwords.ts';
 import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { https } from '../test/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../test/programs.ts';
+import { programBundle } from '../hack/build.ts';
 
-const repoRoot = join(import.meta.dirname, '..');
 const authPath = '/apis/auth.infrahq.com/v1alpha1';
 const ns = uniqueName('infra');
 const destination = uniqueName('dest');
@@ -59,7 +59,7 @@ const audit = () => operator.logs.map((l) => JSON.parse(l) as Record<string, unk
 
 function cli(args: string[], home: { INFRA_HOME: string; KUBECONFIG: string }, input: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [join(repoRoot, 'cli', 'main.ts'), ...args], { env: { ...process.env, ...home }, timeout: 30_000 }, (error, stdout, stderr) => {
+    const child = execFile(process.execPath, [programBundle('cli'), ...args], { env: { ...process.env, ...home }, timeout: 30_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
     child.stdin!.end(input);

@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { startInfra, type Infra } from '../test/infra.ts';
+import { buildPrograms } from './build.ts';
 import { ControlPlane, findRunning } from './controlplane/controlplane.ts';
 import { installCRDs } from './controlplane/crds.ts';
 
@@ -23,7 +24,7 @@ if (await findRunning(dir)) {
 }
 
 const started = Date.now();
-const controlPlane = await ControlPlane.start({ dir });
+const [controlPlane] = await Promise.all([ControlPlane.start({ dir }), buildPrograms()]);
 let infra: Infra | undefined;
 let stopping: Promise<void> | undefined;
 // Ctrl-C reaches every process of the terminal's group, so a signal and the "crashed"

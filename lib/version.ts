@@ -1,16 +1,17 @@
-// The version every Infra program reports: package.json's, unless the build stamps one.
+// The version every Infra program reports: INFRA_VERSION when set, else the version the
+// bundle was built from (hack/build.ts), else package.json's when run from the sources.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** Replaced by hack/build.ts with package.json's version; undeclared in the sources. */
+declare const INFRA_BUILD_VERSION: string | undefined;
+
 function packageVersion(): string {
-  for (const dir of [join(import.meta.dirname, '..'), join(import.meta.dirname, '..', '..')]) {
-    try {
-      return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-    } catch {
-      // not in this directory (compiled to dist/lib): try the parent
-    }
+  try {
+    return (JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
   }
-  return 'unknown';
 }
 
-export const version = process.env.INFRA_VERSION ?? packageVersion();
+export const version = process.env.INFRA_VERSION ?? (typeof INFRA_BUILD_VERSION === 'string' ? INFRA_BUILD_VERSION : packageVersion());

@@ -1,8 +1,10 @@
-// Starts (or finds) the hub and spoke the cluster suites run against once per test run
-// (E2E_CLUSTER=local|kind|k3s, see hack/e2e-clusters.ts), installs the CRDs into the
-// hub, and hands the clusters to every test file through `inject`.
+// Builds the programs' bundles the suites start (dist/, what ships), starts (or finds) the
+// hub and spoke the cluster suites run against once per test run (E2E_CLUSTER=local|kind|k3s,
+// see hack/e2e-clusters.ts), installs the CRDs into the hub, and hands the clusters to
+// every test file through `inject`.
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { buildPrograms } from '../hack/build.ts';
 import type { ControlPlaneState } from '../hack/controlplane/controlplane.ts';
 import { installCRDs } from '../hack/controlplane/crds.ts';
 import { startE2EClusters } from '../hack/e2e-clusters.ts';
@@ -14,7 +16,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const clusters = await startE2EClusters(process.env, join(import.meta.dirname, '..'));
+  const [clusters] = await Promise.all([startE2EClusters(process.env, join(import.meta.dirname, '..')), buildPrograms()]);
   await installCRDs(clusters.state.clusters.hub.adminKubeconfig);
   project.provide('controlPlane', clusters.state);
   return () => clusters.stop();

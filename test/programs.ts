@@ -7,10 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
+import { programBundle } from '../hack/build.ts';
 import { freePorts } from '../hack/controlplane/controlplane.ts';
 import { nodeFlags, type Program } from '../lib/node-flags.ts';
-
-const repoRoot = join(import.meta.dirname, '..');
 
 export interface RunningProgram {
   metricsURL: string;
@@ -21,13 +20,17 @@ export interface RunningProgram {
   kill(): Promise<void>;
 }
 
-/** Writes the config file, starts `node <the program's flags> <program>/main.ts --config <file>`, collects its log lines. */
+/**
+ * Writes the config file, starts `node <the program's flags> dist/<program>/main.js --config <file>`
+ * (the bundle that ships, built by whoever starts the run: test/global-setup.ts, bench/main.ts,
+ * hack/dev.ts), collects its log lines.
+ */
 async function startProgram(program: Program, config: Record<string, unknown>, metricsPort: number, logFile?: string, env?: NodeJS.ProcessEnv): Promise<RunningProgram> {
   const dir = await mkdtemp(join(tmpdir(), 'infra-program-'));
   const configFile = join(dir, 'config.yaml');
   // Debug logging unless the caller asks for another level (the bench runs at production's info).
   await writeFile(configFile, stringify({ logLevel: 'debug', ...config, listen: { ...(config.listen as object), metrics: `127.0.0.1:${metricsPort}` } }));
-  const child = spawn(process.execPath, [...nodeFlags[program], join(repoRoot, program, 'main.ts'), '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...nodeFlags[program], programBundle(program), '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const logs: string[] = [];
   for (const stream of [child.stdout!, child.stderr!]) {
     let partial = '';

@@ -2,26 +2,25 @@
 // its cost is what every kubectl command pays on top of its own. Baseline: spawning
 // `node -e 0`, the floor for any Node program. The CLI logs in for real against the
 // bench's operator and fetches the token once; then only cached calls are timed. It times
-// the compiled CLI (dist/cli/main.js, what `npm install` ships): running the .ts sources
-// would add Node's type stripping to every start.
+// the bundled CLI (dist/cli/main.js, what `npm install` ships, built by bench/main.ts):
+// running the .ts sources would add Node's type stripping to every start.
 import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { programBundle } from '../../hack/build.ts';
 import { operator, operatorCA, ownNamespace, timeSpawn, userWithGrant, waitForQuiet, type Scenario } from '../harness.ts';
 import { median, percentile, type Row } from '../table.ts';
 
 const title = 'infra tokens (warm cache)';
-const repoRoot = join(import.meta.dirname, '..', '..');
-const cli = join(repoRoot, 'dist', 'cli', 'main.js');
+const cli = programBundle('cli');
 
 export const cliTokens: Scenario = {
   id: 'cli-tokens',
   title,
   async run(ctx) {
     const reps = ctx.quick ? 5 : 30;
-    await promisify(execFile)(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'tsconfig.build.json')]);
     const ns = await ownNamespace(ctx, 'bench-cli');
     const { email, password, destination } = await userWithGrant(ctx, ns);
     const op = await operator(ctx, { namespace: ns });
