@@ -42,7 +42,7 @@ export class SpokeRoleBindings {
       kubeConfig,
       logger: pino({ level: 'warn' }, pino.destination(2)),
       path: '/apis/rbac.authorization.k8s.io/v1/rolebindings',
-      list: () => rbac.listRoleBindingForAllNamespaces(),
+      list: (page) => rbac.listRoleBindingForAllNamespaces(page),
     });
     this.#informer.onChange((binding, event) => this.#changed(binding, event));
   }

@@ -19,13 +19,14 @@ import { resources, type Grant } from '../api/v1alpha1/types.ts';
 import { Applier } from '../lib/apply.ts';
 import { certificateNames, ensureCASecret } from '../lib/ca-secret.ts';
 import { ControllerMetrics } from '../lib/controller/controller.ts';
-import { Informer } from '../lib/controller/informer.ts';
+import { Informer, type ListPage } from '../lib/controller/informer.ts';
 import type { Logger } from '../lib/log.ts';
 import { close, healthServer, listen, splitAddress } from '../lib/serve.ts';
 import type { ConnectorConfig } from './config.ts';
 import { JwksCache } from './jwks.ts';
 import { createProxyServer, upstreamFromKubeConfig, type ProxyServer } from './proxy.ts';
 import { fieldManager, rbacSync, type RBACSync, type SpokeInformers } from './rbac/controller.ts';
+import { pruneGrant } from './rbac/synced-status.ts';
 import { managedByLabel, managedByValue } from './rbac/desired.ts';
 import { Registration } from './registration.ts';
 
@@ -64,23 +65,24 @@ export class Connector {
       logger: this.logger,
       path: `/apis/${group}/${version}/${plural}`,
       labelSelector: selector,
-      list: () => custom.listClusterCustomObject({ group, version, plural, labelSelector: selector }) as Promise<KubernetesListObject<Grant>>,
+      prune: pruneGrant,
+      list: (page) => custom.listClusterCustomObject({ group, version, plural, labelSelector: selector, ...page }) as Promise<KubernetesListObject<Grant>>,
     });
     const core = spokeConfig.makeApiClient(CoreV1Api);
     const rbacApi = spokeConfig.makeApiClient(RbacAuthorizationV1Api);
-    const informer = <T extends KubernetesObject>(path: string, list: () => Promise<KubernetesListObject<T>>, labelSelector?: string) =>
+    const informer = <T extends KubernetesObject>(path: string, list: (page: ListPage) => Promise<KubernetesListObject<T>>, labelSelector?: string) =>
       new Informer<T>({ kubeConfig: spokeConfig, logger: this.logger, path, list, ...(labelSelector ? { labelSelector } : {}) });
     this.spoke = {
-      namespaces: informer('/api/v1/namespaces', () => core.listNamespace()),
-      clusterRoles: informer('/apis/rbac.authorization.k8s.io/v1/clusterroles', () => rbacApi.listClusterRole()),
+      namespaces: informer('/api/v1/namespaces', (page) => core.listNamespace(page)),
+      clusterRoles: informer('/apis/rbac.authorization.k8s.io/v1/clusterroles', (page) => rbacApi.listClusterRole(page)),
       clusterRoleBindings: informer<V1ClusterRoleBinding>(
         '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
-        () => rbacApi.listClusterRoleBinding({ labelSelector: ownedSelector }),
+        (page) => rbacApi.listClusterRoleBinding({ labelSelector: ownedSelector, ...page }),
         ownedSelector,
       ),
       roleBindings: informer<V1RoleBinding>(
         '/apis/rbac.authorization.k8s.io/v1/rolebindings',
-        () => rbacApi.listRoleBindingForAllNamespaces({ labelSelector: ownedSelector }),
+        (page) => rbacApi.listRoleBindingForAllNamespaces({ labelSelector: ownedSelector, ...page }),
         ownedSelector,
       ),
     };

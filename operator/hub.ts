@@ -47,7 +47,7 @@ export class Hub {
         kubeConfig,
         logger,
         path: `/apis/${group}/${version}/${plural}`,
-        list: () => custom.listClusterCustomObject({ group, version, plural }) as Promise<KubernetesListObject<T>>,
+        list: (page) => custom.listClusterCustomObject({ group, version, plural, ...page }) as Promise<KubernetesListObject<T>>,
       });
     };
     this.grants = informer<Grant>('Grant');
@@ -62,7 +62,7 @@ export class Hub {
       logger,
       path: `/api/v1/namespaces/${namespace}/secrets`,
       labelSelector: credentialLabel,
-      list: () => core.listNamespacedSecret({ namespace, labelSelector: credentialLabel }),
+      list: (page) => core.listNamespacedSecret({ namespace, labelSelector: credentialLabel, ...page }),
     });
 
     this.grants.addIndex(grantIndex.bySubject, (grant) => [subjectKey(grant)]);

@@ -8,15 +8,34 @@ import type { Logger } from 'pino';
 export type IndexFunction<T> = (obj: T) => string[];
 export type EventHandler<T> = (obj: T, event: 'add' | 'update' | 'delete') => void;
 
+/** One page of a list: pass both to the client's list call. */
+export interface ListPage {
+  limit: number;
+  _continue?: string;
+}
+
+/** Objects per list request by default, as client-go's reflector pages its lists. */
+export const defaultListPageSize = 500;
+
 export interface InformerOptions<T extends KubernetesObject> {
   kubeConfig: KubeConfig;
   /** Collection path, e.g. /apis/infrahq.com/v1alpha1/grants. */
   path: string;
-  list: () => Promise<KubernetesListObject<T>>;
+  /** Lists one page; the informer pages through the collection with it. */
+  list: (page: ListPage) => Promise<KubernetesListObject<T>>;
+  /** Objects per list request; 500 unless set. */
+  listPageSize?: number;
   labelSelector?: string;
   logger: Logger;
   /** Restart delay after an error: doubles from this, capped at 10 s. */
   restartDelayMs?: number;
+  /**
+   * Drops, in place, what neither the handlers nor readers of the cache need, before they
+   * see an object (client-go's transform): listed objects a page at a time, so a large
+   * first list never holds its objects whole. managedFields are dropped from the cache
+   * anyway, once the handlers have seen them.
+   */
+  prune?: (obj: T) => void;
 }
 
 const maxRestartDelayMs = 10_000;
@@ -35,6 +54,7 @@ export class Informer<T extends KubernetesObject> {
   private readonly handlers: EventHandler<T>[] = [];
   private readonly logger: Logger;
   private readonly baseDelayMs: number;
+  private readonly prune: ((obj: T) => void) | undefined;
   private restartDelayMs: number;
   private restartTimer: NodeJS.Timeout | undefined;
   private synced = false;
@@ -45,12 +65,23 @@ export class Informer<T extends KubernetesObject> {
     this.logger = options.logger.child({ informer: options.path });
     this.baseDelayMs = options.restartDelayMs ?? 500;
     this.restartDelayMs = this.baseDelayMs;
-    const list = async () => {
-      const result = await options.list();
+    this.prune = options.prune;
+    const limit = options.listPageSize ?? defaultListPageSize;
+    const list = async (): Promise<KubernetesListObject<T>> => {
+      // Pages of one list share its resourceVersion, the one the watch starts from.
+      const items: T[] = [];
+      let page: KubernetesListObject<T> | undefined;
+      let next: string | undefined;
+      do {
+        page = await options.list({ limit, ...(next ? { _continue: next } : {}) });
+        if (this.prune) page.items.forEach(this.prune);
+        items.push(...page.items);
+        next = continueToken(page);
+      } while (next);
       // ListWatch fills its cache synchronously once this promise settles; a macrotask
       // runs after that, so waitForSync() resolves with the cache already filled.
       setImmediate(() => this.markSynced());
-      return result;
+      return { ...page, items, metadata: { resourceVersion: page.metadata?.resourceVersion } };
     };
     this.listWatch = new ListWatch(options.path, new Watch(options.kubeConfig), list, false, options.labelSelector);
     this.listWatch.on('add', (obj) => this.dispatch(obj, 'add'));
@@ -146,6 +177,8 @@ export class Informer<T extends KubernetesObject> {
   }
 
   private dispatch(obj: T, event: 'add' | 'update' | 'delete'): void {
+    // A watched object, or a listed one again (pruning twice changes nothing).
+    this.prune?.(obj);
     this.updateIndexes(obj, event === 'delete');
     for (const handler of this.handlers) {
       try {
@@ -157,7 +190,7 @@ export class Informer<T extends KubernetesObject> {
     // The cache holds this very object. Handlers have seen managedFields (who wrote
     // what); nothing reads it later, and it is often the largest part of an object:
     // dropping it keeps 10,000 cached Grants a fraction of the size.
-    if (obj.metadata) delete obj.metadata.managedFields;
+    if (event !== 'delete' && obj.metadata) delete obj.metadata.managedFields;
   }
 
   private updateIndexes(obj: T, deleted: boolean): void {
@@ -183,6 +216,15 @@ export class Informer<T extends KubernetesObject> {
       }
     }
   }
+}
+
+/**
+ * The token for a list's next page: client-node renames `continue` to `_continue` in the
+ * lists it deserializes, not in custom objects' lists, which it hands over as JSON.
+ */
+function continueToken(list: KubernetesListObject<KubernetesObject>): string | undefined {
+  const metadata = list.metadata as { _continue?: string; continue?: string } | undefined;
+  return metadata?._continue || metadata?.continue || undefined;
 }
 
 export function errorMessage(err: unknown): string {

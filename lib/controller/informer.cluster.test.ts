@@ -1,0 +1,109 @@
+// The shared informer against the real hub kube-apiserver: a first list in pages, the
+// watch that follows it, and objects pruned before handlers and the cache see them.
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type V1ConfigMap } from '@kubernetes/client-node';
+import type { Grant } from '../../api/v1alpha1/types.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cluster, kubectlOk, uniqueName } from '../../test/cluster.ts';
+import { eventually } from '../../test/programs.ts';
+import { loadKubeConfig } from '../kube.ts';
+import { createLogger } from '../log.ts';
+import { Informer, type ListPage } from './informer.ts';
+
+const logger = createLogger('informer-test', process.env.LOG_LEVEL ?? 'silent');
+const listed = ['a', 'b', 'c', 'd', 'e'];
+let namespace: string;
+let kubeConfig: KubeConfig;
+let informer: Informer<V1ConfigMap>;
+const pages: ListPage[] = [];
+const seen: { name: string; event: string; data: Record<string, string> | undefined; managedFields: boolean }[] = [];
+
+const configMap = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data: { large: `${name}-payload`, kept: name } });
+
+beforeAll(async () => {
+  namespace = uniqueName('informer');
+  await kubectlOk('hub', ['create', 'namespace', namespace]);
+  await kubectlOk('hub', ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: listed.map(configMap) }) });
+  kubeConfig = loadKubeConfig(cluster('hub').adminKubeconfig);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  informer = new Informer<V1ConfigMap>({
+    kubeConfig,
+    logger,
+    path: `/api/v1/namespaces/${namespace}/configmaps`,
+    listPageSize: 2,
+    list: (page) => {
+      pages.push(page);
+      return core.listNamespacedConfigMap({ namespace, ...page });
+    },
+    prune: (cm) => {
+      if (cm.data) delete cm.data['large'];
+    },
+  });
+  informer.onChange((cm, event) => seen.push({ name: cm.metadata!.name!, event, data: { ...cm.data }, managedFields: cm.metadata?.managedFields !== undefined }));
+  await informer.start();
+  await informer.waitForSync();
+});
+
+afterAll(async () => {
+  await informer?.stop();
+  await kubectlOk('hub', ['delete', 'namespace', namespace, '--wait=false']);
+});
+
+it('lists in pages of the size asked for, then watches from where the list ended', async () => {
+  expect(pages.map((p) => p.limit)).toEqual([2, 2, 2]);
+  expect(pages[0]!._continue).toBeUndefined();
+  expect(pages.slice(1).every((p) => typeof p._continue === 'string' && p._continue.length > 0)).toBe(true);
+  expect(informer.list().map((cm) => cm.metadata!.name).sort()).toEqual(listed);
+
+  await kubectlOk('hub', ['apply', '-f', '-'], { input: JSON.stringify(configMap('watched')) });
+  await eventually(() => expect(informer.get('watched', namespace)).toBeDefined());
+  expect(seen.filter((s) => s.name === 'watched')).toHaveLength(1);
+  expect(seen.filter((s) => s.event === 'add').map((s) => s.name).sort()).toEqual([...listed, 'watched']);
+});
+
+it("pages through custom objects too, whose lists client-node hands over as JSON ('continue', not '_continue')", async () => {
+  const run = uniqueName('paged');
+  const names = ['g1', 'g2', 'g3'].map((g) => `${run}-${g}`);
+  const grants = names.map((name) => ({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name, labels: { 'informer-test': run } }, spec: { user: `${name}@example.com`, role: 'view', resource: 'nowhere' } }));
+  await kubectlOk('hub', ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: grants }) });
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const grantPages: ListPage[] = [];
+  const grantInformer = new Informer<Grant>({
+    kubeConfig,
+    logger,
+    path: '/apis/infrahq.com/v1alpha1/grants',
+    labelSelector: `informer-test=${run}`,
+    listPageSize: 2,
+    list: (page) => {
+      grantPages.push(page);
+      return custom.listClusterCustomObject({ group: 'infrahq.com', version: 'v1alpha1', plural: 'grants', labelSelector: `informer-test=${run}`, ...page }) as Promise<KubernetesListObject<Grant>>;
+    },
+  });
+  try {
+    await grantInformer.start();
+    await grantInformer.waitForSync();
+    expect(grantPages).toHaveLength(2);
+    expect(grantInformer.list().map((g) => g.metadata!.name).sort()).toEqual(names);
+  } finally {
+    await grantInformer.stop();
+    await kubectlOk('hub', ['delete', 'grants', '-l', `informer-test=${run}`]);
+  }
+});
+
+it('prunes listed and watched objects before handlers and the cache see them, and drops managedFields from the cache only', () => {
+  for (const name of [...listed, 'watched']) {
+    expect(seen.find((s) => s.name === name)).toEqual({ name, event: 'add', data: { kept: name }, managedFields: true });
+    expect(informer.get(name, namespace)?.data).toEqual({ kept: name });
+    expect(informer.get(name, namespace)?.metadata?.managedFields).toBeUndefined();
+  }
+});
+
+it('hands a deleted object to handlers pruned as well', async () => {
+  await kubectlOk('hub', ['delete', 'configmap', 'watched', '-n', namespace]);
+  const deleted = await eventually(() => {
+    const event = seen.find((s) => s.name === 'watched' && s.event === 'delete');
+    expect(event).toBeDefined();
+    return event!;
+  });
+  expect(deleted.data).toEqual({ kept: 'watched' });
+  expect(informer.get('watched', namespace)).toBeUndefined();
+});
