@@ -214,6 +214,7 @@ describe('the public door', () => {
 
   it.each([
     ['malformed JSON', '{"apiVersion": ', 400, /not valid JSON/],
+    ['a body over 64 KiB', { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination: 'x'.repeat(64 * 1024) } }, 413, /larger than 64 KiB/],
     ['the wrong kind', { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'Login', spec: {} }, 400, /expected apiVersion auth\.infrahq\.com\/v1alpha1 and kind TokenRequest/],
     ['an invalid destination name', { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination: 'Prod!' } }, 422, /spec\.destination: must be the name of a Destination/],
     ['an unknown field', { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination, audience: 'x' } }, 422, /spec: Unrecognized key: "audience"/],

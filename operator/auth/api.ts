@@ -2,7 +2,8 @@
 // (identity from verified X-Remote-* headers) and the operator's public endpoint
 // (identity from a bearer session or access key). Every answer is a Kubernetes object
 // or a Kubernetes Status, so kubectl and client libraries understand it.
-import express, { type Request, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
 import type { User } from '../../api/v1alpha1/types.ts';
 import {
   apiVersion,
@@ -36,7 +37,8 @@ import { lockedOut, passwordChange, passwordReset, recordFailure, requirePasswor
 import { verifyPassword } from './passwords.ts';
 import { secretRefProblem } from '../secret-refs.ts';
 import { StatusError } from '../../lib/status-error.ts';
-import { answerError, authenticationFailed, errorMiddleware, sendStatus } from './status.ts';
+import { readJSONBody } from './body.ts';
+import { answerError, authenticationFailed, sendJSON } from './status.ts';
 
 export interface Caller {
   identity: Identity;
@@ -72,7 +74,7 @@ export interface AuthAPIDeps {
   passwords: PasswordSecrets;
 }
 
-export type Authenticator = (req: Request) => Promise<Caller | undefined>;
+export type Authenticator = (req: IncomingMessage) => Promise<Caller | undefined>;
 
 const resourceList = {
   kind: 'APIResourceList',
@@ -96,13 +98,34 @@ const apiGroup = {
   preferredVersion: { groupVersion: apiVersion, version },
 };
 
-export function authAPI(deps: AuthAPIDeps, authenticate: Authenticator): express.Router {
+/** The auth API's discovery documents, served through express with the doors' other routes. */
+export function authDiscovery(): express.Router {
   const router = express.Router();
   router.get('/apis', (_req, res) => void res.json({ kind: 'APIGroupList', apiVersion: 'v1', groups: [apiGroup] }));
   router.get(`/apis/${group}`, (_req, res) => void res.json(apiGroup));
   router.get(`/apis/${group}/${version}`, (_req, res) => void res.json(resourceList));
+  return router;
+}
 
-  const handlers: Record<Kind, (spec: never, caller: Caller | undefined, req: Request) => Promise<unknown>> = {
+const createPrefix = `/apis/${group}/${version}/`;
+
+/** The plural a request creates when it is a POST to the auth API's collection path. */
+export function createdPlural(req: IncomingMessage): string | undefined {
+  if (req.method !== 'POST' || !req.url?.startsWith(createPrefix)) return undefined;
+  const query = req.url.indexOf('?');
+  const plural = req.url.slice(createPrefix.length, query < 0 ? undefined : query);
+  return plural !== '' && !plural.includes('/') ? plural : undefined;
+}
+
+export type CreateHandler = (req: IncomingMessage, res: ServerResponse, plural: string) => Promise<void>;
+
+/**
+ * Creates of every auth kind (a TokenRequest before each kubectl session, Logins, …). The
+ * doors route them here ahead of express: this is the operator's hottest path, and
+ * express's router and body parser were a tenth of its CPU per token (bench/README.md).
+ */
+export function authCreates(deps: AuthAPIDeps, authenticate: Authenticator): CreateHandler {
+  const handlers: Record<Kind, (spec: never, caller: Caller | undefined, req: IncomingMessage) => Promise<unknown>> = {
     Login: (spec: LoginSpec, _caller, req) => login(deps, spec, clientAddress(req)),
     TokenRequest: (spec: TokenRequestSpec, caller) => tokenRequest(deps, spec, requireCaller(caller)),
     AccessReview: (_spec, caller) => accessReview(deps, requireCaller(caller)),
@@ -112,25 +135,25 @@ export function authAPI(deps: AuthAPIDeps, authenticate: Authenticator): express
     PasswordChange: (spec: PasswordChangeSpec, caller, req) => passwordChange(deps, spec, requireCaller(caller), clientAddress(req)),
     DeviceAuthorization: (spec: DeviceAuthorizationSpec) => startDeviceLogin(deps.identity, spec.provider),
   };
+  const kindByPlural = new Map<string, Kind>(Object.entries(kinds).map(([kind, { plural }]) => [plural, kind as Kind]));
 
-  router.post(`/apis/${group}/${version}/:plural`, express.json({ limit: '64kb', type: () => true }), async (req: Request, res: Response) => {
-    const entry = Object.entries(kinds).find(([, k]) => k.plural === req.params['plural']);
-    if (!entry) return sendStatus(res, 404, 'NotFound', `the server could not find the requested resource ${req.params['plural']}.${group}`);
-    const [kind, { spec: schema }] = entry as [Kind, (typeof kinds)[Kind]];
-    const body = req.body as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: string }; spec?: unknown };
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return sendStatus(res, 400, 'BadRequest', `the request body must be a ${kind} object`);
-    if (body.apiVersion !== apiVersion || body.kind !== kind) {
-      return sendStatus(res, 400, 'BadRequest', `expected apiVersion ${apiVersion} and kind ${kind} for ${req.params['plural']}, got ${String(body.apiVersion)} ${String(body.kind)}`);
-    }
-    const parsed = schema.safeParse(body.spec ?? {});
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `spec${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`);
-      return sendStatus(res, 422, 'Invalid', `${kind} is invalid: ${problems.join('; ')}`);
-    }
+  return async (req, res, plural) => {
+    const kind = kindByPlural.get(plural);
     try {
+      if (!kind) throw new StatusError(404, 'NotFound', `the server could not find the requested resource ${plural}.${group}`);
+      const body = (await readJSONBody(req)) as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: string }; spec?: unknown };
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new StatusError(400, 'BadRequest', `the request body must be a ${kind} object`);
+      if (body.apiVersion !== apiVersion || body.kind !== kind) {
+        throw new StatusError(400, 'BadRequest', `expected apiVersion ${apiVersion} and kind ${kind} for ${plural}, got ${String(body.apiVersion)} ${String(body.kind)}`);
+      }
+      const parsed = kinds[kind].spec.safeParse(body.spec ?? {});
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((i) => `spec${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`);
+        throw new StatusError(422, 'Invalid', `${kind} is invalid: ${problems.join('; ')}`);
+      }
       const caller = publicKinds.has(kind) ? undefined : await authenticate(req);
       const status = await handlers[kind](parsed.data as never, caller, req);
-      res.status(201).json({
+      sendJSON(res, 201, {
         apiVersion,
         kind,
         metadata: { ...(body.metadata?.name ? { name: body.metadata.name } : {}), creationTimestamp: new Date().toISOString() },
@@ -138,12 +161,9 @@ export function authAPI(deps: AuthAPIDeps, authenticate: Authenticator): express
         status,
       });
     } catch (err) {
-      answerError(res, err, deps.logger, { api: 'auth', kind });
+      answerError(res, err, deps.logger, { api: 'auth', ...(kind ? { kind } : {}) });
     }
-  });
-
-  router.use(errorMiddleware(deps.logger, 'auth'));
-  return router;
+  };
 }
 
 /** Kinds anyone may create: they start a session. */
@@ -155,7 +175,7 @@ function requireCaller(caller: Caller | undefined): Caller {
 }
 
 /** The peer address, for password attempt limits (X-Forwarded-For is not trusted). */
-function clientAddress(req: Request): string | undefined {
+function clientAddress(req: IncomingMessage): string | undefined {
   return req.socket.remoteAddress;
 }
 

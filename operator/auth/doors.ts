@@ -1,17 +1,18 @@
 // The two doors to the auth API. The aggregated door trusts X-Remote-* identity headers
 // only from a client certificate that verifies against the hub's front-proxy CA and
 // carries an allowed CN; the public door ignores those headers and takes a bearer key.
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import express, { type Request, type RequestHandler } from 'express';
+import express from 'express';
 import type { JSONWebKeySet } from 'jose';
 import type { PemPair } from '../../lib/pki.ts';
 import { resolveIdentity } from '../access.ts';
 import type { Hub } from '../hub.ts';
 import { managementAPI, type ManagementDeps } from '../management/api.ts';
 import { accessKeysAPI } from './accesskeys.ts';
-import { authAPI, type AuthAPIDeps, type Authenticator } from './api.ts';
+import { authCreates, authDiscovery, createdPlural, type AuthAPIDeps, type Authenticator, type CreateHandler } from './api.ts';
 import type { CredentialStore } from './credentials.ts';
 import { loginProvidersAPI } from './login-providers.ts';
 import { sendStatus } from './status.ts';
@@ -33,25 +34,23 @@ export async function readFrontProxyTrust(kubeConfig: KubeConfig): Promise<Front
   return { ca, allowedNames };
 }
 
-export function aggregatedAuthenticator(hub: Hub, getTrust: () => FrontProxyTrust): { verifyProxy: RequestHandler; authenticate: Authenticator } {
-  const verifyProxy: RequestHandler = (req, res, next) => {
+export function aggregatedAuthenticator(hub: Hub, getTrust: () => FrontProxyTrust): { fromFrontProxy: (req: IncomingMessage) => boolean; authenticate: Authenticator } {
+  const fromFrontProxy = (req: IncomingMessage) => {
     const socket = req.socket as TLSSocket;
     const cn = socket.authorized ? socket.getPeerCertificate().subject?.CN : undefined;
     const { allowedNames } = getTrust();
-    const allowed = cn !== undefined && (allowedNames.length === 0 || allowedNames.includes(String(cn)));
-    if (!allowed) return sendStatus(res, 401, 'Unauthorized', 'authentication failed: this endpoint serves only the hub kube-apiserver\'s aggregation layer');
-    next();
+    return cn !== undefined && (allowedNames.length === 0 || allowedNames.includes(String(cn)));
   };
-  const authenticate: Authenticator = async (req: Request) => {
+  const authenticate: Authenticator = async (req) => {
     const user = req.headersDistinct['x-remote-user']?.[0];
     if (!user) return undefined;
     return { identity: resolveIdentity(hub, user, req.headersDistinct['x-remote-group'] ?? []) };
   };
-  return { verifyProxy, authenticate };
+  return { fromFrontProxy, authenticate };
 }
 
 export function publicAuthenticator(hub: Hub, credentials: CredentialStore): Authenticator {
-  return async (req: Request) => {
+  return async (req) => {
     const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
     if (!match) return undefined;
     const credential = await credentials.authenticate(match[1]!);
@@ -86,11 +85,22 @@ function api(): express.Express {
   return app;
 }
 
+/** Sends the auth API's creates to their own handler (api.ts says why), the rest to express. */
+function route(app: express.Express, creates: CreateHandler): RequestListener {
+  return (req, res) => {
+    const plural = createdPlural(req);
+    if (plural === undefined) app(req, res);
+    else void creates(req, res, plural);
+  };
+}
+
+const notFound = (_req: IncomingMessage, res: ServerResponse) => sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource');
+
 export function createDoors({ deps, management, serving, trust, issuer, jwks }: DoorOptions): Doors {
   const aggregatedApp = api();
-  const { verifyProxy, authenticate } = aggregatedAuthenticator(deps.hub, trust);
-  aggregatedApp.use(verifyProxy, authAPI(deps, authenticate));
-  aggregatedApp.use((_req, res) => sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource'));
+  aggregatedApp.use(authDiscovery(), notFound);
+  const { fromFrontProxy, authenticate } = aggregatedAuthenticator(deps.hub, trust);
+  const aggregatedRoutes = route(aggregatedApp, authCreates(deps, authenticate));
 
   const publicApp = api();
   publicApp.get('/.well-known/openid-configuration', (_req, res) => {
@@ -106,14 +116,13 @@ export function createDoors({ deps, management, serving, trust, issuer, jwks }: 
     res.set('Cache-Control', 'public, max-age=60').json(jwks());
   });
   const authenticatePublic = publicAuthenticator(deps.hub, deps.credentials);
-  publicApp.use(authAPI(deps, authenticatePublic), accessKeysAPI(deps, authenticatePublic), loginProvidersAPI(deps.identity), managementAPI(management, authenticatePublic));
-  publicApp.use((_req, res) => sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource'));
+  publicApp.use(authDiscovery(), accessKeysAPI(deps, authenticatePublic), loginProvidersAPI(deps.identity), managementAPI(management, authenticatePublic), notFound);
 
-  const aggregated = createServer(
-    { cert: serving.cert, key: serving.key, ca: trust().ca, requestCert: true, rejectUnauthorized: false },
-    aggregatedApp,
-  );
-  const publicServer = createServer({ cert: serving.cert, key: serving.key }, publicApp);
+  const aggregated = createServer({ cert: serving.cert, key: serving.key, ca: trust().ca, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+    if (fromFrontProxy(req)) aggregatedRoutes(req, res);
+    else sendStatus(res, 401, 'Unauthorized', "authentication failed: this endpoint serves only the hub kube-apiserver's aggregation layer");
+  });
+  const publicServer = createServer({ cert: serving.cert, key: serving.key }, route(publicApp, authCreates(deps, authenticatePublic)));
   return { aggregated, public: publicServer };
 }
 

@@ -1,4 +1,6 @@
-// Kubernetes Status answers for the operator's HTTP APIs (auth, access keys, management).
+// Kubernetes Status answers for the operator's HTTP APIs (auth, access keys, management),
+// on Node's ServerResponse, so they serve express routes and the plain create path alike.
+import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { errorMessage } from '../../lib/controller/informer.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -9,8 +11,15 @@ export function authenticationFailed(): StatusError {
   return new StatusError(401, 'Unauthorized', 'authentication failed: log in again (infra login)');
 }
 
-export function sendStatus(res: Response, code: number, reason: string, message: string): void {
-  res.status(code).json({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+/** A JSON answer, as express's res.json() writes it. */
+export function sendJSON(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendStatus(res: ServerResponse, code: number, reason: string, message: string): void {
+  sendJSON(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
 }
 
 /** 429 with Retry-After: a login locked after repeated failures. */
@@ -28,8 +37,8 @@ export class TooManyRequests extends StatusError {
  * Answers a failed request: a StatusError as itself, the JSON body parser's refusals as
  * 400 and 413, anything else as a 500 whose details go to the log, not to the caller.
  */
-export function answerError(res: Response, err: unknown, logger: Logger, context: Record<string, unknown>): void {
-  if (err instanceof TooManyRequests) res.set('Retry-After', String(err.retryAfterSeconds));
+export function answerError(res: ServerResponse, err: unknown, logger: Logger, context: Record<string, unknown>): void {
+  if (err instanceof TooManyRequests) res.setHeader('Retry-After', String(err.retryAfterSeconds));
   if (err instanceof StatusError) return sendStatus(res, err.code, err.reason, err.message);
   const type = (err as { type?: string }).type;
   if (type === 'entity.parse.failed') return sendStatus(res, 400, 'BadRequest', `the request body is not valid JSON: ${errorMessage(err)}`);
