@@ -95,7 +95,9 @@ describe('writes', () => {
     const wrongKind = await request(`${api}/grants`, sessions[admin], { body: { apiVersion: 'v1', kind: 'ConfigMap', spec: {} } });
     expect(wrongKind.json()).toMatchObject({ code: 400, message: 'expected apiVersion infrahq.com/v1alpha1 and kind Grant, got v1 ConfigMap' });
     const malformed = await request(`${api}/grants`, sessions[admin], { body: '{"kind":' });
-    expect(malformed.json()).toMatchObject({ code: 400, reason: 'BadRequest' });
+    expect(malformed.json()).toMatchObject({ code: 400, reason: 'BadRequest', message: expect.stringMatching(/^the request body is not valid JSON: /) });
+    const tooLarge = await request(`${api}/grants`, sessions[admin], { body: grant({ group: 'x'.repeat(64 * 1024), role: 'view', resource: destination }) });
+    expect(tooLarge.json()).toMatchObject({ code: 413, reason: 'RequestEntityTooLarge', message: 'the request body is larger than 64 KiB' });
     const unknown = await request(`${api}/widgets`, sessions[admin]);
     expect(unknown.json()).toMatchObject({ code: 404, message: 'the server could not find the requested resource widgets.infrahq.com' });
     const secretOnGrant = await request(`${api}/grants`, sessions[admin], { body: { ...grant({ group, role: 'view', resource: destination }), clientSecret: 'x' } });

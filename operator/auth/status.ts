@@ -5,6 +5,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { errorMessage } from '../../lib/controller/informer.ts';
 import type { Logger } from '../../lib/log.ts';
 import { StatusError } from '../../lib/status-error.ts';
+import { bodyNotJSON, bodyTooLarge } from './body.ts';
 
 /** One answer for every authentication failure, so a caller learns nothing about why. */
 export function authenticationFailed(): StatusError {
@@ -38,11 +39,11 @@ export class TooManyRequests extends StatusError {
  * 400 and 413, anything else as a 500 whose details go to the log, not to the caller.
  */
 export function answerError(res: ServerResponse, err: unknown, logger: Logger, context: Record<string, unknown>): void {
+  const type = (err as { type?: string } | undefined)?.type;
+  if (type === 'entity.parse.failed') err = bodyNotJSON(err);
+  if (type === 'entity.too.large') err = bodyTooLarge();
   if (err instanceof TooManyRequests) res.setHeader('Retry-After', String(err.retryAfterSeconds));
   if (err instanceof StatusError) return sendStatus(res, err.code, err.reason, err.message);
-  const type = (err as { type?: string }).type;
-  if (type === 'entity.parse.failed') return sendStatus(res, 400, 'BadRequest', `the request body is not valid JSON: ${errorMessage(err)}`);
-  if (type === 'entity.too.large') return sendStatus(res, 413, 'RequestEntityTooLarge', 'the request body is larger than 64 KiB');
   logger.error({ ...context, err: errorMessage(err) }, 'request failed');
   sendStatus(res, 500, 'InternalError', 'an internal error occurred; the operator logged the details');
 }

@@ -12,6 +12,7 @@ import type { Logger } from '../../lib/log.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { infraRole, type InfraRole } from '../access.ts';
 import type { Authenticator, Caller } from '../auth/api.ts';
+import { maxBodyBytes } from '../auth/body.ts';
 import { answerError, authenticationFailed, errorMiddleware } from '../auth/status.ts';
 import { subjectKey, type Hub } from '../hub.ts';
 import { providerSecretName, secretRefProblem } from '../secret-refs.ts';
@@ -106,7 +107,7 @@ export function managementAPI(deps: ManagementDeps, authenticate: Authenticator)
 
   router.post(
     `${base}/:plural`,
-    express.json({ limit: '64kb', type: () => true }),
+    express.json({ limit: maxBodyBytes, type: () => true }),
     route('create', async (kind, caller, req, res) => {
       const { object, clientSecret } = creatable(kind, req.body as unknown, caller);
       refuseOperatorSecrets(kind, object.metadata!.name!, object.spec);
@@ -124,7 +125,7 @@ export function managementAPI(deps: ManagementDeps, authenticate: Authenticator)
 
   router.patch(
     `${base}/:plural/:name`,
-    express.json({ limit: '64kb', type: () => true }),
+    express.json({ limit: maxBodyBytes, type: () => true }),
     route('patch', async (kind, caller, req, res) => {
       const name = String(req.params['name']);
       if (req.headers['content-type']?.split(';')[0] !== 'application/merge-patch+json') {
