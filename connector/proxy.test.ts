@@ -11,7 +11,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { importJWK, SignJWT, type CryptoKey } from 'jose';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../lib/log.ts';
+import { createLogger, type Logger } from '../lib/log.ts';
 import { createCertificateAuthority, type CertificateAuthority, type PemPair } from '../lib/pki.ts';
 import { generateSigningKey, publicJwks, type SigningKey } from '../operator/signing/keyset.ts';
 import { issueToken } from '../operator/signing/tokens.ts';
@@ -97,6 +97,12 @@ async function startUpstream() {
       res.end('{"type":"DELETED"}\n');
       return;
     }
+    if (req.url === '/many-headers') {
+      // Repeated lines, and a header its Connection header names as for this hop only.
+      res.writeHead(200, ['Warning', '299 - "one"', 'Warning', '299 - "two"', 'X-Hop', 'secret', 'Connection', 'keep-alive, X-Hop', 'Content-Type', 'application/json']);
+      res.end('{}');
+      return;
+    }
     let body = '';
     for await (const chunk of req) body += chunk;
     const entry = record(req, body);
@@ -138,15 +144,22 @@ let proxy: ProxyServer;
 let proxyUrl: string;
 const cleanups: Array<() => unknown> = [];
 
-async function startProxy(keys: JwksCache, upstreamOptions?: Partial<UpstreamOptions>, reg?: Registry, issuer = jwks.issuer) {
+interface StartOptions {
+  upstream?: Partial<UpstreamOptions>;
+  registry?: Registry;
+  issuer?: string;
+  logger?: Logger;
+}
+
+async function startProxy(keys: JwksCache, options: StartOptions = {}) {
   const server = createProxyServer({
     tls: serving,
     destination,
-    issuer,
+    issuer: options.issuer ?? jwks.issuer,
     keys,
-    upstream: { server: upstream.url, ca: ca.cert, cert: connectorCert.cert, key: connectorCert.key, ...upstreamOptions },
-    logger,
-    ...(reg ? { registry: reg } : {}),
+    upstream: { server: upstream.url, ca: ca.cert, cert: connectorCert.cert, key: connectorCert.key, ...options.upstream },
+    logger: options.logger ?? logger,
+    ...(options.registry ? { registry: options.registry } : {}),
   });
   const address = await server.listen(0, '127.0.0.1');
   cleanups.push(() => server.close());
@@ -183,7 +196,7 @@ beforeAll(async () => {
   cache = new JwksCache({ issuer: jwks.issuer, ca: ca.cert, logger });
   await cache.start();
   registry = new Registry();
-  ({ server: proxy, url: proxyUrl } = await startProxy(cache, {}, registry));
+  ({ server: proxy, url: proxyUrl } = await startProxy(cache, { registry }));
 });
 
 afterAll(async () => {
@@ -223,6 +236,29 @@ describe('a valid token', () => {
     expect(seen.clientCN).toBe('infra-connector');
   });
 
+  it('logs the request at debug with the user and the status the API server answered, never the token', async () => {
+    const lines: string[] = [];
+    const { url } = await startProxy(cache, { logger: createLogger('proxy-test', 'debug', { write: (line: string) => void lines.push(line) }) });
+    const bearer = await token();
+    expect((await get(`${url}/api/v1/namespaces/web/pods?labelSelector=secret`, { authorization: `Bearer ${bearer}` })).status).toBe(200);
+    const proxied = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'proxied');
+    expect(proxied).toEqual([expect.objectContaining({ method: 'GET', path: '/api/v1/namespaces/web/pods', user: 'alice@example.com', status: 200 })]);
+    expect(lines.join('')).not.toContain(bearer);
+  });
+
+  it('forwards repeated header lines in order both ways, and drops headers a Connection header names', async () => {
+    const res = await get(`${proxyUrl}/api`, { authorization: `Bearer ${await token()}`, accept: ['application/json', 'text/plain'], connection: 'keep-alive, X-Secret', 'x-secret': 'hop', 'x-kept': 'yes' });
+    const seen = res.json<Seen>();
+    expect(headerLines(seen, 'accept')).toEqual(['application/json', 'text/plain']);
+    expect(headerLines(seen, 'x-secret')).toEqual([]);
+    expect(headerLines(seen, 'x-kept')).toEqual(['yes']);
+
+    const answer = await get(`${proxyUrl}/many-headers`, { authorization: `Bearer ${await token()}` });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.warning).toBe('299 - "one", 299 - "two"');
+    expect(answer.headers['x-hop']).toBeUndefined();
+  });
+
   it('forwards a request body', async () => {
     const res = await https(`${proxyUrl}/api/v1/namespaces/web/configmaps`, {
       ca: ca.cert,
@@ -237,7 +273,7 @@ describe('a valid token', () => {
   });
 
   it('sends the connector’s bearer token, not the client’s, when the connector uses a token', async () => {
-    const { url } = await startProxy(cache, { cert: undefined, key: undefined, token: () => 'connector-sa-token' });
+    const { url } = await startProxy(cache, { upstream: { cert: undefined, key: undefined, token: () => 'connector-sa-token' } });
     const res = await get(`${url}/api`, { authorization: `Bearer ${await token()}` });
     expect(res.status).toBe(200);
     const seen = res.json<Seen>();
@@ -441,7 +477,7 @@ describe('the key cache', () => {
     const stale = new JwksCache({ issuer: hub.issuer, ca: ca.cert, refreshIntervalMs: 50, logger });
     cleanups.push(() => stale.stop());
     await stale.start();
-    const { url } = await startProxy(stale, {}, undefined, hub.issuer);
+    const { url } = await startProxy(stale, { issuer: hub.issuer });
     expect(stale.ready).toBe(true);
     await hub.close();
     const fetchesWhenStopped = hub.state.fetches;
@@ -460,7 +496,7 @@ describe('the key cache', () => {
     cleanups.push(() => rotating.stop(), () => hub.close());
     await rotating.start();
     expect(hub.state.fetches).toBe(1);
-    const { url } = await startProxy(rotating, {}, undefined, hub.issuer);
+    const { url } = await startProxy(rotating, { issuer: hub.issuer });
     await sleep(350);
 
     const keyB = await generateSigningKey();
@@ -486,7 +522,7 @@ describe('the key cache', () => {
     const keys = new JwksCache({ issuer: hub.issuer, ca: ca.cert, refreshIntervalMs: 3_600_000, logger });
     cleanups.push(() => keys.stop(), () => hub.close());
     await keys.start();
-    const { url } = await startProxy(keys, {}, undefined, hub.issuer);
+    const { url } = await startProxy(keys, { issuer: hub.issuer });
     const jwt = await issueToken({ keys: keyA, issuer: hub.issuer, audience: destination, subject: 'alice@example.com', groups: [] });
     const headers = { authorization: `Bearer ${jwt.token}` };
     expect((await get(`${url}/api`, headers)).status).toBe(200);

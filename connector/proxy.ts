@@ -15,7 +15,7 @@
 // function used by both paths, and the streaming behaviour (flush headers at once, pipe
 // chunks as they come, no compression, no idle timeouts) explicit.
 import { createServer as createHttpsServer, request as httpsRequest, Agent, type Server } from 'node:https';
-import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -105,25 +105,59 @@ function status(code: number, reason: string, message: string): Status {
 }
 
 // ---- Headers ----------------------------------------------------------------------------
+//
+// Read from rawHeaders (name, value, name, value…, as sent), once per request: Node's
+// `headers` and `headersDistinct` objects are built on first use, and building them for
+// the request and the response, then copying them, was the largest part of the proxy's own
+// CPU per request (bench/README.md).
 
 /** Header names are compared lowercased, with `_` read as `-`, as some servers and proxies do. */
 function normalizedName(name: string): string {
-  return name.toLowerCase().replaceAll('_', '-');
+  const lower = name.toLowerCase();
+  return lower.includes('_') ? lower.replaceAll('_', '-') : lower;
 }
 
 /** True when the client sent any `Impersonate-*` header (User, Group, Uid, Extra-*), in any case. */
-export function hasImpersonationHeader(headers: IncomingHttpHeaders): boolean {
-  return Object.keys(headers).some((name) => normalizedName(name).startsWith('impersonate-'));
+function hasImpersonationHeader(rawHeaders: readonly string[]): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) if (normalizedName(rawHeaders[i]!).startsWith('impersonate-')) return true;
+  return false;
+}
+
+/** The first value of a header (lowercase `name`), as Node's `headers` keeps for Authorization. */
+function firstHeader(rawHeaders: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) return rawHeaders[i + 1];
+  return undefined;
+}
+
+/** The tokens of every Connection header, lowercased: headers the sender means for this hop only. */
+function connectionTokens(rawHeaders: readonly string[]): string[] {
+  const tokens: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() !== 'connection') continue;
+    for (const token of rawHeaders[i + 1]!.split(',')) {
+      const name = normalizedName(token.trim());
+      if (name !== '') tokens.push(name);
+    }
+  }
+  return tokens;
+}
+
+/** Adds a header line to `out`: a second line with the same name makes the value a list, kept in order. */
+function addHeader(out: OutgoingHttpHeaders, name: string, value: string): void {
+  const previous = out[name];
+  if (previous === undefined) out[name] = value;
+  else if (Array.isArray(previous)) previous.push(value);
+  else out[name] = [String(previous), value];
 }
 
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 /** Request headers never forwarded: hop-by-hop ones, the client's credentials and anything that claims an identity or an origin. */
-function droppedRequestHeader(name: string, connectionTokens: ReadonlySet<string>): boolean {
+function droppedRequestHeader(name: string, hopTokens: readonly string[]): boolean {
   const n = normalizedName(name);
   return (
     hopByHop.has(n) ||
-    connectionTokens.has(n) ||
+    hopTokens.includes(n) ||
     n === 'host' ||
     n === 'expect' ||
     n === 'authorization' ||
@@ -146,39 +180,34 @@ export interface Identity {
 /**
  * The headers sent upstream: the client's, minus everything droppedRequestHeader names,
  * plus exactly one Impersonate-User and one Impersonate-Group per group, the connector's
- * own Authorization when it uses a token, and for an upgrade `Connection: Upgrade` with
- * the client's `Upgrade`.
+ * own Authorization when it uses a token, and for an upgrade (`upgrade`: the client's
+ * Upgrade header) `Connection: Upgrade` with that Upgrade.
  */
-export function upstreamHeaders(
-  req: Pick<IncomingMessage, 'headersDistinct' | 'headers'>,
-  identity: Identity,
-  upstreamHost: string,
-  token: string | undefined,
-  upgrade: boolean,
-): OutgoingHttpHeaders {
-  const connectionTokens = new Set(
-    (req.headersDistinct.connection ?? []).flatMap((value) => value.split(',').map((t) => normalizedName(t.trim()))).filter(Boolean),
-  );
+function upstreamHeaders(rawHeaders: readonly string[], identity: Identity, upstreamHost: string, token: string | undefined, upgrade?: string): OutgoingHttpHeaders {
+  const hopTokens = connectionTokens(rawHeaders);
   const out: OutgoingHttpHeaders = {};
-  for (const [name, values] of Object.entries(req.headersDistinct)) {
-    if (values === undefined || droppedRequestHeader(name, connectionTokens)) continue;
+  const protocols: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (droppedRequestHeader(name, hopTokens)) continue;
+    const value = rawHeaders[i + 1]!;
     if (name === 'sec-websocket-protocol') {
-      const protocols = values
-        .flatMap((value) => value.split(','))
-        .map((p) => p.trim())
-        .filter((p) => p !== '' && !p.startsWith(websocketTokenProtocol));
-      if (protocols.length > 0) out[name] = protocols.join(', ');
+      for (const protocol of value.split(',')) {
+        const p = protocol.trim();
+        if (p !== '' && !p.startsWith(websocketTokenProtocol)) protocols.push(p);
+      }
       continue;
     }
-    out[name] = values.length === 1 ? values[0]! : values;
+    addHeader(out, name, value);
   }
+  if (protocols.length > 0) out['sec-websocket-protocol'] = protocols.join(', ');
   out.host = upstreamHost;
   if (token !== undefined) out.authorization = `Bearer ${token}`;
   out['impersonate-user'] = headerValue(identity.user);
   if (identity.groups.length > 0) out['impersonate-group'] = identity.groups.map(headerValue);
-  if (upgrade) {
+  if (upgrade !== undefined) {
     out.connection = 'Upgrade';
-    out.upgrade = req.headers.upgrade ?? '';
+    out.upgrade = upgrade;
   }
   return out;
 }
@@ -192,12 +221,13 @@ function headerValue(value: string): string {
 }
 
 /** Response headers from upstream, without hop-by-hop ones (Node frames the body itself). */
-function downstreamHeaders(res: IncomingMessage): OutgoingHttpHeaders {
-  const connectionTokens = new Set((res.headers.connection ?? '').split(',').map((t) => t.trim().toLowerCase()));
+function downstreamHeaders(rawHeaders: readonly string[]): OutgoingHttpHeaders {
+  const hopTokens = connectionTokens(rawHeaders);
   const out: OutgoingHttpHeaders = {};
-  for (const [name, values] of Object.entries(res.headersDistinct)) {
-    if (values === undefined || hopByHop.has(name) || connectionTokens.has(name)) continue;
-    out[name] = values.length === 1 ? values[0]! : values;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (hopByHop.has(name) || hopTokens.includes(normalizedName(name))) continue;
+    addHeader(out, name, rawHeaders[i + 1]!);
   }
   return out;
 }
@@ -228,7 +258,7 @@ class AuthenticationError extends Error {
 }
 
 function bearerToken(req: IncomingMessage): string | undefined {
-  const match = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i.exec(req.headers.authorization ?? '');
+  const match = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i.exec(firstHeader(req.rawHeaders, 'authorization') ?? '');
   return match?.[1];
 }
 
@@ -265,6 +295,7 @@ export function createProxy(options: ProxyOptions): Proxy {
   const upstreamUrl = new URL(options.upstream.server);
   if (upstreamUrl.protocol !== 'https:') throw new Error(`the upstream API server must be https: ${options.upstream.server}`);
   const upstreamHost = upstreamUrl.host;
+  const upstreamHostname = upstreamUrl.hostname.replace(/^\[|\]$/g, '');
   const basePath = upstreamUrl.pathname.replace(/\/+$/, '');
   const { ca, cert, key, servername } = options.upstream;
   // Keep-alive pool for ordinary requests; an upgraded socket leaves the pool for good.
@@ -297,6 +328,20 @@ export function createProxy(options: ProxyOptions): Proxy {
     help: 'Upgraded connections (exec, attach, port-forward) open now.',
     registers: [registry],
   });
+  // Label children looked up once, not hashed from a labels object on every request.
+  const answerMetrics = {
+    request: { latency: latency.labels({ type: 'request' }), byCode: new Map<number, Counter.Internal>() },
+    upgrade: { latency: latency.labels({ type: 'upgrade' }), byCode: new Map<number, Counter.Internal>() },
+  };
+
+  /** Counts an answer by type and status code and observes the time to it. */
+  function recordAnswer(type: 'request' | 'upgrade', code: number, started: number): void {
+    const metrics = answerMetrics[type];
+    let counter = metrics.byCode.get(code);
+    if (counter === undefined) metrics.byCode.set(code, (counter = requests.labels({ type, code })));
+    counter.inc();
+    metrics.latency.observe((performance.now() - started) / 1000);
+  }
 
   async function connectorToken(): Promise<string | undefined> {
     const token = options.upstream.token;
@@ -333,7 +378,7 @@ export function createProxy(options: ProxyOptions): Proxy {
   /** Checks done before anything is sent upstream: a Status to answer, or the identity to forward as. */
   async function admit(req: IncomingMessage, type: 'request' | 'upgrade'): Promise<Status | Identity> {
     // Before anything else: a client never chooses who it is.
-    if (hasImpersonationHeader(req.headers)) {
+    if (hasImpersonationHeader(req.rawHeaders)) {
       failures.inc({ reason: 'impersonation_header' });
       logger.debug({ type, method: req.method, path: pathOf(req) }, 'refused: the client sent an impersonation header');
       return impersonationStatus;
@@ -353,7 +398,7 @@ export function createProxy(options: ProxyOptions): Proxy {
   function upstreamRequest(req: IncomingMessage, headers: OutgoingHttpHeaders) {
     const proxyReq = httpsRequest({
       protocol: 'https:',
-      hostname: upstreamUrl.hostname.replace(/^\[|\]$/g, ''),
+      hostname: upstreamHostname,
       port: upstreamUrl.port || 443,
       method: req.method,
       path: basePath + req.url,
@@ -372,8 +417,7 @@ export function createProxy(options: ProxyOptions): Proxy {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const answer = (s: Status) => {
-      requests.inc({ type: 'request', code: s.code });
-      latency.observe({ type: 'request' }, (performance.now() - started) / 1000);
+      recordAnswer('request', s.code, started);
       req.resume(); // discard any body
       res.writeHead(s.code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(s.body), 'cache-control': 'no-store' }).end(s.body);
     };
@@ -382,7 +426,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     if ('code' in admitted) return answer(admitted);
     let headers: OutgoingHttpHeaders;
     try {
-      headers = upstreamHeaders(req, admitted, upstreamHost, await connectorToken(), false);
+      headers = upstreamHeaders(req.rawHeaders, admitted, upstreamHost, await connectorToken());
     } catch (error) {
       logger.error({ err: (error as Error).message }, 'could not get the connector credentials for the API server');
       return answer(upstreamUnavailableStatus);
@@ -403,14 +447,15 @@ export function createProxy(options: ProxyOptions): Proxy {
       answer(upstreamUnavailableStatus);
     });
     proxyReq.on('response', (proxyRes) => {
-      requests.inc({ type: 'request', code: proxyRes.statusCode ?? 0 });
-      latency.observe({ type: 'request' }, (performance.now() - started) / 1000);
-      logger.debug({ method: req.method, path: pathOf(req), user: admitted.user, code: proxyRes.statusCode }, 'proxied');
-      res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, downstreamHeaders(proxyRes));
+      recordAnswer('request', proxyRes.statusCode ?? 0, started);
+      // Checked first: the line's fields cost a little on every request even when it is not written.
+      if (logger.isLevelEnabled('debug')) logger.debug({ method: req.method, path: pathOf(req), user: admitted.user, status: proxyRes.statusCode }, 'proxied');
+      const headers = downstreamHeaders(proxyRes.rawHeaders);
+      res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, headers);
       // A watch or `logs -f` (chunked, no length) may not send a byte for minutes: the
       // client needs the headers now. A body of known length follows at once: its first
       // chunk carries the headers, one write instead of two.
-      if (proxyRes.headers['content-length'] === undefined) res.flushHeaders();
+      if (headers['content-length'] === undefined) res.flushHeaders();
       proxyRes.on('error', () => res.destroy());
       // Each chunk is written as it arrives: no buffering, no compression.
       proxyRes.pipe(res);
@@ -422,8 +467,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     const started = performance.now();
     socket.on('error', () => socket.destroy());
     const answer = (s: Status) => {
-      requests.inc({ type: 'upgrade', code: s.code });
-      latency.observe({ type: 'upgrade' }, (performance.now() - started) / 1000);
+      recordAnswer('upgrade', s.code, started);
       writeRawResponse(socket, s.code, { 'content-type': 'application/json', 'cache-control': 'no-store' }, Buffer.from(s.body));
     };
 
@@ -438,7 +482,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     }
     let headers: OutgoingHttpHeaders;
     try {
-      headers = upstreamHeaders(req, admitted, upstreamHost, await connectorToken(), true);
+      headers = upstreamHeaders(req.rawHeaders, admitted, upstreamHost, await connectorToken(), req.headers.upgrade ?? '');
     } catch (error) {
       logger.error({ err: (error as Error).message }, 'could not get the connector credentials for the API server');
       return answer(upstreamUnavailableStatus);
@@ -457,22 +501,20 @@ export function createProxy(options: ProxyOptions): Proxy {
     // delimited by closing the connection (the socket has left Node's HTTP framing).
     proxyReq.on('response', (proxyRes) => {
       socket.removeListener('close', onClientGone);
-      requests.inc({ type: 'upgrade', code: proxyRes.statusCode ?? 0 });
-      latency.observe({ type: 'upgrade' }, (performance.now() - started) / 1000);
-      logger.debug({ method: req.method, path: pathOf(req), user: admitted.user, code: proxyRes.statusCode }, 'upgrade answered without switching protocols');
+      recordAnswer('upgrade', proxyRes.statusCode ?? 0, started);
+      logger.debug({ method: req.method, path: pathOf(req), user: admitted.user, status: proxyRes.statusCode }, 'upgrade answered without switching protocols');
       if (socket.destroyed) {
         proxyRes.destroy();
         return;
       }
-      socket.write(responseHead(proxyRes.statusCode ?? 502, { ...downstreamHeaders(proxyRes), connection: 'close' }));
+      socket.write(responseHead(proxyRes.statusCode ?? 502, { ...downstreamHeaders(proxyRes.rawHeaders), connection: 'close' }));
       socket.on('close', () => proxyRes.destroy());
       proxyRes.on('error', () => socket.destroy());
       proxyRes.pipe(socket);
     });
     proxyReq.on('upgrade', (proxyRes, upstreamSocket, upstreamHead) => {
       socket.removeListener('close', onClientGone);
-      requests.inc({ type: 'upgrade', code: 101 });
-      latency.observe({ type: 'upgrade' }, (performance.now() - started) / 1000);
+      recordAnswer('upgrade', 101, started);
       logger.debug({ method: req.method, path: pathOf(req), user: admitted.user, protocol: proxyRes.headers.upgrade }, 'upgraded');
       if (socket.destroyed) {
         upstreamSocket.destroy();

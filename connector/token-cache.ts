@@ -11,7 +11,7 @@
 //   refresh, as without the cache.
 // Every other check (signature, alg, typ, issuer, audience, claims) depends on the token
 // and the key alone.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const defaultMaxEntries = 10_000;
 
@@ -77,5 +77,5 @@ export class VerifiedTokenCache<T> {
 }
 
 function digest(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }

@@ -1,6 +1,6 @@
 // Structured JSON logs for every Infra program. Secrets never reach a log line: known
 // secret-bearing fields are redacted wherever they appear in a logged object.
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -53,11 +53,13 @@ export function redactSecrets(obj: Record<string, unknown>, depth = redactDepth)
   return copy ?? obj;
 }
 
-export function createLogger(component: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({
+/** A JSON logger to stdout, or to `destination` (tests read the lines there). */
+export function createLogger(component: string, level = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { component },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }), log: redactSecrets },
-  });
+    formatters: { level: (label: string) => ({ level: label }), log: redactSecrets },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
