@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{api,lib,operator,connector,cli,hack,crds}/**/*.test.ts'],
+          include: ['{api,lib,operator,connector,cli,hack,crds,bench}/**/*.test.ts'],
           exclude: ['**/*.cluster.test.ts', '**/node_modules/**'],
         },
       },

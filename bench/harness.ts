@@ -142,6 +142,37 @@ export async function boundedLoad(count: number, concurrency: number, deadline: 
   return completed;
 }
 
+/**
+ * Open-loop load at a fixed rate: call i is due `i / rate` seconds after the start and
+ * begins then, whether or not earlier calls have finished (at most `maxInFlight` at once).
+ * fn(due, i) gets the time (performance.now()) call i was due: a latency measured from it counts
+ * any wait for a slot or a late timer, so a slow server cannot slow the arrivals down and
+ * hide its own queue, as it does under a closed loop (coordinated omission). Bounded by
+ * count and deadline; resolves with how many calls completed; rejects with the first
+ * failure once the calls in flight settle.
+ */
+export async function pacedLoad(rate: number, count: number, deadline: number, maxInFlight: number, fn: (due: number, i: number) => Promise<void>): Promise<number> {
+  const start = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  let completed = 0;
+  let failure: unknown;
+  for (let i = 0; i < count && failure === undefined && Date.now() < deadline; i++) {
+    const due = start + (i * 1000) / rate;
+    // Timers count whole milliseconds and may fire up to one early: a call never starts before it is due.
+    for (let early = due - performance.now(); early > 0; early = due - performance.now()) await sleep(Math.ceil(early));
+    while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+    const call: Promise<void> = fn(due, i).then(
+      () => void completed++,
+      (err: unknown) => void (failure ??= err),
+    );
+    inFlight.add(call);
+    void call.finally(() => inFlight.delete(call));
+  }
+  await Promise.all(inFlight);
+  if (failure !== undefined) throw failure;
+  return completed;
+}
+
 export interface Memory {
   rssMiB: number;
   hwmMiB: number;

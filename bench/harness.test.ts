@@ -1,0 +1,65 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { boundedLoad, pacedLoad } from './harness.ts';
+
+describe('pacedLoad', () => {
+  it('starts each call when it is due, however slow the calls before it are', async () => {
+    const dues: number[] = [];
+    const starts: number[] = [];
+    const completed = await pacedLoad(200, 20, Infinity, 256, async (due, i) => {
+      dues[i] = due;
+      starts[i] = performance.now();
+      await sleep(50);
+    });
+    expect(completed).toBe(20);
+    for (let i = 1; i < 20; i++) expect(dues[i]! - dues[i - 1]!).toBeCloseTo(5, 6);
+    for (let i = 0; i < 20; i++) expect(starts[i]!).toBeGreaterThanOrEqual(dues[i]!);
+    // One call at a time would have needed a second; at 200/s the last starts ~95 ms after the first.
+    expect(starts[19]! - starts[0]!).toBeLessThan(500);
+  });
+
+  it('keeps at most maxInFlight calls running, so a call waiting for a slot starts late and its due time says so', async () => {
+    let running = 0;
+    let most = 0;
+    const lateness: number[] = [];
+    await pacedLoad(1000, 12, Infinity, 2, async (due) => {
+      lateness.push(performance.now() - due);
+      most = Math.max(most, ++running);
+      await sleep(20);
+      running--;
+    });
+    expect(most).toBe(2);
+    expect(Math.max(...lateness)).toBeGreaterThan(80);
+  });
+
+  it('stops at the deadline and rejects with the first failure once the calls in flight settle', async () => {
+    let started = 0;
+    const done = await pacedLoad(100, 1_000, Date.now() + 100, 256, async () => void started++);
+    expect(done).toBe(started);
+    expect(started).toBeLessThan(30);
+
+    let settled = 0;
+    await expect(
+      pacedLoad(1000, 10, Infinity, 256, async (_due, i) => {
+        await sleep(i === 0 ? 5 : 30);
+        settled++;
+        if (i === 0) throw new Error('first');
+      }),
+    ).rejects.toThrow('first');
+    expect(settled).toBeGreaterThan(1);
+  });
+});
+
+describe('boundedLoad', () => {
+  it('keeps `concurrency` calls in flight and counts the completed ones', async () => {
+    let running = 0;
+    let most = 0;
+    const done = await boundedLoad(10, 3, Infinity, async () => {
+      most = Math.max(most, ++running);
+      await sleep(5);
+      running--;
+    });
+    expect(done).toBe(10);
+    expect(most).toBe(3);
+  });
+});
