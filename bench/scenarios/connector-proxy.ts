@@ -126,7 +126,7 @@ export const connectorProxy: Scenario = {
   async run(ctx) {
     const sizes = ctx.quick
       ? { warmup: 200, reps: 1, count: 1000, seconds: 5, pacedSeconds: 5, sequential: 200 }
-      : { warmup: 2000, reps: 3, count: 20_000, seconds: 10, pacedSeconds: 20, sequential: 3000 };
+      : { warmup: 2000, reps: 3, count: 20_000, seconds: 10, pacedSeconds: 60, sequential: 3000 };
     const destination = uniqueName('bench-proxy');
     const installed = await infra(ctx, destination);
 
