@@ -133,9 +133,22 @@ export class ControlPlane {
       const clusters = {} as Record<ClusterName, ClusterState>;
       await Promise.all(
         clusterSetups.map(async (setup) => {
-          const apiserver = start(`kube-apiserver (${setup.state.name})`, 1, tools.kubeApiserver, [...apiserverArgs(setup, etcdUrl), ...(options.apiServerFlags ?? [])], setup.state.files.log);
+          const name = `kube-apiserver (${setup.state.name})`;
+          let apiserver: ChildProcess;
+          // freePorts only finds a port that was free: another process may bind it before
+          // the API server does. Then the API server exits at once, and starts again on another.
+          for (let attempt = 1; ; attempt++) {
+            apiserver = start(name, 1, tools.kubeApiserver, [...apiserverArgs(setup, etcdUrl), ...(options.apiServerFlags ?? [])], setup.state.files.log);
+            try {
+              await waitReady(setup, apiserver);
+              break;
+            } catch (err) {
+              if (attempt === maxPortAttempts || !(await lostItsPort(setup))) throw err;
+              members.splice(members.findIndex((m) => m.child === apiserver), 1);
+              await moveToFreePort(setup);
+            }
+          }
           clusters[setup.state.name] = { ...setup.state, pid: apiserver.pid! };
-          await waitReady(setup, apiserver);
           start(`kube-controller-manager (${setup.state.name})`, 2, tools.kubeControllerManager, controllerManagerArgs(setup), join(dir, setup.state.name, 'kube-controller-manager.log'));
           await waitForAggregatedRoles(setup);
         }),
@@ -219,7 +232,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-interface ClusterSetup {
+export interface ClusterSetup {
   state: Omit<ClusterState, 'pid'>;
   port: number;
   files: ClusterState['files'] & {
@@ -289,6 +302,24 @@ async function prepareCluster(root: string, name: ClusterName): Promise<ClusterS
     port: port!,
     files: { ...files, adminCert },
   };
+}
+
+const maxPortAttempts = 3;
+
+/** True when the API server's log says its port was taken (`bind: address already in use`). */
+export async function lostItsPort(setup: Pick<ClusterSetup, 'state' | 'port'>): Promise<boolean> {
+  const log = await readFile(setup.state.files.log, 'utf8').catch(() => '');
+  return log.includes(`listen tcp 127.0.0.1:${setup.port}: bind: address already in use`);
+}
+
+/** Gives a cluster another port: its URL and its admin kubeconfig change with it. */
+export async function moveToFreePort(setup: Pick<ClusterSetup, 'state' | 'port' | 'files'>): Promise<void> {
+  const [port] = await freePorts(1);
+  setup.port = port!;
+  setup.state.server = `https://127.0.0.1:${port}`;
+  const ca = await readFile(setup.state.files.servingCA, 'utf8');
+  const kubeconfig = clientKubeconfig({ cluster: setup.state.name, server: setup.state.server, ca, user: 'admin', client: setup.files.adminCert });
+  await writeFile(setup.state.adminKubeconfig, kubeconfig, { mode: 0o600 });
 }
 
 function apiserverArgs(setup: ClusterSetup, etcdUrl: string): string[] {
