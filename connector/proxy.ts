@@ -106,10 +106,10 @@ function status(code: number, reason: string, message: string): Status {
 
 // ---- Headers ----------------------------------------------------------------------------
 //
-// Read from rawHeaders (name, value, name, value…, as sent), once per request: Node's
-// `headers` and `headersDistinct` objects are built on first use, and building them for
-// the request and the response, then copying them, was the largest part of the proxy's own
-// CPU per request (bench/README.md).
+// Read straight from rawHeaders (name, value, name, value…, as sent): Node's `headers` and
+// `headersDistinct` objects are built on first use, and building them for the request and
+// the response, then copying them, was the largest part of the proxy's own CPU per request
+// (bench/README.md). A few short scans of the array cost less than one of those objects.
 
 /** Header names are compared lowercased, with `_` read as `-`, as some servers and proxies do. */
 function normalizedName(name: string): string {

@@ -58,6 +58,12 @@ interface Load {
   cpuPerRequest?: number;
 }
 
+/** GET through one door; every answer must be a 200. */
+async function get(target: Target): Promise<void> {
+  const res = await https(target.url, { agent: target.agent, headers: target.headers });
+  if (res.status !== 200) throw new Error(`${target.name}: GET ${target.url} answered ${res.status}: ${res.text}`);
+}
+
 /** Up to `count` GETs, `inFlight` at a time, for at most `seconds`; every answer must be a 200. */
 async function load(target: Target, count: number, inFlight: number, seconds: number): Promise<Load> {
   const latencies: number[] = [];
@@ -65,41 +71,35 @@ async function load(target: Target, count: number, inFlight: number, seconds: nu
   const start = performance.now();
   const done = await boundedLoad(count, inFlight, Date.now() + seconds * 1000, async () => {
     const sent = performance.now();
-    const res = await https(target.url, { agent: target.agent, headers: target.headers });
+    await get(target);
     latencies.push(performance.now() - sent);
-    if (res.status !== 200) throw new Error(`${target.name}: GET ${target.url} answered ${res.status}: ${res.text}`);
   });
   const rate = done / ((performance.now() - start) / 1000);
   if (target.pid === undefined) return { rate, latencies };
   return { rate, latencies, cpuPerRequest: ((await processCpuMs(target.pid)) - cpu0) / done };
 }
 
-/** GET through one door; every answer must be a 200. */
-async function get(target: Target): Promise<void> {
-  const res = await https(target.url, { agent: target.agent, headers: target.headers });
-  if (res.status !== 200) throw new Error(`${target.name}: GET ${target.url} answered ${res.status}: ${res.text}`);
-}
-
 type Latencies = Map<Target, number[]>;
+
+/** Request i goes to door i mod the number of doors; its latency, counted from `from`, goes into `into`. */
+function interleaved(targets: Target[], into: Latencies): (from: number, i: number) => Promise<void> {
+  return async (from, i) => {
+    const target = targets[i % targets.length]!;
+    await get(target);
+    into.get(target)!.push(performance.now() - from);
+  };
+}
 
 /** Up to `perDoor` GETs to each door, taking turns request by request, one at a time; for at most `seconds`. */
 async function interleavedSequential(targets: Target[], perDoor: number, seconds: number, into: Latencies): Promise<void> {
-  await boundedLoad(perDoor * targets.length, 1, Date.now() + seconds * 1000, async (i) => {
-    const target = targets[i % targets.length]!;
-    const sent = performance.now();
-    await get(target);
-    into.get(target)!.push(performance.now() - sent);
-  });
+  const request = interleaved(targets, into);
+  await boundedLoad(perDoor * targets.length, 1, Date.now() + seconds * 1000, (i) => request(performance.now(), i));
 }
 
 /** `ratePerDoor` GETs per second to each door, taking turns request by request, for `seconds`; latency from when each was due. */
 async function interleavedPaced(targets: Target[], seconds: number, into: Latencies): Promise<void> {
   const rate = ratePerDoor * targets.length;
-  await pacedLoad(rate, rate * seconds, Date.now() + (seconds + 10) * 1000, maxInFlight, async (due, i) => {
-    const target = targets[i % targets.length]!;
-    await get(target);
-    into.get(target)!.push(performance.now() - due);
-  });
+  await pacedLoad(rate, rate * seconds, Date.now() + (seconds + 10) * 1000, maxInFlight, interleaved(targets, into));
 }
 
 /** Starts bench/bare-proxy.ts; resolves with its URL once it listens; stopped when the scenario ends. */
