@@ -2,10 +2,10 @@
 // small sizes against a control plane of its own, exits 0, and writes a result with a
 // number in every row. The figures themselves are not checked: a quick run's do not count.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { testDirectory } from '../test/temporary.ts';
 import { scenarios } from './scenarios/index.ts';
 import type { Results } from './table.ts';
 
@@ -13,7 +13,7 @@ import type { Results } from './table.ts';
 const runTimeoutMs = 160_000;
 
 it('runs every scenario in --quick mode and writes a number in every row', async () => {
-  const out = await mkdtemp(join(tmpdir(), 'bench-quick-'));
+  const out = testDirectory('bench-quick-');
   const run = await new Promise<{ code: number; stderr: string }>((resolve) => {
     execFile(process.execPath, [join(import.meta.dirname, 'main.ts'), '--quick', '--out', out], { timeout: runTimeoutMs, maxBuffer: 64 << 20 }, (error, _stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr }),

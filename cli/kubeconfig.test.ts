@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { AccessReviewStatus } from '../api/auth/v1alpha1/types.ts';
+import { testDirectory } from '../test/temporary.ts';
 import { CliError } from './errors.ts';
 import { contextsFor, editKubeconfig, mergeInfra, removeInfra } from './kubeconfig.ts';
 
@@ -38,7 +38,7 @@ preferences: {}
 `;
 
 function tempFile(content?: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'infra-cli-kubeconfig-'));
+  const dir = testDirectory('infra-cli-kubeconfig-');
   const path = join(dir, 'config');
   if (content !== undefined) writeFileSync(path, content);
   return path;

@@ -1,9 +1,8 @@
 // A fake server and terminal for in-process tests of the commands: every auth API call
 // and management request is recorded and answered by a handler the test chooses.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loginProvidersPath, type AccessReviewStatus, type Kind } from '../api/auth/v1alpha1/types.ts';
+import { testDirectory } from '../test/temporary.ts';
 import type { ClientOptions, InfraClient } from './api.ts';
 import { saveConfig, type ServerTrust } from './config.ts';
 import type { Io } from './io.ts';
@@ -57,7 +56,7 @@ export interface FakeOptions {
 }
 
 export function fake(options: FakeOptions = {}): Fake {
-  const home = mkdtempSync(join(tmpdir(), 'infra-cli-program-'));
+  const home = testDirectory('infra-cli-program-');
   const env = { INFRA_HOME: join(home, 'infra'), KUBECONFIG: join(home, 'kube', 'config') };
   if (options.loggedIn !== false) {
     saveConfig({ current: server, servers: { [server]: { trust: {}, session: { key: 'iss_old.secret', expiresAt: new Date(Date.now() + 3_600_000).toISOString(), user: review.user } } } }, env);

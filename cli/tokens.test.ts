@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { testDirectory } from '../test/temporary.ts';
 import type { AuthClient, ClientOptions } from './api.ts';
 import { saveConfig } from './config.ts';
 import { ApiStatusError, CliError } from './errors.ts';
@@ -13,7 +13,7 @@ const run = promisify(execFile);
 const server = 'https://infra.example.com';
 
 function home(current = server): NodeJS.ProcessEnv {
-  const env = { INFRA_HOME: mkdtempSync(join(tmpdir(), 'infra-cli-tokens-')) };
+  const env = { INFRA_HOME: testDirectory('infra-cli-tokens-') };
   saveConfig({ current, servers: { [current]: { trust: {}, session: { key: 'iss_a.b', expiresAt: new Date(Date.now() + 3_600_000).toISOString(), user: { email: 'a@example.com', groups: [] } } } } }, env);
   return env;
 }
@@ -73,7 +73,7 @@ describe('infra tokens', () => {
   });
 
   it('says what to do when not logged in, and drops the cache when the server refuses', async () => {
-    const env = { INFRA_HOME: mkdtempSync(join(tmpdir(), 'infra-cli-tokens-')) };
+    const env = { INFRA_HOME: testDirectory('infra-cli-tokens-') };
     await expect(credentialFor('prod', { env })).rejects.toThrow(/not logged in: run `infra login/);
     await expect(credentialFor('../etc', { env })).rejects.toThrow(CliError);
 

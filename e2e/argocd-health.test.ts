@@ -91,7 +91,7 @@ afterAll(async () => {
   await kubectl('hub', ['delete', 'group', '--ignore-not-found', names.group]);
   await kubectl('hub', ['delete', 'destination', '--ignore-not-found', names.destinationNever]);
   await infra?.stop();
-  await op?.stop();
+  await op?.close();
 });
 
 describe("Argo CD's view of live Infra objects", () => {

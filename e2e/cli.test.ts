@@ -2,7 +2,7 @@
 // child process with its own INFRA_HOME and KUBECONFIG; the real kubectl using the
 // kubeconfig the CLI wrote (current context, exec credential plugin, connector proxy).
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -82,6 +82,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await infra?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** The Grant objects in the hub for a user, as kubectl sees them. */

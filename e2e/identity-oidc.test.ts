@@ -134,8 +134,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await infra?.stop();
-  await op?.stop();
+  await op?.close();
   await kubectl('hub', ['delete', 'provider', provider, `${provider}-wrong`, '--ignore-not-found']);
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('logging in through an OpenID Provider', () => {

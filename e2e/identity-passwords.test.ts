@@ -3,7 +3,7 @@
 // audit line), an admin's PasswordReset to a one-time password, what such a session may
 // and may not do, PasswordChange, and `infra login` replacing a one-time password.
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -89,6 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await operator?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('password logins', () => {

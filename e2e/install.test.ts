@@ -2,13 +2,14 @@
 // spoke: every kustomize tree in config/ passes the API servers' own validation and
 // admission (server-side dry run), and samples applied, then reconciled by a real
 // operator and connector, show no diff: no controller writes a field those files set.
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { startInfra, type Infra } from '../test/infra.ts';
 import { eventually } from '../test/programs.ts';
+import { testDirectory } from '../test/temporary.ts';
 import type { ClusterName } from '../hack/controlplane/controlplane.ts';
 
 const config = join(import.meta.dirname, '..', 'config');
@@ -76,7 +77,7 @@ describe('config/ against the real API servers (server-side dry run)', () => {
 
 /** config/spoke plus one component, through a throwaway overlay as a user's own would be. */
 async function dryRunWithComponent(component: string) {
-  const dir = await mkdtemp(join(tmpdir(), 'infra-overlay-'));
+  const dir = testDirectory('infra-overlay-');
   const rel = (path: string) => relative(dir, path);
   await writeFile(
     join(dir, 'kustomization.yaml'),
@@ -122,6 +123,7 @@ describe('samples in Git stay equal to the live objects', () => {
   afterAll(async () => {
     if (copy) await kubectl('hub', ['delete', '--ignore-not-found', '-k', copy.dir]);
     await infra?.stop();
+    if (copy) await rm(copy.dir, { recursive: true, force: true });
   });
 
   it('kubectl diff --server-side reports nothing after the operator and connector have reconciled them', async () => {

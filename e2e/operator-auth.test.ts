@@ -1,7 +1,7 @@
 // infra-operator as a real process against the real hub kube-apiserver: the auth API
 // through the aggregation layer (kubectl --as) and through the public door, the
 // controllers' status, and what must never happen (forged identities, leaked secrets).
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
@@ -79,6 +79,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await operator?.stop();
   await kubectl('hub', ['delete', 'apiservice', 'v1alpha1.auth.infrahq.com', '--ignore-not-found']);
+  if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
 describe('the aggregated door', () => {

@@ -1,17 +1,17 @@
 // E2E_CLUSTER picks the clusters; kind and k3s without a Docker engine must stop the run
 // at once with what is missing. The last test runs the real cluster suite that way.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultGateway, kindInfraNamespace, requireDocker, selectedCluster } from './e2e-clusters.ts';
+import { testDirectory } from '../test/temporary.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 
 /** A PATH whose `docker` prints what a client without an engine prints, and exits 1. */
 async function pathWithDeadDocker(): Promise<string> {
-  const bin = await mkdtemp(join(tmpdir(), 'infra-no-docker-'));
+  const bin = testDirectory('infra-no-docker-');
   await writeFile(join(bin, 'docker'), '#!/bin/sh\necho "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2\nexit 1\n', { mode: 0o755 });
   return `${bin}:${process.env.PATH}`;
 }

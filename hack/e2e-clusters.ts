@@ -6,7 +6,7 @@
 // a Docker engine: without one the run stops at once and says what is missing, rather
 // than hanging on a socket or passing without clusters.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane, clusterNames, findRunning, type ClusterName, type ClusterState, type ControlPlaneState } from './controlplane/controlplane.ts';
@@ -136,7 +136,10 @@ async function startK3s(): Promise<RunningClusters> {
   const version = (await containers[0]!.exec(['k3s', '--version'])).output.split(' ')[2] ?? 'unknown';
   return {
     state: { dir, etcd: { pid: 0, url: 'embedded', log: '' }, clusters, processes: [], kubernetesVersion: version },
-    stop: async () => void (await Promise.all(containers.map((c) => c.stop()))),
+    stop: async () => {
+      await Promise.all(containers.map((c) => c.stop()));
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
 

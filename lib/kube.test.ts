@@ -1,8 +1,8 @@
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientKubeconfig } from '../hack/controlplane/controlplane.ts';
@@ -29,10 +29,11 @@ describe('loadKubeConfig', () => {
     writeFileSync(kubeconfigPath, clientKubeconfig({ cluster: 'c', server: `https://127.0.0.1:${port}`, ca: ca.cert, user: 'me', client }));
   });
 
-  afterAll(() => new Promise<void>((resolve) => {
+  afterAll(async () => {
+    rmSync(dirname(kubeconfigPath), { recursive: true, force: true });
     server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
 
   it('reuses connections across requests and API clients instead of a TLS handshake per call', async () => {
     const kubeConfig = loadKubeConfig(kubeconfigPath);

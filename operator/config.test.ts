@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { testDirectory } from '../test/temporary.ts';
 import { loadOperatorConfig } from './config.ts';
 
 function configFile(text: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'infra-operator-config-')), 'config.yaml');
+  const path = join(testDirectory('infra-operator-config-'), 'config.yaml');
   writeFileSync(path, text);
   return path;
 }

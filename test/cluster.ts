@@ -2,11 +2,11 @@
 // global setup, names no other test uses, and the real kubectl.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { userKubeconfig, type ClusterName, type ClusterState } from '../hack/controlplane/controlplane.ts';
+import { testDirectory } from './temporary.ts';
 
 export function cluster(name: ClusterName): ClusterState {
   return inject('controlPlane').clusters[name];
@@ -86,10 +86,9 @@ export async function serviceForHostPort(target: ClusterName, namespace: string,
   await kubectlOk(target, ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) });
 }
 
-/** Writes a kubeconfig for a non-admin user (client certificate with CN=user, O=groups). */
+/** Writes a kubeconfig for a non-admin user (client certificate with CN=user, O=groups), removed when the test finishes. */
 export async function userKubeconfigFile(target: ClusterName, user: string, groups: string[] = []): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'infra-test-user-'));
-  const path = join(dir, 'kubeconfig');
+  const path = join(testDirectory('infra-test-user-'), 'kubeconfig');
   await writeFile(path, await userKubeconfig(cluster(target), user, groups), { mode: 0o600 });
   return path;
 }

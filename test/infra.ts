@@ -1,7 +1,7 @@
 // A whole Infra installation on a hub and a spoke: operator, the connector's hub identity
 // from hack/add-destination.sh, connector, and a built-in user who can get tokens.
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -127,6 +127,7 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
     },
     async stop() {
       await Promise.all([connector.stop(), operator.stop()]);
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -4,7 +4,7 @@
 // the device flow, and one confidential client for Infra.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,6 +36,8 @@ export interface TestOP {
   stop(): Promise<void>;
   /** Listens again on the same port. */
   start(): Promise<void>;
+  /** Stops for good and removes its files. */
+  close(): Promise<void>;
 }
 
 const loginPath = /^\/interaction\/([A-Za-z0-9_-]+)(\/login|\/confirm)?$/;
@@ -105,6 +107,13 @@ export async function startOIDCProvider(): Promise<TestOP> {
   // The library logs its own warnings about defaults to stderr; tests keep quiet.
   provider.on('server_error', (_ctx, err) => console.error('test OP server_error', err));
 
+  const stop = async () => {
+    if (!server.listening) return;
+    const closed = once(server, 'close');
+    server.close();
+    for (const socket of sockets) socket.destroy();
+    await closed;
+  };
   const account = (email: string) => {
     const found = accounts.get(email.toLowerCase());
     if (!found) throw new Error(`the test OP has no user ${email}`);
@@ -124,16 +133,14 @@ export async function startOIDCProvider(): Promise<TestOP> {
     disable(email) {
       account(email).enabled = false;
     },
-    async stop() {
-      if (!server.listening) return;
-      const closed = once(server, 'close');
-      server.close();
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
+    stop,
     async start() {
       server.listen(port, '127.0.0.1');
       await once(server, 'listening');
+    },
+    async close() {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

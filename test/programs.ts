@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,12 +41,11 @@ async function startProgram(program: Program, config: Record<string, unknown>, m
       if (logFile && lines.length > 0) appendFileSync(logFile, `${lines.join('\n')}\n`);
     });
   }
-  const exited = once(child, 'exit');
+  // The program reads its config file once, at start; the file goes when the process does.
+  const exited = once(child, 'exit').then(() => rm(dir, { recursive: true, force: true }));
   const signal = async (name: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill(name);
-      await exited;
-    }
+    if (child.exitCode === null && child.signalCode === null) child.kill(name);
+    await exited;
   };
   return { metricsURL: `http://127.0.0.1:${metricsPort}`, process: child, logs, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
 }

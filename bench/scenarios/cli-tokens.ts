@@ -5,7 +5,7 @@
 // the bundled CLI (dist/cli/main.js, what `npm install` ships, built by bench/main.ts):
 // running the .ts sources would add Node's type stripping to every start.
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,6 +25,7 @@ export const cliTokens: Scenario = {
     const { email, password, destination } = await userWithGrant(ctx, ns);
     const op = await operator(ctx, { namespace: ns });
     const home = await mkdtemp(join(tmpdir(), 'bench-cli-'));
+    ctx.defer(() => rm(home, { recursive: true, force: true }));
     const caFile = join(home, 'operator-ca.crt');
     await writeFile(caFile, await operatorCA(ctx, ns));
     const env = { ...process.env, INFRA_HOME: join(home, 'infra'), KUBECONFIG: join(home, 'kubeconfig') };

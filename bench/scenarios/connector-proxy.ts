@@ -18,7 +18,7 @@
 //   throughput row already judges it.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, type AgentOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,7 +104,9 @@ async function interleavedPaced(targets: Target[], seconds: number, into: Latenc
 
 /** Starts bench/bare-proxy.ts; resolves with its URL once it listens; stopped when the scenario ends. */
 async function bareProxy(ctx: BenchContext, config: BareProxyConfig): Promise<{ url: string; pid: number }> {
-  const file = join(await mkdtemp(join(tmpdir(), 'bench-bare-proxy-')), 'config.json');
+  const dir = await mkdtemp(join(tmpdir(), 'bench-bare-proxy-'));
+  ctx.defer(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'config.json');
   await writeFile(file, JSON.stringify(config), { mode: 0o600 });
   const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'bare-proxy.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');

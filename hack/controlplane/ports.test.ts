@@ -1,11 +1,11 @@
 // What ControlPlane.start does when another process takes an API server's port between
 // freePorts and the API server's bind: recognise it from the log, move the cluster.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { createCertificateAuthority } from '../../lib/pki.ts';
+import { testDirectory } from '../../test/temporary.ts';
 import { lostItsPort, moveToFreePort, type ClusterSetup } from './controlplane.ts';
 
 async function setupIn(dir: string, port: number): Promise<Pick<ClusterSetup, 'state' | 'port' | 'files'>> {
@@ -22,7 +22,7 @@ async function setupIn(dir: string, port: number): Promise<Pick<ClusterSetup, 's
 
 describe('an API server whose port was taken', () => {
   it('is recognised from its log, for its own port only', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ports-test-'));
+    const dir = testDirectory('ports-test-');
     const setup = await setupIn(dir, 33999);
     expect(await lostItsPort(setup)).toBe(false); // no log yet
     await writeFile(setup.state.files.log, 'E1201 run.go:72] "command failed" err="failed to create listener: failed to listen on 127.0.0.1:34000: listen tcp 127.0.0.1:34000: bind: address already in use"\n');
@@ -32,7 +32,7 @@ describe('an API server whose port was taken', () => {
   });
 
   it('moves to another port, and its URL and admin kubeconfig follow', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ports-test-'));
+    const dir = testDirectory('ports-test-');
     const setup = await setupIn(dir, 1);
     await moveToFreePort(setup);
     expect(setup.port).toBeGreaterThan(1);

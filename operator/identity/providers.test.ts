@@ -61,7 +61,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   callback?.close();
-  await op?.stop();
+  await op?.close();
 });
 
 describe('the authorization code flow', () => {
