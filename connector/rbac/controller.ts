@@ -4,15 +4,7 @@
 // by a controller of its own (synced-status.ts). It never prunes before the hub's Grants
 // have been listed once, and a hub outage leaves the informer's last known Grants in
 // place: doubt never empties the cluster.
-import {
-  PatchStrategy,
-  RbacAuthorizationV1Api,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1ClusterRoleBinding,
-  type V1RoleBinding,
-  type RbacV1Subject,
-} from '@kubernetes/client-node';
+import type { KubeConfig, RbacV1Subject, V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
 import type { Grant } from '../../api/v1alpha1/types.ts';
 import type { Applier } from '../../lib/apply.ts';
 import type { ConditionInput } from '../../lib/conditions.ts';
@@ -20,6 +12,7 @@ import { Controller, type ControllerMetrics } from '../../lib/controller/control
 import type { Informer } from '../../lib/controller/informer.ts';
 import { statusCode } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
+import { resourcePath, RestClient } from '../../lib/rest.ts';
 import {
   bindingKey,
   bindingName,
@@ -34,7 +27,6 @@ import {
 import { SyncedStatus } from './synced-status.ts';
 
 export const fieldManager = 'infra-connector';
-const applyOptions = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 /** A Grant that moved to another binding leaves its old one this much later, so access has no gap. */
 const moveDelayMs = 1000;
 /** Bindings reconciled at once: each is a round trip or two to the spoke, so I/O bound. */
@@ -74,7 +66,7 @@ export interface RBACSync {
 export function rbacSync(options: RBACSyncOptions): RBACSync {
   const { destination, grants, spoke, hub, logger } = options;
   const now = options.now ?? (() => new Date());
-  const rbac = options.spokeConfig.makeApiClient(RbacAuthorizationV1Api);
+  const spokeAPI = new RestClient(options.spokeConfig);
   let running = false;
   const syncedStatus = new SyncedStatus({ grants, hub, logger, metrics: options.metrics, now });
 
@@ -136,10 +128,12 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
     };
   }
 
+  /** The path of a binding (with a name) or of the collection it belongs to. */
+  const bindingPath = (namespace: string | undefined, name?: string) =>
+    resourcePath('rbac.authorization.k8s.io', 'v1', namespace ? 'rolebindings' : 'clusterrolebindings', namespace, name);
+
   async function applyBinding(name: string, namespace: string | undefined, role: string, subjects: RbacV1Subject[]): Promise<void> {
-    const body = bindingObject(name, namespace, role, subjects);
-    if (namespace) await rbac.patchNamespacedRoleBinding({ name, namespace, body, fieldManager, force: true }, applyOptions);
-    else await rbac.patchClusterRoleBinding({ name, body, fieldManager, force: true }, applyOptions);
+    await spokeAPI.apply(bindingPath(namespace, name), bindingObject(name, namespace, role, subjects), fieldManager);
   }
 
   /**
@@ -148,15 +142,13 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
    * belongs to someone else and stays as it is.
    */
   async function createBinding(name: string, namespace: string | undefined, role: string, subjects: RbacV1Subject[]): Promise<void> {
-    const body = bindingObject(name, namespace, role, subjects);
     try {
-      if (namespace) await rbac.createNamespacedRoleBinding({ namespace, body, fieldManager });
-      else await rbac.createClusterRoleBinding({ body, fieldManager });
+      await spokeAPI.create(bindingPath(namespace), bindingObject(name, namespace, role, subjects), fieldManager);
       return;
     } catch (err) {
       if (statusCode(err) !== 409) throw err;
     }
-    const existing: Binding = namespace ? await rbac.readNamespacedRoleBinding({ name, namespace }) : await rbac.readClusterRoleBinding({ name });
+    const existing = await spokeAPI.get<Binding>(bindingPath(namespace, name));
     if (existing.metadata?.labels?.[managedByLabel] !== managedByValue) {
       throw new Error(`${namespace ? `RoleBinding ${namespace}/` : 'ClusterRoleBinding '}${name} exists but is not managed by Infra (no ${managedByLabel}=${managedByValue} label); rename or delete it so Infra can manage access for this role`);
     }
@@ -165,8 +157,7 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
 
   async function deleteBinding(name: string, namespace: string | undefined): Promise<void> {
     try {
-      if (namespace) await rbac.deleteNamespacedRoleBinding({ name, namespace });
-      else await rbac.deleteClusterRoleBinding({ name });
+      await spokeAPI.delete(bindingPath(namespace, name));
     } catch (err) {
       if (statusCode(err) !== 404) throw err;
     }

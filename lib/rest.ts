@@ -1,0 +1,74 @@
+// JSON requests to the Kubernetes API for the controllers' write paths, on a KubeConfig's
+// credentials and pooled connection (lib/kube.ts). client-node's generated API spends
+// ~1 ms of CPU on each call (its ObjectSerializer, a middleware chain and WHATWG fetch
+// over undici); undici.request, which that fetch runs on, ~0.3 ms. A connector's first
+// sync makes thousands of such calls, and its CPU was what limited it
+// (docs/adr/0006-rest-writes.md). Failures are client-node's ApiException, so statusCode()
+// and every caller treat both kinds of call alike.
+import { ApiException, HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+import { request, type Dispatcher } from 'undici';
+
+const json = 'application/json';
+const applyPatch = 'application/apply-patch+yaml';
+
+export class RestClient {
+  readonly #kubeConfig: KubeConfig;
+  readonly #server: string;
+
+  constructor(kubeConfig: KubeConfig) {
+    const server = kubeConfig.getCurrentCluster()?.server;
+    if (!server) throw new Error('the kubeconfig has no current cluster with a server URL');
+    this.#kubeConfig = kubeConfig;
+    this.#server = server.replace(/\/+$/, '');
+  }
+
+  /** POSTs a new object to a collection; fails with 409 when its name is taken. */
+  async create(collection: string, body: object, fieldManager: string): Promise<void> {
+    await this.#request(HttpMethod.POST, collection, { fieldManager }, body, json);
+  }
+
+  /** Server-side apply: this field manager's fields of the object, taken over from others (force). */
+  async apply(path: string, body: object, fieldManager: string): Promise<void> {
+    await this.#request(HttpMethod.PATCH, path, { fieldManager, force: 'true' }, body, applyPatch);
+  }
+
+  async get<T>(path: string): Promise<T> {
+    return JSON.parse(await this.#request(HttpMethod.GET, path)) as T;
+  }
+
+  async delete(path: string): Promise<void> {
+    await this.#request(HttpMethod.DELETE, path);
+  }
+
+  /** The response body of a 2xx answer; any other status throws an ApiException with the API's Status. */
+  async #request(method: HttpMethod, path: string, query: Record<string, string> = {}, body?: object, contentType?: string): Promise<string> {
+    const url = `${this.#server}${path}${Object.keys(query).length > 0 ? `?${new URLSearchParams(query)}` : ''}`;
+    // Credentials per request, as client-node applies them: tokens from files and exec
+    // plugins are refreshed there; the dispatcher is the KubeConfig's pooled one.
+    const context = new RequestContext(url, method);
+    await this.#kubeConfig.applySecurityAuthentication(context);
+    const headers: Record<string, string> = { ...context.getHeaders(), accept: json };
+    if (contentType) headers['content-type'] = contentType;
+    const dispatcher = context.getDispatcher() as Dispatcher | undefined;
+    const res = await request(url, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}), ...(dispatcher ? { dispatcher } : {}) });
+    const text = await res.body.text();
+    if (res.statusCode >= 200 && res.statusCode < 300) return text;
+    const responseHeaders = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
+    throw new ApiException(res.statusCode, `${method} ${path}`, parseStatus(text), responseHeaders);
+  }
+}
+
+/** The API's Status object when the body is one, else the text as it came. */
+function parseStatus(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** `/apis/<group>/<version>[/namespaces/<namespace>]/<plural>[/<name>]`, the name encoded. */
+export function resourcePath(group: string, version: string, plural: string, namespace?: string, name?: string): string {
+  const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
+  return `${base}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${plural}${name ? `/${encodeURIComponent(name)}` : ''}`;
+}
