@@ -113,7 +113,11 @@ function status(code: number, reason: string, message: string): Status {
 
 /** Header names are compared lowercased, with `_` read as `-`, as some servers and proxies do. */
 function normalizedName(name: string): string {
-  const lower = name.toLowerCase();
+  return dashed(name.toLowerCase());
+}
+
+/** A lowercased header name with `_` as `-`. */
+function dashed(lower: string): string {
   return lower.includes('_') ? lower.replaceAll('_', '-') : lower;
 }
 
@@ -152,9 +156,12 @@ function addHeader(out: OutgoingHttpHeaders, name: string, value: string): void 
 
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
-/** Request headers never forwarded: hop-by-hop ones, the client's credentials and anything that claims an identity or an origin. */
-function droppedRequestHeader(name: string, hopTokens: readonly string[]): boolean {
-  const n = normalizedName(name);
+/**
+ * Request headers never forwarded: hop-by-hop ones, the client's credentials and anything
+ * that claims an identity or an origin. `lower`: the name lowercased.
+ */
+function droppedRequestHeader(lower: string, hopTokens: readonly string[]): boolean {
+  const n = dashed(lower);
   return (
     hopByHop.has(n) ||
     hopTokens.includes(n) ||
@@ -226,7 +233,7 @@ function downstreamHeaders(rawHeaders: readonly string[]): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
-    if (hopByHop.has(name) || hopTokens.includes(normalizedName(name))) continue;
+    if (hopByHop.has(name) || hopTokens.includes(dashed(name))) continue;
     addHeader(out, name, rawHeaders[i + 1]!);
   }
   return out;

@@ -1,7 +1,6 @@
 // The `infra` CLI end to end: a real operator, connector, hub and spoke; the CLI run as a
 // child process with its own INFRA_HOME and KUBECONFIG; the real kubectl using the
 // kubeconfig the CLI wrote (current context, exec credential plugin, connector proxy).
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { https } from '../test/https.ts';
 import { startInfra, type Infra } from '../test/infra.ts';
 import { eventually } from '../test/programs.ts';
-import { programBundle } from '../hack/build.ts';
+import { infraCLI, newUserHome, userKubectl, type UserHome } from '../test/user-shell.ts';
 
 const destination = uniqueName('cli');
 const namespace = uniqueName('cli-ns');
@@ -24,38 +23,13 @@ let infra: Infra;
 let dir: string;
 let caFile: string;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+let home: UserHome;
+let adminHome: UserHome;
 
-interface Home {
-  INFRA_HOME: string;
-  KUBECONFIG: string;
-}
-
-let home: Home;
-let adminHome: Home;
-
-async function newHome(): Promise<Home> {
-  const root = await mkdtemp(join(dir, 'home-'));
-  return { INFRA_HOME: join(root, 'infra'), KUBECONFIG: join(root, 'kube', 'config') };
-}
-
-function run(command: string, args: string[], env: Home, input = ''): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = execFile(command, args, { env: { ...process.env, ...env }, maxBuffer: 16 << 20, timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-    child.stdin!.end(input);
-  });
-}
-
-/** node dist/cli/main.js …, the bundled CLI, as a user runs `infra …` after `npm install`. */
-const cli = (args: string[], input = '', env: Home = home) => run(process.execPath, [programBundle('cli'), ...args], env, input);
-/** The real kubectl with only KUBECONFIG set: the current context the CLI chose. */
-const userKubectl = (args: string[], env: Home = home) => run('kubectl', args, env);
+const newHome = () => newUserHome(dir);
+/** `infra …` in dana's home unless another is given. */
+const cli = (args: string[], input = '', env: UserHome = home) => infraCLI(args, env, input);
+const kubectlAs = (args: string[], env: UserHome = home) => userKubectl(args, env);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'infra-cli-e2e-'));
@@ -181,10 +155,10 @@ describe('infra CLI against a real installation', () => {
   it('switches to the namespace, and real kubectl reaches it through the connector with the exec plugin', async () => {
     const used = await cli(['use', `${destination}.${namespace}`]);
     expect(used.stdout).toContain(`Switched to context "infra:${destination}.${namespace}"`);
-    const pods = await userKubectl(['get', 'pods', '-n', namespace]);
+    const pods = await kubectlAs(['get', 'pods', '-n', namespace]);
     expect(pods.stderr).toContain(`No resources found in ${namespace} namespace.`);
     expect(pods.code).toBe(0);
-    const forbidden = await userKubectl(['get', 'pods', '-n', 'default']);
+    const forbidden = await kubectlAs(['get', 'pods', '-n', 'default']);
     expect(forbidden.code).not.toBe(0);
     expect(forbidden.stderr).toMatch(new RegExp(`pods is forbidden: User "${email.replace('.', '\\.')}" cannot list resource "pods"`));
     // The token is cached for the next kubectl call.
@@ -206,7 +180,7 @@ describe('infra CLI against a real installation', () => {
     expect(removed.stdout).toMatch(/no longer has role view/);
     expect(await hubGrantsFor(email)).toEqual([]);
     await eventually(async () => {
-      const pods = await userKubectl(['get', 'pods', '-n', namespace]);
+      const pods = await kubectlAs(['get', 'pods', '-n', namespace]);
       expect(pods.code).not.toBe(0);
       expect(pods.stderr).toContain('forbidden');
     }, 5_000, 100);

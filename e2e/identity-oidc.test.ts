@@ -5,10 +5,9 @@
 // Grants; and continuous verification: group changes and disabled users at the OP reach
 // Infra within one verification interval, a wrong client secret and an unreachable OP
 // are reported plainly, and deleting the Provider ends its sessions.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +19,7 @@ import { https } from '../test/https.ts';
 import { startInfra, type Infra } from '../test/infra.ts';
 import { startOIDCProvider, type TestOP } from '../test/oidc-provider.ts';
 import { eventually } from '../test/programs.ts';
-import { programBundle } from '../hack/build.ts';
+import { infraCLI, newUserHome, userKubectl, type CommandResult, type UserHome } from '../test/user-shell.ts';
 
 const verifyIntervalMs = 3_000;
 /** One interval, plus the loop's tick and a refresh round trip on a busy 2-core machine. */
@@ -38,44 +37,28 @@ let infra: Infra;
 let dir: string;
 let caFile: string;
 
-interface Home {
-  INFRA_HOME: string;
-  KUBECONFIG: string;
+type Home = UserHome & {
   BROWSER: string;
   /** Where the BROWSER script writes the URLs it is asked to open. */
   urls: string;
-}
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+};
 
 async function newHome(): Promise<Home> {
-  const root = await mkdtemp(join(dir, 'home-'));
+  const home = await newUserHome(dir);
+  const root = dirname(home.INFRA_HOME);
   const urls = join(root, 'opened-urls');
   const browser = join(root, 'browser.sh');
   // The CLI opens the browser through $BROWSER: this one only records the URL for the test.
   await writeFile(browser, `#!/bin/sh\nprintf '%s\\n' "$1" >> '${urls}'\n`, { mode: 0o755 });
-  return { INFRA_HOME: join(root, 'infra'), KUBECONFIG: join(root, 'kube', 'config'), BROWSER: browser, urls };
+  return { ...home, BROWSER: browser, urls };
 }
 
-function run(command: string, args: string[], home: Home, input = ''): Promise<Result> {
-  const { urls: _, ...env } = home;
-  return new Promise((resolve) => {
-    const child = execFile(command, args, { env: { ...process.env, ...env }, maxBuffer: 16 << 20, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-    child.stdin!.end(input);
-  });
-}
-
-const cli = (args: string[], home: Home, input = '') => run(process.execPath, [programBundle('cli'), ...args], home, input);
-const userKubectl = (args: string[], home: Home) => run('kubectl', args, home);
+const environment = ({ urls: _, ...env }: Home) => env;
+const cli = (args: string[], home: Home, input = '') => infraCLI(args, environment(home), input);
+const kubectlAs = (args: string[], home: Home) => userKubectl(args, environment(home));
 
 /** `infra login --provider`, with the browser's part played by an HTTP client at the real OP. */
-async function browserLogin(home: Home, account: { email: string; password: string }): Promise<{ result: Result; page: Page }> {
+async function browserLogin(home: Home, account: { email: string; password: string }): Promise<{ result: CommandResult; page: Page }> {
   const running = cli(['login', infra.operator.publicURL, '--provider', provider, '--ca-file', caFile], home);
   const url = await eventually(async () => {
     const first = (await readFile(home.urls, 'utf8')).split('\n')[0];
@@ -169,7 +152,7 @@ describe('logging in through an OpenID Provider', () => {
     const list = await cli(['list'], annHome);
     expect(list.stdout).toMatch(new RegExp(`${destination} +view\\n +${destination}\\.${namespace} +view`));
     expect((await cli(['use', destination], annHome)).code).toBe(0);
-    const everywhere = await userKubectl(['get', 'pods', '-n', 'default'], annHome);
+    const everywhere = await kubectlAs(['get', 'pods', '-n', 'default'], annHome);
     expect(everywhere.stderr).toContain('No resources found in default namespace.');
     const groups = decodeJwt((JSON.parse(await readFile(join(annHome.INFRA_HOME, 'tokens', `${destination}.json`), 'utf8')) as { token: string }).token)['groups'];
     expect(groups).toEqual([eng, oncall].sort());
@@ -182,10 +165,10 @@ describe('logging in through an OpenID Provider', () => {
     expect(Date.now() - changed).toBeLessThan(withinOneInterval);
     // The token in hand stays valid until it expires (minutes); the next one is what changes.
     await rm(join(annHome.INFRA_HOME, 'tokens'), { recursive: true, force: true });
-    const refused = await userKubectl(['get', 'pods', '-n', 'default'], annHome);
+    const refused = await kubectlAs(['get', 'pods', '-n', 'default'], annHome);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/pods is forbidden: User ".*" cannot list resource "pods" .* in the namespace "default"/);
-    const allowed = await userKubectl(['--context', `infra:${destination}.${namespace}`, 'get', 'pods', '-n', namespace], annHome);
+    const allowed = await kubectlAs(['--context', `infra:${destination}.${namespace}`, 'get', 'pods', '-n', namespace], annHome);
     expect(allowed.stderr).toContain(`No resources found in ${namespace} namespace.`);
     const groups = decodeJwt((JSON.parse(await readFile(join(annHome.INFRA_HOME, 'tokens', `${destination}.json`), 'utf8')) as { token: string }).token)['groups'];
     expect(groups).toEqual([eng]);
@@ -210,7 +193,7 @@ describe('logging in through an OpenID Provider', () => {
   it('while the provider is unreachable, issued tokens keep working, and a login says the provider cannot be reached', async () => {
     await op.stop();
     try {
-      const cached = await userKubectl(['--context', `infra:${destination}.${namespace}`, 'get', 'pods', '-n', namespace], annHome);
+      const cached = await kubectlAs(['--context', `infra:${destination}.${namespace}`, 'get', 'pods', '-n', namespace], annHome);
       expect(cached.stderr).toContain(`No resources found in ${namespace} namespace.`);
       await eventually(async () => expect(await providerCondition(provider, 'Ready', 'message')).toContain(`cannot reach ${op.issuer}/.well-known/openid-configuration`), 20_000);
       const login = await cli(['login', infra.operator.publicURL, '--provider', provider, '--ca-file', caFile], await newHome());

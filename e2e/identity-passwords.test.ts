@@ -2,7 +2,6 @@
 // wrong passwords, lockout after repeated failures (429 with Retry-After, an Event and an
 // audit line), an admin's PasswordReset to a one-time password, what such a session may
 // and may not do, PasswordChange, and `infra login` replacing a one-time password.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { hashPassword } from '../operator/auth/passwords.ts';
 import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { https } from '../test/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../test/programs.ts';
-import { programBundle } from '../hack/build.ts';
+import { infraCLI as cli, newUserHome } from '../test/user-shell.ts';
 
 const authPath = '/apis/auth.infrahq.com/v1alpha1';
 const ns = uniqueName('infra');
@@ -57,14 +56,6 @@ const user = async (email: string) => JSON.parse(await kubectlOk('hub', ['get', 
 const events = (email: string) => kubectlOk('hub', ['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${names[email]}`, '-o', 'jsonpath={.items[*].reason}']);
 const audit = () => operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === true);
 
-function cli(args: string[], home: { INFRA_HOME: string; KUBECONFIG: string }, input: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [programBundle('cli'), ...args], { env: { ...process.env, ...home }, timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-    child.stdin!.end(input);
-  });
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'infra-passwords-e2e-'));
@@ -119,8 +110,7 @@ describe('password logins', () => {
 
 async function newHome() {
   await writeFile(join(dir, 'ca.crt'), operatorCA);
-  const root = await mkdtemp(join(dir, 'home-'));
-  return { INFRA_HOME: join(root, 'infra'), KUBECONFIG: join(root, 'kube', 'config') };
+  return newUserHome(dir);
 }
 
 describe('one-time passwords', () => {
