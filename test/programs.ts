@@ -70,30 +70,57 @@ export interface OperatorOptions {
   env?: NodeJS.ProcessEnv;
   /** Where the aggregated door listens (127.0.0.1 unless a cluster must reach it: listenAddressFor). */
   aggregatedHost?: string;
+  pickPorts?: PortPicker;
+}
+
+/** Ports that are free when picked; another process may take one before the program binds it. */
+export type PortPicker = (count: number) => Promise<number[]>;
+
+const maxPortAttempts = 3;
+
+/**
+ * Starts a program on ports picked a moment before and waits until it is ready. If
+ * another process took one of them in between (the program exits saying EADDRINUSE), it
+ * is started again on other ports, as the control plane does for its API servers.
+ */
+async function startOnFreePorts<T extends RunningProgram>(count: number, pick: PortPicker, start: (ports: number[]) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const program = await start(await pick(count));
+    try {
+      await waitReady(program);
+      return program;
+    } catch (err) {
+      await program.kill();
+      if (attempt >= maxPortAttempts || !program.logs.some((line) => line.includes('EADDRINUSE'))) throw err;
+    }
+  }
 }
 
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
-  const [publicPort, aggregatedPort, metricsPort] = await freePorts(3);
-  const identity = options.identity ?? `operator-${publicPort}`;
-  const { apiService, ...rest } = options.config ?? {};
-  const program = await startProgram(
-    'operator',
-    {
-      kubeconfig: options.kubeconfig,
-      namespace: options.namespace,
-      publicURL: `https://127.0.0.1:${publicPort}`,
-      listen: { public: `127.0.0.1:${publicPort}`, aggregated: `${options.aggregatedHost ?? '127.0.0.1'}:${aggregatedPort}` },
-      apiService: { register: false, servicePort: aggregatedPort, ...(apiService as object) },
-      leaderElection: { identity },
-      ...rest,
-    },
-    metricsPort!,
-    options.logFile,
-    options.env,
-  );
-  const running = { ...program, publicURL: `https://127.0.0.1:${publicPort}`, aggregatedPort: aggregatedPort!, identity };
-  if (options.waitReady !== false) await waitReady(running);
-  return running;
+  const start = async ([publicPort, aggregatedPort, metricsPort]: number[]) => {
+    const identity = options.identity ?? `operator-${publicPort}`;
+    const { apiService, ...rest } = options.config ?? {};
+    const program = await startProgram(
+      'operator',
+      {
+        kubeconfig: options.kubeconfig,
+        namespace: options.namespace,
+        publicURL: `https://127.0.0.1:${publicPort}`,
+        listen: { public: `127.0.0.1:${publicPort}`, aggregated: `${options.aggregatedHost ?? '127.0.0.1'}:${aggregatedPort}` },
+        apiService: { register: false, servicePort: aggregatedPort, ...(apiService as object) },
+        leaderElection: { identity },
+        ...rest,
+      },
+      metricsPort!,
+      options.logFile,
+      options.env,
+    );
+    return { ...program, publicURL: `https://127.0.0.1:${publicPort}`, aggregatedPort: aggregatedPort!, identity };
+  };
+  const pick = options.pickPorts ?? freePorts;
+  // A test of an operator that is not ready yet waits itself, and sees any failure.
+  if (options.waitReady === false) return start(await pick(3));
+  return startOnFreePorts(3, pick, start);
 }
 
 export interface RunningConnector extends RunningProgram {
@@ -112,16 +139,16 @@ export interface ConnectorOptions {
   namespace: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   logFile?: string;
+  pickPorts?: PortPicker;
 }
 
 export async function startConnector(options: ConnectorOptions): Promise<RunningConnector> {
-  const [proxyPort, metricsPort] = await freePorts(2);
-  const proxyURL = `https://127.0.0.1:${proxyPort}`;
-  const { logFile, ...config } = options;
-  const program = await startProgram('connector', { ...config, proxy: { listen: `127.0.0.1:${proxyPort}`, url: proxyURL } }, metricsPort!, logFile);
-  const running = { ...program, proxyURL };
-  await waitReady(running);
-  return running;
+  const { logFile, pickPorts, ...config } = options;
+  return startOnFreePorts(2, pickPorts ?? freePorts, async ([proxyPort, metricsPort]) => {
+    const proxyURL = `https://127.0.0.1:${proxyPort}`;
+    const program = await startProgram('connector', { ...config, proxy: { listen: `127.0.0.1:${proxyPort}`, url: proxyURL } }, metricsPort!, logFile);
+    return { ...program, proxyURL };
+  });
 }
 
 export async function waitReady(program: RunningProgram, timeoutMs = 30_000): Promise<void> {

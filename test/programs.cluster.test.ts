@@ -1,0 +1,52 @@
+// The harness that starts the programs for e2e tests and benchmarks: a port another
+// process took between picking and binding costs a restart on other ports, not a red run;
+// any other failure to start is reported at once.
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../hack/controlplane/controlplane.ts';
+import { cluster, kubectlOk, uniqueName } from './cluster.ts';
+import { startOperator, type PortPicker } from './programs.ts';
+
+let namespace: string;
+const squatter = createServer();
+
+beforeAll(async () => {
+  namespace = uniqueName('programs');
+  await kubectlOk('hub', ['create', 'namespace', namespace]);
+  squatter.listen(0, '127.0.0.1');
+  await once(squatter, 'listening');
+});
+
+afterAll(async () => {
+  squatter.close();
+  await kubectlOk('hub', ['delete', 'namespace', namespace, '--wait=false']);
+});
+
+/** Hands out `first` on the first call (the ports then taken), free ports afterwards; counts the calls. */
+function picker(first: (count: number) => Promise<number[]>): PortPicker & { calls: number } {
+  const pick = Object.assign(async (count: number) => (++pick.calls === 1 ? first(count) : freePorts(count)), { calls: 0 });
+  return pick;
+}
+
+describe('starting a program', () => {
+  it('starts it again on other ports when another process took one of its own', async () => {
+    const taken = (squatter.address() as AddressInfo).port;
+    const pickPorts = picker(async (count) => [taken, ...(await freePorts(count - 1))]);
+    const operator = await startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace, pickPorts });
+    try {
+      expect(pickPorts.calls).toBe(2);
+      expect(operator.publicURL).not.toBe(`https://127.0.0.1:${taken}`);
+      expect((await fetch(`${operator.metricsURL}/readyz`)).status).toBe(200);
+    } finally {
+      await operator.stop();
+    }
+  });
+
+  it('reports any other failure after one attempt, with the program\'s last words', async () => {
+    const pickPorts = picker(freePorts);
+    const failed = startOperator({ kubeconfig: '/nonexistent/kubeconfig', namespace, pickPorts });
+    await expect(failed).rejects.toThrow(/the program exited with \d+:\n[\s\S]*kubeconfig/);
+    expect(pickPorts.calls).toBe(1);
+  });
+});
