@@ -67,8 +67,7 @@ function parseStatus(text: string): unknown {
   }
 }
 
-/** `/apis/<group>/<version>[/namespaces/<namespace>]/<plural>[/<name>]`, the name encoded. */
+/** `/apis/<group>/<version>[/namespaces/<namespace>]/<plural>[/<name>]` (a named API group), the names encoded. */
 export function resourcePath(group: string, version: string, plural: string, namespace?: string, name?: string): string {
-  const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
-  return `${base}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${plural}${name ? `/${encodeURIComponent(name)}` : ''}`;
+  return `/apis/${group}/${version}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${plural}${name ? `/${encodeURIComponent(name)}` : ''}`;
 }
