@@ -4,7 +4,7 @@
 // over undici); undici.request, which that fetch runs on, ~0.3 ms. A connector's first
 // sync makes thousands of such calls, and its CPU was what limited it
 // (docs/adr/0006-rest-writes.md). Failures are client-node's ApiException, so statusCode()
-// and every caller treat both kinds of call alike.
+// and every caller treat both kinds of call alike, with a message of one line.
 import { ApiException, HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
 import { request, type Dispatcher } from 'undici';
 
@@ -40,7 +40,7 @@ export class RestClient {
     await this.#request(HttpMethod.DELETE, path);
   }
 
-  /** The response body of a 2xx answer; any other status throws an ApiException with the API's Status. */
+  /** The response body of a 2xx answer; any other status throws a KubeAPIError with the API's Status. */
   async #request(method: HttpMethod, path: string, query: Record<string, string> = {}, body?: object, contentType?: string): Promise<string> {
     const url = `${this.#server}${path}${Object.keys(query).length > 0 ? `?${new URLSearchParams(query)}` : ''}`;
     // Credentials per request, as client-node applies them: tokens from files and exec
@@ -54,14 +54,34 @@ export class RestClient {
     const text = await res.body.text();
     if (res.statusCode >= 200 && res.statusCode < 300) return text;
     const responseHeaders = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
-    throw new ApiException(res.statusCode, `${method} ${path}`, parseStatus(text), responseHeaders);
+    throw new KubeAPIError(`${method} ${path}`, res.statusCode, text, responseHeaders);
+  }
+}
+
+interface Status {
+  reason?: string;
+  message?: string;
+}
+
+/**
+ * A call the API server refused. An ApiException, so statusCode() reads it, but its
+ * message is one line a log can carry: `POST <path>: 409 AlreadyExists: <the API's message>`
+ * (client-node's own spans the body and every response header).
+ */
+export class KubeAPIError extends ApiException<Status | string> {
+  constructor(call: string, code: number, text: string, headers: Record<string, string>) {
+    const status = parseStatus(text);
+    super(code, call, status, headers);
+    this.name = 'KubeAPIError';
+    this.message = typeof status === 'string' ? `${call}: ${code}: ${status.trim() || '(no body)'}` : `${call}: ${code}${status.reason ? ` ${status.reason}` : ''}: ${status.message ?? text}`;
   }
 }
 
 /** The API's Status object when the body is one, else the text as it came. */
-function parseStatus(text: string): unknown {
+function parseStatus(text: string): Status | string {
   try {
-    return JSON.parse(text);
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Status) : text;
   } catch {
     return text;
   }

@@ -9,7 +9,8 @@ import { cluster, kubectlOk, uniqueName } from './cluster.ts';
 import { startOperator, type PortPicker } from './programs.ts';
 
 let namespace: string;
-const squatter = createServer();
+/** Holds a port as another program would; a connection to it is closed at once, so nothing waits on it. */
+const squatter = createServer((socket) => socket.destroy());
 
 beforeAll(async () => {
   namespace = uniqueName('programs');
@@ -41,7 +42,7 @@ describe('starting a program', () => {
     } finally {
       await operator.stop();
     }
-  });
+  }, 100_000); // two starts of up to 30 s each before the harness gives up and says why
 
   it('reports any other failure after one attempt, with the program\'s last words', async () => {
     const pickPorts = picker(freePorts);

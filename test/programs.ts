@@ -155,7 +155,8 @@ export async function waitReady(program: RunningProgram, timeoutMs = 30_000): Pr
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (program.process.exitCode !== null) throw new Error(`the program exited with ${program.process.exitCode}:\n${program.logs.slice(-20).join('\n')}`);
-    const ok = await fetch(`${program.metricsURL}/readyz`).then((r) => r.ok, () => false);
+    // A probe that gets no answer must not hold the harness past its deadline.
+    const ok = await fetch(`${program.metricsURL}/readyz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
     if (ok) return;
     await sleep(100);
   }
