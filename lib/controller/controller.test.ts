@@ -71,6 +71,35 @@ describe('Controller', () => {
     await controller.stop();
   });
 
+  it('stop() returns once the reconciles in flight finish, takes no further key, and start() goes on with it', async () => {
+    const reconciled: string[] = [];
+    const gates: (() => void)[] = [];
+    const controller = new Controller({
+      name: 'stopping',
+      logger,
+      metrics: new ControllerMetrics(new Registry()),
+      workers: 2,
+      reconcile: async (key) => {
+        await new Promise<void>((resolve) => gates.push(resolve));
+        reconciled.push(key);
+      },
+    });
+    controller.start();
+    for (const key of ['a', 'b', 'c']) controller.enqueue(key);
+    await eventually(() => expect(gates).toHaveLength(2)); // a and b in flight, c queued
+    const stopped = controller.stop();
+    for (const open of gates.splice(0)) open();
+    const outcome = await Promise.race([stopped.then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still stopping after 1 s'), 1000))]);
+    expect(outcome).toBe('stopped');
+    expect(reconciled.sort()).toEqual(['a', 'b']);
+
+    controller.start();
+    await eventually(() => expect(gates).toHaveLength(1));
+    gates.splice(0)[0]!();
+    await eventually(() => expect(reconciled).toContain('c'));
+    await controller.stop();
+  });
+
   it('never reconciles one key concurrently', async () => {
     let inFlight = 0;
     let maxInFlight = 0;

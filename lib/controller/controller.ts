@@ -75,6 +75,7 @@ export class Controller {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.queue.resume();
     const { resyncIntervalMs = 5 * 60_000, workers = 2 } = this.options;
     this.resync();
     this.resyncTimer = setInterval(() => this.resync(), resyncIntervalMs);
@@ -86,7 +87,8 @@ export class Controller {
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.resyncTimer);
-    this.queue.releaseWaiters();
+    // Workers in a reconcile finish it and then stop too: a paused queue hands out no key.
+    this.queue.pause();
     await Promise.all(this.workers);
   }
 
@@ -96,7 +98,7 @@ export class Controller {
 
   private async work(): Promise<void> {
     const { name, reconcile, metrics } = this.options;
-    for (let key = await this.queue.get(); key !== undefined && this.running; key = await this.queue.get()) {
+    for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
       const end = metrics.duration.startTimer({ controller: name });
       try {
         const result = await reconcile(key);

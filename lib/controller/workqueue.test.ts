@@ -72,6 +72,18 @@ describe('WorkQueue', () => {
     expect(await queue.get()).toBeUndefined();
   });
 
+  it('while paused hands out no key, to waiting workers or later ones; resume() hands them out again', async () => {
+    const queue = new WorkQueue();
+    const waiting = queue.get();
+    queue.pause();
+    expect(await waiting).toBeUndefined();
+    queue.add('kept');
+    expect(await queue.get()).toBeUndefined();
+    expect(queue.length).toBe(1);
+    queue.resume();
+    expect(await queue.get()).toBe('kept');
+  });
+
   it('is idle once nothing is queued or in flight, including a key re-added while processed', async () => {
     const queue = new WorkQueue();
     await queue.whenIdle(); // an empty queue is idle at once

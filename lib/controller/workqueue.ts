@@ -21,6 +21,7 @@ export class WorkQueue<K = string> {
   private readonly waiters: ((key: K | undefined) => void)[] = [];
   private readonly idleWaiters: (() => void)[] = [];
   private shuttingDown = false;
+  private paused = false;
   private readonly backoff: BackoffOptions;
 
   constructor(backoff: BackoffOptions = defaultBackoff) {
@@ -80,8 +81,9 @@ export class WorkQueue<K = string> {
     return this.failures.get(key) ?? 0;
   }
 
-  /** Waits for the next key; undefined once the queue is shut down. */
+  /** Waits for the next key; undefined once the queue is shut down or while it is paused. */
   get(): Promise<K | undefined> {
+    if (this.paused) return Promise.resolve(undefined);
     const key = this.queue.shift();
     if (key !== undefined) {
       this.dirty.delete(key);
@@ -113,9 +115,17 @@ export class WorkQueue<K = string> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Wakes every worker waiting in get() with undefined, leaving queued keys in place. */
-  releaseWaiters(): void {
+  /**
+   * Until resume(), get() answers undefined and hands out no key: workers waiting now and
+   * workers that finish a key later all stop. Keys stay queued and can still be added.
+   */
+  pause(): void {
+    this.paused = true;
     for (const waiter of this.waiters.splice(0)) waiter(undefined);
+  }
+
+  resume(): void {
+    this.paused = false;
   }
 
   shutDown(): void {
