@@ -1,10 +1,10 @@
 // The bench harness keeps working: `node bench/main.ts --quick` runs every scenario at
 // small sizes against a control plane of its own, exits 0, and writes a result with a
 // number in every row. The figures themselves are not checked: a quick run's do not count.
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { runCommand } from '../test/command.ts';
 import { testDirectory } from '../test/temporary.ts';
 import { scenarios } from './scenarios/index.ts';
 import type { Results } from './table.ts';
@@ -14,11 +14,7 @@ const runTimeoutMs = 160_000;
 
 it('runs every scenario in --quick mode and writes a number in every row', async () => {
   const out = testDirectory('bench-quick-');
-  const run = await new Promise<{ code: number; stderr: string }>((resolve) => {
-    execFile(process.execPath, [join(import.meta.dirname, 'main.ts'), '--quick', '--out', out], { timeout: runTimeoutMs, maxBuffer: 64 << 20 }, (error, _stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr }),
-    );
-  });
+  const run = await runCommand(process.execPath, [join(import.meta.dirname, 'main.ts'), '--quick', '--out', out], { timeoutMs: runTimeoutMs });
   expect(run.code, run.stderr.split('\n').slice(-30).join('\n')).toBe(0);
 
   const results = JSON.parse(await readFile(join(out, 'quick.json'), 'utf8')) as Results;

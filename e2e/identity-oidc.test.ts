@@ -19,7 +19,8 @@ import { https } from '../test/https.ts';
 import { startInfra, type Infra } from '../test/infra.ts';
 import { startOIDCProvider, type TestOP } from '../test/oidc-provider.ts';
 import { eventually } from '../test/programs.ts';
-import { infraCLI, newUserHome, userKubectl, type CommandResult, type UserHome } from '../test/user-shell.ts';
+import type { CommandResult } from '../test/command.ts';
+import { infraCLI, newUserHome, userKubectl, type UserHome } from '../test/user-shell.ts';
 
 const verifyIntervalMs = 3_000;
 /** One interval, plus the loop's tick and a refresh round trip on a busy 2-core machine. */

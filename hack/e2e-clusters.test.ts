@@ -1,10 +1,10 @@
 // E2E_CLUSTER picks the clusters; kind and k3s without a Docker engine must stop the run
 // at once with what is missing. The last test runs the real cluster suite that way.
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultGateway, kindInfraNamespace, requireDocker, selectedCluster } from './e2e-clusters.ts';
+import { runCommand } from '../test/command.ts';
 import { testDirectory } from '../test/temporary.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
@@ -32,26 +32,15 @@ describe('E2E_CLUSTER', () => {
 
   it('=kind without Docker stops the real cluster suite within seconds, saying what is missing', async () => {
     const started = Date.now();
-    const env: NodeJS.ProcessEnv = { ...process.env, E2E_CLUSTER: 'kind', PATH: await pathWithDeadDocker() };
-    delete env['VITEST'];
-    delete env['VITEST_POOL_ID'];
-    delete env['VITEST_WORKER_ID'];
-    const result = await new Promise<{ code: number; output: string }>((resolve) => {
-      execFile(process.execPath, [join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'cluster', 'e2e/cli.test.ts'], { cwd: repoRoot, env, timeout: 60_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: stdout + stderr });
-      });
-    });
+    const env = { E2E_CLUSTER: 'kind', PATH: await pathWithDeadDocker(), VITEST: undefined, VITEST_POOL_ID: undefined, VITEST_WORKER_ID: undefined };
+    const result = await runCommand(process.execPath, [join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'cluster', 'e2e/cli.test.ts'], { cwd: repoRoot, env, timeoutMs: 60_000 });
     expect(result.code).not.toBe(0);
-    expect(result.output).toContain('E2E_CLUSTER=kind needs a running Docker engine');
+    expect(result.stdout + result.stderr).toContain('E2E_CLUSTER=kind needs a running Docker engine');
     expect(Date.now() - started).toBeLessThan(30_000);
   }, 60_000);
 
   it('hack/kind-up.sh without kind says what to install, before touching anything', async () => {
-    const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile('bash', [join(repoRoot, 'hack', 'kind-up.sh')], { env: { ...process.env, PATH: `${join(repoRoot, 'node_modules', '.bin')}:/usr/bin:/bin` }, timeout: 30_000 }, (error, _stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr });
-      });
-    });
+    const result = await runCommand('bash', [join(repoRoot, 'hack', 'kind-up.sh')], { env: { PATH: `${join(repoRoot, 'node_modules', '.bin')}:/usr/bin:/bin` }, timeoutMs: 30_000 });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^kind-up: (docker|kind) is not on PATH; install it: https:\/\//);
   });

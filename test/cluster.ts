@@ -1,11 +1,11 @@
 // What a test that talks to the real local control plane needs: the clusters from the
 // global setup, names no other test uses, and the real kubectl.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { userKubeconfig, type ClusterName, type ClusterState } from '../hack/controlplane/controlplane.ts';
+import { runCommand, type CommandResult } from './command.ts';
 import { testDirectory } from './temporary.ts';
 
 export function cluster(name: ClusterName): ClusterState {
@@ -18,12 +18,6 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-w${worker}-${randomBytes(3).toString('hex')}`;
 }
 
-export interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 export interface KubectlOptions {
   /** Written to kubectl's stdin (e.g. a manifest for `apply -f -`). */
   input?: string;
@@ -32,15 +26,9 @@ export interface KubectlOptions {
 }
 
 /** Runs the real kubectl against a cluster; never throws on a non-zero exit. */
-export function kubectl(target: ClusterName, args: string[], options: KubectlOptions = {}): Promise<KubectlResult> {
+export function kubectl(target: ClusterName, args: string[], options: KubectlOptions = {}): Promise<CommandResult> {
   const kubeconfig = options.kubeconfig ?? cluster(target).adminKubeconfig;
-  return new Promise((resolve) => {
-    const child = execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin!.end(options.input ?? '');
-  });
+  return runCommand('kubectl', ['--kubeconfig', kubeconfig, ...args], options.input === undefined ? {} : { input: options.input });
 }
 
 /** Like kubectl, but fails the test with kubectl's own error when the command fails. */
