@@ -41,8 +41,10 @@ async function startProgram(program: Program, config: Record<string, unknown>, m
       if (logFile && lines.length > 0) appendFileSync(logFile, `${lines.join('\n')}\n`);
     });
   }
+  // 'close', not 'exit': the process has ended and its output is read to the end, so
+  // `logs` is complete for whoever awaits this (startOnFreePorts looks for EADDRINUSE).
   // The program reads its config file once, at start; the file goes when the process does.
-  const exited = once(child, 'exit').then(() => rm(dir, { recursive: true, force: true }));
+  const exited = once(child, 'close').then(() => rm(dir, { recursive: true, force: true }));
   const signal = async (name: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(name);
     await exited;
