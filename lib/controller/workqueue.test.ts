@@ -63,15 +63,6 @@ describe('WorkQueue', () => {
     }
   });
 
-  it('releases waiting workers on shutdown and accepts no more keys', async () => {
-    const queue = new WorkQueue();
-    const waiting = queue.get();
-    queue.shutDown();
-    expect(await waiting).toBeUndefined();
-    queue.add('late');
-    expect(await queue.get()).toBeUndefined();
-  });
-
   it('while paused hands out no key, to waiting workers or later ones; resume() hands them out again', async () => {
     const queue = new WorkQueue();
     const waiting = queue.get();

@@ -20,7 +20,6 @@ export class WorkQueue<K = string> {
   private readonly timers = new Map<K, { timer: NodeJS.Timeout; due: number }>();
   private readonly waiters: ((key: K | undefined) => void)[] = [];
   private readonly idleWaiters: (() => void)[] = [];
-  private shuttingDown = false;
   private paused = false;
   private readonly backoff: BackoffOptions;
 
@@ -34,7 +33,7 @@ export class WorkQueue<K = string> {
   }
 
   add(key: K): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
+    if (this.dirty.has(key)) return;
     this.dirty.add(key);
     if (this.processing.has(key)) return; // re-queued by done()
     const waiter = this.waiters.shift();
@@ -49,7 +48,6 @@ export class WorkQueue<K = string> {
 
   /** Adds the key after a delay; a later call with a shorter delay wins. */
   addAfter(key: K, delayMs: number): void {
-    if (this.shuttingDown) return;
     if (delayMs <= 0) return this.add(key);
     const existing = this.timers.get(key);
     const due = Date.now() + delayMs;
@@ -81,7 +79,7 @@ export class WorkQueue<K = string> {
     return this.failures.get(key) ?? 0;
   }
 
-  /** Waits for the next key; undefined once the queue is shut down or while it is paused. */
+  /** Waits for the next key; undefined while the queue is paused. */
   get(): Promise<K | undefined> {
     if (this.paused) return Promise.resolve(undefined);
     const key = this.queue.shift();
@@ -90,7 +88,6 @@ export class WorkQueue<K = string> {
       this.processing.add(key);
       return Promise.resolve(key);
     }
-    if (this.shuttingDown) return Promise.resolve(undefined);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -126,12 +123,5 @@ export class WorkQueue<K = string> {
 
   resume(): void {
     this.paused = false;
-  }
-
-  shutDown(): void {
-    this.shuttingDown = true;
-    for (const { timer } of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
-    for (const waiter of this.waiters.splice(0)) waiter(undefined);
   }
 }
