@@ -20,11 +20,25 @@ export interface Row {
   /** What the baseline is, in a few words (shown under the table). */
   baselineLabel?: string;
   target?: Target;
+  /**
+   * How precisely this run pinned `ours` down, where the machine's noise is of the order
+   * of the target: a bootstrap confidence interval (blockBootstrap). The verdict then
+   * holds only if it holds over the whole interval.
+   */
+  interval?: Interval;
   /** Sizes, repetitions, anything a reader needs to trust the figure. */
   note?: string;
 }
 
-export type Verdict = 'pass' | 'miss' | '—';
+export interface Interval {
+  low: number;
+  high: number;
+  /** e.g. 0.9 for a 90% interval. */
+  confidence: number;
+}
+
+/** `undecided`: the target holds at one end of the row's interval and not at the other, so this run cannot tell. */
+export type Verdict = 'pass' | 'miss' | 'undecided' | '—';
 
 export interface ResultRow extends Row {
   ratio?: number;
@@ -62,7 +76,7 @@ export interface MergedRun {
 
 export function percentile(samples: readonly number[], p: number): number {
   if (samples.length === 0) return NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
+  const sorted = Float64Array.from(samples).sort(); // a typed array sorts numerically, and fast
   // Nearest rank: the smallest sample with at least p% of samples at or below it.
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
@@ -74,6 +88,33 @@ export function mean(samples: readonly number[]): number {
   return samples.reduce((sum, x) => sum + x, 0) / samples.length;
 }
 
+/** A seeded generator of numbers in [0, 1) (mulberry32): the same samples give the same interval. */
+function seededRandom(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/**
+ * A confidence interval for `statistic` by the block bootstrap: each repetition's blocks
+ * (e.g. the requests of one second) are drawn with replacement, as many as it has, and the
+ * statistic is computed over the redrawn repetitions; the interval spans the middle
+ * `confidence` of those values. Drawing whole blocks keeps the requests a slow moment of
+ * the machine delayed together, so a stall counts as one event, not as many independent ones.
+ */
+export function blockBootstrap<Block>(repetitions: readonly (readonly Block[])[], statistic: (repetitions: Block[][]) => number, confidence = 0.9, resamples = 1000): Interval {
+  const random = seededRandom(1);
+  const values: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    values.push(statistic(repetitions.map((blocks) => blocks.map(() => blocks[Math.floor(random() * blocks.length)]!))));
+  }
+  const tail = ((1 - confidence) / 2) * 100;
+  return { low: percentile(values, tail), high: percentile(values, 100 - tail), confidence };
+}
+
 // ---- verdicts -----------------------------------------------------------------------
 
 export function evaluate(row: Row): ResultRow {
@@ -83,8 +124,11 @@ export function evaluate(row: Row): ResultRow {
   let verdict: Verdict = 'miss';
   if (value !== undefined && Number.isFinite(value)) {
     const { op, value: bound } = row.target;
-    const ok = op === '>=' ? value >= bound : op === '<=' ? value <= bound : op === '<' ? value < bound : value > bound;
-    verdict = ok ? 'pass' : 'miss';
+    const meets = (x: number) => (op === '>=' ? x >= bound : op === '<=' ? x <= bound : op === '<' ? x < bound : x > bound);
+    // With an interval, the ends decide: a point estimate alone would pass or miss on noise.
+    const ends = row.interval && row.target.on === 'ours' ? [row.interval.low, row.interval.high] : [value];
+    const met = ends.filter(meets).length;
+    verdict = met === ends.length ? 'pass' : met === 0 ? 'miss' : 'undecided';
   }
   return { ...row, ...(ratio !== undefined ? { ratio } : {}), verdict };
 }
@@ -101,6 +145,12 @@ export function formatNumber(value: number): string {
 }
 
 const withUnit = (value: number, unit: string) => `${formatNumber(value)} ${unit}`.trim();
+
+/** Our figure, and after it the interval it may lie in: `2.07 ms (1.59–3.06)`. */
+function formatOurs(row: Row): string {
+  const ours = withUnit(row.ours, row.unit);
+  return row.interval ? `${ours} (${formatNumber(row.interval.low)}–${formatNumber(row.interval.high)})` : ours;
+}
 
 function formatRatio(ratio: number | undefined): string {
   if (ratio === undefined) return '—';
@@ -120,11 +170,11 @@ function cells(row: ResultRow): string[] {
   return [
     row.scenario,
     row.metric,
-    withUnit(row.ours, row.unit),
+    formatOurs(row),
     row.baseline === undefined ? '—' : withUnit(row.baseline, row.unit),
     formatRatio(row.ratio),
     formatTarget(row),
-    row.verdict === 'miss' ? 'MISS' : row.verdict,
+    row.verdict === 'miss' ? 'MISS' : row.verdict === 'undecided' ? 'UNDECIDED' : row.verdict,
   ];
 }
 
