@@ -56,7 +56,6 @@ const user = async (email: string) => JSON.parse(await kubectlOk('hub', ['get', 
 const events = (email: string) => kubectlOk('hub', ['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${names[email]}`, '-o', 'jsonpath={.items[*].reason}']);
 const audit = () => operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === true);
 
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'infra-passwords-e2e-'));
   await kubectlOk('hub', ['create', 'namespace', ns]);

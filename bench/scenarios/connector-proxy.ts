@@ -209,9 +209,10 @@ export const connectorProxy: Scenario = {
       await waitForQuiet(ctx);
       atRate.push(await interleavedPaced(turns, sizes.pacedSeconds));
       sequential.push(await interleavedSequential(turns, Math.ceil(sizes.sequential / sizes.reps), sizes.seconds));
+      const lastAtRate = pooled(atRate.at(-1)!, targets);
       ctx.log(
         `rep ${rep + 1}/${sizes.reps}: ${targets.map((t) => `${t.name} ${loaded.get(t)!.at(-1)!.rate.toFixed(0)} req/s`).join(', ')}; machine ${(machine.at(-1)! * 100).toFixed(0)}% busy; ` +
-          `p99 at ${ratePerDoor} req/s: ${targets.map((t) => `${percentile(pooled(atRate.at(-1)!, targets).get(t)!, 99).toFixed(2)} ms`).join(', ')}`,
+          `p99 at ${ratePerDoor} req/s: ${targets.map((t) => `${percentile(lastAtRate.get(t)!, 99).toFixed(2)} ms`).join(', ')}`,
       );
     }
 
