@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the kube-apiserver, kube-controller-manager and etcd that the local control plane runs
-# (and the Lua interpreter for the Argo CD health checks), from the Go
+# (and the Lua interpreter for the Argo CD health checks, and the bench's load generator), from the Go
 # modules pinned in hack/tools/, and caches them under ~/.cache/infra/bin keyed by
 # version and by the hash of the pinning go.mod/go.sum. Prints nothing but progress to
 # stderr; prints the cache directory on stdout. Safe to run concurrently (flock).
@@ -50,5 +50,7 @@ build "$root/hack/tools/kube-apiserver" k8s.io/kubernetes/cmd/kube-controller-ma
 # gopher-lua, the Lua interpreter Argo CD embeds, for config/argocd/health.lua. Its version is
 # main.go's hash: the cache key covers go.mod and go.sum only, and main.go is ours.
 build "$root/hack/tools/lua-health" . lua-health "$(sha256sum "$root/hack/tools/lua-health/main.go" | cut -c1-12)"
+# The bench's HTTPS load generator (standard library only); versioned by main.go's hash too.
+build "$root/hack/tools/loadgen" . loadgen "$(sha256sum "$root/hack/tools/loadgen/main.go" | cut -c1-12)"
 
 echo "$bin_dir"

@@ -1,12 +1,14 @@
 // Token issuance through the operator's public door: one password login, then
-// TokenRequests with a bearer session over keep-alive HTTPS at bounded concurrency.
-// Baseline: the same ES256 signing (issueToken, same claims) in this process with no
-// HTTP, no auth and no lookups — the floor the door adds its overhead to.
+// TokenRequests with a bearer session over keep-alive HTTPS at bounded concurrency, sent
+// by hack/tools/loadgen. Baseline: the same ES256 signing (issueToken, same claims) in
+// this process with no HTTP, no auth and no lookups — the floor the door adds its
+// overhead to.
 import { Agent } from 'node:https';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { generateSigningKey } from '../../operator/signing/keyset.ts';
 import { issueToken } from '../../operator/signing/tokens.ts';
 import { https } from '../../test/https.ts';
+import { httpLoad } from '../loadgen.ts';
 import { boundedLoad, machineCpuMs, operator, operatorCA, ownNamespace, processCpuMs, userWithGrant, waitForQuiet, type Scenario } from '../harness.ts';
 import { median, percentile, type Row } from '../table.ts';
 
@@ -31,7 +33,8 @@ export const tokenIssuance: Scenario = {
     const { email, password, group, destination } = await userWithGrant(ctx, ns);
 
     const op = await operator(ctx, { namespace: ns });
-    const agent = new Agent({ keepAlive: true, maxSockets: concurrency, ca: await operatorCA(ctx, ns) });
+    const ca = await operatorCA(ctx, ns);
+    const agent = new Agent({ keepAlive: true, ca });
     ctx.defer(() => agent.destroy());
 
     const login = await post(agent, `${op.publicURL}${authPath}/logins`, JSON.stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'Login', spec: { email, password } }));
@@ -41,17 +44,11 @@ export const tokenIssuance: Scenario = {
     const url = `${op.publicURL}${authPath}/tokenrequests`;
     const body = JSON.stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination } });
     const headers = { authorization: `Bearer ${session}` };
-    let sample = '';
-    const requestToken = async (latencies: number[]) => {
-      const start = performance.now();
-      const res = await post(agent, url, body, headers);
-      const elapsed = performance.now() - start;
-      if (res.status !== 201) throw new Error(`TokenRequest answered ${res.status}: ${res.text}`);
-      const token = (JSON.parse(res.text) as { status?: { token?: string } }).status?.token;
-      if (!token) throw new Error(`TokenRequest answered 201 without a token: ${res.text}`);
-      sample ||= token;
-      latencies.push(elapsed);
-    };
+    const first = await post(agent, url, body, headers);
+    if (first.status !== 201) throw new Error(`TokenRequest answered ${first.status}: ${first.text}`);
+    const sample = (JSON.parse(first.text) as { status?: { token?: string } }).status?.token;
+    if (!sample) throw new Error(`TokenRequest answered 201 without a token: ${first.text}`);
+    const tokenRequests = { url, method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body, ca, concurrency, expectStatus: 201, expectBody: '"token":"' };
 
     const key = await generateSigningKey();
     const claims = { keys: key, issuer: op.publicURL, audience: destination, subject: email, groups: [group] };
@@ -64,21 +61,22 @@ export const tokenIssuance: Scenario = {
     const pid = op.process.pid!;
     /** Our side: `count` requests at `concurrency`, or until the time bound; with where the CPU went. */
     const load = async (count: number) => {
-      const latencies: number[] = [];
       const [opCpu0, machine0, benchCpu0] = [await processCpuMs(pid), await machineCpuMs(), process.cpuUsage()];
-      const start = performance.now();
-      const done = await boundedLoad(count, concurrency, Date.now() + sizes.seconds * 1000, () => requestToken(latencies));
-      const seconds = (performance.now() - start) / 1000;
+      const run = await httpLoad({ ...tokenRequests, count, durationMs: sizes.seconds * 1000 });
       const [opCpu1, machine1, benchCpu] = [await processCpuMs(pid), await machineCpuMs(), process.cpuUsage(benchCpu0)];
+      const done = run.completed;
+      const benchCpuMs = (benchCpu.user + benchCpu.system) / 1000;
+      const machineMs = machine1.total - machine0.total;
       return {
         done,
-        rate: done / seconds,
-        latencies,
+        rate: done / run.seconds,
+        latencies: run.latenciesMs,
         operatorCpuPerRequest: (opCpu1 - opCpu0) / done,
-        clientCpuPerRequest: (benchCpu.user + benchCpu.system) / 1000 / done,
-        machineBusy: (machine1.busy - machine0.busy) / (machine1.total - machine0.total),
-        // CPU that neither the operator nor the bench used: other processes on the machine.
-        otherBusy: (machine1.busy - machine0.busy - (opCpu1 - opCpu0) - (benchCpu.user + benchCpu.system) / 1000) / (machine1.total - machine0.total),
+        loadgenCpuPerRequest: run.clientCpuMs / done,
+        benchCpuPerRequest: benchCpuMs / done,
+        machineBusy: (machine1.busy - machine0.busy) / machineMs,
+        // CPU that neither the operator, the load generator nor the bench used: other processes on the machine.
+        otherBusy: (machine1.busy - machine0.busy - (opCpu1 - opCpu0) - run.clientCpuMs - benchCpuMs) / machineMs,
       };
     };
     /** The baseline: the same number of tokens signed one after another, same time bound. */
@@ -108,7 +106,7 @@ export const tokenIssuance: Scenario = {
       base.push(b);
       ctx.log(
         `rep ${rep}/${sizes.reps}: ${o.done} requests at ${o.rate.toFixed(0)} req/s (p50 ${percentile(o.latencies, 50).toFixed(2)} ms); ` +
-          `CPU per request: operator ${o.operatorCpuPerRequest.toFixed(2)} ms, client ${o.clientCpuPerRequest.toFixed(2)} ms, machine ${(o.machineBusy * 100).toFixed(0)}% busy (others ${(o.otherBusy * 100).toFixed(0)}%); ` +
+          `CPU per request: operator ${o.operatorCpuPerRequest.toFixed(2)} ms, loadgen ${o.loadgenCpuPerRequest.toFixed(3)} ms, bench ${o.benchCpuPerRequest.toFixed(3)} ms, machine ${(o.machineBusy * 100).toFixed(0)}% busy (others ${(o.otherBusy * 100).toFixed(0)}%); ` +
           `raw signing ${b.rate.toFixed(0)}/s, ${b.cpuPerToken.toFixed(3)} ms CPU each`,
       );
     }
@@ -126,7 +124,7 @@ export const tokenIssuance: Scenario = {
         baseline: median(base.map((b) => b.rate)),
         baselineLabel: 'issueToken (jose ES256, same claims) in the bench process, sequential, same count',
         target: { on: 'ratio', op: '>=', value: 0.5 },
-        note: `median of ${sizes.reps} reps (${requests} requests; bound ${sizes.count} or ${sizes.seconds} s each) after ${sizes.warmup} warm-up, each once the machine was idle (< 20% busy) or after 60 s; concurrency ${concurrency}, keep-alive HTTPS, one session`,
+        note: `median of ${sizes.reps} reps (${requests} requests; bound ${sizes.count} or ${sizes.seconds} s each) after ${sizes.warmup} warm-up, each once the machine was idle (< 20% busy) or after 60 s; concurrency ${concurrency}, keep-alive HTTPS from hack/tools/loadgen (Go), one session`,
       },
       {
         scenario,
@@ -135,7 +133,7 @@ export const tokenIssuance: Scenario = {
         ours: median(ours.map((o) => o.operatorCpuPerRequest)),
         baseline: median(base.map((b) => b.cpuPerToken)),
         baselineLabel: 'CPU of the bench process per raw issueToken call',
-        note: `operator process user+system CPU / requests; meanwhile the client (bench process: HTTPS, JSON, reading the operator's logs) used ${median(ours.map((o) => o.clientCpuPerRequest)).toFixed(2)} ms per request and the machine was ${(median(ours.map((o) => o.machineBusy)) * 100).toFixed(0)}% busy, ${(median(ours.map((o) => o.otherBusy)) * 100).toFixed(0)}% of it other processes`,
+        note: `operator process user+system CPU / requests; meanwhile the load generator used ${median(ours.map((o) => o.loadgenCpuPerRequest)).toFixed(3)} ms per request, the bench process (reading the operator's logs) ${median(ours.map((o) => o.benchCpuPerRequest)).toFixed(3)} ms, and the machine was ${(median(ours.map((o) => o.machineBusy)) * 100).toFixed(0)}% busy, ${(median(ours.map((o) => o.otherBusy)) * 100).toFixed(0)}% of it other processes`,
       },
       { scenario, metric: 'latency p50', unit: 'ms', ours: percentile(ourLatencies, 50), baseline: percentile(baseLatencies, 50), baselineLabel: 'one raw issueToken call' },
       { scenario, metric: 'latency p99', unit: 'ms', ours: percentile(ourLatencies, 99), baseline: percentile(baseLatencies, 99), baselineLabel: 'one raw issueToken call' },

@@ -1,4 +1,4 @@
-// Locates the Go-built tools (kube-apiserver, kube-controller-manager, etcd, lua-health),
+// Locates the Go-built tools (kube-apiserver, kube-controller-manager, etcd, lua-health, loadgen),
 // building and caching them on first use.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -13,6 +13,8 @@ export interface ToolPaths {
   kubeControllerManager: string;
   /** Runs an Argo CD health check with Argo CD's Lua interpreter (hack/tools/lua-health). */
   luaHealth: string;
+  /** The bench's HTTPS load generator (hack/tools/loadgen). */
+  loadgen: string;
   kubernetesVersion: string;
 }
 
@@ -25,5 +27,5 @@ export async function toolPaths(): Promise<ToolPaths> {
   const binDir = stdout.trim();
   const goMod = await readFile(join(repoRoot, 'hack', 'tools', 'kube-apiserver', 'go.mod'), 'utf8');
   const kubernetesVersion = /^require k8s\.io\/kubernetes (v\S+)$/m.exec(goMod)?.[1] ?? 'unknown';
-  return { etcd: join(binDir, 'etcd'), kubeApiserver: join(binDir, 'kube-apiserver'), kubeControllerManager: join(binDir, 'kube-controller-manager'), luaHealth: join(binDir, 'lua-health'), kubernetesVersion };
+  return { etcd: join(binDir, 'etcd'), kubeApiserver: join(binDir, 'kube-apiserver'), kubeControllerManager: join(binDir, 'kube-controller-manager'), luaHealth: join(binDir, 'lua-health'), loadgen: join(binDir, 'loadgen'), kubernetesVersion };
 }
