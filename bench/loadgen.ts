@@ -1,8 +1,8 @@
 // Drives an HTTPS endpoint with hack/tools/loadgen, a Go process of its own, for
 // scenarios whose baseline has no client: a Node client in the bench would take a core's
 // worth of the two from the program it measures (bench/README.md, "Token issuance").
-import { spawn } from 'node:child_process';
 import { toolPaths } from '../hack/controlplane/tools.ts';
+import { runCommand } from '../test/command.ts';
 
 export interface HttpLoad {
   url: string;
@@ -43,19 +43,9 @@ export async function httpLoad(load: HttpLoad): Promise<HttpLoadResult> {
   const loadgen = await (loadgenPath ??= toolPaths().then((tools) => tools.loadgen));
   // One OS thread is plenty for a few connections, and spares the cross-thread wake-ups
   // that made each request cost a third more CPU with two.
-  const child = spawn(loadgen, [], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GOMAXPROCS: '1' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  child.stdin.end(JSON.stringify(load));
-  const code = await exited;
-  if (code !== 0) throw new Error(`loadgen exited with ${code}: ${stderr.trim()}`);
-  const out = JSON.parse(stdout) as LoadgenOutput;
+  const run = await runCommand(loadgen, [], { env: { GOMAXPROCS: '1' }, input: JSON.stringify(load) });
+  if (run.code !== 0) throw new Error(`loadgen exited with ${run.code}: ${run.stderr.trim() || '(no output)'}`);
+  const out = JSON.parse(run.stdout) as LoadgenOutput;
   if (out.failure) throw new Error(`after ${out.completed} good answers: ${out.failure}`);
   return { completed: out.completed, seconds: out.seconds, latenciesMs: out.latenciesMs, clientCpuMs: out.cpuMs };
 }

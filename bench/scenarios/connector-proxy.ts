@@ -196,6 +196,9 @@ export const connectorProxy: Scenario = {
     const loaded = new Map(targets.map((t) => [t, [] as Load[]]));
     const atRate: Seconds[] = [];
     const sequential: Seconds[] = [];
+    /** The same phases with each repetition's seconds pooled, door by door. */
+    const atRateRuns: Latencies[] = [];
+    const sequentialRuns: Latencies[] = [];
     const machine: number[] = [];
     for (let rep = 0; rep < sizes.reps; rep++) {
       await waitForQuiet(ctx);
@@ -209,10 +212,11 @@ export const connectorProxy: Scenario = {
       await waitForQuiet(ctx);
       atRate.push(await interleavedPaced(turns, sizes.pacedSeconds));
       sequential.push(await interleavedSequential(turns, Math.ceil(sizes.sequential / sizes.reps), sizes.seconds));
-      const lastAtRate = pooled(atRate.at(-1)!, targets);
+      atRateRuns.push(pooled(atRate.at(-1)!, targets));
+      sequentialRuns.push(pooled(sequential.at(-1)!, targets));
       ctx.log(
         `rep ${rep + 1}/${sizes.reps}: ${targets.map((t) => `${t.name} ${loaded.get(t)!.at(-1)!.rate.toFixed(0)} req/s`).join(', ')}; machine ${(machine.at(-1)! * 100).toFixed(0)}% busy; ` +
-          `p99 at ${ratePerDoor} req/s: ${targets.map((t) => `${percentile(lastAtRate.get(t)!, 99).toFixed(2)} ms`).join(', ')}`,
+          `p99 at ${ratePerDoor} req/s: ${targets.map((t) => `${percentile(atRateRuns.at(-1)!.get(t)!, 99).toFixed(2)} ms`).join(', ')}`,
       );
     }
 
@@ -224,8 +228,6 @@ export const connectorProxy: Scenario = {
     // not decide.
     const p = (run: Latencies, t: Target, q: number) => percentile(run.get(t)!, q);
     const added = (runs: Latencies[], t: Target, q: number) => median(runs.map((run) => p(run, t, q) - p(run, direct, q)));
-    const atRateRuns = atRate.map((run) => pooled(run, targets));
-    const sequentialRuns = sequential.map((run) => pooled(run, targets));
     /** How precisely the connector's added p99 is known from these seconds: the same statistic over redrawn seconds. */
     const addedP99Interval = (runs: Seconds[]) => blockBootstrap(runs, (redrawn) => added(redrawn.map((run) => pooled(run, [ours, direct])), ours, 99));
     const cpu = (t: Target) => median(loaded.get(t)!.map((l) => l.cpuPerRequest!));

@@ -74,11 +74,10 @@ func main() {
 	}
 
 	var (
-		sent      atomic.Int64
-		failed    atomic.Bool
-		failureMu sync.Mutex
-		failure   string
-		wg        sync.WaitGroup
+		sent    atomic.Int64
+		failed  atomic.Bool
+		failure string // written once, by the worker that set failed; read after wg.Wait
+		wg      sync.WaitGroup
 	)
 	latencies := make([][]float64, s.Concurrency)
 	start := time.Now()
@@ -88,11 +87,9 @@ func main() {
 			for !failed.Load() && time.Now().Before(deadline) && sent.Add(1) <= s.Count {
 				began := time.Now()
 				if err := send(client, &s); err != nil {
-					failureMu.Lock()
 					if !failed.Swap(true) {
 						failure = err.Error()
 					}
-					failureMu.Unlock()
 					return
 				}
 				latencies[w] = append(latencies[w], float64(time.Since(began).Microseconds())/1000)
