@@ -550,32 +550,26 @@ describe('the key cache', () => {
 });
 
 describe('the API server’s certificate', () => {
-  const unreachable = { kind: 'Status', code: 502, message: "the connector could not reach this cluster's API server" };
-
-  it('must chain to the configured CA: an API server with another CA’s certificate is never sent the request', async () => {
-    const other = await createCertificateAuthority('another CA');
-    const { url } = await startProxy(cache, { upstream: { ca: other.cert } });
+  /** A request through a proxy with these upstream options gets a 502, and nothing reaches the API server. */
+  async function expectRefusedUpstream(options: Partial<UpstreamOptions>): Promise<void> {
+    const { url } = await startProxy(cache, { upstream: options });
     const before = upstream.seen.length;
     const res = await get(`${url}/api`, { authorization: `Bearer ${await token()}` });
     expect(res.status).toBe(502);
-    expect(res.json()).toMatchObject(unreachable);
+    expect(res.json()).toMatchObject({ kind: 'Status', code: 502, message: "the connector could not reach this cluster's API server" });
     expect(upstream.seen.length).toBe(before);
+  }
+
+  it('must chain to the configured CA: an API server with another CA’s certificate is never sent the request', async () => {
+    await expectRefusedUpstream({ ca: (await createCertificateAuthority('another CA')).cert });
   });
 
   it('must chain to the system CAs when no CA is configured', async () => {
-    const { url } = await startProxy(cache, { upstream: { ca: undefined } });
-    const before = upstream.seen.length;
-    const res = await get(`${url}/api`, { authorization: `Bearer ${await token()}` });
-    expect(res.status).toBe(502);
-    expect(upstream.seen.length).toBe(before);
+    await expectRefusedUpstream({ ca: undefined });
   });
 
   it('must name the server the connector expects (servername), not just chain to the CA', async () => {
-    const { url } = await startProxy(cache, { upstream: { servername: 'kubernetes.default.svc' } });
-    const before = upstream.seen.length;
-    const res = await get(`${url}/api`, { authorization: `Bearer ${await token()}` });
-    expect(res.status).toBe(502);
-    expect(upstream.seen.length).toBe(before);
+    await expectRefusedUpstream({ servername: 'kubernetes.default.svc' });
   });
 });
 
