@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { runCommand } from '../test/command.ts';
+import { runCommand } from '../hack/local-infra/command.ts';
 import { testDirectory } from '../test/temporary.ts';
 import { scenarios } from './scenarios/index.ts';
 import type { Results } from './table.ts';

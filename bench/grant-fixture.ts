@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { resources, type Grant } from '../api/v1alpha1/types.ts';
 import { bindingName, subjectOf } from '../connector/rbac/desired.ts';
 import { statusCode } from '../lib/kube.ts';
-import { destinationLabel } from '../operator/controllers/context.ts';
+import { destinationLabel } from '../api/grants.ts';
 import { boundedLoad, uniqueName, type BenchContext } from './harness.ts';
 import { bindingId, subjectId, type BindingId } from './spoke-bindings.ts';
 

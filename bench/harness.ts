@@ -9,8 +9,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { hashPassword } from '../operator/auth/passwords.ts';
-import { startInfra, type Infra } from '../test/infra.ts';
-import { startOperator, type OperatorOptions, type RunningOperator } from '../test/programs.ts';
+import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import { startOperator, type OperatorOptions, type RunningOperator } from '../hack/local-infra/programs.ts';
 import type { Row } from './table.ts';
 
 export interface Scenario {
@@ -97,7 +97,7 @@ export async function operator(ctx: BenchContext, options: Omit<OperatorOptions,
 }
 
 /**
- * Operator and connector for a fresh destination, as test/infra.ts installs them (the
+ * Operator and connector for a fresh destination, as hack/local-infra/infra.ts installs them (the
  * connector's hub identity from hack/add-destination.sh), at the production log level;
  * stopped, and their namespaces deleted, when the scenario ends.
  */

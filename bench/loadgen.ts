@@ -2,7 +2,7 @@
 // scenarios whose baseline has no client: a Node client in the bench would take a core's
 // worth of the two from the program it measures (bench/README.md, "Token issuance").
 import { toolPaths } from '../hack/controlplane/tools.ts';
-import { runCommand } from '../test/command.ts';
+import { runCommand } from '../hack/local-infra/command.ts';
 
 export interface HttpLoad {
   url: string;

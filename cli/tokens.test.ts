@@ -93,8 +93,8 @@ describe('infra tokens', () => {
     const { stdout, stderr } = await run(process.execPath, ['--import', hook, join(import.meta.dirname, 'main.ts'), 'tokens', '--destination', 'prod'], { env: { ...process.env, ...env } });
     expect(JSON.parse(stdout)).toMatchObject({ kind: 'ExecCredential', status: { token: 'token-1' } });
     const loaded = JSON.parse(stderr) as string[];
-    expect([...new Set(loaded)].filter((url) => url.startsWith('file:')).map((url) => url.replace(/^.*\/(cli|lib)\//, '$1/')).sort()).toEqual(
-      ['cli/config.ts', 'cli/errors.ts', 'cli/files.ts', 'cli/main.ts', 'cli/paths.ts', 'cli/tokens.ts', 'lib/status-error.ts'].sort(),
+    expect([...new Set(loaded)].filter((url) => url.startsWith('file:')).map((url) => url.replace(/^.*\/(cli|lib|api)\//, '$1/')).sort()).toEqual(
+      ['api/grants.ts', 'cli/config.ts', 'cli/errors.ts', 'cli/files.ts', 'cli/main.ts', 'cli/paths.ts', 'cli/tokens.ts', 'lib/status-error.ts'].sort(),
     );
     expect(readFileSync(tokenCachePath('prod', env), 'utf8')).toContain('token-1');
   });

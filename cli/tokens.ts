@@ -4,6 +4,7 @@
 // HTTPS client (and zod, through the API types) only when it must ask the server.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { dnsLabel } from '../api/grants.ts';
 import type { AuthClient, ClientOptions } from './api.ts';
 import { currentSession, loadConfig } from './config.ts';
 import { CliError, describeError } from './errors.ts';
@@ -33,7 +34,6 @@ export interface TokenDeps {
   client?: (options: ClientOptions) => AuthClient;
 }
 
-const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export function tokenCachePath(destination: string, env: NodeJS.ProcessEnv = process.env): string {
   return join(tokensDir(env), `${destination}.json`);

@@ -1,16 +1,16 @@
 // infra-connector's configuration (file, environment, flags; see lib/config.ts).
 import { z } from 'zod';
+import { destinationNameProblem, dnsLabel } from '../api/grants.ts';
 import { loadProgramConfig, programUsage, type ParsedArgs, type Setting } from '../lib/config.ts';
 
-const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8443 or 127.0.0.1:0');
 
 export const connectorConfigSchema = z
   .object({
-    destination: z
-      .string()
-      .regex(dnsLabel, 'must be a DNS label (lowercase letters, digits and -), e.g. production: it is the first part of a Grant\'s resource')
-      .refine((name) => name !== 'infra', '"infra" is reserved for access to Infra itself; pick another name'),
+    destination: z.string().superRefine((name, ctx) => {
+      const problem = destinationNameProblem(name);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
     hubKubeconfig: z.string().min(1, 'is required: a kubeconfig for the hub (docs/connector.md shows how to create one)'),
     kubeconfig: z.string().optional().describe('the spoke; in-cluster config when absent'),
     issuer: z

@@ -15,6 +15,7 @@ import {
   type V1RoleBinding,
 } from '@kubernetes/client-node';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { destinationLabel } from '../api/grants.ts';
 import { resources, type Grant } from '../api/v1alpha1/types.ts';
 import { Applier } from '../lib/apply.ts';
 import { certificateNames, ensureCASecret } from '../lib/ca-secret.ts';
@@ -31,7 +32,6 @@ import { managedByLabel, managedByValue } from './rbac/desired.ts';
 import { Registration } from './registration.ts';
 
 export const proxyCASecret = 'infra-connector-ca';
-const destinationLabel = 'infrahq.com/destination';
 const ownedSelector = `${managedByLabel}=${managedByValue}`;
 
 export class Connector {
@@ -91,7 +91,7 @@ export class Connector {
       grants: this.grants,
       spoke: this.spoke,
       spokeConfig,
-      hub: new Applier(hubConfig, fieldManager),
+      hub: new Applier(hubConfig, fieldManager, resources),
       logger: this.logger,
       metrics: new ControllerMetrics(this.registry),
     });
@@ -144,7 +144,7 @@ export class Connector {
       destination: config.destination,
       ...(config.proxy.url ? { url: config.proxy.url } : {}),
       caBundle: ca.cert,
-      hub: new Applier(this.hubConfig, fieldManager),
+      hub: new Applier(this.hubConfig, fieldManager, resources),
       spokeConfig: this.spokeConfig,
       spoke: this.spoke,
       logger: this.logger,

@@ -18,7 +18,7 @@ import { clusterCA, clientKubeconfig } from '../hack/controlplane/controlplane.t
 import { createLogger } from '../lib/log.ts';
 import { createCertificateAuthority, type CertificateAuthority } from '../lib/pki.ts';
 import { generateSigningKey, publicJwks, type SigningKey } from '../operator/signing/keyset.ts';
-import { issueToken } from '../operator/signing/tokens.ts';
+import { issueToken } from '../api/tokens.ts';
 import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { JwksCache } from './jwks.ts';
 import { createProxyServer, upstreamFromKubeConfig, type ProxyServer } from './proxy.ts';

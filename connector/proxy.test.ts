@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { createCertificateAuthority, type CertificateAuthority, type PemPair } from '../lib/pki.ts';
 import { generateSigningKey, publicJwks, type SigningKey } from '../operator/signing/keyset.ts';
-import { issueToken } from '../operator/signing/tokens.ts';
-import { https } from '../test/https.ts';
+import { issueToken } from '../api/tokens.ts';
+import { https } from '../hack/local-infra/https.ts';
 import { JwksCache } from './jwks.ts';
 import { createProxyServer, upstreamFromKubeConfig, type ProxyServer, type UpstreamOptions } from './proxy.ts';
 

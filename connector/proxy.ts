@@ -17,14 +17,13 @@
 import { createServer as createHttpsServer, request as httpsRequest, Agent, type Server } from 'node:https';
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { Socket, AddressInfo } from 'node:net';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { errors, type JWTVerifyGetKey } from 'jose';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../lib/log.ts';
-import { verifyToken } from '../operator/signing/tokens.ts';
+import { verifyToken } from '../api/tokens.ts';
 import { JwksCache, KeysUnavailableError } from './jwks.ts';
 import { VerifiedTokenCache } from './token-cache.ts';
 

@@ -3,9 +3,10 @@
 // and proves it is alive with status.lastSeenAt.
 import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Applier } from '../lib/apply.ts';
-import { errorMessage } from '../lib/controller/informer.ts';
+import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import type { SpokeInformers } from './rbac/controller.ts';
+import type { resources } from '../api/v1alpha1/types.ts';
 
 export const heartbeatIntervalMs = 30_000;
 
@@ -15,7 +16,7 @@ export interface RegistrationOptions {
   url?: string;
   /** PEM CA bundle for the proxy's serving certificate. */
   caBundle: string;
-  hub: Applier;
+  hub: Applier<typeof resources>;
   spokeConfig: KubeConfig;
   spoke: Pick<SpokeInformers, 'namespaces' | 'clusterRoles'>;
   logger: Logger;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { installCRDs } from '../hack/controlplane/crds.ts';
 import { hostServiceObjects, kubectlOk, uniqueName } from '../test/cluster.ts';
-import { eventually, startOperator, type RunningOperator } from '../test/programs.ts';
+import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 
 const ns = uniqueName('infra');
 const destination = uniqueName('dest');

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateHealth, type Health } from '../hack/argocd-health.ts';
 import { hashPassword } from '../operator/auth/passwords.ts';
 import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
-import { startInfra, type Infra } from '../test/infra.ts';
+import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { startOIDCProvider, type TestOP } from '../test/oidc-provider.ts';
-import { eventually } from '../test/programs.ts';
+import { eventually } from '../hack/local-infra/programs.ts';
 
 const testdata = join(import.meta.dirname, '..', 'config', 'argocd', 'testdata');
 const operatorNamespace = uniqueName('infra');

@@ -8,9 +8,9 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../hack/controlplane/controlplane.ts';
 import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
-import { https } from '../test/https.ts';
-import { startInfra, type Infra } from '../test/infra.ts';
-import { eventually } from '../test/programs.ts';
+import { https } from '../hack/local-infra/https.ts';
+import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import { eventually } from '../hack/local-infra/programs.ts';
 import { infraCLI, newUserHome, userKubectl, type UserHome } from '../test/user-shell.ts';
 
 const destination = uniqueName('cli');

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { installCRDs } from '../hack/controlplane/crds.ts';
 import { uniqueName } from '../test/cluster.ts';
-import { startInfra, type Infra } from '../test/infra.ts';
-import { eventually } from '../test/programs.ts';
+import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import { eventually } from '../hack/local-infra/programs.ts';
 
 const run = promisify(execFile);
 const outageMs = 30_000;

@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
-import { startInfra, type Infra } from '../test/infra.ts';
-import { eventually } from '../test/programs.ts';
+import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import { eventually } from '../hack/local-infra/programs.ts';
 
 const destination = uniqueName('prod');
 const web = uniqueName('web');

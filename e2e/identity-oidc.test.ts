@@ -15,11 +15,11 @@ import type { User } from '../api/v1alpha1/types.ts';
 import { userName } from '../operator/management/names.ts';
 import { Browser, signIn, type Page } from '../test/browser.ts';
 import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
-import { https } from '../test/https.ts';
-import { startInfra, type Infra } from '../test/infra.ts';
+import { https } from '../hack/local-infra/https.ts';
+import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { startOIDCProvider, type TestOP } from '../test/oidc-provider.ts';
-import { eventually } from '../test/programs.ts';
-import type { CommandResult } from '../test/command.ts';
+import { eventually } from '../hack/local-infra/programs.ts';
+import type { CommandResult } from '../hack/local-infra/command.ts';
 import { infraCLI, newUserHome, userKubectl, type UserHome } from '../test/user-shell.ts';
 
 const verifyIntervalMs = 3_000;

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
-import { startInfra, type Infra } from '../test/infra.ts';
-import { eventually } from '../test/programs.ts';
+import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import { eventually } from '../hack/local-infra/programs.ts';
 import { testDirectory } from '../test/temporary.ts';
 import type { ClusterName } from '../hack/controlplane/controlplane.ts';
 

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterCA } from '../hack/controlplane/controlplane.ts';
 import { hashPassword } from '../operator/auth/passwords.ts';
 import { cluster, kubectl, kubectlOk, listenAddressFor, serviceForHostPort, uniqueName } from '../test/cluster.ts';
-import { https } from '../test/https.ts';
-import { eventually, startOperator, type RunningOperator } from '../test/programs.ts';
+import { https } from '../hack/local-infra/https.ts';
+import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 
 const authPath = '/apis/auth.infrahq.com/v1alpha1';
 const ns = uniqueName('infra');

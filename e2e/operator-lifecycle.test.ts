@@ -5,8 +5,8 @@ import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../operator/auth/passwords.ts';
 import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
-import { https } from '../test/https.ts';
-import { eventually, startOperator, type RunningOperator } from '../test/programs.ts';
+import { https } from '../hack/local-infra/https.ts';
+import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 
 const running: RunningOperator[] = [];
 afterEach(async () => {

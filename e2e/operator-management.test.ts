@@ -5,8 +5,8 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../operator/auth/passwords.ts';
 import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
-import { https, type HttpsOptions } from '../test/https.ts';
-import { eventually, startOperator, type RunningOperator } from '../test/programs.ts';
+import { https, type HttpsOptions } from '../hack/local-infra/https.ts';
+import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 
 const api = '/apis/infrahq.com/v1alpha1';
 const ns = uniqueName('infra');

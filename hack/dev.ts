@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { startInfra, type Infra } from '../test/infra.ts';
+import { startInfra, type Infra } from './local-infra/infra.ts';
 import { buildPrograms } from './build.ts';
 import { ControlPlane, findRunning } from './controlplane/controlplane.ts';
 import { installCRDs } from './controlplane/crds.ts';

@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultGateway, kindInfraNamespace, requireDocker, selectedCluster } from './e2e-clusters.ts';
-import { runCommand } from '../test/command.ts';
+import { runCommand } from './local-infra/command.ts';
 import { testDirectory } from '../test/temporary.ts';
 
 const repoRoot = join(import.meta.dirname, '..');

@@ -4,21 +4,10 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
-
-/** A duration setting ("5m", "24h") validated into milliseconds. */
-export const duration = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write it like 30s, 5m, 1h30m or 7d` });
-    return z.NEVER;
-  }
-  return ms;
-});
 
 export function readConfigFile(path: string): Record<string, unknown> {
   let text: string;

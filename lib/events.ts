@@ -3,7 +3,7 @@
 // cannot be written is logged, never fails the work it describes.
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { errorMessage } from './controller/informer.ts';
+import { errorMessage } from './errors.ts';
 import type { Logger } from './log.ts';
 
 /** Events about cluster-scoped objects live in the default namespace, as kubectl expects. */

@@ -26,7 +26,7 @@ import {
 } from '@kubernetes/client-node';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { errorMessage } from './controller/informer.ts';
+import { errorMessage } from './errors.ts';
 
 export interface LeaderElectorOptions {
   kubeConfig: KubeConfig;

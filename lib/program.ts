@@ -1,7 +1,7 @@
 // The life of an Infra server program: parse configuration (exit 2 with the reason on
 // bad input), --help and --version, start, and stop cleanly on SIGTERM or SIGINT.
 import { ConfigError, type ParsedArgs } from './config.ts';
-import { errorMessage } from './controller/informer.ts';
+import { errorMessage } from './errors.ts';
 import { createLogger, type Logger } from './log.ts';
 import { version } from './version.ts';
 

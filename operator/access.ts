@@ -1,15 +1,13 @@
 // Who someone is and what they may reach, answered from the hub's caches.
 import type { AccessReviewStatus } from '../api/auth/v1alpha1/types.ts';
+import { infraResource, isExpired, grantNamespace, grantDestination } from '../api/grants.ts';
 import type { Grant } from '../api/v1alpha1/types.ts';
-import { grantDestination, grantIndex, grantNamespace, groupSubject, userSubject, type Hub } from './hub.ts';
+import { grantIndex, groupSubject, userSubject, type Hub } from './hub.ts';
 
 export interface Identity {
   email: string;
   groups: string[];
 }
-
-/** The reserved Grant resource that governs access to Infra itself. */
-export const infraResource = 'infra';
 
 /**
  * Completes an identity: the groups it arrived with (from the hub's authenticator or
@@ -20,10 +18,6 @@ export function resolveIdentity(hub: Hub, email: string, groups: readonly string
   const user = hub.userByEmail(email);
   const all = new Set([...groups, ...(user?.status?.groups ?? []), ...hub.builtInGroups(email)]);
   return { email, groups: [...all].filter((g) => !g.startsWith('system:')).sort() };
-}
-
-export function isExpired(grant: Grant, now: Date): boolean {
-  return grant.spec.expiresAt !== undefined && Date.parse(grant.spec.expiresAt) <= now.getTime();
 }
 
 /** Every unexpired Grant that applies to the identity, directly or through a group. */

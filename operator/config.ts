@@ -1,13 +1,14 @@
 // infra-operator's configuration (file, environment, flags; see lib/config.ts).
 import { z } from 'zod';
-import { duration, loadProgramConfig, programUsage, type ParsedArgs, type Setting } from '../lib/config.ts';
+import { duration } from '../api/duration.ts';
+import { dnsLabel } from '../api/grants.ts';
+import { maxTokenLifetimeMs } from '../api/tokens.ts';
+import { loadProgramConfig, programUsage, type ParsedArgs, type Setting } from '../lib/config.ts';
 
-const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const listenAddress = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8443 or 127.0.0.1:0');
 const email = z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be an email address');
-const maxTokenLifetimeMs = 10 * 60_000;
 
 export const operatorConfigSchema = z
   .object({

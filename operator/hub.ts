@@ -3,6 +3,7 @@
 // destination → grants). Nothing on a request path lists the API server.
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
 import type { Destination, Grant, Group, Provider, User } from '../api/v1alpha1/types.ts';
+import { grantDestination } from '../api/grants.ts';
 import { resources } from '../api/v1alpha1/types.ts';
 import { Informer } from '../lib/controller/informer.ts';
 import type { Logger } from '../lib/log.ts';
@@ -18,15 +19,6 @@ export function subjectKey(grant: Grant): string {
 }
 export const userSubject = (email: string) => `user:${email.toLowerCase()}`;
 export const groupSubject = (name: string) => `group:${name}`;
-
-/** The destination part of a Grant's resource: `production` of `production.web`. */
-export function grantDestination(grant: Grant): string {
-  return grant.spec.resource.split('.')[0]!;
-}
-
-export function grantNamespace(grant: Grant): string | undefined {
-  return grant.spec.resource.split('.')[1];
-}
 
 type Kind = keyof typeof resources;
 

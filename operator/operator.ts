@@ -9,7 +9,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { group as authGroup, version as authVersion } from '../api/auth/v1alpha1/types.ts';
 import { Applier } from '../lib/apply.ts';
 import { Controller, ControllerMetrics } from '../lib/controller/controller.ts';
-import { errorMessage } from '../lib/controller/informer.ts';
+import { errorMessage } from '../lib/errors.ts';
 import { Events } from '../lib/events.ts';
 import { statusCode } from '../lib/kube.ts';
 import { LeaderElector } from '../lib/leaderelection.ts';
@@ -36,8 +36,9 @@ import { secretSealer } from './identity/sealing.ts';
 import { IdentityUsers } from './identity/users.ts';
 import { Verifier } from './identity/verification.ts';
 import { ensureServingCA, issueServingCert, servingNames } from './serving.ts';
-import { issueToken } from './signing/tokens.ts';
+import { issueToken } from '../api/tokens.ts';
 import { SigningKeyStore } from './signing/store.ts';
+import { resources } from '../api/v1alpha1/types.ts';
 
 export const apiServiceName = `${authVersion}.${authGroup}`;
 const trustRefreshMs = 60_000;
@@ -86,7 +87,7 @@ export class Operator {
     );
     const ctx: ControllerContext = {
       hub: this.hub,
-      applier: new Applier(kubeConfig, fieldManager),
+      applier: new Applier(kubeConfig, fieldManager, resources),
       events: new Events(kubeConfig, 'infra-operator', logger),
       metrics: new ControllerMetrics(this.registry),
       logger,

@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { userKubeconfig, type ClusterName, type ClusterState } from '../hack/controlplane/controlplane.ts';
-import { runCommand, type CommandResult } from './command.ts';
+import { runCommand, type CommandResult } from '../hack/local-infra/command.ts';
 import { testDirectory } from './temporary.ts';
 
 export function cluster(name: ClusterName): ClusterState {

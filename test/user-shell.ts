@@ -3,7 +3,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { programBundle } from '../hack/build.ts';
-import { runCommand, type CommandResult } from './command.ts';
+import { runCommand, type CommandResult } from '../hack/local-infra/command.ts';
 
 /** The environment that makes a home (a type, not an interface, so it is a valid environment). */
 export type UserHome = {

@@ -16,7 +16,7 @@ import { hasExactly, SpokeRoleBindings } from '../spoke-bindings.ts';
 import type { Row } from '../table.ts';
 import { bindingWorkers } from '../../connector/rbac/controller.ts';
 import { resourcePath, RestClient } from '../../lib/rest.ts';
-import { startConnector } from '../../test/programs.ts';
+import { startConnector } from '../../hack/local-infra/programs.ts';
 
 const title = 'Connector cold sync';
 

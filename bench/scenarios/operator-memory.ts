@@ -4,8 +4,8 @@
 // exist. Measured after the caches have synced and reconciling has finished.
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RunningOperator } from '../../test/programs.ts';
-import { destinationLabel } from '../../operator/controllers/context.ts';
+import type { RunningOperator } from '../../hack/local-infra/programs.ts';
+import { destinationLabel } from '../../api/grants.ts';
 import { boundedLoad, heapFigures, memorySplit, openSockets, operator, ownNamespace, processMemory, uniqueName, waitSettled, type BenchContext, type HeapFigures, type Memory, type Scenario, type SettleOptions } from '../harness.ts';
 import { median, type Row } from '../table.ts';
 

@@ -6,8 +6,8 @@
 import { Agent } from 'node:https';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { generateSigningKey } from '../../operator/signing/keyset.ts';
-import { issueToken } from '../../operator/signing/tokens.ts';
-import { https } from '../../test/https.ts';
+import { issueToken } from '../../api/tokens.ts';
+import { https } from '../../hack/local-infra/https.ts';
 import { httpLoad } from '../loadgen.ts';
 import { boundedLoad, machineCpuMs, operator, operatorCA, ownNamespace, processCpuMs, userWithGrant, waitForQuiet, type Scenario } from '../harness.ts';
 import { median, percentile, type Row } from '../table.ts';

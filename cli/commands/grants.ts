@@ -3,7 +3,8 @@
 // Grant that matches.
 import { Option, type Command } from 'commander';
 import type { Grant, GrantSpec } from '../../api/v1alpha1/types.ts';
-import { parseDuration } from '../../lib/duration.ts';
+import { grantDestination } from '../../api/grants.ts';
+import { parseDuration } from '../../api/duration.ts';
 import { CliError } from '../errors.ts';
 import type { Io } from '../io.ts';
 import { outputOption, render, table, type Format } from '../output.ts';
@@ -128,7 +129,7 @@ export async function listGrants(io: Io, options: { user?: string; group?: strin
     (g) =>
       (options.user === undefined || g.spec.user?.toLowerCase() === options.user.toLowerCase()) &&
       (options.group === undefined || g.spec.group === options.group) &&
-      (options.destination === undefined || g.spec.resource.split('.')[0] === options.destination),
+      (options.destination === undefined || grantDestination(g) === options.destination),
   );
   if (options.output !== 'table') return io.out(render(grants, options.output));
   if (grants.length === 0) return io.out('No Grants yet: add one with `infra grants add`.');

@@ -5,7 +5,7 @@
 // have been listed once, and a hub outage leaves the informer's last known Grants in
 // place: doubt never empties the cluster.
 import type { KubeConfig, RbacV1Subject, V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
-import type { Grant } from '../../api/v1alpha1/types.ts';
+import { type Grant, type resources } from '../../api/v1alpha1/types.ts';
 import type { Applier } from '../../lib/apply.ts';
 import type { ConditionInput } from '../../lib/conditions.ts';
 import { Controller, type ControllerMetrics } from '../../lib/controller/controller.ts';
@@ -48,7 +48,7 @@ export interface RBACSyncOptions {
   spoke: SpokeInformers;
   spokeConfig: KubeConfig;
   /** Writes the Synced condition on Grants in the hub. */
-  hub: Applier;
+  hub: Applier<typeof resources>;
   logger: Logger;
   metrics: ControllerMetrics;
   now?: () => Date;

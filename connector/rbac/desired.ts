@@ -4,6 +4,7 @@
 // linearly on every request, so fewer, fuller bindings are faster), sharded past
 // maxSubjectsPerBinding to stay far below etcd's object size limit.
 import type { RbacV1Subject } from '@kubernetes/client-node';
+import { grantNamespace, isExpired } from '../../api/grants.ts';
 import type { Grant } from '../../api/v1alpha1/types.ts';
 
 export const maxSubjectsPerBinding = 1000;
@@ -26,8 +27,7 @@ export function parseBindingKey(key: BindingKey): { namespace: string | undefine
 
 /** The binding a Grant contributes to, given the destination it belongs to. */
 export function grantBindingKey(grant: Grant): BindingKey {
-  const [, namespace] = grant.spec.resource.split('.');
-  return bindingKey(namespace, grant.spec.role);
+  return bindingKey(grantNamespace(grant), grant.spec.role);
 }
 
 export function subjectOf(grant: Grant): RbacV1Subject {
@@ -61,13 +61,13 @@ export type SyncProblem =
 
 /** Why a Grant cannot be bound here, or undefined when it can. */
 export function syncProblem(grant: Grant, destination: string, roles: ReadonlySet<string>, namespaces: ReadonlySet<string>, now: Date): SyncProblem | undefined {
-  if (grant.spec.expiresAt !== undefined && Date.parse(grant.spec.expiresAt) <= now.getTime()) {
+  if (isExpired(grant, now)) {
     return { reason: 'Expired', message: `expired at ${grant.spec.expiresAt}; the binding was removed` };
   }
   if (!roles.has(grant.spec.role)) {
     return { reason: 'RoleNotFound', message: `ClusterRole ${grant.spec.role} does not exist in destination ${destination}; create it there or pick one of its roles (kubectl get destination ${destination} -o jsonpath='{.status.roles}')` };
   }
-  const [, namespace] = grant.spec.resource.split('.');
+  const namespace = grantNamespace(grant);
   if (namespace !== undefined && !namespaces.has(namespace)) {
     return { reason: 'NamespaceNotFound', message: `namespace ${namespace} does not exist in destination ${destination}; the binding is created as soon as it does` };
   }

@@ -4,7 +4,7 @@
 // re-queues every key, so a missed event or a hand edit is repaired in bounded time.
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { errorMessage } from './informer.ts';
+import { errorMessage } from '../errors.ts';
 import { WorkQueue, type BackoffOptions } from './workqueue.ts';
 
 export interface ReconcileResult {

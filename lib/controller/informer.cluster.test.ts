@@ -4,7 +4,7 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject
 import type { Grant } from '../../api/v1alpha1/types.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cluster, kubectlOk, uniqueName } from '../../test/cluster.ts';
-import { eventually } from '../../test/programs.ts';
+import { eventually } from '../../hack/local-infra/programs.ts';
 import { loadKubeConfig } from '../kube.ts';
 import { createLogger } from '../log.ts';
 import { Informer, type ListPage } from './informer.ts';

@@ -4,6 +4,7 @@
 // disconnected, maintains named indexes, and calls handlers that cannot throw into it.
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { errorMessage } from '../errors.ts';
 
 export type IndexFunction<T> = (obj: T) => string[];
 export type EventHandler<T> = (obj: T, event: 'add' | 'update' | 'delete') => void;
@@ -225,10 +226,4 @@ export class Informer<T extends KubernetesObject> {
 function continueToken(list: KubernetesListObject<KubernetesObject>): string | undefined {
   const metadata = list.metadata as { _continue?: string; continue?: string } | undefined;
   return metadata?._continue || metadata?.continue || undefined;
-}
-
-export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (typeof err === 'object' && err !== null && 'message' in err) return String((err as { message: unknown }).message);
-  return String(err);
 }

@@ -23,9 +23,10 @@ import {
   type TokenRequestSpec,
   type TokenRequestStatus,
 } from '../../api/auth/v1alpha1/types.ts';
-import { parseDuration } from '../../lib/duration.ts';
+import { parseDuration } from '../../api/duration.ts';
 import type { Logger } from '../../lib/log.ts';
-import { accessSummary, grantsOnDestination, infraResource, infraRole, resolveIdentity, type Identity } from '../access.ts';
+import { accessSummary, grantsOnDestination, infraRole, resolveIdentity, type Identity } from '../access.ts';
+import { infraResource } from '../../api/grants.ts';
 import type { Hub } from '../hub.ts';
 import type { IdentityDeps } from '../identity/deps.ts';
 import { loginWithProvider, startDeviceLogin } from '../identity/login.ts';

@@ -3,7 +3,7 @@
 // body parser does for the other routes: 413 past the limit, 400 for what is not JSON, {}
 // for an empty body. Both refuse with the same Status (status.ts maps body-parser's).
 import type { IncomingMessage } from 'node:http';
-import { errorMessage } from '../../lib/controller/informer.ts';
+import { errorMessage } from '../../lib/errors.ts';
 import { StatusError } from '../../lib/status-error.ts';
 
 export const maxBodyBytes = 64 * 1024;

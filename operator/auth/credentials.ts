@@ -5,7 +5,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { User } from '../../api/v1alpha1/types.ts';
-import { errorMessage } from '../../lib/controller/informer.ts';
+import { errorMessage } from '../../lib/errors.ts';
 import { statusCode } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
 import { credentialLabel, userLabel, type Hub } from '../hub.ts';

@@ -4,7 +4,7 @@
 // providers' own discovery documents and login pages show.
 import express from 'express';
 import { apiVersion, loginProvidersPath, type LoginProviderList } from '../../api/auth/v1alpha1/types.ts';
-import { errorMessage } from '../../lib/controller/informer.ts';
+import { errorMessage } from '../../lib/errors.ts';
 import type { IdentityDeps } from '../identity/deps.ts';
 import { loginProviders } from '../identity/login.ts';
 import { sendStatus } from './status.ts';

@@ -2,7 +2,7 @@
 // on Node's ServerResponse, so they serve express routes and the plain create path alike.
 import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
-import { errorMessage } from '../../lib/controller/informer.ts';
+import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { bodyNotJSON, bodyTooLarge } from './body.ts';

@@ -6,10 +6,11 @@ import type { Informer } from '../../lib/controller/informer.ts';
 import type { Events } from '../../lib/events.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Hub } from '../hub.ts';
+import type { resources } from '../../api/v1alpha1/types.ts';
 
 export interface ControllerContext {
   hub: Hub;
-  applier: Applier;
+  applier: Applier<typeof resources>;
   events: Events;
   metrics: ControllerMetrics;
   logger: Logger;
@@ -21,7 +22,6 @@ export interface ControllerContext {
 }
 
 export const fieldManager = 'infra-operator';
-export const destinationLabel = 'infrahq.com/destination';
 
 /**
  * A controller for one kind: keyed by object name, fed by the kind's informer, resynced

@@ -5,9 +5,9 @@
 import type { Grant, GrantStatus } from '../../api/v1alpha1/types.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
-import { infraResource, isExpired } from '../access.ts';
-import { grantDestination, grantIndex, groupSubject, userIndex, userSubject, type Hub } from '../hub.ts';
-import { destinationLabel, kindController, type ControllerContext } from './context.ts';
+import { isExpired, infraResource, grantDestination, destinationLabel } from '../../api/grants.ts';
+import { grantIndex, groupSubject, userIndex, userSubject, type Hub } from '../hub.ts';
+import { kindController, type ControllerContext } from './context.ts';
 
 /** The conditions a Grant should carry now; pure, for tests. */
 export function grantConditions(grant: Grant, hub: Pick<Hub, 'destinations' | 'userByEmail' | 'groups' | 'users'>, now: Date): ConditionInput[] {

@@ -3,7 +3,7 @@
 // is wrong when not. A deleted Provider's sessions are revoked.
 import type { Provider } from '../../api/v1alpha1/types.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
-import { errorMessage } from '../../lib/controller/informer.ts';
+import { errorMessage } from '../../lib/errors.ts';
 import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
 import type { CredentialStore } from '../auth/credentials.ts';
 import { UpstreamError } from '../identity/errors.ts';

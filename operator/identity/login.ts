@@ -3,7 +3,7 @@
 // refresh token for continuous verification. Also what the CLI needs to start a login.
 import type { DeviceAuthorizationStatus, LoginProvider, LoginSpec } from '../../api/auth/v1alpha1/types.ts';
 import type { Provider, User } from '../../api/v1alpha1/types.ts';
-import { errorMessage } from '../../lib/controller/informer.ts';
+import { errorMessage } from '../../lib/errors.ts';
 import { findCondition } from '../../lib/conditions.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import type { Credential } from '../auth/credentials.ts';

@@ -5,7 +5,7 @@
 // longer accepts (disabled, removed: invalid_grant, or userinfo refused) loses every
 // session and access key at once. An unreachable provider changes nothing but the clock.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorMessage } from '../../lib/controller/informer.ts';
+import { errorMessage } from '../../lib/errors.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import type { Credential, UpstreamRecord } from '../auth/credentials.ts';
 import { authenticationFailed } from '../auth/status.ts';

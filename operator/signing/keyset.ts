@@ -7,8 +7,7 @@
 // (retiredAt + the maximum token lifetime + a clock-skew allowance), then it is dropped.
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK } from 'jose';
 import { z } from 'zod';
-
-export const signingAlgorithm = 'ES256';
+import { currentKey, signingAlgorithm } from '../../api/tokens.ts';
 
 export interface SigningKey {
   /** RFC 7638 JWK thumbprint (SHA-256) of the public key. */
@@ -45,16 +44,6 @@ export async function generateSigningKey(now: Date = new Date()): Promise<Signin
   const publicJwk = ecPublicMembers(await exportJWK(publicKey));
   const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
   return { kid, alg: signingAlgorithm, privateJwk, publicJwk, createdAt: now.toISOString() };
-}
-
-/** The key that signs tokens now: the newest key that is not retired. */
-export function currentKey(keys: KeySet): SigningKey | undefined {
-  let current: SigningKey | undefined;
-  for (const key of keys) {
-    if (key.retiredAt !== undefined) continue;
-    if (!current || Date.parse(key.createdAt) >= Date.parse(current.createdAt)) current = key;
-  }
-  return current;
 }
 
 /**

@@ -7,9 +7,9 @@ import { pino } from 'pino';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadKubeConfig } from '../../lib/kube.ts';
 import { cluster, kubectlOk, uniqueName } from '../../test/cluster.ts';
-import { currentKey, parseKeySet, type SigningKey } from './keyset.ts';
+import { parseKeySet, type SigningKey } from './keyset.ts';
+import { currentKey, issueToken, verifyToken } from '../../api/tokens.ts';
 import { keySetDataKey, signingKeysSecret, SigningKeyStore } from './store.ts';
-import { issueToken, verifyToken } from './tokens.ts';
 
 const minute = 60_000;
 const policy = { rotationIntervalMs: 60 * minute, maxTokenLifetimeMs: 10 * minute };

@@ -8,10 +8,11 @@
 // and tokens signed by the old keys stop verifying once replicas have refreshed.
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { JSONWebKeySet } from 'jose';
-import { errorMessage } from '../../lib/controller/informer.ts';
+import { errorMessage } from '../../lib/errors.ts';
 import { statusCode } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
-import { currentKey, generateSigningKey, parseKeySet, publicJwks, rotate, serializeKeySet, type KeySet, type SigningKey } from './keyset.ts';
+import { generateSigningKey, parseKeySet, publicJwks, rotate, serializeKeySet, type KeySet, type SigningKey } from './keyset.ts';
+import { currentKey } from '../../api/tokens.ts';
 
 export const signingKeysSecret = 'infra-signing-keys';
 export const keySetDataKey = 'keys.json';

@@ -3,13 +3,13 @@
 // public HTTPS endpoint. The zod schemas are the one definition of each request's spec;
 // the CLI and tests import the same types.
 import { z } from 'zod';
-import { parseDuration } from '../../../lib/duration.ts';
+import { parseDuration } from '../../duration.ts';
+import { dnsLabel } from '../../grants.ts';
 
 export const group = 'auth.infrahq.com';
 export const version = 'v1alpha1';
 export const apiVersion = `${group}/${version}`;
 
-const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const email = z.string().max(320).regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be an email address like carl@example.com');
 
 export const loginSpec = z

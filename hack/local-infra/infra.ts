@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { hashPassword } from '../operator/auth/passwords.ts';
+import { hashPassword } from '../../operator/auth/passwords.ts';
 import { https } from './https.ts';
 import { startConnector, startOperator, type ConnectorOptions, type RunningConnector, type RunningOperator } from './programs.ts';
 
-const repoRoot = join(import.meta.dirname, '..');
+const repoRoot = join(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
 
 export interface InfraOptions {

@@ -1,16 +1,37 @@
-// Infra tokens: short-lived ES256 JWTs for one destination. The operator issues them with
-// its current signing key; a connector (or a spoke kube-apiserver) verifies them against
-// the operator's JWKS.
+// Infra tokens, the contract between the operator that issues them and every verifier (a
+// connector's proxy, or a spoke kube-apiserver): short-lived ES256 JWTs for one
+// destination, signed with the operator's current key and verified against its JWKS.
 import { randomBytes } from 'node:crypto';
-import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type CryptoKey, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { currentKey, signingAlgorithm, type KeySet, type SigningKey } from './keyset.ts';
+import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
+
+export const signingAlgorithm = 'ES256';
 
 export const defaultTokenLifetimeMs = 5 * 60_000;
 export const maxTokenLifetimeMs = 10 * 60_000;
 
+/** What signing needs of a key in the operator's key set. */
+export interface TokenSigningKey {
+  kid: string;
+  /** The private key (EC P-256, with `d`). */
+  privateJwk: JWK;
+  /** RFC 3339 timestamps. */
+  createdAt: string;
+  retiredAt?: string;
+}
+
+/** The key that signs tokens now: the newest key that is not retired. */
+export function currentKey<K extends TokenSigningKey>(keys: readonly K[]): K | undefined {
+  let current: K | undefined;
+  for (const key of keys) {
+    if (key.retiredAt !== undefined) continue;
+    if (!current || Date.parse(key.createdAt) >= Date.parse(current.createdAt)) current = key;
+  }
+  return current;
+}
+
 export interface IssueTokenOptions {
   /** The key set (its current key signs) or the signing key itself. */
-  keys: KeySet | SigningKey;
+  keys: readonly TokenSigningKey[] | TokenSigningKey;
   /** The operator's public URL. */
   issuer: string;
   /** The destination name. */
@@ -28,9 +49,9 @@ export interface IssuedToken {
   expiresAt: Date;
 }
 
-const importedKeys = new WeakMap<SigningKey, Promise<CryptoKey>>();
+const importedKeys = new WeakMap<TokenSigningKey, Promise<CryptoKey>>();
 
-function privateKey(key: SigningKey): Promise<CryptoKey> {
+function privateKey(key: TokenSigningKey): Promise<CryptoKey> {
   let imported = importedKeys.get(key);
   if (!imported) {
     imported = importJWK(key.privateJwk, signingAlgorithm) as Promise<CryptoKey>;
@@ -44,7 +65,7 @@ export async function issueToken(options: IssueTokenOptions): Promise<IssuedToke
   if (!Number.isFinite(lifetimeMs) || lifetimeMs < 1000) throw new RangeError('token lifetime must be at least 1s');
   if (lifetimeMs > maxTokenLifetimeMs) throw new RangeError('token lifetime must be 10m or less: tokens are short-lived on purpose');
   if (!options.issuer || !options.audience || !options.subject) throw new TypeError('a token needs an issuer, an audience and a subject');
-  const key = Array.isArray(options.keys) ? currentKey(options.keys as KeySet) : (options.keys as SigningKey);
+  const key = Array.isArray(options.keys) ? currentKey(options.keys as readonly TokenSigningKey[]) : (options.keys as TokenSigningKey);
   if (!key) throw new Error('no current signing key');
 
   const now = options.now ?? new Date();

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import { programBundle } from '../hack/build.ts';
-import { freePorts } from '../hack/controlplane/controlplane.ts';
-import { nodeFlags, type Program } from '../lib/node-flags.ts';
+import { programBundle } from '../build.ts';
+import { freePorts } from '../controlplane/controlplane.ts';
+import { nodeFlags, type Program } from '../../lib/node-flags.ts';
 
 export interface RunningProgram {
   metricsURL: string;

@@ -4,8 +4,8 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts } from '../hack/controlplane/controlplane.ts';
-import { cluster, kubectlOk, uniqueName } from './cluster.ts';
+import { freePorts } from '../controlplane/controlplane.ts';
+import { cluster, kubectlOk, uniqueName } from '../../test/cluster.ts';
 import { startOperator, type PortPicker } from './programs.ts';
 
 let namespace: string;
