@@ -1,7 +1,8 @@
 // A real Kubernetes control plane on loopback: one etcd and two kube-apiservers (hub
-// and spoke) sharing it under different key prefixes. No nodes, no controller-manager:
-// just the API, with RBAC, client-certificate auth, service-account signing and the
-// aggregation layer, which is what Infra's operator and connector talk to.
+// and spoke) sharing it under different key prefixes, each with a kube-controller-manager
+// that runs only the controllers Infra relies on. No nodes: just the API, with RBAC,
+// client-certificate auth, service-account signing and the aggregation layer, which is
+// what Infra's operator and connector talk to.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -487,12 +488,13 @@ export interface KubeconfigInput {
   client: PemPair;
 }
 
-/** A self-contained kubeconfig (certificates inlined) for one client certificate. */
+/** The cluster's client or front-proxy CA with its key, to sign certificates a test presents. */
 export async function clusterCA(cluster: ClusterState, which: 'client' | 'frontProxy'): Promise<CertificateAuthority> {
   const [cert, key] = which === 'client' ? [cluster.files.clientCA, cluster.files.clientCAKey] : [cluster.files.frontProxyCA, cluster.files.frontProxyCAKey];
   return loadCertificateAuthority({ cert: await readFile(cert, 'utf8'), key: await readFile(key, 'utf8') });
 }
 
+/** A self-contained kubeconfig (certificates inlined) for one client certificate. */
 export function clientKubeconfig({ cluster, server, ca, user, client }: KubeconfigInput): string {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   return stringify({
