@@ -35,6 +35,28 @@ export function grantNamespace(grant: Grant): string | undefined {
   return parseResource(grant.spec.resource).namespace;
 }
 
+// RFC 3339 date-time, with an offset a parser can apply (the CRD's date-time format alone
+// lets through offsets such as +99:99, which Date.parse reads as NaN).
+const rfc3339 = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
+/**
+ * When the Grant's access ends, in ms since the epoch; undefined when it does not expire.
+ * An expiresAt that is not a valid RFC 3339 timestamp ends access at once: expiry fails
+ * closed, never open.
+ */
+export function expiresAtMs(grant: Grant): number | undefined {
+  const { expiresAt } = grant.spec;
+  if (expiresAt === undefined) return undefined;
+  const ms = rfc3339.test(expiresAt) ? Date.parse(expiresAt) : NaN;
+  return Number.isNaN(ms) ? -Infinity : ms;
+}
+
 export function isExpired(grant: Grant, now: Date): boolean {
-  return grant.spec.expiresAt !== undefined && Date.parse(grant.spec.expiresAt) <= now.getTime();
+  const end = expiresAtMs(grant);
+  return end !== undefined && end <= now.getTime();
+}
+
+/** Kubernetes' own users and groups (system:authenticated, system:serviceaccounts, …): never granted. */
+export function isReservedSubject(name: string): boolean {
+  return name.startsWith('system:');
 }

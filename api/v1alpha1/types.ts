@@ -109,7 +109,7 @@ export interface GrantSpec {
    */
   user?: string;
   /**
-   * The name of the group that gets access: a group from the identity provider, exactly as it reports it (case matters, spaces allowed, e.g. Engineering, Web Dev, okta:admins), or the metadata.name of a built-in Group object. 1 to 256 characters, no control characters, no leading or trailing whitespace. Set either user or group, not both.
+   * The name of the group that gets access: a group from the identity provider, exactly as it reports it (case matters, spaces allowed, e.g. Engineering, Web Dev, okta:admins), or the metadata.name of a built-in Group object. 1 to 256 characters, no control characters, no leading or trailing whitespace. Set either user or group, not both. Kubernetes' own groups (system:authenticated, system:serviceaccounts, any system: name) cannot be granted: a binding to them would reach every user or workload of the destination.
    */
   group?: string;
   /**
@@ -121,7 +121,7 @@ export interface GrantSpec {
    */
   resource: string;
   /**
-   * When the access ends, as an RFC 3339 timestamp, e.g. 2030-01-31T18:00:00Z. From then on the connector removes the binding and the operator sets status.expired; the Grant object stays until someone deletes it. Omit for access that does not expire.
+   * When the access ends, as an RFC 3339 timestamp, e.g. 2030-01-31T18:00:00Z or 2030-01-31T19:00:00+01:00. From then on the connector removes the binding and the operator sets status.expired; the Grant object stays until someone deletes it. Omit for access that does not expire.
    */
   expiresAt?: string;
 }

@@ -5,7 +5,8 @@
 // have been listed once, and a hub outage leaves the informer's last known Grants in
 // place: doubt never empties the cluster.
 import type { KubeConfig, RbacV1Subject, V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
-import { type Grant, type resources } from '../../api/v1alpha1/types.ts';
+import type { Grant, resources } from '../../api/v1alpha1/types.ts';
+import { expiresAtMs } from '../../api/grants.ts';
 import type { Applier } from '../../lib/apply.ts';
 import type { ConditionInput } from '../../lib/conditions.ts';
 import { Controller, type ControllerMetrics } from '../../lib/controller/controller.ts';
@@ -114,7 +115,7 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
     }
 
     for (const grant of contributing) syncedStatus.record(grant, syncedCondition(problems.get(grant.metadata!.name!), namespace, role));
-    const nextExpiry = Math.min(...contributing.map((g) => (g.spec.expiresAt ? Date.parse(g.spec.expiresAt) : Infinity)).filter((t) => t > at.getTime()));
+    const nextExpiry = Math.min(...contributing.map((g) => expiresAtMs(g) ?? Infinity).filter((t) => t > at.getTime()));
     if (Number.isFinite(nextExpiry)) return { requeueAfterMs: nextExpiry - at.getTime() };
   }
 

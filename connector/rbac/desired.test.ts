@@ -45,4 +45,26 @@ describe('desired RBAC', () => {
     expect(syncProblem(grant({ resource: 'p.api', group: 'g' }), 'p', roles, namespaces, now)?.reason).toBe('NamespaceNotFound');
     expect(syncProblem(grant({ resource: 'p', group: 'g', expiresAt: '2026-05-01T00:00:00Z' }), 'p', roles, namespaces, now)?.reason).toBe('Expired');
   });
+
+  it('treats an expiresAt that does not parse as expired: expiry fails closed', () => {
+    const roles = new Set(['view']);
+    const now = new Date('2026-06-01T00:00:00Z');
+    for (const expiresAt of ['2024-01-01T00:00:00+99:99', '2099-01-01T00:00:00+24:00', 'next friday', '2099-13-01T00:00:00Z', '2099-01-01']) {
+      expect(syncProblem(grant({ resource: 'p', group: 'g', expiresAt }), 'p', roles, new Set(), now)?.reason, expiresAt).toBe('Expired');
+    }
+    for (const expiresAt of ['2099-01-01T00:00:00Z', '2099-01-01T01:00:00+01:00', '2099-01-01t00:00:00.5z']) {
+      expect(syncProblem(grant({ resource: 'p', group: 'g', expiresAt }), 'p', roles, new Set(), now), expiresAt).toBeUndefined();
+    }
+  });
+
+  it("never binds Kubernetes' own groups, whatever the rest of the Grant says", () => {
+    const roles = new Set(['view', 'cluster-admin']);
+    const now = new Date('2026-06-01T00:00:00Z');
+    for (const group of ['system:authenticated', 'system:unauthenticated', 'system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:masters']) {
+      const problem = syncProblem(grant({ resource: 'p', group, role: 'cluster-admin' }), 'p', roles, new Set(), now);
+      expect(problem?.reason, group).toBe('ReservedSubject');
+      expect(problem?.message).toContain(group);
+    }
+    expect(syncProblem(grant({ resource: 'p', group: 'systems:ops', role: 'view' }), 'p', roles, new Set(), now)).toBeUndefined();
+  });
 });

@@ -4,7 +4,7 @@
 // linearly on every request, so fewer, fuller bindings are faster), sharded past
 // maxSubjectsPerBinding to stay far below etcd's object size limit.
 import type { RbacV1Subject } from '@kubernetes/client-node';
-import { grantNamespace, isExpired } from '../../api/grants.ts';
+import { expiresAtMs, grantNamespace, isExpired, isReservedSubject } from '../../api/grants.ts';
 import type { Grant } from '../../api/v1alpha1/types.ts';
 
 export const maxSubjectsPerBinding = 1000;
@@ -55,14 +55,20 @@ export function shardSubjects(grants: readonly Grant[], max = maxSubjectsPerBind
 }
 
 export type SyncProblem =
+  | { reason: 'ReservedSubject'; message: string }
   | { reason: 'RoleNotFound'; message: string }
   | { reason: 'NamespaceNotFound'; message: string }
   | { reason: 'Expired'; message: string };
 
 /** Why a Grant cannot be bound here, or undefined when it can. */
 export function syncProblem(grant: Grant, destination: string, roles: ReadonlySet<string>, namespaces: ReadonlySet<string>, now: Date): SyncProblem | undefined {
+  const subject = grant.spec.user ?? grant.spec.group ?? '';
+  if (isReservedSubject(subject)) {
+    return { reason: 'ReservedSubject', message: `${subject} is one of Kubernetes' own ${grant.spec.user !== undefined ? 'users' : 'groups'}: a binding to it would give ${grant.spec.role} to every user or workload of ${destination}; it is never bound` };
+  }
   if (isExpired(grant, now)) {
-    return { reason: 'Expired', message: `expired at ${grant.spec.expiresAt}; the binding was removed` };
+    const message = expiresAtMs(grant) === -Infinity ? `expiresAt "${grant.spec.expiresAt}" is not an RFC 3339 timestamp, so the Grant counts as expired; nothing is bound` : `expired at ${grant.spec.expiresAt}; the binding was removed`;
+    return { reason: 'Expired', message };
   }
   if (!roles.has(grant.spec.role)) {
     return { reason: 'RoleNotFound', message: `ClusterRole ${grant.spec.role} does not exist in destination ${destination}; create it there or pick one of its roles (kubectl get destination ${destination} -o jsonpath='{.status.roles}')` };

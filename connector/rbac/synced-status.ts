@@ -3,7 +3,7 @@
 // this controller's own workers write it, one hub request per Grant, and only when the
 // Grant does not say it yet. Kept out of the binding workers, those writes (one per Grant,
 // 10,000 on a cold start) no longer hold up the spoke's RBAC.
-import { type Grant, type resources } from '../../api/v1alpha1/types.ts';
+import type { Grant, resources } from '../../api/v1alpha1/types.ts';
 import type { Applier } from '../../lib/apply.ts';
 import { conditionsCurrent, findCondition, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
 import { Controller, type ControllerMetrics } from '../../lib/controller/controller.ts';

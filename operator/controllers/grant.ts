@@ -5,7 +5,7 @@
 import type { Grant, GrantStatus } from '../../api/v1alpha1/types.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
-import { isExpired, infraResource, grantDestination, destinationLabel } from '../../api/grants.ts';
+import { destinationLabel, expiresAtMs, grantDestination, infraResource, isExpired, isReservedSubject } from '../../api/grants.ts';
 import { grantIndex, groupSubject, userIndex, userSubject, type Hub } from '../hub.ts';
 import { kindController, type ControllerContext } from './context.ts';
 
@@ -21,8 +21,12 @@ export function grantConditions(grant: Grant, hub: Pick<Hub, 'destinations' | 'u
       : { type: 'SubjectFound', status: 'False', reason: 'GroupNotFound', message: `no built-in Group is named ${grant.spec.group} and no user has logged in with it yet; the Grant applies once one does` };
 
   let ready: ConditionInput[];
-  if (isExpired(grant, now)) {
-    ready = readiness({ type: 'Ready', status: 'False', reason: 'Expired', message: `the Grant expired at ${grant.spec.expiresAt}; delete it, or set a later spec.expiresAt to restore access` }, 'stalled');
+  const subjectName = grant.spec.user ?? grant.spec.group ?? '';
+  if (isReservedSubject(subjectName)) {
+    ready = readiness({ type: 'Ready', status: 'False', reason: 'ReservedSubject', message: `${subjectName} is one of Kubernetes' own groups: it is never bound at a destination; grant an Infra or identity provider group instead` }, 'stalled');
+  } else if (isExpired(grant, now)) {
+    const message = expiresAtMs(grant) === -Infinity ? `spec.expiresAt "${grant.spec.expiresAt}" is not an RFC 3339 timestamp, so the Grant counts as expired; write it like 2030-01-31T18:00:00Z` : `the Grant expired at ${grant.spec.expiresAt}; delete it, or set a later spec.expiresAt to restore access`;
+    ready = readiness({ type: 'Ready', status: 'False', reason: 'Expired', message }, 'stalled');
   } else if (destination !== infraResource && !hub.destinations.get(destination)) {
     ready = readiness({ type: 'Ready', status: 'False', reason: 'DestinationNotFound', message: `no Destination named ${destination}; it appears when that cluster's connector registers` }, 'waiting');
   } else {
@@ -70,7 +74,8 @@ export function grantController(ctx: ControllerContext): Controller {
         events.record(grant, 'Normal', 'Expired', `access of ${grant.spec.user ?? grant.spec.group} as ${grant.spec.role} on ${grant.spec.resource} expired at ${grant.spec.expiresAt}`);
       }
     }
-    if (!expired && grant.spec.expiresAt) return { requeueAfterMs: Math.max(0, Date.parse(grant.spec.expiresAt) - now.getTime()) };
+    const end = expiresAtMs(grant);
+    if (!expired && end !== undefined) return { requeueAfterMs: Math.max(0, end - now.getTime()) };
   });
 
   const seenGenerations = new Map<string, number | undefined>();
