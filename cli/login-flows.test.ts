@@ -87,6 +87,25 @@ describe('infra login --provider (browser)', () => {
   });
 });
 
+describe('addresses the server sends the person to', () => {
+  it('opens only https: a file:, javascript: or http: authorization endpoint is refused before any browser starts', async () => {
+    for (const authorizationEndpoint of ['file:///etc/passwd', 'javascript:alert(1)', 'http://acme.okta.com/oauth2/v1/authorize', 'x-custom:login', 'not a url']) {
+      const f = fake({ loggedIn: false, request: providers([{ ...okta, authorizationEndpoint }]), browser: () => true });
+      await expect(f.run('login', server, '--provider', 'okta'), authorizationEndpoint).rejects.toThrow(/is not an https:\/\/ address; refusing to open it/);
+      expect(f.opened).toEqual([]);
+      expect(f.calls).toEqual([]);
+    }
+  });
+
+  it('refuses a device verification address that is not https, and sends no Login', async () => {
+    const handler: Handler = (kind, spec, options) =>
+      kind === 'DeviceAuthorization' ? { userCode: 'WDJB-MJHT', verificationURI: 'javascript:alert(1)', deviceCode: 'dc', expirationTimestamp: new Date(Date.now() + 60_000).toISOString(), interval: 0 } : defaultHandler(kind, spec, options);
+    const f = fake({ loggedIn: false, handler, request: providers([okta]) });
+    await expect(f.run('login', server, '--provider', 'okta', '--device')).rejects.toThrow(/device verification address "javascript:alert\(1\)" is not an https:\/\/ address/);
+    expect(f.calls.map((c) => c.kind)).toEqual(['DeviceAuthorization']);
+  });
+});
+
 describe('infra login --no-browser (copy and paste)', () => {
   it('prints the address instead of opening a browser, and takes a pasted address or code', async () => {
     const f = fake({ loggedIn: false, interactive: true, request: providers([okta]), answers: { 'Address (or code):': 'pasted-code' } });

@@ -99,6 +99,22 @@ describe('infra login', () => {
     expect(f.calls[0]).toMatchObject({ kind: 'Login', spec: { accessKey: 'iak_k.s' } });
   });
 
+  it('logs in with an access key from standard input, keeping it out of the process list', async () => {
+    const f = fake({ loggedIn: false, stdin: 'iak_k.s\n' });
+    await f.run('login', server, '--key-stdin');
+    expect(f.calls[0]).toMatchObject({ kind: 'Login', spec: { accessKey: 'iak_k.s' } });
+    expect(f.err.join('\n')).not.toContain('warning');
+    await expect(fake({ loggedIn: false, stdin: '\n' }).run('login', server, '--key-stdin')).rejects.toThrow('the access key read from standard input is empty');
+    await expect(fake({ loggedIn: false, stdin: 'k' }).run('login', server, '--key-stdin', '--key', 'k')).rejects.toThrow('--key-stdin or --key, not both');
+  });
+
+  it('warns that --key shows the access key to other users of the machine', async () => {
+    const f = fake({ loggedIn: false });
+    await f.run('login', server, '--key', 'iak_k.s');
+    expect(f.calls[0]).toMatchObject({ kind: 'Login', spec: { accessKey: 'iak_k.s' } });
+    expect(f.err.join('\n')).toContain('warning: --key shows the access key to every user of this machine (ps); use --key-stdin or INFRA_ACCESS_KEY');
+  });
+
   it('says the password was wrong', async () => {
     const f = fake({ loggedIn: false, stdin: 'nope\n', handler: () => Promise.reject(new ApiStatusError(401, 'Unauthorized', 'authentication failed')) });
     await expect(f.run('login', server, '--user', 'alice@example.com', '--password-stdin')).rejects.toThrow(`login failed: wrong email or password for ${server}`);
@@ -197,7 +213,7 @@ describe('infra keys add, info, version, completion', () => {
     await f.run('version');
     expect(f.out[0]).toMatch(/^infra \d+\.\d+\.\d+/);
     await f.run('completion', 'bash');
-    expect(f.out[1]).toContain('login) words="--user --password-stdin --key --provider --no-browser --device --ca-file --trust-fingerprint --help"');
+    expect(f.out[1]).toContain('login) words="--user --password-stdin --key-stdin --key --provider --no-browser --device --ca-file --trust-fingerprint --help"');
     await expect(f.run('completion', 'fish')).rejects.toThrow(/use bash or zsh/);
   });
 

@@ -55,7 +55,7 @@ export function authorizationSecrets(): { state: string; nonce: string; codeVeri
 }
 
 export function authorizationURL(provider: LoginProvider, redirectURI: string, secrets: { state: string; nonce: string; codeChallenge: string }): string {
-  const url = new URL(provider.authorizationEndpoint!);
+  const url = httpsURL(provider.authorizationEndpoint!, `${provider.name}'s authorization endpoint`);
   for (const [key, value] of Object.entries({
     ...provider.parameters,
     response_type: 'code',
@@ -68,6 +68,22 @@ export function authorizationURL(provider: LoginProvider, redirectURI: string, s
     code_challenge_method: 'S256',
   })) url.searchParams.set(key, value);
   return url.href;
+}
+
+/**
+ * An address the server gave us to send the person to, only if it is https: a server
+ * must not make the CLI open a file:, javascript: or custom-scheme URL, nor lead the
+ * person to a login page in the clear.
+ */
+function httpsURL(address: string, what: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(address);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'https:') throw new CliError(`${what} ${JSON.stringify(address)} is not an https:// address; refusing to open it. Ask an Infra admin to check the Provider's issuer`);
+  return url;
 }
 
 type CodeGrant = Required<Pick<LoginSpec, 'code' | 'redirectURI' | 'codeVerifier' | 'nonce'>>;
@@ -153,6 +169,8 @@ export function parsePasted(text: string): URLSearchParams {
 async function loginWithDevice(io: Io, client: InfraClient, provider: LoginProvider): Promise<LoginStatus> {
   if (!provider.deviceAuthorization) throw new CliError(`${provider.name} does not offer the device flow: log in without --device (--no-browser prints an address to open anywhere)`);
   const device = await client.create('DeviceAuthorization', { provider: provider.name });
+  httpsURL(device.verificationURI, `${provider.name}'s device verification address`);
+  if (device.verificationURIComplete) httpsURL(device.verificationURIComplete, `${provider.name}'s device verification address`);
   io.err(`To log in with ${provider.name}, open ${device.verificationURI} and enter the code ${device.userCode}`);
   if (device.verificationURIComplete) io.err(`(or open ${device.verificationURIComplete})`);
   const deadline = Date.parse(device.expirationTimestamp);

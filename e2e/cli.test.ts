@@ -246,7 +246,7 @@ describe('infra CLI against a real installation', () => {
       const key = (await cli(['keys', 'add', name, '--user', email], '', adminHome)).stdout.trim();
       expect(key).toMatch(/^iak_/);
       const robot = await newHome();
-      expect((await cli(['login', infra.operator.publicURL, '--key', key, '--ca-file', caFile], '', robot)).code).toBe(0);
+      expect((await cli(['login', infra.operator.publicURL, '--key-stdin', '--ca-file', caFile], key, robot)).code).toBe(0);
       return { key, robot };
     };
     const first = await loginWithNewKey('ci');
@@ -259,7 +259,7 @@ describe('infra CLI against a real installation', () => {
     const removed = await cli(['users', 'remove', email], '', adminHome);
     expect(removed.stdout).toBe(`User ${email} removed; their sessions and access keys are revoked.\n`);
     await eventually(async () => expect(await cli(['list'], '', robot)).toEqual(revokedMessage), 10_000);
-    const again = await cli(['login', infra.operator.publicURL, '--key', key, '--ca-file', caFile], '', await newHome());
+    const again = await cli(['login', infra.operator.publicURL, '--key-stdin', '--ca-file', caFile], key, await newHome());
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^infra: login failed: .*access key/);
   });

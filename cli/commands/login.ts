@@ -16,6 +16,7 @@ interface LoginOptions {
   user?: string;
   passwordStdin?: boolean;
   key?: string;
+  keyStdin?: boolean;
   provider?: string;
   /** False with --no-browser. */
   browser: boolean;
@@ -34,7 +35,8 @@ export function registerLogin(program: Command, io: Io): void {
     .argument('[server]', 'the server, e.g. https://infra.example.com (default: the last one)')
     .option('--user <email>', 'log in with this email and a password')
     .option('--password-stdin', 'read the password from standard input (for scripts)')
-    .option('--key <key>', 'log in with an access key (or set INFRA_ACCESS_KEY)')
+    .option('--key-stdin', 'log in with an access key read from standard input (or set INFRA_ACCESS_KEY)')
+    .option('--key <key>', 'log in with this access key; other users of the machine can read it in the process list, so prefer --key-stdin or INFRA_ACCESS_KEY')
     .option('--provider <name>', 'log in through this identity provider (infra login lists them on a terminal)')
     .option('--no-browser', 'do not open a browser: print the address to open, and take the address the browser ended at when pasted')
     .option('--device', "log in with the provider's device flow: a code to enter on any device")
@@ -51,6 +53,7 @@ Examples:
   $ echo "$PASSWORD" | infra login infra.example.com --user carl@example.com --password-stdin
   $ printf '%s\n%s\n' "$ONE_TIME" "$NEW" | infra login infra.example.com --user carl@example.com --password-stdin
   $ INFRA_ACCESS_KEY=iak_… infra login https://infra.example.com
+  $ infra login https://infra.example.com --key-stdin < ci-deploy.key
   $ infra login https://127.0.0.1:8443 --ca-file operator-ca.crt`,
     )
     .action((server: string | undefined, options: LoginOptions) => login(io, server, options));
@@ -82,13 +85,15 @@ export async function login(io: Io, serverArg: string | undefined, options: Logi
     trust.fingerprint = formatFingerprint(options.trustFingerprint);
   }
 
-  const accessKey = options.key ?? (options.user === undefined && !options.passwordStdin && options.provider === undefined ? io.env['INFRA_ACCESS_KEY'] : undefined);
-  const methods = [options.key !== undefined, options.user !== undefined || options.passwordStdin === true, options.provider !== undefined].filter(Boolean).length;
-  if (methods > 1) throw new CliError('log in with one of --key, --user/--password-stdin or --provider, not several');
+  const methods = [options.key !== undefined || options.keyStdin === true, options.user !== undefined || options.passwordStdin === true, options.provider !== undefined].filter(Boolean).length;
+  if (methods > 1) throw new CliError('log in with one of --key-stdin (or --key), --user/--password-stdin or --provider, not several');
+  if (options.key !== undefined && options.keyStdin) throw new CliError('pass the access key once: --key-stdin or --key, not both');
+  if (options.key !== undefined) io.err('warning: --key shows the access key to every user of this machine (ps); use --key-stdin or INFRA_ACCESS_KEY');
+  const accessKey = options.keyStdin ? await keyFromStdin(io) : (options.key ?? (methods === 0 ? io.env['INFRA_ACCESS_KEY'] : undefined));
   if (options.device && options.provider === undefined) throw new CliError('--device needs --provider NAME');
 
   // Trust first: no email, password or key goes to a server the user has not trusted.
-  trust = await checkTrust(io, server, trust, !options.passwordStdin);
+  trust = await checkTrust(io, server, trust, !options.passwordStdin && !options.keyStdin);
   const client = io.client({ server, trust });
 
   let status: LoginStatus;
@@ -106,7 +111,7 @@ export async function login(io: Io, serverArg: string | undefined, options: Logi
       status = await loginWithPassword(client, server, password);
     }
   } else {
-    throw new CliError('no credentials: pass --provider NAME to log in through an identity provider, --user EMAIL with --password-stdin, or --key KEY (or INFRA_ACCESS_KEY), or run infra login on a terminal');
+    throw new CliError('no credentials: pass --provider NAME to log in through an identity provider, --user EMAIL with --password-stdin, or --key-stdin (or INFRA_ACCESS_KEY), or run infra login on a terminal');
   }
 
   config.current = server;
@@ -133,9 +138,15 @@ interface Password {
   newPassword?: string;
 }
 
+async function keyFromStdin(io: Io): Promise<string> {
+  const key = (await io.readStdin()).trim();
+  if (!key) throw new CliError('the access key read from standard input is empty');
+  return key;
+}
+
 async function passwordFrom(io: Io, options: LoginOptions): Promise<Password> {
   const email = options.user ?? (io.interactive && !options.passwordStdin ? await io.prompt.input('Email:') : undefined);
-  if (!email) throw new CliError('no credentials: pass --user EMAIL with --password-stdin, or --key KEY (or INFRA_ACCESS_KEY), or run infra login on a terminal');
+  if (!email) throw new CliError('no credentials: pass --user EMAIL with --password-stdin, or --key-stdin (or INFRA_ACCESS_KEY), or run infra login on a terminal');
   let password: string | undefined;
   let newPassword: string | undefined;
   if (options.passwordStdin) [password, newPassword] = (await io.readStdin()).split(/\r?\n/);
