@@ -36,13 +36,18 @@ build: deps ## Compile the three programs to dist/ (infra, infra-operator, infra
 typecheck: deps ## Type-check everything, tests included.
 	$(NPM) run typecheck
 
+.PHONY: lint
+lint: deps ## Lint: ESLint (type-aware), Prettier --check, and the layering rules (.dependency-cruiser.js).
+	$(NPM) run lint
+
 .PHONY: manifests
 manifests: deps ## Regenerate the TypeScript API types from crds/ and config/argocd/argocd-cm.yaml from health.lua.
 	$(NPM) run manifests
 
 .PHONY: test
-test: deps tools ## Run every test: unit, then the real hub + spoke control plane suites.
+test: deps tools ## Run every check: typecheck, lint, unit tests, then the real hub + spoke control plane suites.
 	$(NPM) run typecheck
+	$(NPM) run lint
 	$(NPM) test
 
 .PHONY: e2e

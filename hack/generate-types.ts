@@ -1,9 +1,11 @@
 // Generates api/v1alpha1/types.ts from the CRD schemas in crds/, so the YAML stays the
 // one source of truth for Infra's API. `make manifests` writes the file; a unit test
-// renders it again and fails if the committed copy has drifted from the CRDs.
+// renders it again and fails if the committed copy has drifted from the CRDs. The output is
+// formatted by Prettier with the repository's .prettierrc.json, so `prettier --check` passes on it.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compile, type JSONSchema } from 'json-schema-to-typescript';
+import { format, resolveConfig } from 'prettier';
 import { parse } from 'yaml';
 
 const repoRoot = join(import.meta.dirname, '..');
@@ -51,7 +53,7 @@ export async function renderTypes(): Promise<string> {
       additionalProperties: false,
       strictIndexSignatures: true,
       maxItems: -1,
-      style: { singleQuote: true, printWidth: 120 },
+      format: false, // the whole file is formatted once, at the end
     };
     const spec = schema.properties['spec'];
     const status = schema.properties['status'];
@@ -74,7 +76,8 @@ export async function renderTypes(): Promise<string> {
     resources.push(`  ${names.kind}: { group: '${group}', version: '${version.name}', kind: '${names.kind}', plural: '${names.plural}' },`);
   }
   parts.push(`/** Group, version and plural of each kind, for API paths and informers. */\nexport const resources = {\n${resources.join('\n')}\n} as const;`);
-  return `${parts.map((p) => p.trim()).join('\n\n')}\n`;
+  const source = `${parts.map((p) => p.trim()).join('\n\n')}\n`;
+  return format(source, { ...(await resolveConfig(typesFile)), filepath: typesFile });
 }
 
 if (import.meta.main) {
