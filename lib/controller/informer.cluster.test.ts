@@ -1,13 +1,15 @@
 // The shared informer against the real hub kube-apiserver: a first list in pages, the
 // watch that follows it, and objects pruned before handlers and the cache see them.
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type V1ConfigMap } from '@kubernetes/client-node';
-import type { Grant } from '../../api/v1alpha1/types.ts';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cluster, kubectlOk, uniqueName } from '../../test/cluster.ts';
 import { eventually } from '../../hack/local-infra/programs.ts';
 import { loadKubeConfig } from '../kube.ts';
 import { createLogger } from '../log.ts';
 import { Informer, type ListPage } from './informer.ts';
+
+/** The informer is generic: any custom resource will do, and lib/ knows no kind of Infra's. */
+type CustomObject = KubernetesObject & { spec: Record<string, unknown> };
 
 const logger = createLogger('informer-test', process.env.LOG_LEVEL ?? 'silent');
 const listed = ['a', 'b', 'c', 'd', 'e'];
@@ -67,7 +69,7 @@ it("pages through custom objects too, whose lists client-node hands over as JSON
   await kubectlOk('hub', ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: grants }) });
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const grantPages: ListPage[] = [];
-  const grantInformer = new Informer<Grant>({
+  const grantInformer = new Informer<CustomObject>({
     kubeConfig,
     logger,
     path: '/apis/infrahq.com/v1alpha1/grants',
@@ -75,7 +77,7 @@ it("pages through custom objects too, whose lists client-node hands over as JSON
     listPageSize: 2,
     list: (page) => {
       grantPages.push(page);
-      return custom.listClusterCustomObject({ group: 'infrahq.com', version: 'v1alpha1', plural: 'grants', labelSelector: `informer-test=${run}`, ...page }) as Promise<KubernetesListObject<Grant>>;
+      return custom.listClusterCustomObject({ group: 'infrahq.com', version: 'v1alpha1', plural: 'grants', labelSelector: `informer-test=${run}`, ...page }) as Promise<KubernetesListObject<CustomObject>>;
     },
   });
   try {
