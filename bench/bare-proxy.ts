@@ -10,7 +10,7 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 import { readFileSync } from 'node:fs';
 import { Agent, createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { UpstreamOptions } from '../connector/proxy.ts';
+import type { UpstreamOptions } from '../connector/proxy/upstream.ts';
 
 export interface BareProxyConfig {
   upstream: Required<Pick<UpstreamOptions, 'server' | 'ca' | 'cert' | 'key'>>;

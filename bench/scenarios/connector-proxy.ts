@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
-import { upstreamFromKubeConfig } from '../../connector/proxy.ts';
+import { upstreamFromKubeConfig } from '../../connector/proxy/upstream.ts';
 import { createCertificateAuthority } from '../../lib/pki.ts';
 import { https } from '../../hack/local-infra/https.ts';
 import { eventually } from '../../hack/local-infra/programs.ts';

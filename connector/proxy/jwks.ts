@@ -10,7 +10,7 @@
 import { request } from 'node:https';
 import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, type JWK, type JWTHeaderParameters, type JWTVerifyGetKey } from 'jose';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Logger } from '../lib/log.ts';
+import type { Logger } from '../../lib/log.ts';
 
 export const defaultRefreshIntervalMs = 60_000;
 /** At most one refetch in this interval for tokens whose `kid` we do not know. */
