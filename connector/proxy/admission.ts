@@ -10,6 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { errors, type JWTVerifyGetKey } from 'jose';
 import type { Counter } from 'prom-client';
 import type { Logger } from '../../lib/log.ts';
+import { isReservedSubject } from '../../api/grants.ts';
 import { verifyToken } from '../../api/tokens.ts';
 import { firstHeader, hasImpersonationHeader, pathOf, type Identity } from './headers.ts';
 import { JwksCache, KeysUnavailableError } from './jwks.ts';
@@ -65,6 +66,8 @@ function failureReason(error: unknown): FailureReason {
 
 // A header value the API server would read differently from what the token says.
 const controlCharacters = /[\u0000-\u001f\u007f]/;
+/** Any whitespace at either end; the API server trims spaces and tabs around header values. */
+const surroundingSpace = /^\s|\s$/;
 
 export interface AdmissionOptions {
   /** This destination's name: the `aud` every accepted token must carry. */
@@ -100,13 +103,17 @@ export function createAdmission(options: AdmissionOptions): Admit {
     const claims = await verifyToken(token, { jwks: getKey, issuer, audience: destination, clockToleranceSec });
     const user = claims.subject;
     // The API server treats system: names as its own (system:masters is cluster-admin);
-    // no token may claim one, whatever the hub or an identity provider put in it.
-    if (user.startsWith('system:')) throw new AuthenticationError('reserved_subject', 'subject is a reserved system: name');
+    // no token may claim one, whatever the hub or an identity provider put in it. It also
+    // trims the spaces around a header value, so " system:masters" would arrive as
+    // system:masters: a name with space around it is refused, never compared as it is.
+    if (isReservedSubject(user)) throw new AuthenticationError('reserved_subject', 'subject is a reserved system: name');
+    if (surroundingSpace.test(user)) throw new AuthenticationError('claims', 'subject has spaces around it');
     if (controlCharacters.test(user)) throw new AuthenticationError('claims', 'subject has control characters');
     const groups: string[] = [];
     for (const group of new Set(claims.groups)) {
-      if (group === '' || group.startsWith('system:')) {
-        logger.warn({ user, group }, 'ignored a reserved or empty group in a token');
+      // No Grant can name such a group (the CRD refuses them), so nothing is lost.
+      if (group === '' || isReservedSubject(group) || surroundingSpace.test(group)) {
+        logger.warn({ user, group }, 'ignored a reserved, empty or space-padded group in a token');
         continue;
       }
       if (controlCharacters.test(group)) throw new AuthenticationError('claims', 'a group has control characters');

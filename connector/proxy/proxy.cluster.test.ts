@@ -191,6 +191,15 @@ describe('kubectl through the proxy', () => {
     expect(whoami.status.userInfo.groups).toEqual([devs, 'system:authenticated']);
   });
 
+  it('never lets a token group with a leading space become system:masters at the API server', async () => {
+    const kubeconfig = await proxyKubeconfig('padded-group', await tokenFor(alice, [' system:masters', devs]));
+    const whoami = JSON.parse((await kubectl('spoke', ['auth', 'whoami', '-o', 'json'], { kubeconfig })).stdout) as { status: { userInfo: { groups: string[] } } };
+    expect(whoami.status.userInfo.groups).toEqual([devs, 'system:authenticated']);
+    const secrets = await kubectl('spoke', ['get', 'secrets', '-n', 'kube-system'], { kubeconfig });
+    expect(secrets.code).not.toBe(0);
+    expect(secrets.stderr).toContain('forbidden');
+  });
+
   it('refuses kubectl --as / --as-group', async () => {
     for (const flag of [['--as', 'someone'], ['--as-group', 'system:masters', '--as', alice], ['--as-uid', '1234', '--as', alice]]) {
       const result = await viaProxy('alice', [...flag, 'get', 'pods', '-n', ns]);

@@ -292,6 +292,11 @@ describe('a valid token', () => {
     expect(utf8(headerLines(seen, 'impersonate-group'))).toEqual(['Développeurs', 'devs']);
   });
 
+  it('drops a group with space around it: the API server would read " system:masters" as system:masters', async () => {
+    const seen = (await get(`${proxyUrl}/api`, { authorization: `Bearer ${await token({ groups: [' system:masters', 'system:masters\t', '\u00a0system:masters', ' devs', 'Web Dev'] })}` })).json<Seen>();
+    expect(headerLines(seen, 'impersonate-group')).toEqual(['Web Dev']);
+  });
+
   it('streams a response chunk by chunk, headers first, and ends the upstream request when the client goes away', async () => {
     const auth = `Bearer ${await token()}`;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
@@ -422,6 +427,8 @@ describe('a missing or bad token', () => {
     ['groups with a non-string', async () => ({ authorization: `Bearer ${await craft(keyA, { groups: ['devs', 7] })}` })],
     ['no subject', async () => ({ authorization: `Bearer ${await craft(keyA, { sub: undefined })}` })],
     ['a system: subject', async () => ({ authorization: `Bearer ${await token({ subject: 'system:admin' })}` })],
+    ['a system: subject behind a space, which the API server would trim', async () => ({ authorization: `Bearer ${await token({ subject: ' system:admin' })}` })],
+    ['a subject with a trailing tab', async () => ({ authorization: `Bearer ${await token({ subject: 'alice@example.com\t' })}` })],
     ['a subject with a newline', async () => ({ authorization: `Bearer ${await craft(keyA, { sub: 'alice\r\nImpersonate-Group: system:masters' })}` })],
     ['an unknown kid', async () => ({ authorization: `Bearer ${await craft(await generateSigningKey(), {})}` })],
   ];
