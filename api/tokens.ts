@@ -1,27 +1,56 @@
 // Infra tokens, the contract between the operator that issues them and every verifier (a
 // connector's proxy, or a spoke kube-apiserver): short-lived ES256 JWTs for one
-// destination, signed with the operator's current key and verified against its JWKS.
+// destination, signed with the operator's current key and verified against the JWKS it
+// publishes. The key and the JWKS are defined here; rotating and storing keys is the
+// operator's (operator/signing/).
 import { randomBytes } from 'node:crypto';
-import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
+import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
 
 export const signingAlgorithm = 'ES256';
 
 export const defaultTokenLifetimeMs = 5 * 60_000;
 export const maxTokenLifetimeMs = 10 * 60_000;
 
-/** What signing needs of a key in the operator's key set. */
-export interface TokenSigningKey {
+export interface SigningKey {
+  /** RFC 7638 JWK thumbprint (SHA-256) of the public key. */
   kid: string;
-  /** The private key (EC P-256, with `d`). */
+  alg: typeof signingAlgorithm;
+  /** The private key (EC P-256, with `d`). Never logged, never served. */
   privateJwk: JWK;
-  /** RFC 3339 timestamps. */
+  /** The public key: only kty, crv, x, y. */
+  publicJwk: JWK;
+  /** RFC 3339 timestamps, so a key set is plain JSON. */
   createdAt: string;
   retiredAt?: string;
 }
 
+/** Generates a new ES256 key, current from `now`. */
+export async function generateSigningKey(now: Date = new Date()): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair(signingAlgorithm, { extractable: true });
+  const privateJwk = await exportJWK(privateKey);
+  const publicJwk = ecPublicMembers(await exportJWK(publicKey));
+  const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
+  return { kid, alg: signingAlgorithm, privateJwk, publicJwk, createdAt: now.toISOString() };
+}
+
+/** The JWKS that verifies tokens from every key in the set: public members only. */
+export function publicJwks(keys: readonly SigningKey[]): JSONWebKeySet {
+  return {
+    keys: [...keys]
+      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
+      .map((key) => ({ ...ecPublicMembers(key.publicJwk), kid: key.kid, alg: key.alg, use: 'sig' })),
+  };
+}
+
+function ecPublicMembers(jwk: JWK): JWK {
+  const { kty, crv, x, y } = jwk;
+  if (kty !== 'EC' || crv !== 'P-256' || !x || !y) throw new Error('signing key is not an EC P-256 key');
+  return { kty, crv, x, y };
+}
+
 /** The key that signs tokens now: the newest key that is not retired. */
-export function currentKey<K extends TokenSigningKey>(keys: readonly K[]): K | undefined {
-  let current: K | undefined;
+export function currentKey(keys: readonly SigningKey[]): SigningKey | undefined {
+  let current: SigningKey | undefined;
   for (const key of keys) {
     if (key.retiredAt !== undefined) continue;
     if (!current || Date.parse(key.createdAt) >= Date.parse(current.createdAt)) current = key;
@@ -31,7 +60,7 @@ export function currentKey<K extends TokenSigningKey>(keys: readonly K[]): K | u
 
 export interface IssueTokenOptions {
   /** The key set (its current key signs) or the signing key itself. */
-  keys: readonly TokenSigningKey[] | TokenSigningKey;
+  keys: readonly SigningKey[] | SigningKey;
   /** The operator's public URL. */
   issuer: string;
   /** The destination name. */
@@ -49,9 +78,9 @@ export interface IssuedToken {
   expiresAt: Date;
 }
 
-const importedKeys = new WeakMap<TokenSigningKey, Promise<CryptoKey>>();
+const importedKeys = new WeakMap<SigningKey, Promise<CryptoKey>>();
 
-function privateKey(key: TokenSigningKey): Promise<CryptoKey> {
+function privateKey(key: SigningKey): Promise<CryptoKey> {
   let imported = importedKeys.get(key);
   if (!imported) {
     imported = importJWK(key.privateJwk, signingAlgorithm) as Promise<CryptoKey>;
@@ -65,7 +94,7 @@ export async function issueToken(options: IssueTokenOptions): Promise<IssuedToke
   if (!Number.isFinite(lifetimeMs) || lifetimeMs < 1000) throw new RangeError('token lifetime must be at least 1s');
   if (lifetimeMs > maxTokenLifetimeMs) throw new RangeError('token lifetime must be 10m or less: tokens are short-lived on purpose');
   if (!options.issuer || !options.audience || !options.subject) throw new TypeError('a token needs an issuer, an audience and a subject');
-  const key = Array.isArray(options.keys) ? currentKey(options.keys as readonly TokenSigningKey[]) : (options.keys as TokenSigningKey);
+  const key = Array.isArray(options.keys) ? currentKey(options.keys as readonly SigningKey[]) : (options.keys as SigningKey);
   if (!key) throw new Error('no current signing key');
 
   const now = options.now ?? new Date();

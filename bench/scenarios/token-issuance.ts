@@ -5,8 +5,7 @@
 // overhead to.
 import { Agent } from 'node:https';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { generateSigningKey } from '../../operator/signing/keyset.ts';
-import { issueToken } from '../../api/tokens.ts';
+import { generateSigningKey, issueToken } from '../../api/tokens.ts';
 import { https } from '../../hack/local-infra/https.ts';
 import { httpLoad } from '../loadgen.ts';
 import { boundedLoad, machineCpuMs, operator, operatorCA, ownNamespace, processCpuMs, userWithGrant, waitForQuiet, type Scenario } from '../harness.ts';

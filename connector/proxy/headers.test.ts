@@ -3,10 +3,10 @@
 // Node's rawHeaders (name, value, name, value…, as sent); what comes out is what
 // node:https would send upstream.
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import { createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
+import { createLocalJWKSet } from 'jose';
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { issueToken } from '../../api/tokens.ts';
+import { generateSigningKey, issueToken, publicJwks } from '../../api/tokens.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createAdmission } from './admission.ts';
 import { downstreamHeaders, firstHeader, hasImpersonationHeader, upstreamHeaders, type Identity, type RequestHeaders } from './headers.ts';
@@ -263,12 +263,11 @@ describe('system: names (dropped at admission, before the headers are made)', ()
 
   /** What the API server is sent for a token with this subject and these groups: the headers, or why the proxy refused. */
   async function sentFor(subject: string, groups: string[]): Promise<RequestHeaders | { refused: string }> {
-    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-    const key = { kid: 'k1', privateJwk: await exportJWK(privateKey), createdAt: new Date().toISOString() };
+    const key = await generateSigningKey();
     const admit = createAdmission({
       destination,
       issuer,
-      keys: createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] }),
+      keys: createLocalJWKSet(publicJwks([key])),
       clockToleranceSec: 30,
       logger: createLogger('headers-test', 'silent'),
       failures: new Counter({ name: 'failures', help: 'failures', labelNames: ['reason'], registers: [new Registry()] }),

@@ -1,7 +1,7 @@
 import { calculateJwkThumbprint } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { generateSigningKey, parseKeySet, publicJwks, rotate, serializeKeySet, type SigningKey } from './keyset.ts';
-import { currentKey } from '../../api/tokens.ts';
+import { parseKeySet, rotate, serializeKeySet } from './keyset.ts';
+import { type SigningKey, publicJwks, generateSigningKey, currentKey } from '../../api/tokens.ts';
 
 const minute = 60_000;
 const hour = 60 * minute;

@@ -1,26 +1,13 @@
-// The operator's token signing keys as plain data, with no Kubernetes in sight: generating
-// a key, the rotation schedule, the public JWKS and the JSON kept in the hub Secret.
+// The operator's token signing keys as plain data, with no Kubernetes in sight: the
+// rotation schedule and the JSON kept in the hub Secret (a key itself, and the JWKS it is
+// published in, are the token contract's: api/tokens.ts).
 //
 // Rotation: the current key (the newest one not retired) signs every token. Once it is
 // older than the rotation interval it is retired and a new current key is added; a
 // retired key stays in the JWKS until every token it can have signed has expired
 // (retiredAt + the maximum token lifetime + a clock-skew allowance), then it is dropped.
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK } from 'jose';
 import { z } from 'zod';
-import { currentKey, signingAlgorithm } from '../../api/tokens.ts';
-
-export interface SigningKey {
-  /** RFC 7638 JWK thumbprint (SHA-256) of the public key. */
-  kid: string;
-  alg: typeof signingAlgorithm;
-  /** The private key (EC P-256, with `d`). Never logged, never served. */
-  privateJwk: JWK;
-  /** The public key: only kty, crv, x, y. */
-  publicJwk: JWK;
-  /** RFC 3339 timestamps, so a key set is plain JSON. */
-  createdAt: string;
-  retiredAt?: string;
-}
+import { currentKey, generateSigningKey, signingAlgorithm, type SigningKey } from '../../api/tokens.ts';
 
 /** The keys the operator holds: the current one and any retired ones still in the JWKS. */
 export type KeySet = readonly SigningKey[];
@@ -36,15 +23,6 @@ export interface RotationPolicy {
 }
 
 export const defaultClockSkewMs = 60_000;
-
-/** Generates a new ES256 key, current from `now`. */
-export async function generateSigningKey(now: Date = new Date()): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair(signingAlgorithm, { extractable: true });
-  const privateJwk = await exportJWK(privateKey);
-  const publicJwk = ecPublicMembers(await exportJWK(publicKey));
-  const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
-  return { kid, alg: signingAlgorithm, privateJwk, publicJwk, createdAt: now.toISOString() };
-}
 
 /**
  * Applies the rotation schedule at `now`: retires a current key older than the rotation
@@ -84,22 +62,7 @@ export async function rotate(
   return { keys: next, changed };
 }
 
-/** The JWKS that verifies tokens from every key in the set: public members only. */
-export function publicJwks(keys: KeySet): JSONWebKeySet {
-  return {
-    keys: [...keys]
-      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
-      .map((key) => ({ ...ecPublicMembers(key.publicJwk), kid: key.kid, alg: key.alg, use: 'sig' })),
-  };
-}
-
 /** Copies the public members of an EC JWK; anything else (`d` above all) is left out. */
-function ecPublicMembers(jwk: JWK): JWK {
-  const { kty, crv, x, y } = jwk;
-  if (kty !== 'EC' || crv !== 'P-256' || !x || !y) throw new Error('signing key is not an EC P-256 key');
-  return { kty, crv, x, y };
-}
-
 const base64url = z.string().regex(/^[A-Za-z0-9_-]+$/);
 const timestamp = z.iso.datetime();
 const signingKeySchema = z.object({

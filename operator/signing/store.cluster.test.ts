@@ -7,8 +7,8 @@ import { pino } from 'pino';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadKubeConfig } from '../../lib/kube.ts';
 import { cluster, kubectlOk, uniqueName } from '../../test/cluster.ts';
-import { parseKeySet, type SigningKey } from './keyset.ts';
-import { currentKey, issueToken, verifyToken } from '../../api/tokens.ts';
+import { parseKeySet } from './keyset.ts';
+import { type SigningKey, currentKey, issueToken, verifyToken } from '../../api/tokens.ts';
 import { keySetDataKey, signingKeysSecret, SigningKeyStore } from './store.ts';
 
 const minute = 60_000;

@@ -11,8 +11,8 @@ import type { JSONWebKeySet } from 'jose';
 import { errorMessage } from '../../lib/errors.ts';
 import { statusCode } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
-import { generateSigningKey, parseKeySet, publicJwks, rotate, serializeKeySet, type KeySet, type SigningKey } from './keyset.ts';
-import { currentKey } from '../../api/tokens.ts';
+import { parseKeySet, rotate, serializeKeySet, type KeySet } from './keyset.ts';
+import { type SigningKey, publicJwks, generateSigningKey, currentKey } from '../../api/tokens.ts';
 
 export const signingKeysSecret = 'infra-signing-keys';
 export const keySetDataKey = 'keys.json';

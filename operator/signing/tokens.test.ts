@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, exportSPKI, importJWK, SignJWT, type CryptoKey } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { generateSigningKey, publicJwks, rotate, type SigningKey } from './keyset.ts';
-import { currentKey, issueToken, maxTokenLifetimeMs, verifyToken } from '../../api/tokens.ts';
+import { rotate } from './keyset.ts';
+import { type SigningKey, publicJwks, generateSigningKey, currentKey, issueToken, maxTokenLifetimeMs, verifyToken } from '../../api/tokens.ts';
 
 const minute = 60_000;
 const t0 = new Date('2030-01-01T00:00:00Z');
