@@ -5,8 +5,9 @@ import express, { type Request, type Response } from 'express';
 import { apiVersion } from '../../api/auth/v1alpha1/types.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { infraRole } from '../access.ts';
-import type { AuthAPIDeps, Authenticator, Caller } from './api.ts';
-import { answerError, authenticationFailed } from './status.ts';
+import type { Authenticator, Caller } from '../http/caller.ts';
+import type { AuthAPIDeps } from './api.ts';
+import { answerError, authenticationFailed } from '../http/status.ts';
 
 export function accessKeysAPI(deps: AuthAPIDeps, authenticate: Authenticator): express.Router {
   const router = express.Router();

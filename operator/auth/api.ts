@@ -25,34 +25,26 @@ import {
 } from '../../api/auth/v1alpha1/types.ts';
 import { parseDuration } from '../../api/duration.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { EventRecorder } from '../events.ts';
+import type { Authenticator, Caller } from '../http/caller.ts';
 import { accessSummary, grantsOnDestination, infraRole, resolveIdentity, type Identity } from '../access.ts';
 import { infraResource } from '../../api/grants.ts';
 import type { Hub } from '../hub.ts';
 import type { IdentityDeps } from '../identity/deps.ts';
 import { loginWithProvider, startDeviceLogin } from '../identity/login.ts';
 import type { Verifier } from '../identity/verification.ts';
-import type { Credential, CredentialStore } from './credentials.ts';
-import type { LoginThrottle } from './lockout.ts';
-import type { PasswordSecrets } from './password-secrets.ts';
+import type { Credential, CredentialStore } from '../credentials/store.ts';
+import type { LoginThrottle } from '../credentials/lockout.ts';
+import type { PasswordSecrets } from '../credentials/password-secrets.ts';
 import { lockedOut, passwordChange, passwordReset, recordFailure, requirePasswordChanged } from './password-requests.ts';
-import { verifyPassword } from './passwords.ts';
+import { verifyPassword } from '../credentials/passwords.ts';
 import { secretRefProblem } from '../secret-refs.ts';
 import { StatusError } from '../../lib/status-error.ts';
-import { readJSONBody } from './body.ts';
-import { answerError, authenticationFailed, sendJSON } from './status.ts';
-
-export interface Caller {
-  identity: Identity;
-  /** The session or access key the caller presented (public door only). */
-  credential?: Credential;
-}
+import { readJSONBody } from '../http/body.ts';
+import { answerError, authenticationFailed, sendJSON } from '../http/status.ts';
 
 export interface TokenIssuer {
   issue(identity: Identity, destination: string): Promise<{ token: string; expiresAt: Date }>;
-}
-
-export interface EventRecorder {
-  record(user: User, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
 export interface AuthAPIDeps {
@@ -74,8 +66,6 @@ export interface AuthAPIDeps {
   /** Where passwords the operator sets are kept. */
   passwords: PasswordSecrets;
 }
-
-export type Authenticator = (req: IncomingMessage) => Promise<Caller | undefined>;
 
 const resourceList = {
   kind: 'APIResourceList',

@@ -12,10 +12,11 @@ import { resolveIdentity } from '../access.ts';
 import type { Hub } from '../hub.ts';
 import { managementAPI, type ManagementDeps } from '../management/api.ts';
 import { accessKeysAPI } from './accesskeys.ts';
-import { authCreates, authDiscovery, createdPlural, type AuthAPIDeps, type Authenticator, type CreateHandler } from './api.ts';
-import type { CredentialStore } from './credentials.ts';
+import type { Authenticator } from '../http/caller.ts';
+import { authCreates, authDiscovery, createdPlural, type AuthAPIDeps, type CreateHandler } from './api.ts';
+import type { CredentialStore } from '../credentials/store.ts';
 import { loginProvidersAPI } from './login-providers.ts';
-import { sendStatus } from './status.ts';
+import { sendStatus } from '../http/status.ts';
 
 export interface FrontProxyTrust {
   /** PEM CA bundle that signs the hub's front-proxy client certificate. */

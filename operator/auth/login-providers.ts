@@ -7,7 +7,7 @@ import { apiVersion, loginProvidersPath, type LoginProviderList } from '../../ap
 import { errorMessage } from '../../lib/errors.ts';
 import type { IdentityDeps } from '../identity/deps.ts';
 import { loginProviders } from '../identity/login.ts';
-import { sendStatus } from './status.ts';
+import { sendStatus } from '../http/status.ts';
 
 export function loginProvidersAPI(deps: IdentityDeps): express.Router {
   const router = express.Router();

@@ -5,11 +5,12 @@ import type { PasswordChangeSpec, PasswordChangeStatus, PasswordResetSpec, Passw
 import type { User } from '../../api/v1alpha1/types.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { infraRole } from '../access.ts';
-import type { AuthAPIDeps, Caller } from './api.ts';
-import { oneTimePassword, verifyPassword } from './passwords.ts';
+import type { Caller } from '../http/caller.ts';
+import type { AuthAPIDeps } from './api.ts';
+import { oneTimePassword, verifyPassword } from '../credentials/passwords.ts';
 import { secretRefProblem } from '../secret-refs.ts';
-import { TooManyRequests } from './status.ts';
-import type { Lock } from './lockout.ts';
+import { TooManyRequests } from '../http/status.ts';
+import type { Lock } from '../credentials/lockout.ts';
 
 export const changePasswordFirst = 'you must change your one-time password first: run `infra login` again (or `infra password`)';
 

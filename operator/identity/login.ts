@@ -6,7 +6,7 @@ import type { Provider, User } from '../../api/v1alpha1/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { findCondition } from '../../lib/conditions.ts';
 import { StatusError } from '../../lib/status-error.ts';
-import type { Credential } from '../auth/credentials.ts';
+import type { Credential } from '../credentials/store.ts';
 import { sealSession, type IdentityDeps } from './deps.ts';
 import { UpstreamError } from './errors.ts';
 import type { UpstreamIdentity } from './providers.ts';
