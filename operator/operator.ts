@@ -36,14 +36,13 @@ import { ProviderClients } from './identity/providers.ts';
 import { secretSealer } from './identity/sealing.ts';
 import { IdentityUsers } from './identity/users.ts';
 import { Verifier } from './identity/verification.ts';
-import { ensureServingCA, issueServingCert, servingNames } from './serving.ts';
+import { ensureServingCA, issueServingCert, servingNames, ServingCertRenewer } from './serving.ts';
 import { issueToken } from '../api/tokens.ts';
 import { SigningKeyStore } from './signing/store.ts';
 import { resources } from '../api/v1alpha1/types.ts';
 
 export const apiServiceName = `${authVersion}.${authGroup}`;
 const trustRefreshMs = 60_000;
-const servingRenewMs = 24 * 3_600_000;
 
 export class Operator {
   private readonly config: OperatorConfig;
@@ -63,6 +62,7 @@ export class Operator {
   private trust: FrontProxyTrust | undefined;
   private serving: PemPair | undefined;
   private servingCA: CertificateAuthority | undefined;
+  private renewer: ServingCertRenewer | undefined;
   private readonly core: CoreV1Api;
   private ready = false;
 
@@ -147,7 +147,7 @@ export class Operator {
   async start(): Promise<void> {
     const { config, logger } = this;
     this.metricsServer = await listen(
-      healthServer(this.registry, () => (this.ready && this.hub.synced && this.keys.loaded ? undefined : 'caches, signing keys or servers are still starting')),
+      healthServer(this.registry, () => (this.ready && this.hub.synced && this.keys.loaded ? this.renewer?.readiness() : 'caches, signing keys or servers are still starting')),
       config.listen.metrics,
     );
     await this.hub.start();
@@ -189,11 +189,18 @@ export class Operator {
     await listen(this.doors.public, config.listen.public);
     await listen(this.doors.aggregated, config.listen.aggregated);
 
-    this.timers.push(
-      setInterval(() => void this.refreshTrust(), trustRefreshMs),
-      setInterval(() => void issueServingCert(ca, names).then((pair) => ((this.serving = pair), updateDoorTLS(this.doors!, pair, this.trust!))), servingRenewMs),
-    );
+    this.timers.push(setInterval(() => void this.refreshTrust(), trustRefreshMs));
     for (const timer of this.timers) timer.unref();
+    this.renewer = new ServingCertRenewer({
+      issue: () => issueServingCert(ca, names),
+      use: (pair) => {
+        updateDoorTLS(this.doors!, pair, this.trust!);
+        this.serving = pair;
+      },
+      logger,
+      registry: this.registry,
+    });
+    this.renewer.start(this.serving);
 
     if (this.elector) void this.elector.run();
     else void this.lead(new AbortController().signal);
@@ -204,6 +211,7 @@ export class Operator {
   async stop(): Promise<void> {
     this.ready = false;
     for (const timer of this.timers) clearInterval(timer);
+    this.renewer?.stop();
     await this.elector?.stop();
     this.keys.stop();
     await Promise.all([this.doors?.public, this.doors?.aggregated, this.metricsServer].map((s) => s && close(s)));
