@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { ControlPlane } from '../hack/controlplane/controlplane.ts';
-import { hashPassword } from '../operator/auth/passwords.ts';
+import { hashPassword } from '../operator/credentials/passwords.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../hack/local-infra/programs.ts';
 import type { Row } from './table.ts';

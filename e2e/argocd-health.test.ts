@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateHealth, type Health } from '../hack/argocd-health.ts';
-import { hashPassword } from '../operator/auth/passwords.ts';
+import { hashPassword } from '../operator/credentials/passwords.ts';
 import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { startOIDCProvider, type TestOP } from '../test/oidc-provider.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../api/v1alpha1/types.ts';
-import { hashPassword } from '../operator/auth/passwords.ts';
+import { hashPassword } from '../operator/credentials/passwords.ts';
 import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';

@@ -8,7 +8,7 @@ import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jos
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterCA } from '../hack/controlplane/controlplane.ts';
-import { hashPassword } from '../operator/auth/passwords.ts';
+import { hashPassword } from '../operator/credentials/passwords.ts';
 import { cluster, kubectl, kubectlOk, listenAddressFor, serviceForHostPort, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';

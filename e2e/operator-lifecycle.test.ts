@@ -3,7 +3,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hashPassword } from '../operator/auth/passwords.ts';
+import { hashPassword } from '../operator/credentials/passwords.ts';
 import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';

@@ -3,7 +3,7 @@
 // `infra`, bootstrap admins), and that every write is the hub's own, validation included.
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../operator/auth/passwords.ts';
+import { hashPassword } from '../operator/credentials/passwords.ts';
 import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { https, type HttpsOptions } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';

@@ -60,6 +60,11 @@ describe('operator configuration', () => {
     expect(message).toMatch(/unknownSetting/);
   });
 
+  it('rejects the removed tls setting by name', () => {
+    const file = configFile('publicURL: https://x.example.com\ntls:\n  certFile: /etc/tls/tls.crt\n  keyFile: /etc/tls/tls.key\n');
+    expect(() => loadOperatorConfig(['--config', file], {})).toThrow(/Unrecognized key: "tls"/);
+  });
+
   it('reports an unreadable or malformed file clearly', () => {
     expect(() => loadOperatorConfig(['--config', '/nonexistent/infra.yaml'], {})).toThrow(/cannot read config file \/nonexistent\/infra.yaml/);
     expect(() => loadOperatorConfig(['--config', configFile('a: [')], {})).toThrow(/is not valid YAML/);

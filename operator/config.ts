@@ -24,13 +24,6 @@ export const operatorConfigSchema = z
         metrics: listenAddress.default('0.0.0.0:8080'),
       })
       .prefault({}),
-    tls: z
-      .object({
-        certFile: z.string().optional(),
-        keyFile: z.string().optional(),
-      })
-      .refine((tls) => (tls.certFile === undefined) === (tls.keyFile === undefined), 'set both certFile and keyFile, or neither')
-      .prefault({}),
     apiService: z
       .object({
         register: z.boolean().default(true),

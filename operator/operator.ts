@@ -17,11 +17,7 @@ import type { Logger } from '../lib/log.ts';
 import type { CertificateAuthority, PemPair } from '../lib/pki.ts';
 import { close, healthServer, listen } from '../lib/serve.ts';
 import type { Identity } from './access.ts';
-import type { TokenIssuer } from './auth/api.ts';
-import { CredentialStore } from './auth/credentials.ts';
-import { createDoors, readFrontProxyTrust, updateDoorTLS, type Doors, type FrontProxyTrust } from './auth/doors.ts';
-import { LoginThrottle } from './auth/lockout.ts';
-import { PasswordSecrets } from './auth/password-secrets.ts';
+import type { TokenIssuer } from './authapi/deps.ts';
 import type { OperatorConfig } from './config.ts';
 import { fieldManager, type ControllerContext } from './controllers/context.ts';
 import { destinationController } from './controllers/destination.ts';
@@ -29,20 +25,24 @@ import { grantController } from './controllers/grant.ts';
 import { groupController } from './controllers/group.ts';
 import { providerController } from './controllers/provider.ts';
 import { userController } from './controllers/user.ts';
+import { LoginThrottle } from './credentials/lockout.ts';
+import { PasswordSecrets } from './credentials/password-secrets.ts';
+import { CredentialStore } from './credentials/store.ts';
+import { readFrontProxyTrust, type FrontProxyTrust } from './frontend/authenticate.ts';
+import { createDoors, updateDoorTLS, type Doors } from './frontend/doors.ts';
 import { Hub } from './hub.ts';
 import type { IdentityDeps } from './identity/deps.ts';
 import { ProviderClients } from './identity/providers.ts';
 import { secretSealer } from './identity/sealing.ts';
 import { IdentityUsers } from './identity/users.ts';
 import { Verifier } from './identity/verification.ts';
-import { ensureServingCA, issueServingCert, servingNames } from './serving.ts';
+import { ensureServingCA, issueServingCert, servingNames, ServingCertRenewer } from './serving.ts';
 import { issueToken } from '../api/tokens.ts';
 import { SigningKeyStore } from './signing/store.ts';
 import { resources } from '../api/v1alpha1/types.ts';
 
 export const apiServiceName = `${authVersion}.${authGroup}`;
 const trustRefreshMs = 60_000;
-const servingRenewMs = 24 * 3_600_000;
 
 export class Operator {
   private readonly config: OperatorConfig;
@@ -62,6 +62,7 @@ export class Operator {
   private trust: FrontProxyTrust | undefined;
   private serving: PemPair | undefined;
   private servingCA: CertificateAuthority | undefined;
+  private renewer: ServingCertRenewer | undefined;
   private readonly core: CoreV1Api;
   private ready = false;
 
@@ -146,7 +147,7 @@ export class Operator {
   async start(): Promise<void> {
     const { config, logger } = this;
     this.metricsServer = await listen(
-      healthServer(this.registry, () => (this.ready && this.hub.synced && this.keys.loaded ? undefined : 'caches, signing keys or servers are still starting')),
+      healthServer(this.registry, () => (this.ready && this.hub.synced && this.keys.loaded ? this.renewer?.readiness() : 'caches, signing keys or servers are still starting')),
       config.listen.metrics,
     );
     await this.hub.start();
@@ -188,11 +189,18 @@ export class Operator {
     await listen(this.doors.public, config.listen.public);
     await listen(this.doors.aggregated, config.listen.aggregated);
 
-    this.timers.push(
-      setInterval(() => void this.refreshTrust(), trustRefreshMs),
-      setInterval(() => void issueServingCert(ca, names).then((pair) => ((this.serving = pair), updateDoorTLS(this.doors!, pair, this.trust!))), servingRenewMs),
-    );
+    this.timers.push(setInterval(() => void this.refreshTrust(), trustRefreshMs));
     for (const timer of this.timers) timer.unref();
+    this.renewer = new ServingCertRenewer({
+      issue: () => issueServingCert(ca, names),
+      use: (pair) => {
+        updateDoorTLS(this.doors!, pair, this.trust!);
+        this.serving = pair;
+      },
+      logger,
+      registry: this.registry,
+    });
+    this.renewer.start(this.serving);
 
     if (this.elector) void this.elector.run();
     else void this.lead(new AbortController().signal);
@@ -203,6 +211,7 @@ export class Operator {
   async stop(): Promise<void> {
     this.ready = false;
     for (const timer of this.timers) clearInterval(timer);
+    this.renewer?.stop();
     await this.elector?.stop();
     this.keys.stop();
     await Promise.all([this.doors?.public, this.doors?.aggregated, this.metricsServer].map((s) => s && close(s)));

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { passwordSecretName } from './auth/password-secrets.ts';
-import { secretRefProblem } from './secret-refs.ts';
+import { passwordSecretName, secretRefProblem } from './secret-refs.ts';
 
 describe('secretRefProblem', () => {
   it("allows Secrets of the user's own, and the one the operator made for this object", () => {

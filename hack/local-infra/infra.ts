@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { hashPassword } from '../../operator/auth/passwords.ts';
+import { hashPassword } from '../../operator/credentials/passwords.ts';
 import { https } from './https.ts';
 import { startConnector, startOperator, type ConnectorOptions, type RunningConnector, type RunningOperator } from './programs.ts';
 

@@ -5,7 +5,7 @@ import type { Provider } from '../../api/v1alpha1/types.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
-import type { CredentialStore } from '../auth/credentials.ts';
+import type { CredentialStore } from '../credentials/store.ts';
 import { UpstreamError } from '../identity/errors.ts';
 import type { ProviderClients } from '../identity/providers.ts';
 import { secretRefProblem } from '../secret-refs.ts';

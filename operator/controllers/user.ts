@@ -3,7 +3,7 @@
 import type { User } from '../../api/v1alpha1/types.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, findCondition, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
-import type { CredentialStore } from '../auth/credentials.ts';
+import type { CredentialStore } from '../credentials/store.ts';
 import { verifiedCondition } from '../identity/users.ts';
 import { secretRefProblem } from '../secret-refs.ts';
 import { kindController, type ControllerContext } from './context.ts';

@@ -1,7 +1,7 @@
 // What logins through identity providers and their upstream verification work with.
 import type { Logger } from '../../lib/log.ts';
-import type { EventRecorder } from '../auth/api.ts';
-import type { CredentialStore } from '../auth/credentials.ts';
+import type { EventRecorder } from '../events.ts';
+import type { CredentialStore } from '../credentials/store.ts';
 import type { Hub } from '../hub.ts';
 import type { ProviderClients, UpstreamSession } from './providers.ts';
 import type { Sealer } from './sealing.ts';

@@ -7,8 +7,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../lib/errors.ts';
 import { StatusError } from '../../lib/status-error.ts';
-import type { Credential, UpstreamRecord } from '../auth/credentials.ts';
-import { authenticationFailed } from '../auth/status.ts';
+import type { Credential, UpstreamRecord } from '../credentials/store.ts';
+import { authenticationFailed } from '../http/status.ts';
 import { openSession, sealSession, type IdentityDeps } from './deps.ts';
 import { UpstreamError } from './errors.ts';
 

@@ -11,9 +11,9 @@ import { resources, type Grant, type GrantSpec } from '../../api/v1alpha1/types.
 import type { Logger } from '../../lib/log.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { infraRole, type InfraRole } from '../access.ts';
-import type { Authenticator, Caller } from '../auth/api.ts';
-import { maxBodyBytes } from '../auth/body.ts';
-import { answerError, authenticationFailed, errorMiddleware } from '../auth/status.ts';
+import type { Authenticator, Caller } from '../http/caller.ts';
+import { maxBodyBytes } from '../http/body.ts';
+import { answerError, authenticationFailed, errorMiddleware } from '../http/status.ts';
 import { subjectKey, type Hub } from '../hub.ts';
 import { providerSecretName, secretRefProblem } from '../secret-refs.ts';
 import { grantName, userName } from './names.ts';

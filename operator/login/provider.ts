@@ -1,15 +1,16 @@
 // Logging in through an identity provider: the code (or device) exchange, the User made
 // just in time with the provider's groups, and a session that carries the sealed upstream
-// refresh token for continuous verification. Also what the CLI needs to start a login.
+// refresh token for continuous verification (identity/verification.ts). Also the device
+// flow's start (DeviceAuthorization) and what the CLI needs to start a login.
 import type { DeviceAuthorizationStatus, LoginProvider, LoginSpec } from '../../api/auth/v1alpha1/types.ts';
 import type { Provider, User } from '../../api/v1alpha1/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { findCondition } from '../../lib/conditions.ts';
 import { StatusError } from '../../lib/status-error.ts';
-import type { Credential } from '../auth/credentials.ts';
-import { sealSession, type IdentityDeps } from './deps.ts';
-import { UpstreamError } from './errors.ts';
-import type { UpstreamIdentity } from './providers.ts';
+import type { Credential } from '../credentials/store.ts';
+import { sealSession, type IdentityDeps } from '../identity/deps.ts';
+import { UpstreamError } from '../identity/errors.ts';
+import type { UpstreamIdentity } from '../identity/providers.ts';
 
 export interface ProviderLogin {
   user: User;

@@ -1,36 +1,23 @@
 // Built-in users' passwords through the auth API: an admin's PasswordReset sets a one-time
 // password that must be changed at the next login; the user's PasswordChange sets their
-// own. Wrong passwords count toward the same lockout as logins.
+// own. Wrong passwords count toward the same lockout as logins (login/password.ts). Until a
+// one-time password is changed, requirePasswordChanged (which TokenRequest and AccessKey
+// call too) refuses the session's other requests.
 import type { PasswordChangeSpec, PasswordChangeStatus, PasswordResetSpec, PasswordResetStatus } from '../../api/auth/v1alpha1/types.ts';
 import type { User } from '../../api/v1alpha1/types.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { infraRole } from '../access.ts';
-import type { AuthAPIDeps, Caller } from './api.ts';
-import { oneTimePassword, verifyPassword } from './passwords.ts';
+import type { Caller } from '../http/caller.ts';
+import type { AuthAPIDeps } from './deps.ts';
+import { oneTimePassword, verifyPassword } from '../credentials/passwords.ts';
+import { lockedOut, recordFailure } from '../login/password.ts';
 import { secretRefProblem } from '../secret-refs.ts';
-import { TooManyRequests } from './status.ts';
-import type { Lock } from './lockout.ts';
 
 export const changePasswordFirst = 'you must change your one-time password first: run `infra login` again (or `infra password`)';
 
 /** While a one-time password is unchanged, a session may only change it, review access, or log out. */
 export function requirePasswordChanged(deps: AuthAPIDeps, caller: Caller): void {
   if (deps.hub.userByEmail(caller.identity.email)?.status?.passwordChangeRequired) throw new StatusError(403, 'Forbidden', changePasswordFirst);
-}
-
-/** The 429 for a locked login, naming what is locked and until when. */
-export function lockedOut(lock: Lock, email: string, address: string | undefined, now = Date.now()): TooManyRequests {
-  const seconds = Math.max(1, Math.ceil((lock.until.getTime() - now) / 1000));
-  const who = lock.key === 'email' ? email : `this address (${address})`;
-  return new TooManyRequests(`too many failed password attempts for ${who}: try again in ${Math.ceil(seconds / 60)} minute(s), after ${lock.until.toISOString()}`, seconds);
-}
-
-/** Counts a wrong password; when it starts a lock, records it (audit line, Event on the User). */
-export function recordFailure(deps: AuthAPIDeps, email: string, address: string | undefined, user: User | undefined): void {
-  const lock = deps.throttle.fail(email, address);
-  if (!lock) return;
-  deps.audit.info({ action: 'login.locked', email, address, lockedBy: lock.key, until: lock.until.toISOString() }, 'password attempts locked');
-  if (user) deps.events.record(user, 'Warning', 'LoginLocked', `too many failed password attempts ${lock.key === 'email' ? 'for this user' : `from ${address}`}: locked until ${lock.until.toISOString()}`);
 }
 
 export async function passwordReset(deps: AuthAPIDeps, spec: PasswordResetSpec, caller: Caller): Promise<PasswordResetStatus> {

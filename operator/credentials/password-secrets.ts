@@ -1,19 +1,15 @@
 // Where the operator keeps a built-in user's password hash when it sets one (a one-time
 // password, or the user's own new one): the Secret infra-password-<User name> in its
-// namespace, one per user, so changing one person's password never touches a Secret that
-// an admin made and may share.
-import { createHash } from 'node:crypto';
+// namespace (passwordSecretName, in secret-refs.ts beside the rule that lets only this
+// user point at it), one per user, so changing one person's password never touches a
+// Secret that an admin made and may share.
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { User } from '../../api/v1alpha1/types.ts';
+import { passwordSecretName } from '../secret-refs.ts';
 import { hashPassword } from './passwords.ts';
 
 const hashKey = 'hash';
 const applyPatch = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
-
-export function passwordSecretName(userName: string): string {
-  const name = `infra-password-${userName}`;
-  return name.length <= 253 ? name : `infra-password-${createHash('sha256').update(userName).digest('hex').slice(0, 32)}`;
-}
 
 export class PasswordSecrets {
   private readonly core: CoreV1Api;

@@ -1,7 +1,7 @@
 // Request bodies of the operator's APIs: at most 64 KiB of JSON. readJSONBody reads one for
-// the auth API's create path, which runs outside express (api.ts says why), as express's
-// body parser does for the other routes: 413 past the limit, 400 for what is not JSON, {}
-// for an empty body. Both refuse with the same Status (status.ts maps body-parser's).
+// the auth API's create path, which runs outside express (authapi/creates.ts says why), as
+// express's body parser does for the other routes: 413 past the limit, 400 for what is not
+// JSON, {} for an empty body. Both refuse with the same Status (status.ts maps body-parser's).
 import type { IncomingMessage } from 'node:http';
 import { errorMessage } from '../../lib/errors.ts';
 import { StatusError } from '../../lib/status-error.ts';

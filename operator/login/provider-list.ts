@@ -6,8 +6,8 @@ import express from 'express';
 import { apiVersion, loginProvidersPath, type LoginProviderList } from '../../api/auth/v1alpha1/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { IdentityDeps } from '../identity/deps.ts';
-import { loginProviders } from '../identity/login.ts';
-import { sendStatus } from './status.ts';
+import { loginProviders } from './provider.ts';
+import { sendStatus } from '../http/status.ts';
 
 export function loginProvidersAPI(deps: IdentityDeps): express.Router {
   const router = express.Router();

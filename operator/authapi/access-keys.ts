@@ -1,12 +1,34 @@
-// Listing and revoking access keys on the public door, beside AccessKey (create):
+// Access keys: the AccessKey create (a key shown once, for yourself or, as an Infra admin,
+// for anyone), and beside it on the public door, listing and revoking them:
 // GET /apis/auth.infrahq.com/v1alpha1/accesskeys[?user=EMAIL] and
 // DELETE …/accesskeys/NAME[?user=EMAIL]. Your own keys, or anyone's for an Infra admin.
 import express, { type Request, type Response } from 'express';
-import { apiVersion } from '../../api/auth/v1alpha1/types.ts';
+import { apiVersion, type AccessKeySpec, type AccessKeyStatus } from '../../api/auth/v1alpha1/types.ts';
+import { parseDuration } from '../../api/duration.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { infraRole } from '../access.ts';
-import type { AuthAPIDeps, Authenticator, Caller } from './api.ts';
-import { answerError, authenticationFailed } from './status.ts';
+import type { Authenticator, Caller } from '../http/caller.ts';
+import type { AuthAPIDeps } from './deps.ts';
+import { answerError, authenticationFailed } from '../http/status.ts';
+import { requirePasswordChanged } from './passwords.ts';
+
+const defaultAccessKeyTtlMs = 30 * 86_400_000;
+
+export async function accessKey(deps: AuthAPIDeps, spec: AccessKeySpec, caller: Caller): Promise<AccessKeyStatus> {
+  requirePasswordChanged(deps, caller);
+  const email = spec.user ?? caller.identity.email;
+  const forSelf = email.toLowerCase() === caller.identity.email.toLowerCase();
+  if (!forSelf && infraRole(deps.hub, caller.identity, deps.bootstrapAdmins) !== 'admin') {
+    throw new StatusError(403, 'Forbidden', `only an Infra admin (a Grant with role admin on resource infra) may create access keys for ${email}`);
+  }
+  const user = deps.hub.userByEmail(email);
+  if (!user) throw new StatusError(404, 'NotFound', `no User has email ${email}; create the User first`);
+  const lifetimeMs = spec.ttl ? parseDuration(spec.ttl)! : defaultAccessKeyTtlMs;
+  const { key, credential } = await deps.credentials.create('access-key', user, { lifetimeMs, name: spec.name });
+  deps.audit.info({ action: 'accesskey.created', user: email, by: caller.identity.email, name: spec.name, id: credential.id, expiresAt: credential.expiresAt.toISOString() }, 'access key created');
+  deps.events.record(user, 'Normal', 'AccessKeyCreated', `access key ${spec.name} created by ${caller.identity.email}, expires ${credential.expiresAt.toISOString()}`);
+  return { accessKey: key, expirationTimestamp: credential.expiresAt.toISOString(), user: email };
+}
 
 export function accessKeysAPI(deps: AuthAPIDeps, authenticate: Authenticator): express.Router {
   const router = express.Router();

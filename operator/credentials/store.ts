@@ -1,7 +1,8 @@
-// Sessions and access keys. A key is `<prefix>_<id>.<secret>`; the hub keeps only the
-// SHA-256 of the secret, in a Secret named after the id in the operator's namespace,
-// labelled with the kind of credential and the User it belongs to, so deleting a User
-// (or a label selector) revokes its credentials.
+// The credential store: sessions and access keys. A key is `<prefix>_<id>.<secret>`; the
+// hub keeps only the SHA-256 of the secret, in a Secret named after the id in the
+// operator's namespace, labelled with the kind of credential and the User it belongs to,
+// so deleting a User (or a label selector) revokes its credentials. A key is refused once
+// expired, idle too long (sessions) or revoked, and with its User gone.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { User } from '../../api/v1alpha1/types.ts';

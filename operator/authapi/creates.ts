@@ -1,0 +1,104 @@
+// The auth API's creates (auth.infrahq.com: TokenRequest, Login, AccessKey, …), one set
+// of handlers behind two doors: the hub's aggregation layer (identity from verified
+// X-Remote-* headers) and the operator's public endpoint (identity from a bearer session
+// or access key). This module checks each request and hands it to its kind's module;
+// every answer is a Kubernetes object or a Kubernetes Status, so kubectl and client
+// libraries understand it.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  apiVersion,
+  group,
+  kinds,
+  version,
+  type AccessKeySpec,
+  type DeviceAuthorizationSpec,
+  type Kind,
+  type LoginSpec,
+  type PasswordChangeSpec,
+  type PasswordResetSpec,
+  type TokenRequestSpec,
+} from '../../api/auth/v1alpha1/types.ts';
+import { StatusError } from '../../lib/status-error.ts';
+import { readJSONBody } from '../http/body.ts';
+import type { Authenticator, Caller } from '../http/caller.ts';
+import { answerError, authenticationFailed, sendJSON } from '../http/status.ts';
+import { login } from '../login/login.ts';
+import { startDeviceLogin } from '../login/provider.ts';
+import { accessKey } from './access-keys.ts';
+import { accessReview } from './access-review.ts';
+import type { AuthAPIDeps } from './deps.ts';
+import { logout } from './logout.ts';
+import { passwordChange, passwordReset } from './passwords.ts';
+import { tokenRequest } from './token-request.ts';
+
+const createPrefix = `/apis/${group}/${version}/`;
+
+/** The plural a request creates when it is a POST to the auth API's collection path. */
+export function createdPlural(req: IncomingMessage): string | undefined {
+  if (req.method !== 'POST' || !req.url?.startsWith(createPrefix)) return undefined;
+  const query = req.url.indexOf('?');
+  const plural = req.url.slice(createPrefix.length, query < 0 ? undefined : query);
+  return plural !== '' && !plural.includes('/') ? plural : undefined;
+}
+
+export type CreateHandler = (req: IncomingMessage, res: ServerResponse, plural: string) => Promise<void>;
+
+/**
+ * Creates of every auth kind (a TokenRequest before each kubectl session, Logins, …). The
+ * doors route them here ahead of express: this is the operator's hottest path, and
+ * express's router and body parser were a tenth of its CPU per token (bench/README.md).
+ */
+export function authCreates(deps: AuthAPIDeps, authenticate: Authenticator): CreateHandler {
+  const handlers: Record<Kind, (spec: never, caller: Caller | undefined, req: IncomingMessage) => Promise<unknown>> = {
+    Login: (spec: LoginSpec, _caller, req) => login(deps, spec, clientAddress(req)),
+    TokenRequest: (spec: TokenRequestSpec, caller) => tokenRequest(deps, spec, requireCaller(caller)),
+    AccessReview: (_spec, caller) => accessReview(deps, requireCaller(caller)),
+    Logout: (spec: { all?: boolean }, caller) => logout(deps, spec, requireCaller(caller)),
+    AccessKey: (spec: AccessKeySpec, caller) => accessKey(deps, spec, requireCaller(caller)),
+    PasswordReset: (spec: PasswordResetSpec, caller) => passwordReset(deps, spec, requireCaller(caller)),
+    PasswordChange: (spec: PasswordChangeSpec, caller, req) => passwordChange(deps, spec, requireCaller(caller), clientAddress(req)),
+    DeviceAuthorization: (spec: DeviceAuthorizationSpec) => startDeviceLogin(deps.identity, spec.provider),
+  };
+  const kindByPlural = new Map<string, Kind>(Object.entries(kinds).map(([kind, { plural }]) => [plural, kind as Kind]));
+
+  return async (req, res, plural) => {
+    const kind = kindByPlural.get(plural);
+    try {
+      if (!kind) throw new StatusError(404, 'NotFound', `the server could not find the requested resource ${plural}.${group}`);
+      const body = (await readJSONBody(req)) as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: string }; spec?: unknown };
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new StatusError(400, 'BadRequest', `the request body must be a ${kind} object`);
+      if (body.apiVersion !== apiVersion || body.kind !== kind) {
+        throw new StatusError(400, 'BadRequest', `expected apiVersion ${apiVersion} and kind ${kind} for ${plural}, got ${String(body.apiVersion)} ${String(body.kind)}`);
+      }
+      const parsed = kinds[kind].spec.safeParse(body.spec ?? {});
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((i) => `spec${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`);
+        throw new StatusError(422, 'Invalid', `${kind} is invalid: ${problems.join('; ')}`);
+      }
+      const caller = publicKinds.has(kind) ? undefined : await authenticate(req);
+      const status = await handlers[kind](parsed.data as never, caller, req);
+      sendJSON(res, 201, {
+        apiVersion,
+        kind,
+        metadata: { ...(body.metadata?.name ? { name: body.metadata.name } : {}), creationTimestamp: new Date().toISOString() },
+        spec: parsed.data,
+        status,
+      });
+    } catch (err) {
+      answerError(res, err, deps.logger, { api: 'auth', ...(kind ? { kind } : {}) });
+    }
+  };
+}
+
+/** Kinds anyone may create: they start a session. */
+const publicKinds = new Set<Kind>(['Login', 'DeviceAuthorization']);
+
+function requireCaller(caller: Caller | undefined): Caller {
+  if (!caller) throw authenticationFailed();
+  return caller;
+}
+
+/** The peer address, for password attempt limits (X-Forwarded-For is not trusted). */
+function clientAddress(req: IncomingMessage): string | undefined {
+  return req.socket.remoteAddress;
+}

@@ -1,0 +1,78 @@
+// The operator's two HTTPS doors. The aggregated door serves the auth API to the hub's
+// aggregation layer only (a client certificate from the front proxy, authenticate.ts); the
+// public door serves the auth API, access keys, login providers, the management API and
+// the OIDC discovery documents to the CLI, connectors and spoke API servers.
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import express from 'express';
+import type { JSONWebKeySet } from 'jose';
+import type { PemPair } from '../../lib/pki.ts';
+import { accessKeysAPI } from '../authapi/access-keys.ts';
+import { authCreates, createdPlural, type CreateHandler } from '../authapi/creates.ts';
+import type { AuthAPIDeps } from '../authapi/deps.ts';
+import { sendStatus } from '../http/status.ts';
+import { loginProvidersAPI } from '../login/provider-list.ts';
+import { managementAPI, type ManagementDeps } from '../management/api.ts';
+import { aggregatedAuthenticator, publicAuthenticator, type FrontProxyTrust } from './authenticate.ts';
+import { authDiscovery, oidcDiscovery } from './discovery.ts';
+
+export interface Doors {
+  aggregated: Server;
+  public: Server;
+}
+
+export interface DoorOptions {
+  deps: AuthAPIDeps;
+  management: ManagementDeps;
+  serving: PemPair;
+  trust: () => FrontProxyTrust;
+  issuer: string;
+  jwks: () => JSONWebKeySet;
+}
+
+/**
+ * An express app for API answers: no X-Powered-By, and no ETag, which express would
+ * otherwise compute (a hash of the body) for every answer although no client of these
+ * APIs sends a conditional request: ~1% of the operator's CPU per token.
+ */
+function api(): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  return app;
+}
+
+/** Sends the auth API's creates to their own handler (authapi/creates.ts says why), the rest to express. */
+function route(app: express.Express, creates: CreateHandler): RequestListener {
+  return (req, res) => {
+    const plural = createdPlural(req);
+    if (plural === undefined) app(req, res);
+    else void creates(req, res, plural);
+  };
+}
+
+const notFound = (_req: IncomingMessage, res: ServerResponse) => sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource');
+
+export function createDoors({ deps, management, serving, trust, issuer, jwks }: DoorOptions): Doors {
+  const aggregatedApp = api();
+  aggregatedApp.use(authDiscovery(), notFound);
+  const { fromFrontProxy, authenticate } = aggregatedAuthenticator(deps.hub, trust);
+  const aggregatedRoutes = route(aggregatedApp, authCreates(deps, authenticate));
+
+  const publicApp = api();
+  const authenticatePublic = publicAuthenticator(deps.hub, deps.credentials);
+  publicApp.use(oidcDiscovery(issuer, jwks), authDiscovery(), accessKeysAPI(deps, authenticatePublic), loginProvidersAPI(deps.identity), managementAPI(management, authenticatePublic), notFound);
+
+  const aggregated = createServer({ cert: serving.cert, key: serving.key, ca: trust().ca, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+    if (fromFrontProxy(req)) aggregatedRoutes(req, res);
+    else sendStatus(res, 401, 'Unauthorized', "authentication failed: this endpoint serves only the hub kube-apiserver's aggregation layer");
+  });
+  const publicServer = createServer({ cert: serving.cert, key: serving.key }, route(publicApp, authCreates(deps, authenticatePublic)));
+  return { aggregated, public: publicServer };
+}
+
+/** Swaps certificates and trust in place, e.g. after renewal or a front-proxy CA rotation. */
+export function updateDoorTLS(doors: Doors, serving: PemPair, trust: FrontProxyTrust): void {
+  doors.aggregated.setSecureContext({ cert: serving.cert, key: serving.key, ca: trust.ca, requestCert: true, rejectUnauthorized: false } as never);
+  doors.public.setSecureContext({ cert: serving.cert, key: serving.key });
+}
