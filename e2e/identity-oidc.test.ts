@@ -12,7 +12,7 @@ import { decodeJwt } from 'jose';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../api/v1alpha1/types.ts';
-import { userName } from '../operator/management/names.ts';
+import { userName } from '../operator/names.ts';
 import { Browser, signIn, type Page } from '../test/browser.ts';
 import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';

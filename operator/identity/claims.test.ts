@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { userName } from '../management/names.ts';
+import { userName } from '../names.ts';
 import { emailFrom, groupsFromClaim, mergeClaims, normalizeGroups } from './claims.ts';
 
 describe('the email a provider vouches for', () => {

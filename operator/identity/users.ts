@@ -11,7 +11,7 @@ import { findCondition, mergeConditions, type ConditionInput } from '../../lib/c
 import { statusCode } from '../../lib/kube.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import type { Hub } from '../hub.ts';
-import { userName } from '../management/names.ts';
+import { userName } from '../names.ts';
 
 export const identityFieldManager = 'infra-operator-identity';
 /** The Verified condition: whether the identity provider still vouches for the user. */

@@ -16,7 +16,7 @@ import { maxBodyBytes } from '../http/body.ts';
 import { answerError, authenticationFailed, errorMiddleware } from '../http/status.ts';
 import { subjectKey, type Hub } from '../hub.ts';
 import { providerSecretName, secretRefProblem } from '../secret-refs.ts';
-import { grantName, userName } from './names.ts';
+import { grantName, userName } from '../names.ts';
 
 const group = 'infrahq.com';
 const version = 'v1alpha1';

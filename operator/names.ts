@@ -2,7 +2,7 @@
 // resource: readable like the samples (`<subject>-<role>-<resource>`), always a valid
 // DNS subdomain, and the same for the same input.
 import { createHash } from 'node:crypto';
-import type { GrantSpec } from '../../api/v1alpha1/types.ts';
+import type { GrantSpec } from '../api/v1alpha1/types.ts';
 
 const maxNameLength = 253;
 
