@@ -56,6 +56,18 @@ export function isExpired(grant: Grant, now: Date): boolean {
   return end !== undefined && end <= now.getTime();
 }
 
+// The CRD's rule for spec.group: no control characters, no space of any kind at either end.
+const groupNamePattern = /^[^\s\p{Z}\p{Cc}]([^\p{Cc}]*[^\s\p{Z}\p{Cc}])?$/u;
+
+/**
+ * Whether a Grant can name this group. A group an identity provider reports that no
+ * Grant can name is dropped where it enters Infra: " system:masters" would otherwise
+ * reach a spoke's API server, which trims the spaces around a header value.
+ */
+export function isGroupName(name: string): boolean {
+  return name.length <= 256 && groupNamePattern.test(name);
+}
+
 /** Kubernetes' own users and groups (system:authenticated, system:serviceaccounts, …): never granted. */
 export function isReservedSubject(name: string): boolean {
   return name.startsWith('system:');

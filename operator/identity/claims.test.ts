@@ -33,6 +33,10 @@ describe('groups from claims', () => {
     expect(normalizeGroups(['b', 'a', 'b', 'x'.repeat(257)])).toEqual(['a', 'b']);
   });
 
+  it('drops groups no Grant can name, so a padded " system:masters" never reaches a token', () => {
+    expect(normalizeGroups([' system:masters', 'system:masters\t', '\u00a0admins', 'ops\n', 'Web Dev', 'eng'])).toEqual(['Web Dev', 'eng']);
+  });
+
   it('take userinfo over the ID token, but only for the same subject', () => {
     expect(mergeClaims({ sub: 's1', email: 'old@example.com' }, { sub: 's1', email: 'ann@example.com', groups: ['eng'] })).toEqual({ sub: 's1', email: 'ann@example.com', groups: ['eng'] });
     expect(() => mergeClaims({ sub: 's1' }, { sub: 's2' })).toThrow(/another subject/);

@@ -1,5 +1,6 @@
 // Who an identity provider says someone is: the email and groups in its claims (ID token
 // merged with userinfo), by the provider's kind. Pure functions.
+import { isGroupName } from '../../api/grants.ts';
 import type { ProviderSpec } from '../../api/v1alpha1/types.ts';
 import { UpstreamError } from './errors.ts';
 
@@ -38,9 +39,9 @@ export function groupsFromClaim(claims: Claims, claim = defaultGroupsClaim): str
   return [];
 }
 
-/** Sorted, without duplicates, within what User.status.groups holds (256 characters each, 5000 in all). */
+/** Sorted, without duplicates, only names a Grant can name (api/grants.ts), at most the 5000 User.status.groups holds. */
 export function normalizeGroups(groups: Iterable<string>): string[] {
-  return [...new Set([...groups].filter((g) => g.length > 0 && g.length <= 256))].sort().slice(0, 5000);
+  return [...new Set([...groups].filter(isGroupName))].sort().slice(0, 5000);
 }
 
 /** The ID token's claims with userinfo's on top; userinfo for another subject is refused. */
