@@ -92,31 +92,18 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
       throw new Error('waiting for the first list of the hub\'s Grants and the spoke\'s namespaces and roles');
     }
     const { namespace, role } = parseBindingKey(key);
-    const at = now();
-    const roles = roleNames();
-    const namespaces = namespaceNames();
     const contributing = grants.byIndex('binding', key);
-    const problems = new Map(contributing.map((g) => [g.metadata!.name!, syncProblem(g, destination, roles, namespaces, at)]));
-    const bindable = contributing.filter((g) => problems.get(g.metadata!.name!) === undefined);
-    const shards = shardSubjects(bindable);
-
     const owned = (namespace ? spoke.roleBindings : spoke.clusterRoleBindings).byIndex('binding', key) as Binding[];
-    const wanted = new Set<string>();
-    for (const [shard, subjects] of shards.entries()) {
-      const name = bindingName(role, shard);
-      wanted.add(name);
-      const current = owned.find((b) => b.metadata?.name === name);
-      if (current && sameSubjects(current.subjects, subjects)) continue;
-      await (current ? applyBinding(name, namespace, role, subjects) : createBinding(name, namespace, role, subjects));
+    const plan = planBinding({ key, destination, contributing, owned, roles: roleNames(), namespaces: namespaceNames(), now: now() });
+    for (const { name, subjects, exists } of plan.writes) {
+      await (exists ? applyBinding(name, namespace, role, subjects) : createBinding(name, namespace, role, subjects));
     }
-    for (const stale of owned.filter((b) => !wanted.has(b.metadata!.name!))) {
-      await deleteBinding(stale.metadata!.name!, namespace);
-      logger.info({ binding: `${namespace ?? ''}/${stale.metadata!.name}` }, 'pruned binding');
+    for (const name of plan.prune) {
+      await deleteBinding(name, namespace);
+      logger.info({ binding: `${namespace ?? ''}/${name}` }, 'pruned binding');
     }
-
-    for (const grant of contributing) syncedStatus.record(grant, syncedCondition(problems.get(grant.metadata!.name!), namespace, role));
-    const nextExpiry = Math.min(...contributing.map((g) => expiresAtMs(g) ?? Infinity).filter((t) => t > at.getTime()));
-    if (Number.isFinite(nextExpiry)) return { requeueAfterMs: nextExpiry - at.getTime() };
+    for (const { grant, condition } of plan.synced) syncedStatus.record(grant, condition);
+    if (plan.requeueAfterMs !== undefined) return { requeueAfterMs: plan.requeueAfterMs };
   }
 
   function bindingObject(name: string, namespace: string | undefined, role: string, subjects: RbacV1Subject[]) {
@@ -162,12 +149,6 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
     } catch (err) {
       if (statusCode(err) !== 404) throw err;
     }
-  }
-
-  function syncedCondition(problem: ReturnType<typeof syncProblem>, namespace: string | undefined, role: string): ConditionInput {
-    return problem
-      ? { type: 'Synced', status: 'False', reason: problem.reason, message: problem.message }
-      : { type: 'Synced', status: 'True', reason: 'Bound', message: `bound by ${namespace ? `RoleBinding ${namespace}/` : 'ClusterRoleBinding '}${bindingName(role, 0)} in ${destination}` };
   }
 
   const controller = new Controller({
@@ -226,6 +207,64 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
       await Promise.all([controller.stop(), syncedStatus.controller.stop()]);
     },
   };
+}
+
+export interface BindingPlanInput {
+  /** The binding (namespace, role) being reconciled. */
+  key: BindingKey;
+  destination: string;
+  /** The Grants whose binding key this is. */
+  contributing: readonly Grant[];
+  /** The Infra-labelled bindings in the spoke for this key (every shard). */
+  owned: readonly Binding[];
+  /** ClusterRoles and namespaces that exist in the spoke. */
+  roles: ReadonlySet<string>;
+  namespaces: ReadonlySet<string>;
+  now: Date;
+}
+
+export interface BindingPlan {
+  /** Shards to write, in order: server-side apply when the cache has one by that name, else create. Shards already right are left out. */
+  writes: { name: string; subjects: RbacV1Subject[]; exists: boolean }[];
+  /** Names of owned bindings no shard wants any more. */
+  prune: string[];
+  /** The Synced condition each contributing Grant should carry. */
+  synced: { grant: Grant; condition: ConditionInput }[];
+  /** When the next contributing Grant expires, if one does. */
+  requeueAfterMs?: number;
+}
+
+/**
+ * What one binding's reconcile does, decided from the hub's Grants and the spoke's
+ * cached bindings, roles and namespaces; pure, for tests. Only owned (Infra-labelled)
+ * bindings are ever pruned.
+ */
+export function planBinding({ key, destination, contributing, owned, roles, namespaces, now }: BindingPlanInput): BindingPlan {
+  const { namespace, role } = parseBindingKey(key);
+  const problems = new Map(contributing.map((g) => [g.metadata!.name!, syncProblem(g, destination, roles, namespaces, now)]));
+  const bindable = contributing.filter((g) => problems.get(g.metadata!.name!) === undefined);
+  const shards = shardSubjects(bindable);
+
+  const writes: BindingPlan['writes'] = [];
+  const wanted = new Set<string>();
+  for (const [shard, subjects] of shards.entries()) {
+    const name = bindingName(role, shard);
+    wanted.add(name);
+    const current = owned.find((b) => b.metadata?.name === name);
+    if (current && sameSubjects(current.subjects, subjects)) continue;
+    writes.push({ name, subjects, exists: current !== undefined });
+  }
+  const prune = owned.filter((b) => !wanted.has(b.metadata!.name!)).map((b) => b.metadata!.name!);
+
+  const synced = contributing.map((grant) => ({ grant, condition: syncedCondition(problems.get(grant.metadata!.name!), destination, namespace, role) }));
+  const nextExpiry = Math.min(...contributing.map((g) => expiresAtMs(g) ?? Infinity).filter((t) => t > now.getTime()));
+  return { writes, prune, synced, ...(Number.isFinite(nextExpiry) ? { requeueAfterMs: nextExpiry - now.getTime() } : {}) };
+}
+
+function syncedCondition(problem: ReturnType<typeof syncProblem>, destination: string, namespace: string | undefined, role: string): ConditionInput {
+  return problem
+    ? { type: 'Synced', status: 'False', reason: problem.reason, message: problem.message }
+    : { type: 'Synced', status: 'True', reason: 'Bound', message: `bound by ${namespace ? `RoleBinding ${namespace}/` : 'ClusterRoleBinding '}${bindingName(role, 0)} in ${destination}` };
 }
 
 function sameSubjects(current: readonly RbacV1Subject[] | undefined, desired: readonly RbacV1Subject[]): boolean {

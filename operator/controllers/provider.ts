@@ -33,7 +33,7 @@ export const checkDiscovery: DiscoveryCheck = async (issuer) => {
   }
 };
 
-async function secretCondition(provider: Provider, readSecret: ControllerContext['readSecret']): Promise<ConditionInput> {
+export async function secretCondition(provider: Provider, readSecret: ControllerContext['readSecret']): Promise<ConditionInput> {
   const { name, key } = provider.spec.clientSecretRef;
   const refused = secretRefProblem({ kind: 'Provider', name: provider.metadata.name! }, name);
   if (refused) return { type: 'ClientSecretFound', status: 'False', reason: 'SecretNotAllowed', message: refused };
@@ -45,7 +45,7 @@ async function secretCondition(provider: Provider, readSecret: ControllerContext
 }
 
 /** Whether the IdP accepts the client ID and secret; only asked once discovery and the secret are there. */
-async function credentialsCondition(provider: Provider, clients: ProviderClients): Promise<ConditionInput> {
+export async function credentialsCondition(provider: Provider, clients: ProviderClients): Promise<ConditionInput> {
   try {
     await clients.checkCredentials(provider);
     return { type: 'CredentialsValid', status: 'True', reason: 'Accepted', message: 'the identity provider accepts the client ID and secret' };
@@ -53,6 +53,16 @@ async function credentialsCondition(provider: Provider, clients: ProviderClients
     if (err instanceof UpstreamError && err.problem === 'misconfigured') return { type: 'CredentialsValid', status: 'False', reason: 'InvalidClient', message: err.message };
     return { type: 'CredentialsValid', status: 'Unknown', reason: 'CheckFailed', message: `could not check the client credentials: ${errorMessage(err)}` };
   }
+}
+
+/** Ready from the three checks: False with every failing check's message, True only once the IdP accepts the client; pure, for tests. */
+export function providerReady(discovery: ConditionInput, secret: ConditionInput, credentialsValid: ConditionInput): ConditionInput {
+  const failing = [discovery, secret, credentialsValid].filter((c) => c.status === 'False');
+  return failing.length > 0
+    ? { type: 'Ready', status: 'False', reason: failing[0]!.reason, message: failing.map((c) => c.message).join('; ') }
+    : credentialsValid.status === 'True'
+      ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'discovery answers and the identity provider accepts the client credentials' }
+      : { type: 'Ready', status: 'Unknown', reason: credentialsValid.reason, message: credentialsValid.message };
 }
 
 export interface ProviderControllerOptions {
@@ -78,12 +88,7 @@ export function providerController(ctx: ControllerContext, options: ProviderCont
     const credentialsValid: ConditionInput = discovery.status === 'True' && secret.status === 'True'
       ? await credentialsCondition(provider, clients)
       : { type: 'CredentialsValid', status: 'Unknown', reason: 'NotChecked', message: 'checked once discovery answers and the client secret is found' };
-    const failing = [discovery, secret, credentialsValid].filter((c) => c.status === 'False');
-    const ready: ConditionInput = failing.length > 0
-      ? { type: 'Ready', status: 'False', reason: failing[0]!.reason, message: failing.map((c) => c.message).join('; ') }
-      : credentialsValid.status === 'True'
-        ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'discovery answers and the identity provider accepts the client credentials' }
-        : { type: 'Ready', status: 'Unknown', reason: credentialsValid.reason, message: credentialsValid.message };
+    const ready = providerReady(discovery, secret, credentialsValid);
     const conditions = [ready, discovery, secret, credentialsValid];
     const generation = provider.metadata.generation;
     const now = ctx.now();

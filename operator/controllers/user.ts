@@ -8,7 +8,7 @@ import { verifiedCondition } from '../identity/users.ts';
 import { secretRefProblem } from '../secret-refs.ts';
 import { kindController, type ControllerContext } from './context.ts';
 
-async function userReady(user: User, readSecret: ControllerContext['readSecret']): Promise<ConditionInput> {
+export async function userReady(user: User, readSecret: ControllerContext['readSecret']): Promise<ConditionInput> {
   // Upstream verification (written by logins and the verifier) decides first: a user the IdP refused cannot log in.
   const verified = findCondition(user.status?.conditions, verifiedCondition);
   if (verified?.status === 'False') return { type: 'Ready', status: 'False', reason: verified.reason, message: verified.message };

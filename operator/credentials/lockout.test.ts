@@ -35,4 +35,35 @@ describe('password attempt limits', () => {
     expect(throttle.locked('z@example.com', '192.0.2.7', 1)).toMatchObject({ key: 'address' });
     expect(throttle.locked('a@example.com', '198.51.100.1', 1)).toBeUndefined();
   });
+
+  it('a right password clears the email\'s failures, not the address\'s: one good account does not hide guessing at others', () => {
+    const throttle = new LoginThrottle(policy);
+    for (const u of ['a', 'b', 'c', 'd']) throttle.fail(`${u}@example.com`, '192.0.2.7', 0);
+    throttle.succeed('mallory@example.com');
+    expect(throttle.fail('e@example.com', '192.0.2.7', 1)).toMatchObject({ key: 'address' });
+  });
+
+  it('failures during a lock do not extend it', () => {
+    const throttle = new LoginThrottle(policy);
+    for (const t of [0, 1, 2]) throttle.fail('a@example.com', undefined, t);
+    const until = throttle.locked('a@example.com', undefined, 3)!.until;
+    expect(throttle.fail('a@example.com', undefined, 10 * minute)).toBeUndefined();
+    expect(throttle.fail('a@example.com', undefined, 11 * minute)).toBeUndefined();
+    expect(throttle.fail('a@example.com', undefined, 12 * minute)).toBeUndefined();
+    expect(throttle.locked('a@example.com', undefined, 12 * minute)!.until).toEqual(until);
+    expect(throttle.locked('a@example.com', undefined, until.getTime())).toBeUndefined();
+  });
+
+  it('keeps at most 100,000 keys, forgetting the least recently failed first', () => {
+    const throttle = new LoginThrottle(policy);
+    throttle.fail('old@example.com', undefined, 0);
+    throttle.fail('stale@example.com', undefined, 0);
+    throttle.fail('stale@example.com', undefined, 0);
+    throttle.fail('old@example.com', undefined, 0); // now the more recently failed of the two
+    for (let i = 0; i < 99_999; i++) throttle.fail(`spray${i}@example.com`, undefined, 0);
+    // 100,001 keys: the least recently failed one, stale@, went. old@ was kept: this is its third failure.
+    expect(throttle.fail('old@example.com', undefined, 1)).toMatchObject({ key: 'email' });
+    // stale@ was forgotten: this is its first failure again, not its third.
+    expect(throttle.fail('stale@example.com', undefined, 1)).toBeUndefined();
+  });
 });

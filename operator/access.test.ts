@@ -1,0 +1,191 @@
+import { describe, expect, it } from 'vitest';
+import { destination, fakeHub, grant, group, user } from '../test/fake-hub.ts';
+import { accessSummary, grantsFor, grantsOnDestination, infraRole, resolveIdentity } from './access.ts';
+
+const now = new Date('2030-06-01T12:00:00Z');
+const carl = 'carl@example.com';
+const names = (grants: { metadata: { name?: string } }[]) => grants.map((g) => g.metadata.name).sort();
+
+describe('resolveIdentity', () => {
+  it('merges the groups the caller arrived with, the User\'s IdP groups and built-in Group memberships, sorted and unique', () => {
+    const { hub } = fakeHub({
+      users: [user('carl', carl, { groups: ['okta-eng', 'shared'] })],
+      groups: [group('oncall', ['Carl@Example.com']), group('shared', [carl]), group('others', ['dana@example.com'])],
+    });
+    expect(resolveIdentity(hub, carl, ['from-token', 'shared'])).toEqual({ email: carl, groups: ['from-token', 'okta-eng', 'oncall', 'shared'] });
+  });
+
+  it('finds the User and built-in Groups whatever the case of the email', () => {
+    const { hub } = fakeHub({ users: [user('carl', carl, { groups: ['okta-eng'] })], groups: [group('oncall', [carl])] });
+    expect(resolveIdentity(hub, 'CARL@example.COM').groups).toEqual(['okta-eng', 'oncall']);
+  });
+
+  it('drops Kubernetes\' own system: groups, wherever they come from', () => {
+    const { hub } = fakeHub({ users: [user('carl', carl, { groups: ['system:masters', 'eng'] })], groups: [group('system:nodes', [carl])] });
+    expect(resolveIdentity(hub, carl, ['system:authenticated', 'system:serviceaccounts']).groups).toEqual(['eng']);
+  });
+
+  it('gives someone with no User and no Group only the groups they arrived with', () => {
+    const { hub } = fakeHub();
+    expect(resolveIdentity(hub, 'new@example.com', ['idp'])).toEqual({ email: 'new@example.com', groups: ['idp'] });
+    expect(resolveIdentity(hub, 'new@example.com')).toEqual({ email: 'new@example.com', groups: [] });
+  });
+});
+
+describe('grantsFor', () => {
+  it('finds a Grant to the user, whatever the case of its email', () => {
+    const { hub } = fakeHub({ grants: [grant('direct', { user: 'Carl@Example.com', role: 'view', resource: 'prod' }), grant('other', { user: 'dana@example.com', role: 'view', resource: 'prod' })] });
+    expect(names(grantsFor(hub, { email: carl, groups: [] }, now))).toEqual(['direct']);
+  });
+
+  it('finds a Grant to an IdP group the User belongs to (User.status.groups)', () => {
+    const { hub } = fakeHub({ users: [user('carl', carl, { groups: ['okta-eng'] })], grants: [grant('eng', { group: 'okta-eng', role: 'edit', resource: 'prod' })] });
+    expect(names(grantsFor(hub, resolveIdentity(hub, carl), now))).toEqual(['eng']);
+  });
+
+  it('finds a Grant to a built-in Group that lists the user', () => {
+    const { hub } = fakeHub({ groups: [group('oncall', [carl])], grants: [grant('oncall', { group: 'oncall', role: 'admin', resource: 'prod' })] });
+    expect(names(grantsFor(hub, resolveIdentity(hub, carl), now))).toEqual(['oncall']);
+  });
+
+  it('gives nothing through a system: group, even with a Grant naming it', () => {
+    const { hub } = fakeHub({ grants: [grant('everyone', { group: 'system:authenticated', role: 'view', resource: 'prod' })] });
+    expect(grantsFor(hub, resolveIdentity(hub, carl, ['system:authenticated']), now)).toEqual([]);
+  });
+
+  it('does not match group names case-insensitively: group Eng is not group eng', () => {
+    const { hub } = fakeHub({ grants: [grant('eng', { group: 'Eng', role: 'view', resource: 'prod' })] });
+    expect(grantsFor(hub, { email: carl, groups: ['eng'] }, now)).toEqual([]);
+  });
+
+  it('ignores an expired Grant, from the instant of its expiresAt', () => {
+    const { hub } = fakeHub({
+      grants: [
+        grant('past', { user: carl, role: 'view', resource: 'prod', expiresAt: '2030-06-01T11:59:59Z' }),
+        grant('exactly-now', { user: carl, role: 'view', resource: 'prod', expiresAt: now.toISOString() }),
+        grant('later', { user: carl, role: 'view', resource: 'prod', expiresAt: '2030-06-01T12:00:01Z' }),
+        grant('forever', { user: carl, role: 'view', resource: 'prod' }),
+      ],
+    });
+    expect(names(grantsFor(hub, { email: carl, groups: [] }, now))).toEqual(['forever', 'later']);
+  });
+});
+
+describe('grantsOnDestination', () => {
+  it('counts only the Grants on that destination, cluster-wide or in a namespace', () => {
+    const { hub } = fakeHub({
+      grants: [
+        grant('prod', { user: carl, role: 'view', resource: 'prod' }),
+        grant('prod-web', { user: carl, role: 'edit', resource: 'prod.web' }),
+        grant('staging', { user: carl, role: 'admin', resource: 'staging' }),
+        grant('production', { user: carl, role: 'admin', resource: 'production' }),
+      ],
+    });
+    expect(names(grantsOnDestination(hub, { email: carl, groups: [] }, 'prod', now))).toEqual(['prod', 'prod-web']);
+    expect(grantsOnDestination(hub, { email: carl, groups: [] }, 'dev', now)).toEqual([]);
+  });
+
+  it('ignores an expired Grant on the destination', () => {
+    const { hub } = fakeHub({ grants: [grant('prod', { user: carl, role: 'view', resource: 'prod', expiresAt: now.toISOString() })] });
+    expect(grantsOnDestination(hub, { email: carl, groups: [] }, 'prod', now)).toEqual([]);
+  });
+});
+
+describe('infraRole', () => {
+  const identity = { email: carl, groups: ['eng'] };
+
+  it('is admin when a Grant gives admin on infra, even beside view', () => {
+    const { hub } = fakeHub({ grants: [grant('view', { user: carl, role: 'view', resource: 'infra' }), grant('admin', { group: 'eng', role: 'admin', resource: 'infra' })] });
+    expect(infraRole(hub, identity, [], now)).toBe('admin');
+  });
+
+  it('is view with only a view Grant on infra', () => {
+    const { hub } = fakeHub({ grants: [grant('view', { group: 'eng', role: 'view', resource: 'infra' })] });
+    expect(infraRole(hub, identity, [], now)).toBe('view');
+  });
+
+  it('is nothing without a Grant on infra: admin of a destination is not admin of Infra', () => {
+    const { hub } = fakeHub({ grants: [grant('prod', { user: carl, role: 'admin', resource: 'prod' }), grant('other', { user: 'dana@example.com', role: 'admin', resource: 'infra' })] });
+    expect(infraRole(hub, identity, [], now)).toBeUndefined();
+  });
+
+  it('is nothing for a role on infra other than admin or view', () => {
+    const { hub } = fakeHub({ grants: [grant('edit', { user: carl, role: 'edit', resource: 'infra' })] });
+    expect(infraRole(hub, identity, [], now)).toBeUndefined();
+  });
+
+  it('is nothing once the admin Grant on infra has expired', () => {
+    const { hub } = fakeHub({ grants: [grant('admin', { user: carl, role: 'admin', resource: 'infra', expiresAt: now.toISOString() }), grant('view', { user: carl, role: 'view', resource: 'infra' })] });
+    expect(infraRole(hub, identity, [], now)).toBe('view');
+  });
+
+  it('is admin for a bootstrap admin, without any Grant, whatever the case of either email', () => {
+    const { hub } = fakeHub();
+    expect(infraRole(hub, { email: 'Carl@Example.com', groups: [] }, ['admin@example.com', 'CARL@example.com'], now)).toBe('admin');
+    expect(infraRole(hub, { email: 'dana@example.com', groups: [] }, ['carl@example.com'], now)).toBeUndefined();
+  });
+});
+
+describe('accessSummary', () => {
+  it('lists each destination once, sorted, with its cluster roles and namespaces merged and sorted', () => {
+    const { hub } = fakeHub({
+      users: [user('carl', carl, { groups: ['eng'] })],
+      destinations: [destination('prod', { url: 'https://prod.example.com', caBundle: 'LS0tCA==' }, { connected: true }), destination('dev', {}, { connected: false })],
+      grants: [
+        grant('a', { user: carl, role: 'view', resource: 'prod' }),
+        grant('b', { group: 'eng', role: 'view', resource: 'prod' }),
+        grant('c', { group: 'eng', role: 'edit', resource: 'prod' }),
+        grant('d', { user: carl, role: 'view', resource: 'prod.web' }),
+        grant('e', { group: 'eng', role: 'admin', resource: 'prod.api' }),
+        grant('f', { group: 'eng', role: 'edit', resource: 'prod.web' }),
+        grant('g', { user: carl, role: 'edit', resource: 'prod.web' }),
+        grant('h', { user: carl, role: 'view', resource: 'dev.tools' }),
+      ],
+    });
+    expect(accessSummary(hub, resolveIdentity(hub, carl), now)).toEqual([
+      { name: 'dev', connected: false, clusterRoles: [], namespaces: [{ name: 'tools', roles: ['view'] }] },
+      {
+        name: 'prod',
+        connected: true,
+        url: 'https://prod.example.com',
+        caBundle: 'LS0tCA==',
+        clusterRoles: ['edit', 'view'],
+        namespaces: [
+          { name: 'api', roles: ['admin'] },
+          { name: 'web', roles: ['edit', 'view'] },
+        ],
+      },
+    ]);
+  });
+
+  it('leaves out Infra itself: a Grant on infra is not a destination', () => {
+    const { hub } = fakeHub({ grants: [grant('admin', { user: carl, role: 'admin', resource: 'infra' }), grant('prod', { user: carl, role: 'view', resource: 'prod' })] });
+    expect(accessSummary(hub, { email: carl, groups: [] }, now).map((d) => d.name)).toEqual(['prod']);
+  });
+
+  it('shows a destination not registered yet as not connected, without url or CA', () => {
+    const { hub } = fakeHub({ grants: [grant('prod', { user: carl, role: 'view', resource: 'prod' })] });
+    expect(accessSummary(hub, { email: carl, groups: [] }, now)).toEqual([{ name: 'prod', connected: false, clusterRoles: ['view'], namespaces: [] }]);
+  });
+
+  it('shows a registered destination whose connector has not reported yet as not connected', () => {
+    const { hub } = fakeHub({ destinations: [destination('prod', { url: 'https://prod.example.com' })], grants: [grant('prod', { user: carl, role: 'view', resource: 'prod' })] });
+    expect(accessSummary(hub, { email: carl, groups: [] }, now)).toEqual([{ name: 'prod', connected: false, url: 'https://prod.example.com', clusterRoles: ['view'], namespaces: [] }]);
+  });
+
+  it('leaves out expired Grants, and destinations only they reached', () => {
+    const { hub } = fakeHub({
+      grants: [
+        grant('old', { user: carl, role: 'admin', resource: 'prod', expiresAt: now.toISOString() }),
+        grant('ok', { user: carl, role: 'view', resource: 'prod' }),
+        grant('gone', { user: carl, role: 'view', resource: 'dev', expiresAt: '2030-01-01T00:00:00Z' }),
+      ],
+    });
+    expect(accessSummary(hub, { email: carl, groups: [] }, now)).toEqual([{ name: 'prod', connected: false, clusterRoles: ['view'], namespaces: [] }]);
+  });
+
+  it('is empty for someone with no Grant', () => {
+    const { hub } = fakeHub({ grants: [grant('prod', { user: 'dana@example.com', role: 'view', resource: 'prod' })] });
+    expect(accessSummary(hub, { email: carl, groups: [] }, now)).toEqual([]);
+  });
+});
