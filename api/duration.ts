@@ -13,7 +13,12 @@ export function parseDuration(text: string): number | undefined {
 }
 
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', units.d!], ['h', units.h!], ['m', units.m!], ['s', units.s!]] as const) {
+  for (const [unit, size] of [
+    ['d', units.d!],
+    ['h', units.h!],
+    ['m', units.m!],
+    ['s', units.s!],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;

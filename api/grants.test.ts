@@ -24,7 +24,7 @@ describe('parseResource', () => {
 });
 
 describe('grantDestination and grantNamespace', () => {
-  it('take the two parts of the Grant\'s resource', () => {
+  it("take the two parts of the Grant's resource", () => {
     expect(grantDestination(grant({ resource: 'staging.api' }))).toBe('staging');
     expect(grantNamespace(grant({ resource: 'staging.api' }))).toBe('api');
   });

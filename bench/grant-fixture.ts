@@ -79,7 +79,8 @@ export async function grantFixture(ctx: BenchContext, destination: string, sizes
   const namespaces = Array.from({ length: sizes.namespaces }, (_, i) => `${run}-${i}`);
   const grants = fixtureGrants(run, destination, namespaces, sizes.grants);
 
-  const grantNames = async () => ((await custom.listClusterCustomObject({ group, version, plural, labelSelector: selector })) as { items: Grant[] }).items.map((g) => g.metadata.name!);
+  const grantNames = async () =>
+    ((await custom.listClusterCustomObject({ group, version, plural, labelSelector: selector })) as { items: Grant[] }).items.map((g) => g.metadata.name!);
   const namespaceNames = async () => (await core.listNamespace({ labelSelector: selector })).items.map((ns) => ns.metadata!.name!);
   ctx.defer(async () => {
     const start = performance.now();
@@ -101,8 +102,12 @@ export async function grantFixture(ctx: BenchContext, destination: string, sizes
   await boundedLoad(namespaces.length, concurrency, Infinity, (i) =>
     core.createNamespace({ body: { metadata: { name: namespaces[i]!, labels: { [runLabel]: run } } } }).then(() => undefined),
   );
-  await boundedLoad(grants.length, concurrency, Infinity, (i) => custom.createClusterCustomObject({ group, version, plural, body: grants[i]! }).then(() => undefined));
-  ctx.log(`created ${namespaces.length} namespaces in the spoke and ${grants.length} Grants in the hub in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  await boundedLoad(grants.length, concurrency, Infinity, (i) =>
+    custom.createClusterCustomObject({ group, version, plural, body: grants[i]! }).then(() => undefined),
+  );
+  ctx.log(
+    `created ${namespaces.length} namespaces in the spoke and ${grants.length} Grants in the hub in ${((performance.now() - start) / 1000).toFixed(1)} s`,
+  );
   return { run, namespaces, grants, expected: expectedBindings(grants) };
 }
 

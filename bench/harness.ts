@@ -104,7 +104,8 @@ export async function operator(ctx: BenchContext, options: Omit<OperatorOptions,
 export async function infra(ctx: BenchContext, destination: string): Promise<Infra> {
   const namespace = uniqueName('bench-infra');
   ctx.defer(async () => {
-    for (const kubeconfig of [ctx.hubKubeconfig, ctx.spokeKubeconfig]) await kubectl(kubeconfig, ['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+    for (const kubeconfig of [ctx.hubKubeconfig, ctx.spokeKubeconfig])
+      await kubectl(kubeconfig, ['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
   });
   const running = await startInfra({ hubKubeconfig: ctx.hubKubeconfig, spokeKubeconfig: ctx.spokeKubeconfig, namespace, destination, logLevel: 'info' });
   ctx.defer(() => running.stop());
@@ -151,7 +152,13 @@ export async function boundedLoad(count: number, concurrency: number, deadline: 
  * count and deadline; resolves with how many calls completed; rejects with the first
  * failure once the calls in flight settle.
  */
-export async function pacedLoad(rate: number, count: number, deadline: number, maxInFlight: number, fn: (due: number, i: number) => Promise<void>): Promise<number> {
+export async function pacedLoad(
+  rate: number,
+  count: number,
+  deadline: number,
+  maxInFlight: number,
+  fn: (due: number, i: number) => Promise<void>,
+): Promise<number> {
   const start = performance.now();
   const inFlight = new Set<Promise<void>>();
   let completed = 0;
@@ -247,7 +254,11 @@ export interface HeapFigures {
 export async function heapFigures(metricsURL: string): Promise<HeapFigures> {
   const metrics = await plainMetrics(metricsURL);
   const mib = (name: string) => (metrics.get(name) ?? NaN) / 2 ** 20;
-  return { heapTotalMiB: mib('nodejs_heap_size_total_bytes'), heapUsedMiB: mib('nodejs_heap_size_used_bytes'), externalMiB: mib('nodejs_external_memory_bytes') };
+  return {
+    heapTotalMiB: mib('nodejs_heap_size_total_bytes'),
+    heapUsedMiB: mib('nodejs_heap_size_used_bytes'),
+    externalMiB: mib('nodejs_external_memory_bytes'),
+  };
 }
 
 /** "V8 heap 120 MiB (used 90), external 30, rest (native, code, stacks) 160" */
@@ -363,9 +374,16 @@ export async function userWithGrant(ctx: BenchContext, namespace: string): Promi
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination, labels }, spec: { kind: 'kubernetes' } },
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: group, labels }, spec: { members: [email] } },
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${group}-view`, labels }, spec: { group, role: 'view', resource: destination } },
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name: uniqueName('bench-user'), labels }, spec: { email, passwordSecretRef: { name: 'bench-password', key: 'hash' } } },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'User',
+      metadata: { name: uniqueName('bench-user'), labels },
+      spec: { email, passwordSecretRef: { name: 'bench-password', key: 'hash' } },
+    },
   ];
   await kubectl(ctx.hubKubeconfig, ['apply', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
-  ctx.defer(() => kubectl(ctx.hubKubeconfig, ['delete', 'destinations,groups,grants,users', '-l', `bench.infrahq.com/run=${run}`, '--wait=false']).then(() => undefined));
+  ctx.defer(() =>
+    kubectl(ctx.hubKubeconfig, ['delete', 'destinations,groups,grants,users', '-l', `bench.infrahq.com/run=${run}`, '--wait=false']).then(() => undefined),
+  );
   return { email, password, group, destination };
 }

@@ -40,7 +40,19 @@ describe('httpLoad', () => {
     seen = [];
     failAt = Infinity;
     delayMs = 0;
-    return { url, method: 'POST', headers: { authorization: 'Bearer s3cret' }, body: '{"spec":{}}', ca, concurrency: 4, count: 40, durationMs: 10_000, expectStatus: 201, expectBody: '"token":"', ...overrides };
+    return {
+      url,
+      method: 'POST',
+      headers: { authorization: 'Bearer s3cret' },
+      body: '{"spec":{}}',
+      ca,
+      concurrency: 4,
+      count: 40,
+      durationMs: 10_000,
+      expectStatus: 201,
+      expectBody: '"token":"',
+      ...overrides,
+    };
   };
 
   it('sends count requests with the given method, headers and body, and times each', async () => {
@@ -51,7 +63,9 @@ describe('httpLoad', () => {
     expect(result.latenciesMs.every((ms) => ms > 0 && ms < 10_000)).toBe(true);
     expect(result.clientCpuMs).toBeGreaterThan(0);
     expect(seen).toHaveLength(40);
-    expect(new Set(seen.map((s) => JSON.stringify(s)))).toEqual(new Set([JSON.stringify({ method: 'POST', authorization: 'Bearer s3cret', body: '{"spec":{}}' })]));
+    expect(new Set(seen.map((s) => JSON.stringify(s)))).toEqual(
+      new Set([JSON.stringify({ method: 'POST', authorization: 'Bearer s3cret', body: '{"spec":{}}' })]),
+    );
   });
 
   it('stops at the time bound', async () => {
@@ -81,7 +95,7 @@ describe('httpLoad', () => {
     expect(seen).toHaveLength(0);
   });
 
-  it("says what is wrong with a spec loadgen cannot use", async () => {
+  it('says what is wrong with a spec loadgen cannot use', async () => {
     await expect(httpLoad(load({ ca: 'not a certificate' }))).rejects.toThrow(/loadgen exited with 2: loadgen: the load spec's ca holds no PEM certificate/);
   });
 });

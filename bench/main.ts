@@ -65,7 +65,10 @@ const harness = new Cleanups();
 let scenarioCleanups: Cleanups | undefined;
 
 let interrupted = false;
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   process.on(signal, () => {
     if (interrupted) process.exit(code); // a second Ctrl-C: leave at once
     interrupted = true;
@@ -144,7 +147,14 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${header(results)}\n\n${textTable(results)}\n\n`);
   if (values.merge) {
     const latest = JSON.parse(await readFile(join(resultsDir, 'latest.json'), 'utf8')) as Results;
-    await writeResults('latest', mergeResults(latest, results, scenarios.map((s) => s.title)));
+    await writeResults(
+      'latest',
+      mergeResults(
+        latest,
+        results,
+        scenarios.map((s) => s.title),
+      ),
+    );
   }
   if (errors.length > 0) log(`${errors.length} scenario(s) crashed: ${errors.map((e) => e.scenario).join(', ')}`);
   return errors.length > 0 ? 1 : 0;
@@ -153,7 +163,10 @@ async function main(): Promise<number> {
 /** <resultsDir>/<name>.json and .md, each replaced in one step. */
 async function writeResults(name: string, results: Results): Promise<void> {
   await mkdir(resultsDir, { recursive: true });
-  for (const [ext, text] of [['json', `${JSON.stringify(results, null, 2)}\n`], ['md', markdownReport(results)]] as const) {
+  for (const [ext, text] of [
+    ['json', `${JSON.stringify(results, null, 2)}\n`],
+    ['md', markdownReport(results)],
+  ] as const) {
     const file = join(resultsDir, `${name}.${ext}`);
     await writeFile(`${file}.tmp`, text);
     await rename(`${file}.tmp`, file);

@@ -16,8 +16,14 @@ export const subjectId = (kind: string, name: string): SubjectId => `${kind}:${n
 /** A test on a binding's subjects; `undefined` when the binding does not exist. */
 export type BindingCheck = (subjects: ReadonlySet<SubjectId> | undefined) => boolean;
 
-export const hasSubject = (subject: SubjectId): BindingCheck => (subjects) => subjects?.has(subject) ?? false;
-export const lacksSubject = (subject: SubjectId): BindingCheck => (subjects) => !subjects?.has(subject);
+export const hasSubject =
+  (subject: SubjectId): BindingCheck =>
+  (subjects) =>
+    subjects?.has(subject) ?? false;
+export const lacksSubject =
+  (subject: SubjectId): BindingCheck =>
+  (subjects) =>
+    !subjects?.has(subject);
 export const isAbsent: BindingCheck = (subjects) => subjects === undefined;
 export function hasExactly(expected: readonly RbacV1Subject[]): BindingCheck {
   const ids = new Set(expected.map((s) => subjectId(s.kind, s.name)));
@@ -78,7 +84,11 @@ export class SpokeRoleBindings {
       const timer = setTimeout(() => {
         this.#waiters.delete(waiter);
         const example = [...failing][0]!;
-        reject(new Error(`after ${timeoutMs / 1000} s, ${failing.size} of ${checks.size} RoleBindings are not as expected yet, e.g. ${example}: ${[...(this.#subjects.get(example) ?? ['(absent)'])].join(', ')}`));
+        reject(
+          new Error(
+            `after ${timeoutMs / 1000} s, ${failing.size} of ${checks.size} RoleBindings are not as expected yet, e.g. ${example}: ${[...(this.#subjects.get(example) ?? ['(absent)'])].join(', ')}`,
+          ),
+        );
       }, timeoutMs);
       this.#waiters.add(waiter);
     });

@@ -105,7 +105,12 @@ function seededRandom(seed: number): () => number {
  * `confidence` of those values. Drawing whole blocks keeps the requests a slow moment of
  * the machine delayed together, so a stall counts as one event, not as many independent ones.
  */
-export function blockBootstrap<Block>(repetitions: readonly (readonly Block[])[], statistic: (repetitions: Block[][]) => number, confidence = 0.9, resamples = 1000): Interval {
+export function blockBootstrap<Block>(
+  repetitions: readonly (readonly Block[])[],
+  statistic: (repetitions: Block[][]) => number,
+  confidence = 0.9,
+  resamples = 1000,
+): Interval {
   const random = seededRandom(1);
   const values: number[] = [];
   for (let r = 0; r < resamples; r++) {
@@ -186,7 +191,11 @@ function errorCells(error: ScenarioError): string[] {
 export function textTable(results: Results): string {
   const body = [...results.rows.map(cells), ...results.errors.map(errorCells)];
   const widths = headers.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (r: readonly string[]) => r.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), '', ...footnotes(results)].join('\n');
 }
 
@@ -219,7 +228,8 @@ function footnotes(results: Results): string[] {
 /** When, where, how long, and how busy the machine was before we started; and which rows came from later runs. */
 export function header(results: Results): string {
   const merged = (results.merged ?? []).map(
-    (m) => `; rows of ${m.scenarios.join(', ')} from a later run (--only), ${m.date}, ${m.durationSec.toFixed(0)} s, machine ${(m.backgroundBusy * 100).toFixed(0)}% busy before its start`,
+    (m) =>
+      `; rows of ${m.scenarios.join(', ')} from a later run (--only), ${m.date}, ${m.durationSec.toFixed(0)} s, machine ${(m.backgroundBusy * 100).toFixed(0)}% busy before its start`,
   );
   return (
     `${results.mode} run, ${results.date}, ${results.machine.description}; Kubernetes ${results.kubernetesVersion}; ` +
@@ -237,7 +247,12 @@ export function mergeResults(full: Results, partial: Results, order: readonly st
   const rows = order.flatMap((title) => source(title).rows.filter((r) => r.scenario === title));
   const errors = order.flatMap((title) => source(title).errors.filter((e) => e.scenario === title));
   const earlier = (full.merged ?? []).map((m) => ({ ...m, scenarios: m.scenarios.filter((t) => !replaced.has(t)) })).filter((m) => m.scenarios.length > 0);
-  const run: MergedRun = { scenarios: order.filter((t) => replaced.has(t)), date: partial.date, durationSec: partial.durationSec, backgroundBusy: partial.backgroundBusy };
+  const run: MergedRun = {
+    scenarios: order.filter((t) => replaced.has(t)),
+    date: partial.date,
+    durationSec: partial.durationSec,
+    backgroundBusy: partial.backgroundBusy,
+  };
   return { ...full, rows, errors, merged: [...earlier, run] };
 }
 

@@ -28,7 +28,9 @@ beforeAll(async () => {
       res.setHeader('content-type', 'application/json');
       if (req.headers.authorization === 'Bearer bad') {
         res.statusCode = 401;
-        return res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'authentication failed', reason: 'Unauthorized', code: 401 }));
+        return res.end(
+          JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'authentication failed', reason: 'Unauthorized', code: 401 }),
+        );
       }
       res.statusCode = 201;
       const parsed = JSON.parse(body) as object;
@@ -55,7 +57,9 @@ describe('auth client', () => {
 
   it('refuses an untrusted server before sending anything, and names its fingerprint', async () => {
     const sent = requests.length;
-    const error = await authClient({ server: url, trust: {} }).create('Login', { email: 'a@example.com', password: 'secret' }).catch((e: unknown) => e);
+    const error = await authClient({ server: url, trust: {} })
+      .create('Login', { email: 'a@example.com', password: 'secret' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UntrustedCertificateError);
     expect((error as UntrustedCertificateError).fingerprint).toBe(fingerprint);
     expect((error as Error).message).toContain(`--trust-fingerprint ${fingerprint}`);
@@ -71,7 +75,9 @@ describe('auth client', () => {
   });
 
   it('turns a Status answer into an ApiStatusError and a closed port into "cannot reach"', async () => {
-    const error = await authClient({ server: url, trust: { ca: caPem }, bearer: 'bad' }).create('AccessReview', {}).catch((e: unknown) => e);
+    const error = await authClient({ server: url, trust: { ca: caPem }, bearer: 'bad' })
+      .create('AccessReview', {})
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiStatusError);
     expect(error).toMatchObject({ code: 401, message: 'authentication failed' });
     const closed = createServer();
@@ -82,7 +88,9 @@ describe('auth client', () => {
     await expect(authClient({ server: `https://127.0.0.1:${port}`, trust: {} }).create('AccessReview', {})).rejects.toThrow(
       new UnreachableError(`https://127.0.0.1:${port}`, 'ECONNREFUSED'),
     );
-    await expect(checkServer('https://no-such-host.invalid', {})).rejects.toThrow(/cannot reach https:\/\/no-such-host.invalid: is the server address right\? \((ENOTFOUND|EAI_AGAIN)\)/);
+    await expect(checkServer('https://no-such-host.invalid', {})).rejects.toThrow(
+      /cannot reach https:\/\/no-such-host.invalid: is the server address right\? \((ENOTFOUND|EAI_AGAIN)\)/,
+    );
   });
 
   it('formats and validates fingerprints', () => {

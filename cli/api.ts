@@ -75,7 +75,13 @@ export function authClient(options: ClientOptions): InfraClient {
   const call = async (method: string, path: string, body: unknown, contentType = 'application/json') => {
     const url = new URL(`${options.server}${path}`);
     const socket = await connectTrusted(options.server, url, options.trust, timeoutMs);
-    const { status, text } = await send(socket, url, { method, body: body === undefined ? undefined : JSON.stringify(body), contentType, bearer: options.bearer, timeoutMs }).catch((err: unknown) => {
+    const { status, text } = await send(socket, url, {
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      contentType,
+      bearer: options.bearer,
+      timeoutMs,
+    }).catch((err: unknown) => {
       throw asUnreachable(options.server, err);
     });
     let parsed: { kind?: string; status?: unknown; message?: string; reason?: string } | undefined;
@@ -146,7 +152,10 @@ function connectTrusted(server: string, url: URL, trust: ServerTrust, timeoutMs:
         return resolve(socket);
       }
       socket.destroy();
-      const reason = trust.fingerprint !== undefined ? `it does not match the fingerprint trusted for this server, ${formatFingerprint(trust.fingerprint)}` : String(socket.authorizationError ?? 'unknown issuer');
+      const reason =
+        trust.fingerprint !== undefined
+          ? `it does not match the fingerprint trusted for this server, ${formatFingerprint(trust.fingerprint)}`
+          : String(socket.authorizationError ?? 'unknown issuer');
       reject(new UntrustedCertificateError(server, fingerprint, reason));
     });
   });
@@ -189,7 +198,10 @@ function send(socket: TLSSocket, url: URL, { method, body, contentType, bearer, 
 
 /** AA:BB:… upper case, from any spelling (colons or not, any case, optional sha256: prefix). */
 export function formatFingerprint(text: string): string {
-  const hex = text.replace(/^sha256:/i, '').replace(/[^0-9a-f]/gi, '').toUpperCase();
+  const hex = text
+    .replace(/^sha256:/i, '')
+    .replace(/[^0-9a-f]/gi, '')
+    .toUpperCase();
   return hex.match(/.{1,2}/g)?.join(':') ?? '';
 }
 

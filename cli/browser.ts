@@ -5,7 +5,10 @@ import { spawn } from 'node:child_process';
 
 /** The command and arguments that open the URL, or undefined when this machine has no browser to open. */
 export function browserCommand(url: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string[] | undefined {
-  const configured = env['BROWSER']?.split(':').map((c) => c.trim()).find((c) => c !== '');
+  const configured = env['BROWSER']
+    ?.split(':')
+    .map((c) => c.trim())
+    .find((c) => c !== '');
   if (configured !== undefined) {
     const words = configured.split(/\s+/);
     return words.some((w) => w.includes('%s')) ? words.map((w) => w.replaceAll('%s', url)) : [...words, url];

@@ -9,7 +9,14 @@ import { contextsFor, editKubeconfig, mergeInfra, removeInfra } from './kubeconf
 
 const exec = { command: '/usr/bin/node', args: ['/repo/cli/main.ts'], env: [{ name: 'INFRA_HOME', value: '/tmp/h' }] };
 const destinations: AccessReviewStatus['destinations'] = [
-  { name: 'prod', url: 'https://prod.example.com:8443', caBundle: 'Q0E=', connected: true, clusterRoles: ['view'], namespaces: [{ name: 'web', roles: ['edit'] }] },
+  {
+    name: 'prod',
+    url: 'https://prod.example.com:8443',
+    caBundle: 'Q0E=',
+    connected: true,
+    clusterRoles: ['view'],
+    namespaces: [{ name: 'web', roles: ['edit'] }],
+  },
   { name: 'unregistered', connected: false, clusterRoles: ['admin'], namespaces: [] },
 ];
 
@@ -89,7 +96,7 @@ describe('kubeconfig', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
-  it('keeps a current-context that is not Infra\'s, or an infra:* one that still exists', () => {
+  it("keeps a current-context that is not Infra's, or an infra:* one that still exists", () => {
     const path = tempFile(existing.replace('current-context: infra:old', 'current-context: mine'));
     editKubeconfig(path, (doc) => mergeInfra(doc, destinations, exec));
     expect((parse(readFileSync(path, 'utf8')) as Record<string, unknown>)['current-context']).toBe('mine');

@@ -47,7 +47,9 @@ export function readKubeconfig(path: string): Document {
   }
   const doc = parseDocument(text, { prettyErrors: false });
   const malformed = (why: string) =>
-    new CliError(`kubeconfig ${path} is not valid YAML (${why}); it was left unchanged: fix it, or point KUBECONFIG at another file, then run the command again`);
+    new CliError(
+      `kubeconfig ${path} is not valid YAML (${why}); it was left unchanged: fix it, or point KUBECONFIG at another file, then run the command again`,
+    );
   if (doc.errors.length > 0) throw malformed(doc.errors[0]!.message.split('\n')[0]!);
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     doc.contents = doc.createNode({ apiVersion: 'v1', kind: 'Config', clusters: [], contexts: [], users: [] }) as never;
@@ -79,7 +81,9 @@ function isInfra(item: unknown): boolean {
 
 /** Names of the contexts in the document. */
 export function contextNames(doc: Document): string[] {
-  return list(doc, 'contexts').items.map(entryName).filter((n): n is string => typeof n === 'string');
+  return list(doc, 'contexts')
+    .items.map(entryName)
+    .filter((n): n is string => typeof n === 'string');
 }
 
 function dropCurrentIfGone(doc: Document): void {
@@ -97,7 +101,9 @@ export function mergeInfra(doc: Document, destinations: Destinations, exec: Exec
   for (const dest of destinations) {
     if (!dest.url) continue;
     const name = `${prefix}${dest.name}`;
-    list(doc, 'clusters').add(doc.createNode({ name, cluster: { server: dest.url, ...(dest.caBundle ? { 'certificate-authority-data': dest.caBundle } : {}) } }));
+    list(doc, 'clusters').add(
+      doc.createNode({ name, cluster: { server: dest.url, ...(dest.caBundle ? { 'certificate-authority-data': dest.caBundle } : {}) } }),
+    );
     list(doc, 'users').add(
       doc.createNode({
         name,
@@ -116,7 +122,9 @@ export function mergeInfra(doc: Document, destinations: Destinations, exec: Exec
   }
   for (const context of contexts) {
     const cluster = `${prefix}${context.destination}`;
-    list(doc, 'contexts').add(doc.createNode({ name: context.name, context: { cluster, user: cluster, ...(context.namespace ? { namespace: context.namespace } : {}) } }));
+    list(doc, 'contexts').add(
+      doc.createNode({ name: context.name, context: { cluster, user: cluster, ...(context.namespace ? { namespace: context.namespace } : {}) } }),
+    );
   }
   dropCurrentIfGone(doc);
   return contexts;

@@ -41,7 +41,12 @@ describe('infra login --provider (browser)', () => {
     await f.run('login', server, '--provider', 'okta');
     const url = new URL(f.opened[0]!);
     expect(url.origin + url.pathname).toBe(okta.authorizationEndpoint);
-    expect(Object.fromEntries(url.searchParams)).toMatchObject({ response_type: 'code', client_id: '0oa123', scope: 'openid email groups offline_access', code_challenge_method: 'S256' });
+    expect(Object.fromEntries(url.searchParams)).toMatchObject({
+      response_type: 'code',
+      client_id: '0oa123',
+      scope: 'openid email groups offline_access',
+      code_challenge_method: 'S256',
+    });
     expect(url.searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
     const login = f.calls[0]!;
     expect(login.kind).toBe('Login');
@@ -57,7 +62,10 @@ describe('infra login --provider (browser)', () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ code: 'x', state: 'forged' }, /does not belong to this login \(state mismatch\)/],
       [{ code: 'x', iss: 'https://evil.example.com' }, /came from https:\/\/evil\.example\.com, not from https:\/\/acme\.okta\.com/],
-      [{ error: 'access_denied', error_description: 'User is not assigned to the client application.' }, /okta refused the login: access_denied \(User is not assigned to the client application\.\)/],
+      [
+        { error: 'access_denied', error_description: 'User is not assigned to the client application.' },
+        /okta refused the login: access_denied \(User is not assigned to the client application\.\)/,
+      ],
     ];
     for (const [params, message] of cases) {
       const f = fake({ loggedIn: false, request: providers([okta]), browser: redirectingBrowser(() => params) });
@@ -67,21 +75,38 @@ describe('infra login --provider (browser)', () => {
   });
 
   it('names the providers there are, and says why one cannot be used', async () => {
-    await expect(fake({ loggedIn: false, request: providers([okta]) }).run('login', server, '--provider', 'google')).rejects.toThrow(`${server} has no identity provider named "google"; use one of okta`);
+    await expect(fake({ loggedIn: false, request: providers([okta]) }).run('login', server, '--provider', 'google')).rejects.toThrow(
+      `${server} has no identity provider named "google"; use one of okta`,
+    );
     const down = { ...okta, ready: false, message: 'cannot reach https://acme.okta.com/.well-known/openid-configuration: ECONNREFUSED' };
     await expect(fake({ loggedIn: false, request: providers([down]) }).run('login', server, '--provider', 'okta')).rejects.toThrow(
       'cannot log in through okta right now: cannot reach https://acme.okta.com/.well-known/openid-configuration: ECONNREFUSED',
     );
   });
 
-  it('passes the operator\'s reason through when the provider refused the code', async () => {
-    const handler: Handler = (kind, spec, options) => (kind === 'Login' ? Promise.reject(new ApiStatusError(401, 'Unauthorized', 'login through okta failed: the identity provider refused while exchanging the authorization code: invalid_grant')) : defaultHandler(kind, spec, options));
+  it("passes the operator's reason through when the provider refused the code", async () => {
+    const handler: Handler = (kind, spec, options) =>
+      kind === 'Login'
+        ? Promise.reject(
+            new ApiStatusError(
+              401,
+              'Unauthorized',
+              'login through okta failed: the identity provider refused while exchanging the authorization code: invalid_grant',
+            ),
+          )
+        : defaultHandler(kind, spec, options);
     const f = fake({ loggedIn: false, handler, request: providers([okta]), browser: redirectingBrowser(() => ({ code: 'stale' })) });
     await expect(f.run('login', server, '--provider', 'okta')).rejects.toThrow(/^login through okta failed: .*invalid_grant$/);
   });
 
   it('on a terminal, offers the ready providers and email and password', async () => {
-    const f = fake({ loggedIn: false, interactive: true, request: providers([okta]), answers: { 'Log in with:': 'okta' }, browser: redirectingBrowser(() => ({ code: 'c' })) });
+    const f = fake({
+      loggedIn: false,
+      interactive: true,
+      request: providers([okta]),
+      answers: { 'Log in with:': 'okta' },
+      browser: redirectingBrowser(() => ({ code: 'c' })),
+    });
     await f.run('login', server);
     expect(f.calls[0]).toMatchObject({ kind: 'Login', spec: { provider: 'okta', code: 'c' } });
   });
@@ -89,7 +114,13 @@ describe('infra login --provider (browser)', () => {
 
 describe('addresses the server sends the person to', () => {
   it('opens only https: a file:, javascript: or http: authorization endpoint is refused before any browser starts', async () => {
-    for (const authorizationEndpoint of ['file:///etc/passwd', 'javascript:alert(1)', 'http://acme.okta.com/oauth2/v1/authorize', 'x-custom:login', 'not a url']) {
+    for (const authorizationEndpoint of [
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'http://acme.okta.com/oauth2/v1/authorize',
+      'x-custom:login',
+      'not a url',
+    ]) {
       const f = fake({ loggedIn: false, request: providers([{ ...okta, authorizationEndpoint }]), browser: () => true });
       await expect(f.run('login', server, '--provider', 'okta'), authorizationEndpoint).rejects.toThrow(/is not an https:\/\/ address; refusing to open it/);
       expect(f.opened).toEqual([]);
@@ -99,9 +130,19 @@ describe('addresses the server sends the person to', () => {
 
   it('refuses a device verification address that is not https, and sends no Login', async () => {
     const handler: Handler = (kind, spec, options) =>
-      kind === 'DeviceAuthorization' ? { userCode: 'WDJB-MJHT', verificationURI: 'javascript:alert(1)', deviceCode: 'dc', expirationTimestamp: new Date(Date.now() + 60_000).toISOString(), interval: 0 } : defaultHandler(kind, spec, options);
+      kind === 'DeviceAuthorization'
+        ? {
+            userCode: 'WDJB-MJHT',
+            verificationURI: 'javascript:alert(1)',
+            deviceCode: 'dc',
+            expirationTimestamp: new Date(Date.now() + 60_000).toISOString(),
+            interval: 0,
+          }
+        : defaultHandler(kind, spec, options);
     const f = fake({ loggedIn: false, handler, request: providers([okta]) });
-    await expect(f.run('login', server, '--provider', 'okta', '--device')).rejects.toThrow(/device verification address "javascript:alert\(1\)" is not an https:\/\/ address/);
+    await expect(f.run('login', server, '--provider', 'okta', '--device')).rejects.toThrow(
+      /device verification address "javascript:alert\(1\)" is not an https:\/\/ address/,
+    );
     expect(f.calls.map((c) => c.kind)).toEqual(['DeviceAuthorization']);
   });
 });
@@ -125,7 +166,14 @@ describe('infra login --device', () => {
   it('shows the code and where to enter it, and asks the operator until the person approved', async () => {
     let polls = 0;
     const handler: Handler = (kind, spec, options) => {
-      if (kind === 'DeviceAuthorization') return { userCode: 'WDJB-MJHT', verificationURI: 'https://acme.okta.com/activate', deviceCode: 'dc', expirationTimestamp: new Date(Date.now() + 60_000).toISOString(), interval: 0 };
+      if (kind === 'DeviceAuthorization')
+        return {
+          userCode: 'WDJB-MJHT',
+          verificationURI: 'https://acme.okta.com/activate',
+          deviceCode: 'dc',
+          expirationTimestamp: new Date(Date.now() + 60_000).toISOString(),
+          interval: 0,
+        };
       if (kind === 'Login' && ++polls < 3) return Promise.reject(new ApiStatusError(409, 'AuthorizationPending', 'still waiting'));
       return defaultHandler(kind, spec, options);
     };
@@ -161,7 +209,12 @@ describe('one-time passwords', () => {
   });
 
   it('asks twice on a terminal', async () => {
-    const answers = { 'Email:': 'alice@example.com', 'Password:': 'one-time', 'New password (at least 12 characters):': 'a new long password', 'New password again:': 'a new long password' };
+    const answers = {
+      'Email:': 'alice@example.com',
+      'Password:': 'one-time',
+      'New password (at least 12 characters):': 'a new long password',
+      'New password again:': 'a new long password',
+    };
     const f = fake({ loggedIn: false, interactive: true, handler: oneTime, answers });
     await f.run('login', server);
     expect(f.calls[1]).toMatchObject({ kind: 'PasswordChange', spec: { currentPassword: 'one-time', newPassword: 'a new long password' } });
@@ -169,15 +222,22 @@ describe('one-time passwords', () => {
 
   it('without a new password, keeps the session and says how to set one', async () => {
     const f = fake({ loggedIn: false, handler: oneTime, stdin: 'one-time\n' });
-    await expect(f.run('login', server, '--user', 'alice@example.com', '--password-stdin')).rejects.toThrow(/one-time password: set your own with `infra password`/);
+    await expect(f.run('login', server, '--user', 'alice@example.com', '--password-stdin')).rejects.toThrow(
+      /one-time password: set your own with `infra password`/,
+    );
     expect(loadConfig(f.io.env).servers[server]?.session?.key).toBe('iss_new.secret');
   });
 
   it('infra password --stdin changes the password with the session', async () => {
     const f = fake({ handler: oneTime, stdin: 'old password\na new long password\n' });
     await f.run('password', '--stdin');
-    expect(f.calls).toMatchObject([{ kind: 'PasswordChange', spec: { currentPassword: 'old password', newPassword: 'a new long password' }, options: { bearer: 'iss_old.secret' } }]);
-    const refused = fake({ stdin: 'wrong\na new long password\n', handler: () => Promise.reject(new ApiStatusError(403, 'Forbidden', 'the current password is wrong')) });
+    expect(f.calls).toMatchObject([
+      { kind: 'PasswordChange', spec: { currentPassword: 'old password', newPassword: 'a new long password' }, options: { bearer: 'iss_old.secret' } },
+    ]);
+    const refused = fake({
+      stdin: 'wrong\na new long password\n',
+      handler: () => Promise.reject(new ApiStatusError(403, 'Forbidden', 'the current password is wrong')),
+    });
     await expect(refused.run('password', '--stdin')).rejects.toThrow('the password was not changed: the current password is wrong');
   });
 });

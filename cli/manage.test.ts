@@ -16,7 +16,10 @@ const grants = [
 ];
 
 /** Answers GETs of collections from `objects`, echoes writes back as the created object. */
-function server(objects: Record<string, unknown[]>, write: RequestHandler = (_m, _p, body) => ({ metadata: { name: 'created' }, ...(body as object) })): RequestHandler {
+function server(
+  objects: Record<string, unknown[]>,
+  write: RequestHandler = (_m, _p, body) => ({ metadata: { name: 'created' }, ...(body as object) }),
+): RequestHandler {
   return (method, path, body) => {
     const plural = path.slice(api.length + 1);
     if (method === 'GET' && objects[plural]) return { items: objects[plural] };
@@ -45,7 +48,11 @@ describe('infra grants', () => {
 
   it('filters by user, group or destination, shows expiry when any Grant has one, and prints JSON', async () => {
     const soon = new Date(Date.now() + 3_600_000 + 30_000).toISOString();
-    const timed = [...grants, grant('g6', { user: 'suzie@infrahq.com', role: 'admin', resource: 'production', expiresAt: soon }), grant('g7', { group: 'Oncall', role: 'edit', resource: 'production', expiresAt: '2020-01-01T00:00:00Z' }, { expired: true })];
+    const timed = [
+      ...grants,
+      grant('g6', { user: 'suzie@infrahq.com', role: 'admin', resource: 'production', expiresAt: soon }),
+      grant('g7', { group: 'Oncall', role: 'edit', resource: 'production', expiresAt: '2020-01-01T00:00:00Z' }, { expired: true }),
+    ];
     const f = fake({ request: server({ grants: timed }) });
     await f.run('grants', 'list', '-d', 'production');
     expect(f.out[0]).toBe(
@@ -69,18 +76,30 @@ describe('infra grants', () => {
     const f = fake({ request: server({}) });
     await f.run('grants', 'add', '-g', 'Engineering', 'production.web', '--role', 'edit');
     await f.run('grants', 'add', 'suzie@infrahq.com', 'production', '--role', 'admin', '--for', '1h');
-    expect(f.requests[0]).toEqual({ method: 'POST', path: `${api}/grants`, contentType: undefined, body: { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', spec: { group: 'Engineering', role: 'edit', resource: 'production.web' } } });
+    expect(f.requests[0]).toEqual({
+      method: 'POST',
+      path: `${api}/grants`,
+      contentType: undefined,
+      body: { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', spec: { group: 'Engineering', role: 'edit', resource: 'production.web' } },
+    });
     const timed = f.requests[1]!.body as { spec: { user: string; expiresAt: string } };
     expect(timed.spec).toMatchObject({ user: 'suzie@infrahq.com', role: 'admin', resource: 'production' });
     expect(timed.spec.expiresAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(Date.parse(timed.spec.expiresAt) - Date.now()).toBeGreaterThan(3_590_000);
-    expect(f.out).toEqual(['group Engineering has role edit on production.web (Grant created)', `suzie@infrahq.com has role admin on production until ${timed.spec.expiresAt} (Grant created)`]);
+    expect(f.out).toEqual([
+      'group Engineering has role edit on production.web (Grant created)',
+      `suzie@infrahq.com has role admin on production until ${timed.spec.expiresAt} (Grant created)`,
+    ]);
   });
 
   it('says how to write the arguments when they are wrong', async () => {
     const f = fake({ request: server({}) });
-    await expect(f.run('grants', 'add', 'Engineering', 'production', '--role', 'edit')).rejects.toThrow('"Engineering" is not an email; for a group use -g Engineering');
-    await expect(f.run('grants', 'add', '-g', 'Engineering', 'a@b.c', 'production', '--role', 'edit')).rejects.toThrow('with -g Engineering, name only the resource');
+    await expect(f.run('grants', 'add', 'Engineering', 'production', '--role', 'edit')).rejects.toThrow(
+      '"Engineering" is not an email; for a group use -g Engineering',
+    );
+    await expect(f.run('grants', 'add', '-g', 'Engineering', 'a@b.c', 'production', '--role', 'edit')).rejects.toThrow(
+      'with -g Engineering, name only the resource',
+    );
     await expect(f.run('grants', 'add', 'production', '--role', 'edit')).rejects.toThrow(/name a user and a resource/);
     await expect(f.run('grants', 'add', 'a@b.c', 'production', '--role', 'edit', '--for', '0m')).rejects.toThrow('--for 0m is not a duration');
     await expect(f.run('grants', 'add', 'a@b.c', 'production')).rejects.toThrow(CommanderError);
@@ -92,20 +111,31 @@ describe('infra grants', () => {
     await f.run('grants', 'remove', 'jeff@infrahq.com', 'development');
     expect(f.requests.filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual([`${api}/grants/g3`]);
     expect(f.out).toEqual(['jeff@infrahq.com no longer has role view on development (Grant g3 deleted)']);
-    await expect(f.run('grants', 'remove', 'jeff@infrahq.com', 'development', '--role', 'admin')).rejects.toThrow('jeff@infrahq.com has no Grant with role admin on development; see `infra grants list`');
+    await expect(f.run('grants', 'remove', 'jeff@infrahq.com', 'development', '--role', 'admin')).rejects.toThrow(
+      'jeff@infrahq.com has no Grant with role admin on development; see `infra grants list`',
+    );
     await f.run('grants', 'rm', '-g', 'Engineering', 'development.infrahq', '--role', 'edit');
     expect(f.requests.filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual([`${api}/grants/g3`, `${api}/grants/g4`]);
   });
 
   it("passes the server's refusal through as one line", async () => {
-    const f = fake({ request: () => Promise.reject(new ApiStatusError(403, 'Forbidden', 'alice@example.com may not list grants: that needs a Grant with role view or admin on resource infra')) });
+    const f = fake({
+      request: () =>
+        Promise.reject(
+          new ApiStatusError(403, 'Forbidden', 'alice@example.com may not list grants: that needs a Grant with role view or admin on resource infra'),
+        ),
+    });
     await expect(f.run('grants', 'list')).rejects.toThrow('may not list grants');
   });
 });
 
 describe('infra users, groups, destinations, providers', () => {
   const users = [
-    { metadata: { name: 'carl' }, spec: { email: 'carl@example.com', passwordSecretRef: { name: 's', key: 'k' } }, status: { lastLoginAt: new Date(Date.now() - 300_000).toISOString() } },
+    {
+      metadata: { name: 'carl' },
+      spec: { email: 'carl@example.com', passwordSecretRef: { name: 's', key: 'k' } },
+      status: { lastLoginAt: new Date(Date.now() - 300_000).toISOString() },
+    },
     { metadata: { name: 'ann' }, spec: { email: 'ann@example.com' }, status: { provider: 'okta', groups: ['Engineering', 'Oncall'] } },
   ];
 
@@ -113,7 +143,11 @@ describe('infra users, groups, destinations, providers', () => {
     const f = fake({ request: server({ users }) });
     await f.run('users', 'list');
     expect(f.out[0]).toBe(
-      ['  EMAIL (2)         PROVIDER  GROUPS               LAST LOGIN', '  ann@example.com   okta      Engineering, Oncall  —', '  carl@example.com  infra     —                    5m ago'].join('\n'),
+      [
+        '  EMAIL (2)         PROVIDER  GROUPS               LAST LOGIN',
+        '  ann@example.com   okta      Engineering, Oncall  —',
+        '  carl@example.com  infra     —                    5m ago',
+      ].join('\n'),
     );
   });
 
@@ -156,8 +190,16 @@ describe('infra users, groups, destinations, providers', () => {
     await f.run('groups', 'adduser', 'Oncall', 'carl@example.com');
     const patches = f.requests.filter((r) => r.method === 'PATCH');
     expect(patches.map((p) => [p.path, p.contentType, p.body])).toEqual([
-      [`${api}/groups/Oncall`, 'application/merge-patch+json', { spec: { members: ['ann@example.com', 'carl@example.com'] }, metadata: { resourceVersion: '1' } }],
-      [`${api}/groups/Oncall`, 'application/merge-patch+json', { spec: { members: ['ann@example.com', 'carl@example.com'] }, metadata: { resourceVersion: '2' } }],
+      [
+        `${api}/groups/Oncall`,
+        'application/merge-patch+json',
+        { spec: { members: ['ann@example.com', 'carl@example.com'] }, metadata: { resourceVersion: '1' } },
+      ],
+      [
+        `${api}/groups/Oncall`,
+        'application/merge-patch+json',
+        { spec: { members: ['ann@example.com', 'carl@example.com'] }, metadata: { resourceVersion: '2' } },
+      ],
     ]);
     expect(f.out).toEqual(['carl@example.com added to Oncall']);
     await f.run('groups', 'adduser', 'Oncall', 'ANN@example.com');
@@ -169,7 +211,13 @@ describe('infra users, groups, destinations, providers', () => {
     const f = fake({
       request: server({
         groups: [{ metadata: { name: 'Oncall' }, spec: { members: ['ann@example.com', 'carl@example.com'] } }],
-        destinations: [{ metadata: { name: 'production' }, spec: { kind: 'kubernetes', url: 'https://prod:8443' }, status: { connected: true, kubernetesVersion: 'v1.36.3', lastSeenAt: new Date(Date.now() - 20_000).toISOString() } }],
+        destinations: [
+          {
+            metadata: { name: 'production' },
+            spec: { kind: 'kubernetes', url: 'https://prod:8443' },
+            status: { connected: true, kubernetesVersion: 'v1.36.3', lastSeenAt: new Date(Date.now() - 20_000).toISOString() },
+          },
+        ],
       }),
     });
     await f.run('groups', 'list');
@@ -183,18 +231,35 @@ describe('infra users, groups, destinations, providers', () => {
   it('adds a provider with its client secret from standard input, never from a flag', async () => {
     const f = fake({ request: server({}), stdin: 's3cret\n' });
     await f.run('providers', 'add', 'okta', '--kind', 'okta', '--issuer', 'https://acme.okta.com', '--client-id', '0oa', '--client-secret-stdin');
-    expect(f.requests[0]!.body).toEqual({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name: 'okta' }, spec: { kind: 'okta', issuer: 'https://acme.okta.com', clientID: '0oa' }, clientSecret: 's3cret' });
+    expect(f.requests[0]!.body).toEqual({
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'Provider',
+      metadata: { name: 'okta' },
+      spec: { kind: 'okta', issuer: 'https://acme.okta.com', clientID: '0oa' },
+      clientSecret: 's3cret',
+    });
     const none = fake({ request: server({}) });
-    await expect(none.run('providers', 'add', 'dex', '--kind', 'oidc', '--issuer', 'https://dex', '--client-id', 'infra')).rejects.toThrow('give the client secret on standard input with --client-secret-stdin, or in $INFRA_PROVIDER_CLIENT_SECRET');
-    await expect(none.run('providers', 'add', 'dex', '--kind', 'saml', '--issuer', 'https://dex', '--client-id', 'infra')).rejects.toThrow('--kind saml is not one of oidc, okta, google, azure');
+    await expect(none.run('providers', 'add', 'dex', '--kind', 'oidc', '--issuer', 'https://dex', '--client-id', 'infra')).rejects.toThrow(
+      'give the client secret on standard input with --client-secret-stdin, or in $INFRA_PROVIDER_CLIENT_SECRET',
+    );
+    await expect(none.run('providers', 'add', 'dex', '--kind', 'saml', '--issuer', 'https://dex', '--client-id', 'infra')).rejects.toThrow(
+      '--kind saml is not one of oidc, okta, google, azure',
+    );
   });
 });
 
 describe('infra keys list and remove', () => {
   const keys = '/apis/auth.infrahq.com/v1alpha1/accesskeys';
 
-  it('lists your keys, or another user\'s with --user, and revokes one by name', async () => {
-    const items = [{ name: 'ci-deploy', user: 'alice@example.com', expirationTimestamp: new Date(Date.now() + 2 * 86_400_000 + 60_000).toISOString(), lastUsedTimestamp: new Date(Date.now() - 90_000).toISOString() }];
+  it("lists your keys, or another user's with --user, and revokes one by name", async () => {
+    const items = [
+      {
+        name: 'ci-deploy',
+        user: 'alice@example.com',
+        expirationTimestamp: new Date(Date.now() + 2 * 86_400_000 + 60_000).toISOString(),
+        lastUsedTimestamp: new Date(Date.now() - 90_000).toISOString(),
+      },
+    ];
     const f = fake({ request: (method) => (method === 'GET' ? { items } : { kind: 'Status', status: 'Success' }) });
     await f.run('keys', 'list');
     expect(f.out[0]).toBe('  NAME (1)   USER               EXPIRES  LAST USED\n  ci-deploy  alice@example.com  in 2d    1m ago');

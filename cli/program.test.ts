@@ -16,12 +16,9 @@ describe('infra list', () => {
     const f = fake();
     await f.run('list');
     expect(f.out.join('\n')).toBe(
-      [
-        '  NAME (3)            ACCESS',
-        '  development-aws-us  admin',
-        '  production.web      edit, view',
-        '  staging             view  (not connected)',
-      ].join('\n'),
+      ['  NAME (3)            ACCESS', '  development-aws-us  admin', '  production.web      edit, view', '  staging             view  (not connected)'].join(
+        '\n',
+      ),
     );
     expect(f.calls.map((c) => [c.kind, c.options.bearer])).toEqual([['AccessReview', 'iss_old.secret']]);
     // ...and refreshes the kubeconfig on the way
@@ -104,7 +101,9 @@ describe('infra login', () => {
     await f.run('login', server, '--key-stdin');
     expect(f.calls[0]).toMatchObject({ kind: 'Login', spec: { accessKey: 'iak_k.s' } });
     expect(f.err.join('\n')).not.toContain('warning');
-    await expect(fake({ loggedIn: false, stdin: '\n' }).run('login', server, '--key-stdin')).rejects.toThrow('the access key read from standard input is empty');
+    await expect(fake({ loggedIn: false, stdin: '\n' }).run('login', server, '--key-stdin')).rejects.toThrow(
+      'the access key read from standard input is empty',
+    );
     await expect(fake({ loggedIn: false, stdin: 'k' }).run('login', server, '--key-stdin', '--key', 'k')).rejects.toThrow('--key-stdin or --key, not both');
   });
 
@@ -117,7 +116,9 @@ describe('infra login', () => {
 
   it('says the password was wrong', async () => {
     const f = fake({ loggedIn: false, stdin: 'nope\n', handler: () => Promise.reject(new ApiStatusError(401, 'Unauthorized', 'authentication failed')) });
-    await expect(f.run('login', server, '--user', 'alice@example.com', '--password-stdin')).rejects.toThrow(`login failed: wrong email or password for ${server}`);
+    await expect(f.run('login', server, '--user', 'alice@example.com', '--password-stdin')).rejects.toThrow(
+      `login failed: wrong email or password for ${server}`,
+    );
     expect(loadConfig(f.io.env).current).toBeUndefined();
   });
 
@@ -138,7 +139,12 @@ describe('infra login', () => {
     const check = (trust: ServerTrust) => {
       if (!trust.fingerprint) throw new UntrustedCertificateError(server, 'AA:BB', 'self-signed certificate');
     };
-    const f = fake({ loggedIn: false, interactive: true, check, answers: { 'Trust this certificate?': true, 'Email:': 'alice@example.com', 'Password:': 'pw' } });
+    const f = fake({
+      loggedIn: false,
+      interactive: true,
+      check,
+      answers: { 'Trust this certificate?': true, 'Email:': 'alice@example.com', 'Password:': 'pw' },
+    });
     await f.run('login', server);
     expect(f.err.join('\n')).toContain('Its SHA-256 fingerprint is AA:BB');
     expect(f.calls[0]).toMatchObject({ kind: 'Login', spec: { email: 'alice@example.com', password: 'pw' }, options: { trust: { fingerprint: 'AA:BB' } } });
@@ -177,7 +183,9 @@ describe('infra logout', () => {
   });
 
   it('asks for all sessions with --all, and still cleans up when the session is already gone', async () => {
-    const f = fake({ handler: (kind, spec) => (kind === 'Logout' ? { revoked: (spec as { all?: boolean }).all ? 3 : 1 } : defaultHandler(kind, spec, {} as never)) });
+    const f = fake({
+      handler: (kind, spec) => (kind === 'Logout' ? { revoked: (spec as { all?: boolean }).all ? 3 : 1 } : defaultHandler(kind, spec, {} as never)),
+    });
     await f.run('logout', '--all');
     expect(f.out[0]).toBe('Ended 3 session(s).');
     const gone = fake({ handler: () => Promise.reject(new ApiStatusError(401, 'Unauthorized', 'x')) });
@@ -213,7 +221,9 @@ describe('infra keys add, info, version, completion', () => {
     await f.run('version');
     expect(f.out[0]).toMatch(/^infra \d+\.\d+\.\d+/);
     await f.run('completion', 'bash');
-    expect(f.out[1]).toContain('login) words="--user --password-stdin --key-stdin --key --provider --no-browser --device --ca-file --trust-fingerprint --help"');
+    expect(f.out[1]).toContain(
+      'login) words="--user --password-stdin --key-stdin --key --provider --no-browser --device --ca-file --trust-fingerprint --help"',
+    );
     await expect(f.run('completion', 'fish')).rejects.toThrow(/use bash or zsh/);
   });
 

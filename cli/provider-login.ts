@@ -27,9 +27,12 @@ export function chooseProvider(providers: LoginProvider[], name: string, server:
   const provider = providers.find((p) => p.name === name);
   if (!provider) {
     const others = providers.map((p) => p.name);
-    throw new CliError(`${server} has no identity provider named "${name}"${others.length > 0 ? `; use one of ${others.join(', ')}` : '; log in with --user EMAIL instead'}`);
+    throw new CliError(
+      `${server} has no identity provider named "${name}"${others.length > 0 ? `; use one of ${others.join(', ')}` : '; log in with --user EMAIL instead'}`,
+    );
   }
-  if (!provider.ready || !provider.authorizationEndpoint) throw new CliError(`cannot log in through ${name} right now: ${provider.message ?? 'it is not ready'}`);
+  if (!provider.ready || !provider.authorizationEndpoint)
+    throw new CliError(`cannot log in through ${name} right now: ${provider.message ?? 'it is not ready'}`);
   return provider;
 }
 
@@ -51,7 +54,12 @@ const base64url = (bytes: Buffer) => bytes.toString('base64url');
 /** The authorization request's secrets, kept by the CLI. */
 export function authorizationSecrets(): { state: string; nonce: string; codeVerifier: string; codeChallenge: string } {
   const codeVerifier = base64url(randomBytes(32));
-  return { state: base64url(randomBytes(16)), nonce: base64url(randomBytes(16)), codeVerifier, codeChallenge: base64url(createHash('sha256').update(codeVerifier).digest()) };
+  return {
+    state: base64url(randomBytes(16)),
+    nonce: base64url(randomBytes(16)),
+    codeVerifier,
+    codeChallenge: base64url(createHash('sha256').update(codeVerifier).digest()),
+  };
 }
 
 export function authorizationURL(provider: LoginProvider, redirectURI: string, secrets: { state: string; nonce: string; codeChallenge: string }): string {
@@ -66,7 +74,8 @@ export function authorizationURL(provider: LoginProvider, redirectURI: string, s
     nonce: secrets.nonce,
     code_challenge: secrets.codeChallenge,
     code_challenge_method: 'S256',
-  })) url.searchParams.set(key, value);
+  }))
+    url.searchParams.set(key, value);
   return url.href;
 }
 
@@ -82,7 +91,8 @@ function httpsURL(address: string, what: string): URL {
   } catch {
     url = undefined;
   }
-  if (url?.protocol !== 'https:') throw new CliError(`${what} ${JSON.stringify(address)} is not an https:// address; refusing to open it. Ask an Infra admin to check the Provider's issuer`);
+  if (url?.protocol !== 'https:')
+    throw new CliError(`${what} ${JSON.stringify(address)} is not an https:// address; refusing to open it. Ask an Infra admin to check the Provider's issuer`);
   return url;
 }
 
@@ -116,9 +126,11 @@ async function authorizationCode(io: Io, provider: LoginProvider, browser: boole
 /** The redirect's parameters: the code, after the state and issuer are checked; the provider's error otherwise. */
 export function checkRedirect(provider: LoginProvider, params: URLSearchParams, state: string): { code: string } {
   const error = params.get('error');
-  if (error) throw new CliError(`${provider.name} refused the login: ${error}${params.get('error_description') ? ` (${params.get('error_description')})` : ''}`);
+  if (error)
+    throw new CliError(`${provider.name} refused the login: ${error}${params.get('error_description') ? ` (${params.get('error_description')})` : ''}`);
   // A pasted bare code has no state to check; the PKCE verifier still binds it to this login.
-  if (params.has('state') && params.get('state') !== state) throw new CliError('the login answer does not belong to this login (state mismatch): run infra login again');
+  if (params.has('state') && params.get('state') !== state)
+    throw new CliError('the login answer does not belong to this login (state mismatch): run infra login again');
   const iss = params.get('iss');
   if (iss !== null && iss !== provider.issuer) throw new CliError(`the login answer came from ${iss}, not from ${provider.issuer}: run infra login again`);
   const code = params.get('code');
@@ -141,7 +153,9 @@ async function loopbackCallback(): Promise<LoopbackCallback> {
     if (url.pathname !== '/callback') return void res.writeHead(404).end();
     const failed = url.searchParams.has('error');
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(`<!DOCTYPE html><html><head><title>Infra</title></head><body><p>${failed ? 'The login did not succeed' : 'Done'}: you can close this window and return to your terminal.</p></body></html>`);
+    res.end(
+      `<!DOCTYPE html><html><head><title>Infra</title></head><body><p>${failed ? 'The login did not succeed' : 'Done'}: you can close this window and return to your terminal.</p></body></html>`,
+    );
     resolve(url.searchParams);
   });
   server.listen(0, '127.0.0.1');
@@ -167,7 +181,8 @@ export function parsePasted(text: string): URLSearchParams {
 
 /** The device flow: the person enters a code at the provider; the CLI asks the operator until they did. */
 async function loginWithDevice(io: Io, client: InfraClient, provider: LoginProvider): Promise<LoginStatus> {
-  if (!provider.deviceAuthorization) throw new CliError(`${provider.name} does not offer the device flow: log in without --device (--no-browser prints an address to open anywhere)`);
+  if (!provider.deviceAuthorization)
+    throw new CliError(`${provider.name} does not offer the device flow: log in without --device (--no-browser prints an address to open anywhere)`);
   const device = await client.create('DeviceAuthorization', { provider: provider.name });
   httpsURL(device.verificationURI, `${provider.name}'s device verification address`);
   if (device.verificationURIComplete) httpsURL(device.verificationURIComplete, `${provider.name}'s device verification address`);

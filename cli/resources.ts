@@ -25,7 +25,11 @@ export async function getObject<T extends KubernetesObject>(client: InfraClient,
 }
 
 /** Creates an object; the server names it when `metadata.name` is absent. Extra top-level fields ride along (a Provider's clientSecret). */
-export async function createObject<T extends KubernetesObject>(client: InfraClient, kind: Kind, object: { metadata?: { name?: string }; spec: object; [extra: string]: unknown }): Promise<T> {
+export async function createObject<T extends KubernetesObject>(
+  client: InfraClient,
+  kind: Kind,
+  object: { metadata?: { name?: string }; spec: object; [extra: string]: unknown },
+): Promise<T> {
   return (await client.request('POST', path(kind), { apiVersion, kind, ...object })) as T;
 }
 
@@ -34,13 +38,24 @@ export async function deleteObject(client: InfraClient, kind: Kind, name: string
 }
 
 /** A JSON merge patch of the spec, refused by the hub if the object changed since `resourceVersion`. */
-export async function patchSpec<T extends KubernetesObject>(client: InfraClient, kind: Kind, name: string, spec: object, resourceVersion: string | undefined): Promise<T> {
+export async function patchSpec<T extends KubernetesObject>(
+  client: InfraClient,
+  kind: Kind,
+  name: string,
+  spec: object,
+  resourceVersion: string | undefined,
+): Promise<T> {
   const body = { spec, ...(resourceVersion ? { metadata: { resourceVersion } } : {}) };
   return (await client.request('PATCH', path(kind, name), body, 'application/merge-patch+json')) as T;
 }
 
 /** Reads, changes and writes an object, retrying when someone else changed it in between. */
-export async function updateSpec<T extends KubernetesObject & { spec: object }>(client: InfraClient, kind: Kind, name: string, change: (current: T) => object | undefined): Promise<T | undefined> {
+export async function updateSpec<T extends KubernetesObject & { spec: object }>(
+  client: InfraClient,
+  kind: Kind,
+  name: string,
+  change: (current: T) => object | undefined,
+): Promise<T | undefined> {
   for (let attempt = 0; ; attempt++) {
     const current = await getObject<T>(client, kind, name);
     if (!current) throw new CliError(`${resources[kind].kind} "${name}" does not exist`);

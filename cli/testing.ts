@@ -59,7 +59,13 @@ export function fake(options: FakeOptions = {}): Fake {
   const home = testDirectory('infra-cli-program-');
   const env = { INFRA_HOME: join(home, 'infra'), KUBECONFIG: join(home, 'kube', 'config') };
   if (options.loggedIn !== false) {
-    saveConfig({ current: server, servers: { [server]: { trust: {}, session: { key: 'iss_old.secret', expiresAt: new Date(Date.now() + 3_600_000).toISOString(), user: review.user } } } }, env);
+    saveConfig(
+      {
+        current: server,
+        servers: { [server]: { trust: {}, session: { key: 'iss_old.secret', expiresAt: new Date(Date.now() + 3_600_000).toISOString(), user: review.user } } },
+      },
+      env,
+    );
   }
   const out: string[] = [];
   const err: string[] = [];

@@ -14,7 +14,18 @@ const server = 'https://infra.example.com';
 
 function home(current = server): NodeJS.ProcessEnv {
   const env = { INFRA_HOME: testDirectory('infra-cli-tokens-') };
-  saveConfig({ current, servers: { [current]: { trust: {}, session: { key: 'iss_a.b', expiresAt: new Date(Date.now() + 3_600_000).toISOString(), user: { email: 'a@example.com', groups: [] } } } } }, env);
+  saveConfig(
+    {
+      current,
+      servers: {
+        [current]: {
+          trust: {},
+          session: { key: 'iss_a.b', expiresAt: new Date(Date.now() + 3_600_000).toISOString(), user: { email: 'a@example.com', groups: [] } },
+        },
+      },
+    },
+    env,
+  );
   return env;
 }
 
@@ -67,7 +78,18 @@ describe('infra tokens', () => {
     const env = home();
     const fake = fakeServer(Date.now);
     await credentialFor('prod', { env, client: fake.client });
-    saveConfig({ current: 'https://other.example.com', servers: { 'https://other.example.com': { trust: {}, session: { key: 'iss_c.d', expiresAt: new Date(Date.now() + 3_600_000).toISOString(), user: { email: 'a@example.com', groups: [] } } } } }, env);
+    saveConfig(
+      {
+        current: 'https://other.example.com',
+        servers: {
+          'https://other.example.com': {
+            trust: {},
+            session: { key: 'iss_c.d', expiresAt: new Date(Date.now() + 3_600_000).toISOString(), user: { email: 'a@example.com', groups: [] } },
+          },
+        },
+      },
+      env,
+    );
     await credentialFor('prod', { env, client: fake.client });
     expect(fake.calls.map((c) => c.options.server)).toEqual([server, 'https://other.example.com']);
   });
@@ -90,10 +112,17 @@ describe('infra tokens', () => {
     const hook = `data:text/javascript,${encodeURIComponent(
       "import { registerHooks } from 'node:module'; const seen = []; registerHooks({ resolve(s, c, next) { const r = next(s, c); seen.push(r.url); return r; } }); process.on('exit', () => process.stderr.write(JSON.stringify(seen)));",
     )}`;
-    const { stdout, stderr } = await run(process.execPath, ['--import', hook, join(import.meta.dirname, 'main.ts'), 'tokens', '--destination', 'prod'], { env: { ...process.env, ...env } });
+    const { stdout, stderr } = await run(process.execPath, ['--import', hook, join(import.meta.dirname, 'main.ts'), 'tokens', '--destination', 'prod'], {
+      env: { ...process.env, ...env },
+    });
     expect(JSON.parse(stdout)).toMatchObject({ kind: 'ExecCredential', status: { token: 'token-1' } });
     const loaded = JSON.parse(stderr) as string[];
-    expect([...new Set(loaded)].filter((url) => url.startsWith('file:')).map((url) => url.replace(/^.*\/(cli|lib|api)\//, '$1/')).sort()).toEqual(
+    expect(
+      [...new Set(loaded)]
+        .filter((url) => url.startsWith('file:'))
+        .map((url) => url.replace(/^.*\/(cli|lib|api)\//, '$1/'))
+        .sort(),
+    ).toEqual(
       ['api/grants.ts', 'cli/config.ts', 'cli/errors.ts', 'cli/files.ts', 'cli/main.ts', 'cli/paths.ts', 'cli/tokens.ts', 'lib/status-error.ts'].sort(),
     );
     expect(readFileSync(tokenCachePath('prod', env), 'utf8')).toContain('token-1');

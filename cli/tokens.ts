@@ -34,7 +34,6 @@ export interface TokenDeps {
   client?: (options: ClientOptions) => AuthClient;
 }
 
-
 export function tokenCachePath(destination: string, env: NodeJS.ProcessEnv = process.env): string {
   return join(tokensDir(env), `${destination}.json`);
 }
@@ -67,7 +66,10 @@ export async function credentialFor(destination: string, deps: TokenDeps = {}): 
     rmSync(path, { force: true });
     throw err;
   }
-  writeFileAtomic(path, `${JSON.stringify({ server, destination, token: status.token, expirationTimestamp: status.expirationTimestamp } satisfies CachedToken)}\n`);
+  writeFileAtomic(
+    path,
+    `${JSON.stringify({ server, destination, token: status.token, expirationTimestamp: status.expirationTimestamp } satisfies CachedToken)}\n`,
+  );
   return execCredential(status.token, status.expirationTimestamp);
 }
 

@@ -14,14 +14,16 @@ export const connectorConfigSchema = z
     hubKubeconfig: z.string().min(1, 'is required: a kubeconfig for the hub (docs/connector.md shows how to create one)'),
     kubeconfig: z.string().optional().describe('the spoke; in-cluster config when absent'),
     issuer: z
-      .url({ protocol: /^https$/, error: 'must be the operator\'s public https:// URL (its publicURL), the issuer of Infra tokens' })
+      .url({ protocol: /^https$/, error: "must be the operator's public https:// URL (its publicURL), the issuer of Infra tokens" })
       .transform((url) => url.replace(/\/+$/, '')),
-    issuerCAFile: z.string().optional().describe('PEM CA for the operator\'s endpoint when it is not publicly trusted'),
+    issuerCAFile: z.string().optional().describe("PEM CA for the operator's endpoint when it is not publicly trusted"),
     namespace: z.string().regex(dnsLabel, 'must be a namespace name (a DNS label)').default('infra-system'),
     proxy: z
       .object({
         listen: listenAddress.default('0.0.0.0:8443'),
-        url: z.url({ protocol: /^https$/, error: 'must be the https:// URL at which users reach this proxy (LoadBalancer, Ingress or NodePort address)' }).optional(),
+        url: z
+          .url({ protocol: /^https$/, error: 'must be the https:// URL at which users reach this proxy (LoadBalancer, Ingress or NodePort address)' })
+          .optional(),
         dnsNames: z.array(z.string().min(1)).default([]),
         ipAddresses: z.array(z.ipv4().or(z.ipv6())).default([]),
       })

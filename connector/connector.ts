@@ -113,7 +113,9 @@ export class Connector {
     // Ready to serve users once the proxy is up and can verify tokens. A hub outage after
     // that does not make the connector unready: it keeps serving on cached keys.
     this.metricsServer = await listen(
-      healthServer(this.registry, () => (this.started && this.keys.ready ? undefined : "waiting for the spoke caches, the proxy or the operator's signing keys")),
+      healthServer(this.registry, () =>
+        this.started && this.keys.ready ? undefined : "waiting for the spoke caches, the proxy or the operator's signing keys",
+      ),
       config.listen.metrics,
     );
     // Readiness waits for the spoke's informers only: the hub may be down, and the proxy

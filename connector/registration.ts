@@ -56,7 +56,11 @@ export class Registration {
       await hub.apply('Destination', destination, {
         spec: { kind: 'kubernetes', caBundle: Buffer.from(caBundle).toString('base64'), ...(url ? { url } : {}) },
       });
-      const sorted = (informer: SpokeInformers['namespaces']) => informer.list().map((o) => o.metadata!.name!).sort();
+      const sorted = (informer: SpokeInformers['namespaces']) =>
+        informer
+          .list()
+          .map((o) => o.metadata!.name!)
+          .sort();
       await hub.applyStatus('Destination', destination, {
         connected: true,
         lastSeenAt: new Date().toISOString(),

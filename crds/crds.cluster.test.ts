@@ -32,7 +32,11 @@ async function invalidFixtures(): Promise<Fixture[]> {
 describe('CRDs in the hub', () => {
   it('are established, cluster-scoped and in the infra category', async () => {
     const crds = JSON.parse(await kubectlOk('hub', ['get', 'crd', '-l', 'app.kubernetes.io/part-of=infra', '-o', 'json'])) as {
-      items: { metadata: { name: string }; spec: { scope: string; names: { categories: string[] } }; status: { conditions: { type: string; status: string }[] } }[];
+      items: {
+        metadata: { name: string };
+        spec: { scope: string; names: { categories: string[] } };
+        status: { conditions: { type: string; status: string }[] };
+      }[];
     };
     expect(crds.items.map((c) => c.metadata.name).sort()).toEqual(kinds.map((k) => `${k}.infrahq.com`).sort());
     for (const crd of crds.items) {

@@ -29,7 +29,9 @@ const kubectl = (args: string[], input?: string) =>
 
 /** This machine's first non-loopback IPv4 address. */
 function externalIPv4(): string {
-  const address = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+  const address = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
   if (!address) throw new Error('this machine has no non-loopback IPv4 address for the EndpointSlice');
   return address;
 }
@@ -57,17 +59,35 @@ afterAll(async () => {
 
 describe('the aggregated door behind a Service with an EndpointSlice at the host', () => {
   it('is an Available APIService', async () => {
-    await eventually(async () => {
-      const conditions = JSON.parse(await kubectl(['get', 'apiservice', apiService, '-o', 'jsonpath={.status.conditions}'])) as { type: string; status: string }[];
-      expect(conditions).toContainEqual(expect.objectContaining({ type: 'Available', status: 'True' }));
-    }, 45_000, 500);
-    const slices = await kubectl(['get', 'endpointslices', '-n', ns, '-l', 'kubernetes.io/service-name=infra-operator', '-o', 'jsonpath={.items[*].endpoints[*].addresses[*]}']);
+    await eventually(
+      async () => {
+        const conditions = JSON.parse(await kubectl(['get', 'apiservice', apiService, '-o', 'jsonpath={.status.conditions}'])) as {
+          type: string;
+          status: string;
+        }[];
+        expect(conditions).toContainEqual(expect.objectContaining({ type: 'Available', status: 'True' }));
+      },
+      45_000,
+      500,
+    );
+    const slices = await kubectl([
+      'get',
+      'endpointslices',
+      '-n',
+      ns,
+      '-l',
+      'kubernetes.io/service-name=infra-operator',
+      '-o',
+      'jsonpath={.items[*].endpoints[*].addresses[*]}',
+    ]);
     expect(slices).toBe(hostAddress);
   });
 
   it('issues a token to `kubectl create -f tokenrequest.yaml --as … --as-group …`', async () => {
     const request = stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', metadata: { name: 'mine' }, spec: { destination } });
-    const created = JSON.parse(await kubectl(['create', '-f', '-', '--as', 'suzie@example.com', '--as-group', oncall, '-o', 'json'], request)) as { status: { token: string } };
+    const created = JSON.parse(await kubectl(['create', '-f', '-', '--as', 'suzie@example.com', '--as-group', oncall, '-o', 'json'], request)) as {
+      status: { token: string };
+    };
     expect(created.status.token.split('.')).toHaveLength(3);
   });
 });

@@ -51,7 +51,10 @@ async function expectHealth(kind: string, name: string, expected: Health['status
   }, 30_000);
   if (process.env.INFRA_UPDATE_FIXTURES === '1') {
     const { managedFields: _, uid: __, resourceVersion: ___, ...metadata } = object.metadata as Record<string, unknown>;
-    await writeFile(join(testdata, `${fixture}.json`), `${JSON.stringify({ ...object, metadata, expected: { status: expected, message: health!.message } }, null, 2)}\n`);
+    await writeFile(
+      join(testdata, `${fixture}.json`),
+      `${JSON.stringify({ ...object, metadata, expected: { status: expected, message: health!.message } }, null, 2)}\n`,
+    );
   }
   return health!;
 }
@@ -75,17 +78,46 @@ beforeAll(async () => {
     grant(names.grantNoRole, { user: 'ann@example.com', role: 'no-such-role', resource: destination }),
     grant(names.grantNoNamespace, { user: 'ann@example.com', role: 'view', resource: `${destination}.not-yet` }),
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: names.destinationNever }, spec: { kind: 'kubernetes' } },
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name: names.userPassword }, spec: { email: `${names.userPassword}@example.com`, passwordSecretRef: { name: 'pw', key: 'hash' } } },
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name: names.userMissingSecret }, spec: { email: `${names.userMissingSecret}@example.com`, passwordSecretRef: { name: 'no-such-secret', key: 'hash' } } },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'User',
+      metadata: { name: names.userPassword },
+      spec: { email: `${names.userPassword}@example.com`, passwordSecretRef: { name: 'pw', key: 'hash' } },
+    },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'User',
+      metadata: { name: names.userMissingSecret },
+      spec: { email: `${names.userMissingSecret}@example.com`, passwordSecretRef: { name: 'no-such-secret', key: 'hash' } },
+    },
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: names.group }, spec: { members: [`${names.userPassword}@example.com`] } },
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name: names.providerReady }, spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: 'idp', key: 'clientSecret' } } },
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name: names.providerUnreachable }, spec: { kind: 'oidc', issuer: 'https://127.0.0.1:1/idp', clientID: 'infra', clientSecretRef: { name: 'idp', key: 'clientSecret' } } },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'Provider',
+      metadata: { name: names.providerReady },
+      spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: 'idp', key: 'clientSecret' } },
+    },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'Provider',
+      metadata: { name: names.providerUnreachable },
+      spec: { kind: 'oidc', issuer: 'https://127.0.0.1:1/idp', clientID: 'infra', clientSecretRef: { name: 'idp', key: 'clientSecret' } },
+    },
   ];
   await kubectlOk('hub', ['apply', '--server-side', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
 }, 120_000);
 
 afterAll(async () => {
-  await kubectl('hub', ['delete', 'grants', '--ignore-not-found', names.grantBound, names.grantWaiting, names.grantExpired, names.grantNoRole, names.grantNoNamespace]);
+  await kubectl('hub', [
+    'delete',
+    'grants',
+    '--ignore-not-found',
+    names.grantBound,
+    names.grantWaiting,
+    names.grantExpired,
+    names.grantNoRole,
+    names.grantNoNamespace,
+  ]);
   await kubectl('hub', ['delete', 'users', '--ignore-not-found', names.userPassword, names.userMissingSecret]);
   await kubectl('hub', ['delete', 'providers', '--ignore-not-found', names.providerReady, names.providerUnreachable]);
   await kubectl('hub', ['delete', 'group', '--ignore-not-found', names.group]);
@@ -97,18 +129,26 @@ afterAll(async () => {
 describe("Argo CD's view of live Infra objects", () => {
   it('Grants: bound is Healthy, waiting for a connector is Progressing, expired is Degraded', async () => {
     expect((await expectHealth('Grant', names.grantBound, 'Healthy', 'grant-healthy')).message).toBe('access granted');
-    expect((await expectHealth('Grant', names.grantWaiting, 'Progressing', 'grant-progressing')).message).toContain(`no Destination named ${names.destinationMissing}`);
+    expect((await expectHealth('Grant', names.grantWaiting, 'Progressing', 'grant-progressing')).message).toContain(
+      `no Destination named ${names.destinationMissing}`,
+    );
     expect((await expectHealth('Grant', names.grantExpired, 'Degraded', 'grant-degraded')).message).toContain('expired at 2020-01-01T00:00:00Z');
   });
 
-  it("Grants the connector cannot bind: a missing role is Degraded, a namespace still to come is Progressing", async () => {
-    expect((await expectHealth('Grant', names.grantNoRole, 'Degraded', 'grant-degraded-role-not-found')).message).toContain('ClusterRole no-such-role does not exist');
-    expect((await expectHealth('Grant', names.grantNoNamespace, 'Progressing', 'grant-progressing-namespace-not-found')).message).toContain('namespace not-yet does not exist');
+  it('Grants the connector cannot bind: a missing role is Degraded, a namespace still to come is Progressing', async () => {
+    expect((await expectHealth('Grant', names.grantNoRole, 'Degraded', 'grant-degraded-role-not-found')).message).toContain(
+      'ClusterRole no-such-role does not exist',
+    );
+    expect((await expectHealth('Grant', names.grantNoNamespace, 'Progressing', 'grant-progressing-namespace-not-found')).message).toContain(
+      'namespace not-yet does not exist',
+    );
   });
 
   it('Destinations: connected is Healthy, never connected is Progressing', async () => {
     await expectHealth('Destination', destination, 'Healthy', 'destination-healthy');
-    expect((await expectHealth('Destination', names.destinationNever, 'Progressing', 'destination-progressing')).message).toContain('no connector has registered');
+    expect((await expectHealth('Destination', names.destinationNever, 'Progressing', 'destination-progressing')).message).toContain(
+      'no connector has registered',
+    );
   });
 
   it('Users and Groups: a usable password is Healthy, a missing password Secret is Degraded', async () => {

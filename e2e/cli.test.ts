@@ -95,7 +95,9 @@ describe('infra CLI against a real installation', () => {
     const before = Date.now();
     const timed = await cli(['grants', 'add', '-g', 'oncall', destination, '--role', 'edit', '--for', '1h'], '', adminHome);
     expect(timed.code).toBe(0);
-    const list = JSON.parse((await cli(['grants', 'list', '--group', 'oncall', '-o', 'json'], '', adminHome)).stdout) as { spec: { expiresAt: string; resource: string } }[];
+    const list = JSON.parse((await cli(['grants', 'list', '--group', 'oncall', '-o', 'json'], '', adminHome)).stdout) as {
+      spec: { expiresAt: string; resource: string };
+    }[];
     const mine = list.filter((g) => g.spec.resource === destination);
     expect(mine).toHaveLength(1);
     expect(Date.parse(mine[0]!.spec.expiresAt) - before).toBeGreaterThan(3_590_000);
@@ -137,7 +139,10 @@ describe('infra CLI against a real installation', () => {
     const config = JSON.parse(await readFile(join(home.INFRA_HOME, 'config.json'), 'utf8')) as { servers: Record<string, { session: { key: string } }> };
     sessionKey = config.servers[infra.operator.publicURL]!.session.key;
     expect(sessionKey).toMatch(/^iss_/);
-    const kubeconfig = parse(await readFile(home.KUBECONFIG, 'utf8')) as { contexts: { name: string }[]; clusters: { name: string; cluster: { server: string } }[] };
+    const kubeconfig = parse(await readFile(home.KUBECONFIG, 'utf8')) as {
+      contexts: { name: string }[];
+      clusters: { name: string; cluster: { server: string } }[];
+    };
     expect(kubeconfig.contexts.map((c) => c.name)).toEqual([`infra:${destination}`, `infra:${destination}.${namespace}`]);
     expect(kubeconfig.clusters[0]!.cluster.server).toBe(infra.connector.proxyURL);
     expect((await stat(home.KUBECONFIG)).mode & 0o777).toBe(0o600);
@@ -147,7 +152,10 @@ describe('infra CLI against a real installation', () => {
     const result = await cli(['list']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^  NAME \\(1\\) +ACCESS\\n  ${destination}\\.${namespace} +view\\n$`));
-    const json = JSON.parse((await cli(['list', '-o', 'json'])).stdout) as { user: { email: string }; destinations: { name: string; namespaces: { name: string; roles: string[] }[] }[] };
+    const json = JSON.parse((await cli(['list', '-o', 'json'])).stdout) as {
+      user: { email: string };
+      destinations: { name: string; namespaces: { name: string; roles: string[] }[] }[];
+    };
     expect(json.user.email).toBe(email);
     expect(json.destinations).toMatchObject([{ name: destination, namespaces: [{ name: namespace, roles: ['view'] }] }]);
   });
@@ -170,7 +178,11 @@ describe('infra CLI against a real installation', () => {
 
   it('refuses management to a user without a Grant on resource infra', async () => {
     const refused = await cli(['grants', 'list']);
-    expect(refused).toEqual({ code: 1, stdout: '', stderr: `infra: ${email} may not list grants: that needs a Grant with role view or admin on resource infra\n` });
+    expect(refused).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `infra: ${email} may not list grants: that needs a Grant with role view or admin on resource infra\n`,
+    });
   });
 
   it("loses access within 2 s of an admin's `infra grants remove`", async () => {
@@ -179,11 +191,15 @@ describe('infra CLI against a real installation', () => {
     expect(removed.stderr).toBe('');
     expect(removed.stdout).toMatch(/no longer has role view/);
     expect(await hubGrantsFor(email)).toEqual([]);
-    await eventually(async () => {
-      const pods = await kubectlAs(['get', 'pods', '-n', namespace]);
-      expect(pods.code).not.toBe(0);
-      expect(pods.stderr).toContain('forbidden');
-    }, 5_000, 100);
+    await eventually(
+      async () => {
+        const pods = await kubectlAs(['get', 'pods', '-n', namespace]);
+        expect(pods.code).not.toBe(0);
+        expect(pods.stderr).toContain('forbidden');
+      },
+      5_000,
+      100,
+    );
     expect(Date.now() - deleted).toBeLessThan(2_000);
   });
 
@@ -191,7 +207,11 @@ describe('infra CLI against a real installation', () => {
     const [port] = await freePorts(1);
     const other = await newHome();
     const unreachable = await cli(['login', `https://127.0.0.1:${port}`, '--user', email, '--password-stdin'], password, other);
-    expect(unreachable).toEqual({ code: 1, stdout: '', stderr: `infra: cannot reach https://127.0.0.1:${port}: is the server address right? (ECONNREFUSED)\n` });
+    expect(unreachable).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `infra: cannot reach https://127.0.0.1:${port}: is the server address right? (ECONNREFUSED)\n`,
+    });
 
     const wrong = await cli(['login', infra.operator.publicURL, '--user', email, '--password-stdin', '--ca-file', caFile], 'not the password\n', other);
     expect(wrong).toEqual({ code: 1, stdout: '', stderr: `infra: login failed: wrong email or password for ${infra.operator.publicURL}\n` });
@@ -236,7 +256,15 @@ describe('infra CLI against a real installation', () => {
     expect((await cli(['login', infra.operator.publicURL, '--user', email, '--password-stdin', '--ca-file', caFile], password, expiring)).code).toBe(0);
     const config = JSON.parse(await readFile(join(expiring.INFRA_HOME, 'config.json'), 'utf8')) as { servers: Record<string, { session: { key: string } }> };
     const id = /^iss_([a-z2-7]+)\./.exec(config.servers[infra.operator.publicURL]!.session.key)![1];
-    await kubectlOk('hub', ['annotate', 'secret', '-n', operatorNamespace, `infra-session-${id}`, 'infrahq.com/expires-at=2020-01-01T00:00:00Z', '--overwrite']);
+    await kubectlOk('hub', [
+      'annotate',
+      'secret',
+      '-n',
+      operatorNamespace,
+      `infra-session-${id}`,
+      'infrahq.com/expires-at=2020-01-01T00:00:00Z',
+      '--overwrite',
+    ]);
     await eventually(async () => {
       expect(await cli(['list'], '', expiring)).toEqual({ code: 1, stdout: '', stderr: 'infra: your session has expired or was revoked: run `infra login`\n' });
     }, 5_000);
@@ -250,7 +278,9 @@ describe('infra CLI against a real installation', () => {
       return { key, robot };
     };
     const first = await loginWithNewKey('ci');
-    expect((await cli(['keys', 'list', '--user', email], '', adminHome)).stdout).toMatch(new RegExp(`^  NAME \\(1\\) +USER +EXPIRES +LAST USED\\n  ci +${email.replace('.', '\\.')} +in 29d`));
+    expect((await cli(['keys', 'list', '--user', email], '', adminHome)).stdout).toMatch(
+      new RegExp(`^  NAME \\(1\\) +USER +EXPIRES +LAST USED\\n  ci +${email.replace('.', '\\.')} +in 29d`),
+    );
     expect(await cli(['keys', 'remove', 'ci', '--user', email], '', adminHome)).toEqual({ code: 0, stdout: 'Access key "ci" revoked\n', stderr: '' });
     await eventually(async () => expect(await cli(['list'], '', first.robot)).toEqual(revokedMessage), 10_000);
 

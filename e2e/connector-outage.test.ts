@@ -20,7 +20,11 @@ const password = 'outages happen, access stays';
 let controlPlane: ControlPlane;
 let infra: Infra;
 
-async function kubectl(cluster: 'hub' | 'spoke', args: string[], options: { kubeconfig?: string; input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function kubectl(
+  cluster: 'hub' | 'spoke',
+  args: string[],
+  options: { kubeconfig?: string; input?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const kubeconfig = options.kubeconfig ?? controlPlane.state.clusters[cluster].adminKubeconfig;
   try {
     const child = run('kubectl', ['--kubeconfig', kubeconfig, '--request-timeout=5s', ...args]);
@@ -33,8 +37,20 @@ async function kubectl(cluster: 'hub' | 'spoke', args: string[], options: { kube
   }
 }
 
-const grant = (name: string, resource: string) => stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name }, spec: { user: bob, role: 'view', resource } });
-const bindings = async () => (await kubectl('spoke', ['get', 'rolebindings,clusterrolebindings', '-A', '-l', 'app.kubernetes.io/managed-by=infra', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.subjects[*].name} {end}'])).stdout;
+const grant = (name: string, resource: string) =>
+  stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name }, spec: { user: bob, role: 'view', resource } });
+const bindings = async () =>
+  (
+    await kubectl('spoke', [
+      'get',
+      'rolebindings,clusterrolebindings',
+      '-A',
+      '-l',
+      'app.kubernetes.io/managed-by=infra',
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.subjects[*].name} {end}',
+    ])
+  ).stdout;
 
 beforeAll(async () => {
   controlPlane = await ControlPlane.start();
@@ -55,7 +71,7 @@ afterAll(async () => {
 });
 
 describe('a 30 s hub outage', () => {
-  it('keeps the spoke\'s bindings and the proxy working, and converges afterwards without a restart', async () => {
+  it("keeps the spoke's bindings and the proxy working, and converges afterwards without a restart", async () => {
     await kubectl('hub', ['apply', '-f', '-'], { input: grant(uniqueName('bob-view'), `${destination}.${web}`) });
     await eventually(async () => expect(await bindings()).toContain(`${web}/infra:view=${bob}`), 20_000);
     const before = await bindings();

@@ -30,7 +30,12 @@ async function binding(args: string[]): Promise<Binding | undefined> {
 }
 
 async function syncedCondition(name: string): Promise<{ status: string; reason: string; message: string } | undefined> {
-  const conditions = JSON.parse(await kubectlOk('hub', ['get', 'grant', name, '-o', 'jsonpath={.status.conditions}']) || '[]') as { type: string; status: string; reason: string; message: string }[];
+  const conditions = JSON.parse((await kubectlOk('hub', ['get', 'grant', name, '-o', 'jsonpath={.status.conditions}'])) || '[]') as {
+    type: string;
+    status: string;
+    reason: string;
+    message: string;
+  }[];
   return conditions.find((c) => c.type === 'Synced');
 }
 
@@ -62,7 +67,9 @@ describe('registration', () => {
       expect(dest.status?.namespaces).toContain(web);
       expect(dest.status?.roles).toEqual(expect.arrayContaining(['view', 'edit', 'admin', 'cluster-admin']));
     });
-    expect(await kubectlOk('hub', ['get', 'destination', destination])).toMatch(new RegExp(`${destination}\\s+https://127\\.0\\.0\\.1:\\d+\\s+true\\s+v1\\.36\\.3`));
+    expect(await kubectlOk('hub', ['get', 'destination', destination])).toMatch(
+      new RegExp(`${destination}\\s+https://127\\.0\\.0\\.1:\\d+\\s+true\\s+v1\\.36\\.3`),
+    );
   });
 
   it('works with a hub identity that can touch nothing but its own Destination and Grants', async () => {
@@ -136,13 +143,25 @@ describe('RBAC sync', () => {
     });
   });
 
-  it('moves a subject to the new binding before removing it from the old one when a Grant\'s role changes', async () => {
+  it("moves a subject to the new binding before removing it from the old one when a Grant's role changes", async () => {
     const name = uniqueName('carol-role');
     const carol = `${uniqueName('carol')}@example.com`;
     await applyHub([grant(name, { user: carol, role: 'view', resource: `${destination}.${web}` })]);
     const holders = async () => {
-      const result = await kubectl('spoke', ['get', 'rolebindings', '-n', web, '-l', 'app.kubernetes.io/managed-by=infra', '-o', 'jsonpath={range .items[*]}{.roleRef.name}={.subjects[*].name};{end}']);
-      return result.stdout.split(';').filter((entry) => entry.includes(carol)).map((entry) => entry.split('=')[0]!);
+      const result = await kubectl('spoke', [
+        'get',
+        'rolebindings',
+        '-n',
+        web,
+        '-l',
+        'app.kubernetes.io/managed-by=infra',
+        '-o',
+        'jsonpath={range .items[*]}{.roleRef.name}={.subjects[*].name};{end}',
+      ]);
+      return result.stdout
+        .split(';')
+        .filter((entry) => entry.includes(carol))
+        .map((entry) => entry.split('=')[0]!);
     };
     await eventually(async () => expect(await holders()).toEqual(['view']));
     await applyHub([grant(name, { user: carol, role: 'admin', resource: `${destination}.${web}` })]);
@@ -154,13 +173,25 @@ describe('RBAC sync', () => {
       if (now.length === 1 && now[0] === 'admin') break;
     }
     expect(seen.at(-1)).toEqual(['admin']);
-    expect(seen.filter((roles) => roles.length === 0), `carol had no binding at some point: ${JSON.stringify(seen)}`).toEqual([]);
+    expect(
+      seen.filter((roles) => roles.length === 0),
+      `carol had no binding at some point: ${JSON.stringify(seen)}`,
+    ).toEqual([]);
   });
 
   it('puts back a binding someone edited or deleted by hand', async () => {
     await kubectlOk('spoke', ['delete', 'rolebinding', '-n', web, 'infra:edit']);
     await eventually(async () => expect((await binding(['rolebinding', '-n', web, 'infra:edit']))?.subjects?.length).toBe(2));
-    await kubectlOk('spoke', ['patch', 'rolebinding', '-n', web, 'infra:edit', '--type=json', '-p', '[{"op":"replace","path":"/subjects","value":[{"kind":"User","apiGroup":"rbac.authorization.k8s.io","name":"intruder@example.com"}]}]']);
+    await kubectlOk('spoke', [
+      'patch',
+      'rolebinding',
+      '-n',
+      web,
+      'infra:edit',
+      '--type=json',
+      '-p',
+      '[{"op":"replace","path":"/subjects","value":[{"kind":"User","apiGroup":"rbac.authorization.k8s.io","name":"intruder@example.com"}]}]',
+    ]);
     await eventually(async () => {
       const names = (await binding(['rolebinding', '-n', web, 'infra:edit']))?.subjects?.map((s) => s.name).sort();
       expect(names).toEqual([alice, webdevs].sort());
@@ -192,12 +223,16 @@ describe('the proxy', () => {
     expect(await can('delete', 'pods', '-n', web)).toBe('yes'); // alice also holds edit on this namespace
     expect(await can('list', 'pods', '-n', 'default')).toBe('no');
     expect(await can('create', 'namespaces')).toBe('no');
-    const whoami = JSON.parse((await kubectl('spoke', ['auth', 'whoami', '-o', 'json'], { kubeconfig })).stdout) as { status: { userInfo: { username: string } } };
+    const whoami = JSON.parse((await kubectl('spoke', ['auth', 'whoami', '-o', 'json'], { kubeconfig })).stdout) as {
+      status: { userInfo: { username: string } };
+    };
     expect(whoami.status.userInfo.username).toBe(alice);
   });
 
   it('streams `kubectl get pods -w` as events happen', async () => {
-    const watcher = spawn('kubectl', ['--kubeconfig', kubeconfig, 'get', 'pods', '-n', web, '-w', '--output-watch-events'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const watcher = spawn('kubectl', ['--kubeconfig', kubeconfig, 'get', 'pods', '-n', web, '-w', '--output-watch-events'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     watcher.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     try {

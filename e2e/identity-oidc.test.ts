@@ -77,8 +77,12 @@ async function userOf(email: string): Promise<User> {
   return user;
 }
 
-const sessionSecrets = async (user: string) => (await kubectlOk('hub', ['get', 'secrets', '-n', operatorNamespace, '-l', `infrahq.com/user=${user}`, '-o', 'name'])).trim();
-const sessionKeyOf = async (home: Home) => (JSON.parse(await readFile(join(home.INFRA_HOME, 'config.json'), 'utf8')) as { servers: Record<string, { session: { key: string } }> }).servers[infra.operator.publicURL]!.session.key;
+const sessionSecrets = async (user: string) =>
+  (await kubectlOk('hub', ['get', 'secrets', '-n', operatorNamespace, '-l', `infrahq.com/user=${user}`, '-o', 'name'])).trim();
+const sessionKeyOf = async (home: Home) =>
+  (JSON.parse(await readFile(join(home.INFRA_HOME, 'config.json'), 'utf8')) as { servers: Record<string, { session: { key: string } }> }).servers[
+    infra.operator.publicURL
+  ]!.session.key;
 const tokenRequest = (key: string) =>
   https(`${infra.operator.publicURL}/apis/auth.infrahq.com/v1alpha1/tokenrequests`, {
     ca: infra.operatorCA,
@@ -107,13 +111,26 @@ beforeAll(async () => {
   await writeFile(caFile, infra.operatorCA);
   await kubectlOk('hub', ['create', 'secret', 'generic', 'corp-oidc', '-n', operatorNamespace, `--from-literal=clientSecret=${op.client.secret}`]);
   const objects = [
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name: provider }, spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: 'corp-oidc', key: 'clientSecret' } } },
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${eng}-view-ns` }, spec: { group: eng, role: 'view', resource: `${destination}.${namespace}` } },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'Provider',
+      metadata: { name: provider },
+      spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: 'corp-oidc', key: 'clientSecret' } },
+    },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'Grant',
+      metadata: { name: `${eng}-view-ns` },
+      spec: { group: eng, role: 'view', resource: `${destination}.${namespace}` },
+    },
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${oncall}-view` }, spec: { group: oncall, role: 'view', resource: destination } },
   ];
   await kubectlOk('hub', ['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
   await eventually(async () => expect(await providerCondition(provider, 'Ready', 'status')).toBe('True'), 30_000);
-  await eventually(async () => expect(await kubectlOk('hub', ['get', 'destination', destination, '-o', 'jsonpath={.spec.url}'])).toBe(infra.connector.proxyURL), 30_000);
+  await eventually(
+    async () => expect(await kubectlOk('hub', ['get', 'destination', destination, '-o', 'jsonpath={.spec.url}'])).toBe(infra.connector.proxyURL),
+    30_000,
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -140,13 +157,17 @@ describe('logging in through an OpenID Provider', () => {
     expect(user.status).toMatchObject({ provider, groups: [eng, oncall].sort() });
     expect(Date.now() - Date.parse(user.status!.lastLoginAt!)).toBeLessThan(60_000);
     expect(user.status!.lastVerifiedAt).toBeDefined();
-    await eventually(async () => expect((await userOf(ann.email)).status?.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True', reason: 'ProviderUser' })));
+    await eventually(async () =>
+      expect((await userOf(ann.email)).status?.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True', reason: 'ProviderUser' })),
+    );
 
     // The code went through the operator's logs and events nowhere.
     const code = new URL(page.url).searchParams.get('code')!;
     const logs = infra.operator.logs.join('\n');
     for (const secret of [code, op.client.secret, await sessionKeyOf(annHome)]) expect(logs).not.toContain(secret);
-    expect(infra.operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ audit: true, action: 'login', method: 'oidc', provider, user: ann.email, result: 'allowed' }));
+    expect(infra.operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(
+      expect.objectContaining({ audit: true, action: 'login', method: 'oidc', provider, user: ann.email, result: 'allowed' }),
+    );
   });
 
   it('infra list and kubectl through the connector follow the Grants of the groups from the provider', async () => {
@@ -155,7 +176,9 @@ describe('logging in through an OpenID Provider', () => {
     expect((await cli(['use', destination], annHome)).code).toBe(0);
     const everywhere = await kubectlAs(['get', 'pods', '-n', 'default'], annHome);
     expect(everywhere.stderr).toContain('No resources found in default namespace.');
-    const groups = decodeJwt((JSON.parse(await readFile(join(annHome.INFRA_HOME, 'tokens', `${destination}.json`), 'utf8')) as { token: string }).token)['groups'];
+    const groups = decodeJwt((JSON.parse(await readFile(join(annHome.INFRA_HOME, 'tokens', `${destination}.json`), 'utf8')) as { token: string }).token)[
+      'groups'
+    ];
     expect(groups).toEqual([eng, oncall].sort());
   });
 
@@ -171,19 +194,30 @@ describe('logging in through an OpenID Provider', () => {
     expect(refused.stderr).toMatch(/pods is forbidden: User ".*" cannot list resource "pods" .* in the namespace "default"/);
     const allowed = await kubectlAs(['--context', `infra:${destination}.${namespace}`, 'get', 'pods', '-n', namespace], annHome);
     expect(allowed.stderr).toContain(`No resources found in ${namespace} namespace.`);
-    const groups = decodeJwt((JSON.parse(await readFile(join(annHome.INFRA_HOME, 'tokens', `${destination}.json`), 'utf8')) as { token: string }).token)['groups'];
+    const groups = decodeJwt((JSON.parse(await readFile(join(annHome.INFRA_HOME, 'tokens', `${destination}.json`), 'utf8')) as { token: string }).token)[
+      'groups'
+    ];
     expect(groups).toEqual([eng]);
     const audit = infra.operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(audit).toContainEqual(expect.objectContaining({ audit: true, action: 'user.groups-changed', user: ann.email, removed: [oncall] }));
   });
 
-  it('says plainly that a Provider\'s client secret is wrong', async () => {
+  it("says plainly that a Provider's client secret is wrong", async () => {
     const name = `${provider}-wrong`;
     await kubectlOk('hub', ['create', 'secret', 'generic', 'wrong-secret', '-n', operatorNamespace, '--from-literal=clientSecret=not-the-secret']);
-    await kubectlOk('hub', ['apply', '-f', '-'], { input: stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name }, spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: 'wrong-secret', key: 'clientSecret' } } }) });
+    await kubectlOk('hub', ['apply', '-f', '-'], {
+      input: stringify({
+        apiVersion: 'infrahq.com/v1alpha1',
+        kind: 'Provider',
+        metadata: { name },
+        spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: 'wrong-secret', key: 'clientSecret' } },
+      }),
+    });
     await eventually(async () => {
       expect(await providerCondition(name, 'Ready', 'status')).toBe('False');
-      expect(await providerCondition(name, 'Ready', 'message')).toMatch(/refused Infra's client while checking the client credentials: invalid_client .*check spec\.clientID and the client secret/);
+      expect(await providerCondition(name, 'Ready', 'message')).toMatch(
+        /refused Infra's client while checking the client credentials: invalid_client .*check spec\.clientID and the client secret/,
+      );
       expect(await providerCondition(name, 'CredentialsValid', 'reason')).toBe('InvalidClient');
       expect(await providerCondition(name, 'DiscoveryReachable', 'status')).toBe('True');
     }, 20_000);
@@ -196,10 +230,17 @@ describe('logging in through an OpenID Provider', () => {
     try {
       const cached = await kubectlAs(['--context', `infra:${destination}.${namespace}`, 'get', 'pods', '-n', namespace], annHome);
       expect(cached.stderr).toContain(`No resources found in ${namespace} namespace.`);
-      await eventually(async () => expect(await providerCondition(provider, 'Ready', 'message')).toContain(`cannot reach ${op.issuer}/.well-known/openid-configuration`), 20_000);
+      await eventually(
+        async () => expect(await providerCondition(provider, 'Ready', 'message')).toContain(`cannot reach ${op.issuer}/.well-known/openid-configuration`),
+        20_000,
+      );
       const login = await cli(['login', infra.operator.publicURL, '--provider', provider, '--ca-file', caFile], await newHome());
       expect(login.code).toBe(1);
-      expect(login.stderr).toMatch(new RegExp(`^infra: cannot log in through ${provider} right now: cannot reach ${op.issuer.replaceAll('.', '\\.')}/\\.well-known/openid-configuration: .*ECONNREFUSED`));
+      expect(login.stderr).toMatch(
+        new RegExp(
+          `^infra: cannot log in through ${provider} right now: cannot reach ${op.issuer.replaceAll('.', '\\.')}/\\.well-known/openid-configuration: .*ECONNREFUSED`,
+        ),
+      );
       // Within the outage grace a session verified a little while ago still gets new tokens.
       await rm(join(annHome.INFRA_HOME, 'tokens'), { recursive: true, force: true });
       expect((await tokenRequest(await sessionKeyOf(annHome))).status).toBe(201);
@@ -224,12 +265,17 @@ describe('logging in through an OpenID Provider', () => {
     expect(Date.now() - disabled).toBeLessThan(withinOneInterval);
     expect((await tokenRequest(sessionKey)).status).toBe(401);
     expect(await cli(['list'], home)).toEqual({ code: 1, stdout: '', stderr: 'infra: your session has expired or was revoked: run `infra login`\n' });
-    const viaKey = await https(`${infra.operator.publicURL}/apis/auth.infrahq.com/v1alpha1/logins`, { ca: infra.operatorCA, body: { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'Login', spec: { accessKey: key } } });
+    const viaKey = await https(`${infra.operator.publicURL}/apis/auth.infrahq.com/v1alpha1/logins`, {
+      ca: infra.operatorCA,
+      body: { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'Login', spec: { accessKey: key } },
+    });
     expect(viaKey.status).toBe(401);
     await eventually(async () => {
       const user = await userOf(bob.email);
       expect(user.status?.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'False', reason: 'DisabledUpstream' }));
-      expect(await kubectlOk('hub', ['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={.items[*].reason}'])).toContain('DisabledUpstream');
+      expect(
+        await kubectlOk('hub', ['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={.items[*].reason}']),
+      ).toContain('DisabledUpstream');
     });
   });
 

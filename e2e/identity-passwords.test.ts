@@ -53,7 +53,8 @@ async function reset(email: string): Promise<string> {
 }
 
 const user = async (email: string) => JSON.parse(await kubectlOk('hub', ['get', 'user', names[email]!, '-o', 'json'])) as User;
-const events = (email: string) => kubectlOk('hub', ['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${names[email]}`, '-o', 'jsonpath={.items[*].reason}']);
+const events = (email: string) =>
+  kubectlOk('hub', ['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${names[email]}`, '-o', 'jsonpath={.items[*].reason}']);
 const audit = () => operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === true);
 
 beforeAll(async () => {
@@ -68,11 +69,25 @@ beforeAll(async () => {
   await kubectlOk('hub', ['create', 'secret', 'generic', 'shared-password', '-n', ns, `--from-literal=hash=${await hashPassword(password)}`]);
   const users = [admin, carl, dana, erin].map((email) => {
     names[email] = uniqueName(email.split('-')[0]!);
-    return { apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name: names[email] }, spec: { email, passwordSecretRef: { name: 'shared-password', key: 'hash' } } };
+    return {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'User',
+      metadata: { name: names[email] },
+      spec: { email, passwordSecretRef: { name: 'shared-password', key: 'hash' } },
+    };
   });
-  const grants = [dana, erin].map((email) => ({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${names[email]}-view` }, spec: { user: email, role: 'view', resource: destination } }));
+  const grants = [dana, erin].map((email) => ({
+    apiVersion: 'infrahq.com/v1alpha1',
+    kind: 'Grant',
+    metadata: { name: `${names[email]}-view` },
+    spec: { user: email, role: 'view', resource: destination },
+  }));
   // No connector runs here: the url an admin may set is what puts the destination into kubeconfig.
-  const objects = [{ apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination }, spec: { kind: 'kubernetes', url: 'https://127.0.0.1:1' } }, ...users, ...grants];
+  const objects = [
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination }, spec: { kind: 'kubernetes', url: 'https://127.0.0.1:1' } },
+    ...users,
+    ...grants,
+  ];
   await kubectlOk('hub', ['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
   await eventually(() => session(admin, password));
 }, 120_000);
@@ -97,12 +112,21 @@ describe('password logins', () => {
     expect(locked.status).toBe(429);
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(50);
     expect(Number(locked.headers['retry-after'])).toBeLessThanOrEqual(60);
-    expect(locked.json()).toMatchObject({ kind: 'Status', code: 429, reason: 'TooManyRequests', message: expect.stringMatching(new RegExp(`^too many failed password attempts for ${carl.replace('.', '\\.')}: try again in 1 minute\\(s\\), after 20`)) });
+    expect(locked.json()).toMatchObject({
+      kind: 'Status',
+      code: 429,
+      reason: 'TooManyRequests',
+      message: expect.stringMatching(new RegExp(`^too many failed password attempts for ${carl.replace('.', '\\.')}: try again in 1 minute\\(s\\), after 20`)),
+    });
     // Others from the same address are not locked out.
     expect((await login(dana, password)).status).toBe(201);
     await eventually(async () => expect(await events(carl)).toContain('LoginLocked'));
     expect(audit()).toContainEqual(expect.objectContaining({ action: 'login.locked', email: carl, lockedBy: 'email' }));
-    const cliLocked = await cli(['login', operator.publicURL, '--user', carl, '--password-stdin', '--ca-file', join(dir, 'ca.crt')], await newHome(), `${password}\n`);
+    const cliLocked = await cli(
+      ['login', operator.publicURL, '--user', carl, '--password-stdin', '--ca-file', join(dir, 'ca.crt')],
+      await newHome(),
+      `${password}\n`,
+    );
     expect(cliLocked.stderr).toMatch(/^infra: too many failed password attempts for .*: try again in 1 minute\(s\)/);
   });
 });
@@ -116,7 +140,9 @@ describe('one-time passwords', () => {
   it('are set only by Infra admins, for Users that exist', async () => {
     const notAdmin = await call('PasswordReset', 'passwordresets', { user: dana }, await session(erin, password));
     expect(notAdmin.status).toBe(403);
-    expect(notAdmin.json<{ message: string }>().message).toBe(`only an Infra admin (a Grant with role admin on resource infra) may reset passwords; ${erin} is not one`);
+    expect(notAdmin.json<{ message: string }>().message).toBe(
+      `only an Infra admin (a Grant with role admin on resource infra) may reset passwords; ${erin} is not one`,
+    );
     const ghost = `${uniqueName('ghost')}@example.com`;
     const missing = await call('PasswordReset', 'passwordresets', { user: ghost }, await session(admin, password));
     expect(missing.status).toBe(404);
@@ -140,7 +166,10 @@ describe('one-time passwords', () => {
     expect(first.json<{ status: { passwordChangeRequired?: boolean } }>().status.passwordChangeRequired).toBe(true);
     const key = first.json<{ status: { sessionKey: string } }>().status.sessionKey;
     const message = 'you must change your one-time password first: run `infra login` again (or `infra password`)';
-    for (const [kind, plural, spec] of [['TokenRequest', 'tokenrequests', { destination }], ['AccessKey', 'accesskeys', { name: 'ci' }]] as const) {
+    for (const [kind, plural, spec] of [
+      ['TokenRequest', 'tokenrequests', { destination }],
+      ['AccessKey', 'accesskeys', { name: 'ci' }],
+    ] as const) {
       const refused = await call(kind, plural, spec, key);
       expect(refused.status, kind).toBe(403);
       expect(refused.json<{ message: string }>().message).toBe(message);
@@ -149,7 +178,9 @@ describe('one-time passwords', () => {
 
     const short = await call('PasswordChange', 'passwordchanges', { currentPassword: otp, newPassword: 'too short' }, key);
     expect(short.status).toBe(422);
-    expect(short.json<{ message: string }>().message).toBe('PasswordChange is invalid: spec.newPassword: must be at least 12 characters: a few unrelated words make a good one');
+    expect(short.json<{ message: string }>().message).toBe(
+      'PasswordChange is invalid: spec.newPassword: must be at least 12 characters: a few unrelated words make a good one',
+    );
     const wrong = await call('PasswordChange', 'passwordchanges', { currentPassword: 'not it', newPassword: 'dana picks her own' }, key);
     expect(wrong.status).toBe(403);
     expect(wrong.json<{ message: string }>().message).toBe('the current password is wrong');

@@ -66,9 +66,10 @@ describe('config/ against the real API servers (server-side dry run)', () => {
     }
   });
 
-  it('refuses a broken tree with the API server\'s reason (a test that can fail)', async () => {
+  it("refuses a broken tree with the API server's reason (a test that can fail)", async () => {
     const result = await kubectl('spoke', ['apply', '--server-side', '--dry-run=server', '-f', '-'], {
-      input: 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: broken, namespace: infra-system}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: c}}, spec: {containers: []}}}\n',
+      input:
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: broken, namespace: infra-system}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: c}}, spec: {containers: []}}}\n',
     });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('selector');

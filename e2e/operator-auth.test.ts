@@ -69,10 +69,30 @@ beforeAll(async () => {
   await apply([
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination }, spec: { kind: 'kubernetes' } },
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: builtInGroup }, spec: { members: [suzie, carl] } },
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${idpGroup}-view` }, spec: { group: idpGroup, role: 'view', resource: destination } },
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${builtInGroup}-edit-web` }, spec: { group: builtInGroup, role: 'edit', resource: `${destination}.web` } },
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name: uniqueName('carl') }, spec: { email: carl, passwordSecretRef: { name: 'carl-password', key: 'hash' } } },
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name: uniqueName('root') }, spec: { email: admin, passwordSecretRef: { name: 'carl-password', key: 'hash' } } },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'Grant',
+      metadata: { name: `${idpGroup}-view` },
+      spec: { group: idpGroup, role: 'view', resource: destination },
+    },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'Grant',
+      metadata: { name: `${builtInGroup}-edit-web` },
+      spec: { group: builtInGroup, role: 'edit', resource: `${destination}.web` },
+    },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'User',
+      metadata: { name: uniqueName('carl') },
+      spec: { email: carl, passwordSecretRef: { name: 'carl-password', key: 'hash' } },
+    },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'User',
+      metadata: { name: uniqueName('root') },
+      spec: { email: admin, passwordSecretRef: { name: 'carl-password', key: 'hash' } },
+    },
   ]);
 }, 120_000);
 
@@ -84,14 +104,24 @@ afterAll(async () => {
 
 describe('the aggregated door', () => {
   it('is an Available APIService in the hub', async () => {
-    await eventually(async () => {
-      const conditions = JSON.parse(await kubectlOk('hub', ['get', 'apiservice', 'v1alpha1.auth.infrahq.com', '-o', 'jsonpath={.status.conditions}'])) as { type: string; status: string; message?: string }[];
-      expect(conditions).toContainEqual(expect.objectContaining({ type: 'Available', status: 'True' }));
-    }, 45_000, 500);
+    await eventually(
+      async () => {
+        const conditions = JSON.parse(await kubectlOk('hub', ['get', 'apiservice', 'v1alpha1.auth.infrahq.com', '-o', 'jsonpath={.status.conditions}'])) as {
+          type: string;
+          status: string;
+          message?: string;
+        }[];
+        expect(conditions).toContainEqual(expect.objectContaining({ type: 'Available', status: 'True' }));
+      },
+      45_000,
+      500,
+    );
     const table = await kubectlOk('hub', ['get', 'apiservice', 'v1alpha1.auth.infrahq.com']);
     expect(table).toMatch(/v1alpha1\.auth\.infrahq\.com\s+\S+\/infra-operator\s+True/);
     // The create-only requests stay out of the infra category: `kubectl get infra` still works.
-    await eventually(async () => expect(await kubectlOk('hub', ['api-resources', '--api-group=auth.infrahq.com', '-o', 'name'])).toContain('tokenrequests.auth.infrahq.com'));
+    await eventually(async () =>
+      expect(await kubectlOk('hub', ['api-resources', '--api-group=auth.infrahq.com', '-o', 'name'])).toContain('tokenrequests.auth.infrahq.com'),
+    );
     expect((await kubectl('hub', ['get', 'infra'])).code).toBe(0);
   });
 
@@ -196,7 +226,16 @@ describe('the public door', () => {
     const user = JSON.parse(await kubectlOk('hub', ['get', 'users', '-o', 'json'])) as { items: { metadata: { name: string }; spec: { email: string } }[] };
     const name = user.items.find((u) => u.spec.email === carl)!.metadata.name;
     await eventually(async () => {
-      const events = await kubectlOk('hub', ['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={.items[*].reason}']);
+      const events = await kubectlOk('hub', [
+        'get',
+        'events',
+        '-n',
+        'default',
+        '--field-selector',
+        `involvedObject.name=${name}`,
+        '-o',
+        'jsonpath={.items[*].reason}',
+      ]);
       expect(events).toContain('LoggedIn');
     });
     const audit = operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === true);
@@ -210,15 +249,43 @@ describe('the public door', () => {
   ])('answers %s with the same 401 Status', async (_case, spec) => {
     const res = await call('Login', 'logins', spec);
     expect(res.status).toBe(401);
-    expect(res.json()).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Unauthorized', code: 401, message: 'authentication failed: log in again (infra login)' });
+    expect(res.json()).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      reason: 'Unauthorized',
+      code: 401,
+      message: 'authentication failed: log in again (infra login)',
+    });
   });
 
   it.each([
     ['malformed JSON', '{"apiVersion": ', 400, /not valid JSON/],
-    ['a body over 64 KiB', { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination: 'x'.repeat(64 * 1024) } }, 413, /larger than 64 KiB/],
-    ['the wrong kind', { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'Login', spec: {} }, 400, /expected apiVersion auth\.infrahq\.com\/v1alpha1 and kind TokenRequest/],
-    ['an invalid destination name', { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination: 'Prod!' } }, 422, /spec\.destination: must be the name of a Destination/],
-    ['an unknown field', { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination, audience: 'x' } }, 422, /spec: Unrecognized key: "audience"/],
+    [
+      'a body over 64 KiB',
+      { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination: 'x'.repeat(64 * 1024) } },
+      413,
+      /larger than 64 KiB/,
+    ],
+    [
+      'the wrong kind',
+      { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'Login', spec: {} },
+      400,
+      /expected apiVersion auth\.infrahq\.com\/v1alpha1 and kind TokenRequest/,
+    ],
+    [
+      'an invalid destination name',
+      { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination: 'Prod!' } },
+      422,
+      /spec\.destination: must be the name of a Destination/,
+    ],
+    [
+      'an unknown field',
+      { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination, audience: 'x' } },
+      422,
+      /spec: Unrecognized key: "audience"/,
+    ],
   ])('rejects %s with a Status a person understands', async (_case, body, code, message) => {
     const sessionKey = await login(carl, carlPassword);
     const res = await https(`${operator.publicURL}${authPath}/tokenrequests`, { ca: operatorCA, headers: { authorization: `Bearer ${sessionKey}` }, body });
@@ -309,7 +376,10 @@ describe('access keys', () => {
     expect(listed.json<{ items: { name: string; user: string }[] }>().items).toContainEqual(expect.objectContaining({ name: 'robot', user: carl }));
     expect(listed.text).not.toContain(accessKey.split('.')[1]);
     const others = await https(`${keysURL}?user=${encodeURIComponent(admin)}`, { ca: operatorCA, headers: bearer });
-    expect(others.json()).toMatchObject({ code: 403, message: `only an Infra admin (a Grant with role admin on resource infra) may see or revoke the access keys of ${admin}` });
+    expect(others.json()).toMatchObject({
+      code: 403,
+      message: `only an Infra admin (a Grant with role admin on resource infra) may see or revoke the access keys of ${admin}`,
+    });
 
     const revoked = await https(`${keysURL}/robot`, { method: 'DELETE', ca: operatorCA, headers: bearer });
     expect(revoked.json()).toMatchObject({ status: 'Success' });
@@ -356,7 +426,12 @@ describe('the controllers', () => {
     const expiresAt = new Date(Date.now() + 3000).toISOString().replace(/\.\d+Z$/, 'Z');
     await apply([
       { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: lost }, spec: { user: suzie, role: 'view', resource: uniqueName('nowhere') } },
-      { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: temporary }, spec: { user: carl, role: 'view', resource: destination, expiresAt } },
+      {
+        apiVersion: 'infrahq.com/v1alpha1',
+        kind: 'Grant',
+        metadata: { name: temporary },
+        spec: { user: carl, role: 'view', resource: destination, expiresAt },
+      },
     ]);
     await eventually(async () => {
       const ready = await kubectlOk('hub', ['get', 'grant', lost, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}']);
@@ -365,7 +440,9 @@ describe('the controllers', () => {
       expect(await kubectlOk('hub', ['get', 'grant', lost, '-o', 'jsonpath={.status.conditions[?(@.type=="Reconciling")].status}'])).toBe('True');
     });
     await eventually(async () => {
-      const grant = JSON.parse(await kubectlOk('hub', ['get', 'grant', temporary, '-o', 'json'])) as { status?: { expired?: boolean; expiredAt?: string; conditions?: { type: string; reason: string }[] } };
+      const grant = JSON.parse(await kubectlOk('hub', ['get', 'grant', temporary, '-o', 'json'])) as {
+        status?: { expired?: boolean; expiredAt?: string; conditions?: { type: string; reason: string }[] };
+      };
       expect(grant.status?.expired).toBe(true);
       expect(Date.parse(grant.status!.expiredAt!)).toBeGreaterThanOrEqual(Date.parse(expiresAt));
       expect(grant.status?.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', reason: 'Expired' }));
@@ -376,27 +453,39 @@ describe('the controllers', () => {
     expect(table).toMatch(new RegExp(`${temporary}\\s+${carl.replace('.', '\\.')}\\s+view\\s+${destination}\\s+False`));
   });
 
-  it('count a Group\'s members and name those without a User', async () => {
+  it("count a Group's members and name those without a User", async () => {
     await eventually(async () => {
-      const status = JSON.parse(await kubectlOk('hub', ['get', 'group', builtInGroup, '-o', 'jsonpath={.status}'])) as { memberCount: number; unknownMembers: string[] };
+      const status = JSON.parse(await kubectlOk('hub', ['get', 'group', builtInGroup, '-o', 'jsonpath={.status}'])) as {
+        memberCount: number;
+        unknownMembers: string[];
+      };
       expect(status).toMatchObject({ memberCount: 2, unknownMembers: [suzie] });
     });
   });
 
   it('say plainly why a Provider is not Ready', async () => {
     const name = uniqueName('okta');
-    await apply([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name }, spec: { kind: 'okta', issuer: 'https://127.0.0.1:1', clientID: 'abc', clientSecretRef: { name: 'missing', key: 'clientSecret' } } }]);
+    await apply([
+      {
+        apiVersion: 'infrahq.com/v1alpha1',
+        kind: 'Provider',
+        metadata: { name },
+        spec: { kind: 'okta', issuer: 'https://127.0.0.1:1', clientID: 'abc', clientSecretRef: { name: 'missing', key: 'clientSecret' } },
+      },
+    ]);
     await eventually(async () => {
       const message = await kubectlOk('hub', ['get', 'provider', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].message}']);
       expect(message).toContain('cannot reach https://127.0.0.1:1/.well-known/openid-configuration');
-      expect(message).toContain('Secret missing in the operator\'s namespace has no key clientSecret');
+      expect(message).toContain("Secret missing in the operator's namespace has no key clientSecret");
     });
   });
 
   it('revoke every session of a deleted User at once', async () => {
     const email = `${uniqueName('leaver')}@example.com`;
     const name = uniqueName('leaver');
-    await apply([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name }, spec: { email, passwordSecretRef: { name: 'carl-password', key: 'hash' } } }]);
+    await apply([
+      { apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name }, spec: { email, passwordSecretRef: { name: 'carl-password', key: 'hash' } } },
+    ]);
     const sessionKey = await eventually(() => login(email, carlPassword));
     await kubectlOk('hub', ['delete', 'user', name]);
     await eventually(async () => {
@@ -410,14 +499,18 @@ describe('the controllers', () => {
 describe('logs', () => {
   it('never contain a password, session key or token', async () => {
     const sessionKey = await login(carl, carlPassword);
-    const token = (await call('TokenRequest', 'tokenrequests', { destination }, { authorization: `Bearer ${sessionKey}` })).json<{ status: { token: string } }>().status.token;
+    const token = (await call('TokenRequest', 'tokenrequests', { destination }, { authorization: `Bearer ${sessionKey}` })).json<{
+      status: { token: string };
+    }>().status.token;
     await call('Login', 'logins', { email: carl, password: 'a-wrong-password-123' });
     const logs = operator.logs.join('\n');
     expect(logs.length).toBeGreaterThan(1000);
     for (const secret of [carlPassword, 'a-wrong-password-123', sessionKey, sessionKey.split('.')[1]!, token, token.split('.')[2]!]) {
       expect(logs).not.toContain(secret);
     }
-    const { keys } = JSON.parse(Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-signing-keys', '-o', 'jsonpath={.data.keys\\.json}']), 'base64').toString()) as { keys: { privateJwk: { d: string } }[] };
+    const { keys } = JSON.parse(
+      Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-signing-keys', '-o', 'jsonpath={.data.keys\\.json}']), 'base64').toString(),
+    ) as { keys: { privateJwk: { d: string } }[] };
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) expect(logs).not.toContain(key.privateJwk.d);
   });

@@ -22,9 +22,21 @@ async function namespaceWithUser(): Promise<{ ns: string; email: string; passwor
   await kubectlOk('hub', ['create', 'secret', 'generic', 'pw', '-n', ns, `--from-literal=hash=${await hashPassword(password)}`]);
   await kubectlOk('hub', ['apply', '-f', '-'], {
     input: [
-      { apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name: uniqueName('kim') }, spec: { email, passwordSecretRef: { name: 'pw', key: 'hash' } } },
-      { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: uniqueName('kim-view') }, spec: { user: email, role: 'view', resource: destination } },
-    ].map((o) => stringify(o)).join('---\n'),
+      {
+        apiVersion: 'infrahq.com/v1alpha1',
+        kind: 'User',
+        metadata: { name: uniqueName('kim') },
+        spec: { email, passwordSecretRef: { name: 'pw', key: 'hash' } },
+      },
+      {
+        apiVersion: 'infrahq.com/v1alpha1',
+        kind: 'Grant',
+        metadata: { name: uniqueName('kim-view') },
+        spec: { user: email, role: 'view', resource: destination },
+      },
+    ]
+      .map((o) => stringify(o))
+      .join('---\n'),
   });
   return { ns, email, password, destination };
 }
@@ -32,11 +44,19 @@ async function namespaceWithUser(): Promise<{ ns: string; email: string; passwor
 describe('signing key rotation', () => {
   it('keeps verifying tokens signed before a rotation until they expire, then drops the old key', async () => {
     const { ns, email, password, destination } = await namespaceWithUser();
-    const operator = await startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, config: { tokens: { lifetime: '30s', keyRotationInterval: '8s', clockSkew: '1s' } } });
+    const operator = await startOperator({
+      kubeconfig: cluster('hub').adminKubeconfig,
+      namespace: ns,
+      config: { tokens: { lifetime: '30s', keyRotationInterval: '8s', clockSkew: '1s' } },
+    });
     running.push(operator);
     const ca = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
     const post = (kind: string, plural: string, spec: object, key?: string) =>
-      https(`${operator.publicURL}/apis/auth.infrahq.com/v1alpha1/${plural}`, { ca, headers: key ? { authorization: `Bearer ${key}` } : {}, body: { apiVersion: 'auth.infrahq.com/v1alpha1', kind, spec } });
+      https(`${operator.publicURL}/apis/auth.infrahq.com/v1alpha1/${plural}`, {
+        ca,
+        headers: key ? { authorization: `Bearer ${key}` } : {},
+        body: { apiVersion: 'auth.infrahq.com/v1alpha1', kind, spec },
+      });
     const jwks = async () => (await https(`${operator.publicURL}/openid/v1/jwks`, { ca })).json<JSONWebKeySet>();
     const kids = async () => (await jwks()).keys.map((k) => k.kid);
     const verify = async (token: string) => jwtVerify(token, createLocalJWKSet(await jwks()), { issuer: operator.publicURL, audience: destination });
@@ -52,11 +72,15 @@ describe('signing key rotation', () => {
     expect(await kids()).toEqual([oldKid]);
 
     // Rotated: a new key signs, and the old one is still published.
-    await eventually(async () => {
-      const published = await kids();
-      expect(published).toContain(oldKid);
-      expect(published.length).toBeGreaterThan(1);
-    }, 20_000, 250);
+    await eventually(
+      async () => {
+        const published = await kids();
+        expect(published).toContain(oldKid);
+        expect(published.length).toBeGreaterThan(1);
+      },
+      20_000,
+      250,
+    );
     const after = await issue();
     expect(decodeProtectedHeader(after).kid).not.toBe(oldKid);
     await expect(verify(before)).resolves.toMatchObject({ payload: { sub: email } });
@@ -71,7 +95,10 @@ describe('signing key rotation', () => {
 describe('leader election', () => {
   it('hands the controllers to the standby within 15 s of the leader being killed', async () => {
     const { ns, email } = await namespaceWithUser();
-    const [first, second] = await Promise.all([startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, identity: 'replica-a' }), startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, identity: 'replica-b' })]);
+    const [first, second] = await Promise.all([
+      startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, identity: 'replica-a' }),
+      startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, identity: 'replica-b' }),
+    ]);
     running.push(first!, second!);
     const holder = () => kubectlOk('hub', ['get', 'lease', '-n', ns, 'infra-operator', '-o', 'jsonpath={.spec.holderIdentity}']);
     const leaderIdentity = await eventually(async () => {
@@ -86,15 +113,24 @@ describe('leader election', () => {
     // A Grant created after the leader died is reconciled only once the standby leads.
     const grant = uniqueName('after-failover');
     await kubectlOk('hub', ['apply', '-f', '-'], {
-      input: stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: grant }, spec: { user: email, role: 'edit', resource: uniqueName('somewhere') } }),
+      input: stringify({
+        apiVersion: 'infrahq.com/v1alpha1',
+        kind: 'Grant',
+        metadata: { name: grant },
+        spec: { user: email, role: 'edit', resource: uniqueName('somewhere') },
+      }),
     });
-    await eventually(async () => {
-      expect(await holder()).toBe(standby.identity);
-      const labels = await kubectlOk('hub', ['get', 'grant', grant, '-o', 'jsonpath={.metadata.labels}']);
-      expect(labels).toContain('infrahq.com/destination');
-      const reason = await kubectlOk('hub', ['get', 'grant', grant, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}']);
-      expect(reason).toBe('DestinationNotFound');
-    }, 20_000, 200);
+    await eventually(
+      async () => {
+        expect(await holder()).toBe(standby.identity);
+        const labels = await kubectlOk('hub', ['get', 'grant', grant, '-o', 'jsonpath={.metadata.labels}']);
+        expect(labels).toContain('infrahq.com/destination');
+        const reason = await kubectlOk('hub', ['get', 'grant', grant, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}']);
+        expect(reason).toBe('DestinationNotFound');
+      },
+      20_000,
+      200,
+    );
     const tookOverInMs = Date.now() - killedAt;
     expect(tookOverInMs, `the standby took over and reconciled ${tookOverInMs} ms after the kill`).toBeLessThan(15_000);
     console.info(`leader failover: standby reconciled ${tookOverInMs} ms after the leader was killed`);

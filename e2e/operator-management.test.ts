@@ -21,7 +21,11 @@ let operatorCA: string;
 const sessions: Record<string, string> = {};
 
 function request(path: string, key: string | undefined, options: HttpsOptions = {}) {
-  return https(`${operator.publicURL}${path}`, { ca: operatorCA, ...options, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...options.headers } });
+  return https(`${operator.publicURL}${path}`, {
+    ca: operatorCA,
+    ...options,
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...options.headers },
+  });
 }
 
 const grant = (spec: object, metadata: object = {}) => ({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata, spec });
@@ -40,7 +44,9 @@ beforeAll(async () => {
   const viewGrant = grant({ user: viewer, role: 'view', resource: 'infra' }, { name: uniqueName('vera-view-infra') });
   await kubectlOk('hub', ['apply', '-f', '-'], { input: [...users, viewGrant].map((o) => stringify(o)).join('---\n') });
   for (const email of [admin, viewer, nobody]) {
-    const login = await request('/apis/auth.infrahq.com/v1alpha1/logins', undefined, { body: { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'Login', spec: { email, password } } });
+    const login = await request('/apis/auth.infrahq.com/v1alpha1/logins', undefined, {
+      body: { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'Login', spec: { email, password } },
+    });
     expect(login.status, login.text).toBe(201);
     sessions[email] = login.json<{ status: { sessionKey: string } }>().status.sessionKey;
   }
@@ -72,13 +78,19 @@ describe('who may manage Infra', () => {
 
 describe('writes', () => {
   it('creates a Grant with a derived name and who made it, idempotently', async () => {
-    const created = await request(`${api}/grants`, sessions[admin], { body: grant({ group, role: 'edit', resource: `${destination}.web` }, { labels: { test: ns } }) });
+    const created = await request(`${api}/grants`, sessions[admin], {
+      body: grant({ group, role: 'edit', resource: `${destination}.web` }, { labels: { test: ns } }),
+    });
     expect(created.status, created.text).toBe(201);
     const object = created.json<{ metadata: { name: string; annotations: Record<string, string> }; spec: object }>();
     expect(object.metadata.name).toMatch(new RegExp(`^${group}-edit-${destination}-web-[0-9a-f]{8}$`));
     expect(object.metadata.annotations['infrahq.com/created-by']).toBe(admin);
     // The hub holds exactly that, and a list right after the write sees it.
-    expect(JSON.parse(await kubectlOk('hub', ['get', 'grant', object.metadata.name, '-o', 'jsonpath={.spec}']))).toEqual({ group, role: 'edit', resource: `${destination}.web` });
+    expect(JSON.parse(await kubectlOk('hub', ['get', 'grant', object.metadata.name, '-o', 'jsonpath={.spec}']))).toEqual({
+      group,
+      role: 'edit',
+      resource: `${destination}.web`,
+    });
     const listed = (await request(`${api}/grants`, sessions[viewer])).json<{ items: { metadata: { name: string } }[] }>();
     expect(listed.items.map((g) => g.metadata.name)).toContain(object.metadata.name);
     const again = await request(`${api}/grants`, sessions[admin], { body: grant({ group, role: 'edit', resource: `${destination}.web` }) });
@@ -100,13 +112,21 @@ describe('writes', () => {
     expect(tooLarge.json()).toMatchObject({ code: 413, reason: 'RequestEntityTooLarge', message: 'the request body is larger than 64 KiB' });
     const unknown = await request(`${api}/widgets`, sessions[admin]);
     expect(unknown.json()).toMatchObject({ code: 404, message: 'the server could not find the requested resource widgets.infrahq.com' });
-    const secretOnGrant = await request(`${api}/grants`, sessions[admin], { body: { ...grant({ group, role: 'view', resource: destination }), clientSecret: 'x' } });
+    const secretOnGrant = await request(`${api}/grants`, sessions[admin], {
+      body: { ...grant({ group, role: 'view', resource: destination }), clientSecret: 'x' },
+    });
     expect(secretOnGrant.json()).toMatchObject({ code: 422 });
   });
 
   it("keeps a Provider's client secret in a Secret of the operator's namespace, never in the Provider", async () => {
     const name = uniqueName('okta');
-    const body = { apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name, labels: { test: ns } }, spec: { kind: 'oidc', issuer: 'https://127.0.0.1:1/idp', clientID: 'infra' }, clientSecret: 's3cr3t-value' };
+    const body = {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'Provider',
+      metadata: { name, labels: { test: ns } },
+      spec: { kind: 'oidc', issuer: 'https://127.0.0.1:1/idp', clientID: 'infra' },
+      clientSecret: 's3cr3t-value',
+    };
     const created = await request(`${api}/providers`, sessions[admin], { body });
     expect(created.status, created.text).toBe(201);
     expect(created.text).not.toContain('s3cr3t-value');
@@ -118,7 +138,9 @@ describe('writes', () => {
   it("refuses Secret references to the operator's own Secrets, through the API and from kubectl", async () => {
     const name = uniqueName('evil');
     const spec = { kind: 'oidc', issuer: 'https://127.0.0.1:1/idp', clientID: 'infra', clientSecretRef: { name: 'infra-signing-keys', key: 'keys' } };
-    const created = await request(`${api}/providers`, sessions[admin], { body: { apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name, labels: { test: ns } }, spec } });
+    const created = await request(`${api}/providers`, sessions[admin], {
+      body: { apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name, labels: { test: ns } }, spec },
+    });
     expect(created.status).toBe(422);
     expect(created.json<{ message: string }>().message).toBe(
       `Provider is invalid: spec.clientSecretRef.name: Provider ${name} may not use Secret infra-signing-keys: Secrets named infra-* belong to the operator; put the value in a Secret of your own, e.g. ${name}-client-secret`,
@@ -132,7 +154,9 @@ describe('writes', () => {
     expect(userPatch.json<{ message: string }>().message).toContain('may not use Secret infra-password-someone-else');
 
     // A hub admin's kubectl bypasses the API: the operator still refuses to read it, and says so.
-    await kubectlOk('hub', ['apply', '-f', '-'], { input: stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name, labels: { test: ns } }, spec }) });
+    await kubectlOk('hub', ['apply', '-f', '-'], {
+      input: stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name, labels: { test: ns } }, spec }),
+    });
     await eventually(async () => {
       const reason = await kubectlOk('hub', ['get', 'provider', name, '-o', 'jsonpath={.status.conditions[?(@.type=="ClientSecretFound")].reason}']);
       expect(reason).toBe('SecretNotAllowed');
@@ -140,13 +164,16 @@ describe('writes', () => {
   });
 
   it('patches a Group with optimistic concurrency, and deletes it', async () => {
-    const created = await request(`${api}/groups`, sessions[admin], { body: { apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: group, labels: { test: ns } }, spec: { members: [viewer] } } });
+    const created = await request(`${api}/groups`, sessions[admin], {
+      body: { apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: group, labels: { test: ns } }, spec: { members: [viewer] } },
+    });
     expect(created.status, created.text).toBe(201);
     const stale = created.json<{ metadata: { resourceVersion: string } }>().metadata.resourceVersion;
     // The group controller writes status (memberCount), which moves the resourceVersion on.
     await eventually(async () => expect(await kubectlOk('hub', ['get', 'group', group, '-o', 'jsonpath={.status.memberCount}'])).toBe('1'));
     const rv = await kubectlOk('hub', ['get', 'group', group, '-o', 'jsonpath={.metadata.resourceVersion}']);
-    const patch = (body: object, contentType = 'application/merge-patch+json') => request(`${api}/groups/${group}`, sessions[admin], { method: 'PATCH', body, headers: { 'content-type': contentType } });
+    const patch = (body: object, contentType = 'application/merge-patch+json') =>
+      request(`${api}/groups/${group}`, sessions[admin], { method: 'PATCH', body, headers: { 'content-type': contentType } });
     const ok = await patch({ spec: { members: [viewer, nobody] }, metadata: { resourceVersion: rv } });
     expect(ok.status, ok.text).toBe(200);
     expect(ok.json<{ spec: { members: string[] } }>().spec.members).toEqual([viewer, nobody]);
@@ -163,6 +190,8 @@ describe('writes', () => {
 
   it('writes an audit line for every change, with who made it', () => {
     const audit = operator.logs.map((line) => JSON.parse(line) as { audit?: boolean; action?: string; by?: string }).filter((l) => l.audit && l.by === admin);
-    expect(audit.map((l) => l.action)).toEqual(expect.arrayContaining(['grant.created', 'provider.created', 'group.created', 'group.patched', 'group.deleted']));
+    expect(audit.map((l) => l.action)).toEqual(
+      expect.arrayContaining(['grant.created', 'provider.created', 'group.created', 'group.patched', 'group.deleted']),
+    );
   });
 });

@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { argocdConfigMap, argocdConfigMapFile, evaluateHealth, type Health } from './argocd-health.ts';
 
 const testdata = join(import.meta.dirname, '..', 'config', 'argocd', 'testdata');
-const fixtures = readdirSync(testdata).filter((f) => f.endsWith('.json')).sort();
+const fixtures = readdirSync(testdata)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 type Fixture = Record<string, unknown> & { metadata: { generation?: number }; status?: Record<string, unknown>; expected: Health };
 const load = (file: string) => JSON.parse(readFileSync(join(testdata, file), 'utf8')) as Fixture;

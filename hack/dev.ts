@@ -57,7 +57,14 @@ try {
   const password = randomBytes(12).toString('base64url');
   await infra.addUser(admin, password);
   const child = promisify(execFile)('kubectl', ['--kubeconfig', hub.adminKubeconfig, 'apply', '-f', '-']);
-  child.child.stdin!.end(stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: 'admin-cluster-admin-development' }, spec: { user: admin, role: 'cluster-admin', resource: destination } }));
+  child.child.stdin!.end(
+    stringify({
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'Grant',
+      metadata: { name: 'admin-cluster-admin-development' },
+      spec: { user: admin, role: 'cluster-admin', resource: destination },
+    }),
+  );
   await child;
   const caFile = join(dir, 'operator-ca.crt');
   await writeFile(caFile, infra.operatorCA);

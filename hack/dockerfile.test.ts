@@ -26,7 +26,10 @@ function ignored(path: string, patterns: string[]): boolean {
 }
 
 it('copies from the build context only files that exist and .dockerignore lets in', () => {
-  const patterns = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const patterns = readFileSync(join(root, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/).slice(0, -1));
   expect(sources).toContain('hack/build.ts');
   const problems = sources.filter((src) => !existsSync(join(root, src)) || ignored(src, patterns));

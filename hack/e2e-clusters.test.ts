@@ -12,7 +12,11 @@ const repoRoot = join(import.meta.dirname, '..');
 /** A PATH whose `docker` prints what a client without an engine prints, and exits 1. */
 async function pathWithDeadDocker(): Promise<string> {
   const bin = testDirectory('infra-no-docker-');
-  await writeFile(join(bin, 'docker'), '#!/bin/sh\necho "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2\nexit 1\n', { mode: 0o755 });
+  await writeFile(
+    join(bin, 'docker'),
+    '#!/bin/sh\necho "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2\nexit 1\n',
+    { mode: 0o755 },
+  );
   return `${bin}:${process.env.PATH}`;
 }
 
@@ -20,11 +24,15 @@ describe('E2E_CLUSTER', () => {
   it('is local when unset, and refuses a value it does not know', () => {
     expect(selectedCluster({})).toBe('local');
     expect(selectedCluster({ E2E_CLUSTER: 'k3s' })).toBe('k3s');
-    expect(() => selectedCluster({ E2E_CLUSTER: 'minikube' })).toThrow('E2E_CLUSTER=minikube is not one of local, kind, k3s; leave it unset for the local control plane');
+    expect(() => selectedCluster({ E2E_CLUSTER: 'minikube' })).toThrow(
+      'E2E_CLUSTER=minikube is not one of local, kind, k3s; leave it unset for the local control plane',
+    );
   });
 
   it('says Docker is missing when there is no docker command, or no engine behind it', async () => {
-    await expect(requireDocker('kind', { PATH: '/nonexistent' })).rejects.toThrow('E2E_CLUSTER=kind needs a running Docker engine, but the docker command is not on PATH');
+    await expect(requireDocker('kind', { PATH: '/nonexistent' })).rejects.toThrow(
+      'E2E_CLUSTER=kind needs a running Docker engine, but the docker command is not on PATH',
+    );
     await expect(requireDocker('k3s', { PATH: await pathWithDeadDocker() })).rejects.toThrow(
       'E2E_CLUSTER=k3s needs a running Docker engine, but `docker info` failed: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?. Start the engine',
     );
@@ -33,14 +41,21 @@ describe('E2E_CLUSTER', () => {
   it('=kind without Docker stops the real cluster suite within seconds, saying what is missing', async () => {
     const started = Date.now();
     const env = { E2E_CLUSTER: 'kind', PATH: await pathWithDeadDocker(), VITEST: undefined, VITEST_POOL_ID: undefined, VITEST_WORKER_ID: undefined };
-    const result = await runCommand(process.execPath, [join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'cluster', 'e2e/cli.test.ts'], { cwd: repoRoot, env, timeoutMs: 60_000 });
+    const result = await runCommand(
+      process.execPath,
+      [join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'cluster', 'e2e/cli.test.ts'],
+      { cwd: repoRoot, env, timeoutMs: 60_000 },
+    );
     expect(result.code).not.toBe(0);
     expect(result.stdout + result.stderr).toContain('E2E_CLUSTER=kind needs a running Docker engine');
     expect(Date.now() - started).toBeLessThan(30_000);
   }, 60_000);
 
   it('hack/kind-up.sh without kind says what to install, before touching anything', async () => {
-    const result = await runCommand('bash', [join(repoRoot, 'hack', 'kind-up.sh')], { env: { PATH: `${join(repoRoot, 'node_modules', '.bin')}:/usr/bin:/bin` }, timeoutMs: 30_000 });
+    const result = await runCommand('bash', [join(repoRoot, 'hack', 'kind-up.sh')], {
+      env: { PATH: `${join(repoRoot, 'node_modules', '.bin')}:/usr/bin:/bin` },
+      timeoutMs: 30_000,
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^kind-up: (docker|kind) is not on PATH; install it: https:\/\//);
   });

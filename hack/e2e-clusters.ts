@@ -93,7 +93,8 @@ async function pauseDeployedInfra(state: ControlPlaneState, env: NodeJS.ProcessE
     await kubectl(cluster, ['wait', '--for=delete', 'pod', '-l', `app.kubernetes.io/name=${deployment}`, '--timeout=120s']);
   }
   return async () => {
-    for (const { cluster, deployment } of deployedPrograms) await kubectl(cluster, ['scale', 'deployment', deployment, `--replicas=${replicas.get(deployment)}`]);
+    for (const { cluster, deployment } of deployedPrograms)
+      await kubectl(cluster, ['scale', 'deployment', deployment, `--replicas=${replicas.get(deployment)}`]);
   };
 }
 

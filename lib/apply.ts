@@ -24,7 +24,11 @@ export class Applier<Resources extends Readonly<Record<string, ResourceType>>> {
   }
 
   /** Applies this manager's part of a cluster-scoped object (e.g. a label). */
-  async apply(kind: keyof Resources & string, name: string, partial: { metadata?: { labels?: Record<string, string> } } & Record<string, unknown>): Promise<void> {
+  async apply(
+    kind: keyof Resources & string,
+    name: string,
+    partial: { metadata?: { labels?: Record<string, string> } } & Record<string, unknown>,
+  ): Promise<void> {
     const { group, version, plural } = this.resources[kind]!;
     const body = { apiVersion: `${group}/${version}`, kind, ...partial, metadata: { ...partial.metadata, name } };
     await this.api.apply(resourcePath(group, version, plural, undefined, name), body, this.fieldManager);

@@ -28,13 +28,21 @@ describe('readiness', () => {
   const waiting = { type: 'Ready', status: 'False', reason: 'DestinationNotFound', message: 'no Destination named x' } as const;
 
   it('puts Reconciling and Stalled to False beside a True Ready', () => {
-    expect(readiness(ready).map((c) => [c.type, c.status])).toEqual([['Ready', 'True'], ['Reconciling', 'False'], ['Stalled', 'False']]);
+    expect(readiness(ready).map((c) => [c.type, c.status])).toEqual([
+      ['Ready', 'True'],
+      ['Reconciling', 'False'],
+      ['Stalled', 'False'],
+    ]);
   });
 
   it('marks a not-Ready object Reconciling while it waits, Stalled when a person must act, with the same reason', () => {
     expect(readiness(waiting)[1]).toEqual({ type: 'Reconciling', status: 'True', reason: 'DestinationNotFound', message: 'no Destination named x' });
     expect(readiness(waiting)[2]).toMatchObject({ type: 'Stalled', status: 'False' });
     const stalled = readiness({ ...waiting, reason: 'Expired' }, 'stalled');
-    expect(stalled.map((c) => [c.type, c.status, c.reason])).toEqual([['Ready', 'False', 'Expired'], ['Reconciling', 'False', 'Expired'], ['Stalled', 'True', 'Expired']]);
+    expect(stalled.map((c) => [c.type, c.status, c.reason])).toEqual([
+      ['Ready', 'False', 'Expired'],
+      ['Reconciling', 'False', 'Expired'],
+      ['Stalled', 'True', 'Expired'],
+    ]);
   });
 });

@@ -13,7 +13,12 @@ export interface Condition {
 export type ConditionInput = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
 
 /** The conditions to write: inputs stamped with generation, times kept where status is unchanged. */
-export function mergeConditions(existing: readonly Condition[] | undefined, inputs: readonly ConditionInput[], generation: number | undefined, now: Date): Condition[] {
+export function mergeConditions(
+  existing: readonly Condition[] | undefined,
+  inputs: readonly ConditionInput[],
+  generation: number | undefined,
+  now: Date,
+): Condition[] {
   return inputs.map((input) => {
     const previous = existing?.find((c) => c.type === input.type);
     const lastTransitionTime = previous && previous.status === input.status ? previous.lastTransitionTime : now.toISOString();
@@ -44,6 +49,8 @@ export type NotReady = 'waiting' | 'stalled';
 export function readiness(ready: ConditionInput, notReady?: NotReady): ConditionInput[] {
   const state = ready.status === 'True' ? undefined : (notReady ?? 'waiting');
   const pair = (type: 'Reconciling' | 'Stalled', on: boolean): ConditionInput =>
-    on ? { type, status: 'True', reason: ready.reason, message: ready.message } : { type, status: 'False', reason: ready.reason, message: ready.status === 'True' ? 'ready' : `see ${state === 'waiting' ? 'Reconciling' : 'Stalled'}` };
+    on
+      ? { type, status: 'True', reason: ready.reason, message: ready.message }
+      : { type, status: 'False', reason: ready.reason, message: ready.status === 'True' ? 'ready' : `see ${state === 'waiting' ? 'Reconciling' : 'Stalled'}` };
   return [ready, pair('Reconciling', state === 'waiting'), pair('Stalled', state === 'stalled')];
 }

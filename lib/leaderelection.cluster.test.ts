@@ -61,11 +61,13 @@ async function eventually<T>(check: () => T | undefined, timeoutMs: number): Pro
   }
 }
 
-const leaderOf = (...cs: Candidate[]) => () => {
-  const leaders = cs.filter((c) => c.elector.isLeader);
-  expect(leaders.length).toBeLessThanOrEqual(1);
-  return leaders[0];
-};
+const leaderOf =
+  (...cs: Candidate[]) =>
+  () => {
+    const leaders = cs.filter((c) => c.elector.isLeader);
+    expect(leaders.length).toBeLessThanOrEqual(1);
+    return leaders[0];
+  };
 
 async function leaseSpec(lease: string): Promise<{ holderIdentity?: string; leaseDurationSeconds?: number; leaseTransitions?: number; renewTime?: string }> {
   return JSON.parse(await kubectlOk('hub', ['get', 'lease', '-n', namespace, lease, '-o', 'json'])).spec;

@@ -37,7 +37,14 @@ describe('redactSecrets', () => {
       createLogger('test').info({ user: 'bob', clientSecret: 's3cret', headers: { authorization: 'Bearer xyz' } }, 'hello');`;
     const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     const line = JSON.parse(output) as Record<string, unknown>;
-    expect(line).toMatchObject({ component: 'test', level: 'info', msg: 'hello', user: 'bob', clientSecret: '[redacted]', headers: { authorization: '[redacted]' } });
+    expect(line).toMatchObject({
+      component: 'test',
+      level: 'info',
+      msg: 'hello',
+      user: 'bob',
+      clientSecret: '[redacted]',
+      headers: { authorization: '[redacted]' },
+    });
     expect(output).not.toContain('s3cret');
     expect(output).not.toContain('xyz');
   });

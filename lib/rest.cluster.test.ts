@@ -17,7 +17,11 @@ const binding = (name: string, subjects: string[]) => ({
   roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
   subjects: subjects.map((name) => ({ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name })),
 });
-const failure = (promise: Promise<unknown>) => promise.then(() => expect.unreachable('the call succeeded'), (err: unknown) => err as Error);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => expect.unreachable('the call succeeded'),
+    (err: unknown) => err as Error,
+  );
 
 beforeAll(async () => {
   namespace = uniqueName('rest');
@@ -47,7 +51,7 @@ describe('RestClient', () => {
     expect(statusCode(await failure(api.get(bindings(name))))).toBe(404);
   });
 
-  it('fails with the HTTP status and the API\'s Status, as client-node does, in a message of one line', async () => {
+  it("fails with the HTTP status and the API's Status, as client-node does, in a message of one line", async () => {
     const api = admin();
     const name = uniqueName('taken');
     await api.create(bindings(), binding(name, ['ann@example.com']), 'rest-test');
@@ -56,16 +60,20 @@ describe('RestClient', () => {
     expect(conflict.message).toBe(`POST ${bindings()}: 409 AlreadyExists: rolebindings.rbac.authorization.k8s.io "${name}" already exists`);
     expect((conflict as Error & { body: { reason: string } }).body.reason).toBe('AlreadyExists');
 
-    const invalid = await failure(api.apply(bindings(name), { ...binding(name, []), roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' } }, 'rest-test'));
+    const invalid = await failure(
+      api.apply(bindings(name), { ...binding(name, []), roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' } }, 'rest-test'),
+    );
     expect(statusCode(invalid)).toBe(422); // roleRef cannot change
     expect(statusCode(await failure(api.delete(bindings('absent'))))).toBe(404);
   });
 
-  it('acts with the kubeconfig\'s own credentials: a user without RBAC is forbidden', async () => {
+  it("acts with the kubeconfig's own credentials: a user without RBAC is forbidden", async () => {
     const user = `${uniqueName('nobody')}@example.com`;
     const api = new RestClient(loadKubeConfig(await userKubeconfigFile('spoke', user)));
     const forbidden = await failure(api.get(bindings()));
     expect(statusCode(forbidden)).toBe(403);
-    expect(forbidden.message).toContain(`GET ${bindings()}: 403 Forbidden: rolebindings.rbac.authorization.k8s.io is forbidden: User "${user}" cannot list resource "rolebindings"`);
+    expect(forbidden.message).toContain(
+      `GET ${bindings()}: 403 Forbidden: rolebindings.rbac.authorization.k8s.io is forbidden: User "${user}" cannot list resource "rolebindings"`,
+    );
   });
 });

@@ -73,7 +73,10 @@ export class KubeAPIError extends ApiException<Status | string> {
     const status = parseStatus(text);
     super(code, call, status, headers);
     this.name = 'KubeAPIError';
-    this.message = typeof status === 'string' ? `${call}: ${code}: ${status.trim() || '(no body)'}` : `${call}: ${code}${status.reason ? ` ${status.reason}` : ''}: ${status.message ?? text}`;
+    this.message =
+      typeof status === 'string'
+        ? `${call}: ${code}: ${status.trim() || '(no body)'}`
+        : `${call}: ${code}${status.reason ? ` ${status.reason}` : ''}: ${status.message ?? text}`;
   }
 }
 

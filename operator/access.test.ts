@@ -7,7 +7,7 @@ const carl = 'carl@example.com';
 const names = (grants: { metadata: { name?: string } }[]) => grants.map((g) => g.metadata.name).sort();
 
 describe('resolveIdentity', () => {
-  it('merges the groups the caller arrived with, the User\'s IdP groups and built-in Group memberships, sorted and unique', () => {
+  it("merges the groups the caller arrived with, the User's IdP groups and built-in Group memberships, sorted and unique", () => {
     const { hub } = fakeHub({
       users: [user('carl', carl, { groups: ['okta-eng', 'shared'] })],
       groups: [group('oncall', ['Carl@Example.com']), group('shared', [carl]), group('others', ['dana@example.com'])],
@@ -20,7 +20,7 @@ describe('resolveIdentity', () => {
     expect(resolveIdentity(hub, 'CARL@example.COM').groups).toEqual(['okta-eng', 'oncall']);
   });
 
-  it('drops Kubernetes\' own system: groups, wherever they come from', () => {
+  it("drops Kubernetes' own system: groups, wherever they come from", () => {
     const { hub } = fakeHub({ users: [user('carl', carl, { groups: ['system:masters', 'eng'] })], groups: [group('system:nodes', [carl])] });
     expect(resolveIdentity(hub, carl, ['system:authenticated', 'system:serviceaccounts']).groups).toEqual(['eng']);
   });
@@ -34,12 +34,20 @@ describe('resolveIdentity', () => {
 
 describe('grantsFor', () => {
   it('finds a Grant to the user, whatever the case of its email', () => {
-    const { hub } = fakeHub({ grants: [grant('direct', { user: 'Carl@Example.com', role: 'view', resource: 'prod' }), grant('other', { user: 'dana@example.com', role: 'view', resource: 'prod' })] });
+    const { hub } = fakeHub({
+      grants: [
+        grant('direct', { user: 'Carl@Example.com', role: 'view', resource: 'prod' }),
+        grant('other', { user: 'dana@example.com', role: 'view', resource: 'prod' }),
+      ],
+    });
     expect(names(grantsFor(hub, { email: carl, groups: [] }, now))).toEqual(['direct']);
   });
 
   it('finds a Grant to an IdP group the User belongs to (User.status.groups)', () => {
-    const { hub } = fakeHub({ users: [user('carl', carl, { groups: ['okta-eng'] })], grants: [grant('eng', { group: 'okta-eng', role: 'edit', resource: 'prod' })] });
+    const { hub } = fakeHub({
+      users: [user('carl', carl, { groups: ['okta-eng'] })],
+      grants: [grant('eng', { group: 'okta-eng', role: 'edit', resource: 'prod' })],
+    });
     expect(names(grantsFor(hub, resolveIdentity(hub, carl), now))).toEqual(['eng']);
   });
 
@@ -95,7 +103,9 @@ describe('infraRole', () => {
   const identity = { email: carl, groups: ['eng'] };
 
   it('is admin when a Grant gives admin on infra, even beside view', () => {
-    const { hub } = fakeHub({ grants: [grant('view', { user: carl, role: 'view', resource: 'infra' }), grant('admin', { group: 'eng', role: 'admin', resource: 'infra' })] });
+    const { hub } = fakeHub({
+      grants: [grant('view', { user: carl, role: 'view', resource: 'infra' }), grant('admin', { group: 'eng', role: 'admin', resource: 'infra' })],
+    });
     expect(infraRole(hub, identity, [], now)).toBe('admin');
   });
 
@@ -105,7 +115,9 @@ describe('infraRole', () => {
   });
 
   it('is nothing without a Grant on infra: admin of a destination is not admin of Infra', () => {
-    const { hub } = fakeHub({ grants: [grant('prod', { user: carl, role: 'admin', resource: 'prod' }), grant('other', { user: 'dana@example.com', role: 'admin', resource: 'infra' })] });
+    const { hub } = fakeHub({
+      grants: [grant('prod', { user: carl, role: 'admin', resource: 'prod' }), grant('other', { user: 'dana@example.com', role: 'admin', resource: 'infra' })],
+    });
     expect(infraRole(hub, identity, [], now)).toBeUndefined();
   });
 
@@ -115,7 +127,12 @@ describe('infraRole', () => {
   });
 
   it('is nothing once the admin Grant on infra has expired', () => {
-    const { hub } = fakeHub({ grants: [grant('admin', { user: carl, role: 'admin', resource: 'infra', expiresAt: now.toISOString() }), grant('view', { user: carl, role: 'view', resource: 'infra' })] });
+    const { hub } = fakeHub({
+      grants: [
+        grant('admin', { user: carl, role: 'admin', resource: 'infra', expiresAt: now.toISOString() }),
+        grant('view', { user: carl, role: 'view', resource: 'infra' }),
+      ],
+    });
     expect(infraRole(hub, identity, [], now)).toBe('view');
   });
 
@@ -130,7 +147,10 @@ describe('accessSummary', () => {
   it('lists each destination once, sorted, with its cluster roles and namespaces merged and sorted', () => {
     const { hub } = fakeHub({
       users: [user('carl', carl, { groups: ['eng'] })],
-      destinations: [destination('prod', { url: 'https://prod.example.com', caBundle: 'LS0tCA==' }, { connected: true }), destination('dev', {}, { connected: false })],
+      destinations: [
+        destination('prod', { url: 'https://prod.example.com', caBundle: 'LS0tCA==' }, { connected: true }),
+        destination('dev', {}, { connected: false }),
+      ],
       grants: [
         grant('a', { user: carl, role: 'view', resource: 'prod' }),
         grant('b', { group: 'eng', role: 'view', resource: 'prod' }),
@@ -159,7 +179,9 @@ describe('accessSummary', () => {
   });
 
   it('leaves out Infra itself: a Grant on infra is not a destination', () => {
-    const { hub } = fakeHub({ grants: [grant('admin', { user: carl, role: 'admin', resource: 'infra' }), grant('prod', { user: carl, role: 'view', resource: 'prod' })] });
+    const { hub } = fakeHub({
+      grants: [grant('admin', { user: carl, role: 'admin', resource: 'infra' }), grant('prod', { user: carl, role: 'view', resource: 'prod' })],
+    });
     expect(accessSummary(hub, { email: carl, groups: [] }, now).map((d) => d.name)).toEqual(['prod']);
   });
 
@@ -169,8 +191,13 @@ describe('accessSummary', () => {
   });
 
   it('shows a registered destination whose connector has not reported yet as not connected', () => {
-    const { hub } = fakeHub({ destinations: [destination('prod', { url: 'https://prod.example.com' })], grants: [grant('prod', { user: carl, role: 'view', resource: 'prod' })] });
-    expect(accessSummary(hub, { email: carl, groups: [] }, now)).toEqual([{ name: 'prod', connected: false, url: 'https://prod.example.com', clusterRoles: ['view'], namespaces: [] }]);
+    const { hub } = fakeHub({
+      destinations: [destination('prod', { url: 'https://prod.example.com' })],
+      grants: [grant('prod', { user: carl, role: 'view', resource: 'prod' })],
+    });
+    expect(accessSummary(hub, { email: carl, groups: [] }, now)).toEqual([
+      { name: 'prod', connected: false, url: 'https://prod.example.com', clusterRoles: ['view'], namespaces: [] },
+    ]);
   });
 
   it('leaves out expired Grants, and destinations only they reached', () => {

@@ -5,9 +5,7 @@ import { dnsLabel } from '../api/grants.ts';
 import { maxTokenLifetimeMs } from '../api/tokens.ts';
 import { loadProgramConfig, programUsage, type ParsedArgs, type Setting } from '../lib/config.ts';
 
-const listenAddress = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8443 or 127.0.0.1:0');
+const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8443 or 127.0.0.1:0');
 const email = z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be an email address');
 
 export const operatorConfigSchema = z
@@ -35,9 +33,7 @@ export const operatorConfigSchema = z
     bootstrapAdmins: z.array(email).default([]),
     tokens: z
       .object({
-        lifetime: duration
-          .prefault('5m')
-          .refine((ms) => ms <= maxTokenLifetimeMs, 'must be 10m or less: tokens are short-lived on purpose'),
+        lifetime: duration.prefault('5m').refine((ms) => ms <= maxTokenLifetimeMs, 'must be 10m or less: tokens are short-lived on purpose'),
         keyRotationInterval: duration.prefault('24h'),
         /** How long a retired key outlives the tokens it signed, for verifiers with slow clocks. */
         clockSkew: duration.prefault('1m'),

@@ -23,7 +23,10 @@ function shortHash(text: string): string {
  * different inputs could share; then a hash of the exact input keeps them apart.
  */
 function nameFor(readable: string, exact: string): string {
-  const base = slug(readable).slice(0, maxNameLength - 9).replace(/-+$/, '') || 'x';
+  const base =
+    slug(readable)
+      .slice(0, maxNameLength - 9)
+      .replace(/-+$/, '') || 'x';
   return base === readable ? base : `${base}-${shortHash(exact)}`;
 }
 

@@ -147,7 +147,9 @@ export class Operator {
   async start(): Promise<void> {
     const { config, logger } = this;
     this.metricsServer = await listen(
-      healthServer(this.registry, () => (this.ready && this.hub.synced && this.keys.loaded ? this.renewer?.readiness() : 'caches, signing keys or servers are still starting')),
+      healthServer(this.registry, () =>
+        this.ready && this.hub.synced && this.keys.loaded ? this.renewer?.readiness() : 'caches, signing keys or servers are still starting',
+      ),
       config.listen.metrics,
     );
     await this.hub.start();
@@ -163,7 +165,14 @@ export class Operator {
     const audit = logger.child({ audit: true });
     const tokens: TokenIssuer = {
       issue: (identity: Identity, destination: string) =>
-        issueToken({ keys: this.keys.keys(), issuer: config.publicURL, audience: destination, subject: identity.email, groups: identity.groups, lifetimeMs: config.tokens.lifetime }),
+        issueToken({
+          keys: this.keys.keys(),
+          issuer: config.publicURL,
+          audience: destination,
+          subject: identity.email,
+          groups: identity.groups,
+          lifetimeMs: config.tokens.lifetime,
+        }),
     };
     this.doors = createDoors({
       deps: {
@@ -177,7 +186,11 @@ export class Operator {
         logger,
         identity: this.identity,
         verifier: this.verifier,
-        throttle: new LoginThrottle({ maxFailures: config.logins.maxFailures, maxFailuresPerAddress: config.logins.maxFailuresPerAddress, lockoutMs: config.logins.lockoutDuration }),
+        throttle: new LoginThrottle({
+          maxFailures: config.logins.maxFailures,
+          maxFailuresPerAddress: config.logins.maxFailuresPerAddress,
+          lockoutMs: config.logins.lockoutDuration,
+        }),
         passwords: new PasswordSecrets(this.kubeConfig, config.namespace),
       },
       management: { hub: this.hub, kubeConfig: this.kubeConfig, namespace: config.namespace, bootstrapAdmins: config.bootstrapAdmins, audit, logger },
@@ -223,7 +236,8 @@ export class Operator {
     this.logger.info('leading: starting controllers');
     for (const c of this.controllers) c.start();
     this.verifier.start();
-    if (this.config.apiService.register) await this.registerAPIService().catch((err: unknown) => this.logger.error({ err: errorMessage(err) }, 'registering the APIService failed'));
+    if (this.config.apiService.register)
+      await this.registerAPIService().catch((err: unknown) => this.logger.error({ err: errorMessage(err) }, 'registering the APIService failed'));
     if (!signal.aborted) await once(signal, 'abort');
     await Promise.all([...this.controllers.map((c) => c.stop()), this.verifier.stop()]);
   }

@@ -118,11 +118,22 @@ describe('serving certificate renewal', () => {
   });
 
   it('takes up to a fifth off each retry delay, and never waits past the cap', () => {
-    const half = setup(async () => sixtyDays, () => 0.5).renewer;
+    const half = setup(
+      async () => sixtyDays,
+      () => 0.5,
+    ).renewer;
     expect([1, 2, 3, 9, 10, 40].map((n) => half.retryDelay(n))).toEqual([900, 1_800, 3_600, 230_400, 270_000, 270_000]);
-    const most = setup(async () => sixtyDays, () => 0.9999).renewer;
+    const most = setup(
+      async () => sixtyDays,
+      () => 0.9999,
+    ).renewer;
     expect(most.retryDelay(1)).toBe(800);
-    expect(setup(async () => sixtyDays, () => 0).renewer.retryDelay(40)).toBe(300_000);
+    expect(
+      setup(
+        async () => sixtyDays,
+        () => 0,
+      ).renewer.retryDelay(40),
+    ).toBe(300_000);
   });
 
   it('stays ready through failures while the certificate has time left, and reports not ready, naming the error, once less than a third is left', async () => {
@@ -147,7 +158,10 @@ describe('serving certificate renewal', () => {
     expect(reason).toMatch(/^the serving certificate expires at \S+ and renewing it has failed \d+ time\(s\) since \S+: the CA cannot sign: key unusable$/);
 
     // What /readyz answers with that reason.
-    const server: Server = await listen(healthServer(registry, () => renewer.readiness()), '127.0.0.1:0');
+    const server: Server = await listen(
+      healthServer(registry, () => renewer.readiness()),
+      '127.0.0.1:0',
+    );
     try {
       const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
         get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`, (res) => {

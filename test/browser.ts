@@ -90,7 +90,11 @@ function remember(jar: Map<string, string>, setCookie: string): void {
 
 /** The forms on a page, with the name and value of every input and named button. */
 export function forms(page: Page): Form[] {
-  const attr = (tag: string, name: string) => new RegExp(`\\b${name}\\s*=\\s*("([^"]*)"|'([^']*)')`, 'i').exec(tag)?.slice(2).find((v) => v !== undefined);
+  const attr = (tag: string, name: string) =>
+    new RegExp(`\\b${name}\\s*=\\s*("([^"]*)"|'([^']*)')`, 'i')
+      .exec(tag)
+      ?.slice(2)
+      .find((v) => v !== undefined);
   return [...page.html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)].map(([, open, inner]) => {
     const fields: Record<string, string> = {};
     for (const [tag] of inner!.matchAll(/<(input|button)\b[^>]*>/gi)) {
@@ -102,7 +106,12 @@ export function forms(page: Page): Form[] {
 }
 
 function decode(text: string): string {
-  return text.replace(/&#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code))).replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  return text
+    .replace(/&#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code)))
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
 }
 
 /**
@@ -125,7 +134,12 @@ export async function signIn(browser: Browser, authorizationURL: string, credent
  * Approves a device flow login as the person would: opens the verification URI, enters
  * the user code, signs in and confirms, until the provider shows a page without a form.
  */
-export async function approveDevice(browser: Browser, verificationURI: string, userCode: string, credentials: { email: string; password: string }): Promise<Page> {
+export async function approveDevice(
+  browser: Browser,
+  verificationURI: string,
+  userCode: string,
+  credentials: { email: string; password: string },
+): Promise<Page> {
   let page = await browser.open(verificationURI);
   for (let step = 0; step < 6; step++) {
     const form = forms(page)[0];

@@ -65,5 +65,11 @@ export function group(name: string, members: string[]): Group {
 }
 
 export function destination(name: string, spec: Partial<Destination['spec']> = {}, status?: Destination['status']): Destination {
-  return { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name, generation: 1 }, spec: { kind: 'kubernetes', ...spec }, ...(status ? { status } : {}) };
+  return {
+    apiVersion: 'infrahq.com/v1alpha1',
+    kind: 'Destination',
+    metadata: { name, generation: 1 },
+    spec: { kind: 'kubernetes', ...spec },
+    ...(status ? { status } : {}),
+  };
 }

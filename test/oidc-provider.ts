@@ -148,13 +148,24 @@ export async function startOIDCProvider(): Promise<TestOP> {
 type Accounts = Map<string, TestAccount & { sub: string }>;
 
 /** The OP's own interaction pages: a login form, then a consent form. */
-async function interact(provider: Provider, accounts: Accounts, bySub: (sub: string) => { email: string } | undefined, req: IncomingMessage, res: ServerResponse, uid: string, action: string | undefined): Promise<void> {
+async function interact(
+  provider: Provider,
+  accounts: Accounts,
+  bySub: (sub: string) => { email: string } | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+  uid: string,
+  action: string | undefined,
+): Promise<void> {
   const details = await provider.interactionDetails(req, res);
   if (details.uid !== uid) throw new Error('interaction mismatch');
   if (req.method === 'GET') {
     if (details.prompt.name === 'login') return page(res, loginForm(uid));
     const who = bySub(String(details.session?.accountId ?? ''))?.email ?? 'you';
-    return page(res, `<h1>Allow Infra?</h1><p>Signed in as ${escape(who)}.</p><form method="post" action="/interaction/${uid}/confirm"><button type="submit">Allow</button></form>`);
+    return page(
+      res,
+      `<h1>Allow Infra?</h1><p>Signed in as ${escape(who)}.</p><form method="post" action="/interaction/${uid}/confirm"><button type="submit">Allow</button></form>`,
+    );
   }
   const form = new URLSearchParams(await body(req));
   if (action === '/login') {
@@ -163,7 +174,9 @@ async function interact(provider: Provider, accounts: Accounts, bySub: (sub: str
     return provider.interactionFinished(req, res, { login: { accountId: account.sub } }, { mergeWithLastSubmission: false });
   }
   const { prompt, params, session } = details;
-  const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId: session!.accountId, clientId: String(params['client_id']) });
+  const grant = details.grantId
+    ? await provider.Grant.find(details.grantId)
+    : new provider.Grant({ accountId: session!.accountId, clientId: String(params['client_id']) });
   const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
   if (missing.missingOIDCScope) grant!.addOIDCScope(missing.missingOIDCScope.join(' '));
   if (missing.missingOIDCClaims) grant!.addOIDCClaims(missing.missingOIDCClaims);

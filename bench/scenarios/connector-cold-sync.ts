@@ -11,7 +11,19 @@
 import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { grantFixture, runLabel, type GrantFixture } from '../grant-fixture.ts';
-import { boundedLoad, heapFigures, infra, memorySplit, processMemory, sumByController, uniqueName, waitForQuiet, waitSettled, type BenchContext, type Scenario } from '../harness.ts';
+import {
+  boundedLoad,
+  heapFigures,
+  infra,
+  memorySplit,
+  processMemory,
+  sumByController,
+  uniqueName,
+  waitForQuiet,
+  waitSettled,
+  type BenchContext,
+  type Scenario,
+} from '../harness.ts';
 import { hasExactly, SpokeRoleBindings } from '../spoke-bindings.ts';
 import type { Row } from '../table.ts';
 import { bindingWorkers } from '../../connector/rbac/controller.ts';
@@ -121,7 +133,7 @@ export const connectorColdSync: Scenario = {
         unit: 'MiB',
         ours: memory.hwmMiB,
         baseline: idle.hwmMiB,
-        baselineLabel: 'the same installation\'s connector before the Grants existed (VmHWM 2 s after it was ready)',
+        baselineLabel: "the same installation's connector before the Grants existed (VmHWM 2 s after it was ready)",
         target: { on: 'ours', op: '<=', value: 200 },
         note: `VmHWM from /proc once settled; VmRSS then ${memory.rssMiB.toFixed(0)} MiB: ${memorySplit(memory.rssMiB, heap)}`,
       },

@@ -161,7 +161,16 @@ export const connectorProxy: Scenario = {
     const password = 'correct horse battery staple';
     await installed.addUser(email, password);
     const grant = uniqueName('bench-proxy');
-    await kubectl(ctx.hubKubeconfig, ['apply', '-f', '-'], stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: grant }, spec: { user: email, role: 'view', resource: `${destination}.${namespace}` } }));
+    await kubectl(
+      ctx.hubKubeconfig,
+      ['apply', '-f', '-'],
+      stringify({
+        apiVersion: 'infrahq.com/v1alpha1',
+        kind: 'Grant',
+        metadata: { name: grant },
+        spec: { user: email, role: 'view', resource: `${destination}.${namespace}` },
+      }),
+    );
     ctx.defer(() => kubectl(ctx.hubKubeconfig, ['delete', 'grant', grant, '--ignore-not-found']).then(() => undefined));
 
     const path = `/api/v1/namespaces/${namespace}/configmaps/bench`;
@@ -178,9 +187,20 @@ export const connectorProxy: Scenario = {
       ctx.defer(() => a.destroy());
       return a;
     };
-    const ours: Target = { name: 'connector proxy', url: `${installed.connector.proxyURL}${path}`, agent: agent({ ca: proxyCA }), headers: {}, pid: installed.connector.process.pid! };
+    const ours: Target = {
+      name: 'connector proxy',
+      url: `${installed.connector.proxyURL}${path}`,
+      agent: agent({ ca: proxyCA }),
+      headers: {},
+      pid: installed.connector.process.pid!,
+    };
     const baseline: Target = { name: 'bare proxy', url: `${bare.url}${path}`, agent: agent({ ca: bareCA.cert }), headers: {}, pid: bare.pid };
-    const direct: Target = { name: 'API server', url: `${upstream.server}${path}`, agent: agent({ ca: upstream.ca, cert: upstream.cert, key: upstream.key }), headers: { 'impersonate-user': email } };
+    const direct: Target = {
+      name: 'API server',
+      url: `${upstream.server}${path}`,
+      agent: agent({ ca: upstream.ca, cert: upstream.cert, key: upstream.key }),
+      headers: { 'impersonate-user': email },
+    };
     const targets = [ours, baseline, direct];
     /** A fresh token (they live 5 minutes) for both proxies; the bare one drops it. */
     const refreshToken = async () => {
@@ -229,7 +249,14 @@ export const connectorProxy: Scenario = {
     const p = (run: Latencies, t: Target, q: number) => percentile(run.get(t)!, q);
     const added = (runs: Latencies[], t: Target, q: number) => median(runs.map((run) => p(run, t, q) - p(run, direct, q)));
     /** How precisely the connector's added p99 is known from these seconds: the same statistic over redrawn seconds. */
-    const addedP99Interval = (runs: Seconds[]) => blockBootstrap(runs, (redrawn) => added(redrawn.map((run) => pooled(run, [ours, direct])), ours, 99));
+    const addedP99Interval = (runs: Seconds[]) =>
+      blockBootstrap(runs, (redrawn) =>
+        added(
+          redrawn.map((run) => pooled(run, [ours, direct])),
+          ours,
+          99,
+        ),
+      );
     const cpu = (t: Target) => median(loaded.get(t)!.map((l) => l.cpuPerRequest!));
     const requests = (runs: Latencies[]) => runs.reduce((n, run) => n + run.get(ours)!.length, 0).toLocaleString('en-US');
     const latencies = (runs: Latencies[], q: number) => targets.map((t) => `${t.name} ${runs.map((run) => p(run, t, q).toFixed(2)).join(' / ')} ms`).join(', ');

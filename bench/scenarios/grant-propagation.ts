@@ -9,7 +9,17 @@ import { stringify } from 'yaml';
 import { bindingName } from '../../connector/rbac/desired.ts';
 import { grantFixture, runLabel } from '../grant-fixture.ts';
 import { infra, kubectl, uniqueName, waitForQuiet, waitSettled, type Scenario } from '../harness.ts';
-import { bindingId, hasExactly, hasSubject, isAbsent, lacksSubject, SpokeRoleBindings, subjectId, type BindingCheck, type BindingId } from '../spoke-bindings.ts';
+import {
+  bindingId,
+  hasExactly,
+  hasSubject,
+  isAbsent,
+  lacksSubject,
+  SpokeRoleBindings,
+  subjectId,
+  type BindingCheck,
+  type BindingId,
+} from '../spoke-bindings.ts';
 import { percentile, type Row } from '../table.ts';
 
 const title = 'Grant propagation';
@@ -49,7 +59,9 @@ export const grantPropagation: Scenario = {
     ]);
     const settledS = (performance.now() - started) / 1000;
     const unsettled = [operatorSettled.settled ? '' : 'operator', connectorSettled.settled ? '' : 'connector'].filter(Boolean);
-    ctx.log(`${fixture.expected.size} RoleBindings in place ${boundS.toFixed(1)} s after the programs started; both idle after ${settledS.toFixed(1)} s${unsettled.length > 0 ? ` (NOT settled: ${unsettled.join(', ')})` : ''}`);
+    ctx.log(
+      `${fixture.expected.size} RoleBindings in place ${boundS.toFixed(1)} s after the programs started; both idle after ${settledS.toFixed(1)} s${unsettled.length > 0 ? ` (NOT settled: ${unsettled.join(', ')})` : ''}`,
+    );
 
     /** From kubectl's start until the watch delivers the event after which `check` holds. */
     const timed = async (kubeconfig: string, args: string[], input: string | undefined, binding: BindingId, check: BindingCheck) => {
@@ -88,7 +100,13 @@ export const grantPropagation: Scenario = {
         ourPropagation: await timed(ctx.hubKubeconfig, ['apply', '-f', '-'], grantYaml, viewBinding, hasSubject(subject)),
         ourRevocation: await timed(ctx.hubKubeconfig, ['delete', 'grant', grant], undefined, viewBinding, lacksSubject(subject)),
         directPropagation: await timed(ctx.spokeKubeconfig, ['apply', '-f', '-'], roleBindingYaml, bindingId(namespace, directBinding), hasSubject(subject)),
-        directRevocation: await timed(ctx.spokeKubeconfig, ['delete', 'rolebinding', '-n', namespace, directBinding], undefined, bindingId(namespace, directBinding), isAbsent),
+        directRevocation: await timed(
+          ctx.spokeKubeconfig,
+          ['delete', 'rolebinding', '-n', namespace, directBinding],
+          undefined,
+          bindingId(namespace, directBinding),
+          isAbsent,
+        ),
       };
       const measured = i >= sizes.warmup;
       ctx.log(
@@ -125,7 +143,9 @@ export const grantPropagation: Scenario = {
     return [
       row('Grant applied → user in RoleBinding', ours.propagation, direct.propagation, 50, applied, { note }),
       row('Grant applied → user in RoleBinding', ours.propagation, direct.propagation, 99, applied, { target }),
-      row('Grant deleted → user gone from RoleBinding', ours.revocation, direct.revocation, 50, deleted, { note: 'the same samples: each Grant deleted right after it was bound; the operator takes no part' }),
+      row('Grant deleted → user gone from RoleBinding', ours.revocation, direct.revocation, 50, deleted, {
+        note: 'the same samples: each Grant deleted right after it was bound; the operator takes no part',
+      }),
       row('Grant deleted → user gone from RoleBinding', ours.revocation, direct.revocation, 99, deleted, { target }),
     ];
   },

@@ -9,12 +9,4 @@ import { grantPropagation } from './grant-propagation.ts';
 import { operatorMemory } from './operator-memory.ts';
 import { tokenIssuance } from './token-issuance.ts';
 
-export const scenarios: Scenario[] = [
-  tokenIssuance,
-  operatorMemory,
-  controlPlaneStartup,
-  cliTokens,
-  connectorProxy,
-  grantPropagation,
-  connectorColdSync,
-];
+export const scenarios: Scenario[] = [tokenIssuance, operatorMemory, controlPlaneStartup, cliTokens, connectorProxy, grantPropagation, connectorColdSync];

@@ -6,7 +6,22 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunningOperator } from '../../hack/local-infra/programs.ts';
 import { destinationLabel } from '../../api/grants.ts';
-import { boundedLoad, heapFigures, memorySplit, openSockets, operator, ownNamespace, processMemory, uniqueName, waitSettled, type BenchContext, type HeapFigures, type Memory, type Scenario, type SettleOptions } from '../harness.ts';
+import {
+  boundedLoad,
+  heapFigures,
+  memorySplit,
+  openSockets,
+  operator,
+  ownNamespace,
+  processMemory,
+  uniqueName,
+  waitSettled,
+  type BenchContext,
+  type HeapFigures,
+  type Memory,
+  type Scenario,
+  type SettleOptions,
+} from '../harness.ts';
 import { median, type Row } from '../table.ts';
 
 const title = 'Operator memory';
@@ -42,7 +57,12 @@ function objects(run: string, sizes: Sizes): Record<'destinations' | 'groups' | 
   const destination = (i: number) => `${run}-dest-${i}`;
   const groupName = (i: number) => `${run}-team-${i}`;
   return {
-    destinations: Array.from({ length: sizes.destinations }, (_, i) => ({ apiVersion: `${group}/${version}`, kind: 'Destination', metadata: meta(destination(i)), spec: { kind: 'kubernetes' } })),
+    destinations: Array.from({ length: sizes.destinations }, (_, i) => ({
+      apiVersion: `${group}/${version}`,
+      kind: 'Destination',
+      metadata: meta(destination(i)),
+      spec: { kind: 'kubernetes' },
+    })),
     // Every user in one built-in group (round robin).
     groups: Array.from({ length: sizes.groups }, (_, g) => ({
       apiVersion: `${group}/${version}`,
@@ -50,12 +70,22 @@ function objects(run: string, sizes: Sizes): Record<'destinations' | 'groups' | 
       metadata: meta(groupName(g)),
       spec: { members: Array.from({ length: Math.ceil((sizes.users - g) / sizes.groups) }, (_, k) => email(g + k * sizes.groups)) },
     })),
-    users: Array.from({ length: sizes.users }, (_, i) => ({ apiVersion: `${group}/${version}`, kind: 'User', metadata: meta(`${run}-user-${i}`), spec: { email: email(i) } })),
+    users: Array.from({ length: sizes.users }, (_, i) => ({
+      apiVersion: `${group}/${version}`,
+      kind: 'User',
+      metadata: meta(`${run}-user-${i}`),
+      spec: { email: email(i) },
+    })),
     // 70% to a user, 30% to a group; a third of them on one namespace; four roles.
     grants: Array.from({ length: sizes.grants }, (_, k) => {
       const subject = k % 10 < 7 ? { user: email(k % sizes.users) } : { group: groupName(k % sizes.groups) };
       const resource = k % 3 === 0 ? `${destination(k % sizes.destinations)}.ns-${k % 7}` : destination(k % sizes.destinations);
-      return { apiVersion: `${group}/${version}`, kind: 'Grant', metadata: meta(`${run}-grant-${k}`), spec: { ...subject, role: roles[k % roles.length], resource } };
+      return {
+        apiVersion: `${group}/${version}`,
+        kind: 'Grant',
+        metadata: meta(`${run}-grant-${k}`),
+        spec: { ...subject, role: roles[k % roles.length], resource },
+      };
     }),
   };
 }
@@ -70,7 +100,13 @@ async function sampleMemory(pid: number): Promise<Memory> {
   return { rssMiB: median(samples.map((s) => s.rssMiB)), hwmMiB: Math.max(...samples.map((s) => s.hwmMiB)) };
 }
 
-async function measureOperator(ctx: BenchContext, namespace: string, sizes: Sizes, settle: Pick<SettleOptions, 'minimum' | 'isDone'>, label: string): Promise<Measured> {
+async function measureOperator(
+  ctx: BenchContext,
+  namespace: string,
+  sizes: Sizes,
+  settle: Pick<SettleOptions, 'minimum' | 'isDone'>,
+  label: string,
+): Promise<Measured> {
   const start = performance.now();
   const op: RunningOperator = await operator(ctx, { namespace, identity: uniqueName('bench-operator') });
   const readyMs = performance.now() - start;
@@ -128,7 +164,9 @@ export const operatorMemory: Scenario = {
     }, 300_000);
     const createStart = performance.now();
     for (const [plural, list] of Object.entries(all)) {
-      await boundedLoad(list.length, createConcurrency, Infinity, (i) => api.createClusterCustomObject({ group, version, plural, body: list[i]! }).then(() => undefined));
+      await boundedLoad(list.length, createConcurrency, Infinity, (i) =>
+        api.createClusterCustomObject({ group, version, plural, body: list[i]! }).then(() => undefined),
+      );
     }
     const total = Object.values(all).reduce((n, list) => n + list.length, 0);
     ctx.log(`created ${total} objects in ${((performance.now() - createStart) / 1000).toFixed(1)} s (concurrency ${createConcurrency})`);
@@ -138,7 +176,13 @@ export const operatorMemory: Scenario = {
     const settle = {
       minimum: { grant: sizes.grants, user: sizes.users, group: sizes.groups, destination: sizes.destinations },
       isDone: async () => {
-        const unlabelled = (await api.listClusterCustomObject({ group, version, plural: 'grants', labelSelector: `${selector},!${destinationLabel}`, limit: 1 })) as { items: unknown[] };
+        const unlabelled = (await api.listClusterCustomObject({
+          group,
+          version,
+          plural: 'grants',
+          labelSelector: `${selector},!${destinationLabel}`,
+          limit: 1,
+        })) as { items: unknown[] };
         return unlabelled.items.length === 0;
       },
     };

@@ -36,7 +36,11 @@ export const tokenIssuance: Scenario = {
     const agent = new Agent({ keepAlive: true, ca });
     ctx.defer(() => agent.destroy());
 
-    const login = await post(agent, `${op.publicURL}${authPath}/logins`, JSON.stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'Login', spec: { email, password } }));
+    const login = await post(
+      agent,
+      `${op.publicURL}${authPath}/logins`,
+      JSON.stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'Login', spec: { email, password } }),
+    );
     if (login.status !== 201) throw new Error(`login failed: ${login.status} ${login.text}`);
     const session = (JSON.parse(login.text) as { status: { sessionKey: string } }).status.sessionKey;
 
@@ -47,7 +51,16 @@ export const tokenIssuance: Scenario = {
     if (first.status !== 201) throw new Error(`TokenRequest answered ${first.status}: ${first.text}`);
     const sample = (JSON.parse(first.text) as { status?: { token?: string } }).status?.token;
     if (!sample) throw new Error(`TokenRequest answered 201 without a token: ${first.text}`);
-    const tokenRequests = { url, method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body, ca, concurrency, expectStatus: 201, expectBody: '"token":"' };
+    const tokenRequests = {
+      url,
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body,
+      ca,
+      concurrency,
+      expectStatus: 201,
+      expectBody: '"token":"',
+    };
 
     const key = await generateSigningKey();
     const claims = { keys: key, issuer: op.publicURL, audience: destination, subject: email, groups: [group] };
@@ -134,8 +147,22 @@ export const tokenIssuance: Scenario = {
         baselineLabel: 'CPU of the bench process per raw issueToken call',
         note: `operator process user+system CPU / requests; meanwhile the load generator used ${median(ours.map((o) => o.loadgenCpuPerRequest)).toFixed(3)} ms per request, the bench process (reading the operator's logs) ${median(ours.map((o) => o.benchCpuPerRequest)).toFixed(3)} ms, and the machine was ${(median(ours.map((o) => o.machineBusy)) * 100).toFixed(0)}% busy, ${(median(ours.map((o) => o.otherBusy)) * 100).toFixed(0)}% of it other processes`,
       },
-      { scenario, metric: 'latency p50', unit: 'ms', ours: percentile(ourLatencies, 50), baseline: percentile(baseLatencies, 50), baselineLabel: 'one raw issueToken call' },
-      { scenario, metric: 'latency p99', unit: 'ms', ours: percentile(ourLatencies, 99), baseline: percentile(baseLatencies, 99), baselineLabel: 'one raw issueToken call' },
+      {
+        scenario,
+        metric: 'latency p50',
+        unit: 'ms',
+        ours: percentile(ourLatencies, 50),
+        baseline: percentile(baseLatencies, 50),
+        baselineLabel: 'one raw issueToken call',
+      },
+      {
+        scenario,
+        metric: 'latency p99',
+        unit: 'ms',
+        ours: percentile(ourLatencies, 99),
+        baseline: percentile(baseLatencies, 99),
+        baselineLabel: 'one raw issueToken call',
+      },
     ] satisfies Row[];
   },
 };

@@ -21,7 +21,7 @@ export function registerDestinations(program: Command, io: Io): void {
   destinations
     .command('remove')
     .alias('rm')
-    .description("delete a destination: its connector stops being trusted; uninstall the connector from the cluster too")
+    .description('delete a destination: its connector stops being trusted; uninstall the connector from the cluster too')
     .argument('<name>', 'the destination')
     .addHelpText('after', '\nExamples:\n  $ infra destinations remove old-staging')
     .action((name: string) => removeDestination(io, name));
@@ -35,7 +35,13 @@ export async function listDestinations(io: Io, format: Format): Promise<void> {
   io.out(
     table(
       [`NAME (${destinations.length})`, 'CONNECTED', 'KUBERNETES', 'LAST SEEN', 'URL'],
-      destinations.map((d) => [d.metadata!.name!, d.status?.connected ? 'yes' : 'no', d.status?.kubernetesVersion ?? '—', relativeTime(d.status?.lastSeenAt), d.spec.url ?? '—']),
+      destinations.map((d) => [
+        d.metadata!.name!,
+        d.status?.connected ? 'yes' : 'no',
+        d.status?.kubernetesVersion ?? '—',
+        relativeTime(d.status?.lastSeenAt),
+        d.spec.url ?? '—',
+      ]),
     ),
   );
 }

@@ -85,10 +85,14 @@ Examples:
 /** USER RESOURCE or, with -g, RESOURCE: the subject and resource of a Grant. */
 export function subjectAndResource(args: string[], options: SubjectOptions): Pick<GrantSpec, 'user' | 'group' | 'resource'> {
   if (options.group !== undefined) {
-    if (args.length !== 1) throw new CliError(`with -g ${options.group}, name only the resource, e.g. infra grants add -g ${options.group} production.web --role edit`);
+    if (args.length !== 1)
+      throw new CliError(`with -g ${options.group}, name only the resource, e.g. infra grants add -g ${options.group} production.web --role edit`);
     return { group: options.group, resource: args[0]! };
   }
-  if (args.length !== 2) throw new CliError('name a user and a resource (infra grants add carl@example.com production --role edit), or a group with -g (infra grants add -g Engineering production --role view)');
+  if (args.length !== 2)
+    throw new CliError(
+      'name a user and a resource (infra grants add carl@example.com production --role edit), or a group with -g (infra grants add -g Engineering production --role view)',
+    );
   if (!args[0]!.includes('@')) throw new CliError(`"${args[0]}" is not an email; for a group use -g ${args[0]}`);
   return { user: args[0]!, resource: args[1]! };
 }
@@ -116,7 +120,8 @@ export async function removeGrants(io: Io, args: string[], options: SubjectOptio
       (wanted.user !== undefined ? g.spec.user?.toLowerCase() === wanted.user.toLowerCase() : g.spec.group === wanted.group),
   );
   const subject = describeSubject(wanted);
-  if (matches.length === 0) throw new CliError(`${subject} has no Grant${options.role ? ` with role ${options.role}` : ''} on ${wanted.resource}; see \`infra grants list\``);
+  if (matches.length === 0)
+    throw new CliError(`${subject} has no Grant${options.role ? ` with role ${options.role}` : ''} on ${wanted.resource}; see \`infra grants list\``);
   for (const grant of matches) {
     await deleteObject(client, 'Grant', grant.metadata!.name!);
     io.out(`${subject} no longer has role ${grant.spec.role} on ${grant.spec.resource} (Grant ${grant.metadata!.name} deleted)`);

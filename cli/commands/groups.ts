@@ -62,7 +62,12 @@ export async function listGroups(io: Io, format: Format): Promise<void> {
   const groups = await listObjects<Group>(client, 'Group');
   if (format !== 'table') return io.out(render(groups, format));
   if (groups.length === 0) return io.out('No built-in groups: add one with `infra groups add NAME`.');
-  io.out(table([`NAME (${groups.length})`, 'MEMBERS'], groups.map((g) => [g.metadata!.name!, (g.spec.members ?? []).join(', ') || '—'])));
+  io.out(
+    table(
+      [`NAME (${groups.length})`, 'MEMBERS'],
+      groups.map((g) => [g.metadata!.name!, (g.spec.members ?? []).join(', ') || '—']),
+    ),
+  );
 }
 
 export async function addGroup(io: Io, name: string, members: string[]): Promise<void> {

@@ -79,7 +79,12 @@ export async function listKeys(io: Io, options: { user?: string; output: Format 
   const { items } = (await client.request('GET', keysPath(undefined, options.user))) as { items: AccessKeyItem[] };
   if (options.output !== 'table') return io.out(render(items, options.output));
   if (items.length === 0) return io.out('No access keys: create one with `infra keys add NAME`.');
-  io.out(table([`NAME (${items.length})`, 'USER', 'EXPIRES', 'LAST USED'], items.map((k) => [k.name, k.user, relativeTime(k.expirationTimestamp), relativeTime(k.lastUsedTimestamp)])));
+  io.out(
+    table(
+      [`NAME (${items.length})`, 'USER', 'EXPIRES', 'LAST USED'],
+      items.map((k) => [k.name, k.user, relativeTime(k.expirationTimestamp), relativeTime(k.lastUsedTimestamp)]),
+    ),
+  );
 }
 
 export async function removeKey(io: Io, name: string, user?: string): Promise<void> {

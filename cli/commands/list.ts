@@ -43,7 +43,11 @@ export async function list(io: Io, format: Format): Promise<void> {
     io.err(`warning: ${describeError(err)}`);
   }
   if (format !== 'table') {
-    const data = { user: review.user, ...(review.infraRole ? { infraRole: review.infraRole } : {}), destinations: review.destinations.map(({ caBundle: _, ...rest }) => rest) };
+    const data = {
+      user: review.user,
+      ...(review.infraRole ? { infraRole: review.infraRole } : {}),
+      destinations: review.destinations.map(({ caBundle: _, ...rest }) => rest),
+    };
     io.out(render(data, format));
     return;
   }

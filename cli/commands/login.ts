@@ -81,11 +81,16 @@ export async function login(io: Io, serverArg: string | undefined, options: Logi
     trust.ca = pem;
   }
   if (options.trustFingerprint !== undefined) {
-    if (!validFingerprint(options.trustFingerprint)) throw new CliError(`--trust-fingerprint must be a SHA-256 fingerprint, 64 hex digits like AB:CD:…, got "${options.trustFingerprint}"`);
+    if (!validFingerprint(options.trustFingerprint))
+      throw new CliError(`--trust-fingerprint must be a SHA-256 fingerprint, 64 hex digits like AB:CD:…, got "${options.trustFingerprint}"`);
     trust.fingerprint = formatFingerprint(options.trustFingerprint);
   }
 
-  const methods = [options.key !== undefined || options.keyStdin === true, options.user !== undefined || options.passwordStdin === true, options.provider !== undefined].filter(Boolean).length;
+  const methods = [
+    options.key !== undefined || options.keyStdin === true,
+    options.user !== undefined || options.passwordStdin === true,
+    options.provider !== undefined,
+  ].filter(Boolean).length;
   if (methods > 1) throw new CliError('log in with one of --key-stdin (or --key), --user/--password-stdin or --provider, not several');
   if (options.key !== undefined && options.keyStdin) throw new CliError('pass the access key once: --key-stdin or --key, not both');
   if (options.key !== undefined) io.err('warning: --key shows the access key to every user of this machine (ps); use --key-stdin or INFRA_ACCESS_KEY');
@@ -111,7 +116,9 @@ export async function login(io: Io, serverArg: string | undefined, options: Logi
       status = await loginWithPassword(client, server, password);
     }
   } else {
-    throw new CliError('no credentials: pass --provider NAME to log in through an identity provider, --user EMAIL with --password-stdin, or --key-stdin (or INFRA_ACCESS_KEY), or run infra login on a terminal');
+    throw new CliError(
+      'no credentials: pass --provider NAME to log in through an identity provider, --user EMAIL with --password-stdin, or --key-stdin (or INFRA_ACCESS_KEY), or run infra login on a terminal',
+    );
   }
 
   config.current = server;
@@ -146,7 +153,8 @@ async function keyFromStdin(io: Io): Promise<string> {
 
 async function passwordFrom(io: Io, options: LoginOptions): Promise<Password> {
   const email = options.user ?? (io.interactive && !options.passwordStdin ? await io.prompt.input('Email:') : undefined);
-  if (!email) throw new CliError('no credentials: pass --user EMAIL with --password-stdin, or --key-stdin (or INFRA_ACCESS_KEY), or run infra login on a terminal');
+  if (!email)
+    throw new CliError('no credentials: pass --user EMAIL with --password-stdin, or --key-stdin (or INFRA_ACCESS_KEY), or run infra login on a terminal');
   let password: string | undefined;
   let newPassword: string | undefined;
   if (options.passwordStdin) [password, newPassword] = (await io.readStdin()).split(/\r?\n/);
@@ -166,7 +174,11 @@ async function loginWith(client: InfraClient, server: string, method: 'password'
     return await login();
   } catch (err) {
     if (err instanceof ApiStatusError && err.code === 401) {
-      throw new CliError(method === 'access key' ? `login failed: the access key is wrong, expired or revoked on ${server}` : `login failed: wrong email or password for ${server}`);
+      throw new CliError(
+        method === 'access key'
+          ? `login failed: the access key is wrong, expired or revoked on ${server}`
+          : `login failed: wrong email or password for ${server}`,
+      );
     }
     throw err;
   }
@@ -186,7 +198,10 @@ async function viaProvider(io: Io, client: InfraClient, server: string, name: st
 async function chooseLogin(io: Io, client: InfraClient): Promise<string> {
   const providers = (await loginProviders(client)).filter((p) => p.ready);
   if (providers.length === 0) return passwordChoice;
-  return io.prompt.select('Log in with:', [...providers.map((p) => ({ name: `${p.name} (${p.kind})`, value: p.name })), { name: 'email and password', value: passwordChoice }]);
+  return io.prompt.select('Log in with:', [
+    ...providers.map((p) => ({ name: `${p.name} (${p.kind})`, value: p.name })),
+    { name: 'email and password', value: passwordChoice },
+  ]);
 }
 
 /** The server requires a new password: from stdin's second line, or asked twice on a terminal. */
@@ -210,7 +225,8 @@ async function checkTrust(io: Io, server: string, trust: ServerTrust, mayAsk: bo
     io.err(`The certificate of ${server} is not trusted (${err.reason}).`);
     io.err(`Its SHA-256 fingerprint is ${err.fingerprint}`);
     io.err('Compare it with the one your administrator published before you answer.');
-    if (!(await io.prompt.confirm('Trust this certificate?'))) throw new CliError(`login cancelled: ${server} was not trusted (see --ca-file and --trust-fingerprint)`);
+    if (!(await io.prompt.confirm('Trust this certificate?')))
+      throw new CliError(`login cancelled: ${server} was not trusted (see --ca-file and --trust-fingerprint)`);
     return { fingerprint: err.fingerprint };
   }
 }

@@ -34,7 +34,8 @@ export async function logout(io: Io, all: boolean): Promise<void> {
       if (all) io.out(`Ended ${revoked} session(s).`);
     } catch (err) {
       // 401: the session had already ended. Anything else: say so, but still clean up here.
-      if (!(err instanceof ApiStatusError && err.code === 401)) io.err(`warning: the server did not end the session (${describeError(err)}); it expires at ${entry.session.expiresAt}`);
+      if (!(err instanceof ApiStatusError && err.code === 401))
+        io.err(`warning: the server did not end the session (${describeError(err)}); it expires at ${entry.session.expiresAt}`);
     }
     delete entry.session;
     saveConfig(config, io.env);

@@ -24,7 +24,10 @@ export function registerProviders(program: Command, io: Io): void {
   const providers = program
     .command('providers')
     .description('list, add and remove identity providers (Infra admins; view admins may list)')
-    .addHelpText('after', '\nExamples:\n  $ infra providers list\n  $ echo "$SECRET" | infra providers add okta --kind okta --issuer https://acme.okta.com --client-id 0oapn0qw --client-secret-stdin');
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ infra providers list\n  $ echo "$SECRET" | infra providers add okta --kind okta --issuer https://acme.okta.com --client-id 0oapn0qw --client-secret-stdin',
+    );
   providers
     .command('list')
     .alias('ls')

@@ -60,7 +60,12 @@ export async function listUsers(io: Io, format: Format): Promise<void> {
   io.out(
     table(
       [`EMAIL (${users.length})`, 'PROVIDER', 'GROUPS', 'LAST LOGIN'],
-      users.map((u) => [u.spec.email, u.status?.provider ?? (u.spec.passwordSecretRef ? 'infra' : '—'), (u.status?.groups ?? []).join(', ') || '—', relativeTime(u.status?.lastLoginAt)]),
+      users.map((u) => [
+        u.spec.email,
+        u.status?.provider ?? (u.spec.passwordSecretRef ? 'infra' : '—'),
+        (u.status?.groups ?? []).join(', ') || '—',
+        relativeTime(u.status?.lastLoginAt),
+      ]),
     ),
   );
 }

@@ -96,7 +96,12 @@ describe('the identity sent upstream', () => {
 
   it('is not removed by a Connection header naming the impersonation or credential headers', () => {
     const headers = forwarded(['Connection', 'Impersonate-User, Impersonate-Group, Authorization, Host'], { token: 'connector-token' });
-    expect(headers).toMatchObject({ 'impersonate-user': 'alice@example.com', 'impersonate-group': ['devs', 'ops'], authorization: 'Bearer connector-token', host: upstreamHost });
+    expect(headers).toMatchObject({
+      'impersonate-user': 'alice@example.com',
+      'impersonate-group': ['devs', 'ops'],
+      authorization: 'Bearer connector-token',
+      host: upstreamHost,
+    });
   });
 });
 
@@ -110,7 +115,9 @@ describe('the client’s credentials are dropped', () => {
   });
 
   it('every Authorization line is dropped, in any case', () => {
-    const headers = forwarded(['authorization', 'Bearer one', 'AUTHORIZATION', 'Basic dHdvOnR3bw==', 'Authorization', 'Bearer three'], { token: 'connector-token' });
+    const headers = forwarded(['authorization', 'Bearer one', 'AUTHORIZATION', 'Basic dHdvOnR3bw==', 'Authorization', 'Bearer three'], {
+      token: 'connector-token',
+    });
     expect(headers.authorization).toBe('Bearer connector-token');
   });
 
@@ -125,9 +132,11 @@ describe('the client’s credentials are dropped', () => {
 
   it('a bearer token subprotocol on a line of its own is dropped, and the header with it when nothing else is left', () => {
     expect(names(forwarded(['Sec-WebSocket-Protocol', 'base64url.bearer.authorization.k8s.io.c2VjcmV0']))).not.toContain('sec-websocket-protocol');
-    expect(forwarded(['Sec-WebSocket-Protocol', 'v5.channel.k8s.io', 'sec-websocket-protocol', 'base64url.bearer.authorization.k8s.io.eA'])['sec-websocket-protocol']).toBe(
-      'v5.channel.k8s.io',
-    );
+    expect(
+      forwarded(['Sec-WebSocket-Protocol', 'v5.channel.k8s.io', 'sec-websocket-protocol', 'base64url.bearer.authorization.k8s.io.eA'])[
+        'sec-websocket-protocol'
+      ],
+    ).toBe('v5.channel.k8s.io');
   });
 
   it('the first Authorization line is the one admission reads the token from', () => {
@@ -162,7 +171,17 @@ describe('headers that claim an identity or an origin are dropped', () => {
 });
 
 describe('hop-by-hop headers', () => {
-  const hopByHop = ['Connection', 'Keep-Alive', 'Proxy-Connection', 'Proxy-Authenticate', 'Proxy-Authorization', 'TE', 'Trailer', 'Transfer-Encoding', 'Upgrade'];
+  const hopByHop = [
+    'Connection',
+    'Keep-Alive',
+    'Proxy-Connection',
+    'Proxy-Authenticate',
+    'Proxy-Authorization',
+    'TE',
+    'Trailer',
+    'Transfer-Encoding',
+    'Upgrade',
+  ];
 
   it.each(hopByHop)('%s is not forwarded on a plain request', (name) => {
     expect(names(forwarded([name, 'x']))).not.toContain(name.toLowerCase());
@@ -192,7 +211,18 @@ describe('hop-by-hop headers', () => {
   });
 
   it('the API server’s hop-by-hop headers, and those its Connection header names, are not sent back', () => {
-    const headers = downstreamHeaders(['Connection', 'keep-alive, X-Hop', 'Keep-Alive', 'timeout=5', 'Transfer-Encoding', 'chunked', 'X-Hop', 'secret', 'Content-Type', 'application/json']);
+    const headers = downstreamHeaders([
+      'Connection',
+      'keep-alive, X-Hop',
+      'Keep-Alive',
+      'timeout=5',
+      'Transfer-Encoding',
+      'chunked',
+      'X-Hop',
+      'secret',
+      'Content-Type',
+      'application/json',
+    ]);
     expect(headers).toEqual({ 'content-type': 'application/json' });
   });
 });
@@ -240,7 +270,18 @@ describe('an upgrade (exec, attach, port-forward)', () => {
 
   it('keeps a websocket’s handshake headers', () => {
     const headers = forwarded(
-      ['Connection', 'Upgrade', 'Upgrade', 'websocket', 'Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version', '13', 'Sec-WebSocket-Protocol', 'v5.channel.k8s.io'],
+      [
+        'Connection',
+        'Upgrade',
+        'Upgrade',
+        'websocket',
+        'Sec-WebSocket-Key',
+        'dGhlIHNhbXBsZSBub25jZQ==',
+        'Sec-WebSocket-Version',
+        '13',
+        'Sec-WebSocket-Protocol',
+        'v5.channel.k8s.io',
+      ],
       { upgrade: 'websocket' },
     );
     expect(headers).toMatchObject({
@@ -253,7 +294,9 @@ describe('an upgrade (exec, attach, port-forward)', () => {
   });
 
   it('is refused for an Impersonate-* header like any request', () => {
-    expect(upstreamHeaders([...spdyExec, 'Impersonate-Group', 'system:masters'], alice, upstreamHost, undefined, 'SPDY/3.1')).toEqual({ refused: 'Impersonate-Group' });
+    expect(upstreamHeaders([...spdyExec, 'Impersonate-Group', 'system:masters'], alice, upstreamHost, undefined, 'SPDY/3.1')).toEqual({
+      refused: 'Impersonate-Group',
+    });
   });
 });
 

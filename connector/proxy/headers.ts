@@ -63,7 +63,17 @@ function addHeader(out: OutgoingHttpHeaders, name: string, value: string): void 
   else out[name] = [String(previous), value];
 }
 
-const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const hopByHop = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 /**
  * Request headers never forwarded: hop-by-hop ones, the client's credentials and anything
@@ -98,7 +108,13 @@ export type RequestHeaders = { headers: OutgoingHttpHeaders } | { refused: strin
  * sent any `Impersonate-*` header (the proxy's admission refuses those first, before the
  * token is even read; the rule is kept here too, where the headers are made).
  */
-export function upstreamHeaders(rawHeaders: readonly string[], identity: Identity, upstreamHost: string, token: string | undefined, upgrade?: string): RequestHeaders {
+export function upstreamHeaders(
+  rawHeaders: readonly string[],
+  identity: Identity,
+  upstreamHost: string,
+  token: string | undefined,
+  upgrade?: string,
+): RequestHeaders {
   const hopTokens = connectionTokens(rawHeaders);
   const out: OutgoingHttpHeaders = {};
   const protocols: string[] = [];

@@ -130,7 +130,9 @@ beforeAll(async () => {
   const hubCA = await createCertificateAuthority('test hub CA');
   const hubServing = await hubCA.issue({ commonName: '127.0.0.1', ipAddresses: ['127.0.0.1'], usage: 'server' });
   signingKey = await generateSigningKey();
-  jwksServer = createServer(hubServing, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(publicJwks([signingKey]))));
+  jwksServer = createServer(hubServing, (_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(publicJwks([signingKey]))),
+  );
   jwksServer.listen(0, '127.0.0.1');
   await once(jwksServer, 'listening');
   issuer = `https://127.0.0.1:${(jwksServer.address() as AddressInfo).port}`;
@@ -185,14 +187,18 @@ describe('kubectl through the proxy', () => {
     expect(here.stdout.trim()).toBe('yes');
     const there = await viaProxy('alice', ['auth', 'can-i', 'list', 'pods', '-n', 'default']);
     expect(there.stdout.trim()).toBe('no');
-    const whoami = JSON.parse((await viaProxy('alice', ['auth', 'whoami', '-o', 'json'])).stdout) as { status: { userInfo: { username: string; groups: string[] } } };
+    const whoami = JSON.parse((await viaProxy('alice', ['auth', 'whoami', '-o', 'json'])).stdout) as {
+      status: { userInfo: { username: string; groups: string[] } };
+    };
     expect(whoami.status.userInfo.username).toBe(alice);
     expect(whoami.status.userInfo.groups).toEqual([devs, 'system:authenticated']);
   });
 
   it('never lets a token group with a leading space become system:masters at the API server', async () => {
     const kubeconfig = await proxyKubeconfig('padded-group', await tokenFor(alice, [' system:masters', devs]));
-    const whoami = JSON.parse((await kubectl('spoke', ['auth', 'whoami', '-o', 'json'], { kubeconfig })).stdout) as { status: { userInfo: { groups: string[] } } };
+    const whoami = JSON.parse((await kubectl('spoke', ['auth', 'whoami', '-o', 'json'], { kubeconfig })).stdout) as {
+      status: { userInfo: { groups: string[] } };
+    };
     expect(whoami.status.userInfo.groups).toEqual([devs, 'system:authenticated']);
     const secrets = await kubectl('spoke', ['get', 'secrets', '-n', 'kube-system'], { kubeconfig });
     expect(secrets.code).not.toBe(0);
@@ -200,7 +206,11 @@ describe('kubectl through the proxy', () => {
   });
 
   it('refuses kubectl --as / --as-group', async () => {
-    for (const flag of [['--as', 'someone'], ['--as-group', 'system:masters', '--as', alice], ['--as-uid', '1234', '--as', alice]]) {
+    for (const flag of [
+      ['--as', 'someone'],
+      ['--as-group', 'system:masters', '--as', alice],
+      ['--as-uid', '1234', '--as', alice],
+    ]) {
       const result = await viaProxy('alice', [...flag, 'get', 'pods', '-n', ns]);
       expect(result.code).not.toBe(0);
       expect(result.stderr).toContain('impersonation headers are not accepted');
@@ -208,14 +218,19 @@ describe('kubectl through the proxy', () => {
   });
 
   it('refuses a token for another destination, and no token', async () => {
-    kubeconfigs.other = await proxyKubeconfig('other', (await issueToken({ keys: signingKey, issuer, audience: 'elsewhere', subject: alice, groups: [devs] })).token);
+    kubeconfigs.other = await proxyKubeconfig(
+      'other',
+      (await issueToken({ keys: signingKey, issuer, audience: 'elsewhere', subject: alice, groups: [devs] })).token,
+    );
     const result = await viaProxy('other', ['get', 'pods', '-n', ns]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/Unauthorized|must be logged in/);
   });
 
   it('streams a watch: a pod created after the watch started shows up while kubectl is still running', async () => {
-    const watch = spawn('kubectl', ['--kubeconfig', kubeconfigs.alice!, 'get', 'pods', '-w', '-n', ns, '--request-timeout=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const watch = spawn('kubectl', ['--kubeconfig', kubeconfigs.alice!, 'get', 'pods', '-w', '-n', ns, '--request-timeout=0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     watch.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -243,7 +258,12 @@ describe('kubectl through the proxy', () => {
 });
 
 /** An upgrade request like kubectl's SPDY exec, through the proxy; resolves with the API server's answer. */
-function upgradeRequest(token: string, method: string, path: string, headers: Record<string, string | string[]>): Promise<{ status: number; body: string; socket?: Socket }> {
+function upgradeRequest(
+  token: string,
+  method: string,
+  path: string,
+  headers: Record<string, string | string[]>,
+): Promise<{ status: number; body: string; socket?: Socket }> {
   return new Promise((resolve, reject) => {
     const req = request(`${proxyUrl}${path}`, {
       method,
@@ -280,7 +300,10 @@ describe('upgrade requests (exec, port-forward) through the proxy', () => {
   it('reach the API server as the impersonated user: exec forbidden without pods/exec (SPDY and websocket)', async () => {
     const token = await tokenFor(alice, [devs]);
     // RBAC checks a websocket upgrade (GET) for `get` before `create`.
-    for (const [method, headers, verb] of [['POST', spdy, 'create'], ['GET', websocket, 'get']] as const) {
+    for (const [method, headers, verb] of [
+      ['POST', spdy, 'create'],
+      ['GET', websocket, 'get'],
+    ] as const) {
       const answer = await upgradeRequest(token, method, exec, headers);
       expect(answer.status).toBe(403);
       const status = JSON.parse(answer.body) as { kind: string; reason: string; message: string };
@@ -292,14 +315,20 @@ describe('upgrade requests (exec, port-forward) through the proxy', () => {
 
   it('reach the API server as the impersonated user: exec allowed with pods/exec, then fails for want of a node', async () => {
     const token = await tokenFor(bob, []);
-    for (const [method, headers] of [['POST', spdy], ['GET', websocket]] as const) {
+    for (const [method, headers] of [
+      ['POST', spdy],
+      ['GET', websocket],
+    ] as const) {
       const answer = await upgradeRequest(token, method, exec, headers);
       answer.socket?.destroy();
       // Authorized: the API server went on to look for the pod's node and found none.
       expect(answer.status).toBe(400);
       expect(answer.body).toContain(`pod ${pod} does not have a host assigned`);
     }
-    const forward = await upgradeRequest(token, 'POST', `/api/v1/namespaces/${ns}/pods/${pod}/portforward`, { ...spdy, 'x-stream-protocol-version': 'portforward.k8s.io' });
+    const forward = await upgradeRequest(token, 'POST', `/api/v1/namespaces/${ns}/pods/${pod}/portforward`, {
+      ...spdy,
+      'x-stream-protocol-version': 'portforward.k8s.io',
+    });
     forward.socket?.destroy();
     expect(forward.status).toBe(400);
     expect(forward.body).toContain(`pod ${pod} does not have a host assigned`);

@@ -99,7 +99,18 @@ async function startUpstream() {
     }
     if (req.url === '/many-headers') {
       // Repeated lines, and a header its Connection header names as for this hop only.
-      res.writeHead(200, ['Warning', '299 - "one"', 'Warning', '299 - "two"', 'X-Hop', 'secret', 'Connection', 'keep-alive, X-Hop', 'Content-Type', 'application/json']);
+      res.writeHead(200, [
+        'Warning',
+        '299 - "one"',
+        'Warning',
+        '299 - "two"',
+        'X-Hop',
+        'secret',
+        'Connection',
+        'keep-alive, X-Hop',
+        'Content-Type',
+        'application/json',
+      ]);
       res.end('{}');
       return;
     }
@@ -114,7 +125,9 @@ async function startUpstream() {
       const body = JSON.stringify({ kind: 'Status', code: 403, message: `user "${req.headers['impersonate-user']}" cannot create pods/exec` });
       // Chunked, as Go writes an answer of unknown length: the proxy must re-frame it.
       const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
-      socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(body.slice(0, 10))}${chunk(body.slice(10))}0\r\n\r\n`);
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(body.slice(0, 10))}${chunk(body.slice(10))}0\r\n\r\n`,
+      );
       return;
     }
     socket.write(
@@ -175,7 +188,17 @@ function token(overrides: Partial<Parameters<typeof issueToken>[0]> = {}): Promi
 /** An ES256 token with arbitrary claims and header, signed by `key`. */
 async function craft(key: SigningKey, claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ iss: jwks.issuer, aud: destination, sub: 'alice@example.com', groups: ['devs'], iat: now, nbf: now, exp: now + 300, jti: 'j1', ...claims })
+  return new SignJWT({
+    iss: jwks.issuer,
+    aud: destination,
+    sub: 'alice@example.com',
+    groups: ['devs'],
+    iat: now,
+    nbf: now,
+    exp: now + 300,
+    jti: 'j1',
+    ...claims,
+  })
     .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT', ...header })
     .sign((await importJWK(key.privateJwk, 'ES256')) as CryptoKey);
 }
@@ -247,7 +270,13 @@ describe('a valid token', () => {
   });
 
   it('forwards repeated header lines in order both ways, and drops headers a Connection header names', async () => {
-    const res = await get(`${proxyUrl}/api`, { authorization: `Bearer ${await token()}`, accept: ['application/json', 'text/plain'], connection: 'keep-alive, X-Secret', 'x-secret': 'hop', 'x-kept': 'yes' });
+    const res = await get(`${proxyUrl}/api`, {
+      authorization: `Bearer ${await token()}`,
+      accept: ['application/json', 'text/plain'],
+      connection: 'keep-alive, X-Secret',
+      'x-secret': 'hop',
+      'x-kept': 'yes',
+    });
     const seen = res.json<Seen>();
     expect(headerLines(seen, 'accept')).toEqual(['application/json', 'text/plain']);
     expect(headerLines(seen, 'x-secret')).toEqual([]);
@@ -285,14 +314,22 @@ describe('a valid token', () => {
   it('impersonates no group when the token has none, drops system: groups, and sends UTF-8 names intact', async () => {
     let seen = (await get(`${proxyUrl}/api`, { authorization: `Bearer ${await token({ groups: [] })}` })).json<Seen>();
     expect(headerLines(seen, 'impersonate-group')).toEqual([]);
-    seen = (await get(`${proxyUrl}/api`, { authorization: `Bearer ${await token({ subject: 'zoë@example.com', groups: ['system:masters', 'Développeurs', 'devs', 'devs'] })}` })).json<Seen>();
+    seen = (
+      await get(`${proxyUrl}/api`, {
+        authorization: `Bearer ${await token({ subject: 'zoë@example.com', groups: ['system:masters', 'Développeurs', 'devs', 'devs'] })}`,
+      })
+    ).json<Seen>();
     const utf8 = (values: string[]) => values.map((v) => Buffer.from(v, 'latin1').toString('utf8'));
     expect(utf8(headerLines(seen, 'impersonate-user'))).toEqual(['zoë@example.com']);
     expect(utf8(headerLines(seen, 'impersonate-group'))).toEqual(['Développeurs', 'devs']);
   });
 
   it('drops a group with space around it: the API server would read " system:masters" as system:masters', async () => {
-    const seen = (await get(`${proxyUrl}/api`, { authorization: `Bearer ${await token({ groups: [' system:masters', 'system:masters\t', '\u00a0system:masters', ' devs', 'Web Dev'] })}` })).json<Seen>();
+    const seen = (
+      await get(`${proxyUrl}/api`, {
+        authorization: `Bearer ${await token({ groups: [' system:masters', 'system:masters\t', '\u00a0system:masters', ' devs', 'Web Dev'] })}`,
+      })
+    ).json<Seen>();
     expect(headerLines(seen, 'impersonate-group')).toEqual(['Web Dev']);
   });
 
@@ -426,7 +463,10 @@ describe('a missing or bad token', () => {
     ['groups with a non-string', async () => ({ authorization: `Bearer ${await craft(keyA, { groups: ['devs', 7] })}` })],
     ['no subject', async () => ({ authorization: `Bearer ${await craft(keyA, { sub: undefined })}` })],
     ['a system: subject', async () => ({ authorization: `Bearer ${await token({ subject: 'system:admin' })}` })],
-    ['a system: subject behind a space, which the API server would trim', async () => ({ authorization: `Bearer ${await token({ subject: ' system:admin' })}` })],
+    [
+      'a system: subject behind a space, which the API server would trim',
+      async () => ({ authorization: `Bearer ${await token({ subject: ' system:admin' })}` }),
+    ],
     ['a subject with a trailing tab', async () => ({ authorization: `Bearer ${await token({ subject: 'alice@example.com\t' })}` })],
     ['a subject with a newline', async () => ({ authorization: `Bearer ${await craft(keyA, { sub: 'alice\r\nImpersonate-Group: system:masters' })}` })],
     ['an unknown kid', async () => ({ authorization: `Bearer ${await craft(await generateSigningKey(), {})}` })],
@@ -454,7 +494,15 @@ describe('a missing or bad token', () => {
 });
 
 describe('impersonation headers from a client', () => {
-  const headers = ['Impersonate-User', 'impersonate-group', 'IMPERSONATE-UID', 'Impersonate-Extra-Foo', 'impersonate-extra-scopes', 'iMpErSoNaTe-UsEr', 'Impersonate_User'];
+  const headers = [
+    'Impersonate-User',
+    'impersonate-group',
+    'IMPERSONATE-UID',
+    'Impersonate-Extra-Foo',
+    'impersonate-extra-scopes',
+    'iMpErSoNaTe-UsEr',
+    'Impersonate_User',
+  ];
 
   it.each(headers)('%s → 403, even with a valid token, nothing sent upstream', async (header) => {
     const before = upstream.seen.length;
@@ -500,7 +548,10 @@ describe('the key cache', () => {
   it('refetches once for a token with an unknown kid (a rotation), and no more than once per interval', async () => {
     const hub = await startJwksServer([keyA]);
     const rotating = new JwksCache({ issuer: hub.issuer, ca: ca.cert, refreshIntervalMs: 3_600_000, unknownKidRefetchIntervalMs: 300, logger });
-    cleanups.push(() => rotating.stop(), () => hub.close());
+    cleanups.push(
+      () => rotating.stop(),
+      () => hub.close(),
+    );
     await rotating.start();
     expect(hub.state.fetches).toBe(1);
     const { url } = await startProxy(rotating, { issuer: hub.issuer });
@@ -527,7 +578,10 @@ describe('the key cache', () => {
   it('refuses a token it has already accepted once the hub has withdrawn its key', async () => {
     const hub = await startJwksServer([keyA]);
     const keys = new JwksCache({ issuer: hub.issuer, ca: ca.cert, refreshIntervalMs: 3_600_000, logger });
-    cleanups.push(() => keys.stop(), () => hub.close());
+    cleanups.push(
+      () => keys.stop(),
+      () => hub.close(),
+    );
     await keys.start();
     const { url } = await startProxy(keys, { issuer: hub.issuer });
     const jwt = await issueToken({ keys: keyA, issuer: hub.issuer, audience: destination, subject: 'alice@example.com', groups: [] });
@@ -621,7 +675,20 @@ describe('metrics', () => {
     expect(text).toMatch(/infra_connector_proxy_requests_total\{type="request",code="401"\} \d+/);
     expect(text).toMatch(/infra_connector_proxy_requests_total\{type="request",code="403"\} \d+/);
     expect(text).toMatch(/infra_connector_proxy_requests_total\{type="upgrade",code="101"\} \d+/);
-    for (const reason of ['missing_token', 'malformed', 'signature', 'expired', 'not_yet_valid', 'issuer', 'audience', 'algorithm', 'claims', 'unknown_key', 'reserved_subject', 'impersonation_header']) {
+    for (const reason of [
+      'missing_token',
+      'malformed',
+      'signature',
+      'expired',
+      'not_yet_valid',
+      'issuer',
+      'audience',
+      'algorithm',
+      'claims',
+      'unknown_key',
+      'reserved_subject',
+      'impersonation_header',
+    ]) {
       expect(text).toContain(`infra_connector_proxy_authentication_failures_total{reason="${reason}"}`);
     }
     expect(text).toMatch(/infra_connector_proxy_response_latency_seconds_count\{type="request"\} \d+/);

@@ -112,6 +112,7 @@ export async function upstreamFromKubeConfig(kc: KubeConfig): Promise<UpstreamOp
       return token;
     };
   }
-  if (!upstream.token && !(upstream.cert && upstream.key)) throw new Error('the kubeconfig has neither a client certificate nor a bearer token for the connector');
+  if (!upstream.token && !(upstream.cert && upstream.key))
+    throw new Error('the kubeconfig has neither a client certificate nor a bearer token for the connector');
   return upstream;
 }

@@ -89,7 +89,7 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
 
   async function reconcile(key: BindingKey): Promise<{ requeueAfterMs?: number } | void> {
     if (!grants.hasSynced || !spoke.namespaces.hasSynced || !spoke.clusterRoles.hasSynced) {
-      throw new Error('waiting for the first list of the hub\'s Grants and the spoke\'s namespaces and roles');
+      throw new Error("waiting for the first list of the hub's Grants and the spoke's namespaces and roles");
     }
     const { namespace, role } = parseBindingKey(key);
     const contributing = grants.byIndex('binding', key);
@@ -138,7 +138,9 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
     }
     const existing = await spokeAPI.get<Binding>(bindingPath(namespace, name));
     if (existing.metadata?.labels?.[managedByLabel] !== managedByValue) {
-      throw new Error(`${namespace ? `RoleBinding ${namespace}/` : 'ClusterRoleBinding '}${name} exists but is not managed by Infra (no ${managedByLabel}=${managedByValue} label); rename or delete it so Infra can manage access for this role`);
+      throw new Error(
+        `${namespace ? `RoleBinding ${namespace}/` : 'ClusterRoleBinding '}${name} exists but is not managed by Infra (no ${managedByLabel}=${managedByValue} label); rename or delete it so Infra can manage access for this role`,
+      );
     }
     await applyBinding(name, namespace, role, subjects);
   }
@@ -159,11 +161,7 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
     reconcile,
     ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
     resyncKeys: () =>
-      new Set([
-        ...grants.indexValues('binding'),
-        ...spoke.clusterRoleBindings.indexValues('binding'),
-        ...spoke.roleBindings.indexValues('binding'),
-      ]),
+      new Set([...grants.indexValues('binding'), ...spoke.clusterRoleBindings.indexValues('binding'), ...spoke.roleBindings.indexValues('binding')]),
   });
 
   const lastSeen = new Map<string, { key: BindingKey; generation: number | undefined }>();
@@ -264,7 +262,12 @@ export function planBinding({ key, destination, contributing, owned, roles, name
 function syncedCondition(problem: ReturnType<typeof syncProblem>, destination: string, namespace: string | undefined, role: string): ConditionInput {
   return problem
     ? { type: 'Synced', status: 'False', reason: problem.reason, message: problem.message }
-    : { type: 'Synced', status: 'True', reason: 'Bound', message: `bound by ${namespace ? `RoleBinding ${namespace}/` : 'ClusterRoleBinding '}${bindingName(role, 0)} in ${destination}` };
+    : {
+        type: 'Synced',
+        status: 'True',
+        reason: 'Bound',
+        message: `bound by ${namespace ? `RoleBinding ${namespace}/` : 'ClusterRoleBinding '}${bindingName(role, 0)} in ${destination}`,
+      };
 }
 
 function sameSubjects(current: readonly RbacV1Subject[] | undefined, desired: readonly RbacV1Subject[]): boolean {

@@ -61,21 +61,39 @@ export type SyncProblem =
   | { reason: 'Expired'; message: string };
 
 /** Why a Grant cannot be bound here, or undefined when it can. */
-export function syncProblem(grant: Grant, destination: string, roles: ReadonlySet<string>, namespaces: ReadonlySet<string>, now: Date): SyncProblem | undefined {
+export function syncProblem(
+  grant: Grant,
+  destination: string,
+  roles: ReadonlySet<string>,
+  namespaces: ReadonlySet<string>,
+  now: Date,
+): SyncProblem | undefined {
   const subject = grant.spec.user ?? grant.spec.group ?? '';
   if (isReservedSubject(subject)) {
-    return { reason: 'ReservedSubject', message: `${subject} is one of Kubernetes' own ${grant.spec.user !== undefined ? 'users' : 'groups'}: a binding to it would give ${grant.spec.role} to every user or workload of ${destination}; it is never bound` };
+    return {
+      reason: 'ReservedSubject',
+      message: `${subject} is one of Kubernetes' own ${grant.spec.user !== undefined ? 'users' : 'groups'}: a binding to it would give ${grant.spec.role} to every user or workload of ${destination}; it is never bound`,
+    };
   }
   if (isExpired(grant, now)) {
-    const message = expiresAtMs(grant) === -Infinity ? `expiresAt "${grant.spec.expiresAt}" is not an RFC 3339 timestamp, so the Grant counts as expired; nothing is bound` : `expired at ${grant.spec.expiresAt}; the binding was removed`;
+    const message =
+      expiresAtMs(grant) === -Infinity
+        ? `expiresAt "${grant.spec.expiresAt}" is not an RFC 3339 timestamp, so the Grant counts as expired; nothing is bound`
+        : `expired at ${grant.spec.expiresAt}; the binding was removed`;
     return { reason: 'Expired', message };
   }
   if (!roles.has(grant.spec.role)) {
-    return { reason: 'RoleNotFound', message: `ClusterRole ${grant.spec.role} does not exist in destination ${destination}; create it there or pick one of its roles (kubectl get destination ${destination} -o jsonpath='{.status.roles}')` };
+    return {
+      reason: 'RoleNotFound',
+      message: `ClusterRole ${grant.spec.role} does not exist in destination ${destination}; create it there or pick one of its roles (kubectl get destination ${destination} -o jsonpath='{.status.roles}')`,
+    };
   }
   const namespace = grantNamespace(grant);
   if (namespace !== undefined && !namespaces.has(namespace)) {
-    return { reason: 'NamespaceNotFound', message: `namespace ${namespace} does not exist in destination ${destination}; the binding is created as soon as it does` };
+    return {
+      reason: 'NamespaceNotFound',
+      message: `namespace ${namespace} does not exist in destination ${destination}; the binding is created as soon as it does`,
+    };
   }
   return undefined;
 }

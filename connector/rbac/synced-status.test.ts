@@ -3,7 +3,14 @@ import type { Grant } from '../../api/v1alpha1/types.ts';
 import { pruneGrant } from './synced-status.ts';
 
 it("keeps the connector's Synced condition and the spec, drops the operator's conditions, annotations and managedFields", () => {
-  const synced = { type: 'Synced', status: 'True', reason: 'Bound', message: 'bound by RoleBinding web/infra:view in prod', lastTransitionTime: '2026-12-01T10:00:00Z', observedGeneration: 2 };
+  const synced = {
+    type: 'Synced',
+    status: 'True',
+    reason: 'Bound',
+    message: 'bound by RoleBinding web/infra:view in prod',
+    lastTransitionTime: '2026-12-01T10:00:00Z',
+    observedGeneration: 2,
+  };
   const grant = {
     apiVersion: 'infrahq.com/v1alpha1',
     kind: 'Grant',
@@ -17,7 +24,10 @@ it("keeps the connector's Synced condition and the spec, drops the operator's co
     spec: { user: 'carl@example.com', role: 'view', resource: 'prod.web' },
     status: {
       observedGeneration: 2,
-      conditions: [{ type: 'Ready', status: 'True', reason: 'Accepted', message: 'access granted', lastTransitionTime: '2026-12-01T09:59:00Z', observedGeneration: 2 }, synced],
+      conditions: [
+        { type: 'Ready', status: 'True', reason: 'Accepted', message: 'access granted', lastTransitionTime: '2026-12-01T09:59:00Z', observedGeneration: 2 },
+        synced,
+      ],
     },
   } as Grant;
   pruneGrant(grant);

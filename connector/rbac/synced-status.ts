@@ -72,7 +72,12 @@ export class SyncedStatus {
     const existing = grant.status?.conditions;
     const generation = grant.metadata.generation;
     if (!conditionsCurrent(existing, [synced], generation)) {
-      const merged = mergeConditions(existing?.filter((c) => c.type === 'Synced'), [synced], generation, this.options.now());
+      const merged = mergeConditions(
+        existing?.filter((c) => c.type === 'Synced'),
+        [synced],
+        generation,
+        this.options.now(),
+      );
       await this.options.hub.applyStatus('Grant', name, { conditions: merged });
       if (findCondition(existing, 'Synced')?.status !== synced.status) {
         this.options.logger.info({ grant: name, synced: synced.status, reason: synced.reason }, 'grant sync state changed');

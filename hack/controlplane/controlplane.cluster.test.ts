@@ -21,8 +21,7 @@ describe('local control plane', () => {
     const ns = uniqueName('rbac');
     const user = `${uniqueName('dev')}@example.com`;
     const kubeconfig = await userKubeconfigFile('hub', user, ['developers']);
-    const canI = (verb: string, resource: string, namespace: string) =>
-      kubectl('hub', ['auth', 'can-i', verb, resource, '-n', namespace], { kubeconfig });
+    const canI = (verb: string, resource: string, namespace: string) => kubectl('hub', ['auth', 'can-i', verb, resource, '-n', namespace], { kubeconfig });
 
     await kubectlOk('hub', ['create', 'namespace', ns]);
     expect((await canI('get', 'pods', ns)).stdout.trim()).toBe('no');
@@ -33,7 +32,7 @@ describe('local control plane', () => {
     expect((await canI('delete', 'pods', ns)).stdout.trim()).toBe('no');
     expect((await canI('get', 'pods', 'default')).stdout.trim()).toBe('no');
 
-    const whoami = JSON.parse((await kubectlOk('hub', ['auth', 'whoami', '-o', 'json'], { kubeconfig }))) as {
+    const whoami = JSON.parse(await kubectlOk('hub', ['auth', 'whoami', '-o', 'json'], { kubeconfig })) as {
       status: { userInfo: { username: string; groups: string[] } };
     };
     expect(whoami.status.userInfo.username).toBe(user);
@@ -49,9 +48,9 @@ describe('local control plane', () => {
   });
 
   it('has the aggregation layer configured with a separate front-proxy CA', async () => {
-    const authConfig = JSON.parse(
-      await kubectlOk('hub', ['get', 'configmap', '-n', 'kube-system', 'extension-apiserver-authentication', '-o', 'json']),
-    ) as { data: Record<string, string> };
+    const authConfig = JSON.parse(await kubectlOk('hub', ['get', 'configmap', '-n', 'kube-system', 'extension-apiserver-authentication', '-o', 'json'])) as {
+      data: Record<string, string>;
+    };
     expect(authConfig.data['requestheader-allowed-names']).toBe('["front-proxy-client"]');
     expect(authConfig.data['requestheader-username-headers']).toBe('["X-Remote-User"]');
     expect(authConfig.data['requestheader-client-ca-file']).toContain('BEGIN CERTIFICATE');

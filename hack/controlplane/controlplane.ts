@@ -117,18 +117,24 @@ export class ControlPlane {
       const [etcdClientPort, etcdPeerPort] = await freePorts(2);
       const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
       const etcdLog = join(dir, 'etcd.log');
-      const etcd = start('etcd', 0, tools.etcd, [
-        '--name=infra-local',
-        `--data-dir=${join(dir, 'etcd')}`,
-        `--listen-client-urls=${etcdUrl}`,
-        `--advertise-client-urls=${etcdUrl}`,
-        `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
-        `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
-        `--initial-cluster=infra-local=http://127.0.0.1:${etcdPeerPort}`,
-        // Test data only: durability buys nothing and fsync dominates write latency.
-        '--unsafe-no-fsync',
-        '--log-level=warn',
-      ], etcdLog);
+      const etcd = start(
+        'etcd',
+        0,
+        tools.etcd,
+        [
+          '--name=infra-local',
+          `--data-dir=${join(dir, 'etcd')}`,
+          `--listen-client-urls=${etcdUrl}`,
+          `--advertise-client-urls=${etcdUrl}`,
+          `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+          `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+          `--initial-cluster=infra-local=http://127.0.0.1:${etcdPeerPort}`,
+          // Test data only: durability buys nothing and fsync dominates write latency.
+          '--unsafe-no-fsync',
+          '--log-level=warn',
+        ],
+        etcdLog,
+      );
 
       const clusterSetups = await Promise.all(clusterNames.map((name) => prepareCluster(dir, name)));
       const clusters = {} as Record<ClusterName, ClusterState>;
@@ -145,12 +151,21 @@ export class ControlPlane {
               break;
             } catch (err) {
               if (attempt === maxPortAttempts || !(await lostItsPort(setup))) throw err;
-              members.splice(members.findIndex((m) => m.child === apiserver), 1);
+              members.splice(
+                members.findIndex((m) => m.child === apiserver),
+                1,
+              );
               await moveToFreePort(setup);
             }
           }
           clusters[setup.state.name] = { ...setup.state, pid: apiserver.pid! };
-          start(`kube-controller-manager (${setup.state.name})`, 2, tools.kubeControllerManager, controllerManagerArgs(setup), join(dir, setup.state.name, 'kube-controller-manager.log'));
+          start(
+            `kube-controller-manager (${setup.state.name})`,
+            2,
+            tools.kubeControllerManager,
+            controllerManagerArgs(setup),
+            join(dir, setup.state.name, 'kube-controller-manager.log'),
+          );
           await waitForAggregatedRoles(setup);
         }),
       );
@@ -382,7 +397,9 @@ async function waitForAggregatedRoles(setup: ClusterSetup): Promise<void> {
     if (((role as { rules?: unknown[] } | undefined)?.rules ?? []).length > 0) return;
     await sleep(200);
   }
-  throw new Error(`ClusterRole view in ${setup.state.name} got no rules within ${readyTimeoutMs / 1000}s: is kube-controller-manager running? See ${join(setup.state.files.log, '..', 'kube-controller-manager.log')}`);
+  throw new Error(
+    `ClusterRole view in ${setup.state.name} got no rules within ${readyTimeoutMs / 1000}s: is kube-controller-manager running? See ${join(setup.state.files.log, '..', 'kube-controller-manager.log')}`,
+  );
 }
 
 function getJSON(url: string, ca: string, client: PemPair): Promise<unknown> {
@@ -466,12 +483,14 @@ async function terminate(child: ChildProcess): Promise<void> {
 
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise<import('node:net').Server>((resolve, reject) => {
-        const server = createServer();
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve(server));
-      }),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<import('node:net').Server>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
     ),
   );
   const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);

@@ -25,9 +25,16 @@ describe('an API server whose port was taken', () => {
     const dir = testDirectory('ports-test-');
     const setup = await setupIn(dir, 33999);
     expect(await lostItsPort(setup)).toBe(false); // no log yet
-    await writeFile(setup.state.files.log, 'E1201 run.go:72] "command failed" err="failed to create listener: failed to listen on 127.0.0.1:34000: listen tcp 127.0.0.1:34000: bind: address already in use"\n');
+    await writeFile(
+      setup.state.files.log,
+      'E1201 run.go:72] "command failed" err="failed to create listener: failed to listen on 127.0.0.1:34000: listen tcp 127.0.0.1:34000: bind: address already in use"\n',
+    );
     expect(await lostItsPort(setup)).toBe(false); // an earlier attempt's port
-    await writeFile(setup.state.files.log, 'E1201 run.go:72] "command failed" err="failed to create listener: failed to listen on 127.0.0.1:33999: listen tcp 127.0.0.1:33999: bind: address already in use"\n', { flag: 'a' });
+    await writeFile(
+      setup.state.files.log,
+      'E1201 run.go:72] "command failed" err="failed to create listener: failed to listen on 127.0.0.1:33999: listen tcp 127.0.0.1:33999: bind: address already in use"\n',
+      { flag: 'a' },
+    );
     expect(await lostItsPort(setup)).toBe(true);
   });
 
@@ -37,7 +44,10 @@ describe('an API server whose port was taken', () => {
     await moveToFreePort(setup);
     expect(setup.port).toBeGreaterThan(1);
     expect(setup.state.server).toBe(`https://127.0.0.1:${setup.port}`);
-    const kubeconfig = parse(await readFile(setup.state.adminKubeconfig, 'utf8')) as { clusters: { cluster: { server: string } }[]; users: { user: Record<string, string> }[] };
+    const kubeconfig = parse(await readFile(setup.state.adminKubeconfig, 'utf8')) as {
+      clusters: { cluster: { server: string } }[];
+      users: { user: Record<string, string> }[];
+    };
     expect(kubeconfig.clusters[0]!.cluster.server).toBe(setup.state.server);
     expect(Buffer.from(kubeconfig.users[0]!.user['client-certificate-data']!, 'base64').toString()).toBe(setup.files.adminCert.cert);
   });

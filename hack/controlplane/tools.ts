@@ -27,5 +27,12 @@ export async function toolPaths(): Promise<ToolPaths> {
   const binDir = stdout.trim();
   const goMod = await readFile(join(repoRoot, 'hack', 'tools', 'kube-apiserver', 'go.mod'), 'utf8');
   const kubernetesVersion = /^require k8s\.io\/kubernetes (v\S+)$/m.exec(goMod)?.[1] ?? 'unknown';
-  return { etcd: join(binDir, 'etcd'), kubeApiserver: join(binDir, 'kube-apiserver'), kubeControllerManager: join(binDir, 'kube-controller-manager'), luaHealth: join(binDir, 'lua-health'), loadgen: join(binDir, 'loadgen'), kubernetesVersion };
+  return {
+    etcd: join(binDir, 'etcd'),
+    kubeApiserver: join(binDir, 'kube-apiserver'),
+    kubeControllerManager: join(binDir, 'kube-controller-manager'),
+    luaHealth: join(binDir, 'lua-health'),
+    loadgen: join(binDir, 'loadgen'),
+    kubernetesVersion,
+  };
 }

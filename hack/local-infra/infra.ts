@@ -58,8 +58,17 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
   const logFile = (name: string) => (options.logDir ? { logFile: join(options.logDir, `${name}.log`) } : {});
   const logLevel = options.logLevel ? { logLevel: options.logLevel } : {};
   const operatorConfig = { ...logLevel, ...options.operatorConfig };
-  const operator = await startOperator({ kubeconfig: hubKubeconfig, namespace, config: operatorConfig, ...(options.operatorEnv ? { env: options.operatorEnv } : {}), ...logFile('operator') });
-  const operatorCA = Buffer.from(await kubectl(hubKubeconfig, ['get', 'secret', '-n', namespace, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+  const operator = await startOperator({
+    kubeconfig: hubKubeconfig,
+    namespace,
+    config: operatorConfig,
+    ...(options.operatorEnv ? { env: options.operatorEnv } : {}),
+    ...logFile('operator'),
+  });
+  const operatorCA = Buffer.from(
+    await kubectl(hubKubeconfig, ['get', 'secret', '-n', namespace, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']),
+    'base64',
+  ).toString();
   const issuerCAFile = join(dir, 'operator-ca.crt');
   await writeFile(issuerCAFile, operatorCA);
 
@@ -97,17 +106,26 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
     async addUser(email, password) {
       const secret = `user-password-${++users}`;
       await kubectl(hubKubeconfig, ['create', 'secret', 'generic', secret, '-n', namespace, `--from-literal=hash=${await hashPassword(password)}`]);
-      await kubectl(hubKubeconfig, ['apply', '-f', '-'], stringify({
-        apiVersion: 'infrahq.com/v1alpha1',
-        kind: 'User',
-        metadata: { name: `${namespace}-user-${users}` },
-        spec: { email, passwordSecretRef: { name: secret, key: 'hash' } },
-      }));
+      await kubectl(
+        hubKubeconfig,
+        ['apply', '-f', '-'],
+        stringify({
+          apiVersion: 'infrahq.com/v1alpha1',
+          kind: 'User',
+          metadata: { name: `${namespace}-user-${users}` },
+          spec: { email, passwordSecretRef: { name: secret, key: 'hash' } },
+        }),
+      );
     },
     async token(email, password, forDestination = destination) {
       const login = await post('logins', 'Login', { email, password });
       if (login.status !== 201) throw new Error(`login failed: ${login.text}`);
-      const request = await post('tokenrequests', 'TokenRequest', { destination: forDestination }, login.json<{ status: { sessionKey: string } }>().status.sessionKey);
+      const request = await post(
+        'tokenrequests',
+        'TokenRequest',
+        { destination: forDestination },
+        login.json<{ status: { sessionKey: string } }>().status.sessionKey,
+      );
       if (request.status !== 201) throw new Error(`token request failed: ${request.text}`);
       return request.json<{ status: { token: string } }>().status.token;
     },
@@ -115,14 +133,18 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
       // The CA comes from the Destination, as the CLI will take it: proof the connector published it.
       const caBundle = await kubectl(hubKubeconfig, ['get', 'destination', destination, '-o', 'jsonpath={.spec.caBundle}']);
       const path = join(dir, `user-${Math.random().toString(36).slice(2)}.kubeconfig`);
-      await writeFile(path, stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: destination, cluster: { server: connector.proxyURL, 'certificate-authority-data': caBundle } }],
-        users: [{ name: 'user', user: { token } }],
-        contexts: [{ name: destination, context: { cluster: destination, user: 'user' } }],
-        'current-context': destination,
-      }), { mode: 0o600 });
+      await writeFile(
+        path,
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: destination, cluster: { server: connector.proxyURL, 'certificate-authority-data': caBundle } }],
+          users: [{ name: 'user', user: { token } }],
+          contexts: [{ name: destination, context: { cluster: destination, user: 'user' } }],
+          'current-context': destination,
+        }),
+        { mode: 0o600 },
+      );
       return path;
     },
     async stop() {

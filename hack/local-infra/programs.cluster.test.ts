@@ -44,7 +44,7 @@ describe('starting a program', () => {
     }
   }, 100_000); // two starts of up to 30 s each before the harness gives up and says why
 
-  it('reports any other failure after one attempt, with the program\'s last words', async () => {
+  it("reports any other failure after one attempt, with the program's last words", async () => {
     const pickPorts = picker(freePorts);
     const failed = startOperator({ kubeconfig: '/nonexistent/kubeconfig', namespace, pickPorts });
     await expect(failed).rejects.toThrow(/the program exited with \d+:\n[\s\S]*kubeconfig/);

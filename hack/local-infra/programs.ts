@@ -25,12 +25,21 @@ export interface RunningProgram {
  * (the bundle that ships, built by whoever starts the run: test/global-setup.ts, bench/main.ts,
  * hack/dev.ts), collects its log lines.
  */
-async function startProgram(program: Program, config: Record<string, unknown>, metricsPort: number, logFile?: string, env?: NodeJS.ProcessEnv): Promise<RunningProgram> {
+async function startProgram(
+  program: Program,
+  config: Record<string, unknown>,
+  metricsPort: number,
+  logFile?: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<RunningProgram> {
   const dir = await mkdtemp(join(tmpdir(), 'infra-program-'));
   const configFile = join(dir, 'config.yaml');
   // Debug logging unless the caller asks for another level (the bench runs at production's info).
   await writeFile(configFile, stringify({ logLevel: 'debug', ...config, listen: { ...(config.listen as object), metrics: `127.0.0.1:${metricsPort}` } }));
-  const child = spawn(process.execPath, [...nodeFlags[program], programBundle(program), '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...nodeFlags[program], programBundle(program), '--config', configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   const logs: string[] = [];
   for (const stream of [child.stdout!, child.stderr!]) {
     let partial = '';
@@ -158,7 +167,10 @@ export async function waitReady(program: RunningProgram, timeoutMs = 30_000): Pr
   while (Date.now() < deadline) {
     if (program.process.exitCode !== null) throw new Error(`the program exited with ${program.process.exitCode}:\n${program.logs.slice(-20).join('\n')}`);
     // A probe that gets no answer must not hold the harness past its deadline.
-    const ok = await fetch(`${program.metricsURL}/readyz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+    const ok = await fetch(`${program.metricsURL}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await sleep(100);
   }

@@ -40,7 +40,9 @@ beforeAll(async () => {
       if (cm.data) delete cm.data['large'];
     },
   });
-  informer.onChange((cm, event) => seen.push({ name: cm.metadata!.name!, event, data: { ...cm.data }, managedFields: cm.metadata?.managedFields !== undefined }));
+  informer.onChange((cm, event) =>
+    seen.push({ name: cm.metadata!.name!, event, data: { ...cm.data }, managedFields: cm.metadata?.managedFields !== undefined }),
+  );
   await informer.start();
   await informer.waitForSync();
 });
@@ -54,18 +56,33 @@ it('lists in pages of the size asked for, then watches from where the list ended
   expect(pages.map((p) => p.limit)).toEqual([2, 2, 2]);
   expect(pages[0]!._continue).toBeUndefined();
   expect(pages.slice(1).every((p) => typeof p._continue === 'string' && p._continue.length > 0)).toBe(true);
-  expect(informer.list().map((cm) => cm.metadata!.name).sort()).toEqual(listed);
+  expect(
+    informer
+      .list()
+      .map((cm) => cm.metadata!.name)
+      .sort(),
+  ).toEqual(listed);
 
   await kubectlOk('hub', ['apply', '-f', '-'], { input: JSON.stringify(configMap('watched')) });
   await eventually(() => expect(informer.get('watched', namespace)).toBeDefined());
   expect(seen.filter((s) => s.name === 'watched')).toHaveLength(1);
-  expect(seen.filter((s) => s.event === 'add').map((s) => s.name).sort()).toEqual([...listed, 'watched']);
+  expect(
+    seen
+      .filter((s) => s.event === 'add')
+      .map((s) => s.name)
+      .sort(),
+  ).toEqual([...listed, 'watched']);
 });
 
 it("pages through custom objects too, whose lists client-node hands over as JSON ('continue', not '_continue')", async () => {
   const run = uniqueName('paged');
   const names = ['g1', 'g2', 'g3'].map((g) => `${run}-${g}`);
-  const grants = names.map((name) => ({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name, labels: { 'informer-test': run } }, spec: { user: `${name}@example.com`, role: 'view', resource: 'nowhere' } }));
+  const grants = names.map((name) => ({
+    apiVersion: 'infrahq.com/v1alpha1',
+    kind: 'Grant',
+    metadata: { name, labels: { 'informer-test': run } },
+    spec: { user: `${name}@example.com`, role: 'view', resource: 'nowhere' },
+  }));
   await kubectlOk('hub', ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: grants }) });
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const grantPages: ListPage[] = [];
@@ -77,14 +94,25 @@ it("pages through custom objects too, whose lists client-node hands over as JSON
     listPageSize: 2,
     list: (page) => {
       grantPages.push(page);
-      return custom.listClusterCustomObject({ group: 'infrahq.com', version: 'v1alpha1', plural: 'grants', labelSelector: `informer-test=${run}`, ...page }) as Promise<KubernetesListObject<CustomObject>>;
+      return custom.listClusterCustomObject({
+        group: 'infrahq.com',
+        version: 'v1alpha1',
+        plural: 'grants',
+        labelSelector: `informer-test=${run}`,
+        ...page,
+      }) as Promise<KubernetesListObject<CustomObject>>;
     },
   });
   try {
     await grantInformer.start();
     await grantInformer.waitForSync();
     expect(grantPages).toHaveLength(2);
-    expect(grantInformer.list().map((g) => g.metadata!.name).sort()).toEqual(names);
+    expect(
+      grantInformer
+        .list()
+        .map((g) => g.metadata!.name)
+        .sort(),
+    ).toEqual(names);
   } finally {
     await grantInformer.stop();
     await kubectlOk('hub', ['delete', 'grants', '-l', `informer-test=${run}`]);

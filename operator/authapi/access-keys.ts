@@ -25,8 +25,16 @@ export async function accessKey(deps: AuthAPIDeps, spec: AccessKeySpec, caller: 
   if (!user) throw new StatusError(404, 'NotFound', `no User has email ${email}; create the User first`);
   const lifetimeMs = spec.ttl ? parseDuration(spec.ttl)! : defaultAccessKeyTtlMs;
   const { key, credential } = await deps.credentials.create('access-key', user, { lifetimeMs, name: spec.name });
-  deps.audit.info({ action: 'accesskey.created', user: email, by: caller.identity.email, name: spec.name, id: credential.id, expiresAt: credential.expiresAt.toISOString() }, 'access key created');
-  deps.events.record(user, 'Normal', 'AccessKeyCreated', `access key ${spec.name} created by ${caller.identity.email}, expires ${credential.expiresAt.toISOString()}`);
+  deps.audit.info(
+    { action: 'accesskey.created', user: email, by: caller.identity.email, name: spec.name, id: credential.id, expiresAt: credential.expiresAt.toISOString() },
+    'access key created',
+  );
+  deps.events.record(
+    user,
+    'Normal',
+    'AccessKeyCreated',
+    `access key ${spec.name} created by ${caller.identity.email}, expires ${credential.expiresAt.toISOString()}`,
+  );
   return { accessKey: key, expirationTimestamp: credential.expiresAt.toISOString(), user: email };
 }
 
@@ -59,7 +67,9 @@ export function accessKeysAPI(deps: AuthAPIDeps, authenticate: Authenticator): e
     base,
     handle(async (req, res) => {
       const { email, userName } = await owner(req);
-      const items = deps.credentials.accessKeysOf(userName).map((k) => ({ name: k.name, user: email, expirationTimestamp: k.expiresAt, lastUsedTimestamp: k.lastUsedAt }));
+      const items = deps.credentials
+        .accessKeysOf(userName)
+        .map((k) => ({ name: k.name, user: email, expirationTimestamp: k.expiresAt, lastUsedTimestamp: k.lastUsedAt }));
       res.json({ apiVersion, kind: 'AccessKeyList', items });
     }),
   );

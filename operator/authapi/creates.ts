@@ -66,9 +66,14 @@ export function authCreates(deps: AuthAPIDeps, authenticate: Authenticator): Cre
     try {
       if (!kind) throw new StatusError(404, 'NotFound', `the server could not find the requested resource ${plural}.${group}`);
       const body = (await readJSONBody(req)) as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: string }; spec?: unknown };
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new StatusError(400, 'BadRequest', `the request body must be a ${kind} object`);
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw new StatusError(400, 'BadRequest', `the request body must be a ${kind} object`);
       if (body.apiVersion !== apiVersion || body.kind !== kind) {
-        throw new StatusError(400, 'BadRequest', `expected apiVersion ${apiVersion} and kind ${kind} for ${plural}, got ${String(body.apiVersion)} ${String(body.kind)}`);
+        throw new StatusError(
+          400,
+          'BadRequest',
+          `expected apiVersion ${apiVersion} and kind ${kind} for ${plural}, got ${String(body.apiVersion)} ${String(body.kind)}`,
+        );
       }
       const parsed = kinds[kind].spec.safeParse(body.spec ?? {});
       if (!parsed.success) {

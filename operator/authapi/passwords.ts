@@ -23,7 +23,11 @@ export function requirePasswordChanged(deps: AuthAPIDeps, caller: Caller): void 
 export async function passwordReset(deps: AuthAPIDeps, spec: PasswordResetSpec, caller: Caller): Promise<PasswordResetStatus> {
   requirePasswordChanged(deps, caller);
   if (infraRole(deps.hub, caller.identity, deps.bootstrapAdmins) !== 'admin') {
-    throw new StatusError(403, 'Forbidden', `only an Infra admin (a Grant with role admin on resource infra) may reset passwords; ${caller.identity.email} is not one`);
+    throw new StatusError(
+      403,
+      'Forbidden',
+      `only an Infra admin (a Grant with role admin on resource infra) may reset passwords; ${caller.identity.email} is not one`,
+    );
   }
   const user = deps.hub.userByEmail(spec.user);
   if (!user) throw new StatusError(404, 'NotFound', `no User has email ${spec.user}; create the User first (infra users add ${spec.user})`);
@@ -40,7 +44,8 @@ export async function passwordChange(deps: AuthAPIDeps, spec: PasswordChangeSpec
   const email = caller.identity.email;
   const user = deps.hub.userByEmail(email);
   const ref = user?.spec.passwordSecretRef;
-  if (!user || !ref) throw new StatusError(400, 'BadRequest', `${email} has no Infra password: people who log in through an identity provider change their password there`);
+  if (!user || !ref)
+    throw new StatusError(400, 'BadRequest', `${email} has no Infra password: people who log in through an identity provider change their password there`);
   const lock = deps.throttle.locked(email, address);
   if (lock) throw lockedOut(lock, email, address);
   const hash = secretRefProblem({ kind: 'User', name: user.metadata.name! }, ref.name) ? undefined : await deps.readSecret(ref.name, ref.key);

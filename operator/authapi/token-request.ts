@@ -25,9 +25,16 @@ export async function tokenRequest(deps: AuthAPIDeps, spec: TokenRequestSpec, au
     if (!deps.hub.destinations.get(destination)) {
       throw new StatusError(404, 'NotFound', `destination "${destination}" does not exist; run \`infra list\` to see the destinations you can reach`);
     }
-    throw new StatusError(403, 'Forbidden', `${caller.identity.email} has no grant on destination "${destination}"; ask an Infra admin for a Grant with resource: ${destination}`);
+    throw new StatusError(
+      403,
+      'Forbidden',
+      `${caller.identity.email} has no grant on destination "${destination}"; ask an Infra admin for a Grant with resource: ${destination}`,
+    );
   }
   const { token, expiresAt } = await deps.tokens.issue(caller.identity, destination);
-  deps.audit.info({ action: 'token', user: caller.identity.email, groups: caller.identity.groups, destination, expiresAt: expiresAt.toISOString(), result: 'issued' }, 'token issued');
+  deps.audit.info(
+    { action: 'token', user: caller.identity.email, groups: caller.identity.groups, destination, expiresAt: expiresAt.toISOString(), result: 'issued' },
+    'token issued',
+  );
   return { token, expirationTimestamp: expiresAt.toISOString() };
 }

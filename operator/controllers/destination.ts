@@ -32,14 +32,34 @@ export function destinationController(ctx: ControllerContext, timeoutMs = heartb
  * say so, and (while connected) when to look again: just after its heartbeat would be
  * missed. Pure, for tests.
  */
-export function destinationConnection(destination: Destination, now: Date, timeoutMs = heartbeatTimeoutMs): { connected: boolean; conditions: ConditionInput[]; requeueAfterMs?: number } {
+export function destinationConnection(
+  destination: Destination,
+  now: Date,
+  timeoutMs = heartbeatTimeoutMs,
+): { connected: boolean; conditions: ConditionInput[]; requeueAfterMs?: number } {
   const lastSeen = Date.parse(destination.status?.lastSeenAt ?? '');
   const age = Number.isNaN(lastSeen) ? Infinity : now.getTime() - lastSeen;
   const connected = age < timeoutMs;
   const conditions = connected
     ? readiness({ type: 'Ready', status: 'True', reason: 'Connected', message: `connector last seen at ${destination.status!.lastSeenAt}` })
     : Number.isNaN(lastSeen)
-      ? readiness({ type: 'Ready', status: 'False', reason: 'NeverConnected', message: 'no connector has registered for this destination yet; install one in the cluster (docs/connector.md)' }, 'waiting')
-      : readiness({ type: 'Ready', status: 'False', reason: 'HeartbeatMissed', message: `no heartbeat from the connector since ${destination.status!.lastSeenAt}; check the connector's logs in that cluster` }, 'stalled');
+      ? readiness(
+          {
+            type: 'Ready',
+            status: 'False',
+            reason: 'NeverConnected',
+            message: 'no connector has registered for this destination yet; install one in the cluster (docs/connector.md)',
+          },
+          'waiting',
+        )
+      : readiness(
+          {
+            type: 'Ready',
+            status: 'False',
+            reason: 'HeartbeatMissed',
+            message: `no heartbeat from the connector since ${destination.status!.lastSeenAt}; check the connector's logs in that cluster`,
+          },
+          'stalled',
+        );
   return { connected, conditions, ...(connected ? { requeueAfterMs: timeoutMs - age + 1000 } : {}) };
 }

@@ -28,7 +28,9 @@ describe('grantConditions', () => {
     });
 
     it('is True (Valid) with the end of access in its message while the Grant has not expired', () => {
-      const c = byType(grantConditions(grant('g', { user: 'carl@example.com', role: 'view', resource: 'prod', expiresAt: '2030-06-01T12:00:01Z' }), world(), now));
+      const c = byType(
+        grantConditions(grant('g', { user: 'carl@example.com', role: 'view', resource: 'prod', expiresAt: '2030-06-01T12:00:01Z' }), world(), now),
+      );
       expect(c['Ready']).toEqual({ type: 'Ready', status: 'True', reason: 'Valid', message: 'access until 2030-06-01T12:00:01Z' });
     });
 
@@ -54,7 +56,9 @@ describe('grantConditions', () => {
     });
 
     it('says Expired rather than DestinationNotFound when both hold: a person must act', () => {
-      const c = byType(grantConditions(grant('g', { user: 'carl@example.com', role: 'view', resource: 'staging', expiresAt: '2030-01-01T00:00:00Z' }), world(), now));
+      const c = byType(
+        grantConditions(grant('g', { user: 'carl@example.com', role: 'view', resource: 'staging', expiresAt: '2030-01-01T00:00:00Z' }), world(), now),
+      );
       expect(c['Ready']).toMatchObject({ status: 'False', reason: 'Expired' });
     });
   });
@@ -88,7 +92,9 @@ describe('grantConditions', () => {
     });
 
     it('is reported beside Ready, independent of it: a Grant to an unknown user on an expired resource says both', () => {
-      const c = byType(grantConditions(grant('g', { user: 'erin@example.com', role: 'view', resource: 'prod', expiresAt: '2030-01-01T00:00:00Z' }), world(), now));
+      const c = byType(
+        grantConditions(grant('g', { user: 'erin@example.com', role: 'view', resource: 'prod', expiresAt: '2030-01-01T00:00:00Z' }), world(), now),
+      );
       expect([c['Ready']!.reason, c['SubjectFound']!.reason]).toEqual(['Expired', 'UserNotFound']);
     });
   });

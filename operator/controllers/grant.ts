@@ -12,25 +12,60 @@ import { kindController, type ControllerContext } from './context.ts';
 /** The conditions a Grant should carry now; pure, for tests. */
 export function grantConditions(grant: Grant, hub: Pick<Hub, 'destinations' | 'userByEmail' | 'groups' | 'users'>, now: Date): ConditionInput[] {
   const destination = grantDestination(grant);
-  const subject: ConditionInput = grant.spec.user !== undefined
-    ? hub.userByEmail(grant.spec.user)
-      ? { type: 'SubjectFound', status: 'True', reason: 'UserFound', message: `user ${grant.spec.user} exists` }
-      : { type: 'SubjectFound', status: 'False', reason: 'UserNotFound', message: `no User has email ${grant.spec.user} yet; the Grant applies once they log in or an admin creates them` }
-    : groupKnown(hub, grant.spec.group!)
-      ? { type: 'SubjectFound', status: 'True', reason: 'GroupFound', message: `group ${grant.spec.group} is known` }
-      : { type: 'SubjectFound', status: 'False', reason: 'GroupNotFound', message: `no built-in Group is named ${grant.spec.group} and no user has logged in with it yet; the Grant applies once one does` };
+  const subject: ConditionInput =
+    grant.spec.user !== undefined
+      ? hub.userByEmail(grant.spec.user)
+        ? { type: 'SubjectFound', status: 'True', reason: 'UserFound', message: `user ${grant.spec.user} exists` }
+        : {
+            type: 'SubjectFound',
+            status: 'False',
+            reason: 'UserNotFound',
+            message: `no User has email ${grant.spec.user} yet; the Grant applies once they log in or an admin creates them`,
+          }
+      : groupKnown(hub, grant.spec.group!)
+        ? { type: 'SubjectFound', status: 'True', reason: 'GroupFound', message: `group ${grant.spec.group} is known` }
+        : {
+            type: 'SubjectFound',
+            status: 'False',
+            reason: 'GroupNotFound',
+            message: `no built-in Group is named ${grant.spec.group} and no user has logged in with it yet; the Grant applies once one does`,
+          };
 
   let ready: ConditionInput[];
   const subjectName = grant.spec.user ?? grant.spec.group ?? '';
   if (isReservedSubject(subjectName)) {
-    ready = readiness({ type: 'Ready', status: 'False', reason: 'ReservedSubject', message: `${subjectName} is one of Kubernetes' own groups: it is never bound at a destination; grant an Infra or identity provider group instead` }, 'stalled');
+    ready = readiness(
+      {
+        type: 'Ready',
+        status: 'False',
+        reason: 'ReservedSubject',
+        message: `${subjectName} is one of Kubernetes' own groups: it is never bound at a destination; grant an Infra or identity provider group instead`,
+      },
+      'stalled',
+    );
   } else if (isExpired(grant, now)) {
-    const message = expiresAtMs(grant) === -Infinity ? `spec.expiresAt "${grant.spec.expiresAt}" is not an RFC 3339 timestamp, so the Grant counts as expired; write it like 2030-01-31T18:00:00Z` : `the Grant expired at ${grant.spec.expiresAt}; delete it, or set a later spec.expiresAt to restore access`;
+    const message =
+      expiresAtMs(grant) === -Infinity
+        ? `spec.expiresAt "${grant.spec.expiresAt}" is not an RFC 3339 timestamp, so the Grant counts as expired; write it like 2030-01-31T18:00:00Z`
+        : `the Grant expired at ${grant.spec.expiresAt}; delete it, or set a later spec.expiresAt to restore access`;
     ready = readiness({ type: 'Ready', status: 'False', reason: 'Expired', message }, 'stalled');
   } else if (destination !== infraResource && !hub.destinations.get(destination)) {
-    ready = readiness({ type: 'Ready', status: 'False', reason: 'DestinationNotFound', message: `no Destination named ${destination}; it appears when that cluster's connector registers` }, 'waiting');
+    ready = readiness(
+      {
+        type: 'Ready',
+        status: 'False',
+        reason: 'DestinationNotFound',
+        message: `no Destination named ${destination}; it appears when that cluster's connector registers`,
+      },
+      'waiting',
+    );
   } else {
-    ready = readiness({ type: 'Ready', status: 'True', reason: 'Valid', message: grant.spec.expiresAt ? `access until ${grant.spec.expiresAt}` : 'access granted' });
+    ready = readiness({
+      type: 'Ready',
+      status: 'True',
+      reason: 'Valid',
+      message: grant.spec.expiresAt ? `access until ${grant.spec.expiresAt}` : 'access granted',
+    });
   }
   return [...ready, subject];
 }
@@ -70,8 +105,16 @@ export function grantController(ctx: ControllerContext): Controller {
       };
       await applier.applyStatus('Grant', name, next);
       if (expired && status.expired !== true) {
-        audit.info({ action: 'grant.expired', grant: name, subject: grant.spec.user ?? grant.spec.group, role: grant.spec.role, resource: grant.spec.resource }, 'grant expired');
-        events.record(grant, 'Normal', 'Expired', `access of ${grant.spec.user ?? grant.spec.group} as ${grant.spec.role} on ${grant.spec.resource} expired at ${grant.spec.expiresAt}`);
+        audit.info(
+          { action: 'grant.expired', grant: name, subject: grant.spec.user ?? grant.spec.group, role: grant.spec.role, resource: grant.spec.resource },
+          'grant expired',
+        );
+        events.record(
+          grant,
+          'Normal',
+          'Expired',
+          `access of ${grant.spec.user ?? grant.spec.group} as ${grant.spec.role} on ${grant.spec.resource} expired at ${grant.spec.expiresAt}`,
+        );
       }
     }
     const end = expiresAtMs(grant);
@@ -88,7 +131,18 @@ export function grantController(ctx: ControllerContext): Controller {
     else seenGenerations.set(name, grant.metadata!.generation);
     if (!hub.grants.hasSynced || (event === 'update' && previous === grant.metadata!.generation)) return;
     const action = { add: 'grant.created', update: 'grant.updated', delete: 'grant.deleted' }[event];
-    audit.info({ action, grant: name, by: lastManager(grant), subject: grant.spec.user ?? grant.spec.group, role: grant.spec.role, resource: grant.spec.resource, expiresAt: grant.spec.expiresAt }, action);
+    audit.info(
+      {
+        action,
+        grant: name,
+        by: lastManager(grant),
+        subject: grant.spec.user ?? grant.spec.group,
+        role: grant.spec.role,
+        resource: grant.spec.resource,
+        expiresAt: grant.spec.expiresAt,
+      },
+      action,
+    );
   });
   const enqueueGrants = (index: string, value: string) => {
     for (const g of hub.grants.byIndex(index, value)) controller.enqueue(g.metadata!.name!);

@@ -17,7 +17,8 @@ export function groupController(ctx: ControllerContext): Controller {
       conditionsCurrent(status.conditions, conditions, generation) &&
       status.memberCount === members.length &&
       JSON.stringify(status.unknownMembers ?? []) === JSON.stringify(unknownMembers)
-    ) return;
+    )
+      return;
     await applier.applyStatus('Group', name, {
       observedGeneration: generation,
       memberCount: members.length,
@@ -39,7 +40,12 @@ export function groupMembership(group: Group, hub: Pick<Hub, 'userByEmail'>): { 
   const conditions = readiness(
     unknownMembers.length === 0
       ? { type: 'Ready', status: 'True', reason: 'MembersFound', message: `${members.length} members` }
-      : { type: 'Ready', status: 'True', reason: 'UnknownMembers', message: `${unknownMembers.length} of ${members.length} members have no User yet: ${unknownMembers.slice(0, 5).join(', ')}${unknownMembers.length > 5 ? ', …' : ''}` },
+      : {
+          type: 'Ready',
+          status: 'True',
+          reason: 'UnknownMembers',
+          message: `${unknownMembers.length} of ${members.length} members have no User yet: ${unknownMembers.slice(0, 5).join(', ')}${unknownMembers.length > 5 ? ', …' : ''}`,
+        },
   );
   return { members, unknownMembers, conditions };
 }

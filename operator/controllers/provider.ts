@@ -21,10 +21,16 @@ export const checkDiscovery: DiscoveryCheck = async (issuer) => {
   const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(discoveryTimeoutMs), redirect: 'error' });
-    if (!res.ok) return { type: 'DiscoveryReachable', status: 'False', reason: 'DiscoveryFailed', message: `${url} answered HTTP ${res.status}; check spec.issuer` };
+    if (!res.ok)
+      return { type: 'DiscoveryReachable', status: 'False', reason: 'DiscoveryFailed', message: `${url} answered HTTP ${res.status}; check spec.issuer` };
     const doc = (await res.json()) as { issuer?: string };
     if (doc.issuer !== issuer) {
-      return { type: 'DiscoveryReachable', status: 'False', reason: 'IssuerMismatch', message: `${url} says its issuer is ${doc.issuer ?? '(none)'}, not ${issuer}; set spec.issuer to exactly that` };
+      return {
+        type: 'DiscoveryReachable',
+        status: 'False',
+        reason: 'IssuerMismatch',
+        message: `${url} says its issuer is ${doc.issuer ?? '(none)'}, not ${issuer}; set spec.issuer to exactly that`,
+      };
     }
     return { type: 'DiscoveryReachable', status: 'True', reason: 'Discovered', message: `OIDC discovery at ${url} answers` };
   } catch (err) {
@@ -39,7 +45,12 @@ export async function secretCondition(provider: Provider, readSecret: Controller
   if (refused) return { type: 'ClientSecretFound', status: 'False', reason: 'SecretNotAllowed', message: refused };
   const value = await readSecret(name, key);
   if (value === undefined || value === '') {
-    return { type: 'ClientSecretFound', status: 'False', reason: 'SecretNotFound', message: `Secret ${name} in the operator's namespace has no key ${key}; create it: kubectl -n <operator namespace> create secret generic ${name} --from-literal=${key}=<client secret>` };
+    return {
+      type: 'ClientSecretFound',
+      status: 'False',
+      reason: 'SecretNotFound',
+      message: `Secret ${name} in the operator's namespace has no key ${key}; create it: kubectl -n <operator namespace> create secret generic ${name} --from-literal=${key}=<client secret>`,
+    };
   }
   return { type: 'ClientSecretFound', status: 'True', reason: 'SecretFound', message: `client secret read from Secret ${name}, key ${key}` };
 }
@@ -50,7 +61,8 @@ export async function credentialsCondition(provider: Provider, clients: Provider
     await clients.checkCredentials(provider);
     return { type: 'CredentialsValid', status: 'True', reason: 'Accepted', message: 'the identity provider accepts the client ID and secret' };
   } catch (err) {
-    if (err instanceof UpstreamError && err.problem === 'misconfigured') return { type: 'CredentialsValid', status: 'False', reason: 'InvalidClient', message: err.message };
+    if (err instanceof UpstreamError && err.problem === 'misconfigured')
+      return { type: 'CredentialsValid', status: 'False', reason: 'InvalidClient', message: err.message };
     return { type: 'CredentialsValid', status: 'Unknown', reason: 'CheckFailed', message: `could not check the client credentials: ${errorMessage(err)}` };
   }
 }
@@ -76,30 +88,37 @@ export interface ProviderControllerOptions {
 export function providerController(ctx: ControllerContext, options: ProviderControllerOptions): Controller {
   const { hub, applier } = ctx;
   const { clients, credentials, recheckIntervalMs = defaultRecheckIntervalMs, discover = checkDiscovery } = options;
-  return kindController(ctx, 'provider', hub.providers, async (name) => {
-    const provider = hub.providers.get(name);
-    if (!provider) {
-      clients.forget(name);
-      const revoked = await credentials.revokeProviderSessions(name);
-      if (revoked > 0) ctx.audit.info({ action: 'provider.deleted', provider: name, revokedSessions: revoked }, 'provider deleted: its sessions revoked');
-      return;
-    }
-    const [discovery, secret] = await Promise.all([discover(provider.spec.issuer), secretCondition(provider, ctx.readSecret)]);
-    const credentialsValid: ConditionInput = discovery.status === 'True' && secret.status === 'True'
-      ? await credentialsCondition(provider, clients)
-      : { type: 'CredentialsValid', status: 'Unknown', reason: 'NotChecked', message: 'checked once discovery answers and the client secret is found' };
-    const ready = providerReady(discovery, secret, credentialsValid);
-    const conditions = [ready, discovery, secret, credentialsValid];
-    const generation = provider.metadata.generation;
-    const now = ctx.now();
-    const lastSync = Date.parse(provider.status?.lastSyncAt ?? '') || 0;
-    if (!conditionsCurrent(provider.status?.conditions, conditions, generation) || now.getTime() - lastSync > recheckIntervalMs / 2) {
-      await applier.applyStatus('Provider', name, {
-        observedGeneration: generation,
-        ...(ready.status === 'True' ? { lastSyncAt: now.toISOString() } : provider.status?.lastSyncAt ? { lastSyncAt: provider.status.lastSyncAt } : {}),
-        conditions: mergeConditions(provider.status?.conditions, conditions, generation, now),
-      });
-    }
-    return { requeueAfterMs: recheckIntervalMs };
-  }, () => credentials.sessionProviders());
+  return kindController(
+    ctx,
+    'provider',
+    hub.providers,
+    async (name) => {
+      const provider = hub.providers.get(name);
+      if (!provider) {
+        clients.forget(name);
+        const revoked = await credentials.revokeProviderSessions(name);
+        if (revoked > 0) ctx.audit.info({ action: 'provider.deleted', provider: name, revokedSessions: revoked }, 'provider deleted: its sessions revoked');
+        return;
+      }
+      const [discovery, secret] = await Promise.all([discover(provider.spec.issuer), secretCondition(provider, ctx.readSecret)]);
+      const credentialsValid: ConditionInput =
+        discovery.status === 'True' && secret.status === 'True'
+          ? await credentialsCondition(provider, clients)
+          : { type: 'CredentialsValid', status: 'Unknown', reason: 'NotChecked', message: 'checked once discovery answers and the client secret is found' };
+      const ready = providerReady(discovery, secret, credentialsValid);
+      const conditions = [ready, discovery, secret, credentialsValid];
+      const generation = provider.metadata.generation;
+      const now = ctx.now();
+      const lastSync = Date.parse(provider.status?.lastSyncAt ?? '') || 0;
+      if (!conditionsCurrent(provider.status?.conditions, conditions, generation) || now.getTime() - lastSync > recheckIntervalMs / 2) {
+        await applier.applyStatus('Provider', name, {
+          observedGeneration: generation,
+          ...(ready.status === 'True' ? { lastSyncAt: now.toISOString() } : provider.status?.lastSyncAt ? { lastSyncAt: provider.status.lastSyncAt } : {}),
+          conditions: mergeConditions(provider.status?.conditions, conditions, generation, now),
+        });
+      }
+      return { requeueAfterMs: recheckIntervalMs };
+    },
+    () => credentials.sessionProviders(),
+  );
 }

@@ -67,14 +67,21 @@ describe('groupMembership', () => {
   it('lists members without a User, sorted, and stays Ready (UnknownMembers): they join at their first login', () => {
     const result = groupMembership(group('oncall', ['zoe@example.com', 'carl@example.com', 'erin@example.com']), hub);
     expect(result.unknownMembers).toEqual(['erin@example.com', 'zoe@example.com']);
-    expect(result.conditions[0]).toEqual({ type: 'Ready', status: 'True', reason: 'UnknownMembers', message: '2 of 3 members have no User yet: erin@example.com, zoe@example.com' });
+    expect(result.conditions[0]).toEqual({
+      type: 'Ready',
+      status: 'True',
+      reason: 'UnknownMembers',
+      message: '2 of 3 members have no User yet: erin@example.com, zoe@example.com',
+    });
   });
 
   it('names at most five unknown members in its message', () => {
     const members = Array.from({ length: 7 }, (_, i) => `u${i}@example.com`);
     const result = groupMembership(group('big', members), hub);
     expect(result.unknownMembers).toHaveLength(7);
-    expect(result.conditions[0]!.message).toBe('7 of 7 members have no User yet: u0@example.com, u1@example.com, u2@example.com, u3@example.com, u4@example.com, …');
+    expect(result.conditions[0]!.message).toBe(
+      '7 of 7 members have no User yet: u0@example.com, u1@example.com, u2@example.com, u3@example.com, u4@example.com, …',
+    );
   });
 
   it('is an empty group without members', () => {
@@ -88,25 +95,45 @@ describe('groupMembership', () => {
 describe('providerReady', () => {
   const ok = (type: string, reason: string): ConditionInput => ({ type, status: 'True', reason, message: `${type} ok` });
   const bad = (type: string, reason: string): ConditionInput => ({ type, status: 'False', reason, message: `${type} failed` });
-  const notChecked: ConditionInput = { type: 'CredentialsValid', status: 'Unknown', reason: 'NotChecked', message: 'checked once discovery answers and the client secret is found' };
+  const notChecked: ConditionInput = {
+    type: 'CredentialsValid',
+    status: 'Unknown',
+    reason: 'NotChecked',
+    message: 'checked once discovery answers and the client secret is found',
+  };
 
   it('is True only when the identity provider accepts the client', () => {
-    expect(providerReady(ok('DiscoveryReachable', 'Discovered'), ok('ClientSecretFound', 'SecretFound'), ok('CredentialsValid', 'Accepted'))).toMatchObject({ status: 'True', reason: 'Ready' });
+    expect(providerReady(ok('DiscoveryReachable', 'Discovered'), ok('ClientSecretFound', 'SecretFound'), ok('CredentialsValid', 'Accepted'))).toMatchObject({
+      status: 'True',
+      reason: 'Ready',
+    });
   });
 
-  it('is False with the first failing check\'s reason and every failing check\'s message', () => {
+  it("is False with the first failing check's reason and every failing check's message", () => {
     expect(providerReady(bad('DiscoveryReachable', 'Unreachable'), bad('ClientSecretFound', 'SecretNotFound'), notChecked)).toEqual({
       type: 'Ready',
       status: 'False',
       reason: 'Unreachable',
       message: 'DiscoveryReachable failed; ClientSecretFound failed',
     });
-    expect(providerReady(ok('DiscoveryReachable', 'Discovered'), ok('ClientSecretFound', 'SecretFound'), bad('CredentialsValid', 'InvalidClient'))).toMatchObject({ status: 'False', reason: 'InvalidClient' });
+    expect(
+      providerReady(ok('DiscoveryReachable', 'Discovered'), ok('ClientSecretFound', 'SecretFound'), bad('CredentialsValid', 'InvalidClient')),
+    ).toMatchObject({ status: 'False', reason: 'InvalidClient' });
   });
 
-  it('is Unknown, with the credentials check\'s reason, while the credentials could not be checked', () => {
-    const checkFailed: ConditionInput = { type: 'CredentialsValid', status: 'Unknown', reason: 'CheckFailed', message: 'could not check the client credentials: timeout' };
-    expect(providerReady(ok('DiscoveryReachable', 'Discovered'), ok('ClientSecretFound', 'SecretFound'), checkFailed)).toEqual({ type: 'Ready', status: 'Unknown', reason: 'CheckFailed', message: checkFailed.message });
+  it("is Unknown, with the credentials check's reason, while the credentials could not be checked", () => {
+    const checkFailed: ConditionInput = {
+      type: 'CredentialsValid',
+      status: 'Unknown',
+      reason: 'CheckFailed',
+      message: 'could not check the client credentials: timeout',
+    };
+    expect(providerReady(ok('DiscoveryReachable', 'Discovered'), ok('ClientSecretFound', 'SecretFound'), checkFailed)).toEqual({
+      type: 'Ready',
+      status: 'Unknown',
+      reason: 'CheckFailed',
+      message: checkFailed.message,
+    });
   });
 });
 
@@ -128,14 +155,18 @@ describe('secretCondition', () => {
   });
 
   it('is SecretNotFound for a missing or empty key, with the command that creates it', async () => {
-    for (const ref of [{ name: 'okta-client', key: 'other' }, { name: 'missing', key: 'secret' }, { name: 'empty', key: 'secret' }]) {
+    for (const ref of [
+      { name: 'okta-client', key: 'other' },
+      { name: 'missing', key: 'secret' },
+      { name: 'empty', key: 'secret' },
+    ]) {
       const c = await secretCondition(provider(ref), readSecret);
       expect(c).toMatchObject({ status: 'False', reason: 'SecretNotFound' });
       expect(c.message).toContain('kubectl -n <operator namespace> create secret generic');
     }
   });
 
-  it('is SecretNotAllowed, without reading it, for one of the operator\'s own Secrets', async () => {
+  it("is SecretNotAllowed, without reading it, for one of the operator's own Secrets", async () => {
     const read: string[] = [];
     const c = await secretCondition(provider({ name: 'infra-signing-key', key: 'key' }), async (name) => void read.push(name));
     expect(c).toMatchObject({ status: 'False', reason: 'SecretNotAllowed' });
@@ -143,8 +174,13 @@ describe('secretCondition', () => {
   });
 
   it('lets a Provider use the Secret the operator made for it', async () => {
-    expect(await secretCondition(provider({ name: 'infra-provider-okta', key: 'clientSecret' }), readSecret)).toMatchObject({ status: 'True', reason: 'SecretFound' });
-    expect(await secretCondition(provider({ name: 'infra-provider-okta', key: 'clientSecret' }, 'other'), readSecret)).toMatchObject({ reason: 'SecretNotAllowed' });
+    expect(await secretCondition(provider({ name: 'infra-provider-okta', key: 'clientSecret' }), readSecret)).toMatchObject({
+      status: 'True',
+      reason: 'SecretFound',
+    });
+    expect(await secretCondition(provider({ name: 'infra-provider-okta', key: 'clientSecret' }, 'other'), readSecret)).toMatchObject({
+      reason: 'SecretNotAllowed',
+    });
   });
 });
 
@@ -153,17 +189,28 @@ describe('credentialsCondition', () => {
   const p = provider({ name: 'okta-client', key: 'secret' });
 
   it('is Accepted when the identity provider takes the client', async () => {
-    expect(await credentialsCondition(p, clients(async () => {}))).toMatchObject({ status: 'True', reason: 'Accepted' });
+    expect(
+      await credentialsCondition(
+        p,
+        clients(async () => {}),
+      ),
+    ).toMatchObject({ status: 'True', reason: 'Accepted' });
   });
 
   it('is False (InvalidClient) when the identity provider refuses the client', async () => {
-    const c = await credentialsCondition(p, clients(async () => Promise.reject(new UpstreamError('misconfigured', 'invalid_client'))));
+    const c = await credentialsCondition(
+      p,
+      clients(async () => Promise.reject(new UpstreamError('misconfigured', 'invalid_client'))),
+    );
     expect(c).toEqual({ type: 'CredentialsValid', status: 'False', reason: 'InvalidClient', message: 'invalid_client' });
   });
 
   it('is Unknown (CheckFailed) when the identity provider could not be asked: an outage is not a wrong secret', async () => {
     for (const err of [new UpstreamError('unavailable', 'HTTP 503'), new Error('ECONNRESET')]) {
-      const c = await credentialsCondition(p, clients(async () => Promise.reject(err)));
+      const c = await credentialsCondition(
+        p,
+        clients(async () => Promise.reject(err)),
+      );
       expect(c).toMatchObject({ status: 'Unknown', reason: 'CheckFailed' });
     }
   });
@@ -225,28 +272,50 @@ describe('checkDiscovery', () => {
 describe('userReady', () => {
   const hashes: Record<string, string> = { 'carl-password/hash': 'scrypt$…', 'infra-password-carl/hash': 'scrypt$…' };
   const readSecret = async (name: string, key: string) => hashes[`${name}/${key}`];
-  const withPassword = (name: string, ref: { name: string; key: string }): User => ({ ...user(name, `${name}@example.com`), spec: { email: `${name}@example.com`, passwordSecretRef: ref } });
+  const withPassword = (name: string, ref: { name: string; key: string }): User => ({
+    ...user(name, `${name}@example.com`),
+    spec: { email: `${name}@example.com`, passwordSecretRef: ref },
+  });
 
   it('is PasswordSet when the referenced hash is there', async () => {
     expect(await userReady(withPassword('carl', { name: 'carl-password', key: 'hash' }), readSecret)).toMatchObject({ status: 'True', reason: 'PasswordSet' });
   });
 
   it('is PasswordSecretNotFound when it is not', async () => {
-    expect(await userReady(withPassword('carl', { name: 'carl-password', key: 'other' }), readSecret)).toMatchObject({ status: 'False', reason: 'PasswordSecretNotFound' });
+    expect(await userReady(withPassword('carl', { name: 'carl-password', key: 'other' }), readSecret)).toMatchObject({
+      status: 'False',
+      reason: 'PasswordSecretNotFound',
+    });
   });
 
-  it('is PasswordSecretNotAllowed for another user\'s operator-made password Secret, and allows its own', async () => {
-    expect(await userReady(withPassword('dana', { name: 'infra-password-carl', key: 'hash' }), readSecret)).toMatchObject({ status: 'False', reason: 'PasswordSecretNotAllowed' });
-    expect(await userReady(withPassword('carl', { name: 'infra-password-carl', key: 'hash' }), readSecret)).toMatchObject({ status: 'True', reason: 'PasswordSet' });
+  it("is PasswordSecretNotAllowed for another user's operator-made password Secret, and allows its own", async () => {
+    expect(await userReady(withPassword('dana', { name: 'infra-password-carl', key: 'hash' }), readSecret)).toMatchObject({
+      status: 'False',
+      reason: 'PasswordSecretNotAllowed',
+    });
+    expect(await userReady(withPassword('carl', { name: 'infra-password-carl', key: 'hash' }), readSecret)).toMatchObject({
+      status: 'True',
+      reason: 'PasswordSet',
+    });
   });
 
   it('is ProviderUser for someone who logged in through a provider, and AwaitingLogin otherwise', async () => {
-    expect(await userReady(user('carl', 'carl@example.com', { provider: 'okta' }), readSecret)).toMatchObject({ status: 'True', reason: 'ProviderUser', message: 'logs in through provider okta' });
+    expect(await userReady(user('carl', 'carl@example.com', { provider: 'okta' }), readSecret)).toMatchObject({
+      status: 'True',
+      reason: 'ProviderUser',
+      message: 'logs in through provider okta',
+    });
     expect(await userReady(user('carl', 'carl@example.com'), readSecret)).toMatchObject({ status: 'True', reason: 'AwaitingLogin' });
   });
 
   it('is not Ready when the identity provider refused the user, whatever else holds', async () => {
-    const refused = { type: 'Verified', status: 'False' as const, reason: 'UserDisabled', message: 'the identity provider says the user is disabled', lastTransitionTime: ago(0) };
+    const refused = {
+      type: 'Verified',
+      status: 'False' as const,
+      reason: 'UserDisabled',
+      message: 'the identity provider says the user is disabled',
+      lastTransitionTime: ago(0),
+    };
     const u = { ...withPassword('carl', { name: 'carl-password', key: 'hash' }), status: { provider: 'okta', conditions: [refused] } };
     expect(await userReady(u, readSecret)).toEqual({ type: 'Ready', status: 'False', reason: 'UserDisabled', message: refused.message });
   });

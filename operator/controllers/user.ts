@@ -18,7 +18,12 @@ export async function userReady(user: User, readSecret: ControllerContext['readS
     if (refused) return { type: 'Ready', status: 'False', reason: 'PasswordSecretNotAllowed', message: refused };
     const hash = await readSecret(ref.name, ref.key);
     if (hash === undefined) {
-      return { type: 'Ready', status: 'False', reason: 'PasswordSecretNotFound', message: `Secret ${ref.name} in the operator's namespace has no key ${ref.key}; put the password's scrypt hash there (docs/operator.md)` };
+      return {
+        type: 'Ready',
+        status: 'False',
+        reason: 'PasswordSecretNotFound',
+        message: `Secret ${ref.name} in the operator's namespace has no key ${ref.key}; put the password's scrypt hash there (docs/operator.md)`,
+      };
     }
     return { type: 'Ready', status: 'True', reason: 'PasswordSet', message: 'can log in with a password' };
   }
@@ -28,19 +33,25 @@ export async function userReady(user: User, readSecret: ControllerContext['readS
 
 export function userController(ctx: ControllerContext, credentials: CredentialStore): Controller {
   const { hub, applier } = ctx;
-  return kindController(ctx, 'user', hub.users, async (name) => {
-    const user = hub.users.get(name);
-    if (!user) {
-      const revoked = await credentials.revokeAllFor(name);
-      if (revoked > 0) ctx.audit.info({ action: 'user.deleted', user: name, revokedCredentials: revoked }, 'user deleted: credentials revoked');
-      return;
-    }
-    const ready = await userReady(user, ctx.readSecret);
-    const generation = user.metadata.generation;
-    if (conditionsCurrent(user.status?.conditions, [ready], generation) && user.status?.observedGeneration === generation) return;
-    await applier.applyStatus('User', name, {
-      observedGeneration: generation,
-      conditions: mergeConditions(user.status?.conditions, [ready], generation, ctx.now()),
-    });
-  }, () => credentials.credentialOwners());
+  return kindController(
+    ctx,
+    'user',
+    hub.users,
+    async (name) => {
+      const user = hub.users.get(name);
+      if (!user) {
+        const revoked = await credentials.revokeAllFor(name);
+        if (revoked > 0) ctx.audit.info({ action: 'user.deleted', user: name, revokedCredentials: revoked }, 'user deleted: credentials revoked');
+        return;
+      }
+      const ready = await userReady(user, ctx.readSecret);
+      const generation = user.metadata.generation;
+      if (conditionsCurrent(user.status?.conditions, [ready], generation) && user.status?.observedGeneration === generation) return;
+      await applier.applyStatus('User', name, {
+        observedGeneration: generation,
+        conditions: mergeConditions(user.status?.conditions, [ready], generation, ctx.now()),
+      });
+    },
+    () => credentials.credentialOwners(),
+  );
 }

@@ -36,7 +36,7 @@ describe('password attempt limits', () => {
     expect(throttle.locked('a@example.com', '198.51.100.1', 1)).toBeUndefined();
   });
 
-  it('a right password clears the email\'s failures, not the address\'s: one good account does not hide guessing at others', () => {
+  it("a right password clears the email's failures, not the address's: one good account does not hide guessing at others", () => {
     const throttle = new LoginThrottle(policy);
     for (const u of ['a', 'b', 'c', 'd']) throttle.fail(`${u}@example.com`, '192.0.2.7', 0);
     throttle.succeed('mallory@example.com');

@@ -26,7 +26,12 @@ export class PasswordSecrets {
     const body = {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'infra-operator' }, annotations: { 'infrahq.com/password-of': user.metadata.name! } },
+      metadata: {
+        name,
+        namespace: this.namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'infra-operator' },
+        annotations: { 'infrahq.com/password-of': user.metadata.name! },
+      },
       type: 'Opaque',
       data: { [hashKey]: Buffer.from(await hashPassword(password)).toString('base64') },
     };

@@ -74,7 +74,8 @@ class FakeSecrets {
       // Merge patch, with resourceVersion as a precondition.
       this.calls.push(`patch ${name}`);
       const patch = body as { metadata?: { resourceVersion?: string; annotations?: Record<string, string | null> }; data?: Record<string, string> };
-      if (patch.metadata?.resourceVersion !== undefined && patch.metadata.resourceVersion !== secret.metadata!.resourceVersion) throw new ApiException(409, 'conflict', {}, {});
+      if (patch.metadata?.resourceVersion !== undefined && patch.metadata.resourceVersion !== secret.metadata!.resourceVersion)
+        throw new ApiException(409, 'conflict', {}, {});
       const annotations: Record<string, string> = { ...secret.metadata!.annotations };
       for (const [key, value] of Object.entries(patch.metadata?.annotations ?? {})) {
         if (value === null) delete annotations[key];
@@ -107,7 +108,9 @@ beforeEach(() => {
   secrets = new FakeSecrets(fake.credentials);
   const kubeConfig = { makeApiClient: () => secrets } as unknown as KubeConfig;
   logged = [];
-  const lines = new Writable({ write: (chunk: Buffer, _encoding, done) => void (logged.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) });
+  const lines = new Writable({
+    write: (chunk: Buffer, _encoding, done) => void (logged.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()),
+  });
   store = new CredentialStore(kubeConfig, namespace, fake.hub, policy, pino({ level: 'warn' }, lines));
 });
 
@@ -134,7 +137,16 @@ describe('keys', () => {
     const secret = 'A'.repeat(43);
     expect(parseKey(`iss_${id}.${secret}`)).toEqual({ kind: 'session', id, secret });
     expect(parseKey(`iak_${id}.${secret}`)).toEqual({ kind: 'access-key', id, secret });
-    for (const key of [`isx_${id}.${secret}`, `iss_${id.toUpperCase()}.${secret}`, `iss_${id}1.${secret}`, `iss_${id}${secret}`, `iss_${id}.${secret}A`, ` iss_${id}.${secret}`, `iss_${id}.${'A'.repeat(42)}=`, '']) {
+    for (const key of [
+      `isx_${id}.${secret}`,
+      `iss_${id.toUpperCase()}.${secret}`,
+      `iss_${id}1.${secret}`,
+      `iss_${id}${secret}`,
+      `iss_${id}.${secret}A`,
+      ` iss_${id}.${secret}`,
+      `iss_${id}.${'A'.repeat(42)}=`,
+      '',
+    ]) {
       expect(parseKey(key), key).toBeUndefined();
     }
   });
@@ -143,7 +155,13 @@ describe('keys', () => {
 describe('authenticate', () => {
   it('gives the credential a key stands for', async () => {
     const { key, credential } = await store.create('session', carl, { now: t0 });
-    expect(await store.authenticate(key, at(minute))).toEqual({ kind: 'session', id: credential.id, email: 'carl@example.com', userName: 'carl', expiresAt: at(policy.sessionLifetimeMs) });
+    expect(await store.authenticate(key, at(minute))).toEqual({
+      kind: 'session',
+      id: credential.id,
+      email: 'carl@example.com',
+      userName: 'carl',
+      expiresAt: at(policy.sessionLifetimeMs),
+    });
   });
 
   it('refuses a malformed key, an unknown id, and a right id with a wrong secret', async () => {
@@ -199,7 +217,8 @@ describe('authenticate', () => {
 
     it('counts inactivity from the last use: a session in use stays alive until its lifetime ends', async () => {
       const { key } = await store.create('session', carl, { now: t0 });
-      for (let t = 50 * minute; t < policy.sessionLifetimeMs; t += 50 * minute) expect(await store.authenticate(key, at(t)), `at +${t / minute} min`).toBeDefined();
+      for (let t = 50 * minute; t < policy.sessionLifetimeMs; t += 50 * minute)
+        expect(await store.authenticate(key, at(t)), `at +${t / minute} min`).toBeDefined();
       expect(await store.authenticate(key, at(policy.sessionLifetimeMs))).toBeUndefined();
     });
 
@@ -219,7 +238,9 @@ describe('authenticate', () => {
       secrets.failTouch = true;
       expect(await store.authenticate(key, at(3 * minute))).toBeDefined();
       expect(touches()).toBe(2);
-      await vi.waitFor(() => expect(logged).toContainEqual(expect.objectContaining({ msg: 'could not record credential use', secret: `infra-session-${credential.id}` })));
+      await vi.waitFor(() =>
+        expect(logged).toContainEqual(expect.objectContaining({ msg: 'could not record credential use', secret: `infra-session-${credential.id}` })),
+      );
     });
   });
 
@@ -272,7 +293,7 @@ describe('revocation', () => {
     await expect(store.revoke(credential)).resolves.toBeUndefined();
   });
 
-  it('revokeSessionsOf ends a user\'s other sessions, not the current one, not their access keys, not others\'', async () => {
+  it("revokeSessionsOf ends a user's other sessions, not the current one, not their access keys, not others'", async () => {
     const current = await store.create('session', carl, { now: t0 });
     const other = await store.create('session', carl, { now: t0 });
     const accessKey = await store.create('access-key', carl, { now: t0, name: 'ci' });
@@ -350,7 +371,7 @@ describe('access keys and the sessions made from them', () => {
     expect(await store.revokeAccessKeys('carl', 'nonexistent')).toBe(0);
   });
 
-  it('lists a user\'s access keys by name, then expiry, with dates and never a hash', async () => {
+  it("lists a user's access keys by name, then expiry, with dates and never a hash", async () => {
     const late = await store.create('access-key', carl, { now: t0, name: 'ci', lifetimeMs: 2 * hour });
     const early = await store.create('access-key', carl, { now: t0, name: 'ci', lifetimeMs: hour });
     const beta = await store.create('access-key', carl, { now: t0, name: 'beta', lifetimeMs: hour });
@@ -368,13 +389,20 @@ describe('access keys and the sessions made from them', () => {
 describe('identity-provider sessions', () => {
   const seal = async (name: string) => Buffer.from(`sealed for ${name}`);
 
-  it('carry their provider and when it last confirmed the person; the sealed part is bound to the Secret\'s name', async () => {
+  it("carry their provider and when it last confirmed the person; the sealed part is bound to the Secret's name", async () => {
     const { key, credential } = await store.create('session', carl, { now: t0, upstream: { provider: 'okta', seal } });
     expect(credential).toMatchObject({ provider: 'okta', verifiedAt: t0 });
     expect(await store.authenticate(key, at(minute))).toMatchObject({ provider: 'okta', verifiedAt: t0 });
     expect(cached('session', credential.id).metadata!.labels![providerLabel]).toBe('okta');
     const record = await store.upstream(credential.id);
-    expect(record).toMatchObject({ id: credential.id, secretName: `infra-session-${credential.id}`, email: 'carl@example.com', userName: 'carl', provider: 'okta', verifiedAt: t0 });
+    expect(record).toMatchObject({
+      id: credential.id,
+      secretName: `infra-session-${credential.id}`,
+      email: 'carl@example.com',
+      userName: 'carl',
+      provider: 'okta',
+      verifiedAt: t0,
+    });
     expect(record!.sealed.toString()).toBe(`sealed for infra-session-${credential.id}`);
     expect(store.upstreamSessions()).toEqual([{ id: credential.id, provider: 'okta', verifiedAt: t0 }]);
   });

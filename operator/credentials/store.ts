@@ -39,7 +39,10 @@ const base32 = (bytes: Buffer) => {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
   let bits = '';
   for (const b of bytes) bits += b.toString(2).padStart(8, '0');
-  return bits.match(/.{5}/g)!.map((chunk) => alphabet[parseInt(chunk, 2)]).join('');
+  return bits
+    .match(/.{5}/g)!
+    .map((chunk) => alphabet[parseInt(chunk, 2)])
+    .join('');
 };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const secretName = (kind: CredentialKind, id: string) => `infra-${kind}-${id}`;
@@ -148,7 +151,14 @@ export class CredentialStore {
     await this.core.createNamespacedSecret({ namespace: this.namespace, body });
     return {
       key: `${prefixes[kind]}_${id}.${secret}`,
-      credential: { kind, id, email: user.spec.email, userName: user.metadata.name!, expiresAt, ...(upstream ? { provider: upstream.provider, verifiedAt: now } : {}) },
+      credential: {
+        kind,
+        id,
+        email: user.spec.email,
+        userName: user.metadata.name!,
+        expiresAt,
+        ...(upstream ? { provider: upstream.provider, verifiedAt: now } : {}),
+      },
     };
   }
 
@@ -190,7 +200,12 @@ export class CredentialStore {
   async revokeSessionsOf(userName: string, exceptId?: string): Promise<number> {
     const sessions = this.hub.credentials
       .list()
-      .filter((s) => s.metadata?.labels?.[userLabel] === userName && s.metadata.labels[credentialLabel] === 'session' && s.metadata.name !== secretName('session', exceptId ?? ''));
+      .filter(
+        (s) =>
+          s.metadata?.labels?.[userLabel] === userName &&
+          s.metadata.labels[credentialLabel] === 'session' &&
+          s.metadata.name !== secretName('session', exceptId ?? ''),
+      );
     await Promise.all(sessions.map((s) => this.deleteSecret(s.metadata!.name!)));
     return sessions.length;
   }
@@ -212,7 +227,13 @@ export class CredentialStore {
     return this.hub.credentials.list().flatMap((s) => {
       const provider = s.metadata?.labels?.[providerLabel];
       if (!provider || s.metadata?.labels?.[credentialLabel] !== 'session') return [];
-      return [{ id: s.metadata.name!.slice(secretName('session', '').length), provider, verifiedAt: new Date(Date.parse(s.metadata.annotations?.[annotations.verifiedAt] ?? '') || 0) }];
+      return [
+        {
+          id: s.metadata.name!.slice(secretName('session', '').length),
+          provider,
+          verifiedAt: new Date(Date.parse(s.metadata.annotations?.[annotations.verifiedAt] ?? '') || 0),
+        },
+      ];
     });
   }
 
@@ -252,7 +273,11 @@ export class CredentialStore {
   async claimVerification(record: UpstreamRecord, until: Date): Promise<boolean> {
     try {
       await this.core.patchNamespacedSecret(
-        { name: record.secretName, namespace: this.namespace, body: { metadata: { resourceVersion: record.resourceVersion, annotations: { [annotations.verifyingUntil]: until.toISOString() } } } },
+        {
+          name: record.secretName,
+          namespace: this.namespace,
+          body: { metadata: { resourceVersion: record.resourceVersion, annotations: { [annotations.verifyingUntil]: until.toISOString() } } },
+        },
         mergePatch,
       );
       return true;
@@ -301,7 +326,11 @@ export class CredentialStore {
 
   /** Revokes a user's access keys with this name (names need not be unique), and the sessions made with them; how many keys. */
   async revokeAccessKeys(userName: string, name: string): Promise<number> {
-    const ids = new Set(this.accessKeysOf(userName).filter((k) => k.name === name).map((k) => k.id));
+    const ids = new Set(
+      this.accessKeysOf(userName)
+        .filter((k) => k.name === name)
+        .map((k) => k.id),
+    );
     const sessions = this.hub.credentials.list().filter((s) => ids.has(s.metadata?.labels?.[accessKeyLabel] ?? ''));
     await Promise.all([...[...ids].map((id) => secretName('access-key', id)), ...sessions.map((s) => s.metadata!.name!)].map((n) => this.deleteSecret(n)));
     return ids.size;
@@ -333,9 +362,11 @@ export class CredentialStore {
 
   private touch(name: string, now: Date): void {
     this.core
-      .patchNamespacedSecret(
-        { name, namespace: this.namespace, body: [{ op: 'add', path: `/metadata/annotations/${annotations.lastUsedAt.replace('/', '~1')}`, value: now.toISOString() }] },
-      )
+      .patchNamespacedSecret({
+        name,
+        namespace: this.namespace,
+        body: [{ op: 'add', path: `/metadata/annotations/${annotations.lastUsedAt.replace('/', '~1')}`, value: now.toISOString() }],
+      })
       .catch((err: unknown) => this.logger.warn({ secret: name, err: errorMessage(err) }, 'could not record credential use'));
   }
 

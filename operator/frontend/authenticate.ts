@@ -22,12 +22,18 @@ export async function readFrontProxyTrust(kubeConfig: KubeConfig): Promise<Front
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const config = await core.readNamespacedConfigMap({ name: 'extension-apiserver-authentication', namespace: 'kube-system' });
   const ca = config.data?.['requestheader-client-ca-file'];
-  if (!ca) throw new Error('kube-system/extension-apiserver-authentication has no requestheader-client-ca-file: the hub kube-apiserver runs without the aggregation layer (--requestheader-client-ca-file)');
+  if (!ca)
+    throw new Error(
+      'kube-system/extension-apiserver-authentication has no requestheader-client-ca-file: the hub kube-apiserver runs without the aggregation layer (--requestheader-client-ca-file)',
+    );
   const allowedNames = JSON.parse(config.data?.['requestheader-allowed-names'] ?? '[]') as string[];
   return { ca, allowedNames };
 }
 
-export function aggregatedAuthenticator(hub: Hub, getTrust: () => FrontProxyTrust): { fromFrontProxy: (req: IncomingMessage) => boolean; authenticate: Authenticator } {
+export function aggregatedAuthenticator(
+  hub: Hub,
+  getTrust: () => FrontProxyTrust,
+): { fromFrontProxy: (req: IncomingMessage) => boolean; authenticate: Authenticator } {
   const fromFrontProxy = (req: IncomingMessage) => {
     const socket = req.socket as TLSSocket;
     const cn = socket.authorized ? socket.getPeerCertificate().subject?.CN : undefined;

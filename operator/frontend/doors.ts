@@ -61,7 +61,14 @@ export function createDoors({ deps, management, serving, trust, issuer, jwks }: 
 
   const publicApp = api();
   const authenticatePublic = publicAuthenticator(deps.hub, deps.credentials);
-  publicApp.use(oidcDiscovery(issuer, jwks), authDiscovery(), accessKeysAPI(deps, authenticatePublic), loginProvidersAPI(deps.identity), managementAPI(management, authenticatePublic), notFound);
+  publicApp.use(
+    oidcDiscovery(issuer, jwks),
+    authDiscovery(),
+    accessKeysAPI(deps, authenticatePublic),
+    loginProvidersAPI(deps.identity),
+    managementAPI(management, authenticatePublic),
+    notFound,
+  );
 
   const aggregated = createServer({ cert: serving.cert, key: serving.key, ca: trust().ca, requestCert: true, rejectUnauthorized: false }, (req, res) => {
     if (fromFrontProxy(req)) aggregatedRoutes(req, res);

@@ -21,7 +21,10 @@ async function refusal(promise: Promise<unknown>): Promise<{ code: number; reaso
 
 describe('readJSONBody', () => {
   it('parses a body that arrives in pieces', async () => {
-    expect(await readJSONBody(request(['{"kind":"Tok', 'enRequest","spec":{"destination":"prod"}}']))).toEqual({ kind: 'TokenRequest', spec: { destination: 'prod' } });
+    expect(await readJSONBody(request(['{"kind":"Tok', 'enRequest","spec":{"destination":"prod"}}']))).toEqual({
+      kind: 'TokenRequest',
+      spec: { destination: 'prod' },
+    });
   });
 
   it('reads an empty body as an empty object, as body-parser does', async () => {

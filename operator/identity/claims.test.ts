@@ -10,8 +10,13 @@ describe('the email a provider vouches for', () => {
   });
 
   it('must be verified, and for Google of the configured Workspace domain', () => {
-    expect(() => emailFrom({ kind: 'oidc' }, { email: 'ann@example.com', email_verified: false })).toThrow('the identity provider says ann@example.com is not verified');
-    const google = { kind: 'google' as const, google: { domain: 'example.com', adminEmail: 'admin@example.com', serviceAccountSecretRef: { name: 's', key: 'k' } } };
+    expect(() => emailFrom({ kind: 'oidc' }, { email: 'ann@example.com', email_verified: false })).toThrow(
+      'the identity provider says ann@example.com is not verified',
+    );
+    const google = {
+      kind: 'google' as const,
+      google: { domain: 'example.com', adminEmail: 'admin@example.com', serviceAccountSecretRef: { name: 's', key: 'k' } },
+    };
     expect(emailFrom(google, { email: 'ann@example.com', hd: 'example.com' })).toBe('ann@example.com');
     expect(() => emailFrom(google, { email: 'ann@gmail.com' })).toThrow('ann@gmail.com is not an account of the Google Workspace domain example.com');
   });
@@ -38,7 +43,11 @@ describe('groups from claims', () => {
   });
 
   it('take userinfo over the ID token, but only for the same subject', () => {
-    expect(mergeClaims({ sub: 's1', email: 'old@example.com' }, { sub: 's1', email: 'ann@example.com', groups: ['eng'] })).toEqual({ sub: 's1', email: 'ann@example.com', groups: ['eng'] });
+    expect(mergeClaims({ sub: 's1', email: 'old@example.com' }, { sub: 's1', email: 'ann@example.com', groups: ['eng'] })).toEqual({
+      sub: 's1',
+      email: 'ann@example.com',
+      groups: ['eng'],
+    });
     expect(() => mergeClaims({ sub: 's1' }, { sub: 's2' })).toThrow(/another subject/);
   });
 });

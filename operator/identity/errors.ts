@@ -35,17 +35,25 @@ export function upstreamError(err: unknown, what: string): UpstreamError {
   if (oauth) {
     const text = `${oauth.error}${oauth.description ? ` (${oauth.description})` : ''}`;
     if (clientErrors.has(oauth.error)) {
-      return new UpstreamError('misconfigured', `the identity provider refused Infra's client while ${what}: ${text}; check spec.clientID and the client secret`);
+      return new UpstreamError(
+        'misconfigured',
+        `the identity provider refused Infra's client while ${what}: ${text}; check spec.clientID and the client secret`,
+      );
     }
-    if (oauth.error === 'temporarily_unavailable' || oauth.error === 'server_error') return new UpstreamError('unavailable', `the identity provider failed while ${what}: ${text}`);
+    if (oauth.error === 'temporarily_unavailable' || oauth.error === 'server_error')
+      return new UpstreamError('unavailable', `the identity provider failed while ${what}: ${text}`);
     return new UpstreamError('rejected', `the identity provider refused while ${what}: ${text}`);
   }
   if (err instanceof ClientError) {
     const detail = `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}`;
     // A response that arrived but failed validation (nonce, audience, expiry...) is a refusal, not an outage.
-    if (/CLAIM|TIMESTAMP|INVALID_RESPONSE|PARSE/.test(String(err.code))) return new UpstreamError('rejected', `the identity provider's answer failed validation while ${what}: ${detail}`);
+    if (/CLAIM|TIMESTAMP|INVALID_RESPONSE|PARSE/.test(String(err.code)))
+      return new UpstreamError('rejected', `the identity provider's answer failed validation while ${what}: ${detail}`);
     return new UpstreamError('unavailable', `the identity provider answered unexpectedly while ${what}: ${detail}`);
   }
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return new UpstreamError('unavailable', `cannot reach the identity provider while ${what}: ${cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err))}`);
+  return new UpstreamError(
+    'unavailable',
+    `cannot reach the identity provider while ${what}: ${cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err))}`,
+  );
 }

@@ -54,30 +54,46 @@ interface GroupsPage {
 }
 
 export function directoryGroups(key: ServiceAccountKey, adminEmail: string, fetcher: Fetch = fetch, now: () => Date = () => new Date()): GroupSource {
-  const accessToken = cachedToken(async () => {
-    const tokenURI = key.token_uri ?? defaultTokenURI;
-    const body = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: await serviceAccountAssertion(key, adminEmail, now()) });
-    let res: Response;
-    try {
-      res = await fetcher(tokenURI, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' }, signal: AbortSignal.timeout(10_000) });
-    } catch (err) {
-      throw new UpstreamError('unavailable', `cannot reach ${tokenURI}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}`);
-    }
-    const token = (await res.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
-    if (!res.ok || !token.access_token) {
-      throw new UpstreamError(
-        res.status >= 500 ? 'unavailable' : 'misconfigured',
-        `Google refused the service account ${key.client_email} acting as ${adminEmail}: ${token.error ?? `HTTP ${res.status}`}${token.error_description ? ` (${token.error_description})` : ''}; check domain-wide delegation for scope ${directoryScope} and spec.google.adminEmail`,
-      );
-    }
-    return { accessToken: token.access_token, expiresInSeconds: token.expires_in ?? 3600 };
-  }, () => now().getTime());
+  const accessToken = cachedToken(
+    async () => {
+      const tokenURI = key.token_uri ?? defaultTokenURI;
+      const body = new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        assertion: await serviceAccountAssertion(key, adminEmail, now()),
+      });
+      let res: Response;
+      try {
+        res = await fetcher(tokenURI, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          signal: AbortSignal.timeout(10_000),
+        });
+      } catch (err) {
+        throw new UpstreamError('unavailable', `cannot reach ${tokenURI}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}`);
+      }
+      const token = (await res.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
+      if (!res.ok || !token.access_token) {
+        throw new UpstreamError(
+          res.status >= 500 ? 'unavailable' : 'misconfigured',
+          `Google refused the service account ${key.client_email} acting as ${adminEmail}: ${token.error ?? `HTTP ${res.status}`}${token.error_description ? ` (${token.error_description})` : ''}; check domain-wide delegation for scope ${directoryScope} and spec.google.adminEmail`,
+        );
+      }
+      return { accessToken: token.access_token, expiresInSeconds: token.expires_in ?? 3600 };
+    },
+    () => now().getTime(),
+  );
   return {
     async groupsOf(person) {
       const groups: string[] = [];
       let pageToken: string | undefined;
       do {
-        const page: GroupsPage = await getJSON<GroupsPage>(fetcher, groupsListURL(person.email, pageToken), await accessToken(), 'the Google Directory API (groups.list)');
+        const page: GroupsPage = await getJSON<GroupsPage>(
+          fetcher,
+          groupsListURL(person.email, pageToken),
+          await accessToken(),
+          'the Google Directory API (groups.list)',
+        );
         for (const group of page.groups ?? []) if (typeof group.email === 'string' && group.email !== '') groups.push(group.email);
         pageToken = page.nextPageToken;
       } while (pageToken);

@@ -19,7 +19,12 @@ function scripted(answers: [string, number, unknown][]): { fetch: Fetch; request
   const requests: Recorded[] = [];
   const fetcher = (async (input: string | URL, init?: RequestInit) => {
     const url = String(input);
-    requests.push({ url, method: init?.method ?? 'GET', headers: Object.fromEntries(new Headers(init?.headers).entries()), body: init?.body === undefined ? undefined : String(init.body) });
+    requests.push({
+      url,
+      method: init?.method ?? 'GET',
+      headers: Object.fromEntries(new Headers(init?.headers).entries()),
+      body: init?.body === undefined ? undefined : String(init.body),
+    });
     const answer = answers.find(([prefix]) => url.startsWith(prefix));
     if (!answer) throw new TypeError('fetch failed', { cause: { code: 'ENOTFOUND' } });
     return new Response(JSON.stringify(answer[2]), { status: answer[1], headers: { 'content-type': 'application/json' } });
@@ -38,9 +43,12 @@ describe('Microsoft Graph memberOf (Azure AD)', () => {
       { '@odata.type': '#microsoft.graph.group', id: '4e7a9c3b-7e5a-4a55-a7f0-0a2b7c7c3a21', displayName: null },
     ],
   };
-  const page2 = { '@odata.context': page1['@odata.context'], value: [{ '@odata.type': '#microsoft.graph.group', id: 'b320ee12-b1cd-4cca-b648-a437be61c5cd', displayName: 'Oncall' }] };
+  const page2 = {
+    '@odata.context': page1['@odata.context'],
+    value: [{ '@odata.type': '#microsoft.graph.group', id: 'b320ee12-b1cd-4cca-b648-a437be61c5cd', displayName: 'Oncall' }],
+  };
 
-  it('asks for the user\'s groups by object ID with the app token, follows @odata.nextLink, and keeps display names', async () => {
+  it("asks for the user's groups by object ID with the app token, follows @odata.nextLink, and keeps display names", async () => {
     const { fetch, requests } = scripted([
       [`https://graph.microsoft.com/v1.0/users/${oid}/memberOf/microsoft.graph.group?$select=id,displayName&$top=999&$skiptoken`, 200, page2],
       [memberOfURL(oid), 200, page1],
@@ -53,16 +61,32 @@ describe('Microsoft Graph memberOf (Azure AD)', () => {
   });
 
   it('falls back to the UPN without an object ID', () => {
-    expect(memberOfURL('ann@contoso.com')).toBe('https://graph.microsoft.com/v1.0/users/ann%40contoso.com/memberOf/microsoft.graph.group?$select=id,displayName&$top=999');
+    expect(memberOfURL('ann@contoso.com')).toBe(
+      'https://graph.microsoft.com/v1.0/users/ann%40contoso.com/memberOf/microsoft.graph.group?$select=id,displayName&$top=999',
+    );
   });
 
   it('reads a deleted user as a refusal, a missing permission as a setup problem, a network failure as an outage', async () => {
-    const notFound = { error: { code: 'Request_ResourceNotFound', message: `Resource '${oid}' does not exist or one of its queried reference-property objects are not present.` } };
+    const notFound = {
+      error: {
+        code: 'Request_ResourceNotFound',
+        message: `Resource '${oid}' does not exist or one of its queried reference-property objects are not present.`,
+      },
+    };
     const denied = { error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' } };
     const person = { email: 'ann@contoso.com', objectId: oid };
-    await expect(graphMemberOf(async () => 't', scripted([['https://graph', 404, notFound]]).fetch).groupsOf(person)).rejects.toMatchObject({ problem: 'rejected', message: expect.stringContaining('does not exist') });
-    await expect(graphMemberOf(async () => 't', scripted([['https://graph', 403, denied]]).fetch).groupsOf(person)).rejects.toMatchObject({ problem: 'misconfigured', message: expect.stringContaining('Insufficient privileges') });
-    await expect(graphMemberOf(async () => 't', scripted([]).fetch).groupsOf(person)).rejects.toMatchObject({ problem: 'unavailable', message: expect.stringContaining('ENOTFOUND') });
+    await expect(graphMemberOf(async () => 't', scripted([['https://graph', 404, notFound]]).fetch).groupsOf(person)).rejects.toMatchObject({
+      problem: 'rejected',
+      message: expect.stringContaining('does not exist'),
+    });
+    await expect(graphMemberOf(async () => 't', scripted([['https://graph', 403, denied]]).fetch).groupsOf(person)).rejects.toMatchObject({
+      problem: 'misconfigured',
+      message: expect.stringContaining('Insufficient privileges'),
+    });
+    await expect(graphMemberOf(async () => 't', scripted([]).fetch).groupsOf(person)).rejects.toMatchObject({
+      problem: 'unavailable',
+      message: expect.stringContaining('ENOTFOUND'),
+    });
   });
 });
 
@@ -81,12 +105,26 @@ describe('Google Directory groups.list (Google Workspace)', async () => {
   const page1 = {
     kind: 'admin#directory#groups',
     etag: '"nMR2dT"',
-    groups: [{ kind: 'admin#directory#group', id: '03ep43zb2k1ab4q', etag: '"x"', email: 'eng@example.com', name: 'Engineering', directMembersCount: '12', adminCreated: true }],
+    groups: [
+      {
+        kind: 'admin#directory#group',
+        id: '03ep43zb2k1ab4q',
+        etag: '"x"',
+        email: 'eng@example.com',
+        name: 'Engineering',
+        directMembersCount: '12',
+        adminCreated: true,
+      },
+    ],
     nextPageToken: 'Q2hBS0VnQ',
   };
-  const page2 = { kind: 'admin#directory#groups', etag: '"y"', groups: [{ kind: 'admin#directory#group', id: '01x', email: 'oncall@example.com', name: 'Oncall' }] };
+  const page2 = {
+    kind: 'admin#directory#groups',
+    etag: '"y"',
+    groups: [{ kind: 'admin#directory#group', id: '01x', email: 'oncall@example.com', name: 'Oncall' }],
+  };
 
-  it('signs a delegation assertion as the admin, then lists the user\'s groups page by page as group emails', async () => {
+  it("signs a delegation assertion as the admin, then lists the user's groups page by page as group emails", async () => {
     const { fetch, requests } = scripted([
       ['https://oauth2.googleapis.com/token', 200, token],
       [groupsListURL('ann@example.com', 'Q2hBS0VnQ'), 200, page2],
@@ -116,14 +154,35 @@ describe('Google Directory groups.list (Google Workspace)', async () => {
   });
 
   it('reads a user without groups, a user the directory lacks, and refused delegation', async () => {
-    const empty = scripted([['https://oauth2.googleapis.com/token', 200, token], ['https://admin.googleapis.com', 200, { kind: 'admin#directory#groups', etag: '"z"' }]]);
+    const empty = scripted([
+      ['https://oauth2.googleapis.com/token', 200, token],
+      ['https://admin.googleapis.com', 200, { kind: 'admin#directory#groups', etag: '"z"' }],
+    ]);
     expect(await directoryGroups(parseServiceAccountKey(keyFile), 'admin@example.com', empty.fetch).groupsOf({ email: 'new@example.com' })).toEqual([]);
-    const gone = scripted([['https://oauth2.googleapis.com/token', 200, token], ['https://admin.googleapis.com', 404, { error: { code: 404, message: 'Resource Not Found: userKey' } }]]);
-    await expect(directoryGroups(parseServiceAccountKey(keyFile), 'admin@example.com', gone.fetch).groupsOf({ email: 'left@example.com' })).rejects.toMatchObject({ problem: 'rejected' });
-    const refused = scripted([['https://oauth2.googleapis.com/token', 401, { error: 'unauthorized_client', error_description: 'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.' }]]);
-    await expect(directoryGroups(parseServiceAccountKey(keyFile), 'admin@example.com', refused.fetch).groupsOf({ email: 'ann@example.com' })).rejects.toMatchObject({
+    const gone = scripted([
+      ['https://oauth2.googleapis.com/token', 200, token],
+      ['https://admin.googleapis.com', 404, { error: { code: 404, message: 'Resource Not Found: userKey' } }],
+    ]);
+    await expect(
+      directoryGroups(parseServiceAccountKey(keyFile), 'admin@example.com', gone.fetch).groupsOf({ email: 'left@example.com' }),
+    ).rejects.toMatchObject({ problem: 'rejected' });
+    const refused = scripted([
+      [
+        'https://oauth2.googleapis.com/token',
+        401,
+        {
+          error: 'unauthorized_client',
+          error_description: 'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.',
+        },
+      ],
+    ]);
+    await expect(
+      directoryGroups(parseServiceAccountKey(keyFile), 'admin@example.com', refused.fetch).groupsOf({ email: 'ann@example.com' }),
+    ).rejects.toMatchObject({
       problem: 'misconfigured',
-      message: expect.stringMatching(/refused the service account infra-groups@.* acting as admin@example\.com: unauthorized_client .*check domain-wide delegation/),
+      message: expect.stringMatching(
+        /refused the service account infra-groups@.* acting as admin@example\.com: unauthorized_client .*check domain-wide delegation/,
+      ),
     });
   });
 
@@ -137,7 +196,10 @@ describe('app tokens', () => {
   it('are reused until a minute before they expire', async () => {
     let now = 0;
     let fetched = 0;
-    const token = cachedToken(async () => ({ accessToken: `t${++fetched}`, expiresInSeconds: 3600 }), () => now);
+    const token = cachedToken(
+      async () => ({ accessToken: `t${++fetched}`, expiresInSeconds: 3600 }),
+      () => now,
+    );
     expect(await token()).toBe('t1');
     now = 3_539_000;
     expect(await token()).toBe('t1');

@@ -23,7 +23,10 @@ const requestTimeoutMs = 10_000;
 export async function getJSON<T>(fetcher: Fetch, url: string, accessToken: string, api: string): Promise<T> {
   let res: Response;
   try {
-    res = await fetcher(url, { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' }, signal: AbortSignal.timeout(requestTimeoutMs) });
+    res = await fetcher(url, {
+      headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(requestTimeoutMs),
+    });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause;
     throw new UpstreamError('unavailable', `cannot reach ${api}: ${cause?.code ?? (err as Error).message}`);

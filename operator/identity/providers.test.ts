@@ -76,9 +76,15 @@ describe('the authorization code flow', () => {
     op.addUser('bob@example.com', 'bob-password', []);
     const c = clients();
     const wrongVerifier = await authorize('bob@example.com', 'bob-password');
-    await expect(c.exchangeCode(provider(), { ...wrongVerifier, codeVerifier: oidc.randomPKCECodeVerifier() })).rejects.toMatchObject({ problem: 'rejected', message: expect.stringContaining('invalid_grant') });
+    await expect(c.exchangeCode(provider(), { ...wrongVerifier, codeVerifier: oidc.randomPKCECodeVerifier() })).rejects.toMatchObject({
+      problem: 'rejected',
+      message: expect.stringContaining('invalid_grant'),
+    });
     const wrongNonce = await authorize('bob@example.com', 'bob-password');
-    await expect(c.exchangeCode(provider(), { ...wrongNonce, nonce: oidc.randomNonce() })).rejects.toMatchObject({ problem: 'rejected', message: expect.stringContaining('nonce') });
+    await expect(c.exchangeCode(provider(), { ...wrongNonce, nonce: oidc.randomNonce() })).rejects.toMatchObject({
+      problem: 'rejected',
+      message: expect.stringContaining('nonce'),
+    });
     const once = await authorize('bob@example.com', 'bob-password');
     await c.exchangeCode(provider(), once);
     await expect(c.exchangeCode(provider(), once)).rejects.toMatchObject({ problem: 'rejected' });
@@ -90,7 +96,7 @@ describe('the authorization code flow', () => {
     expect(identity.groups).toEqual([]);
   });
 
-  it('uses the kind\'s default scopes unless spec.scopes says otherwise', () => {
+  it("uses the kind's default scopes unless spec.scopes says otherwise", () => {
     expect(scopesOf(provider())).toEqual(['openid', 'email', 'profile', 'groups', 'offline_access']);
     expect(scopesOf(provider({ kind: 'okta' }))).toContain('groups');
     expect(scopesOf(provider({ scopes: ['openid', 'email', 'groups', 'offline_access'] }))).toEqual(['openid', 'email', 'groups', 'offline_access']);
@@ -120,7 +126,10 @@ describe('the client credentials check', () => {
     const wrong = provider({ clientSecretRef: { name: 'idp', key: 'wrong' } }, 'wrong');
     await expect(clients().checkCredentials(wrong)).rejects.toMatchObject({ problem: 'misconfigured', message: expect.stringContaining('invalid_client') });
     const missing = provider({ clientSecretRef: { name: 'idp', key: 'absent' } }, 'missing');
-    await expect(clients().checkCredentials(missing)).rejects.toMatchObject({ problem: 'misconfigured', message: expect.stringContaining('has no key absent') });
+    await expect(clients().checkCredentials(missing)).rejects.toMatchObject({
+      problem: 'misconfigured',
+      message: expect.stringContaining('has no key absent'),
+    });
   });
 });
 
@@ -145,7 +154,10 @@ describe('an unreachable provider', () => {
     const identity = await c.exchangeCode(provider(), await authorize('fay@example.com', 'fay-password'));
     await op.stop();
     try {
-      await expect(c.refresh(provider(), 'fay@example.com', identity.session)).rejects.toMatchObject({ problem: 'unavailable', message: expect.stringContaining('cannot reach the identity provider') });
+      await expect(c.refresh(provider(), 'fay@example.com', identity.session)).rejects.toMatchObject({
+        problem: 'unavailable',
+        message: expect.stringContaining('cannot reach the identity provider'),
+      });
       await expect(clients().authorization(provider())).rejects.toMatchObject({ problem: 'unavailable' });
     } finally {
       await op.start();

@@ -73,7 +73,9 @@ export class ProviderClients {
   }
 
   /** What a CLI needs to send a person to the provider (no secret). */
-  async authorization(provider: Provider): Promise<Pick<LoginProvider, 'authorizationEndpoint' | 'clientID' | 'scopes' | 'parameters' | 'deviceAuthorization'>> {
+  async authorization(
+    provider: Provider,
+  ): Promise<Pick<LoginProvider, 'authorizationEndpoint' | 'clientID' | 'scopes' | 'parameters' | 'deviceAuthorization'>> {
     const { config } = await this.client(provider);
     const metadata = config.serverMetadata();
     if (!metadata.authorization_endpoint) throw new UpstreamError('misconfigured', `${provider.spec.issuer} publishes no authorization_endpoint`);
@@ -175,7 +177,11 @@ export class ProviderClients {
   private async load(provider: Provider, now: number): Promise<Client> {
     const { spec } = provider;
     const secret = await this.readOwnSecret(provider, spec.clientSecretRef);
-    if (!secret) throw new UpstreamError('misconfigured', `Secret ${spec.clientSecretRef.name} in the operator's namespace has no key ${spec.clientSecretRef.key} (the client secret)`);
+    if (!secret)
+      throw new UpstreamError(
+        'misconfigured',
+        `Secret ${spec.clientSecretRef.name} in the operator's namespace has no key ${spec.clientSecretRef.key} (the client secret)`,
+      );
     let discovered: oidc.Configuration;
     try {
       discovered = await oidc.discovery(new URL(spec.issuer), spec.clientID, undefined, undefined, { timeout: requestTimeoutSeconds });
@@ -184,7 +190,8 @@ export class ProviderClients {
     }
     const metadata = discovered.serverMetadata();
     const methods = metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
-    const auth = methods.includes('client_secret_basic') || !methods.includes('client_secret_post') ? oidc.ClientSecretBasic(secret) : oidc.ClientSecretPost(secret);
+    const auth =
+      methods.includes('client_secret_basic') || !methods.includes('client_secret_post') ? oidc.ClientSecretBasic(secret) : oidc.ClientSecretPost(secret);
     const config = new oidc.Configuration(metadata, spec.clientID, undefined, auth);
     config.timeout = requestTimeoutSeconds;
     return { generation: provider.metadata.generation, loadedAt: now, config, groups: await this.groupSource(provider, config) };
@@ -211,14 +218,20 @@ export class ProviderClients {
     if (spec.kind === 'google' && spec.google) {
       const ref = spec.google.serviceAccountSecretRef;
       const json = await this.readOwnSecret(provider, ref);
-      if (!json) throw new UpstreamError('misconfigured', `Secret ${ref.name} in the operator's namespace has no key ${ref.key} (the Google service account key)`);
+      if (!json)
+        throw new UpstreamError('misconfigured', `Secret ${ref.name} in the operator's namespace has no key ${ref.key} (the Google service account key)`);
       return directoryGroups(parseServiceAccountKey(json), spec.google.adminEmail, this.options.fetch);
     }
     return undefined;
   }
 
   /** The person in a token response: ID token claims (plus userinfo), email, groups from claims and the group source. */
-  private async identity(provider: Provider, client: Client, tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers, known?: { email: string; session: UpstreamSession }): Promise<UpstreamIdentity> {
+  private async identity(
+    provider: Provider,
+    client: Client,
+    tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
+    known?: { email: string; session: UpstreamSession },
+  ): Promise<UpstreamIdentity> {
     const { spec } = provider;
     const idToken: Claims = tokens.claims() ?? (known ? { sub: known.session.subject } : {});
     const subject = idToken['sub'];
@@ -232,7 +245,8 @@ export class ProviderClients {
     }
     const claims = mergeClaims(idToken, userinfo);
     const email = known && claims['email'] === undefined && claims['preferred_username'] === undefined ? known.email : emailFrom(spec, claims);
-    if (known && email.toLowerCase() !== known.email.toLowerCase()) throw new UpstreamError('rejected', `the identity provider now reports ${email} for ${known.email}; log in again`);
+    if (known && email.toLowerCase() !== known.email.toLowerCase())
+      throw new UpstreamError('rejected', `the identity provider now reports ${email} for ${known.email}; log in again`);
     const objectId = typeof claims['oid'] === 'string' ? claims['oid'] : known?.session.objectId;
     const fromSource = client.groups ? await client.groups.groupsOf({ email, ...(objectId ? { objectId } : {}) }) : [];
     const refreshToken = tokens.refresh_token ?? known?.session.refreshToken;

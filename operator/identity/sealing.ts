@@ -70,10 +70,11 @@ export function secretSealer(kubeConfig: KubeConfig, namespace: string): Sealer 
     }
     return aesGcmSealer(key);
   };
-  const sealer = () => (loading ??= load().catch((err: unknown) => {
-    loading = undefined;
-    throw err;
-  }));
+  const sealer = () =>
+    (loading ??= load().catch((err: unknown) => {
+      loading = undefined;
+      throw err;
+    }));
   return {
     seal: async (plaintext, boundTo) => (await sealer()).seal(plaintext, boundTo),
     open: async (sealed, boundTo) => (await sealer()).open(sealed, boundTo),

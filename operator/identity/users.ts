@@ -43,7 +43,12 @@ export class IdentityUsers {
         group,
         version,
         plural,
-        body: { apiVersion: `${group}/${version}`, kind: 'User', metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'infra-operator' } }, spec: { email } },
+        body: {
+          apiVersion: `${group}/${version}`,
+          kind: 'User',
+          metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'infra-operator' } },
+          spec: { email },
+        },
         fieldManager: identityFieldManager,
       });
     } catch (err) {
@@ -51,7 +56,11 @@ export class IdentityUsers {
       // Another replica created it a moment ago, or a User of another email has the name.
       const other = (await this.api.getClusterCustomObject({ group, version, plural, name })) as User;
       if (other.spec.email.toLowerCase() !== email.toLowerCase()) {
-        throw new StatusError(409, 'AlreadyExists', `cannot create a User for ${email}: User ${name} exists with email ${other.spec.email}; rename or delete it`);
+        throw new StatusError(
+          409,
+          'AlreadyExists',
+          `cannot create a User for ${email}: User ${name} exists with email ${other.spec.email}; rename or delete it`,
+        );
       }
     }
     const user = await this.settled(() => this.hub.userByEmail(email));
@@ -62,7 +71,10 @@ export class IdentityUsers {
   /** Merge-patches identity status fields; returns the User as the cache then shows it. */
   async patchStatus(user: User, status: IdentityStatus): Promise<User> {
     const name = user.metadata.name!;
-    const written = (await this.api.patchClusterCustomObjectStatus({ group, version, plural, name, body: { status }, fieldManager: identityFieldManager }, mergePatch)) as User;
+    const written = (await this.api.patchClusterCustomObjectStatus(
+      { group, version, plural, name, body: { status }, fieldManager: identityFieldManager },
+      mergePatch,
+    )) as User;
     return (await this.settled(() => this.current(name, written.metadata.resourceVersion))) ?? written;
   }
 
@@ -71,7 +83,10 @@ export class IdentityUsers {
     const current = user.spec.passwordSecretRef;
     if (current?.name === ref.name && current.key === ref.key) return user;
     const name = user.metadata.name!;
-    const written = (await this.api.patchClusterCustomObject({ group, version, plural, name, body: { spec: { passwordSecretRef: ref } }, fieldManager: identityFieldManager }, mergePatch)) as User;
+    const written = (await this.api.patchClusterCustomObject(
+      { group, version, plural, name, body: { spec: { passwordSecretRef: ref } }, fieldManager: identityFieldManager },
+      mergePatch,
+    )) as User;
     return (await this.settled(() => this.current(name, written.metadata.resourceVersion))) ?? written;
   }
 
@@ -84,11 +99,15 @@ export class IdentityUsers {
     // A JSON patch on one list element, so the User controller's Ready stays untouched.
     const conditions = user.status?.conditions ?? [];
     const index = conditions.findIndex((c) => c.type === verifiedCondition);
-    const body = conditions.length === 0
-      ? [{ op: 'add', path: '/status/conditions', value: [merged] }]
-      : index < 0
-        ? [{ op: 'add', path: '/status/conditions/-', value: merged }]
-        : [{ op: 'test', path: `/status/conditions/${index}/type`, value: verifiedCondition }, { op: 'replace', path: `/status/conditions/${index}`, value: merged }];
+    const body =
+      conditions.length === 0
+        ? [{ op: 'add', path: '/status/conditions', value: [merged] }]
+        : index < 0
+          ? [{ op: 'add', path: '/status/conditions/-', value: merged }]
+          : [
+              { op: 'test', path: `/status/conditions/${index}/type`, value: verifiedCondition },
+              { op: 'replace', path: `/status/conditions/${index}`, value: merged },
+            ];
     const name = user.metadata.name!;
     const status = user.status ? body : [{ op: 'add', path: '/status', value: { conditions: [merged] } }];
     const written = (await this.api.patchClusterCustomObjectStatus({ group, version, plural, name, body: status, fieldManager: identityFieldManager })) as User;

@@ -44,10 +44,17 @@ export class Verifier {
     if (result.outcome === 'verified') return;
     if (result.outcome === 'revoked') throw authenticationFailed();
     if (age < this.deps.verifyIntervalMs + this.deps.outageGraceMs) {
-      this.deps.logger.warn({ user: credential.email, provider: credential.provider, reason: result.reason }, 'identity provider unavailable: issuing on the last verification');
+      this.deps.logger.warn(
+        { user: credential.email, provider: credential.provider, reason: result.reason },
+        'identity provider unavailable: issuing on the last verification',
+      );
       return;
     }
-    throw new StatusError(503, 'ServiceUnavailable', `cannot confirm your account with identity provider ${credential.provider}: ${result.reason}; try again later`);
+    throw new StatusError(
+      503,
+      'ServiceUnavailable',
+      `cannot confirm your account with identity provider ${credential.provider}: ${result.reason}; try again later`,
+    );
   }
 
   /** Starts the leader's loop over every due IdP session. */
@@ -72,8 +79,12 @@ export class Verifier {
     const due = this.deps.credentials.upstreamSessions().filter((s) => now - s.verifiedAt.getTime() >= threshold);
     const workers = Array.from({ length: Math.min(loopConcurrency, due.length) }, async () => {
       for (let next = due.shift(); next; next = due.shift()) {
-        const result = await this.verifySession(next.id, threshold).catch((err: unknown): Verification => ({ outcome: 'unavailable', reason: errorMessage(err) }));
-        if (result.outcome === 'unavailable') this.deps.logger.warn({ session: next.id, provider: next.provider, reason: result.reason }, 'could not verify a session upstream');
+        const result = await this.verifySession(next.id, threshold).catch((err: unknown): Verification => ({
+          outcome: 'unavailable',
+          reason: errorMessage(err),
+        }));
+        if (result.outcome === 'unavailable')
+          this.deps.logger.warn({ session: next.id, provider: next.provider, reason: result.reason }, 'could not verify a session upstream');
       }
     });
     await Promise.all(workers);
@@ -133,8 +144,16 @@ export class Verifier {
     if (before.join('\n') !== groups.join('\n')) {
       const added = groups.filter((g) => !before.includes(g));
       const removed = before.filter((g) => !groups.includes(g));
-      this.deps.audit.info({ action: 'user.groups-changed', user: record.email, provider: record.provider, added, removed }, 'groups changed at the identity provider');
-      this.deps.events.record(updated, 'Normal', 'GroupsChanged', `${record.provider} reports new groups: added ${added.join(', ') || 'none'}; removed ${removed.join(', ') || 'none'}`);
+      this.deps.audit.info(
+        { action: 'user.groups-changed', user: record.email, provider: record.provider, added, removed },
+        'groups changed at the identity provider',
+      );
+      this.deps.events.record(
+        updated,
+        'Normal',
+        'GroupsChanged',
+        `${record.provider} reports new groups: added ${added.join(', ') || 'none'}; removed ${removed.join(', ') || 'none'}`,
+      );
     }
     await this.deps.users.setVerified(updated, { status: 'True', reason: 'Verified', message: `${record.provider} vouches for the user` });
   }
@@ -143,7 +162,10 @@ export class Verifier {
   private async offboard(record: UpstreamRecord, reason: string): Promise<Verification> {
     const { deps } = this;
     const revoked = await deps.credentials.revokeAllFor(record.userName);
-    deps.audit.info({ action: 'user.offboarded', user: record.email, provider: record.provider, reason, revokedCredentials: revoked }, 'identity provider refused the user: credentials revoked');
+    deps.audit.info(
+      { action: 'user.offboarded', user: record.email, provider: record.provider, reason, revokedCredentials: revoked },
+      'identity provider refused the user: credentials revoked',
+    );
     const user = deps.hub.users.get(record.userName);
     if (user) {
       const message = `${record.provider} no longer accepts this user (${reason}); ${revoked} session(s) and access key(s) were revoked`;

@@ -5,7 +5,10 @@ import type { User } from '../../api/v1alpha1/types.ts';
 import type { LoginDeps } from './deps.ts';
 
 /** The key's User (undefined when the key is no good) and the key's id. */
-export async function checkAccessKey(deps: Pick<LoginDeps, 'hub' | 'credentials'>, accessKey: string): Promise<{ user: User | undefined; accessKeyId: string | undefined }> {
+export async function checkAccessKey(
+  deps: Pick<LoginDeps, 'hub' | 'credentials'>,
+  accessKey: string,
+): Promise<{ user: User | undefined; accessKeyId: string | undefined }> {
   const credential = await deps.credentials.authenticate(accessKey);
   const user = credential?.kind === 'access-key' ? deps.hub.userByEmail(credential.email) : undefined;
   return { user, accessKeyId: credential?.id };

@@ -40,7 +40,18 @@ export async function login(deps: LoginDeps, spec: LoginSpec, address: string | 
   const { key, credential } = session ?? (await deps.credentials.create('session', user, accessKeyId ? { accessKeyId } : {}));
   const identity = resolveIdentity(deps.hub, user.spec.email);
   const through = method === 'oidc' ? `${methodNames.oidc} ${spec.provider}` : methodNames[method];
-  deps.audit.info({ action: 'login', method, ...(method === 'oidc' ? { provider: spec.provider } : {}), user: identity.email, groups: identity.groups, session: credential.id, result: 'allowed' }, 'login');
+  deps.audit.info(
+    {
+      action: 'login',
+      method,
+      ...(method === 'oidc' ? { provider: spec.provider } : {}),
+      user: identity.email,
+      groups: identity.groups,
+      session: credential.id,
+      result: 'allowed',
+    },
+    'login',
+  );
   deps.events.record(user, 'Normal', 'LoggedIn', `${identity.email} logged in with ${through}`);
   return {
     sessionKey: key,

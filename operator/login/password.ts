@@ -36,13 +36,27 @@ const unknownUserHash = '$scrypt$ln=15,r=8,p=1$S2FkZEJ1Z2dlZFNhbHQ=$3QKuWDqE5E8c
 export function lockedOut(lock: Lock, email: string, address: string | undefined, now = Date.now()): TooManyRequests {
   const seconds = Math.max(1, Math.ceil((lock.until.getTime() - now) / 1000));
   const who = lock.key === 'email' ? email : `this address (${address})`;
-  return new TooManyRequests(`too many failed password attempts for ${who}: try again in ${Math.ceil(seconds / 60)} minute(s), after ${lock.until.toISOString()}`, seconds);
+  return new TooManyRequests(
+    `too many failed password attempts for ${who}: try again in ${Math.ceil(seconds / 60)} minute(s), after ${lock.until.toISOString()}`,
+    seconds,
+  );
 }
 
 /** Counts a wrong password; when it starts a lock, records it (audit line, Event on the User). */
-export function recordFailure(deps: Pick<LoginDeps, 'throttle' | 'audit' | 'events'>, email: string, address: string | undefined, user: User | undefined): void {
+export function recordFailure(
+  deps: Pick<LoginDeps, 'throttle' | 'audit' | 'events'>,
+  email: string,
+  address: string | undefined,
+  user: User | undefined,
+): void {
   const lock = deps.throttle.fail(email, address);
   if (!lock) return;
   deps.audit.info({ action: 'login.locked', email, address, lockedBy: lock.key, until: lock.until.toISOString() }, 'password attempts locked');
-  if (user) deps.events.record(user, 'Warning', 'LoginLocked', `too many failed password attempts ${lock.key === 'email' ? 'for this user' : `from ${address}`}: locked until ${lock.until.toISOString()}`);
+  if (user)
+    deps.events.record(
+      user,
+      'Warning',
+      'LoginLocked',
+      `too many failed password attempts ${lock.key === 'email' ? 'for this user' : `from ${address}`}: locked until ${lock.until.toISOString()}`,
+    );
 }

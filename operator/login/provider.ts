@@ -24,11 +24,22 @@ export async function loginWithProvider(deps: IdentityDeps, spec: LoginSpec): Pr
   let identity: UpstreamIdentity;
   try {
     if (spec.code !== undefined) {
-      identity = await deps.clients.exchangeCode(provider, { code: spec.code, redirectURI: spec.redirectURI!, codeVerifier: spec.codeVerifier!, nonce: spec.nonce! });
+      identity = await deps.clients.exchangeCode(provider, {
+        code: spec.code,
+        redirectURI: spec.redirectURI!,
+        codeVerifier: spec.codeVerifier!,
+        nonce: spec.nonce!,
+      });
     } else {
       const poll = await deps.clients.pollDevice(provider, spec.deviceCode!);
       if ('pending' in poll) {
-        throw new StatusError(409, poll.pending, poll.pending === 'SlowDown' ? 'still waiting for approval at the identity provider; poll less often' : 'still waiting for approval at the identity provider');
+        throw new StatusError(
+          409,
+          poll.pending,
+          poll.pending === 'SlowDown'
+            ? 'still waiting for approval at the identity provider; poll less often'
+            : 'still waiting for approval at the identity provider',
+        );
       }
       identity = poll.identity;
     }
@@ -61,7 +72,15 @@ export async function loginProviders(deps: IdentityDeps): Promise<LoginProvider[
   const providers = [...deps.hub.providers.list()].sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!));
   return Promise.all(
     providers.map(async (provider): Promise<LoginProvider> => {
-      const base = { name: provider.metadata.name!, kind: provider.spec.kind, issuer: provider.spec.issuer, clientID: provider.spec.clientID, scopes: [], parameters: {}, deviceAuthorization: false };
+      const base = {
+        name: provider.metadata.name!,
+        kind: provider.spec.kind,
+        issuer: provider.spec.issuer,
+        clientID: provider.spec.clientID,
+        scopes: [],
+        parameters: {},
+        deviceAuthorization: false,
+      };
       const ready = findCondition(provider.status?.conditions, 'Ready');
       if (ready?.status === 'False') return { ...base, ready: false, message: ready.message };
       try {
@@ -92,7 +111,9 @@ async function establish(deps: IdentityDeps, provider: Provider, identity: Upstr
   await deps.users.setVerified(user, { status: 'True', reason: 'LoggedIn', message: `${name} vouched for the user at login` }).catch((err: unknown) => {
     deps.logger.warn({ user: identity.email, err: errorMessage(err) }, 'could not record the Verified condition');
   });
-  const { key, credential } = await deps.credentials.create('session', user, { upstream: { provider: name, seal: (secretName) => sealSession(deps, identity.session, secretName) } });
+  const { key, credential } = await deps.credentials.create('session', user, {
+    upstream: { provider: name, seal: (secretName) => sealSession(deps, identity.session, secretName) },
+  });
   return { user, key, credential };
 }
 
@@ -109,8 +130,16 @@ function loginFailure(deps: IdentityDeps, provider: Provider, err: unknown): Err
     case 'rejected':
       return new StatusError(401, 'Unauthorized', `login through ${name} failed: ${err.message}; run \`infra login\` again`);
     case 'unavailable':
-      return new StatusError(503, 'ServiceUnavailable', `cannot log in through ${name} right now: ${err.message}. Sessions you already have keep working; try again later`);
+      return new StatusError(
+        503,
+        'ServiceUnavailable',
+        `cannot log in through ${name} right now: ${err.message}. Sessions you already have keep working; try again later`,
+      );
     case 'misconfigured':
-      return new StatusError(503, 'ServiceUnavailable', `cannot log in through ${name}: ${err.message}. Ask an Infra admin to check the Provider (kubectl describe provider ${name})`);
+      return new StatusError(
+        503,
+        'ServiceUnavailable',
+        `cannot log in through ${name}: ${err.message}. Ask an Infra admin to check the Provider (kubectl describe provider ${name})`,
+      );
   }
 }

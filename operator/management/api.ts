@@ -118,7 +118,10 @@ export function managementAPI(deps: ManagementDeps, authenticate: Authenticator)
       if (clientSecret !== undefined) await storeClientSecret(objects, deps.namespace, object.metadata!.name!, clientSecret);
       const created = await forward(() => objects.create(object, undefined, undefined, fieldManager));
       await settled(informer(kind), created.metadata!.name!, (cached) => cached !== undefined);
-      deps.audit.info({ action: `${kind.toLowerCase()}.created`, by: caller.identity.email, name: created.metadata!.name, spec: (created as { spec?: unknown }).spec }, `${kind} created`);
+      deps.audit.info(
+        { action: `${kind.toLowerCase()}.created`, by: caller.identity.email, name: created.metadata!.name, spec: (created as { spec?: unknown }).spec },
+        `${kind} created`,
+      );
       res.status(201).json(created);
     }),
   );
@@ -142,7 +145,10 @@ export function managementAPI(deps: ManagementDeps, authenticate: Authenticator)
       const patched = await forward(() => objects.patch(body, undefined, undefined, fieldManager, undefined, PatchStrategy.MergePatch));
       const rv = patched.metadata!.resourceVersion;
       await settled(informer(kind), name, (cached) => cached?.metadata?.resourceVersion === rv);
-      deps.audit.info({ action: `${kind.toLowerCase()}.patched`, by: caller.identity.email, name, spec: (patched as { spec?: unknown }).spec }, `${kind} changed`);
+      deps.audit.info(
+        { action: `${kind.toLowerCase()}.patched`, by: caller.identity.email, name, spec: (patched as { spec?: unknown }).spec },
+        `${kind} changed`,
+      );
       res.json(patched);
     }),
   );
@@ -154,7 +160,10 @@ export function managementAPI(deps: ManagementDeps, authenticate: Authenticator)
       const existing = found(informer(kind), kind, name);
       await forward(() => objects.delete({ apiVersion, kind, metadata: { name } }));
       await settled(informer(kind), name, (cached) => cached === undefined);
-      deps.audit.info({ action: `${kind.toLowerCase()}.deleted`, by: caller.identity.email, name, spec: (existing as { spec?: unknown }).spec }, `${kind} deleted`);
+      deps.audit.info(
+        { action: `${kind.toLowerCase()}.deleted`, by: caller.identity.email, name, spec: (existing as { spec?: unknown }).spec },
+        `${kind} deleted`,
+      );
       res.json({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group, kind: resources[kind].plural } });
     }),
   );
@@ -186,7 +195,8 @@ function refuseOperatorSecrets(kind: Kind, name: string, spec: unknown): void {
 }
 
 function secretRefsIn(kind: 'Provider' | 'User', spec: unknown): [string, string][] {
-  const at = (value: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, key) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined), value);
+  const at = (value: unknown, ...path: string[]): unknown =>
+    path.reduce<unknown>((v, key) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined), value);
   const fields = kind === 'Provider' ? [['clientSecretRef'], ['google', 'serviceAccountSecretRef']] : [['passwordSecretRef']];
   return fields.flatMap((path) => {
     const secretName = at(spec, ...path, 'name');
@@ -208,8 +218,21 @@ function found(informer: Cache, kind: Kind, name: string): KubernetesObject {
  */
 function creatable(kind: Kind, body: unknown, caller: Caller): { object: KubernetesObject & { spec: Record<string, unknown> }; clientSecret?: string } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new StatusError(400, 'BadRequest', `the request body must be a ${kind} object`);
-  const { apiVersion: av, kind: k, metadata, spec, clientSecret } = body as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; labels?: unknown; annotations?: unknown }; spec?: unknown; clientSecret?: unknown };
-  if (av !== apiVersion || k !== kind) throw new StatusError(400, 'BadRequest', `expected apiVersion ${apiVersion} and kind ${kind}, got ${String(av)} ${String(k)}`);
+  const {
+    apiVersion: av,
+    kind: k,
+    metadata,
+    spec,
+    clientSecret,
+  } = body as {
+    apiVersion?: unknown;
+    kind?: unknown;
+    metadata?: { name?: unknown; labels?: unknown; annotations?: unknown };
+    spec?: unknown;
+    clientSecret?: unknown;
+  };
+  if (av !== apiVersion || k !== kind)
+    throw new StatusError(400, 'BadRequest', `expected apiVersion ${apiVersion} and kind ${kind}, got ${String(av)} ${String(k)}`);
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new StatusError(422, 'Invalid', `${kind} is invalid: spec: must be an object`);
   if (clientSecret !== undefined && (kind !== 'Provider' || typeof clientSecret !== 'string' || clientSecret === '')) {
     throw new StatusError(422, 'Invalid', 'clientSecret: only a Provider carries one, as a non-empty string');
@@ -229,7 +252,8 @@ function creatable(kind: Kind, body: unknown, caller: Caller): { object: Kuberne
 function derivedName(kind: Kind, spec: Record<string, unknown>): string {
   const text = (field: string) => {
     const value = spec[field];
-    if (typeof value !== 'string' || value === '') throw new StatusError(422, 'Invalid', `${kind} is invalid: spec.${field}: is required (or set metadata.name)`);
+    if (typeof value !== 'string' || value === '')
+      throw new StatusError(422, 'Invalid', `${kind} is invalid: spec.${field}: is required (or set metadata.name)`);
     return value;
   };
   switch (kind) {
@@ -243,7 +267,7 @@ function derivedName(kind: Kind, spec: Record<string, unknown>): string {
     case 'User':
       return userName(text('email'));
     case 'Group':
-      throw new StatusError(422, 'Invalid', 'Group is invalid: metadata.name: is required (it is the group\'s name in Grants)');
+      throw new StatusError(422, 'Invalid', "Group is invalid: metadata.name: is required (it is the group's name in Grants)");
     default:
       throw new StatusError(422, 'Invalid', `${kind} is invalid: metadata.name: is required`);
   }
@@ -273,7 +297,9 @@ function isStringMap(value: unknown): value is Record<string, string> {
 /** A Grant already giving the same subject the same role on the same resource (and expiry). */
 function sameGrant(hub: Hub, spec: GrantSpec): Grant | undefined {
   const subject = subjectKey({ spec } as Grant);
-  return hub.grants.byIndex('subject', subject).find((g) => g.spec.role === spec.role && g.spec.resource === spec.resource && g.spec.expiresAt === spec.expiresAt);
+  return hub.grants
+    .byIndex('subject', subject)
+    .find((g) => g.spec.role === spec.role && g.spec.resource === spec.resource && g.spec.expiresAt === spec.expiresAt);
 }
 
 /** Runs a hub write; the hub's own Status (validation, conflict, not found) goes back to the caller as it is. */

@@ -49,11 +49,16 @@ const provider = (name: string, secretRef = { name: `${name}-client`, key: 'secr
 function world(): FakeHub {
   const target = (plural: Plural, name: string) => {
     switch (plural) {
-      case 'grants': return grant(name, { user: 'someone@example.com', role: 'view', resource: 'prod' });
-      case 'users': return user(name, `${name}@example.com`);
-      case 'groups': return group(name, []);
-      case 'providers': return provider(name);
-      case 'destinations': return destination(name);
+      case 'grants':
+        return grant(name, { user: 'someone@example.com', role: 'view', resource: 'prod' });
+      case 'users':
+        return user(name, `${name}@example.com`);
+      case 'groups':
+        return group(name, []);
+      case 'providers':
+        return provider(name);
+      case 'destinations':
+        return destination(name);
     }
   };
   const objects = Object.fromEntries(plurals.map((p) => [p, [target(p, `${p}-target`), target(p, `${p}-doomed`)]])) as Record<Plural, never[]>;
@@ -61,7 +66,9 @@ function world(): FakeHub {
     ...objects,
     users: [
       ...objects.users,
-      ...Object.entries(people).map(([name, email]) => user(name.toLowerCase(), email, name === 'passwordPending' ? { passwordChangeRequired: true } : undefined)),
+      ...Object.entries(people).map(([name, email]) =>
+        user(name.toLowerCase(), email, name === 'passwordPending' ? { passwordChangeRequired: true } : undefined),
+      ),
     ],
     groups: [...objects.groups, group('infra-admins', [people.groupAdmin]), group('auditors', [people.viewer])],
     grants: [
@@ -100,10 +107,26 @@ function startHubAPI(fake: FakeHub): Promise<{ server: Server; url: string; writ
       const method = req.method ?? 'GET';
       if (method !== 'GET') recordedWrites.push({ method, path, body });
       if (method === 'GET' && path === base) {
-        return send(res, 200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersion, resources: Object.values(resources).map((r) => ({ name: r.plural, singularName: r.kind.toLowerCase(), namespaced: false, kind: r.kind, verbs: ['get', 'list', 'create', 'patch', 'delete'] })) });
+        return send(res, 200, {
+          kind: 'APIResourceList',
+          apiVersion: 'v1',
+          groupVersion: apiVersion,
+          resources: Object.values(resources).map((r) => ({
+            name: r.plural,
+            singularName: r.kind.toLowerCase(),
+            namespaced: false,
+            kind: r.kind,
+            verbs: ['get', 'list', 'create', 'patch', 'delete'],
+          })),
+        });
       }
       if (method === 'GET' && path === '/api/v1') {
-        return send(res, 200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'v1', resources: [{ name: 'secrets', singularName: 'secret', namespaced: true, kind: 'Secret', verbs: ['get', 'patch'] }] });
+        return send(res, 200, {
+          kind: 'APIResourceList',
+          apiVersion: 'v1',
+          groupVersion: 'v1',
+          resources: [{ name: 'secrets', singularName: 'secret', namespaced: true, kind: 'Secret', verbs: ['get', 'patch'] }],
+        });
       }
       const secret = new RegExp(`^/api/v1/namespaces/${namespace}/secrets/([^/]+)$`).exec(path);
       if (secret && method === 'PATCH') {
@@ -112,12 +135,21 @@ function startHubAPI(fake: FakeHub): Promise<{ server: Server; url: string; writ
         return send(res, 200, object);
       }
       const match = new RegExp(`^${base}/([a-z]+)(?:/([^/]+))?$`).exec(path);
-      const informer = match ? (fake[match[1] as Plural] as unknown as FakeInformer<{ metadata: { name?: string; resourceVersion?: string } }> | undefined) : undefined;
+      const informer = match
+        ? (fake[match[1] as Plural] as unknown as FakeInformer<{ metadata: { name?: string; resourceVersion?: string } }> | undefined)
+        : undefined;
       if (!match || !informer) return send(res, 404, { kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 });
       const name = match[2];
       if (method === 'POST') {
         const object = JSON.parse(body) as { metadata: { name: string; resourceVersion?: string } };
-        if (informer.get(object.metadata.name)) return send(res, 409, { kind: 'Status', status: 'Failure', reason: 'AlreadyExists', message: `${match[1]} "${object.metadata.name}" already exists`, code: 409 });
+        if (informer.get(object.metadata.name))
+          return send(res, 409, {
+            kind: 'Status',
+            status: 'Failure',
+            reason: 'AlreadyExists',
+            message: `${match[1]} "${object.metadata.name}" already exists`,
+            code: 409,
+          });
         object.metadata.resourceVersion = String(++version);
         informer.set(object);
         return send(res, 201, object);
@@ -126,7 +158,11 @@ function startHubAPI(fake: FakeHub): Promise<{ server: Server; url: string; writ
       if (!existing) return send(res, 404, { kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 });
       if (method === 'PATCH') {
         const patch = JSON.parse(body) as { spec?: Record<string, unknown> };
-        const patched = { ...existing, spec: { ...(existing as { spec?: object }).spec, ...patch.spec }, metadata: { ...existing.metadata, resourceVersion: String(++version) } };
+        const patched = {
+          ...existing,
+          spec: { ...(existing as { spec?: object }).spec, ...patch.spec },
+          metadata: { ...existing.metadata, resourceVersion: String(++version) },
+        };
         informer.set(patched);
         return send(res, 200, patched);
       }
@@ -137,10 +173,15 @@ function startHubAPI(fake: FakeHub): Promise<{ server: Server; url: string; writ
       send(res, 405, { kind: 'Status', status: 'Failure', reason: 'MethodNotAllowed', code: 405 });
     });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, writes: recordedWrites, secrets })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, writes: recordedWrites, secrets }),
+    ),
+  );
 }
 
-const listen = (server: Server) => new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+const listen = (server: Server) =>
+  new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
 const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
 let fake: FakeHub;
@@ -168,7 +209,12 @@ beforeEach(async () => {
     return match ? { identity: resolveIdentity(fake.hub, match[1]!) } : undefined;
   };
   const app = express();
-  app.use(managementAPI({ hub: fake.hub, kubeConfig, namespace, bootstrapAdmins, audit: createLogger('audit', 'info', lines), logger: createLogger('operator', 'info', lines) }, authenticate));
+  app.use(
+    managementAPI(
+      { hub: fake.hub, kubeConfig, namespace, bootstrapAdmins, audit: createLogger('audit', 'info', lines), logger: createLogger('operator', 'info', lines) },
+      authenticate,
+    ),
+  );
   operator = createServer(app);
   operatorURL = await listen(operator);
 });
@@ -181,7 +227,14 @@ afterEach(async () => {
 
 interface Answer {
   status: number;
-  body: { kind?: string; reason?: string; message?: string; metadata?: { name?: string; annotations?: Record<string, string> }; spec?: Record<string, unknown>; items?: unknown[] };
+  body: {
+    kind?: string;
+    reason?: string;
+    message?: string;
+    metadata?: { name?: string; annotations?: Record<string, string> };
+    spec?: Record<string, unknown>;
+    items?: unknown[];
+  };
   text: string;
 }
 
@@ -209,11 +262,22 @@ function newObject(plural: Plural, name: string): unknown {
 /** One request of each verb on a kind, as `as`. */
 function request(as: string | undefined, verb: Verb, plural: Plural): Promise<Answer> {
   switch (verb) {
-    case 'list': return call(as, 'GET', `${base}/${plural}`);
-    case 'get': return call(as, 'GET', `${base}/${plural}/${plural}-target`);
-    case 'create': return call(as, 'POST', `${base}/${plural}`, newObject(plural, `${plural}-new`));
-    case 'patch': return call(as, 'PATCH', `${base}/${plural}/${plural}-target`, { spec: plural === 'groups' ? { members: ['x@example.com'] } : {} }, 'application/merge-patch+json');
-    case 'delete': return call(as, 'DELETE', `${base}/${plural}/${plural}-doomed`);
+    case 'list':
+      return call(as, 'GET', `${base}/${plural}`);
+    case 'get':
+      return call(as, 'GET', `${base}/${plural}/${plural}-target`);
+    case 'create':
+      return call(as, 'POST', `${base}/${plural}`, newObject(plural, `${plural}-new`));
+    case 'patch':
+      return call(
+        as,
+        'PATCH',
+        `${base}/${plural}/${plural}-target`,
+        { spec: plural === 'groups' ? { members: ['x@example.com'] } : {} },
+        'application/merge-patch+json',
+      );
+    case 'delete':
+      return call(as, 'DELETE', `${base}/${plural}/${plural}-doomed`);
   }
 }
 
@@ -276,7 +340,11 @@ describe('someone who is not an Infra admin or viewer', () => {
       const answer = await request(email, verb, plural);
       expect(answer.status).toBe(403);
       const needed = verb === 'get' || verb === 'list' ? 'view or admin' : 'admin';
-      expect(answer.body).toMatchObject({ kind: 'Status', reason: 'Forbidden', message: `${email} may not ${verb} ${plural}: that needs a Grant with role ${needed} on resource infra` });
+      expect(answer.body).toMatchObject({
+        kind: 'Status',
+        reason: 'Forbidden',
+        message: `${email} may not ${verb} ${plural}: that needs a Grant with role ${needed} on resource infra`,
+      });
       expect(answer.text).not.toContain(`${plural}-target"`);
       expect(hubAPI.writes).toEqual([]);
     });
@@ -309,20 +377,31 @@ describe('an unauthenticated caller', () => {
 });
 
 describe('secrets', () => {
-  const providerWithSecret = { apiVersion, kind: 'Provider', metadata: { name: 'okta' }, spec: { kind: 'oidc', issuer: 'https://idp.example.com', clientID: 'infra' }, clientSecret: clientSecretValue };
+  const providerWithSecret = {
+    apiVersion,
+    kind: 'Provider',
+    metadata: { name: 'okta' },
+    spec: { kind: 'oidc', issuer: 'https://idp.example.com', clientID: 'infra' },
+    clientSecret: clientSecretValue,
+  };
 
-  it('a Provider\'s client secret goes to a Secret of its own and is never echoed, listed or logged', async () => {
+  it("a Provider's client secret goes to a Secret of its own and is never echoed, listed or logged", async () => {
     const created = await call(people.admin, 'POST', `${base}/providers`, providerWithSecret);
     expect(created.status, created.text).toBe(201);
     expect(created.body.spec!['clientSecretRef']).toEqual({ name: 'infra-provider-okta', key: 'clientSecret' });
     const stored = hubAPI.secrets.get('infra-provider-okta') as { data: Record<string, string> };
     expect(Buffer.from(stored.data['clientSecret']!, 'base64').toString()).toBe(clientSecretValue);
-    const seen = [created.text, (await call(people.admin, 'GET', `${base}/providers/okta`)).text, (await call(people.viewer, 'GET', `${base}/providers`)).text, ...logLines];
+    const seen = [
+      created.text,
+      (await call(people.admin, 'GET', `${base}/providers/okta`)).text,
+      (await call(people.viewer, 'GET', `${base}/providers`)).text,
+      ...logLines,
+    ];
     for (const text of seen) expect(text).not.toContain(clientSecretValue);
     expect(hubAPI.writes.filter((w) => w.path.startsWith(base)).every((w) => !w.body.includes(clientSecretValue))).toBe(true);
   });
 
-  it('a viewer\'s attempt stores no Secret and echoes nothing', async () => {
+  it("a viewer's attempt stores no Secret and echoes nothing", async () => {
     const answer = await call(people.viewer, 'POST', `${base}/providers`, providerWithSecret);
     expect(answer.status).toBe(403);
     expect(answer.text).not.toContain(clientSecretValue);
@@ -336,11 +415,22 @@ describe('secrets', () => {
     expect(hubAPI.writes).toEqual([]);
   });
 
-  it('not even an admin may point a Provider or User at one of the operator\'s own Secrets', async () => {
-    const create = await call(people.admin, 'POST', `${base}/providers`, { apiVersion, kind: 'Provider', metadata: { name: 'evil' }, spec: { kind: 'oidc', issuer: 'https://evil.example.com', clientID: 'x', clientSecretRef: { name: 'infra-signing-key', key: 'key' } } });
+  it("not even an admin may point a Provider or User at one of the operator's own Secrets", async () => {
+    const create = await call(people.admin, 'POST', `${base}/providers`, {
+      apiVersion,
+      kind: 'Provider',
+      metadata: { name: 'evil' },
+      spec: { kind: 'oidc', issuer: 'https://evil.example.com', clientID: 'x', clientSecretRef: { name: 'infra-signing-key', key: 'key' } },
+    });
     expect(create.status).toBe(422);
     expect(create.body.message).toMatch(/spec.clientSecretRef.name: Provider evil may not use Secret infra-signing-key/);
-    const patch = await call(people.admin, 'PATCH', `${base}/users/users-target`, { spec: { passwordSecretRef: { name: 'infra-password-admin', key: 'hash' } } }, 'application/merge-patch+json');
+    const patch = await call(
+      people.admin,
+      'PATCH',
+      `${base}/users/users-target`,
+      { spec: { passwordSecretRef: { name: 'infra-password-admin', key: 'hash' } } },
+      'application/merge-patch+json',
+    );
     expect(patch.status).toBe(422);
     expect(patch.body.message).toMatch(/spec.passwordSecretRef.name: User users-target may not use Secret infra-password-admin/);
     expect(hubAPI.writes).toEqual([]);

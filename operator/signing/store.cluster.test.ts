@@ -63,7 +63,9 @@ describe('SigningKeyStore', () => {
     expect(store.verifyKeys().keys.map((key) => key.kid)).toEqual([store.signer().kid]);
 
     // Found by the label, with the real kubectl.
-    const listed = JSON.parse(await kubectlOk('hub', ['get', 'secret', '-n', namespace, '-l', 'app.kubernetes.io/managed-by=infra-operator', '-o', 'json'])) as { items: { metadata: { name: string } }[] };
+    const listed = JSON.parse(
+      await kubectlOk('hub', ['get', 'secret', '-n', namespace, '-l', 'app.kubernetes.io/managed-by=infra-operator', '-o', 'json']),
+    ) as { items: { metadata: { name: string } }[] };
     expect(listed.items.map((item) => item.metadata.name)).toEqual([signingKeysSecret]);
 
     // A second ensure() (a restart) keeps the same keys.
@@ -174,7 +176,9 @@ describe('SigningKeyStore', () => {
   });
 
   it('never logs key material', async () => {
-    const secrets = JSON.parse(await kubectlOk('hub', ['get', 'secret', '-A', '-l', 'app.kubernetes.io/managed-by=infra-operator', '-o', 'json'])) as { items: StoredSecret[] };
+    const secrets = JSON.parse(await kubectlOk('hub', ['get', 'secret', '-A', '-l', 'app.kubernetes.io/managed-by=infra-operator', '-o', 'json'])) as {
+      items: StoredSecret[];
+    };
     const privateParts = secrets.items
       .flatMap((secret) => (secret.data?.[keySetDataKey] ? parseKeySet(Buffer.from(secret.data[keySetDataKey], 'base64').toString('utf8')) : []))
       .map((key) => key.privateJwk.d!);

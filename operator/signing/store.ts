@@ -201,7 +201,9 @@ export class SigningKeyStore {
       {
         current: currentKey(keys)?.kid,
         added: keys.filter((key) => !beforeKids.has(key.kid)).map((key) => key.kid),
-        retired: keys.filter((key) => key.retiredAt !== undefined && before.some((old) => old.kid === key.kid && old.retiredAt === undefined)).map((key) => key.kid),
+        retired: keys
+          .filter((key) => key.retiredAt !== undefined && before.some((old) => old.kid === key.kid && old.retiredAt === undefined))
+          .map((key) => key.kid),
         dropped: before.filter((key) => !afterKids.has(key.kid)).map((key) => key.kid),
       },
       'rotated the signing keys',

@@ -73,7 +73,9 @@ describe('verifyToken across a rotation', () => {
     expect(currentKey(after)!.kid).not.toBe(currentKey(before)!.kid);
     // New tokens come from the new key and verify with the same JWKS.
     const fresh = await issueToken({ keys: after, issuer, audience, subject, groups, now: rotatedAt });
-    await expect(verifyToken(fresh.token, { jwks: publicJwks(after), issuer, audience, now: rotatedAt })).resolves.toMatchObject({ kid: currentKey(after)!.kid });
+    await expect(verifyToken(fresh.token, { jwks: publicJwks(after), issuer, audience, now: rotatedAt })).resolves.toMatchObject({
+      kid: currentKey(after)!.kid,
+    });
 
     // The old token still verifies with the post-rotation JWKS, right up to its expiry.
     const lastValid = new Date(signedAt.getTime() + maxTokenLifetimeMs - 1000);

@@ -10,7 +10,10 @@ export const group = 'auth.infrahq.com';
 export const version = 'v1alpha1';
 export const apiVersion = `${group}/${version}`;
 
-const email = z.string().max(320).regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be an email address like carl@example.com');
+const email = z
+  .string()
+  .max(320)
+  .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be an email address like carl@example.com');
 
 export const loginSpec = z
   .object({
@@ -28,7 +31,11 @@ export const loginSpec = z
   .superRefine((spec, ctx) => {
     const methods = [spec.password !== undefined, spec.accessKey !== undefined, spec.code !== undefined, spec.deviceCode !== undefined].filter(Boolean).length;
     if (methods !== 1) {
-      ctx.addIssue({ code: 'custom', message: 'set exactly one of password (with email), accessKey, code (with provider, redirectURI, codeVerifier and nonce), or deviceCode (with provider)' });
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'set exactly one of password (with email), accessKey, code (with provider, redirectURI, codeVerifier and nonce), or deviceCode (with provider)',
+      });
       return;
     }
     if (spec.password !== undefined && spec.email === undefined) ctx.addIssue({ code: 'custom', path: ['email'], message: 'is required with password' });
@@ -37,7 +44,8 @@ export const loginSpec = z
         if (spec[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'is required with code' });
       }
     }
-    if (spec.deviceCode !== undefined && spec.provider === undefined) ctx.addIssue({ code: 'custom', path: ['provider'], message: 'is required with deviceCode' });
+    if (spec.deviceCode !== undefined && spec.provider === undefined)
+      ctx.addIssue({ code: 'custom', path: ['provider'], message: 'is required with deviceCode' });
   });
 export type LoginSpec = z.infer<typeof loginSpec>;
 
@@ -127,10 +135,7 @@ export const minPasswordLength = 12;
 export const passwordChangeSpec = z
   .object({
     currentPassword: z.string().min(1).max(1024),
-    newPassword: z
-      .string()
-      .min(minPasswordLength, `must be at least ${minPasswordLength} characters: a few unrelated words make a good one`)
-      .max(1024),
+    newPassword: z.string().min(minPasswordLength, `must be at least ${minPasswordLength} characters: a few unrelated words make a good one`).max(1024),
   })
   .strict()
   .refine((spec) => spec.newPassword !== spec.currentPassword, { path: ['newPassword'], message: 'must differ from the current password' });
