@@ -37,12 +37,22 @@ const owned = (name: string, subjects: RbacV1Subject[], namespace?: string, role
 
 const plan = (input: Partial<BindingPlanInput>) =>
   planBinding({ key: '/view', destination, contributing: [], owned: [], roles: new Set(['view', 'edit']), namespaces: new Set(['web']), now, ...input });
-const reasons = (p: ReturnType<typeof plan>) => Object.fromEntries(p.synced.map(({ grant, condition }) => [grant.metadata.name, `${condition.status} ${condition.reason}`]));
+const reasons = (p: ReturnType<typeof plan>) =>
+  Object.fromEntries(p.synced.map(({ grant, condition }) => [grant.metadata.name, `${condition.status} ${condition.reason}`]));
 
 describe('planBinding', () => {
   it('creates the binding the Grants want when the spoke has none, with their subjects once each, sorted', () => {
-    const p = plan({ contributing: [grant('b', { user: 'b@example.com', resource: 'prod' }), grant('ops', { group: 'ops', resource: 'prod' }), grant('a', { user: 'a@example.com', resource: 'prod' }), grant('a2', { user: 'a@example.com', resource: 'prod' })] });
-    expect(p.writes).toEqual([{ name: 'infra:view', exists: false, subjects: [groupSubject('ops'), userSubject('a@example.com'), userSubject('b@example.com')] }]);
+    const p = plan({
+      contributing: [
+        grant('b', { user: 'b@example.com', resource: 'prod' }),
+        grant('ops', { group: 'ops', resource: 'prod' }),
+        grant('a', { user: 'a@example.com', resource: 'prod' }),
+        grant('a2', { user: 'a@example.com', resource: 'prod' }),
+      ],
+    });
+    expect(p.writes).toEqual([
+      { name: 'infra:view', exists: false, subjects: [groupSubject('ops'), userSubject('a@example.com'), userSubject('b@example.com')] },
+    ]);
     expect(p.prune).toEqual([]);
   });
 
@@ -52,7 +62,10 @@ describe('planBinding', () => {
   });
 
   it('applies over an owned binding whose subjects differ (a Grant added, or a hand edit)', () => {
-    const p = plan({ contributing: [grant('a', { user: 'a@example.com', resource: 'prod' }), grant('b', { user: 'b@example.com', resource: 'prod' })], owned: [owned('infra:view', [userSubject('a@example.com'), userSubject('mallory@example.com')])] });
+    const p = plan({
+      contributing: [grant('a', { user: 'a@example.com', resource: 'prod' }), grant('b', { user: 'b@example.com', resource: 'prod' })],
+      owned: [owned('infra:view', [userSubject('a@example.com'), userSubject('mallory@example.com')])],
+    });
     expect(p.writes).toEqual([{ name: 'infra:view', exists: true, subjects: [userSubject('a@example.com'), userSubject('b@example.com')] }]);
     expect(p.prune).toEqual([]);
   });
@@ -77,7 +90,9 @@ describe('planBinding', () => {
   });
 
   it('writes a new shard past maxSubjectsPerBinding, and leaves the full one as it is', () => {
-    const grants = Array.from({ length: maxSubjectsPerBinding + 1 }, (_, i) => grant(`g${i}`, { user: `u${String(i).padStart(4, '0')}@example.com`, resource: 'prod' }));
+    const grants = Array.from({ length: maxSubjectsPerBinding + 1 }, (_, i) =>
+      grant(`g${i}`, { user: `u${String(i).padStart(4, '0')}@example.com`, resource: 'prod' }),
+    );
     const first = grants.slice(0, maxSubjectsPerBinding).map((g) => userSubject(g.spec.user!));
     const p = plan({ contributing: grants, owned: [owned('infra:view', first)] });
     expect(p.writes).toEqual([{ name: 'infra:view:2', exists: false, subjects: [userSubject(`u${maxSubjectsPerBinding}@example.com`)] }]);
@@ -85,7 +100,10 @@ describe('planBinding', () => {
   });
 
   it('leaves out expired Grants, pruning the binding they alone held, and says Expired', () => {
-    const p = plan({ contributing: [grant('old', { user: 'a@example.com', resource: 'prod', expiresAt: now.toISOString() })], owned: [owned('infra:view', [userSubject('a@example.com')])] });
+    const p = plan({
+      contributing: [grant('old', { user: 'a@example.com', resource: 'prod', expiresAt: now.toISOString() })],
+      owned: [owned('infra:view', [userSubject('a@example.com')])],
+    });
     expect(p).toMatchObject({ writes: [], prune: ['infra:view'] });
     expect(reasons(p)).toEqual({ old: 'False Expired' });
   });
@@ -108,7 +126,10 @@ describe('planBinding', () => {
 
   it('binds the Grants that can be bound and reports each Grant on its own', () => {
     const p = plan({
-      contributing: [grant('ok', { user: 'a@example.com', resource: 'prod' }), grant('done', { user: 'b@example.com', resource: 'prod', expiresAt: '2030-01-01T00:00:00Z' })],
+      contributing: [
+        grant('ok', { user: 'a@example.com', resource: 'prod' }),
+        grant('done', { user: 'b@example.com', resource: 'prod', expiresAt: '2030-01-01T00:00:00Z' }),
+      ],
       owned: [owned('infra:view', [userSubject('a@example.com'), userSubject('b@example.com')])],
     });
     expect(p.writes).toEqual([{ name: 'infra:view', exists: true, subjects: [userSubject('a@example.com')] }]);
@@ -126,7 +147,14 @@ describe('planBinding', () => {
       ],
     });
     expect(p.requeueAfterMs).toBe(30_000);
-    expect(plan({ contributing: [grant('forever', { user: 'd@example.com', resource: 'prod' }), grant('past', { user: 'c@example.com', resource: 'prod', expiresAt: '2030-06-01T11:00:00Z' })] }).requeueAfterMs).toBeUndefined();
+    expect(
+      plan({
+        contributing: [
+          grant('forever', { user: 'd@example.com', resource: 'prod' }),
+          grant('past', { user: 'c@example.com', resource: 'prod', expiresAt: '2030-06-01T11:00:00Z' }),
+        ],
+      }).requeueAfterMs,
+    ).toBeUndefined();
   });
 });
 
@@ -145,7 +173,10 @@ interface Spoke {
   requests: string[];
 }
 
-async function startSpoke(informers: { clusterRoleBindings: FakeInformer<V1ClusterRoleBinding>; roleBindings: FakeInformer<V1RoleBinding> }, existing: Binding[] = []): Promise<Spoke> {
+async function startSpoke(
+  informers: { clusterRoleBindings: FakeInformer<V1ClusterRoleBinding>; roleBindings: FakeInformer<V1RoleBinding> },
+  existing: Binding[] = [],
+): Promise<Spoke> {
   const bindings = new Map<string, Binding>(existing.map((b) => [`${b.metadata?.namespace ?? ''}/${b.metadata!.name}`, b]));
   const requests: string[] = [];
   const send = (res: ServerResponse, code: number, body: unknown) => {
@@ -170,7 +201,8 @@ async function startSpoke(informers: { clusterRoleBindings: FakeInformer<V1Clust
       const key = (name: string) => `${namespace}/${name}`;
       if (req.method === 'POST') {
         const binding = JSON.parse(body) as Binding;
-        if (bindings.has(key(binding.metadata!.name!))) return send(res, 409, { kind: 'Status', code: 409, reason: 'AlreadyExists', message: 'already exists' });
+        if (bindings.has(key(binding.metadata!.name!)))
+          return send(res, 409, { kind: 'Status', code: 409, reason: 'AlreadyExists', message: 'already exists' });
         bindings.set(key(binding.metadata!.name!), binding);
         reflect(binding);
         return send(res, 201, binding);
@@ -229,13 +261,22 @@ afterEach(async () => {
   }
 });
 
-async function harness(options: { grants?: Grant[]; grantsSynced?: boolean; spokeSynced?: boolean; namespaces?: string[]; existing?: Binding[]; hubDown?: boolean } = {}): Promise<Harness> {
+async function harness(
+  options: { grants?: Grant[]; grantsSynced?: boolean; spokeSynced?: boolean; namespaces?: string[]; existing?: Binding[]; hubDown?: boolean } = {},
+): Promise<Harness> {
   const named = <T>(name: string, extra: object = {}) => ({ metadata: { name }, ...extra }) as T;
-  const clusterRoleBindings = new FakeInformer<V1ClusterRoleBinding>((options.existing ?? []).filter((b) => !b.metadata?.namespace && b.metadata?.labels?.[managedByLabel] === managedByValue) as V1ClusterRoleBinding[]);
-  const roleBindings = new FakeInformer<V1RoleBinding>((options.existing ?? []).filter((b) => b.metadata?.namespace && b.metadata?.labels?.[managedByLabel] === managedByValue) as V1RoleBinding[]);
+  const clusterRoleBindings = new FakeInformer<V1ClusterRoleBinding>(
+    (options.existing ?? []).filter((b) => !b.metadata?.namespace && b.metadata?.labels?.[managedByLabel] === managedByValue) as V1ClusterRoleBinding[],
+  );
+  const roleBindings = new FakeInformer<V1RoleBinding>(
+    (options.existing ?? []).filter((b) => b.metadata?.namespace && b.metadata?.labels?.[managedByLabel] === managedByValue) as V1RoleBinding[],
+  );
   const h = {
     grants: new FakeInformer<Grant>(options.grants ?? [], { synced: options.grantsSynced ?? true }),
-    namespaces: new FakeInformer<V1Namespace>((options.namespaces ?? []).map((n) => named<V1Namespace>(n)), { synced: options.spokeSynced ?? true }),
+    namespaces: new FakeInformer<V1Namespace>(
+      (options.namespaces ?? []).map((n) => named<V1Namespace>(n)),
+      { synced: options.spokeSynced ?? true },
+    ),
     clusterRoles: new FakeInformer<{ metadata?: { name?: string } }>(['view', 'edit', 'admin'].map((n) => named(n))),
     clusterRoleBindings,
     roleBindings,
@@ -250,11 +291,18 @@ async function harness(options: { grants?: Grant[]; grantsSynced?: boolean; spok
       h.statuses.push({ grant: name, status: synced.status, reason: synced.reason });
     },
   } as unknown as Applier<typeof resources>;
-  const lines = new Writable({ write: (chunk: Buffer, _encoding, done) => void (h.logs.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) });
+  const lines = new Writable({
+    write: (chunk: Buffer, _encoding, done) => void (h.logs.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()),
+  });
   const sync = rbacSync({
     destination,
     grants: h.grants.informer,
-    spoke: { namespaces: h.namespaces.informer, clusterRoles: h.clusterRoles.informer, clusterRoleBindings: h.clusterRoleBindings.informer, roleBindings: h.roleBindings.informer },
+    spoke: {
+      namespaces: h.namespaces.informer,
+      clusterRoles: h.clusterRoles.informer,
+      clusterRoleBindings: h.clusterRoleBindings.informer,
+      roleBindings: h.roleBindings.informer,
+    },
     spokeConfig: h.spoke.kubeConfig,
     hub,
     logger: pino({ level: 'info' }, lines),
@@ -271,7 +319,7 @@ const waitFor = (check: () => void) => vi.waitFor(check, { timeout: 5_000, inter
 const deletes = (h: Harness) => h.spoke.requests.filter((r) => r.startsWith('DELETE'));
 
 describe('rbacSync', () => {
-  it('touches nothing before the hub\'s Grants are listed once: doubt never empties the spoke', async () => {
+  it("touches nothing before the hub's Grants are listed once: doubt never empties the spoke", async () => {
     const h = await harness({ grantsSynced: false, existing: [owned('infra:view', [userSubject('a@example.com')])] });
     h.sync.start();
     await settle();
@@ -283,8 +331,12 @@ describe('rbacSync', () => {
     expect(deletes(h)).toEqual([]);
   });
 
-  it('touches nothing before the spoke\'s namespaces are listed: an unknown namespace is not a missing one', async () => {
-    const h = await harness({ spokeSynced: false, grants: [grant('a', { user: 'a@example.com', resource: 'prod.web' })], existing: [owned('infra:view', [userSubject('old@example.com')], 'web')] });
+  it("touches nothing before the spoke's namespaces are listed: an unknown namespace is not a missing one", async () => {
+    const h = await harness({
+      spokeSynced: false,
+      grants: [grant('a', { user: 'a@example.com', resource: 'prod.web' })],
+      existing: [owned('infra:view', [userSubject('old@example.com')], 'web')],
+    });
     h.sync.start();
     await settle();
     expect(h.spoke.requests).toEqual([]);
@@ -295,7 +347,11 @@ describe('rbacSync', () => {
   });
 
   it('keeps the bindings while the hub cannot be written: failed status writes neither block nor undo access', async () => {
-    const h = await harness({ hubDown: true, grants: [grant('a', { user: 'a@example.com', resource: 'prod' })], existing: [owned('infra:edit', [userSubject('x@example.com')], undefined, 'edit')] });
+    const h = await harness({
+      hubDown: true,
+      grants: [grant('a', { user: 'a@example.com', resource: 'prod' })],
+      existing: [owned('infra:edit', [userSubject('x@example.com')], undefined, 'edit')],
+    });
     h.sync.start();
     await waitFor(() => expect(subjectsOf(h, '/infra:view')).toEqual(['a@example.com']));
     // The binding no Grant wants is still pruned: that is what the last known Grants say.
@@ -315,7 +371,7 @@ describe('rbacSync', () => {
     await waitFor(() => expect(h.statuses.at(-1)).toEqual({ grant: 'web', status: 'True', reason: 'Bound' }));
   });
 
-  it('leaves a binding that is not Infra\'s as it is, even under Infra\'s name, and says why it cannot bind', async () => {
+  it("leaves a binding that is not Infra's as it is, even under Infra's name, and says why it cannot bind", async () => {
     const foreign = { ...owned('infra:view', [userSubject('someone@example.com')]), metadata: { name: 'infra:view' } };
     const unrelated = { ...owned('team-admins', [groupSubject('team')], undefined, 'admin'), metadata: { name: 'team-admins' } };
     const h = await harness({ grants: [grant('a', { user: 'a@example.com', resource: 'prod' })], existing: [foreign, unrelated] });
@@ -329,7 +385,9 @@ describe('rbacSync', () => {
 
   it('prunes a binding when its last Grant is deleted, and when its last Grant expires', async () => {
     const expiresAt = new Date(Date.now() + 500).toISOString();
-    const h = await harness({ grants: [grant('a', { user: 'a@example.com', resource: 'prod' }), grant('temp', { user: 'b@example.com', role: 'edit', resource: 'prod', expiresAt })] });
+    const h = await harness({
+      grants: [grant('a', { user: 'a@example.com', resource: 'prod' }), grant('temp', { user: 'b@example.com', role: 'edit', resource: 'prod', expiresAt })],
+    });
     h.sync.start();
     await waitFor(() => expect([subjectsOf(h, '/infra:view'), subjectsOf(h, '/infra:edit')]).toEqual([['a@example.com'], ['b@example.com']]));
     h.grants.remove('a');
