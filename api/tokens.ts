@@ -169,7 +169,7 @@ export async function verifyToken(token: string, options: VerifyTokenOptions): P
   if (typeof iat !== 'number' || typeof exp !== 'number' || (exp - iat) * 1000 > maxTokenLifetimeMs) throw new Error('token lifetime exceeds the maximum');
   return {
     subject: sub,
-    groups: groups as string[],
+    groups: groups,
     issuedAt: new Date(iat * 1000),
     expiresAt: new Date(exp * 1000),
     jti,

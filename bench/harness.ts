@@ -11,6 +11,7 @@ import type { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { hashPassword } from '../operator/credentials/passwords.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../hack/local-infra/programs.ts';
+import { asError } from '../lib/errors.ts';
 import type { Row } from './table.ts';
 
 export interface Scenario {
@@ -126,7 +127,7 @@ export async function operatorCA(ctx: BenchContext, namespace: string): Promise<
 export async function boundedLoad(count: number, concurrency: number, deadline: number, fn: (i: number) => Promise<void>): Promise<number> {
   let next = 0;
   let completed = 0;
-  let failure: unknown;
+  let failure: Error | undefined;
   const worker = async () => {
     while (failure === undefined && next < count && Date.now() < deadline) {
       const i = next++;
@@ -134,7 +135,7 @@ export async function boundedLoad(count: number, concurrency: number, deadline: 
         await fn(i);
         completed++;
       } catch (err) {
-        failure ??= err;
+        failure ??= asError(err);
       }
     }
   };
@@ -162,7 +163,7 @@ export async function pacedLoad(
   const start = performance.now();
   const inFlight = new Set<Promise<void>>();
   let completed = 0;
-  let failure: unknown;
+  let failure: Error | undefined;
   for (let i = 0; i < count && failure === undefined && Date.now() < deadline; i++) {
     const due = start + (i * 1000) / rate;
     // Timers count whole milliseconds and may fire up to one early: a call never starts before it is due.
@@ -170,7 +171,7 @@ export async function pacedLoad(
     while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
     const call: Promise<void> = fn(due, i).then(
       () => void completed++,
-      (err: unknown) => void (failure ??= err),
+      (err: unknown) => void (failure ??= asError(err)),
     );
     inFlight.add(call);
     void call.finally(() => inFlight.delete(call));
@@ -210,7 +211,7 @@ const clockTicks = 100;
 /** Busy and total CPU time of the whole machine so far, in ms, from /proc/stat. */
 export async function machineCpuMs(): Promise<{ busy: number; total: number }> {
   const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number) as number[];
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number);
   const busy = user! + nice! + system! + irq! + softirq! + steal!;
   return { busy: (busy * 1000) / clockTicks, total: ((busy + idle! + iowait!) * 1000) / clockTicks };
 }

@@ -22,7 +22,7 @@ beforeAll(async () => {
   fingerprint = new X509Certificate(pair.cert).fingerprint256;
   server = createServer({ cert: pair.cert, key: pair.key }, (req, res) => {
     let body = '';
-    req.on('data', (c: Buffer) => (body += c));
+    req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       requests.push({ path: req.url ?? '', body, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
       res.setHeader('content-type', 'application/json');

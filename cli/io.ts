@@ -20,7 +20,7 @@ export interface Io {
   interactive: boolean;
   readStdin(): Promise<string>;
   prompt: Prompter;
-  client(options: ClientOptions): InfraClient;
+  client: (options: ClientOptions) => InfraClient;
   /** Connects and checks the server's certificate against the trust; throws UntrustedCertificateError or UnreachableError. */
   checkServer(server: string, trust: ServerTrust): Promise<void>;
   /** How kubeconfig users run `infra tokens`: this node binary and this CLI's script. */

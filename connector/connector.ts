@@ -126,7 +126,8 @@ export class Connector {
     await Promise.all(spokeInformers.map((i) => i.start()));
     await Promise.all(spokeInformers.map((i) => i.waitForSync()));
     this.rbac.start();
-    this.keys.start();
+    // Never rejects: a failed fetch is logged, and readiness waits for the keys.
+    void this.keys.start();
 
     const ca = await ensureCASecret(this.spokeConfig, config.namespace, proxyCASecret, 'infra-connector');
     const names = certificateNames(config.proxy.dnsNames, config.proxy.ipAddresses, config.proxy.url);
@@ -163,7 +164,8 @@ export class Connector {
     await this.rbac.stop();
     this.keys.stop();
     await this.proxy?.close();
-    await Promise.all([this.grants, ...Object.values(this.spoke)].map((i: Informer<KubernetesObject>) => i.stop()));
+    const { namespaces, clusterRoles, clusterRoleBindings, roleBindings } = this.spoke;
+    await Promise.all([this.grants, namespaces, clusterRoles, clusterRoleBindings, roleBindings].map((i) => i.stop()));
     if (this.metricsServer) await close(this.metricsServer);
   }
 }

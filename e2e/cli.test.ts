@@ -62,7 +62,7 @@ afterAll(async () => {
 /** The Grant objects in the hub for a user, as kubectl sees them. */
 async function hubGrantsFor(user: string): Promise<{ metadata: { name: string; annotations?: Record<string, string> }; spec: Record<string, string> }[]> {
   const list = JSON.parse(await kubectlOk('hub', ['get', 'grants', '-o', 'json'])) as { items: { metadata: { name: string }; spec: Record<string, string> }[] };
-  return list.items.filter((g) => g.spec['user'] === user) as never;
+  return list.items.filter((g) => g.spec['user'] === user);
 }
 
 describe('infra CLI against a real installation', () => {

@@ -100,7 +100,7 @@ async function samplesOfThisRun(): Promise<{ dir: string; development: string; c
   const files = (await readdir(samples)).filter((f) => f.endsWith('.yaml'));
   for (const file of files) {
     const text = await readFile(join(samples, file), 'utf8');
-    await writeFile(join(dir, file), text.replace(/\b(development|production)\b/g, `$1-${id}`).replace(/^  name: okta$/m, `  name: okta-${id}`));
+    await writeFile(join(dir, file), text.replace(/\b(development|production)\b/g, `$1-${id}`).replace(/^ {2}name: okta$/m, `  name: okta-${id}`));
   }
   await writeFile(join(dir, 'kustomization.yaml'), `resources:\n${files.map((f) => `  - ${f}\n`).join('')}`);
   return { dir, development: `development-${id}`, carl: `carl-edit-development-${id}`, okta: `okta-${id}` };

@@ -99,14 +99,14 @@ describe('leader election', () => {
       startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, identity: 'replica-a' }),
       startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, identity: 'replica-b' }),
     ]);
-    running.push(first!, second!);
+    running.push(first, second);
     const holder = () => kubectlOk('hub', ['get', 'lease', '-n', ns, 'infra-operator', '-o', 'jsonpath={.spec.holderIdentity}']);
     const leaderIdentity = await eventually(async () => {
       const identity = await holder();
       expect(['replica-a', 'replica-b']).toContain(identity);
       return identity;
     });
-    const [leader, standby] = leaderIdentity === 'replica-a' ? [first!, second!] : [second!, first!];
+    const [leader, standby] = leaderIdentity === 'replica-a' ? [first, second] : [second, first];
 
     await leader.kill();
     const killedAt = Date.now();

@@ -70,7 +70,7 @@ const leaderOf =
   };
 
 async function leaseSpec(lease: string): Promise<{ holderIdentity?: string; leaseDurationSeconds?: number; leaseTransitions?: number; renewTime?: string }> {
-  return JSON.parse(await kubectlOk('hub', ['get', 'lease', '-n', namespace, lease, '-o', 'json'])).spec;
+  return (JSON.parse(await kubectlOk('hub', ['get', 'lease', '-n', namespace, lease, '-o', 'json'])) as { spec: Awaited<ReturnType<typeof leaseSpec>> }).spec;
 }
 
 beforeAll(async () => {

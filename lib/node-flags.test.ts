@@ -9,8 +9,9 @@ import { nodeFlags, type Program } from './node-flags.ts';
 const config = join(import.meta.dirname, '..', 'config');
 
 function nodeOptionsIn(program: Program): string | undefined {
-  const [deployment] = parseAllDocuments(readFileSync(join(config, program, 'deployment.yaml'), 'utf8')).map((d) => d.toJS());
-  const container = deployment.spec.template.spec.containers[0] as { env?: { name: string; value?: string }[] };
+  type Deployment = { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
+  const [deployment] = parseAllDocuments(readFileSync(join(config, program, 'deployment.yaml'), 'utf8')).map((d) => d.toJS() as Deployment);
+  const container = deployment!.spec.template.spec.containers[0]!;
   return container.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
 }
 

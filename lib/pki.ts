@@ -59,7 +59,7 @@ function distinguishedName(commonName: string, organizations: string[] = []): st
 }
 
 async function generateKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(keyAlgorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return await webcrypto.subtle.generateKey(keyAlgorithm, true, ['sign', 'verify']);
 }
 
 export async function privateKeyToPem(key: CryptoKey): Promise<string> {

@@ -6,7 +6,7 @@
 // (docs/adr/0006-rest-writes.md). Failures are client-node's ApiException, so statusCode()
 // and every caller treat both kinds of call alike, with a message of one line.
 import { ApiException, HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
-import { request, type Dispatcher } from 'undici';
+import { request } from 'undici';
 
 const json = 'application/json';
 const applyPatch = 'application/apply-patch+yaml';
@@ -49,7 +49,7 @@ export class RestClient {
     await this.#kubeConfig.applySecurityAuthentication(context);
     const headers: Record<string, string> = { ...context.getHeaders(), accept: json };
     if (contentType) headers['content-type'] = contentType;
-    const dispatcher = context.getDispatcher() as Dispatcher | undefined;
+    const dispatcher = context.getDispatcher();
     const res = await request(url, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}), ...(dispatcher ? { dispatcher } : {}) });
     const text = await res.body.text();
     if (res.statusCode >= 200 && res.statusCode < 300) return text;
@@ -84,7 +84,7 @@ export class KubeAPIError extends ApiException<Status | string> {
 function parseStatus(text: string): Status | string {
   try {
     const parsed: unknown = JSON.parse(text);
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Status) : text;
+    return typeof parsed === 'object' && parsed !== null ? parsed : text;
   } catch {
     return text;
   }

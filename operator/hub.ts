@@ -87,6 +87,6 @@ export class Hub {
 
   /** Names of the built-in Groups that list this email as a member. */
   builtInGroups(email: string): string[] {
-    return this.groups.byIndex('member', email.toLowerCase()).map((g) => g.metadata!.name!);
+    return this.groups.byIndex('member', email.toLowerCase()).map((g) => g.metadata.name!);
   }
 }

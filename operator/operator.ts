@@ -227,7 +227,7 @@ export class Operator {
     this.renewer?.stop();
     await this.elector?.stop();
     this.keys.stop();
-    await Promise.all([this.doors?.public, this.doors?.aggregated, this.metricsServer].map((s) => s && close(s)));
+    await Promise.all([this.doors?.public, this.doors?.aggregated, this.metricsServer].filter((s) => s !== undefined).map((s) => close(s)));
     await this.hub.stop();
   }
 

@@ -36,7 +36,10 @@ function setup(issue: () => Promise<PemPair>, random = () => 0) {
   vi.useFakeTimers({ now: issuedAt });
   const registry = new Registry();
   const logs: { level: number; msg: string; err?: string; failures?: number; retryInMs?: number }[] = [];
-  const logger = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (logs.push(JSON.parse(chunk.toString())), done()) }));
+  const logger = pino(
+    { level: 'debug' },
+    new Writable({ write: (chunk: Buffer, _encoding, done) => (logs.push(JSON.parse(chunk.toString()) as (typeof logs)[number]), done()) }),
+  );
   const used: PemPair[] = [];
   const renewer = new ServingCertRenewer({ issue, use: (pair) => void used.push(pair), logger, registry, random });
   const metric = async (name: string) => (await registry.getSingleMetric(name)!.get()).values[0]?.value;
@@ -147,7 +150,7 @@ describe('serving certificate renewal', () => {
     expect(renewer.readiness()).toBeUndefined();
 
     await vi.advanceTimersByTimeAsync(servingRenewMs + 10 * second);
-    expect(await (await registry.getSingleMetric(failuresMetric)!.get()).values[0]?.value).toBeGreaterThan(0);
+    expect((await registry.getSingleMetric(failuresMetric)!.get()).values[0]?.value).toBeGreaterThan(0);
     expect(renewer.readiness()).toBeUndefined();
 
     // 30 days and 5 minutes (the backdating) of lifetime: a third is 10 days and 100 s.

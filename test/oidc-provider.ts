@@ -53,11 +53,11 @@ export async function startOIDCProvider(): Promise<TestOP> {
   await writeFile(caFile, ca.cert);
 
   // Listen first: the issuer must name the port.
-  let provider: Provider | undefined;
+  let provider: Provider | undefined = undefined;
   const server: Server = createServer({ cert: serving.cert, key: serving.key }, (req, res) => {
     const interaction = loginPath.exec(req.url?.split('?')[0] ?? '');
     if (interaction) void interact(provider!, accounts, bySub, req, res, interaction[1]!, interaction[2]).catch((err: unknown) => fail(res, err));
-    else provider!.callback()(req, res);
+    else void provider!.callback()(req, res);
   });
   const sockets = new Set<import('node:net').Socket>();
   server.on('secureConnection', (socket) => {

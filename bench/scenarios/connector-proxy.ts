@@ -136,7 +136,7 @@ async function bareProxy(ctx: BenchContext, config: BareProxyConfig): Promise<{ 
     await exited;
   });
   const line = (await Promise.race([
-    once(createInterface({ input: child.stdout! }), 'line'),
+    once(createInterface({ input: child.stdout }), 'line'),
     exited.then(([code]) => Promise.reject(new Error(`bench/bare-proxy.ts exited with ${code} before listening`))),
   ])) as [string];
   return { url: `https://127.0.0.1:${(JSON.parse(line[0]) as { port: number }).port}`, pid: child.pid! };

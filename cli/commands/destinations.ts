@@ -36,7 +36,7 @@ export async function listDestinations(io: Io, format: Format): Promise<void> {
     table(
       [`NAME (${destinations.length})`, 'CONNECTED', 'KUBERNETES', 'LAST SEEN', 'URL'],
       destinations.map((d) => [
-        d.metadata!.name!,
+        d.metadata.name!,
         d.status?.connected ? 'yes' : 'no',
         d.status?.kubernetesVersion ?? '—',
         relativeTime(d.status?.lastSeenAt),

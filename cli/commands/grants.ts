@@ -107,7 +107,7 @@ export async function addGrant(io: Io, args: string[], options: SubjectOptions &
   const { client } = loggedIn(io);
   const grant = await createObject<Grant>(client, 'Grant', { spec });
   const until = grant.spec.expiresAt ? ` until ${grant.spec.expiresAt}` : '';
-  io.out(`${describeSubject(grant.spec)} has role ${grant.spec.role} on ${grant.spec.resource}${until} (Grant ${grant.metadata!.name})`);
+  io.out(`${describeSubject(grant.spec)} has role ${grant.spec.role} on ${grant.spec.resource}${until} (Grant ${grant.metadata.name})`);
 }
 
 export async function removeGrants(io: Io, args: string[], options: SubjectOptions & { role?: string }): Promise<void> {
@@ -123,8 +123,8 @@ export async function removeGrants(io: Io, args: string[], options: SubjectOptio
   if (matches.length === 0)
     throw new CliError(`${subject} has no Grant${options.role ? ` with role ${options.role}` : ''} on ${wanted.resource}; see \`infra grants list\``);
   for (const grant of matches) {
-    await deleteObject(client, 'Grant', grant.metadata!.name!);
-    io.out(`${subject} no longer has role ${grant.spec.role} on ${grant.spec.resource} (Grant ${grant.metadata!.name} deleted)`);
+    await deleteObject(client, 'Grant', grant.metadata.name!);
+    io.out(`${subject} no longer has role ${grant.spec.role} on ${grant.spec.resource} (Grant ${grant.metadata.name} deleted)`);
   }
 }
 

@@ -65,7 +65,7 @@ export async function listGroups(io: Io, format: Format): Promise<void> {
   io.out(
     table(
       [`NAME (${groups.length})`, 'MEMBERS'],
-      groups.map((g) => [g.metadata!.name!, (g.spec.members ?? []).join(', ') || '—']),
+      groups.map((g) => [g.metadata.name!, (g.spec.members ?? []).join(', ') || '—']),
     ),
   );
 }

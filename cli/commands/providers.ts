@@ -72,7 +72,7 @@ export async function listProviders(io: Io, format: Format): Promise<void> {
       [`NAME (${providers.length})`, 'KIND', 'ISSUER', 'READY'],
       providers.map((p) => {
         const ready = findCondition(p.status?.conditions, 'Ready');
-        return [p.metadata!.name!, p.spec.kind, p.spec.issuer, ready ? (ready.status === 'True' ? 'yes' : `no: ${ready.message}`) : 'unknown'];
+        return [p.metadata.name!, p.spec.kind, p.spec.issuer, ready ? (ready.status === 'True' ? 'yes' : `no: ${ready.message}`) : 'unknown'];
       }),
     ),
   );

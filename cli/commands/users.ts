@@ -74,9 +74,9 @@ export async function addUser(io: Io, email: string, withPassword: boolean): Pro
   if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw new CliError(`"${email}" is not an email address; use e.g. carl@example.com`);
   const { client } = loggedIn(io);
   const existing = (await listObjects<User>(client, 'User')).find((u) => u.spec.email.toLowerCase() === email.toLowerCase());
-  if (existing) throw new CliError(`${email} already exists (User ${existing.metadata!.name})`);
+  if (existing) throw new CliError(`${email} already exists (User ${existing.metadata.name})`);
   const user = await createObject<User>(client, 'User', { spec: { email } });
-  io.err(`User ${email} created (User ${user.metadata!.name}).`);
+  io.err(`User ${email} created (User ${user.metadata.name}).`);
   if (withPassword) await resetPassword(io, email);
 }
 
@@ -92,6 +92,6 @@ export async function removeUser(io: Io, email: string): Promise<void> {
   const { client } = loggedIn(io);
   const user = (await listObjects<User>(client, 'User')).find((u) => u.spec.email.toLowerCase() === email.toLowerCase());
   if (!user) throw new CliError(`no user ${email}; see \`infra users list\``);
-  await deleteObject(client, 'User', user.metadata!.name!);
+  await deleteObject(client, 'User', user.metadata.name!);
   io.out(`User ${email} removed; their sessions and access keys are revoked.`);
 }

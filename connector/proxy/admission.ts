@@ -65,6 +65,7 @@ function failureReason(error: unknown): FailureReason {
 }
 
 // A header value the API server would read differently from what the token says.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
 const controlCharacters = /[\u0000-\u001f\u007f]/;
 /** Any whitespace at either end; the API server trims spaces and tabs around header values. */
 const surroundingSpace = /^\s|\s$/;

@@ -22,7 +22,7 @@ export interface ForwardingOptions {
   upstream: Upstream;
   logger: Logger;
   /** Counts an answer by type and status code (101 for a switch) and observes the time to it since `started`. */
-  record(type: 'request' | 'upgrade', code: number, started: number): void;
+  record: (type: 'request' | 'upgrade', code: number, started: number) => void;
   /** Upgraded connections open now. */
   activeUpgrades: Gauge;
 }

@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
-import { importJWK, SignJWT, type CryptoKey } from 'jose';
+import { importJWK, SignJWT } from 'jose';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '../../lib/log.ts';
@@ -85,7 +85,11 @@ async function startUpstream() {
     seen.push(entry);
     return entry;
   };
-  const server = createServer({ ...serving, ca: ca.cert, requestCert: true, rejectUnauthorized: false }, async (req: IncomingMessage, res: ServerResponse) => {
+  const server = createServer(
+    { ...serving, ca: ca.cert, requestCert: true, rejectUnauthorized: false },
+    (req: IncomingMessage, res: ServerResponse) => void answer(req, res),
+  );
+  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.url?.startsWith('/stream')) {
       record(req);
       res.on('close', () => streamClosed.shift()?.());
@@ -118,11 +122,11 @@ async function startUpstream() {
     for await (const chunk of req) body += chunk;
     const entry = record(req, body);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(entry));
-  });
+  }
   server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
     const entry = record(req);
     if (req.url?.includes('refuse')) {
-      const body = JSON.stringify({ kind: 'Status', code: 403, message: `user "${req.headers['impersonate-user']}" cannot create pods/exec` });
+      const body = JSON.stringify({ kind: 'Status', code: 403, message: `user "${String(req.headers['impersonate-user'])}" cannot create pods/exec` });
       // Chunked, as Go writes an answer of unknown length: the proxy must re-frame it.
       const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
       socket.end(
@@ -200,7 +204,7 @@ async function craft(key: SigningKey, claims: Record<string, unknown>, header: R
     ...claims,
   })
     .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT', ...header })
-    .sign((await importJWK(key.privateJwk, 'ES256')) as CryptoKey);
+    .sign(await importJWK(key.privateJwk, 'ES256'));
 }
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');

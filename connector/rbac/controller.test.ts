@@ -37,8 +37,8 @@ const owned = (name: string, subjects: RbacV1Subject[], namespace?: string, role
 
 const plan = (input: Partial<BindingPlanInput>) =>
   planBinding({ key: '/view', destination, contributing: [], owned: [], roles: new Set(['view', 'edit']), namespaces: new Set(['web']), now, ...input });
-const reasons = (p: ReturnType<typeof plan>) =>
-  Object.fromEntries(p.synced.map(({ grant, condition }) => [grant.metadata.name, `${condition.status} ${condition.reason}`]));
+const reasons = (p: ReturnType<typeof plan>): Record<string, string> =>
+  Object.fromEntries(p.synced.map(({ grant, condition }): [string, string] => [grant.metadata.name ?? '', `${condition.status} ${condition.reason}`]));
 
 describe('planBinding', () => {
   it('creates the binding the Grants want when the spoke has none, with their subjects once each, sorted', () => {
@@ -186,7 +186,7 @@ async function startSpoke(
   const reflect = (binding: Binding, deleted = false) => {
     const informer = (binding.metadata?.namespace ? informers.roleBindings : informers.clusterRoleBindings) as FakeInformer<Binding>;
     if (binding.metadata?.labels?.[managedByLabel] !== managedByValue) return;
-    if (deleted) informer.remove(binding.metadata!.name!, binding.metadata!.namespace);
+    if (deleted) informer.remove(binding.metadata.name!, binding.metadata.namespace);
     else informer.set(structuredClone(binding));
   };
   const server = createServer((req, res) => {
@@ -266,10 +266,10 @@ async function harness(
 ): Promise<Harness> {
   const named = <T>(name: string, extra: object = {}) => ({ metadata: { name }, ...extra }) as T;
   const clusterRoleBindings = new FakeInformer<V1ClusterRoleBinding>(
-    (options.existing ?? []).filter((b) => !b.metadata?.namespace && b.metadata?.labels?.[managedByLabel] === managedByValue) as V1ClusterRoleBinding[],
+    (options.existing ?? []).filter((b) => !b.metadata?.namespace && b.metadata?.labels?.[managedByLabel] === managedByValue),
   );
   const roleBindings = new FakeInformer<V1RoleBinding>(
-    (options.existing ?? []).filter((b) => b.metadata?.namespace && b.metadata?.labels?.[managedByLabel] === managedByValue) as V1RoleBinding[],
+    (options.existing ?? []).filter((b) => b.metadata?.namespace && b.metadata?.labels?.[managedByLabel] === managedByValue),
   );
   const h = {
     grants: new FakeInformer<Grant>(options.grants ?? [], { synced: options.grantsSynced ?? true }),

@@ -166,17 +166,17 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
 
   const lastSeen = new Map<string, { key: BindingKey; generation: number | undefined }>();
   grants.onChange((grant, event) => {
-    const name = grant.metadata!.name!;
+    const name = grant.metadata.name!;
     const key = grantBindingKey(grant);
     const previous = lastSeen.get(name);
     // Same spec, same binding: a status write (ours or the operator's), nothing to bind.
-    if (event === 'update' && previous?.key === key && previous.generation === grant.metadata!.generation) return;
+    if (event === 'update' && previous?.key === key && previous.generation === grant.metadata.generation) return;
     controller.enqueue(key);
     if (previous !== undefined && previous.key !== key) controller.queue.addAfter(previous.key, moveDelayMs);
     if (event === 'delete') {
       lastSeen.delete(name);
       syncedStatus.forget(name);
-    } else lastSeen.set(name, { key, generation: grant.metadata!.generation });
+    } else lastSeen.set(name, { key, generation: grant.metadata.generation });
   });
   const enqueueGrants = (index: string, value: string) => {
     for (const g of grants.byIndex(index, value)) controller.enqueue(grantBindingKey(g));
@@ -239,8 +239,8 @@ export interface BindingPlan {
  */
 export function planBinding({ key, destination, contributing, owned, roles, namespaces, now }: BindingPlanInput): BindingPlan {
   const { namespace, role } = parseBindingKey(key);
-  const problems = new Map(contributing.map((g) => [g.metadata!.name!, syncProblem(g, destination, roles, namespaces, now)]));
-  const bindable = contributing.filter((g) => problems.get(g.metadata!.name!) === undefined);
+  const problems = new Map(contributing.map((g) => [g.metadata.name!, syncProblem(g, destination, roles, namespaces, now)]));
+  const bindable = contributing.filter((g) => problems.get(g.metadata.name!) === undefined);
   const shards = shardSubjects(bindable);
 
   const writes: BindingPlan['writes'] = [];
@@ -254,7 +254,7 @@ export function planBinding({ key, destination, contributing, owned, roles, name
   }
   const prune = owned.filter((b) => !wanted.has(b.metadata!.name!)).map((b) => b.metadata!.name!);
 
-  const synced = contributing.map((grant) => ({ grant, condition: syncedCondition(problems.get(grant.metadata!.name!), destination, namespace, role) }));
+  const synced = contributing.map((grant) => ({ grant, condition: syncedCondition(problems.get(grant.metadata.name!), destination, namespace, role) }));
   const nextExpiry = Math.min(...contributing.map((g) => expiresAtMs(g) ?? Infinity).filter((t) => t > now.getTime()));
   return { writes, prune, synced, ...(Number.isFinite(nextExpiry) ? { requeueAfterMs: nextExpiry - now.getTime() } : {}) };
 }

@@ -418,7 +418,7 @@ function getJSON(url: string, ca: string, client: PemPair): Promise<unknown> {
 function launch(binary: string, args: string[], logFile: string, verbose = false): ChildProcess {
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [child.stdout!, child.stderr!]) {
+  for (const stream of [child.stdout, child.stderr]) {
     stream.pipe(log, { end: false });
     if (verbose) stream.pipe(process.stderr, { end: false });
   }

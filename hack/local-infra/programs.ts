@@ -41,7 +41,7 @@ async function startProgram(
     env: { ...process.env, ...env },
   });
   const logs: string[] = [];
-  for (const stream of [child.stdout!, child.stderr!]) {
+  for (const stream of [child.stdout, child.stderr]) {
     let partial = '';
     stream.setEncoding('utf8').on('data', (chunk: string) => {
       const lines = (partial + chunk).split('\n');

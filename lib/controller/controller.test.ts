@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Controller, ControllerMetrics } from './controller.ts';
+import { asError } from '../errors.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -13,7 +14,7 @@ function eventually(check: () => void, timeoutMs = 2000): Promise<void> {
         check();
         resolve();
       } catch (err) {
-        if (Date.now() > deadline) reject(err as Error);
+        if (Date.now() > deadline) reject(asError(err));
         else setTimeout(attempt, 5);
       }
     };

@@ -224,6 +224,6 @@ export class Informer<T extends KubernetesObject> {
  * lists it deserializes, not in custom objects' lists, which it hands over as JSON.
  */
 function continueToken(list: KubernetesListObject<KubernetesObject>): string | undefined {
-  const metadata = list.metadata as { _continue?: string; continue?: string } | undefined;
+  const metadata: { _continue?: string; continue?: string } | undefined = list.metadata;
   return metadata?._continue || metadata?.continue || undefined;
 }

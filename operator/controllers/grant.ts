@@ -123,13 +123,13 @@ export function grantController(ctx: ControllerContext): Controller {
 
   const seenGenerations = new Map<string, number | undefined>();
   hub.grants.onChange((grant, event) => {
-    const name = grant.metadata!.name!;
+    const name = grant.metadata.name!;
     controller.enqueue(name);
     // The first list replays every Grant as an add: that is not a change to audit.
     const previous = seenGenerations.get(name);
     if (event === 'delete') seenGenerations.delete(name);
-    else seenGenerations.set(name, grant.metadata!.generation);
-    if (!hub.grants.hasSynced || (event === 'update' && previous === grant.metadata!.generation)) return;
+    else seenGenerations.set(name, grant.metadata.generation);
+    if (!hub.grants.hasSynced || (event === 'update' && previous === grant.metadata.generation)) return;
     const action = { add: 'grant.created', update: 'grant.updated', delete: 'grant.deleted' }[event];
     audit.info(
       {
@@ -145,13 +145,13 @@ export function grantController(ctx: ControllerContext): Controller {
     );
   });
   const enqueueGrants = (index: string, value: string) => {
-    for (const g of hub.grants.byIndex(index, value)) controller.enqueue(g.metadata!.name!);
+    for (const g of hub.grants.byIndex(index, value)) controller.enqueue(g.metadata.name!);
   };
-  hub.destinations.onChange((d) => enqueueGrants(grantIndex.byDestination, d.metadata!.name!));
+  hub.destinations.onChange((d) => enqueueGrants(grantIndex.byDestination, d.metadata.name!));
   hub.users.onChange((u) => {
     enqueueGrants(grantIndex.bySubject, userSubject(u.spec.email));
     for (const g of u.status?.groups ?? []) enqueueGrants(grantIndex.bySubject, groupSubject(g));
   });
-  hub.groups.onChange((g) => enqueueGrants(grantIndex.bySubject, groupSubject(g.metadata!.name!)));
+  hub.groups.onChange((g) => enqueueGrants(grantIndex.bySubject, groupSubject(g.metadata.name!)));
   return controller;
 }

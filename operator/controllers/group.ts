@@ -28,7 +28,7 @@ export function groupController(ctx: ControllerContext): Controller {
   });
   // A member's User appearing or disappearing changes unknownMembers.
   hub.users.onChange((u) => {
-    for (const g of hub.groups.byIndex('member', u.spec.email.toLowerCase())) controller.enqueue(g.metadata!.name!);
+    for (const g of hub.groups.byIndex('member', u.spec.email.toLowerCase())) controller.enqueue(g.metadata.name!);
   });
   return controller;
 }

@@ -23,7 +23,7 @@ function scripted(answers: [string, number, unknown][]): { fetch: Fetch; request
       url,
       method: init?.method ?? 'GET',
       headers: Object.fromEntries(new Headers(init?.headers).entries()),
-      body: init?.body === undefined ? undefined : String(init.body),
+      body: init?.body instanceof URLSearchParams || typeof init?.body === 'string' ? init.body.toString() : undefined,
     });
     const answer = answers.find(([prefix]) => url.startsWith(prefix));
     if (!answer) throw new TypeError('fetch failed', { cause: { code: 'ENOTFOUND' } });

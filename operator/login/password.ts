@@ -18,7 +18,7 @@ export async function checkPassword(deps: LoginDeps, email: string, password: st
   }
   const user = deps.hub.userByEmail(email);
   const ref = user?.spec.passwordSecretRef;
-  const hash = ref && !secretRefProblem({ kind: 'User', name: user!.metadata.name! }, ref.name) ? await deps.readSecret(ref.name, ref.key) : undefined;
+  const hash = ref && !secretRefProblem({ kind: 'User', name: user.metadata.name! }, ref.name) ? await deps.readSecret(ref.name, ref.key) : undefined;
   // Hash something even for an unknown user, so timing does not reveal who exists.
   const ok = await verifyPassword(password, hash ?? unknownUserHash);
   if (ok && hash) {

@@ -46,7 +46,7 @@ export interface ManagementDeps {
   logger: Logger;
 }
 
-const kindOf = new Map(Object.values(resources).map((r) => [r.plural as string, r.kind as Kind]));
+const kindOf = new Map(Object.values(resources).map((r) => [r.plural as string, r.kind]));
 
 const resourceList = {
   kind: 'APIResourceList',
@@ -143,7 +143,7 @@ export function managementAPI(deps: ManagementDeps, authenticate: Authenticator)
       refuseOperatorSecrets(kind, name, patch.spec);
       const body = { apiVersion, kind, metadata: { name, ...(resourceVersion ? { resourceVersion } : {}) }, spec: patch.spec };
       const patched = await forward(() => objects.patch(body, undefined, undefined, fieldManager, undefined, PatchStrategy.MergePatch));
-      const rv = patched.metadata!.resourceVersion;
+      const rv = patched.metadata.resourceVersion;
       await settled(informer(kind), name, (cached) => cached?.metadata?.resourceVersion === rv);
       deps.audit.info(
         { action: `${kind.toLowerCase()}.patched`, by: caller.identity.email, name, spec: (patched as { spec?: unknown }).spec },

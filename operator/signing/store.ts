@@ -169,7 +169,7 @@ export class SigningKeyStore {
       if (statusCode(err) !== 409) throw err;
       // Another replica created it first: use its keys.
       const winner = await this.read();
-      if (!winner) throw new Error(`Secret ${this.namespace}/${signingKeysSecret} was created and deleted concurrently`);
+      if (!winner) throw new Error(`Secret ${this.namespace}/${signingKeysSecret} was created and deleted concurrently`, { cause: err });
       return winner;
     }
   }
@@ -219,7 +219,7 @@ export class SigningKeyStore {
     try {
       keys = parseKeySet(Buffer.from(data, 'base64').toString('utf8'));
     } catch (err) {
-      throw new Error(`Secret ${this.namespace}/${signingKeysSecret}: ${errorMessage(err)}; delete it to generate new keys`);
+      throw new Error(`Secret ${this.namespace}/${signingKeysSecret}: ${errorMessage(err)}; delete it to generate new keys`, { cause: err });
     }
     const version = secret.metadata?.resourceVersion;
     if (this.cached === undefined || version !== this.resourceVersion) {
