@@ -16,8 +16,16 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [clusters] = await Promise.all([startE2EClusters(process.env, join(import.meta.dirname, '..')), buildPrograms()]);
-  await installCRDs(clusters.state.clusters.hub.adminKubeconfig);
-  project.provide('controlPlane', clusters.state);
-  return () => clusters.stop();
+  const starting = startE2EClusters(process.env, join(import.meta.dirname, '..'));
+  try {
+    const [clusters] = await Promise.all([starting, buildPrograms()]);
+    await installCRDs(clusters.state.clusters.hub.adminKubeconfig);
+    project.provide('controlPlane', clusters.state);
+    return () => clusters.stop();
+  } catch (err) {
+    // vitest runs no teardown for a setup that threw: stop what started (a broken CRD or
+    // a failed build must not leave etcd and the API servers running).
+    await starting.then((clusters) => clusters.stop()).catch(() => undefined);
+    throw err;
+  }
 }
