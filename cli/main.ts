@@ -5,6 +5,14 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+// A reader that stops early (`infra … | head`, `| grep -q`) closes the pipe: end quietly
+// with the status of a process killed by SIGPIPE (128 + 13), as a Unix tool would.
+const closedPipeStatus = 141;
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(closedPipeStatus);
+});
+
 const args = process.argv.slice(2);
 if (args[0] === 'tokens' && !args.includes('--help') && !args.includes('-h')) {
   const { tokensMain } = await import('./tokens.ts');
