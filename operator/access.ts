@@ -30,6 +30,17 @@ export function grantsOnDestination(hub: Hub, identity: Identity, destination: s
   return grantsFor(hub, identity, now).filter((g) => grantDestination(g) === destination);
 }
 
+/**
+ * Who a token for a destination says the caller is: their email, and only the groups their
+ * Grants there name (on the destination or any of its namespaces). Any other group could
+ * match a binding in the spoke that Infra never made, e.g. kubeadm's kubeadm:cluster-admins
+ * (docs/adr/0008-token-groups.md).
+ */
+export function tokenIdentity(identity: Identity, grantsOnDestination: readonly Grant[]): Identity {
+  const granted = new Set(grantsOnDestination.flatMap((g) => (g.spec.group === undefined ? [] : [g.spec.group])));
+  return { email: identity.email, groups: identity.groups.filter((g) => granted.has(g)) };
+}
+
 export type InfraRole = 'admin' | 'view';
 
 /** The identity's role on Infra itself: a Grant on resource `infra`, or a bootstrap admin. */
