@@ -99,6 +99,34 @@ describe('grantsOnDestination', () => {
   });
 });
 
+describe('a hub identity (exactEmail), as the aggregated door resolves it', () => {
+  const admin = 'admin@example.com';
+  const { hub } = fakeHub({
+    users: [user('admin', admin, { groups: ['okta-admins'] })],
+    groups: [group('ops', [admin])],
+    grants: [
+      grant('infra-admin', { user: admin, role: 'admin', resource: 'infra' }),
+      grant('ops-prod', { group: 'ops', role: 'cluster-admin', resource: 'prod' }),
+      grant('admin-prod', { user: admin, role: 'view', resource: 'prod' }),
+    ],
+  });
+
+  it('is not admin@example.com when the hub says Admin@Example.com: no User, Group, Grant or bootstrap admin role of theirs', () => {
+    const other = resolveIdentity(hub, 'Admin@Example.com', ['hub-group'], { exactEmail: true });
+    expect(other.groups).toEqual(['hub-group']);
+    expect(grantsFor(hub, other, now)).toEqual([]);
+    expect(infraRole(hub, other, [admin], now)).toBeUndefined();
+    expect(accessSummary(hub, other, now)).toEqual([]);
+  });
+
+  it('is admin@example.com when the hub says exactly that', () => {
+    const same = resolveIdentity(hub, admin, [], { exactEmail: true });
+    expect(same.groups).toEqual(['okta-admins', 'ops']);
+    expect(names(grantsFor(hub, same, now))).toEqual(['admin-prod', 'infra-admin', 'ops-prod']);
+    expect(infraRole(hub, { email: admin, groups: [], exactEmail: true }, [admin], now)).toBe('admin');
+  });
+});
+
 describe('tokenIdentity', () => {
   const { hub } = fakeHub({
     users: [user('carl', carl, { groups: ['A', 'B', 'kubeadm:cluster-admins'] })],

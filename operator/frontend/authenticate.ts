@@ -43,7 +43,7 @@ export function aggregatedAuthenticator(
   const authenticate: Authenticator = async (req) => {
     const user = req.headersDistinct['x-remote-user']?.[0];
     if (!user) return undefined;
-    return { identity: resolveIdentity(hub, user, req.headersDistinct['x-remote-group'] ?? []) };
+    return { identity: resolveIdentity(hub, user, req.headersDistinct['x-remote-group'] ?? [], { exactEmail: true }) };
   };
   return { fromFrontProxy, authenticate };
 }

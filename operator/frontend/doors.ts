@@ -1,14 +1,15 @@
-// The operator's two HTTPS doors. The aggregated door serves the auth API to the hub's
-// aggregation layer only (a client certificate from the front proxy, authenticate.ts); the
-// public door serves the auth API, access keys, login providers, the management API and
-// the OIDC discovery documents to the CLI, connectors and spoke API servers.
+// The operator's two HTTPS doors. The aggregated door serves TokenRequest and AccessReview
+// to the hub's aggregation layer only (a client certificate from the front proxy,
+// authenticate.ts); the public door serves the whole auth API, access keys, login
+// providers, the management API and the OIDC discovery documents to the CLI, connectors
+// and spoke API servers.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import express from 'express';
 import type { JSONWebKeySet } from 'jose';
 import type { PemPair } from '../../lib/pki.ts';
 import { accessKeysAPI } from '../authapi/access-keys.ts';
-import { authCreates, createdPlural, type CreateHandler } from '../authapi/creates.ts';
+import { aggregatedKinds, authCreates, createdPlural, type CreateHandler } from '../authapi/creates.ts';
 import type { AuthAPIDeps } from '../authapi/deps.ts';
 import { sendStatus } from '../http/status.ts';
 import { loginProvidersAPI } from '../login/provider-list.ts';
@@ -55,9 +56,9 @@ const notFound = (_req: IncomingMessage, res: ServerResponse) => sendStatus(res,
 
 export function createDoors({ deps, management, serving, trust, issuer, jwks }: DoorOptions): Doors {
   const aggregatedApp = api();
-  aggregatedApp.use(authDiscovery(), notFound);
+  aggregatedApp.use(authDiscovery(aggregatedKinds), notFound);
   const { fromFrontProxy, authenticate } = aggregatedAuthenticator(deps.hub, trust);
-  const aggregatedRoutes = route(aggregatedApp, authCreates(deps, authenticate));
+  const aggregatedRoutes = route(aggregatedApp, authCreates(deps, authenticate, aggregatedKinds));
 
   const publicApp = api();
   const authenticatePublic = publicAuthenticator(deps.hub, deps.credentials);
