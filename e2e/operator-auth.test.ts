@@ -154,6 +154,49 @@ describe('the aggregated door', () => {
     expect(result.stderr).toContain(`${suzie} has no grant on destination "${other}"`);
   });
 
+  it('serves only TokenRequest and AccessReview: the hub lets everyone send those two, and the door refuses the rest, saying where they go', async () => {
+    const empty = join(tmp, 'empty.json');
+    await writeFile(empty, '{}');
+    // The hub's RBAC stops the other kinds before they reach the operator.
+    for (const resource of ['logins', 'logouts', 'accesskeys', 'passwordresets', 'passwordchanges', 'deviceauthorizations']) {
+      const sent = await kubectl('hub', ['create', '--raw', `${authPath}/${resource}`, '-f', empty, '--as', suzie]);
+      expect(sent.code, resource).not.toBe(0);
+      expect(sent.stderr).toContain(`cannot create resource "${resource}" in API group "auth.infrahq.com"`);
+    }
+    const discovery = JSON.parse(await kubectlOk('hub', ['get', '--raw', authPath])) as { resources: { name: string }[] };
+    expect(discovery.resources.map((r) => r.name).sort()).toEqual(['accessreviews', 'tokenrequests']);
+    // Even a hub identity the hub lets through (its admin) gets nothing else from the door.
+    const file = join(tmp, 'passwordreset.json');
+    await writeFile(file, JSON.stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'PasswordReset', spec: { user: carl } }));
+    const reset = await kubectl('hub', ['create', '--raw', `${authPath}/passwordresets`, '-f', file]);
+    expect(reset.code).not.toBe(0);
+    expect(reset.stderr).toContain("PasswordReset is not served through the hub's aggregation layer");
+    expect(reset.stderr).toContain('use the infra CLI');
+  });
+
+  it('matches hub usernames exactly: Admin@Example.com in the hub is not the Infra user admin@example.com', async () => {
+    const review = async (as: string) => {
+      const file = join(tmp, 'accessreview.yaml');
+      await writeFile(file, stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'AccessReview', metadata: { name: 'mine' }, spec: {} }));
+      return (JSON.parse(await kubectlOk('hub', ['create', '-f', file, '--as', as, '-o', 'json'])) as { status: { user: unknown; infraRole?: string } }).status;
+    };
+    expect((await review(admin)).infraRole).toBe('admin');
+    expect(await review(carl)).toMatchObject({ user: { email: carl, groups: [builtInGroup] } });
+    const shouting = (email: string) => email.replace(/^./, (c) => c.toUpperCase()).replace('@example.com', '@Example.com');
+    expect(await review(shouting(admin))).toEqual({ user: { email: shouting(admin), groups: [] }, destinations: [] });
+    expect(await review(shouting(carl))).toEqual({ user: { email: shouting(carl), groups: [] }, destinations: [] });
+  });
+
+  it('refuses `kubectl create --dry-run=server` with a 400 that says why, instead of doing it for real', async () => {
+    const file = join(tmp, 'dry-run.yaml');
+    await writeFile(file, stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', metadata: { name: 'dry' }, spec: { destination } }));
+    const result = await kubectl('hub', ['create', '-f', file, '--dry-run=server', '--as', suzie, '--as-group', idpGroup, '-o', 'json']);
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).not.toContain('token');
+    expect(result.stderr).toContain('dry run is not supported for TokenRequest');
+    expect(result.stderr).toContain('send it without --dry-run=server');
+  });
+
   describe('trusts identity headers only from the hub front proxy', () => {
     const forged = { 'X-Remote-User': 'admin@example.com', 'X-Remote-Group': idpGroup };
     const request = (tls: { cert?: string; key?: string }) =>
@@ -513,5 +556,55 @@ describe('logs', () => {
     ) as { keys: { privateJwk: { d: string } }[] };
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) expect(logs).not.toContain(key.privateJwk.d);
+  });
+});
+
+describe('answers never echo a credential from the request', () => {
+  it('leaves passwords, access keys and codes out of the spec it repeats, and a dry run resets no password', async () => {
+    const erin = `${uniqueName('erin')}@example.com`;
+    const erinPassword = 'erin picks a passphrase';
+    await apply([
+      {
+        apiVersion: 'infrahq.com/v1alpha1',
+        kind: 'User',
+        metadata: { name: uniqueName('erin') },
+        spec: { email: erin, passwordSecretRef: { name: 'carl-password', key: 'hash' } },
+      },
+    ]);
+    const loggedIn = await eventually(async () => {
+      const res = await call('Login', 'logins', { email: erin, password: carlPassword });
+      expect(res.status, res.text).toBe(201);
+      return res;
+    });
+    expect(loggedIn.text).not.toContain(carlPassword);
+    expect(loggedIn.json()).toMatchObject({ spec: { email: erin } });
+    const bearer = { authorization: `Bearer ${loggedIn.json<{ status: { sessionKey: string } }>().status.sessionKey}` };
+
+    const changed = await call('PasswordChange', 'passwordchanges', { currentPassword: carlPassword, newPassword: erinPassword }, bearer);
+    expect(changed.status, changed.text).toBe(201);
+    expect(changed.text).not.toContain(carlPassword);
+    expect(changed.text).not.toContain(erinPassword);
+
+    const { accessKey } = (await call('AccessKey', 'accesskeys', { name: 'ci' }, bearer)).json<{ status: { accessKey: string } }>().status;
+    const withKey = await call('Login', 'logins', { accessKey });
+    expect(withKey.status, withKey.text).toBe(201);
+    expect(withKey.text).not.toContain(accessKey.split('.')[1]);
+
+    // An admin's PasswordReset with ?dryRun=All is refused and changes nothing.
+    const adminBearer = { authorization: `Bearer ${await login(admin, carlPassword)}` };
+    const dryReset = await https(`${operator.publicURL}${authPath}/passwordresets?dryRun=All`, {
+      ca: operatorCA,
+      headers: adminBearer,
+      body: { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'PasswordReset', spec: { user: erin } },
+    });
+    expect(dryReset.status).toBe(400);
+    expect(dryReset.json()).toMatchObject({
+      kind: 'Status',
+      reason: 'BadRequest',
+      message: expect.stringContaining('dry run is not supported for PasswordReset'),
+    });
+    const stillHers = await call('Login', 'logins', { email: erin, password: erinPassword });
+    expect(stillHers.status, stillHers.text).toBe(201);
+    expect(stillHers.json<{ status: { passwordChangeRequired?: boolean } }>().status.passwordChangeRequired).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { destination, fakeHub, grant, group, user } from '../test/fake-hub.ts';
-import { accessSummary, grantsFor, grantsOnDestination, infraRole, resolveIdentity } from './access.ts';
+import { accessSummary, grantsFor, grantsOnDestination, infraRole, resolveIdentity, tokenIdentity } from './access.ts';
 
 const now = new Date('2030-06-01T12:00:00Z');
 const carl = 'carl@example.com';
@@ -96,6 +96,69 @@ describe('grantsOnDestination', () => {
   it('ignores an expired Grant on the destination', () => {
     const { hub } = fakeHub({ grants: [grant('prod', { user: carl, role: 'view', resource: 'prod', expiresAt: now.toISOString() })] });
     expect(grantsOnDestination(hub, { email: carl, groups: [] }, 'prod', now)).toEqual([]);
+  });
+});
+
+describe('a hub identity (exactEmail), as the aggregated door resolves it', () => {
+  const admin = 'admin@example.com';
+  const { hub } = fakeHub({
+    users: [user('admin', admin, { groups: ['okta-admins'] })],
+    groups: [group('ops', [admin])],
+    grants: [
+      grant('infra-admin', { user: admin, role: 'admin', resource: 'infra' }),
+      grant('ops-prod', { group: 'ops', role: 'cluster-admin', resource: 'prod' }),
+      grant('admin-prod', { user: admin, role: 'view', resource: 'prod' }),
+    ],
+  });
+
+  it('is not admin@example.com when the hub says Admin@Example.com: no User, Group, Grant or bootstrap admin role of theirs', () => {
+    const other = resolveIdentity(hub, 'Admin@Example.com', ['hub-group'], { exactEmail: true });
+    expect(other.groups).toEqual(['hub-group']);
+    expect(grantsFor(hub, other, now)).toEqual([]);
+    expect(infraRole(hub, other, [admin], now)).toBeUndefined();
+    expect(accessSummary(hub, other, now)).toEqual([]);
+  });
+
+  it('is admin@example.com when the hub says exactly that', () => {
+    const same = resolveIdentity(hub, admin, [], { exactEmail: true });
+    expect(same.groups).toEqual(['okta-admins', 'ops']);
+    expect(names(grantsFor(hub, same, now))).toEqual(['admin-prod', 'infra-admin', 'ops-prod']);
+    expect(infraRole(hub, { email: admin, groups: [], exactEmail: true }, [admin], now)).toBe('admin');
+  });
+});
+
+describe('tokenIdentity', () => {
+  const { hub } = fakeHub({
+    users: [user('carl', carl, { groups: ['A', 'B', 'kubeadm:cluster-admins'] })],
+    grants: [
+      grant('a-dest1', { group: 'A', role: 'view', resource: 'dest1' }),
+      grant('b-dest2', { group: 'B', role: 'view', resource: 'dest2' }),
+      grant('b-dest1-expired', { group: 'B', role: 'edit', resource: 'dest1', expiresAt: '2030-01-01T00:00:00Z' }),
+    ],
+  });
+  const tokenFor = (destination: string) => {
+    const identity = resolveIdentity(hub, carl);
+    return tokenIdentity(identity, grantsOnDestination(hub, identity, destination, now));
+  };
+
+  it('carries only the groups granted on that destination: not those granted elsewhere, expired, or never granted', () => {
+    expect(tokenFor('dest1')).toEqual({ email: carl, groups: ['A'] });
+    expect(tokenFor('dest2')).toEqual({ email: carl, groups: ['B'] });
+  });
+
+  it("counts a group granted on one of the destination's namespaces", () => {
+    const { hub } = fakeHub({
+      groups: [group('web', [carl]), group('other', [carl])],
+      grants: [grant('web', { group: 'web', role: 'edit', resource: 'dest1.shop' })],
+    });
+    const identity = resolveIdentity(hub, carl);
+    expect(tokenIdentity(identity, grantsOnDestination(hub, identity, 'dest1', now)).groups).toEqual(['web']);
+  });
+
+  it('carries no group when only a Grant to the user reaches the destination', () => {
+    const { hub } = fakeHub({ groups: [group('A', [carl])], grants: [grant('direct', { user: carl, role: 'view', resource: 'dest1' })] });
+    const identity = resolveIdentity(hub, carl);
+    expect(tokenIdentity(identity, grantsOnDestination(hub, identity, 'dest1', now))).toEqual({ email: carl, groups: [] });
   });
 });
 

@@ -2,11 +2,22 @@
 import type { AccessReviewStatus } from '../api/auth/v1alpha1/types.ts';
 import { infraResource, isExpired, grantNamespace, grantDestination } from '../api/grants.ts';
 import type { Grant } from '../api/v1alpha1/types.ts';
-import { grantIndex, groupSubject, userSubject, type Hub } from './hub.ts';
+import { grantIndex, groupSubject, userIndex, userSubject, type Hub } from './hub.ts';
 
 export interface Identity {
   email: string;
   groups: string[];
+  /**
+   * Match the email to Users, Group members, Grants and bootstrap admins exactly. Set for a
+   * hub username: Kubernetes compares usernames exactly, so Admin@Example.com in the hub is
+   * someone else than admin@example.com. Infra's own logins match emails in any case.
+   */
+  exactEmail?: boolean;
+}
+
+/** Whether an email written in a User, Group, Grant or the config names this identity. */
+function namesIdentity(identity: Pick<Identity, 'email' | 'exactEmail'>, email: string): boolean {
+  return identity.exactEmail ? email === identity.email : email.toLowerCase() === identity.email.toLowerCase();
 }
 
 /**
@@ -14,27 +25,42 @@ export interface Identity {
  * the IdP), the User's IdP groups, and built-in Group memberships. Kubernetes' own
  * system: groups (system:authenticated, …) are not Infra groups and are dropped.
  */
-export function resolveIdentity(hub: Hub, email: string, groups: readonly string[] = []): Identity {
-  const user = hub.userByEmail(email);
-  const all = new Set([...groups, ...(user?.status?.groups ?? []), ...hub.builtInGroups(email)]);
-  return { email, groups: [...all].filter((g) => !g.startsWith('system:')).sort() };
+export function resolveIdentity(hub: Hub, email: string, groups: readonly string[] = [], { exactEmail = false } = {}): Identity {
+  const caller = { email, exactEmail };
+  const user = hub.users.byIndex(userIndex.byEmail, email.toLowerCase()).find((u) => namesIdentity(caller, u.spec.email));
+  const builtIn = hub.builtInGroups(email).filter((name) => hub.groups.get(name)?.spec.members?.some((m) => namesIdentity(caller, m)));
+  const all = new Set([...groups, ...(user?.status?.groups ?? []), ...builtIn]);
+  return { email, groups: [...all].filter((g) => !g.startsWith('system:')).sort(), ...(exactEmail ? { exactEmail } : {}) };
 }
 
 /** Every unexpired Grant that applies to the identity, directly or through a group. */
 export function grantsFor(hub: Hub, identity: Identity, now = new Date()): Grant[] {
   const subjects = [userSubject(identity.email), ...identity.groups.map(groupSubject)];
-  return subjects.flatMap((s) => hub.grants.byIndex(grantIndex.bySubject, s)).filter((g) => !isExpired(g, now));
+  return subjects
+    .flatMap((s) => hub.grants.byIndex(grantIndex.bySubject, s))
+    .filter((g) => !isExpired(g, now) && (g.spec.user === undefined || namesIdentity(identity, g.spec.user)));
 }
 
 export function grantsOnDestination(hub: Hub, identity: Identity, destination: string, now = new Date()): Grant[] {
   return grantsFor(hub, identity, now).filter((g) => grantDestination(g) === destination);
 }
 
+/**
+ * Who a token for a destination says the caller is: their email, and only the groups their
+ * Grants there name (on the destination or any of its namespaces). Any other group could
+ * match a binding in the spoke that Infra never made, e.g. kubeadm's kubeadm:cluster-admins
+ * (docs/adr/0008-token-groups.md).
+ */
+export function tokenIdentity(identity: Identity, grantsOnDestination: readonly Grant[]): Identity {
+  const granted = new Set(grantsOnDestination.flatMap((g) => (g.spec.group === undefined ? [] : [g.spec.group])));
+  return { email: identity.email, groups: identity.groups.filter((g) => granted.has(g)) };
+}
+
 export type InfraRole = 'admin' | 'view';
 
 /** The identity's role on Infra itself: a Grant on resource `infra`, or a bootstrap admin. */
 export function infraRole(hub: Hub, identity: Identity, bootstrapAdmins: readonly string[], now = new Date()): InfraRole | undefined {
-  if (bootstrapAdmins.some((a) => a.toLowerCase() === identity.email.toLowerCase())) return 'admin';
+  if (bootstrapAdmins.some((a) => namesIdentity(identity, a))) return 'admin';
   const roles = grantsOnDestination(hub, identity, infraResource, now).map((g) => g.spec.role);
   if (roles.includes('admin')) return 'admin';
   if (roles.includes('view')) return 'view';

@@ -62,6 +62,14 @@ export const operatorConfigSchema = z
         lockoutDuration: duration.prefault('15m'),
       })
       .prefault({}),
+    rateLimit: z
+      .object({
+        /** Logins, DeviceAuthorizations and unknown bearer keys a client address may send per second, on average. */
+        perSecond: z.number().positive().default(1),
+        /** How many of them it may send at once. */
+        burst: z.number().int().min(1).default(30),
+      })
+      .prefault({}),
     leaderElection: z
       .object({
         enabled: z.boolean().default(true),

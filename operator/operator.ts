@@ -198,6 +198,7 @@ export class Operator {
       trust: () => this.trust!,
       issuer: config.publicURL,
       jwks: () => this.keys.verifyKeys(),
+      rateLimit: config.rateLimit,
     });
     await listen(this.doors.public, config.listen.public);
     await listen(this.doors.aggregated, config.listen.aggregated);

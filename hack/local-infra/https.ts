@@ -11,6 +11,8 @@ export interface HttpsOptions {
   key?: string;
   headers?: Record<string, string | string[]>;
   body?: unknown;
+  /** The client's own address, e.g. 127.0.0.2: another source on loopback. */
+  localAddress?: string;
 }
 
 export interface HttpsResponse {
@@ -33,6 +35,7 @@ export function https(url: string, options: HttpsOptions = {}): Promise<HttpsRes
         key: options.key,
         headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers },
         timeout: 10_000,
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
       },
       (res) => {
         let text = '';

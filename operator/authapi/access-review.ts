@@ -8,7 +8,7 @@ import type { AuthAPIDeps } from './deps.ts';
 export async function accessReview(deps: AuthAPIDeps, caller: Caller): Promise<AccessReviewStatus> {
   const role = infraRole(deps.hub, caller.identity, deps.bootstrapAdmins);
   return {
-    user: caller.identity,
+    user: { email: caller.identity.email, groups: caller.identity.groups },
     ...(role ? { infraRole: role } : {}),
     destinations: accessSummary(deps.hub, caller.identity),
   };

@@ -48,7 +48,7 @@ export type CreateHandler = (req: IncomingMessage, res: ServerResponse, plural: 
  * doors route them here ahead of express: this is the operator's hottest path, and
  * express's router and body parser were a tenth of its CPU per token (bench/README.md).
  */
-export function authCreates(deps: AuthAPIDeps, authenticate: Authenticator): CreateHandler {
+export function authCreates(deps: AuthAPIDeps, authenticate: Authenticator, served: ReadonlySet<Kind> = allKinds): CreateHandler {
   const handlers: Record<Kind, (spec: never, caller: Caller | undefined, req: IncomingMessage) => Promise<unknown>> = {
     Login: (spec: LoginSpec, _caller, req) => login(deps, spec, clientAddress(req)),
     TokenRequest: (spec: TokenRequestSpec, caller) => tokenRequest(deps, spec, requireCaller(caller)),
@@ -65,6 +65,14 @@ export function authCreates(deps: AuthAPIDeps, authenticate: Authenticator): Cre
     const kind = kindByPlural.get(plural);
     try {
       if (!kind) throw new StatusError(404, 'NotFound', `the server could not find the requested resource ${plural}.${group}`);
+      if (dryRunRequested(req)) {
+        throw new StatusError(
+          400,
+          'BadRequest',
+          `dry run is not supported for ${kind}: an auth request cannot be tried without its effect (a session, token, key or password); send it without --dry-run=server (dryRun)`,
+        );
+      }
+      if (!served.has(kind)) throw notServedHere(kind, served);
       const body = (await readJSONBody(req)) as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: string }; spec?: unknown };
       if (typeof body !== 'object' || body === null || Array.isArray(body))
         throw new StatusError(400, 'BadRequest', `the request body must be a ${kind} object`);
@@ -86,13 +94,54 @@ export function authCreates(deps: AuthAPIDeps, authenticate: Authenticator): Cre
         apiVersion,
         kind,
         metadata: { ...(body.metadata?.name ? { name: body.metadata.name } : {}), creationTimestamp: new Date().toISOString() },
-        spec: parsed.data,
+        spec: echoedSpec(kind, parsed.data),
         status,
       });
     } catch (err) {
       answerError(res, err, deps.logger, { api: 'auth', ...(kind ? { kind } : {}) });
     }
   };
+}
+
+const allKinds: ReadonlySet<Kind> = new Set(Object.keys(kinds) as Kind[]);
+
+/**
+ * What the hub's aggregation layer may send: a hub identity asks for a token and what it
+ * may reach. Logins, keys, passwords and logouts make or end Infra credentials, which
+ * belong to the public door, where Infra itself authenticates the caller.
+ */
+export const aggregatedKinds: ReadonlySet<Kind> = new Set<Kind>(['TokenRequest', 'AccessReview']);
+
+function notServedHere(kind: Kind, served: ReadonlySet<Kind>): StatusError {
+  return new StatusError(
+    403,
+    'Forbidden',
+    `${kind} is not served through the hub's aggregation layer, which serves only ${[...served].join(' and ')}: use the infra CLI (infra login, infra logout, infra keys add, infra password), which sends it to Infra's public door`,
+  );
+}
+
+/** `?dryRun=All` (kubectl --dry-run=server): refused, as no auth request can run without its effect. */
+function dryRunRequested(req: IncomingMessage): boolean {
+  const query = req.url?.indexOf('?') ?? -1;
+  return query >= 0 && new URLSearchParams(req.url!.slice(query + 1)).has('dryRun');
+}
+
+/** Spec fields that are credentials: an answer never echoes them (it may be logged, shown or kept). */
+export const secretSpecFields: Readonly<Record<Kind, readonly string[]>> = {
+  Login: ['password', 'accessKey', 'code', 'codeVerifier', 'deviceCode'],
+  PasswordChange: ['currentPassword', 'newPassword'],
+  TokenRequest: [],
+  AccessReview: [],
+  Logout: [],
+  AccessKey: [],
+  PasswordReset: [],
+  DeviceAuthorization: [],
+};
+
+/** The request's spec as the answer repeats it: without its secret fields. */
+export function echoedSpec(kind: Kind, spec: Record<string, unknown>): Record<string, unknown> {
+  const secret = secretSpecFields[kind];
+  return Object.fromEntries(Object.entries(spec).filter(([field]) => !secret.includes(field)));
 }
 
 /** Kinds anyone may create: they start a session. */

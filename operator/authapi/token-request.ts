@@ -1,11 +1,12 @@
 // TokenRequest: where a token for a destination is answered, before every kubectl session
 // through a connector. The caller must hold an unexpired Grant on the destination; a
 // session from an identity provider is re-verified upstream first when its last check is
-// older than the interval. The answer is a short-lived JWT (tokens.lifetime).
+// older than the interval. The answer is a short-lived JWT (tokens.lifetime) that carries
+// only the groups the caller's Grants on the destination name.
 import type { TokenRequestSpec, TokenRequestStatus } from '../../api/auth/v1alpha1/types.ts';
 import { infraResource } from '../../api/grants.ts';
 import { StatusError } from '../../lib/status-error.ts';
-import { grantsOnDestination, resolveIdentity } from '../access.ts';
+import { grantsOnDestination, resolveIdentity, tokenIdentity } from '../access.ts';
 import type { Caller } from '../http/caller.ts';
 import type { AuthAPIDeps } from './deps.ts';
 import { requirePasswordChanged } from './passwords.ts';
@@ -31,9 +32,10 @@ export async function tokenRequest(deps: AuthAPIDeps, spec: TokenRequestSpec, au
       `${caller.identity.email} has no grant on destination "${destination}"; ask an Infra admin for a Grant with resource: ${destination}`,
     );
   }
-  const { token, expiresAt } = await deps.tokens.issue(caller.identity, destination);
+  const identity = tokenIdentity(caller.identity, grants);
+  const { token, expiresAt } = await deps.tokens.issue(identity, destination);
   deps.audit.info(
-    { action: 'token', user: caller.identity.email, groups: caller.identity.groups, destination, expiresAt: expiresAt.toISOString(), result: 'issued' },
+    { action: 'token', user: identity.email, groups: identity.groups, destination, expiresAt: expiresAt.toISOString(), result: 'issued' },
     'token issued',
   );
   return { token, expirationTimestamp: expiresAt.toISOString() };

@@ -43,17 +43,21 @@ export function aggregatedAuthenticator(
   const authenticate: Authenticator = async (req) => {
     const user = req.headersDistinct['x-remote-user']?.[0];
     if (!user) return undefined;
-    return { identity: resolveIdentity(hub, user, req.headersDistinct['x-remote-group'] ?? []) };
+    return { identity: resolveIdentity(hub, user, req.headersDistinct['x-remote-group'] ?? [], { exactEmail: true }) };
   };
   return { fromFrontProxy, authenticate };
 }
 
-export function publicAuthenticator(hub: Hub, credentials: CredentialStore): Authenticator {
+/** `onUnknownKey` hears of every bearer key the door does not know (the rate limit counts them). */
+export function publicAuthenticator(hub: Hub, credentials: CredentialStore, onUnknownKey: (req: IncomingMessage) => void): Authenticator {
   return async (req) => {
     const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
     if (!match) return undefined;
     const credential = await credentials.authenticate(match[1]!);
-    if (!credential) return undefined;
+    if (!credential) {
+      onUnknownKey(req);
+      return undefined;
+    }
     return { identity: resolveIdentity(hub, credential.email), credential };
   };
 }

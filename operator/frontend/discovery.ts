@@ -3,22 +3,24 @@
 // the signing keys (JWKS), so a spoke kube-apiserver can trust Infra tokens directly.
 import express from 'express';
 import type { JSONWebKeySet } from 'jose';
-import { apiVersion, group, kinds, version } from '../../api/auth/v1alpha1/types.ts';
+import { apiVersion, group, kinds, version, type Kind } from '../../api/auth/v1alpha1/types.ts';
 
-const resourceList = {
+const resourceList = (served: ReadonlySet<Kind> | undefined) => ({
   kind: 'APIResourceList',
   apiVersion: 'v1',
   groupVersion: apiVersion,
-  resources: Object.entries(kinds).map(([kind, { plural, singular }]) => ({
-    name: plural,
-    singularName: singular,
-    namespaced: false,
-    kind,
-    // No categories: these are create-only requests, and `kubectl get infra` must list
-    // only the objects people manage (it would fail trying to list a Login).
-    verbs: ['create'],
-  })),
-};
+  resources: Object.entries(kinds)
+    .filter(([kind]) => served?.has(kind as Kind) ?? true)
+    .map(([kind, { plural, singular }]) => ({
+      name: plural,
+      singularName: singular,
+      namespaced: false,
+      kind,
+      // No categories: these are create-only requests, and `kubectl get infra` must list
+      // only the objects people manage (it would fail trying to list a Login).
+      verbs: ['create'],
+    })),
+});
 const apiGroup = {
   kind: 'APIGroup',
   apiVersion: 'v1',
@@ -27,12 +29,13 @@ const apiGroup = {
   preferredVersion: { groupVersion: apiVersion, version },
 };
 
-/** The auth API's discovery documents, served through express with the doors' other routes. */
-export function authDiscovery(): express.Router {
+/** The auth API's discovery documents for the kinds a door serves (all when not said). */
+export function authDiscovery(served?: ReadonlySet<Kind>): express.Router {
+  const resources = resourceList(served);
   const router = express.Router();
   router.get('/apis', (_req, res) => void res.json({ kind: 'APIGroupList', apiVersion: 'v1', groups: [apiGroup] }));
   router.get(`/apis/${group}`, (_req, res) => void res.json(apiGroup));
-  router.get(`/apis/${group}/${version}`, (_req, res) => void res.json(resourceList));
+  router.get(`/apis/${group}/${version}`, (_req, res) => void res.json(resources));
   return router;
 }
 

@@ -1,20 +1,24 @@
-// The operator's two HTTPS doors. The aggregated door serves the auth API to the hub's
-// aggregation layer only (a client certificate from the front proxy, authenticate.ts); the
-// public door serves the auth API, access keys, login providers, the management API and
-// the OIDC discovery documents to the CLI, connectors and spoke API servers.
+// The operator's two HTTPS doors. The aggregated door serves TokenRequest and AccessReview
+// to the hub's aggregation layer only (a client certificate from the front proxy,
+// authenticate.ts); the public door serves the whole auth API, access keys, login
+// providers, the management API and the OIDC discovery documents to the CLI, connectors
+// and spoke API servers.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import express from 'express';
 import type { JSONWebKeySet } from 'jose';
+import { kinds } from '../../api/auth/v1alpha1/types.ts';
+import type { Logger } from '../../lib/log.ts';
 import type { PemPair } from '../../lib/pki.ts';
 import { accessKeysAPI } from '../authapi/access-keys.ts';
-import { authCreates, createdPlural, type CreateHandler } from '../authapi/creates.ts';
+import { aggregatedKinds, authCreates, createdPlural, type CreateHandler } from '../authapi/creates.ts';
 import type { AuthAPIDeps } from '../authapi/deps.ts';
 import { sendStatus } from '../http/status.ts';
 import { loginProvidersAPI } from '../login/provider-list.ts';
 import { managementAPI, type ManagementDeps } from '../management/api.ts';
 import { aggregatedAuthenticator, publicAuthenticator, type FrontProxyTrust } from './authenticate.ts';
 import { authDiscovery, oidcDiscovery } from './discovery.ts';
+import { SourceRateLimiter, type RateLimitSettings } from './rate-limit.ts';
 
 export interface Doors {
   aggregated: Server;
@@ -28,6 +32,8 @@ export interface DoorOptions {
   trust: () => FrontProxyTrust;
   issuer: string;
   jwks: () => JSONWebKeySet;
+  /** Per client address, for the public door's Logins, DeviceAuthorizations and unknown bearer keys. */
+  rateLimit: RateLimitSettings;
 }
 
 /**
@@ -51,16 +57,38 @@ function route(app: express.Express, creates: CreateHandler): RequestListener {
   };
 }
 
+/** Creates that start a session: anyone may send them, so each spends from its source's bucket. */
+const sessionStarts = new Set<string>([kinds.Login.plural, kinds.DeviceAuthorization.plural]);
+
+/**
+ * Holds back a source that sends too many Logins, DeviceAuthorizations or unknown bearer
+ * keys (those the authenticator reports to the limiter), before any of its work is done:
+ * 429 with Retry-After, while other sources are served as before.
+ */
+function limitSources(limiter: SourceRateLimiter, logger: Logger, next: RequestListener): RequestListener {
+  return (req, res) => {
+    const source = req.socket.remoteAddress ?? '';
+    const plural = createdPlural(req);
+    const cost = plural !== undefined && sessionStarts.has(plural) ? 1 : req.headers.authorization ? 0 : undefined;
+    const spent = cost === undefined ? undefined : limiter.take(source, cost);
+    if (!spent?.retryAfterSeconds) return next(req, res);
+    if (spent.firstRefusal) logger.warn({ source, retryAfterSeconds: spent.retryAfterSeconds }, 'rate limit: holding back a source');
+    res.setHeader('Retry-After', String(spent.retryAfterSeconds));
+    sendStatus(res, 429, 'TooManyRequests', `too many logins, device authorizations or unknown keys from ${source}: try again in ${spent.retryAfterSeconds}s`);
+  };
+}
+
 const notFound = (_req: IncomingMessage, res: ServerResponse) => sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource');
 
-export function createDoors({ deps, management, serving, trust, issuer, jwks }: DoorOptions): Doors {
+export function createDoors({ deps, management, serving, trust, issuer, jwks, rateLimit }: DoorOptions): Doors {
   const aggregatedApp = api();
-  aggregatedApp.use(authDiscovery(), notFound);
+  aggregatedApp.use(authDiscovery(aggregatedKinds), notFound);
   const { fromFrontProxy, authenticate } = aggregatedAuthenticator(deps.hub, trust);
-  const aggregatedRoutes = route(aggregatedApp, authCreates(deps, authenticate));
+  const aggregatedRoutes = route(aggregatedApp, authCreates(deps, authenticate, aggregatedKinds));
 
   const publicApp = api();
-  const authenticatePublic = publicAuthenticator(deps.hub, deps.credentials);
+  const limiter = new SourceRateLimiter(rateLimit);
+  const authenticatePublic = publicAuthenticator(deps.hub, deps.credentials, (req) => limiter.take(req.socket.remoteAddress ?? ''));
   publicApp.use(
     oidcDiscovery(issuer, jwks),
     authDiscovery(),
@@ -74,7 +102,10 @@ export function createDoors({ deps, management, serving, trust, issuer, jwks }: 
     if (fromFrontProxy(req)) aggregatedRoutes(req, res);
     else sendStatus(res, 401, 'Unauthorized', "authentication failed: this endpoint serves only the hub kube-apiserver's aggregation layer");
   });
-  const publicServer = createServer({ cert: serving.cert, key: serving.key }, route(publicApp, authCreates(deps, authenticatePublic)));
+  const publicServer = createServer(
+    { cert: serving.cert, key: serving.key },
+    limitSources(limiter, deps.logger, route(publicApp, authCreates(deps, authenticatePublic))),
+  );
   return { aggregated, public: publicServer };
 }
 
