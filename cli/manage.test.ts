@@ -72,6 +72,58 @@ describe('infra grants', () => {
     await expect(f.run('grants', 'list', '--user', 'a@b.c', '-g', 'x')).rejects.toThrow(CommanderError);
   });
 
+  describe('add --wait', () => {
+    const spec = { group: 'Oncall', role: 'edit', resource: 'production' };
+    const synced = (status: 'True' | 'False', reason: string, message: string) => ({
+      metadata: { name: 'created', generation: 1 },
+      spec,
+      status: { conditions: [{ type: 'Synced', status, reason, message, observedGeneration: 1, lastTransitionTime: '2026-01-01T00:00:00Z' }] },
+    });
+    /** Creates the Grant; its GETs answer each of `states` in turn, then the last one again. */
+    const grantServer =
+      (...states: object[]): RequestHandler =>
+      (method, path, body) => {
+        if (method === 'POST') return { metadata: { name: 'created', generation: 1 }, ...(body as object) };
+        if (method === 'GET' && path === `${api}/grants/created`) return states.length > 1 ? states.shift() : states[0];
+        throw new Error(`unexpected ${method} ${path}`);
+      };
+
+    it('returns once the destination reports the Grant bound', async () => {
+      const f = fake({
+        request: grantServer(
+          { metadata: { name: 'created', generation: 1 }, spec },
+          synced('True', 'Bound', 'bound by ClusterRoleBinding infra:edit in production'),
+        ),
+      });
+      await f.run('grants', 'add', '-g', 'Oncall', 'production', '--role', 'edit', '--wait');
+      expect(f.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST ${api}/grants`, `GET ${api}/grants/created`, `GET ${api}/grants/created`]);
+      expect(f.out[1]).toBe('Bound in production: bound by ClusterRoleBinding infra:edit in production');
+    });
+
+    it("fails with the Grant's own reason when it is not bound in time", async () => {
+      const f = fake({ request: grantServer(synced('False', 'RoleNotFound', 'ClusterRole edit does not exist in destination production')) });
+      await expect(f.run('grants', 'add', '-g', 'Oncall', 'production', '--role', 'edit', '--wait', '1s')).rejects.toThrow(
+        'Grant created is not bound after 1s: RoleNotFound: ClusterRole edit does not exist in destination production',
+      );
+    });
+
+    it('says when no connector has reported the Grant, and refuses a --wait that is not a duration', async () => {
+      const f = fake({ request: grantServer({ metadata: { name: 'created', generation: 1 }, spec }) });
+      await expect(f.run('grants', 'add', '-g', 'Oncall', 'production', '--role', 'edit', '--wait', '1s')).rejects.toThrow(
+        'Grant created is not bound after 1s: the connector of production has not reported it',
+      );
+      await expect(fake({ request: grantServer() }).run('grants', 'add', '-g', 'Oncall', 'production', '--role', 'edit', '--wait', 'soon')).rejects.toThrow(
+        '--wait soon is not a duration',
+      );
+    });
+
+    it('does not wait for a Grant on Infra itself: no connector binds it', async () => {
+      const f = fake({ request: grantServer() });
+      await f.run('grants', 'add', '-g', 'Admins', 'infra', '--role', 'admin', '--wait');
+      expect(f.requests.map((r) => r.method)).toEqual(['POST']);
+    });
+  });
+
   it('adds the Grant its YAML would be, for a user or a group, with --for as expiresAt', async () => {
     const f = fake({ request: server({}) });
     await f.run('grants', 'add', '-g', 'Engineering', 'production.web', '--role', 'edit');

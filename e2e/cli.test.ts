@@ -111,6 +111,20 @@ describe('infra CLI against a real installation', () => {
     expect(duration).toEqual({ code: 1, stdout: '', stderr: 'infra: --for soon is not a duration; use e.g. 30m, 1h, 8h or 7d\n' });
   });
 
+  it('`infra grants add --wait` returns once the real connector has bound the Grant, and names the reason when it cannot', async () => {
+    const bound = await cli(['grants', 'add', '-g', 'waiters', destination, '--role', 'view', '--wait', '30s'], '', adminHome);
+    expect(bound.stderr).toBe('');
+    expect(bound.code).toBe(0);
+    expect(bound.stdout).toContain(`Bound in ${destination}: bound by ClusterRoleBinding infra:view in ${destination}`);
+    expect(await kubectlOk('spoke', ['get', 'clusterrolebinding', 'infra:view', '-o', 'jsonpath={.subjects[*].name}'])).toContain('waiters');
+
+    const missingRole = await cli(['grants', 'add', '-g', 'waiters', destination, '--role', 'no-such-role', '--wait', '5s'], '', adminHome);
+    expect(missingRole.code).toBe(1);
+    expect(missingRole.stderr).toMatch(/is not bound after 5s: RoleNotFound: ClusterRole no-such-role does not exist in destination/);
+    for (const role of ['view', 'no-such-role'])
+      expect(await cli(['grants', 'remove', '-g', 'waiters', destination, '--role', role], '', adminHome)).toMatchObject({ code: 0 });
+  });
+
   it("an admin's `infra users add --password` prints a one-time password that the new user replaces at their first login", async () => {
     const newcomer = `${uniqueName('eve')}@example.com`;
     const added = await cli(['users', 'add', newcomer, '--password'], '', adminHome);

@@ -3,12 +3,15 @@
 // Grant that matches.
 import { Option, type Command } from 'commander';
 import type { Grant, GrantSpec } from '../../api/v1alpha1/types.ts';
-import { grantDestination } from '../../api/grants.ts';
-import { parseDuration } from '../../api/duration.ts';
+import { grantDestination, infraResource } from '../../api/grants.ts';
+import { formatDuration, parseDuration } from '../../api/duration.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { findCondition } from '../../lib/conditions.ts';
+import type { InfraClient } from '../api.ts';
 import { CliError } from '../errors.ts';
 import type { Io } from '../io.ts';
 import { outputOption, render, table, type Format } from '../output.ts';
-import { createObject, deleteObject, listObjects, relativeTime } from '../resources.ts';
+import { createObject, deleteObject, getObject, listObjects, relativeTime } from '../resources.ts';
 import { loggedIn } from '../session.ts';
 
 interface SubjectOptions {
@@ -55,6 +58,7 @@ Examples:
     .addOption(groupOption())
     .requiredOption('--role <role>', 'a ClusterRole at the destination: view, edit, admin, cluster-admin, exec, logs, port-forward, or your own')
     .option('--for <duration>', 'the Grant expires after this long, e.g. 1h, 8h, 7d')
+    .option('--wait [timeout]', "wait until the destination's connector has bound the Grant (Synced=True), at most this long (default 60s)")
     .addHelpText(
       'after',
       `
@@ -62,9 +66,10 @@ Examples:
   $ infra grants add -g Engineering production --role view
   $ infra grants add carl@example.com development --role edit
   $ infra grants add suzie@example.com production --role admin --for 1h   # on-call escalation
+  $ infra grants add -g Oncall production --role edit --wait              # returns once kubectl works
   $ infra grants add -g Admins infra --role admin                          # admins of Infra itself`,
     )
-    .action((args: string[], options: SubjectOptions & { role: string; for?: string }) => addGrant(io, args, options));
+    .action((args: string[], options: AddOptions) => addGrant(io, args, options));
   grants
     .command('remove')
     .alias('rm')
@@ -97,8 +102,16 @@ export function subjectAndResource(args: string[], options: SubjectOptions): Pic
   return { user: args[0]!, resource: args[1]! };
 }
 
-export async function addGrant(io: Io, args: string[], options: SubjectOptions & { role: string; for?: string }): Promise<void> {
+interface AddOptions extends SubjectOptions {
+  role: string;
+  for?: string;
+  /** The most to wait for Synced=True: true (the flag alone) or a duration; absent without --wait. */
+  wait?: string | boolean;
+}
+
+export async function addGrant(io: Io, args: string[], options: AddOptions): Promise<void> {
   const spec: GrantSpec = { ...subjectAndResource(args, options), role: options.role };
+  const waitMs = waitTimeout(options.wait);
   if (options.for !== undefined) {
     const ms = parseDuration(options.for);
     if (ms === undefined || ms <= 0) throw new CliError(`--for ${options.for} is not a duration; use e.g. 30m, 1h, 8h or 7d`);
@@ -108,6 +121,44 @@ export async function addGrant(io: Io, args: string[], options: SubjectOptions &
   const grant = await createObject<Grant>(client, 'Grant', { spec });
   const until = grant.spec.expiresAt ? ` until ${grant.spec.expiresAt}` : '';
   io.out(`${describeSubject(grant.spec)} has role ${grant.spec.role} on ${grant.spec.resource}${until} (Grant ${grant.metadata.name})`);
+  if (waitMs !== undefined && grant.spec.resource !== infraResource) await waitForSynced(io, client, grant.metadata.name!, waitMs);
+}
+
+const defaultWaitMs = 60_000;
+const syncPollMs = 500;
+
+function waitTimeout(wait: string | boolean | undefined): number | undefined {
+  if (wait === undefined || wait === false) return undefined;
+  if (wait === true) return defaultWaitMs;
+  const ms = parseDuration(wait);
+  if (!ms) throw new CliError(`--wait ${wait} is not a duration; use e.g. 30s or 2m`);
+  return ms;
+}
+
+/** Until the Grant's destination reports it bound; fails with the Grant's own reason when that does not come in time. */
+async function waitForSynced(io: Io, client: InfraClient, name: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let grant: Grant | undefined;
+  for (;;) {
+    grant = await getObject<Grant>(client, 'Grant', name);
+    if (!grant) throw new CliError(`Grant ${name} was deleted while waiting for it to be bound`);
+    const synced = findCondition(grant.status?.conditions, 'Synced');
+    if (synced?.status === 'True' && (synced.observedGeneration === undefined || synced.observedGeneration >= (grant.metadata.generation ?? 0))) {
+      io.out(`Bound in ${grantDestination(grant)}: ${synced.message}`);
+      return;
+    }
+    if (Date.now() + syncPollMs > deadline) break;
+    await sleep(syncPollMs);
+  }
+  const synced = findCondition(grant.status?.conditions, 'Synced');
+  const ready = findCondition(grant.status?.conditions, 'Ready');
+  const why =
+    synced?.status === 'False'
+      ? `${synced.reason}: ${synced.message}`
+      : ready?.status === 'False'
+        ? `${ready.reason}: ${ready.message}`
+        : `the connector of ${grantDestination(grant)} has not reported it (is it connected? infra destinations list)`;
+  throw new CliError(`Grant ${name} is not bound after ${formatDuration(timeoutMs)}: ${why}`);
 }
 
 export async function removeGrants(io: Io, args: string[], options: SubjectOptions & { role?: string }): Promise<void> {
