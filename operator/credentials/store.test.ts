@@ -534,6 +534,15 @@ describe('per-user caps', () => {
     );
   });
 
+  it('never evicts a session that vouches for access keys', async () => {
+    const seal = async (name: string) => Buffer.from(`sealed for ${name}`);
+    const anchor = await store.create('session', carl, { now: t0, upstream: { provider: 'okta', seal } });
+    const accessKey = await store.create('access-key', carl, { now: t0, name: 'ci', upstreamSession: { id: anchor.credential.id, provider: 'okta' } });
+    for (let i = 1; i <= 5; i++) await store.create('session', carl, { now: at(i * 1000) });
+    expect(await store.authenticate(accessKey.key, at(10_000))).toMatchObject({ upstreamSession: anchor.credential.id });
+    expect(fake.credentials.list().filter((s) => s.metadata!.labels![credentialLabel] === 'session')).toHaveLength(4);
+  });
+
   it('a new access key at the cap is refused with what to do', async () => {
     await store.create('access-key', carl, { now: t0, name: 'a' });
     await store.create('access-key', carl, { now: t0, name: 'b' });

@@ -252,9 +252,14 @@ export class CredentialStore {
     );
   }
 
-  /** Deletes the user's oldest live sessions beyond the cap, never the one just made. */
+  /**
+   * Deletes the user's oldest live sessions beyond the cap, never the one just made, nor
+   * one that vouches for access keys (those are bounded by the key cap, and evicting one
+   * would end its keys).
+   */
   private async evictBeyondSessionCap(user: User, keep: string): Promise<void> {
-    const live = (await this.listOwned(user.metadata.name!, 'session')).filter((s) => !isRetired(s));
+    const anchors = new Set(this.hub.credentials.list().flatMap((s) => s.metadata?.labels?.[upstreamSessionLabel] ?? []));
+    const live = (await this.listOwned(user.metadata.name!, 'session')).filter((s) => !isRetired(s) && !anchors.has(idOf(s)));
     const excess = live.length - this.policy.maxSessionsPerUser;
     if (excess <= 0) return;
     const oldest = live
