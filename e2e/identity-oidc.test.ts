@@ -33,6 +33,7 @@ const eng = uniqueName('eng');
 const oncall = uniqueName('oncall');
 const ann = { email: `${uniqueName('ann')}@example.com`, password: 'ann-at-the-idp' };
 const bob = { email: `${uniqueName('bob')}@example.com`, password: 'bob-at-the-idp' };
+const cid = { email: `${uniqueName('cid')}@example.com`, password: 'cid-at-the-idp' };
 let op: TestOP;
 let infra: Infra;
 let dir: string;
@@ -97,6 +98,7 @@ beforeAll(async () => {
   op = await startOIDCProvider();
   op.addUser(ann.email, ann.password, [eng, oncall]);
   op.addUser(bob.email, bob.password, [eng]);
+  op.addUser(cid.email, cid.password, [oncall]);
   await kubectlOk('spoke', ['create', 'namespace', namespace]);
   infra = await startInfra({
     hubKubeconfig: cluster('hub').adminKubeconfig,
@@ -279,11 +281,40 @@ describe('logging in through an OpenID Provider', () => {
     });
   });
 
-  it('deleting the Provider ends the sessions made through it', async () => {
+  it('an access key outlives its logged-out session, and is still verified upstream: disabling the user refuses its next token and kubectl', async () => {
+    const home = await newHome();
+    expect((await browserLogin(home, cid)).result.code).toBe(0);
+    const key = (await cli(['keys', 'add', 'ci'], home)).stdout.trim();
+    expect(key).toMatch(/^iak_/);
+    const sessionKey = await sessionKeyOf(home);
+    expect((await cli(['logout'], home)).code).toBe(0);
+    expect((await tokenRequest(sessionKey)).status).toBe(401);
+
+    // Only the key is left, and it works: as a bearer, and for kubectl through the connector.
+    expect((await tokenRequest(key)).status).toBe(201);
+    const ci = await newHome();
+    expect((await cli(['login', infra.operator.publicURL, '--key-stdin', '--ca-file', caFile], ci, key)).code).toBe(0);
+    expect((await cli(['use', destination], ci)).code).toBe(0);
+    expect((await kubectlAs(['get', 'pods', '-n', 'default'], ci)).stderr).toContain('No resources found in default namespace.');
+
+    op.disable(cid.email);
+    const disabled = Date.now();
+    await eventually(async () => expect((await tokenRequest(key)).status).toBe(401), withinOneInterval, 200);
+    expect(Date.now() - disabled).toBeLessThan(withinOneInterval);
+    await rm(join(ci.INFRA_HOME, 'tokens'), { recursive: true, force: true });
+    const refused = await kubectlAs(['get', 'pods', '-n', 'default'], ci);
+    expect(refused.code).not.toBe(0);
+    expect(await sessionSecrets(userName(cid.email))).toBe('');
+  });
+
+  it('deleting the Provider ends the sessions and access keys made through it', async () => {
     const name = userName(ann.email);
+    const key = (await cli(['keys', 'add', 'laptop'], annHome)).stdout.trim();
+    expect((await tokenRequest(key)).status).toBe(201);
     expect(await sessionSecrets(name)).not.toBe('');
     await kubectlOk('hub', ['delete', 'provider', provider]);
     await eventually(async () => expect(await sessionSecrets(name)).toBe(''), 10_000);
     expect((await cli(['list'], annHome)).stderr).toBe('infra: your session has expired or was revoked: run `infra login`\n');
+    expect((await tokenRequest(key)).status).toBe(401);
   });
 });

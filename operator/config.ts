@@ -43,6 +43,18 @@ export const operatorConfigSchema = z
       .object({
         lifetime: duration.prefault('12h'),
         inactivityTimeout: duration.prefault('1h'),
+        /** Live sessions per user: a new login beyond this ends the user's oldest session. */
+        maxPerUser: z.number().int().min(1).default(50),
+        /** How often the leader deletes expired and orphaned session and access-key Secrets. */
+        collectInterval: duration.prefault('10m').refine((ms) => ms >= 1_000, 'must be 1s or more'),
+      })
+      .prefault({}),
+    accessKeys: z
+      .object({
+        /** The longest an access key may live; a longer --ttl is refused. */
+        maxLifetime: duration.prefault('90d').refine((ms) => ms >= 60_000, 'must be 1m or more'),
+        /** Access keys per user: creating one more is refused until one is revoked. */
+        maxPerUser: z.number().int().min(1).default(100),
       })
       .prefault({}),
     identity: z

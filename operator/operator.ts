@@ -83,7 +83,13 @@ export class Operator {
       kubeConfig,
       config.namespace,
       this.hub,
-      { sessionLifetimeMs: config.sessions.lifetime, sessionInactivityTimeoutMs: config.sessions.inactivityTimeout },
+      {
+        sessionLifetimeMs: config.sessions.lifetime,
+        sessionInactivityTimeoutMs: config.sessions.inactivityTimeout,
+        maxSessionsPerUser: config.sessions.maxPerUser,
+        maxAccessKeysPerUser: config.accessKeys.maxPerUser,
+        accessKeyMaxLifetimeMs: config.accessKeys.maxLifetime,
+      },
       logger,
     );
     const ctx: ControllerContext = {
@@ -237,9 +243,11 @@ export class Operator {
     this.logger.info('leading: starting controllers');
     for (const c of this.controllers) c.start();
     this.verifier.start();
+    this.credentials.startCollecting(this.config.sessions.collectInterval);
     if (this.config.apiService.register)
       await this.registerAPIService().catch((err: unknown) => this.logger.error({ err: errorMessage(err) }, 'registering the APIService failed'));
     if (!signal.aborted) await once(signal, 'abort');
+    this.credentials.stopCollecting();
     await Promise.all([...this.controllers.map((c) => c.stop()), this.verifier.stop()]);
   }
 

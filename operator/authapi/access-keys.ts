@@ -2,9 +2,14 @@
 // for anyone), and beside it on the public door, listing and revoking them:
 // GET /apis/auth.infrahq.com/v1alpha1/accesskeys[?user=EMAIL] and
 // DELETE …/accesskeys/NAME[?user=EMAIL]. Your own keys, or anyone's for an Infra admin.
+// A key lives at most accessKeys.maxLifetime and never beyond the session that made it;
+// a session made with a key cannot make keys (a leaked key must not renew itself); a key
+// for someone who logs in through an identity provider is vouched for by one of their IdP
+// sessions, and revoked with it (credentials/store.ts).
 import express, { type Request, type Response } from 'express';
 import { apiVersion, type AccessKeySpec, type AccessKeyStatus } from '../../api/auth/v1alpha1/types.ts';
-import { parseDuration } from '../../api/duration.ts';
+import type { User } from '../../api/v1alpha1/types.ts';
+import { formatDuration, parseDuration } from '../../api/duration.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { infraRole } from '../access.ts';
 import type { Authenticator, Caller } from '../http/caller.ts';
@@ -16,6 +21,13 @@ const defaultAccessKeyTtlMs = 30 * 86_400_000;
 
 export async function accessKey(deps: AuthAPIDeps, spec: AccessKeySpec, caller: Caller): Promise<AccessKeyStatus> {
   requirePasswordChanged(deps, caller);
+  if (caller.credential?.kind === 'access-key' || caller.credential?.accessKeyId !== undefined) {
+    throw new StatusError(
+      403,
+      'Forbidden',
+      'an access key cannot create access keys: log in as yourself (`infra login` with a password or identity provider) to create one',
+    );
+  }
   const email = spec.user ?? caller.identity.email;
   const forSelf = email.toLowerCase() === caller.identity.email.toLowerCase();
   if (!forSelf && infraRole(deps.hub, caller.identity, deps.bootstrapAdmins) !== 'admin') {
@@ -23,8 +35,25 @@ export async function accessKey(deps: AuthAPIDeps, spec: AccessKeySpec, caller: 
   }
   const user = deps.hub.userByEmail(email);
   if (!user) throw new StatusError(404, 'NotFound', `no User has email ${email}; create the User first`);
-  const lifetimeMs = spec.ttl ? parseDuration(spec.ttl)! : defaultAccessKeyTtlMs;
-  const { key, credential } = await deps.credentials.create('access-key', user, { lifetimeMs, name: spec.name });
+  const { accessKeyMaxLifetimeMs } = deps.credentials.policy;
+  const requestedMs = spec.ttl ? parseDuration(spec.ttl)! : Math.min(defaultAccessKeyTtlMs, accessKeyMaxLifetimeMs);
+  if (requestedMs > accessKeyMaxLifetimeMs) {
+    throw new StatusError(
+      422,
+      'Invalid',
+      `ttl ${spec.ttl} is longer than the maximum access-key lifetime, ${formatDuration(accessKeyMaxLifetimeMs)} (accessKeys.maxLifetime); ask for ${formatDuration(accessKeyMaxLifetimeMs)} or less`,
+    );
+  }
+  const now = new Date();
+  const upstreamSession = vouchingSession(deps, user, forSelf ? caller : undefined, now);
+  const expiries = [now.getTime() + requestedMs, caller.credential?.expiresAt.getTime(), upstreamSession?.expiresAt.getTime()];
+  const lifetimeMs = Math.min(...expiries.filter((t) => t !== undefined)) - now.getTime();
+  const { key, credential } = await deps.credentials.create('access-key', user, {
+    lifetimeMs,
+    name: spec.name,
+    now,
+    ...(upstreamSession ? { upstreamSession } : {}),
+  });
   deps.audit.info(
     { action: 'accesskey.created', user: email, by: caller.identity.email, name: spec.name, id: credential.id, expiresAt: credential.expiresAt.toISOString() },
     'access key created',
@@ -36,6 +65,25 @@ export async function accessKey(deps: AuthAPIDeps, spec: AccessKeySpec, caller: 
     `access key ${spec.name} created by ${caller.identity.email}, expires ${credential.expiresAt.toISOString()}`,
   );
   return { accessKey: key, expirationTimestamp: credential.expiresAt.toISOString(), user: email };
+}
+
+/**
+ * The IdP session that will vouch for a new key of this user: the caller's own, or for a
+ * key made by someone else (or through the hub's door) the user's newest one. A User who
+ * logs in through a provider but has no live session there cannot get a key.
+ */
+function vouchingSession(deps: AuthAPIDeps, user: User, self: Caller | undefined, now: Date): { id: string; provider: string; expiresAt: Date } | undefined {
+  const own = self?.credential;
+  if (own?.provider && own.upstreamSession) return { id: own.upstreamSession, provider: own.provider, expiresAt: own.expiresAt };
+  const provider = user.status?.provider;
+  if (!provider) return undefined;
+  const newest = deps.credentials.newestUpstreamSessionOf(user.metadata.name!, now);
+  if (newest) return newest;
+  throw new StatusError(
+    409,
+    'Conflict',
+    `${user.spec.email} logs in through identity provider ${provider}, which must keep vouching for their access keys, and has no live session there; they must run \`infra login\` first`,
+  );
 }
 
 export function accessKeysAPI(deps: AuthAPIDeps, authenticate: Authenticator): express.Router {

@@ -15,6 +15,8 @@ export interface LockoutPolicy {
 interface Entry {
   failures: number[];
   lockedUntil?: number;
+  /** Attempts being checked right now: they count toward the limit until they settle. */
+  pending?: number;
 }
 
 export interface Lock {
@@ -22,6 +24,8 @@ export interface Lock {
   until: Date;
 }
 
+/** How soon to retry when the limit is taken up by attempts still being checked. */
+const pendingRetryMs = 5_000;
 /** Keeps memory bounded under a spray of distinct emails or addresses. */
 const maxEntries = 100_000;
 
@@ -40,6 +44,38 @@ export class LoginThrottle {
       if (until !== undefined && until > now) return { key, until: new Date(until) };
     }
     return undefined;
+  }
+
+  /**
+   * Reserves one attempt before its (slow) check: refused with the lock in force, or when
+   * the failures so far plus the attempts still being checked reach a limit. Every
+   * reservation is released once its check is done (then fail or succeed records it).
+   */
+  reserve(email: string, address: string | undefined, now = Date.now()): Lock | undefined {
+    const lock = this.locked(email, address, now);
+    if (lock) return lock;
+    const keys = [...this.keys(email, address)];
+    for (const [key, id] of keys) {
+      const entry = this.entries.get(id);
+      const limit = key === 'email' ? this.policy.maxFailures : this.policy.maxFailuresPerAddress;
+      const recent = entry?.failures.filter((t) => now - t < this.policy.lockoutMs).length ?? 0;
+      // Busy, not locked: the answer comes within a check's time.
+      if (recent + (entry?.pending ?? 0) >= limit) return { key, until: new Date(now + pendingRetryMs) };
+    }
+    for (const [, id] of keys) {
+      const entry = this.entries.get(id) ?? { failures: [] };
+      entry.pending = (entry.pending ?? 0) + 1;
+      this.entries.set(id, entry);
+    }
+    return undefined;
+  }
+
+  /** Ends a reservation (its check is done). */
+  release(email: string, address: string | undefined): void {
+    for (const [, id] of this.keys(email, address)) {
+      const entry = this.entries.get(id);
+      if (entry?.pending) entry.pending -= 1;
+    }
   }
 
   /** Records a failed check; returns the lock it started, if this failure crossed a limit. */

@@ -2,8 +2,18 @@
 // User.spec.passwordSecretRef names. Plain passwords are never stored.
 import { randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
-const params = { N: 2 ** 15, r: 8, p: 1 } as const;
+// OWASP's minimum for scrypt: N=2^17 (128 MiB with r=8), r=8, p=1. Hashes made with
+// N=2^15 before still verify.
+const params = { N: 2 ** 17, r: 8, p: 1 } as const;
 const keyLength = 32;
+/**
+ * What a stored hash may ask for. The hash comes from a Secret an admin may point a User
+ * at, so its parameters are input: past these bounds, or costing more than twice the
+ * default, it is refused rather than letting one login burn seconds of CPU or gigabytes.
+ */
+const bounds = { ln: [14, 20], r: [8, 32], p: [1, 4] } as const;
+const maxCost = 2 * params.N * params.r * params.p;
+const within = (value: number, [min, max]: readonly [number, number]) => value >= min && value <= max;
 
 function derive(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
@@ -13,7 +23,7 @@ function derive(password: string, salt: Buffer, options: ScryptOptions): Promise
   );
 }
 
-/** `$scrypt$ln=15,r=8,p=1$<salt>$<hash>` with base64 salt and hash. */
+/** `$scrypt$ln=17,r=8,p=1$<salt>$<hash>` with base64 salt and hash. */
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
   const hash = await derive(password, salt, params);
@@ -26,10 +36,11 @@ const format = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/=]
 export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
   const match = format.exec(encoded.trim());
   if (!match) return false;
-  const [, ln, r, p, salt, hash] = match;
-  if (Number(ln) > 20) return false; // refuse a hash that would cost seconds of CPU per try
-  const expected = Buffer.from(hash!, 'base64');
-  const actual = await derive(password, Buffer.from(salt!, 'base64'), { N: 2 ** Number(ln), r: Number(r), p: Number(p) });
+  const [ln, r, p] = match.slice(1, 4).map(Number) as [number, number, number];
+  const [salt, hash] = match.slice(4) as [string, string];
+  if (!within(ln, bounds.ln) || !within(r, bounds.r) || !within(p, bounds.p) || 2 ** ln * r * p > maxCost) return false;
+  const expected = Buffer.from(hash, 'base64');
+  const actual = await derive(password, Buffer.from(salt, 'base64'), { N: 2 ** ln, r, p });
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 

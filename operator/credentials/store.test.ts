@@ -8,12 +8,18 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeHub, user, type FakeHub } from '../../test/fake-hub.ts';
 import type { FakeInformer } from '../../test/fake-informer.ts';
 import { credentialLabel, userLabel } from '../hub.ts';
-import { CredentialStore, parseKey, providerLabel, type CredentialPolicy } from './store.ts';
+import { CredentialStore, labelValue, parseKey, providerLabel, type CredentialPolicy } from './store.ts';
 
 const namespace = 'infra';
 const minute = 60_000;
 const hour = 60 * minute;
-const policy: CredentialPolicy = { sessionLifetimeMs: 12 * hour, sessionInactivityTimeoutMs: hour };
+const policy: CredentialPolicy = {
+  sessionLifetimeMs: 12 * hour,
+  sessionInactivityTimeoutMs: hour,
+  maxSessionsPerUser: 50,
+  maxAccessKeysPerUser: 100,
+  accessKeyMaxLifetimeMs: 90 * 24 * hour,
+};
 const t0 = new Date('2030-06-01T12:00:00Z');
 const at = (ms: number) => new Date(t0.getTime() + ms);
 
@@ -52,6 +58,13 @@ class FakeSecrets {
     expect(ns).toBe(namespace);
     if (this.objects.has(body.metadata!.name!)) throw new ApiException(409, 'conflict', {}, {});
     return this.save(clone(body));
+  }
+
+  async listNamespacedSecret({ labelSelector }: { namespace: string; labelSelector: string }): Promise<{ items: V1Secret[] }> {
+    this.calls.push(`list ${labelSelector}`);
+    const wanted = labelSelector.split(',').map((term) => term.split('='));
+    const items = [...this.objects.values()].filter((s) => wanted.every(([k, v]) => s.metadata?.labels?.[k!] === v));
+    return { items: items.map(clone) };
   }
 
   async readNamespacedSecret({ name }: { name: string; namespace: string }): Promise<V1Secret> {
@@ -433,5 +446,182 @@ describe('identity-provider sessions', () => {
     await store.revoke(credential);
     expect(await store.claimVerification(record, at(minute))).toBe(false);
     await expect(store.finishVerification(record)).resolves.toBeUndefined();
+  });
+});
+
+describe('access keys vouched for by an IdP session', () => {
+  const seal = async (name: string) => Buffer.from(`sealed for ${name}`);
+  const idpSession = () => store.create('session', carl, { now: t0, upstream: { provider: 'okta', seal } });
+
+  it('borrow the session’s provider and verification, and so do sessions made with them', async () => {
+    const session = await idpSession();
+    const accessKey = await store.create('access-key', carl, { now: t0, name: 'ci', upstreamSession: { id: session.credential.id, provider: 'okta' } });
+    const viaKey = await store.create('session', carl, { now: t0, accessKeyId: accessKey.credential.id });
+    const vouched = { provider: 'okta', upstreamSession: session.credential.id, verifiedAt: t0 };
+    expect(await store.authenticate(accessKey.key, at(minute))).toMatchObject(vouched);
+    expect(await store.authenticate(viaKey.key, at(minute))).toMatchObject({ ...vouched, accessKeyId: accessKey.credential.id });
+  });
+
+  it('outlive a logout of the session, which is retired (it no longer authenticates) and still verified upstream', async () => {
+    const session = await idpSession();
+    const accessKey = await store.create('access-key', carl, { now: t0, name: 'ci', upstreamSession: { id: session.credential.id, provider: 'okta' } });
+    await store.revoke(session.credential);
+    expect(await store.authenticate(session.key, at(minute))).toBeUndefined();
+    expect(await store.authenticate(accessKey.key, at(minute))).toMatchObject({ upstreamSession: session.credential.id });
+    expect(store.upstreamSessions(at(minute)).map((s) => s.id)).toEqual([session.credential.id]);
+  });
+
+  it('end with the session when the provider refuses it, or when it is gone', async () => {
+    const session = await idpSession();
+    const accessKey = await store.create('access-key', carl, { now: t0, name: 'ci', upstreamSession: { id: session.credential.id, provider: 'okta' } });
+    secrets.watching = false; // the key must be refused even before the cache hears of the deletion
+    await secrets.deleteNamespacedSecret({ name: `infra-session-${session.credential.id}`, namespace });
+    fake.credentials.remove(`infra-session-${session.credential.id}`, namespace);
+    expect(await store.authenticate(accessKey.key, at(minute))).toBeUndefined();
+    secrets.watching = true;
+    const other = await idpSession();
+    const otherKey = await store.create('access-key', carl, { now: t0, name: 'ci2', upstreamSession: { id: other.credential.id, provider: 'okta' } });
+    expect(await store.revokeUpstreamSession(other.credential.id)).toBe(2);
+    expect(await store.authenticate(otherKey.key, at(minute))).toBeUndefined();
+  });
+
+  it('are revoked with their Provider', async () => {
+    const session = await idpSession();
+    await store.create('access-key', carl, { now: t0, name: 'ci', upstreamSession: { id: session.credential.id, provider: 'okta' } });
+    expect(store.sessionProviders()).toEqual(new Set(['okta']));
+    expect(await store.revokeProviderSessions('okta')).toBe(2);
+    expect(fake.credentials.list()).toEqual([]);
+  });
+});
+
+describe('a session made with an access key the cache has not seen yet', () => {
+  it('is accepted: the key is looked up like any credential, with one GET by name', async () => {
+    secrets.watching = false;
+    const accessKey = await store.create('access-key', carl, { now: t0, name: 'ci' });
+    const session = await store.create('session', carl, { now: t0, accessKeyId: accessKey.credential.id });
+    expect(await store.authenticate(session.key, t0)).toMatchObject({ id: session.credential.id, accessKeyId: accessKey.credential.id });
+  });
+});
+
+describe('per-user caps', () => {
+  beforeEach(() => {
+    store = new CredentialStore(
+      { makeApiClient: () => secrets } as unknown as KubeConfig,
+      namespace,
+      fake.hub,
+      { ...policy, maxSessionsPerUser: 3, maxAccessKeysPerUser: 2 },
+      pino(
+        { level: 'info' },
+        new Writable({ write: (chunk: Buffer, _e, done) => void (logged.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }),
+      ),
+    );
+  });
+
+  it('a new session beyond the cap evicts the oldest, says so in the audit log, and leaves other users alone', async () => {
+    const danas = await store.create('session', dana, { now: t0 });
+    const made = [];
+    for (let i = 0; i < 5; i++) made.push(await store.create('session', carl, { now: at(i * 1000) }));
+    const carls = fake.credentials.list().filter((s) => s.metadata!.labels![userLabel] === 'carl');
+    expect(carls.map((s) => s.metadata!.name).sort()).toEqual(
+      made
+        .slice(2)
+        .map((m) => `infra-session-${m.credential.id}`)
+        .sort(),
+    );
+    expect(await store.authenticate(danas.key, t0)).toBeDefined();
+    expect(logged).toContainEqual(
+      expect.objectContaining({ audit: true, action: 'session.evicted', user: 'carl@example.com', sessions: [made[0]!.credential.id], max: 3 }),
+    );
+  });
+
+  it('never evicts a session that vouches for access keys', async () => {
+    const seal = async (name: string) => Buffer.from(`sealed for ${name}`);
+    const anchor = await store.create('session', carl, { now: t0, upstream: { provider: 'okta', seal } });
+    const accessKey = await store.create('access-key', carl, { now: t0, name: 'ci', upstreamSession: { id: anchor.credential.id, provider: 'okta' } });
+    for (let i = 1; i <= 5; i++) await store.create('session', carl, { now: at(i * 1000) });
+    expect(await store.authenticate(accessKey.key, at(10_000))).toMatchObject({ upstreamSession: anchor.credential.id });
+    expect(fake.credentials.list().filter((s) => s.metadata!.labels![credentialLabel] === 'session')).toHaveLength(4);
+  });
+
+  it('a new access key at the cap is refused with what to do', async () => {
+    await store.create('access-key', carl, { now: t0, name: 'a' });
+    await store.create('access-key', carl, { now: t0, name: 'b' });
+    await expect(store.create('access-key', carl, { now: t0, name: 'c' })).rejects.toMatchObject({
+      code: 403,
+      message: expect.stringMatching(/already has 2 access keys, the most allowed \(accessKeys.maxPerUser\); revoke unused ones/),
+    });
+    await expect(store.create('access-key', dana, { now: t0, name: 'a' })).resolves.toBeDefined();
+  });
+});
+
+describe('garbage collection', () => {
+  it('deletes expired and idle credentials, and those whose access key or upstream session is gone, and nothing live', async () => {
+    const seal = async (name: string) => Buffer.from(`sealed for ${name}`);
+    const expired = await store.create('access-key', carl, { now: t0, name: 'old', lifetimeMs: minute });
+    const idle = await store.create('session', carl, { now: t0 });
+    const live = await store.create('session', carl, { now: at(2 * hour) });
+    const accessKey = await store.create('access-key', carl, { now: t0, name: 'ci' });
+    const viaKey = await store.create('session', carl, { now: at(2 * hour), accessKeyId: accessKey.credential.id });
+    const anchor = await store.create('session', dana, { now: t0, upstream: { provider: 'okta', seal } });
+    const anchored = await store.create('access-key', dana, { now: t0, name: 'ci', upstreamSession: { id: anchor.credential.id, provider: 'okta' } });
+    await store.revoke(anchor.credential); // retired, idle for hours, but still vouching for a key
+    await store.revoke(accessKey.credential); // leaves its session an orphan
+
+    expect(await store.collectGarbage(at(2 * hour + minute))).toBe(3);
+    const left = fake.credentials.list().map((s) => s.metadata!.name);
+    expect(left.sort()).toEqual(
+      [`infra-session-${live.credential.id}`, `infra-session-${anchor.credential.id}`, `infra-access-key-${anchored.credential.id}`].sort(),
+    );
+    expect(left).not.toContain(`infra-access-key-${expired.credential.id}`);
+    expect(left).not.toContain(`infra-session-${idle.credential.id}`);
+    expect(left).not.toContain(`infra-session-${viaKey.credential.id}`);
+  });
+
+  it('runs on an interval once started, until stopped', async () => {
+    vi.useFakeTimers();
+    try {
+      await store.create('session', carl, { now: new Date(Date.now() - 13 * hour) });
+      store.startCollecting(10 * minute);
+      await vi.advanceTimersByTimeAsync(10 * minute);
+      expect(fake.credentials.list()).toEqual([]);
+      store.stopCollecting();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('never hands an expired IdP session to verification', async () => {
+    const seal = async (name: string) => Buffer.from(`sealed for ${name}`);
+    const { credential } = await store.create('session', carl, { now: t0, upstream: { provider: 'okta', seal } });
+    expect(store.upstreamSessions(at(minute))).toHaveLength(1);
+    expect(store.upstreamSessions(at(policy.sessionLifetimeMs))).toEqual([]);
+    expect((await store.upstream(credential.id))!.expiresAt).toEqual(at(policy.sessionLifetimeMs));
+  });
+});
+
+describe('names too long for a label', () => {
+  const longEmail = `${'a'.repeat(200)}@example.com`;
+  const longName = `${'a'.repeat(200)}-example-com`;
+  const longProvider = `okta-${'p'.repeat(240)}`;
+
+  it('are hashed into valid label values, kept whole in annotations, and found again', async () => {
+    const longUser = user(longName, longEmail);
+    fake.users.set(longUser);
+    const seal = async (name: string) => Buffer.from(`sealed for ${name}`);
+    const { key, credential } = await store.create('session', longUser, { now: t0, upstream: { provider: longProvider, seal } });
+    const labels = cached('session', credential.id).metadata!.labels!;
+    for (const value of Object.values(labels)) expect(value).toMatch(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/);
+    for (const value of Object.values(labels)) expect(value.length).toBeLessThanOrEqual(63);
+    expect(labels[userLabel]).toBe(labelValue(longName));
+    expect(await store.authenticate(key, t0)).toMatchObject({ userName: longName, provider: longProvider });
+    expect(store.credentialOwners()).toEqual(new Set([longName]));
+    expect(store.sessionProviders()).toEqual(new Set([longProvider]));
+    expect((await store.upstream(credential.id))!.userName).toBe(longName);
+    expect(await store.revokeAllFor(longName)).toBe(1);
+  });
+
+  it('keep names that fit as they are', () => {
+    expect(labelValue('carl')).toBe('carl');
+    expect(labelValue(longName)).toMatch(/^sha256-[0-9a-f]{56}$/);
   });
 });

@@ -4,6 +4,9 @@
 // what Infra believes: new groups reach User.status.groups, and a person the provider no
 // longer accepts (disabled, removed: invalid_grant, or userinfo refused) loses every
 // session and access key at once. An unreachable provider changes nothing but the clock.
+// Access keys made from an IdP session are verified through that session (see
+// credentials/store.ts), so a key is checked upstream like the session it came from.
+// Expired sessions are never refreshed: they are garbage, not people.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../lib/errors.ts';
 import { StatusError } from '../../lib/status-error.ts';
@@ -37,10 +40,10 @@ export class Verifier {
    * unreachable, tokens are issued until the outage grace is used up (503 after).
    */
   async ensureFresh(credential: Credential | undefined): Promise<void> {
-    if (!credential?.provider || !credential.verifiedAt) return;
+    if (!credential?.provider || !credential.verifiedAt || !credential.upstreamSession) return;
     const age = this.deps.now().getTime() - credential.verifiedAt.getTime();
     if (age < this.deps.verifyIntervalMs) return;
-    const result = await this.verifySession(credential.id, this.deps.verifyIntervalMs);
+    const result = await this.verifySession(credential.upstreamSession, this.deps.verifyIntervalMs);
     if (result.outcome === 'verified') return;
     if (result.outcome === 'revoked') throw authenticationFailed();
     if (age < this.deps.verifyIntervalMs + this.deps.outageGraceMs) {
@@ -76,7 +79,7 @@ export class Verifier {
   async verifyDue(): Promise<void> {
     const threshold = this.deps.verifyIntervalMs - this.tickMs;
     const now = this.deps.now().getTime();
-    const due = this.deps.credentials.upstreamSessions().filter((s) => now - s.verifiedAt.getTime() >= threshold);
+    const due = this.deps.credentials.upstreamSessions(this.deps.now()).filter((s) => now - s.verifiedAt.getTime() >= threshold);
     const workers = Array.from({ length: Math.min(loopConcurrency, due.length) }, async () => {
       for (let next = due.shift(); next; next = due.shift()) {
         const result = await this.verifySession(next.id, threshold).catch((err: unknown): Verification => ({
@@ -102,6 +105,7 @@ export class Verifier {
       record = await credentials.upstream(id);
       if (!record) return { outcome: 'revoked', reason: 'the session is gone' };
       const now = this.deps.now();
+      if (record.expiresAt.getTime() <= now.getTime()) return { outcome: 'revoked', reason: 'the session expired' };
       if (now.getTime() - record.verifiedAt.getTime() < freshForMs) return { outcome: 'verified' };
       const held = record.verifyingUntil !== undefined && record.verifyingUntil.getTime() > now.getTime();
       if (!held && (await credentials.claimVerification(record, new Date(now.getTime() + lockMs)))) break;
@@ -177,9 +181,13 @@ export class Verifier {
     return { outcome: 'revoked', reason };
   }
 
+  /** Ends one IdP session and the access keys made from it. */
   private async revokeSession(record: UpstreamRecord, reason: string): Promise<Verification> {
-    await this.deps.credentials.revoke({ kind: 'session', id: record.id });
-    this.deps.audit.info({ action: 'session.revoked', user: record.email, provider: record.provider, session: record.id, reason }, 'session revoked');
+    const revoked = await this.deps.credentials.revokeUpstreamSession(record.id);
+    this.deps.audit.info(
+      { action: 'session.revoked', user: record.email, provider: record.provider, session: record.id, revokedCredentials: revoked, reason },
+      'session revoked',
+    );
     return { outcome: 'revoked', reason };
   }
 }

@@ -2,25 +2,35 @@
 // the Secret that User.spec.passwordSecretRef names, within the lockout's limits. Wrong
 // passwords count toward a lock on the email and on the client address, here and in
 // PasswordChange (authapi/passwords.ts), which checks the current password the same way.
+import { randomBytes } from 'node:crypto';
 import type { User } from '../../api/v1alpha1/types.ts';
 import type { Lock } from '../credentials/lockout.ts';
-import { verifyPassword } from '../credentials/passwords.ts';
+import { hashPassword, verifyPassword } from '../credentials/passwords.ts';
 import { TooManyRequests } from '../http/status.ts';
 import { secretRefProblem } from '../secret-refs.ts';
 import type { LoginDeps } from './deps.ts';
 
 /** The User whose password this is, or undefined; refuses (429) while the email or address is locked. */
 export async function checkPassword(deps: LoginDeps, email: string, password: string, address: string | undefined): Promise<User | undefined> {
-  const lock = deps.throttle.locked(email, address);
+  // The attempt is reserved before the slow check, so attempts sent at once cannot all
+  // pass a lock that only their failures would start.
+  const lock = deps.throttle.reserve(email, address);
   if (lock) {
     deps.audit.info({ action: 'login', method: 'password', email, address, result: 'locked' }, 'login refused: locked');
     throw lockedOut(lock, email, address);
   }
-  const user = deps.hub.userByEmail(email);
-  const ref = user?.spec.passwordSecretRef;
-  const hash = ref && !secretRefProblem({ kind: 'User', name: user.metadata.name! }, ref.name) ? await deps.readSecret(ref.name, ref.key) : undefined;
-  // Hash something even for an unknown user, so timing does not reveal who exists.
-  const ok = await verifyPassword(password, hash ?? unknownUserHash);
+  let ok: boolean;
+  let user: User | undefined;
+  let hash: string | undefined;
+  try {
+    user = deps.hub.userByEmail(email);
+    const ref = user?.spec.passwordSecretRef;
+    hash = ref && !secretRefProblem({ kind: 'User', name: user!.metadata.name! }, ref.name) ? await deps.readSecret(ref.name, ref.key) : undefined;
+    // Hash something even for an unknown user, so timing does not reveal who exists.
+    ok = await verifyPassword(password, hash ?? (await unknownUserHash()));
+  } finally {
+    deps.throttle.release(email, address);
+  }
   if (ok && hash) {
     deps.throttle.succeed(email);
     return user;
@@ -29,8 +39,10 @@ export async function checkPassword(deps: LoginDeps, email: string, password: st
   return undefined;
 }
 
-// A valid hash of a random password: verifying against it costs what a real check costs.
-const unknownUserHash = '$scrypt$ln=15,r=8,p=1$S2FkZEJ1Z2dlZFNhbHQ=$3QKuWDqE5E8cXQyM6f2rJ2oXkZ8w3Qm9zV8y7Hc6Tn0=';
+// A hash of a random password at the current parameters, made once: verifying against it
+// costs what a real check costs.
+let unknownUser: Promise<string> | undefined;
+const unknownUserHash = () => (unknownUser ??= hashPassword(randomBytes(24).toString('base64')));
 
 /** The 429 for a locked login, naming what is locked and until when. */
 export function lockedOut(lock: Lock, email: string, address: string | undefined, now = Date.now()): TooManyRequests {
