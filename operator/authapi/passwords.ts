@@ -10,7 +10,7 @@ import { infraRole } from '../access.ts';
 import type { Caller } from '../http/caller.ts';
 import type { AuthAPIDeps } from './deps.ts';
 import { oneTimePassword, verifyPassword } from '../credentials/passwords.ts';
-import { lockedOut, recordFailure } from '../login/password.ts';
+import { throttledCheck } from '../login/password.ts';
 import { secretRefProblem } from '../secret-refs.ts';
 
 export const changePasswordFirst = 'you must change your one-time password first: run `infra login` again (or `infra password`)';
@@ -46,15 +46,14 @@ export async function passwordChange(deps: AuthAPIDeps, spec: PasswordChangeSpec
   const ref = user?.spec.passwordSecretRef;
   if (!user || !ref)
     throw new StatusError(400, 'BadRequest', `${email} has no Infra password: people who log in through an identity provider change their password there`);
-  const lock = deps.throttle.locked(email, address);
-  if (lock) throw lockedOut(lock, email, address);
-  const hash = secretRefProblem({ kind: 'User', name: user.metadata.name! }, ref.name) ? undefined : await deps.readSecret(ref.name, ref.key);
-  if (!hash || !(await verifyPassword(spec.currentPassword, hash))) {
-    recordFailure(deps, email, address, user);
+  const current = await throttledCheck(deps, 'password.change', email, address, user, async () => {
+    const hash = secretRefProblem({ kind: 'User', name: user.metadata.name! }, ref.name) ? undefined : await deps.readSecret(ref.name, ref.key);
+    return hash !== undefined && (await verifyPassword(spec.currentPassword, hash));
+  });
+  if (!current) {
     deps.audit.info({ action: 'password.change', user: email, result: 'denied' }, 'password change refused: wrong current password');
     throw new StatusError(403, 'Forbidden', 'the current password is wrong');
   }
-  deps.throttle.succeed(email);
   const updated = await storePassword(deps, user, spec.newPassword);
   if (updated.status?.passwordChangeRequired) await deps.identity.users.patchStatus(updated, { passwordChangeRequired: null });
   const revoked = await deps.credentials.revokeSessionsOf(user.metadata.name!, caller.credential?.id);

@@ -12,31 +12,45 @@ import type { LoginDeps } from './deps.ts';
 
 /** The User whose password this is, or undefined; refuses (429) while the email or address is locked. */
 export async function checkPassword(deps: LoginDeps, email: string, password: string, address: string | undefined): Promise<User | undefined> {
-  // The attempt is reserved before the slow check, so attempts sent at once cannot all
-  // pass a lock that only their failures would start.
+  const user = deps.hub.userByEmail(email);
+  const ok = await throttledCheck(deps, 'login', email, address, user, async () => {
+    const ref = user?.spec.passwordSecretRef;
+    const hash = ref && !secretRefProblem({ kind: 'User', name: user.metadata.name! }, ref.name) ? await deps.readSecret(ref.name, ref.key) : undefined;
+    // Hash something even for an unknown user, so timing does not reveal who exists.
+    const matches = await verifyPassword(password, hash ?? (await unknownUserHash()));
+    return matches && hash !== undefined;
+  });
+  return ok ? user : undefined;
+}
+
+/**
+ * One password attempt against the lockout, for every request that checks a password:
+ * refused (429) while the email or address is locked; reserved before the slow check, so
+ * attempts sent at once cannot all pass a lock that only their failures would start;
+ * then recorded as a success or a failure.
+ */
+export async function throttledCheck(
+  deps: Pick<LoginDeps, 'throttle' | 'audit' | 'events'>,
+  action: string,
+  email: string,
+  address: string | undefined,
+  user: User | undefined,
+  check: () => Promise<boolean>,
+): Promise<boolean> {
   const lock = deps.throttle.reserve(email, address);
   if (lock) {
-    deps.audit.info({ action: 'login', method: 'password', email, address, result: 'locked' }, 'login refused: locked');
+    deps.audit.info({ action, method: 'password', email, address, result: 'locked' }, `${action} refused: locked`);
     throw lockedOut(lock, email, address);
   }
   let ok: boolean;
-  let user: User | undefined;
-  let hash: string | undefined;
   try {
-    user = deps.hub.userByEmail(email);
-    const ref = user?.spec.passwordSecretRef;
-    hash = ref && !secretRefProblem({ kind: 'User', name: user!.metadata.name! }, ref.name) ? await deps.readSecret(ref.name, ref.key) : undefined;
-    // Hash something even for an unknown user, so timing does not reveal who exists.
-    ok = await verifyPassword(password, hash ?? (await unknownUserHash()));
+    ok = await check();
   } finally {
     deps.throttle.release(email, address);
   }
-  if (ok && hash) {
-    deps.throttle.succeed(email);
-    return user;
-  }
-  recordFailure(deps, email, address, user);
-  return undefined;
+  if (ok) deps.throttle.succeed(email);
+  else recordFailure(deps, email, address, user);
+  return ok;
 }
 
 // A hash of a random password at the current parameters, made once: verifying against it
