@@ -92,6 +92,13 @@ const tokenRequest = (key: string) =>
 const providerCondition = (name: string, type: string, field: 'status' | 'reason' | 'message') =>
   kubectlOk('hub', ['get', 'provider', name, '-o', `jsonpath={.status.conditions[?(@.type=="${type}")].${field}}`]);
 
+/** A client secret as a platform team makes one: bound to its Provider and the OP as issuer. */
+async function createProviderSecret(secret: string, providerName: string, value: string): Promise<void> {
+  await kubectlOk('hub', ['create', 'secret', 'generic', secret, '-n', operatorNamespace, `--from-literal=clientSecret=${value}`]);
+  await kubectlOk('hub', ['label', 'secret', secret, '-n', operatorNamespace, `infrahq.com/provider=${providerName}`]);
+  await kubectlOk('hub', ['annotate', 'secret', secret, '-n', operatorNamespace, `infrahq.com/issuer=${op.issuer}`]);
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'infra-idp-e2e-'));
   op = await startOIDCProvider();
@@ -109,7 +116,7 @@ beforeAll(async () => {
   });
   caFile = join(dir, 'operator-ca.crt');
   await writeFile(caFile, infra.operatorCA);
-  await kubectlOk('hub', ['create', 'secret', 'generic', 'corp-oidc', '-n', operatorNamespace, `--from-literal=clientSecret=${op.client.secret}`]);
+  await createProviderSecret('corp-oidc', provider, op.client.secret);
   const objects = [
     {
       apiVersion: 'infrahq.com/v1alpha1',
@@ -136,7 +143,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await infra?.stop();
   await op?.close();
-  await kubectl('hub', ['delete', 'provider', provider, `${provider}-wrong`, '--ignore-not-found']);
+  await kubectl('hub', ['delete', 'provider', provider, `${provider}-wrong`, `${provider}-thief`, '--ignore-not-found']);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -204,7 +211,7 @@ describe('logging in through an OpenID Provider', () => {
 
   it("says plainly that a Provider's client secret is wrong", async () => {
     const name = `${provider}-wrong`;
-    await kubectlOk('hub', ['create', 'secret', 'generic', 'wrong-secret', '-n', operatorNamespace, '--from-literal=clientSecret=not-the-secret']);
+    await createProviderSecret('wrong-secret', name, 'not-the-secret');
     await kubectlOk('hub', ['apply', '-f', '-'], {
       input: stringify({
         apiVersion: 'infrahq.com/v1alpha1',
@@ -223,6 +230,31 @@ describe('logging in through an OpenID Provider', () => {
     }, 20_000);
     const login = await cli(['login', infra.operator.publicURL, '--provider', name, '--ca-file', caFile], await newHome());
     expect(login.stderr).toMatch(new RegExp(`^infra: cannot log in through ${name} right now: .*invalid_client`));
+  });
+
+  it("refuses a Provider pointed at another Provider's client secret, and never sends that secret to the issuer", async () => {
+    const name = `${provider}-thief`;
+    const thiefClient = `thief-${name}`;
+    await kubectlOk('hub', ['apply', '-f', '-'], {
+      input: stringify({
+        apiVersion: 'infrahq.com/v1alpha1',
+        kind: 'Provider',
+        metadata: { name },
+        spec: { kind: 'oidc', issuer: op.issuer, clientID: thiefClient, clientSecretRef: { name: 'corp-oidc', key: 'clientSecret' } },
+      }),
+    });
+    await eventually(async () => {
+      expect(await providerCondition(name, 'ClientSecretFound', 'reason')).toBe('SecretNotAllowed');
+      expect(await providerCondition(name, 'ClientSecretFound', 'message')).toContain(
+        `Provider ${name} may not use Secret corp-oidc: it is labelled infrahq.com/provider=${provider}`,
+      );
+      expect(await providerCondition(name, 'Ready', 'status')).toBe('False');
+      expect(await providerCondition(name, 'DiscoveryReachable', 'status')).toBe('True');
+    }, 20_000);
+    const login = await cli(['login', infra.operator.publicURL, '--provider', name, '--ca-file', caFile], await newHome());
+    expect(login.code).toBe(1);
+    expect(login.stderr).toContain(`may not use Secret corp-oidc`);
+    expect(op.clientsSeen).not.toContain(thiefClient);
   });
 
   it('while the provider is unreachable, issued tokens keep working, and a login says the provider cannot be reached', async () => {
