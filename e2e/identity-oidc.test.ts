@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../api/v1alpha1/types.ts';
 import { userName } from '../operator/names.ts';
-import { Browser, signIn, type Page } from '../test/browser.ts';
+import { approveDevice, Browser, signIn, type Page } from '../test/browser.ts';
 import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
@@ -207,6 +207,45 @@ describe('logging in through an OpenID Provider', () => {
     expect(groups).toEqual([eng]);
     const audit = infra.operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(audit).toContainEqual(expect.objectContaining({ audit: true, action: 'user.groups-changed', user: ann.email, removed: [oncall] }));
+  });
+
+  it('offers the device flow only on a Provider that opts in, and its sessions cannot create access keys', async () => {
+    const create = (plural: string, kind: string, spec: object, key?: string) =>
+      https(`${infra.operator.publicURL}/apis/auth.infrahq.com/v1alpha1/${plural}`, {
+        ca: infra.operatorCA,
+        ...(key ? { headers: { authorization: `Bearer ${key}` } } : {}),
+        body: { apiVersion: 'auth.infrahq.com/v1alpha1', kind, spec },
+      });
+    const refused = await create('deviceauthorizations', 'DeviceAuthorization', { provider });
+    expect(refused.status).toBe(403);
+    expect(refused.json<{ message: string }>().message).toBe(
+      `the device flow is off for ${provider}: log in with the browser instead (infra login --provider ${provider}, with --no-browser on a machine without one), or ask an Infra admin to set spec.deviceFlow: true on Provider ${provider}`,
+    );
+    const cliRefused = await cli(['login', infra.operator.publicURL, '--provider', provider, '--device', '--ca-file', caFile], await newHome());
+    expect(cliRefused.code).toBe(1);
+    expect(cliRefused.stderr).toContain(`${provider} does not offer the device flow`);
+
+    await kubectlOk('hub', ['patch', 'provider', provider, '--type', 'merge', '-p', '{"spec":{"deviceFlow":true}}']);
+    try {
+      const started = await eventually(async () => {
+        const answer = await create('deviceauthorizations', 'DeviceAuthorization', { provider });
+        expect(answer.status, answer.text).toBe(201);
+        return answer.json<{ status: { userCode: string; verificationURI: string; deviceCode: string } }>().status;
+      });
+      const pending = await create('logins', 'Login', { provider, deviceCode: started.deviceCode });
+      expect(pending.json()).toMatchObject({ code: 409, reason: 'AuthorizationPending' });
+      await approveDevice(new Browser([op.ca]), started.verificationURI, started.userCode, ann);
+      const login = await create('logins', 'Login', { provider, deviceCode: started.deviceCode });
+      expect(login.status, login.text).toBe(201);
+      const { sessionKey, user } = login.json<{ status: { sessionKey: string; user: { email: string } } }>().status;
+      expect(user.email).toBe(ann.email);
+      expect((await tokenRequest(sessionKey)).status).toBe(201);
+      const key = await create('accesskeys', 'AccessKey', { name: 'from-device' }, sessionKey);
+      expect(key.status).toBe(403);
+      expect(key.json<{ message: string }>().message).toMatch(/^a session from the device flow cannot create access keys: log in through .* with the browser/);
+    } finally {
+      await kubectlOk('hub', ['patch', 'provider', provider, '--type', 'json', '-p', '[{"op":"remove","path":"/spec/deviceFlow"}]']);
+    }
   });
 
   it("says plainly that a Provider's client secret is wrong", async () => {

@@ -302,6 +302,10 @@ export interface ProviderSpec {
    */
   scopes?: string[];
   /**
+   * Whether people may log in through this provider with the device flow (infra login --provider <name> --device), which needs no browser on their machine. Off unless set to true: a device code can be phished (an attacker starts a login and persuades someone to approve the code), so turn it on only where people need it, and allow the device grant at the provider. Sessions from the device flow cannot create access keys.
+   */
+  deviceFlow?: boolean;
+  /**
    * The name of the ID token (or userinfo) claim that lists the user's groups. When absent, Infra uses groups. For google and azure, groups come from the Directory API or Microsoft Graph instead, and this claim is used only if the token carries it.
    */
   groupsClaim?: string;

@@ -16,6 +16,13 @@ const defaultAccessKeyTtlMs = 30 * 86_400_000;
 
 export async function accessKey(deps: AuthAPIDeps, spec: AccessKeySpec, caller: Caller): Promise<AccessKeyStatus> {
   requirePasswordChanged(deps, caller);
+  if (caller.credential?.loginMethod === 'device') {
+    throw new StatusError(
+      403,
+      'Forbidden',
+      `a session from the device flow cannot create access keys: log in through ${caller.credential.provider} with the browser (infra login --provider ${caller.credential.provider}, without --device), then create the key`,
+    );
+  }
   const email = spec.user ?? caller.identity.email;
   const forSelf = email.toLowerCase() === caller.identity.email.toLowerCase();
   if (!forSelf && infraRole(deps.hub, caller.identity, deps.bootstrapAdmins) !== 'admin') {

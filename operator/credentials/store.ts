@@ -23,6 +23,8 @@ const annotations = {
   verifiedAt: 'infrahq.com/verified-at',
   /** IdP sessions: a replica is refreshing the upstream session until then (a lock). */
   verifyingUntil: 'infrahq.com/verifying-until',
+  /** IdP sessions: how the person logged in (ProviderLoginMethod). */
+  loginMethod: 'infrahq.com/login-method',
 } as const;
 /** On a session made by logging in with an access key: that key's id. */
 const accessKeyLabel = 'infrahq.com/access-key';
@@ -54,6 +56,9 @@ export function parseKey(key: string): { kind: CredentialKind; id: string; secre
   return { kind, id: match[2]!, secret: match[3]! };
 }
 
+/** How an IdP session was made: the device flow's sessions may not create access keys. */
+export type ProviderLoginMethod = 'code' | 'device';
+
 export interface Credential {
   kind: CredentialKind;
   id: string;
@@ -63,6 +68,7 @@ export interface Credential {
   /** Sessions made through an identity provider: which one, and when it last confirmed the person. */
   provider?: string;
   verifiedAt?: Date;
+  loginMethod?: ProviderLoginMethod;
 }
 
 /** An IdP session's upstream part, read fresh from the hub. */
@@ -85,6 +91,7 @@ export interface CreateOptions {
   accessKeyId?: string;
   /** An IdP session: the provider, and its upstream part sealed for the Secret's name. */
   upstream?: { provider: string; seal: (secretName: string) => Promise<Buffer> };
+  loginMethod?: ProviderLoginMethod;
   now?: Date;
 }
 
@@ -140,6 +147,7 @@ export class CredentialStore {
           [annotations.lastUsedAt]: now.toISOString(),
           ...(options.name ? { [annotations.name]: options.name } : {}),
           ...(upstream ? { [annotations.verifiedAt]: now.toISOString() } : {}),
+          ...(options.loginMethod ? { [annotations.loginMethod]: options.loginMethod } : {}),
         },
       },
       type: 'Opaque',
@@ -158,6 +166,7 @@ export class CredentialStore {
         userName: user.metadata.name!,
         expiresAt,
         ...(upstream ? { provider: upstream.provider, verifiedAt: now } : {}),
+        ...(options.loginMethod ? { loginMethod: options.loginMethod } : {}),
       },
     };
   }
@@ -189,7 +198,16 @@ export class CredentialStore {
     if (now.getTime() - lastUsedAt > touchIntervalMs) this.touch(secret.metadata.name!, now);
     const provider = secret.metadata.labels?.[providerLabel];
     const upstream = provider ? { provider, verifiedAt: new Date(Date.parse(meta[annotations.verifiedAt] ?? '') || 0) } : {};
-    return { kind: parsed.kind, id: parsed.id, email, userName: user.metadata.name!, expiresAt, ...upstream };
+    const loginMethod = meta[annotations.loginMethod];
+    return {
+      kind: parsed.kind,
+      id: parsed.id,
+      email,
+      userName: user.metadata.name!,
+      expiresAt,
+      ...upstream,
+      ...(loginMethod === 'code' || loginMethod === 'device' ? { loginMethod } : {}),
+    };
   }
 
   async revoke(credential: Pick<Credential, 'kind' | 'id'>): Promise<void> {

@@ -162,7 +162,8 @@ describe('the device flow', () => {
   it('is pending until the person approves at the provider, then yields the identity', async () => {
     op.addUser('eve@example.com', 'eve-password', ['ops']);
     const c = clients();
-    expect((await c.authorization(provider())).deviceAuthorization).toBe(true);
+    expect((await c.authorization(provider())).deviceAuthorization).toBe(false);
+    expect((await c.authorization(provider({ deviceFlow: true }))).deviceAuthorization).toBe(true);
     const started = await c.startDevice(provider());
     expect(await c.pollDevice(provider(), started.device_code)).toEqual({ pending: 'AuthorizationPending' });
     // The person opens the verification URI, enters the code, signs in and confirms.

@@ -84,7 +84,7 @@ export class ProviderClients {
       clientID: provider.spec.clientID,
       scopes: scopesOf(provider),
       parameters: extraParameters[provider.spec.kind] ?? {},
-      deviceAuthorization: metadata.device_authorization_endpoint !== undefined,
+      deviceAuthorization: provider.spec.deviceFlow === true && metadata.device_authorization_endpoint !== undefined,
     };
   }
 
