@@ -1,4 +1,4 @@
-// The HTTPS client against a real local TLS server: CA trust, fingerprint pinning, and
+// The HTTPS client against a real local TLS server: CA trust, CA key pinning, and
 // that nothing is sent to a server that is not trusted.
 import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
@@ -6,20 +6,22 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority } from '../lib/pki.ts';
-import { authClient, checkServer, formatFingerprint, validFingerprint } from './api.ts';
-import { ApiStatusError, UnreachableError, UntrustedCertificateError } from './errors.ts';
+import { authClient, checkServer } from './api.ts';
+import { formatFingerprint, keyPin, validFingerprint } from './pinning.ts';
+import { ApiStatusError, PinMismatchError, UnreachableError, UntrustedCertificateError } from './errors.ts';
 
 let server: Server;
 let url: string;
 let caPem: string;
 let fingerprint: string;
+let ca: Awaited<ReturnType<typeof createCertificateAuthority>>;
 const requests: { path: string; authorization?: string; body: string }[] = [];
 
 beforeAll(async () => {
-  const ca = await createCertificateAuthority('test-ca');
-  const pair = await ca.issue({ commonName: 'localhost', usage: 'server', validFor: { days: 1 }, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  ca = await createCertificateAuthority('test-ca');
+  const pair = await issueLeaf(ca);
   caPem = ca.cert;
-  fingerprint = new X509Certificate(pair.cert).fingerprint256;
+  fingerprint = keyPin(new X509Certificate(ca.cert));
   server = createServer({ cert: pair.cert, key: pair.key }, (req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
@@ -44,6 +46,20 @@ beforeAll(async () => {
 
 afterAll(() => void server?.close());
 
+/** A serving certificate as the operator serves it: the leaf, then the CA's certificate. */
+async function issueLeaf(authority: Awaited<ReturnType<typeof createCertificateAuthority>>) {
+  const leaf = await authority.issue({ commonName: 'localhost', usage: 'server', validFor: { days: 1 }, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  return { ...leaf, cert: `${leaf.cert.trimEnd()}\n${authority.cert}` };
+}
+
+/** A TLS server with this certificate that answers every request; its URL. */
+async function serve(pair: { cert: string; key: string }): Promise<{ url: string; close: () => void }> {
+  const other = createServer(pair, (_req, res) => res.end('{}'));
+  other.listen(0, '127.0.0.1');
+  await once(other, 'listening');
+  return { url: `https://127.0.0.1:${(other.address() as AddressInfo).port}`, close: () => void other.close() };
+}
+
 describe('auth client', () => {
   it('talks to a server whose certificate the CA file verifies', async () => {
     const status = await authClient({ server: url, trust: { ca: caPem }, bearer: 'iss_a.b' }).create('AccessReview', {});
@@ -66,12 +82,36 @@ describe('auth client', () => {
     expect(requests.length).toBe(sent);
   });
 
-  it('trusts a pinned fingerprint in any spelling, and refuses another', async () => {
+  it('trusts a pinned CA key in any spelling, whichever leaf the CA signed (a renewal, another replica)', async () => {
     await checkServer(url, { fingerprint: fingerprint.replaceAll(':', '').toLowerCase() });
     const status = await authClient({ server: url, trust: { fingerprint }, bearer: 'iss_a.b' }).create('AccessReview', {});
     expect(status.destinations).toEqual([]);
+    const renewed = await serve(await issueLeaf(ca));
+    try {
+      await checkServer(renewed.url, { fingerprint });
+    } finally {
+      renewed.close();
+    }
+  });
+
+  it('refuses, with PinMismatchError, a server whose chain does not reach the pinned CA key', async () => {
     const other = formatFingerprint('00'.repeat(32));
-    await expect(checkServer(url, { fingerprint: other })).rejects.toThrow(/does not match the fingerprint trusted for this server/);
+    const mismatch = await checkServer(url, { fingerprint: other }).catch((e: unknown) => e);
+    expect(mismatch).toBeInstanceOf(PinMismatchError);
+    expect((mismatch as Error).message).toContain(`does not match the CA key pinned for it, ${other}: no certificate it presented has the pinned CA key`);
+    // An impostor's leaf presented with the real CA's certificate: the CA did not sign it.
+    const impostorCA = await createCertificateAuthority('test-ca');
+    const leaf = await impostorCA.issue({ commonName: 'localhost', usage: 'server', validFor: { days: 1 }, ipAddresses: ['127.0.0.1'] });
+    const impostor = await serve({ cert: `${leaf.cert.trimEnd()}\n${ca.cert}`, key: leaf.key });
+    try {
+      const sent = requests.length;
+      await expect(authClient({ server: impostor.url, trust: { fingerprint } }).create('Login', { email: 'a@example.com', password: 's' })).rejects.toThrow(
+        PinMismatchError,
+      );
+      expect(requests.length).toBe(sent);
+    } finally {
+      impostor.close();
+    }
   });
 
   it('turns a Status answer into an ApiStatusError and a closed port into "cannot reach"', async () => {

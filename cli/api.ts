@@ -25,7 +25,8 @@ import {
   type TokenRequestStatus,
 } from '../api/auth/v1alpha1/types.ts';
 import type { ServerTrust } from './config.ts';
-import { ApiStatusError, UnreachableError, UntrustedCertificateError } from './errors.ts';
+import { ApiStatusError, PinMismatchError, UnreachableError, UntrustedCertificateError } from './errors.ts';
+import { chainPin, formatFingerprint, pinnedChainProblem, presentedChain } from './pinning.ts';
 
 export interface SpecOf {
   Login: LoginSpec;
@@ -135,7 +136,7 @@ function connectTrusted(server: string, url: URL, trust: ServerTrust, timeoutMs:
       ...(trust.ca ? { ca: trust.ca } : {}),
       ALPNProtocols: ['http/1.1'],
       // Checked below, before any request byte is written: chain and host name
-      // (socket.authorized), or the pinned fingerprint.
+      // (socket.authorized), or, when a CA key is pinned, the chain up to that key.
       rejectUnauthorized: false,
     });
     const timer = setTimeout(() => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
@@ -145,18 +146,15 @@ function connectTrusted(server: string, url: URL, trust: ServerTrust, timeoutMs:
     });
     socket.once('secureConnect', () => {
       clearTimeout(timer);
-      const fingerprint = socket.getPeerCertificate().fingerprint256 ?? '';
-      const pinned = trust.fingerprint !== undefined && sameFingerprint(trust.fingerprint, fingerprint);
-      if (socket.authorized || pinned) {
+      const chain = presentedChain(socket.getPeerCertificate(true));
+      const pinProblem = trust.fingerprint !== undefined ? pinnedChainProblem(chain, trust.fingerprint) : undefined;
+      if (trust.fingerprint !== undefined ? pinProblem === undefined : socket.authorized) {
         socket.removeAllListeners('error');
         return resolve(socket);
       }
       socket.destroy();
-      const reason =
-        trust.fingerprint !== undefined
-          ? `it does not match the fingerprint trusted for this server, ${formatFingerprint(trust.fingerprint)}`
-          : String(socket.authorizationError ?? 'unknown issuer');
-      reject(new UntrustedCertificateError(server, fingerprint, reason));
+      if (pinProblem !== undefined) return reject(new PinMismatchError(server, formatFingerprint(trust.fingerprint!), pinProblem));
+      reject(new UntrustedCertificateError(server, chainPin(chain), String(socket.authorizationError ?? 'unknown issuer')));
     });
   });
 }
@@ -194,21 +192,4 @@ function send(socket: TLSSocket, url: URL, { method, body, contentType, bearer, 
     req.on('error', reject);
     req.end(body);
   });
-}
-
-/** AA:BB:… upper case, from any spelling (colons or not, any case, optional sha256: prefix). */
-export function formatFingerprint(text: string): string {
-  const hex = text
-    .replace(/^sha256:/i, '')
-    .replace(/[^0-9a-f]/gi, '')
-    .toUpperCase();
-  return hex.match(/.{1,2}/g)?.join(':') ?? '';
-}
-
-export function validFingerprint(text: string): boolean {
-  return /^[0-9A-F]{64}$/.test(formatFingerprint(text).replaceAll(':', ''));
-}
-
-function sameFingerprint(a: string, b: string): boolean {
-  return formatFingerprint(a) === formatFingerprint(b) && formatFingerprint(a) !== '';
 }

@@ -27,18 +27,31 @@ export class UnreachableError extends Error {
 export class UntrustedCertificateError extends Error {
   override name = 'UntrustedCertificateError';
   readonly server: string;
-  /** SHA-256 of the server's (leaf) certificate, as AA:BB:… */
+  /** SHA-256 of the public key of the server's CA (the top of the chain it presented), as AA:BB:… */
   readonly fingerprint: string;
   readonly reason: string;
 
   constructor(server: string, fingerprint: string, reason: string) {
     super(
-      `the certificate of ${server} is not trusted (${reason}); its SHA-256 fingerprint is ${fingerprint}. ` +
+      `the certificate of ${server} is not trusted (${reason}); the SHA-256 fingerprint of its CA's key is ${fingerprint}. ` +
         `If that is your server, run \`infra login ${server} --trust-fingerprint ${fingerprint}\` or pass --ca-file with the server's CA certificate`,
     );
     this.server = server;
     this.fingerprint = fingerprint;
     this.reason = reason;
+  }
+}
+
+/** A CA key is pinned for the server and its certificate does not chain to it: never asked about, always refused. */
+export class PinMismatchError extends Error {
+  override name = 'PinMismatchError';
+
+  constructor(server: string, pin: string, problem: string) {
+    super(
+      `the certificate of ${server} does not match the CA key pinned for it, ${pin}: ${problem}. Nothing was sent. ` +
+        `Someone may be intercepting the connection. If your administrator confirms that the server's CA changed, ` +
+        `get its new CA key fingerprint from them and run \`infra login ${server} --trust-fingerprint <fingerprint>\``,
+    );
   }
 }
 

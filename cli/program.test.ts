@@ -5,7 +5,7 @@ import { CommanderError } from 'commander';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type ServerTrust } from './config.ts';
-import { ApiStatusError, describeError, UntrustedCertificateError } from './errors.ts';
+import { ApiStatusError, describeError, PinMismatchError, UntrustedCertificateError } from './errors.ts';
 import { buildProgram } from './program.ts';
 import { defaultHandler, fake, review, server, type Fake } from './testing.ts';
 
@@ -146,11 +146,36 @@ describe('infra login', () => {
       answers: { 'Trust this certificate?': true, 'Email:': 'alice@example.com', 'Password:': 'pw' },
     });
     await f.run('login', server);
-    expect(f.err.join('\n')).toContain('Its SHA-256 fingerprint is AA:BB');
+    expect(f.err.join('\n')).toContain("The SHA-256 fingerprint of its CA's public key is AA:BB");
     expect(f.calls[0]).toMatchObject({ kind: 'Login', spec: { email: 'alice@example.com', password: 'pw' }, options: { trust: { fingerprint: 'AA:BB' } } });
 
     const no = fake({ loggedIn: false, interactive: true, check, answers: { 'Trust this certificate?': false } });
     await expect(no.run('login', server)).rejects.toThrow(/login cancelled/);
+  });
+
+  it('on a terminal, fails without asking when the server no longer matches the pinned CA key', async () => {
+    const pinned = 'AB:'.repeat(31) + 'AB';
+    let mismatch = false;
+    const check = (trust: ServerTrust) => {
+      if (trust.fingerprint !== pinned) throw new UntrustedCertificateError(server, 'CD:CD', 'self-signed certificate');
+      if (mismatch) throw new PinMismatchError(server, pinned, 'no certificate it presented has the pinned CA key');
+    };
+    const f = fake({
+      loggedIn: false,
+      interactive: true,
+      check,
+      answers: { 'Trust this certificate?': true, 'Email:': 'alice@example.com', 'Password:': 'pw' },
+    });
+    await f.run('login', server, '--trust-fingerprint', pinned);
+    const sent = f.calls.length;
+    mismatch = true;
+    await expect(f.run('login', server)).rejects.toThrow(
+      `the certificate of ${server} does not match the CA key pinned for it, ${pinned}: no certificate it presented has the pinned CA key. Nothing was sent.`,
+    );
+    expect(f.err.join('\n')).not.toContain('Trust this certificate?');
+    expect(f.err.join('\n')).not.toContain('is not trusted');
+    expect(f.calls.length).toBe(sent);
+    expect(loadConfig(f.io.env).servers[server]?.trust).toEqual({ fingerprint: pinned });
   });
 
   it('reads the CA from --ca-file and refuses a file without a certificate', async () => {

@@ -1,8 +1,11 @@
 // The `infra` CLI end to end: a real operator, connector, hub and spoke; the CLI run as a
 // child process with its own INFRA_HOME and KUBECONFIG; the real kubectl using the
 // kubeconfig the CLI wrote (current context, exec credential plugin, connector proxy).
+import { X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +13,8 @@ import { freePorts } from '../hack/controlplane/controlplane.ts';
 import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
-import { eventually } from '../hack/local-infra/programs.ts';
+import { eventually, startOperator } from '../hack/local-infra/programs.ts';
+import { keyPin } from '../cli/pinning.ts';
 import { infraCLI, newUserHome, userKubectl, type UserHome } from '../test/user-shell.ts';
 
 const destination = uniqueName('cli');
@@ -53,6 +57,16 @@ beforeAll(async () => {
   const adminLogin = await cli(['login', infra.operator.publicURL, '--user', admin, '--password-stdin', '--ca-file', caFile], password, adminHome);
   expect(adminLogin.stderr).toBe('');
 }, 120_000);
+
+/** The SHA-256 fingerprint of the leaf certificate a server presents. */
+async function leafFingerprint(server: string): Promise<string> {
+  const { hostname, port } = new URL(server);
+  const socket = connect({ host: hostname, port: Number(port), rejectUnauthorized: false });
+  await once(socket, 'secureConnect');
+  const fingerprint = socket.getPeerCertificate().fingerprint256;
+  socket.destroy();
+  return fingerprint;
+}
 
 afterAll(async () => {
   await infra?.stop();
@@ -246,6 +260,26 @@ describe('infra CLI against a real installation', () => {
     expect(malformed.code).toBe(1);
     expect(malformed.stderr).toMatch(new RegExp(`^infra: kubeconfig ${broken.KUBECONFIG} is not valid YAML \\(.*\\); it was left unchanged`));
     expect(await readFile(broken.KUBECONFIG, 'utf8')).toBe(garbage);
+  });
+
+  it("pins the operator's CA key, so the pin holds for a leaf issued later by another replica", async () => {
+    const pinning = await newHome();
+    const untrusted = await cli(['login', infra.operator.publicURL, '--user', email, '--password-stdin'], password, pinning);
+    const fingerprint = /--trust-fingerprint ([0-9A-F:]{95})/.exec(untrusted.stderr)?.[1];
+    expect(fingerprint).toBe(keyPin(new X509Certificate(infra.operatorCA)));
+    expect(
+      (await cli(['login', infra.operator.publicURL, '--user', email, '--password-stdin', '--trust-fingerprint', fingerprint!], password, pinning)).code,
+    ).toBe(0);
+
+    const replica = await startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: operatorNamespace, identity: uniqueName('replica') });
+    try {
+      expect(await leafFingerprint(replica.publicURL)).not.toBe(await leafFingerprint(infra.operator.publicURL));
+      const second = await cli(['login', replica.publicURL, '--user', email, '--password-stdin', '--trust-fingerprint', fingerprint!], password, pinning);
+      expect(second.stderr).toBe('');
+      expect(second.code).toBe(0);
+    } finally {
+      await replica.stop();
+    }
   });
 
   it('logs out: the infra:* contexts are gone and the server refuses the old session key', async () => {

@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../api/v1alpha1/types.ts';
 import { userName } from '../operator/names.ts';
-import { Browser, signIn, type Page } from '../test/browser.ts';
+import { approveDevice, Browser, signIn, type Page } from '../test/browser.ts';
 import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
@@ -93,6 +93,13 @@ const tokenRequest = (key: string) =>
 const providerCondition = (name: string, type: string, field: 'status' | 'reason' | 'message') =>
   kubectlOk('hub', ['get', 'provider', name, '-o', `jsonpath={.status.conditions[?(@.type=="${type}")].${field}}`]);
 
+/** A client secret as a platform team makes one: bound to its Provider and the OP as issuer. */
+async function createProviderSecret(secret: string, providerName: string, value: string): Promise<void> {
+  await kubectlOk('hub', ['create', 'secret', 'generic', secret, '-n', operatorNamespace, `--from-literal=clientSecret=${value}`]);
+  await kubectlOk('hub', ['label', 'secret', secret, '-n', operatorNamespace, `infrahq.com/provider=${providerName}`]);
+  await kubectlOk('hub', ['annotate', 'secret', secret, '-n', operatorNamespace, `infrahq.com/issuer=${op.issuer}`]);
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'infra-idp-e2e-'));
   op = await startOIDCProvider();
@@ -111,7 +118,7 @@ beforeAll(async () => {
   });
   caFile = join(dir, 'operator-ca.crt');
   await writeFile(caFile, infra.operatorCA);
-  await kubectlOk('hub', ['create', 'secret', 'generic', 'corp-oidc', '-n', operatorNamespace, `--from-literal=clientSecret=${op.client.secret}`]);
+  await createProviderSecret('corp-oidc', provider, op.client.secret);
   const objects = [
     {
       apiVersion: 'infrahq.com/v1alpha1',
@@ -138,7 +145,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await infra?.stop();
   await op?.close();
-  await kubectl('hub', ['delete', 'provider', provider, `${provider}-wrong`, '--ignore-not-found']);
+  await kubectl('hub', ['delete', 'provider', provider, `${provider}-wrong`, `${provider}-thief`, '--ignore-not-found']);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -204,9 +211,48 @@ describe('logging in through an OpenID Provider', () => {
     expect(audit).toContainEqual(expect.objectContaining({ audit: true, action: 'user.groups-changed', user: ann.email, removed: [oncall] }));
   });
 
+  it('offers the device flow only on a Provider that opts in, and its sessions cannot create access keys', async () => {
+    const create = (plural: string, kind: string, spec: object, key?: string) =>
+      https(`${infra.operator.publicURL}/apis/auth.infrahq.com/v1alpha1/${plural}`, {
+        ca: infra.operatorCA,
+        ...(key ? { headers: { authorization: `Bearer ${key}` } } : {}),
+        body: { apiVersion: 'auth.infrahq.com/v1alpha1', kind, spec },
+      });
+    const refused = await create('deviceauthorizations', 'DeviceAuthorization', { provider });
+    expect(refused.status).toBe(403);
+    expect(refused.json<{ message: string }>().message).toBe(
+      `the device flow is off for ${provider}: log in with the browser instead (infra login --provider ${provider}, with --no-browser on a machine without one), or ask an Infra admin to set spec.deviceFlow: true on Provider ${provider}`,
+    );
+    const cliRefused = await cli(['login', infra.operator.publicURL, '--provider', provider, '--device', '--ca-file', caFile], await newHome());
+    expect(cliRefused.code).toBe(1);
+    expect(cliRefused.stderr).toContain(`${provider} does not offer the device flow`);
+
+    await kubectlOk('hub', ['patch', 'provider', provider, '--type', 'merge', '-p', '{"spec":{"deviceFlow":true}}']);
+    try {
+      const started = await eventually(async () => {
+        const answer = await create('deviceauthorizations', 'DeviceAuthorization', { provider });
+        expect(answer.status, answer.text).toBe(201);
+        return answer.json<{ status: { userCode: string; verificationURI: string; deviceCode: string } }>().status;
+      });
+      const pending = await create('logins', 'Login', { provider, deviceCode: started.deviceCode });
+      expect(pending.json()).toMatchObject({ code: 409, reason: 'AuthorizationPending' });
+      await approveDevice(new Browser([op.ca]), started.verificationURI, started.userCode, ann);
+      const login = await create('logins', 'Login', { provider, deviceCode: started.deviceCode });
+      expect(login.status, login.text).toBe(201);
+      const { sessionKey, user } = login.json<{ status: { sessionKey: string; user: { email: string } } }>().status;
+      expect(user.email).toBe(ann.email);
+      expect((await tokenRequest(sessionKey)).status).toBe(201);
+      const key = await create('accesskeys', 'AccessKey', { name: 'from-device' }, sessionKey);
+      expect(key.status).toBe(403);
+      expect(key.json<{ message: string }>().message).toMatch(/^a session from the device flow cannot create access keys: log in through .* with the browser/);
+    } finally {
+      await kubectlOk('hub', ['patch', 'provider', provider, '--type', 'json', '-p', '[{"op":"remove","path":"/spec/deviceFlow"}]']);
+    }
+  });
+
   it("says plainly that a Provider's client secret is wrong", async () => {
     const name = `${provider}-wrong`;
-    await kubectlOk('hub', ['create', 'secret', 'generic', 'wrong-secret', '-n', operatorNamespace, '--from-literal=clientSecret=not-the-secret']);
+    await createProviderSecret('wrong-secret', name, 'not-the-secret');
     await kubectlOk('hub', ['apply', '-f', '-'], {
       input: stringify({
         apiVersion: 'infrahq.com/v1alpha1',
@@ -225,6 +271,31 @@ describe('logging in through an OpenID Provider', () => {
     }, 20_000);
     const login = await cli(['login', infra.operator.publicURL, '--provider', name, '--ca-file', caFile], await newHome());
     expect(login.stderr).toMatch(new RegExp(`^infra: cannot log in through ${name} right now: .*invalid_client`));
+  });
+
+  it("refuses a Provider pointed at another Provider's client secret, and never sends that secret to the issuer", async () => {
+    const name = `${provider}-thief`;
+    const thiefClient = `thief-${name}`;
+    await kubectlOk('hub', ['apply', '-f', '-'], {
+      input: stringify({
+        apiVersion: 'infrahq.com/v1alpha1',
+        kind: 'Provider',
+        metadata: { name },
+        spec: { kind: 'oidc', issuer: op.issuer, clientID: thiefClient, clientSecretRef: { name: 'corp-oidc', key: 'clientSecret' } },
+      }),
+    });
+    await eventually(async () => {
+      expect(await providerCondition(name, 'ClientSecretFound', 'reason')).toBe('SecretNotAllowed');
+      expect(await providerCondition(name, 'ClientSecretFound', 'message')).toContain(
+        `Provider ${name} may not use Secret corp-oidc: it is labelled infrahq.com/provider=${provider}`,
+      );
+      expect(await providerCondition(name, 'Ready', 'status')).toBe('False');
+      expect(await providerCondition(name, 'DiscoveryReachable', 'status')).toBe('True');
+    }, 20_000);
+    const login = await cli(['login', infra.operator.publicURL, '--provider', name, '--ca-file', caFile], await newHome());
+    expect(login.code).toBe(1);
+    expect(login.stderr).toContain(`may not use Secret corp-oidc`);
+    expect(op.clientsSeen).not.toContain(thiefClient);
   });
 
   it('while the provider is unreachable, issued tokens keep working, and a login says the provider cannot be reached', async () => {

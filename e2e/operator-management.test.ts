@@ -133,6 +133,24 @@ describe('writes', () => {
     const ref = JSON.parse(await kubectlOk('hub', ['get', 'provider', name, '-o', 'jsonpath={.spec.clientSecretRef}'])) as { name: string; key: string };
     const stored = await kubectlOk('hub', ['get', 'secret', '-n', ns, ref.name, '-o', `jsonpath={.data.${ref.key}}`]);
     expect(Buffer.from(stored, 'base64').toString()).toBe('s3cr3t-value');
+    const metadata = JSON.parse(await kubectlOk('hub', ['get', 'secret', '-n', ns, ref.name, '-o', 'jsonpath={.metadata}'])) as {
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+      ownerReferences: { kind: string; name: string }[];
+    };
+    expect(metadata.labels).toMatchObject({ 'infrahq.com/provider': name });
+    expect(metadata.annotations).toMatchObject({ 'infrahq.com/issuer': 'https://127.0.0.1:1/idp' });
+    expect(metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Provider', name })]);
+
+    // Creating it again is refused by the hub, and leaves the Secret as it was.
+    const again = await request(`${api}/providers`, sessions[admin], {
+      body: { ...body, spec: { ...body.spec, issuer: 'https://127.0.0.1:2/attacker' }, clientSecret: 'overwritten' },
+    });
+    expect(again.status).toBe(409);
+    expect(again.json<{ reason: string }>().reason).toBe('AlreadyExists');
+    const after = await kubectlOk('hub', ['get', 'secret', '-n', ns, ref.name, '-o', `jsonpath={.data.${ref.key}}`]);
+    expect(Buffer.from(after, 'base64').toString()).toBe('s3cr3t-value');
+    expect(await kubectlOk('hub', ['get', 'provider', name, '-o', 'jsonpath={.spec.issuer}'])).toBe('https://127.0.0.1:1/idp');
   });
 
   it("refuses Secret references to the operator's own Secrets, through the API and from kubectl", async () => {

@@ -34,6 +34,7 @@ import { Hub } from './hub.ts';
 import type { IdentityDeps } from './identity/deps.ts';
 import { ProviderClients } from './identity/providers.ts';
 import { secretSealer } from './identity/sealing.ts';
+import type { StoredSecret } from './secret-refs.ts';
 import { IdentityUsers } from './identity/users.ts';
 import { Verifier } from './identity/verification.ts';
 import { ensureServingCA, issueServingCert, servingNames, ServingCertRenewer } from './serving.ts';
@@ -100,12 +101,13 @@ export class Operator {
       logger,
       audit: logger.child({ audit: true }),
       readSecret: (name, key) => this.readSecret(name, key),
+      readStoredSecret: (name) => this.readStoredSecret(name),
       now: () => new Date(),
     };
     this.identity = {
       hub: this.hub,
       credentials: this.credentials,
-      clients: new ProviderClients({ readSecret: (name, key) => this.readSecret(name, key) }),
+      clients: new ProviderClients({ readStoredSecret: (name) => this.readStoredSecret(name) }),
       users: new IdentityUsers(kubeConfig, this.hub),
       sealer: secretSealer(kubeConfig, config.namespace),
       events: ctx.events,
@@ -297,10 +299,17 @@ export class Operator {
   }
 
   private async readSecret(name: string, key: string): Promise<string | undefined> {
+    return (await this.readStoredSecret(name))?.data[key];
+  }
+
+  private async readStoredSecret(name: string): Promise<StoredSecret | undefined> {
     try {
-      const secret = await this.core.readNamespacedSecret({ name, namespace: this.config.namespace });
-      const value = secret.data?.[key];
-      return value === undefined ? undefined : Buffer.from(value, 'base64').toString();
+      const { metadata, data = {} } = await this.core.readNamespacedSecret({ name, namespace: this.config.namespace });
+      return {
+        labels: metadata?.labels ?? {},
+        annotations: metadata?.annotations ?? {},
+        data: Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value, 'base64').toString()])),
+      };
     } catch (err) {
       if (statusCode(err) === 404) return undefined;
       throw err;

@@ -1,6 +1,6 @@
 // The operator's TLS: a CA kept in a hub Secret (shared by every replica, published as
 // the APIService caBundle) and a serving certificate each replica issues itself from it,
-// renewed long before it expires (ServingCertRenewer).
+// served with the CA's certificate and renewed long before it expires (ServingCertRenewer).
 import { X509Certificate } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -21,8 +21,14 @@ export function servingNames(serviceName: string, namespace: string, publicURL: 
   return certificateNames([`${serviceName}.${namespace}.svc`, `${serviceName}.${namespace}.svc.cluster.local`], [], publicURL);
 }
 
+/**
+ * A serving certificate from the shared CA, with the CA's certificate after it: clients
+ * that pin the CA's key (infra login --trust-fingerprint) find it in the chain, so their
+ * pin holds across renewals and replicas.
+ */
 export async function issueServingCert(ca: CertificateAuthority, names: { dnsNames: string[]; ipAddresses: string[] }): Promise<PemPair> {
-  return ca.issue({ commonName: names.dnsNames[0]!, usage: 'server', validFor: { days: 30 }, ...names });
+  const leaf = await ca.issue({ commonName: names.dnsNames[0]!, usage: 'server', validFor: { days: 30 }, ...names });
+  return { ...leaf, cert: `${leaf.cert.trimEnd()}\n${ca.cert.trimEnd()}\n` };
 }
 
 /** How often the serving certificate (valid for 30 days) is renewed while all is well. */

@@ -28,6 +28,8 @@ export interface TestOP {
   ca: string;
   caFile: string;
   client: { id: string; secret: string };
+  /** The client ID of every request that authenticated a client with HTTP Basic (token, introspection...), in order. */
+  clientsSeen: string[];
   addUser(email: string, password: string, groups: string[]): void;
   setGroups(email: string, groups: string[]): void;
   /** A disabled user cannot log in, and refreshing their tokens fails with invalid_grant. */
@@ -54,7 +56,10 @@ export async function startOIDCProvider(): Promise<TestOP> {
 
   // Listen first: the issuer must name the port.
   let provider: Provider | undefined = undefined;
+  const clientsSeen: string[] = [];
   const server: Server = createServer({ cert: serving.cert, key: serving.key }, (req, res) => {
+    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
+    if (basic) clientsSeen.push(decodeURIComponent(Buffer.from(basic[1]!, 'base64').toString().split(':')[0]!));
     const interaction = loginPath.exec(req.url?.split('?')[0] ?? '');
     if (interaction) void interact(provider!, accounts, bySub, req, res, interaction[1]!, interaction[2]).catch((err: unknown) => fail(res, err));
     else void provider!.callback()(req, res);
@@ -124,6 +129,7 @@ export async function startOIDCProvider(): Promise<TestOP> {
     ca: ca.cert,
     caFile,
     client,
+    clientsSeen,
     addUser(email, password, groups) {
       accounts.set(email.toLowerCase(), { email, password, groups, enabled: true, sub: `user-${randomBytes(6).toString('hex')}` });
     },

@@ -281,7 +281,7 @@ export interface ProviderSpec {
    */
   clientID: string;
   /**
-   * The key of a Secret in the operator's own namespace (e.g. infra-system) that holds the OAuth client secret, e.g. created with kubectl -n infra-system create secret generic okta-client-secret --from-literal=clientSecret=... The secret is never written into the Provider (there is no clientSecret field), so it stays out of Git and out of anything that can read Providers. There is deliberately no namespace field: a cluster-scoped Provider must not be able to make the operator read a Secret from any namespace on its behalf (a confused deputy), so the operator reads only its own namespace, which its RBAC is limited to.
+   * The key of a Secret in the operator's own namespace (e.g. infra-system) that holds the OAuth client secret, e.g. created with kubectl -n infra-system create secret generic okta-client-secret --from-literal=clientSecret=... The Secret must be labelled infrahq.com/provider=<this Provider's name> and annotated infrahq.com/issuer=<spec.issuer>; the operator uses no other, so the value goes to no other Provider or issuer. The secret is never written into the Provider (there is no clientSecret field), so it stays out of Git and out of anything that can read Providers. There is deliberately no namespace field: a cluster-scoped Provider must not be able to make the operator read a Secret from any namespace on its behalf (a confused deputy), so the operator reads only its own namespace, which its RBAC is limited to.
    */
   clientSecretRef: {
     /**
@@ -302,6 +302,10 @@ export interface ProviderSpec {
    */
   scopes?: string[];
   /**
+   * Whether people may log in through this provider with the device flow (infra login --provider <name> --device), which needs no browser on their machine. Off unless set to true: a device code can be phished (an attacker starts a login and persuades someone to approve the code), so turn it on only where people need it, and allow the device grant at the provider. Sessions from the device flow cannot create access keys.
+   */
+  deviceFlow?: boolean;
+  /**
    * The name of the ID token (or userinfo) claim that lists the user's groups. When absent, Infra uses groups. For google and azure, groups come from the Directory API or Microsoft Graph instead, and this claim is used only if the token carries it.
    */
   groupsClaim?: string;
@@ -319,7 +323,7 @@ export interface ProviderSpec {
    */
   google?: {
     /**
-     * The key of a Secret in the operator's own namespace that holds the service account's JSON key file. There is deliberately no namespace field (see clientSecretRef).
+     * The key of a Secret in the operator's own namespace that holds the service account's JSON key file, labelled and annotated for this Provider like the clientSecretRef's Secret. There is deliberately no namespace field (see clientSecretRef).
      */
     serviceAccountSecretRef: {
       /**

@@ -3,7 +3,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { LoginStatus } from '../../api/auth/v1alpha1/types.ts';
-import { formatFingerprint, validFingerprint, type InfraClient } from '../api.ts';
+import type { InfraClient } from '../api.ts';
+import { formatFingerprint, validFingerprint } from '../pinning.ts';
 import { loadConfig, normalizeServer, saveConfig, type ServerTrust } from '../config.ts';
 import { ApiStatusError, CliError, UntrustedCertificateError } from '../errors.ts';
 import type { Io } from '../io.ts';
@@ -41,7 +42,7 @@ export function registerLogin(program: Command, io: Io): void {
     .option('--no-browser', 'do not open a browser: print the address to open, and take the address the browser ended at when pasted')
     .option('--device', "log in with the provider's device flow: a code to enter on any device")
     .option('--ca-file <pem>', "trust the server's certificate through this CA certificate (PEM)")
-    .option('--trust-fingerprint <sha256>', "trust the server's certificate with this SHA-256 fingerprint")
+    .option('--trust-fingerprint <sha256>', "trust the server whose CA's public key has this SHA-256 fingerprint")
     .addHelpText(
       'after',
       `
@@ -215,7 +216,11 @@ async function replaceOneTimePassword(io: Io, client: InfraClient, password: Pas
   await changePassword(io, client, password.password, newPassword);
 }
 
-/** The trust to use: as given if the server passes it; after a yes on a terminal, its fingerprint. */
+/**
+ * The trust to use: as given if the server passes it; with nothing trusted yet, after a
+ * yes on a terminal, its CA key's fingerprint. A pinned key that does not match is never
+ * asked about (PinMismatchError): a prompt would teach people to click through an attack.
+ */
 async function checkTrust(io: Io, server: string, trust: ServerTrust, mayAsk: boolean): Promise<ServerTrust> {
   try {
     await io.checkServer(server, trust);
@@ -223,7 +228,7 @@ async function checkTrust(io: Io, server: string, trust: ServerTrust, mayAsk: bo
   } catch (err) {
     if (!(err instanceof UntrustedCertificateError) || !io.interactive || !mayAsk) throw err;
     io.err(`The certificate of ${server} is not trusted (${err.reason}).`);
-    io.err(`Its SHA-256 fingerprint is ${err.fingerprint}`);
+    io.err(`The SHA-256 fingerprint of its CA's public key is ${err.fingerprint}`);
     io.err('Compare it with the one your administrator published before you answer.');
     if (!(await io.prompt.confirm('Trust this certificate?')))
       throw new CliError(`login cancelled: ${server} was not trusted (see --ca-file and --trust-fingerprint)`);

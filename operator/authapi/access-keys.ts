@@ -28,6 +28,13 @@ export async function accessKey(deps: AuthAPIDeps, spec: AccessKeySpec, caller: 
       'an access key cannot create access keys: log in as yourself (`infra login` with a password or identity provider) to create one',
     );
   }
+  if (caller.credential?.loginMethod === 'device') {
+    throw new StatusError(
+      403,
+      'Forbidden',
+      `a session from the device flow cannot create access keys: log in through ${caller.credential.provider} with the browser (infra login --provider ${caller.credential.provider}, without --device), then create the key`,
+    );
+  }
   const email = spec.user ?? caller.identity.email;
   const forSelf = email.toLowerCase() === caller.identity.email.toLowerCase();
   if (!forSelf && infraRole(deps.hub, caller.identity, deps.bootstrapAdmins) !== 'admin') {

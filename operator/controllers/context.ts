@@ -6,6 +6,7 @@ import type { Informer } from '../../lib/controller/informer.ts';
 import type { Events } from '../../lib/events.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Hub } from '../hub.ts';
+import type { ReadStoredSecret } from '../secret-refs.ts';
 import type { resources } from '../../api/v1alpha1/types.ts';
 
 export interface ControllerContext {
@@ -17,6 +18,7 @@ export interface ControllerContext {
   /** Who did what, when: one line per grant change, login and token. */
   audit: Logger;
   readSecret: (name: string, key: string) => Promise<string | undefined>;
+  readStoredSecret: ReadStoredSecret;
   now: () => Date;
   resyncIntervalMs?: number;
 }

@@ -8,11 +8,12 @@ import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../l
 import type { CredentialStore } from '../credentials/store.ts';
 import { UpstreamError } from '../identity/errors.ts';
 import type { ProviderClients } from '../identity/providers.ts';
-import { secretRefProblem } from '../secret-refs.ts';
+import { readProviderSecret, type ReadStoredSecret } from '../secret-refs.ts';
 import { kindController, type ControllerContext } from './context.ts';
 
 const defaultRecheckIntervalMs = 5 * 60_000;
 const discoveryTimeoutMs = 5_000;
+const secretRecheckIntervalMs = 5_000;
 
 export type DiscoveryCheck = (issuer: string) => Promise<ConditionInput>;
 
@@ -39,19 +40,10 @@ export const checkDiscovery: DiscoveryCheck = async (issuer) => {
   }
 };
 
-export async function secretCondition(provider: Provider, readSecret: ControllerContext['readSecret']): Promise<ConditionInput> {
+export async function secretCondition(provider: Provider, read: ReadStoredSecret): Promise<ConditionInput> {
   const { name, key } = provider.spec.clientSecretRef;
-  const refused = secretRefProblem({ kind: 'Provider', name: provider.metadata.name! }, name);
-  if (refused) return { type: 'ClientSecretFound', status: 'False', reason: 'SecretNotAllowed', message: refused };
-  const value = await readSecret(name, key);
-  if (value === undefined || value === '') {
-    return {
-      type: 'ClientSecretFound',
-      status: 'False',
-      reason: 'SecretNotFound',
-      message: `Secret ${name} in the operator's namespace has no key ${key}; create it: kubectl -n <operator namespace> create secret generic ${name} --from-literal=${key}=<client secret>`,
-    };
-  }
+  const secret = await readProviderSecret(provider, provider.spec.clientSecretRef, read);
+  if ('reason' in secret) return { type: 'ClientSecretFound', status: 'False', reason: secret.reason, message: secret.message };
   return { type: 'ClientSecretFound', status: 'True', reason: 'SecretFound', message: `client secret read from Secret ${name}, key ${key}` };
 }
 
@@ -100,7 +92,7 @@ export function providerController(ctx: ControllerContext, options: ProviderCont
         if (revoked > 0) ctx.audit.info({ action: 'provider.deleted', provider: name, revokedSessions: revoked }, 'provider deleted: its sessions revoked');
         return;
       }
-      const [discovery, secret] = await Promise.all([discover(provider.spec.issuer), secretCondition(provider, ctx.readSecret)]);
+      const [discovery, secret] = await Promise.all([discover(provider.spec.issuer), secretCondition(provider, ctx.readStoredSecret)]);
       const credentialsValid: ConditionInput =
         discovery.status === 'True' && secret.status === 'True'
           ? await credentialsCondition(provider, clients)
@@ -117,7 +109,8 @@ export function providerController(ctx: ControllerContext, options: ProviderCont
           conditions: mergeConditions(provider.status?.conditions, conditions, generation, now),
         });
       }
-      return { requeueAfterMs: recheckIntervalMs };
+      // A Secret made or bound after its Provider is picked up soon, not at the next recheck.
+      return { requeueAfterMs: secret.status === 'True' ? recheckIntervalMs : Math.min(recheckIntervalMs, secretRecheckIntervalMs) };
     },
     () => credentials.sessionProviders(),
   );

@@ -12,6 +12,7 @@ import { destinationConnection, heartbeatTimeoutMs } from './destination.ts';
 import { groupMembership } from './group.ts';
 import { checkDiscovery, credentialsCondition, providerReady, secretCondition } from './provider.ts';
 import { userReady } from './user.ts';
+import { providerSecretBinding, type StoredSecret } from '../secret-refs.ts';
 
 const now = new Date('2030-06-01T12:00:00Z');
 const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
@@ -145,11 +146,22 @@ const provider = (secretRef: { name: string; key: string }, name = 'okta'): Prov
 });
 
 describe('secretCondition', () => {
-  const secrets: Record<string, string> = { 'okta-client/secret': 's3cret', 'infra-provider-okta/clientSecret': 'made-by-infra', 'empty/secret': '' };
-  const readSecret = async (name: string, key: string) => secrets[`${name}/${key}`];
+  const bound = (provider: string, data: Record<string, string>, issuer = 'https://idp.example.com'): StoredSecret => ({
+    ...providerSecretBinding(provider, issuer),
+    data,
+  });
+  const secrets: Record<string, StoredSecret> = {
+    'okta-client': bound('okta', { secret: 's3cret' }),
+    'infra-provider-okta': bound('okta', { clientSecret: 'made-by-infra' }),
+    empty: bound('okta', { secret: '' }),
+    'google-client': bound('google', { secret: 'google-s3cret' }),
+    'okta-elsewhere': bound('okta', { secret: 's3cret' }, 'https://attacker.example.com'),
+    unlabelled: { labels: {}, annotations: {}, data: { secret: 's3cret' } },
+  };
+  const readStoredSecret = async (name: string) => secrets[name];
 
   it('is SecretFound when the referenced key has a value, and never carries the value', async () => {
-    const c = await secretCondition(provider({ name: 'okta-client', key: 'secret' }), readSecret);
+    const c = await secretCondition(provider({ name: 'okta-client', key: 'secret' }), readStoredSecret);
     expect(c).toMatchObject({ status: 'True', reason: 'SecretFound' });
     expect(JSON.stringify(c)).not.toContain('s3cret');
   });
@@ -160,7 +172,7 @@ describe('secretCondition', () => {
       { name: 'missing', key: 'secret' },
       { name: 'empty', key: 'secret' },
     ]) {
-      const c = await secretCondition(provider(ref), readSecret);
+      const c = await secretCondition(provider(ref), readStoredSecret);
       expect(c).toMatchObject({ status: 'False', reason: 'SecretNotFound' });
       expect(c.message).toContain('kubectl -n <operator namespace> create secret generic');
     }
@@ -174,13 +186,31 @@ describe('secretCondition', () => {
   });
 
   it('lets a Provider use the Secret the operator made for it', async () => {
-    expect(await secretCondition(provider({ name: 'infra-provider-okta', key: 'clientSecret' }), readSecret)).toMatchObject({
+    expect(await secretCondition(provider({ name: 'infra-provider-okta', key: 'clientSecret' }), readStoredSecret)).toMatchObject({
       status: 'True',
       reason: 'SecretFound',
     });
-    expect(await secretCondition(provider({ name: 'infra-provider-okta', key: 'clientSecret' }, 'other'), readSecret)).toMatchObject({
+    expect(await secretCondition(provider({ name: 'infra-provider-okta', key: 'clientSecret' }, 'other'), readStoredSecret)).toMatchObject({
       reason: 'SecretNotAllowed',
     });
+  });
+
+  it('is SecretNotAllowed, never carrying the value, for a Secret bound to another Provider, to another issuer, or to none, and says how to bind it', async () => {
+    const cases: [string, string][] = [
+      ['google-client', 'it is labelled infrahq.com/provider=google'],
+      ['okta-elsewhere', 'it is annotated infrahq.com/issuer=https://attacker.example.com'],
+      ['unlabelled', 'it has no label infrahq.com/provider'],
+    ];
+    for (const [name, found] of cases) {
+      const c = await secretCondition(provider({ name, key: 'secret' }), readStoredSecret);
+      expect(c).toMatchObject({ status: 'False', reason: 'SecretNotAllowed' });
+      expect(c.message).toBe(
+        `Provider okta may not use Secret ${name}: ${found}, and a Provider only uses a Secret labelled infrahq.com/provider=okta and annotated infrahq.com/issuer=https://idp.example.com, ` +
+          `so that its value goes to no other Provider or issuer. If this Secret is meant for okta at https://idp.example.com, run: ` +
+          `kubectl -n <operator namespace> label --overwrite secret ${name} infrahq.com/provider=okta && kubectl -n <operator namespace> annotate --overwrite secret ${name} infrahq.com/issuer=https://idp.example.com`,
+      );
+      expect(c.message).not.toContain('s3cret');
+    }
   });
 });
 

@@ -42,6 +42,8 @@ const annotations = {
   verifiedAt: 'infrahq.com/verified-at',
   /** IdP sessions: a replica is refreshing the upstream session until then (a lock). */
   verifyingUntil: 'infrahq.com/verifying-until',
+  /** IdP sessions: how the person logged in (ProviderLoginMethod). */
+  loginMethod: 'infrahq.com/login-method',
 } as const;
 /** On a session made by logging in with an access key: that key's id. */
 const accessKeyLabel = 'infrahq.com/access-key';
@@ -96,6 +98,9 @@ export function parseKey(key: string): { kind: CredentialKind; id: string; secre
   return { kind, id: match[2]!, secret: match[3]! };
 }
 
+/** How an IdP session was made: the device flow's sessions may not create access keys. */
+export type ProviderLoginMethod = 'code' | 'device';
+
 export interface Credential {
   kind: CredentialKind;
   id: string;
@@ -112,6 +117,7 @@ export interface Credential {
   verifiedAt?: Date;
   /** A session made by logging in with an access key: that key's id. */
   accessKeyId?: string;
+  loginMethod?: ProviderLoginMethod;
 }
 
 /** An IdP session's upstream part, read fresh from the hub. */
@@ -137,6 +143,7 @@ export interface CreateOptions {
   upstream?: { provider: string; seal: (secretName: string) => Promise<Buffer> };
   /** An access key vouched for by an IdP session (see the top of this file): that session. */
   upstreamSession?: { id: string; provider: string };
+  loginMethod?: ProviderLoginMethod;
   now?: Date;
 }
 
@@ -211,6 +218,7 @@ export class CredentialStore {
           ...(options.name ? { [annotations.name]: options.name } : {}),
           ...(provider ? { [annotations.providerName]: provider } : {}),
           ...(upstream ? { [annotations.verifiedAt]: now.toISOString() } : {}),
+          ...(options.loginMethod ? { [annotations.loginMethod]: options.loginMethod } : {}),
         },
       },
       type: 'Opaque',
@@ -231,6 +239,7 @@ export class CredentialStore {
         expiresAt,
         ...(upstream ? { provider: upstream.provider, upstreamSession: id, verifiedAt: now } : {}),
         ...(options.accessKeyId ? { accessKeyId: options.accessKeyId } : {}),
+        ...(options.loginMethod ? { loginMethod: options.loginMethod } : {}),
       },
     };
   }
@@ -301,6 +310,7 @@ export class CredentialStore {
     if (upstream === 'gone') return undefined;
 
     if (now.getTime() - lastUsedAt > touchIntervalMs) this.touch(secret.metadata.name!, now);
+    const loginMethod = meta[annotations.loginMethod];
     return {
       kind: parsed.kind,
       id: parsed.id,
@@ -309,6 +319,7 @@ export class CredentialStore {
       expiresAt,
       ...upstream,
       ...(viaKey !== undefined ? { accessKeyId: viaKey } : {}),
+      ...(loginMethod === 'code' || loginMethod === 'device' ? { loginMethod } : {}),
     };
   }
 

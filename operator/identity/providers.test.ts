@@ -11,6 +11,7 @@ import type { Provider } from '../../api/v1alpha1/types.ts';
 import { approveDevice, Browser, signIn } from '../../test/browser.ts';
 import { startOIDCProvider, type TestOP } from '../../test/oidc-provider.ts';
 import { UpstreamError } from './errors.ts';
+import { providerSecretBinding, type StoredSecret } from '../secret-refs.ts';
 import { ProviderClients, scopesOf } from './providers.ts';
 
 let op: TestOP;
@@ -24,7 +25,16 @@ const provider = (overrides: Partial<Provider['spec']> = {}, name = 'test'): Pro
   metadata: { name, generation: 1 },
   spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: 'idp', key: 'clientSecret' }, ...overrides },
 });
-const clients = () => new ProviderClients({ readSecret: async (name, key) => secrets[`${name}/${key}`] });
+/** The Secrets in `secrets` (name/key → value), each bound to the Provider test at the OP. */
+const readStoredSecret = async (name: string): Promise<StoredSecret | undefined> => {
+  const data = Object.fromEntries(
+    Object.entries(secrets)
+      .filter(([path]) => path.startsWith(`${name}/`))
+      .map(([path, value]) => [path.slice(name.length + 1), value]),
+  );
+  return Object.keys(data).length === 0 ? undefined : { ...providerSecretBinding('test', op.issuer), data };
+};
+const clients = () => new ProviderClients({ readStoredSecret });
 
 /** What the CLI does: an authorization URL with PKCE, state and nonce; a browser signs in; the code comes back. */
 async function authorize(email: string, password: string, p = provider()) {
@@ -123,12 +133,27 @@ describe('the client credentials check', () => {
   it('passes with the right secret and names invalid_client for a wrong one', async () => {
     await clients().checkCredentials(provider());
     secrets['idp/wrong'] = 'not-the-secret';
-    const wrong = provider({ clientSecretRef: { name: 'idp', key: 'wrong' } }, 'wrong');
+    const wrong = provider({ clientSecretRef: { name: 'idp', key: 'wrong' } });
     await expect(clients().checkCredentials(wrong)).rejects.toMatchObject({ problem: 'misconfigured', message: expect.stringContaining('invalid_client') });
-    const missing = provider({ clientSecretRef: { name: 'idp', key: 'absent' } }, 'missing');
+    const missing = provider({ clientSecretRef: { name: 'idp', key: 'absent' } });
     await expect(clients().checkCredentials(missing)).rejects.toMatchObject({
       problem: 'misconfigured',
       message: expect.stringContaining('has no key absent'),
+    });
+  });
+});
+
+describe("a Provider's Secret", () => {
+  it("is refused, before anything reaches the issuer, when it is another Provider's or bound to another issuer", async () => {
+    const other = provider({}, 'other');
+    await expect(clients().checkCredentials(other)).rejects.toMatchObject({
+      problem: 'misconfigured',
+      message: expect.stringContaining(`Provider other may not use Secret idp: it is labelled infrahq.com/provider=test`),
+    });
+    const elsewhere = provider({ issuer: 'https://127.0.0.1:1/elsewhere' });
+    await expect(clients().checkCredentials(elsewhere)).rejects.toMatchObject({
+      problem: 'misconfigured',
+      message: expect.stringContaining(`it is annotated infrahq.com/issuer=${op.issuer}`),
     });
   });
 });
@@ -137,7 +162,8 @@ describe('the device flow', () => {
   it('is pending until the person approves at the provider, then yields the identity', async () => {
     op.addUser('eve@example.com', 'eve-password', ['ops']);
     const c = clients();
-    expect((await c.authorization(provider())).deviceAuthorization).toBe(true);
+    expect((await c.authorization(provider())).deviceAuthorization).toBe(false);
+    expect((await c.authorization(provider({ deviceFlow: true }))).deviceAuthorization).toBe(true);
     const started = await c.startDevice(provider());
     expect(await c.pollDevice(provider(), started.device_code)).toEqual({ pending: 'AuthorizationPending' });
     // The person opens the verification URI, enters the code, signs in and confirms.

@@ -9,7 +9,7 @@ import { graphMemberOf, graphScope } from './azure-graph.ts';
 import { emailFrom, groupsFromClaim, mergeClaims, normalizeGroups, type Claims } from './claims.ts';
 import { UpstreamError, oauthError, upstreamError } from './errors.ts';
 import { directoryGroups, parseServiceAccountKey } from './google-directory.ts';
-import { secretRefProblem } from '../secret-refs.ts';
+import { readProviderSecret, type ReadStoredSecret } from '../secret-refs.ts';
 import { cachedToken, type Fetch, type GroupSource } from './groups.ts';
 
 type Kind = Provider['spec']['kind'];
@@ -49,7 +49,7 @@ export interface UpstreamIdentity {
 export type DevicePoll = { pending: 'AuthorizationPending' | 'SlowDown' } | { identity: UpstreamIdentity };
 
 export interface ProviderClientsOptions {
-  readSecret: (name: string, key: string) => Promise<string | undefined>;
+  readStoredSecret: ReadStoredSecret;
   /** The HTTP client for the group APIs (Graph, Directory): a seam for tests. */
   fetch?: Fetch;
   /** How long discovery and the client secret are reused before being read again. */
@@ -84,7 +84,7 @@ export class ProviderClients {
       clientID: provider.spec.clientID,
       scopes: scopesOf(provider),
       parameters: extraParameters[provider.spec.kind] ?? {},
-      deviceAuthorization: metadata.device_authorization_endpoint !== undefined,
+      deviceAuthorization: provider.spec.deviceFlow === true && metadata.device_authorization_endpoint !== undefined,
     };
   }
 
@@ -177,11 +177,6 @@ export class ProviderClients {
   private async load(provider: Provider, now: number): Promise<Client> {
     const { spec } = provider;
     const secret = await this.readOwnSecret(provider, spec.clientSecretRef);
-    if (!secret)
-      throw new UpstreamError(
-        'misconfigured',
-        `Secret ${spec.clientSecretRef.name} in the operator's namespace has no key ${spec.clientSecretRef.key} (the client secret)`,
-      );
     let discovered: oidc.Configuration;
     try {
       discovered = await oidc.discovery(new URL(spec.issuer), spec.clientID, undefined, undefined, { timeout: requestTimeoutSeconds });
@@ -197,11 +192,11 @@ export class ProviderClients {
     return { generation: provider.metadata.generation, loadedAt: now, config, groups: await this.groupSource(provider, config) };
   }
 
-  /** A Secret the Provider may use (never one of the operator's own: its value could go to the issuer). */
-  private readOwnSecret(provider: Provider, ref: { name: string; key: string }): Promise<string | undefined> {
-    const refused = secretRefProblem({ kind: 'Provider', name: provider.metadata.name! }, ref.name);
-    if (refused) throw new UpstreamError('misconfigured', refused);
-    return this.options.readSecret(ref.name, ref.key);
+  /** A Secret's value the Provider may send to its issuer: one bound to this Provider and issuer, never the operator's own. */
+  private async readOwnSecret(provider: Provider, ref: { name: string; key: string }): Promise<string> {
+    const secret = await readProviderSecret(provider, ref, this.options.readStoredSecret);
+    if ('reason' in secret) throw new UpstreamError('misconfigured', secret.message);
+    return secret.value;
   }
 
   private async groupSource(provider: Provider, config: oidc.Configuration): Promise<GroupSource | undefined> {
@@ -218,8 +213,6 @@ export class ProviderClients {
     if (spec.kind === 'google' && spec.google) {
       const ref = spec.google.serviceAccountSecretRef;
       const json = await this.readOwnSecret(provider, ref);
-      if (!json)
-        throw new UpstreamError('misconfigured', `Secret ${ref.name} in the operator's namespace has no key ${ref.key} (the Google service account key)`);
       return directoryGroups(parseServiceAccountKey(json), spec.google.adminEmail, this.options.fetch);
     }
     return undefined;

@@ -7,7 +7,7 @@ import type { Provider, User } from '../../api/v1alpha1/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { findCondition } from '../../lib/conditions.ts';
 import { StatusError } from '../../lib/status-error.ts';
-import type { Credential } from '../credentials/store.ts';
+import type { Credential, ProviderLoginMethod } from '../credentials/store.ts';
 import { sealSession, type IdentityDeps } from '../identity/deps.ts';
 import { UpstreamError } from '../identity/errors.ts';
 import type { UpstreamIdentity } from '../identity/providers.ts';
@@ -31,6 +31,7 @@ export async function loginWithProvider(deps: IdentityDeps, spec: LoginSpec): Pr
         nonce: spec.nonce!,
       });
     } else {
+      requireDeviceFlow(provider);
       const poll = await deps.clients.pollDevice(provider, spec.deviceCode!);
       if ('pending' in poll) {
         throw new StatusError(
@@ -46,12 +47,13 @@ export async function loginWithProvider(deps: IdentityDeps, spec: LoginSpec): Pr
   } catch (err) {
     throw loginFailure(deps, provider, err);
   }
-  return establish(deps, provider, identity);
+  return establish(deps, provider, identity, spec.code !== undefined ? 'code' : 'device');
 }
 
 /** Starts the device flow at the provider: the code the person enters, and where. */
 export async function startDeviceLogin(deps: IdentityDeps, name: string): Promise<DeviceAuthorizationStatus> {
   const provider = providerNamed(deps, name);
+  requireDeviceFlow(provider);
   try {
     const response = await deps.clients.startDevice(provider);
     return {
@@ -98,8 +100,23 @@ function providerNamed(deps: IdentityDeps, name: string): Provider {
   return provider;
 }
 
+/**
+ * The device flow only for a Provider that asks for it: its code can be approved by
+ * someone other than the person who started it (phishing), and the start needs no login.
+ */
+function requireDeviceFlow(provider: Provider): void {
+  const name = provider.metadata.name!;
+  if (provider.spec.deviceFlow !== true) {
+    throw new StatusError(
+      403,
+      'Forbidden',
+      `the device flow is off for ${name}: log in with the browser instead (infra login --provider ${name}, with --no-browser on a machine without one), or ask an Infra admin to set spec.deviceFlow: true on Provider ${name}`,
+    );
+  }
+}
+
 /** The User (made at the first login) with the provider's groups, and a session bound to the upstream one. */
-async function establish(deps: IdentityDeps, provider: Provider, identity: UpstreamIdentity): Promise<ProviderLogin> {
+async function establish(deps: IdentityDeps, provider: Provider, identity: UpstreamIdentity, method: ProviderLoginMethod): Promise<ProviderLogin> {
   const name = provider.metadata.name!;
   const { user: existing, created } = await deps.users.ensure(identity.email);
   if (created) {
@@ -113,6 +130,7 @@ async function establish(deps: IdentityDeps, provider: Provider, identity: Upstr
   });
   const { key, credential } = await deps.credentials.create('session', user, {
     upstream: { provider: name, seal: (secretName) => sealSession(deps, identity.session, secretName) },
+    loginMethod: method,
   });
   return { user, key, credential };
 }

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiException, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import express, { type Request, type Response } from 'express';
-import { resources, type Grant, type GrantSpec } from '../../api/v1alpha1/types.ts';
+import { resources, type Grant, type GrantSpec, type Provider } from '../../api/v1alpha1/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { infraRole, type InfraRole } from '../access.ts';
@@ -15,7 +15,7 @@ import type { Authenticator, Caller } from '../http/caller.ts';
 import { maxBodyBytes } from '../http/body.ts';
 import { answerError, authenticationFailed, errorMiddleware } from '../http/status.ts';
 import { subjectKey, type Hub } from '../hub.ts';
-import { providerSecretName, secretRefProblem } from '../secret-refs.ts';
+import { providerSecretBinding, providerSecretName, secretRefProblem } from '../secret-refs.ts';
 import { grantName, userName } from '../names.ts';
 
 const group = 'infrahq.com';
@@ -115,8 +115,10 @@ export function managementAPI(deps: ManagementDeps, authenticate: Authenticator)
         const existing = sameGrant(deps.hub, object.spec as unknown as GrantSpec);
         if (existing) return void res.status(200).json(existing);
       }
-      if (clientSecret !== undefined) await storeClientSecret(objects, deps.namespace, object.metadata!.name!, clientSecret);
+      // The Provider first: the hub refuses it when one of that name exists, so the create
+      // of an existing Provider never overwrites that Provider's Secret.
       const created = await forward(() => objects.create(object, undefined, undefined, fieldManager));
+      if (clientSecret !== undefined) await storeClientSecret(objects, deps.namespace, created as unknown as Provider, clientSecret);
       await settled(informer(kind), created.metadata!.name!, (cached) => cached !== undefined);
       deps.audit.info(
         { action: `${kind.toLowerCase()}.created`, by: caller.identity.email, name: created.metadata!.name, spec: (created as { spec?: unknown }).spec },
@@ -279,15 +281,33 @@ function withSecretRef<T extends { metadata: { name: string }; spec: Record<stri
   return { ...provider, spec: { ...provider.spec, clientSecretRef: { name: providerSecretName(provider.metadata.name), key: providerSecretKey } } };
 }
 
-async function storeClientSecret(objects: KubernetesObjectApi, namespace: string, provider: string, clientSecret: string): Promise<void> {
+/**
+ * Writes a new Provider's client secret, bound to it and its issuer (secret-refs.ts) and
+ * owned by it, so the Secret goes when the Provider does. When the write fails the
+ * Provider is deleted again, leaving nothing half made.
+ */
+async function storeClientSecret(objects: KubernetesObjectApi, namespace: string, provider: Provider, clientSecret: string): Promise<void> {
+  const name = provider.metadata.name!;
+  const binding = providerSecretBinding(name, provider.spec.issuer);
   const secret = {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: providerSecretName(provider), namespace, labels: { 'app.kubernetes.io/part-of': 'infra', 'infrahq.com/provider': provider } },
+    metadata: {
+      name: providerSecretName(name),
+      namespace,
+      labels: { 'app.kubernetes.io/part-of': 'infra', ...binding.labels },
+      annotations: binding.annotations,
+      ownerReferences: [{ apiVersion, kind: 'Provider', name, uid: provider.metadata.uid! }],
+    },
     type: 'Opaque',
     data: { [providerSecretKey]: Buffer.from(clientSecret).toString('base64') },
   };
-  await forward(() => objects.patch(secret, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply));
+  try {
+    await forward(() => objects.patch(secret, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply));
+  } catch (err) {
+    await objects.delete({ apiVersion, kind: 'Provider', metadata: { name } }).catch(() => undefined);
+    throw err;
+  }
 }
 
 function isStringMap(value: unknown): value is Record<string, string> {
