@@ -63,9 +63,17 @@ bench: deps tools ## Run the benchmarks (bench/README.md).
 	$(NPM) run bench
 
 .PHONY: docker-build
-docker-build: ## Build the operator and connector images (OPERATOR_IMG, CONNECTOR_IMG).
+docker-build: ## Build the operator and connector images (OPERATOR_IMG, CONNECTOR_IMG) and print their IDs.
 	docker build --target operator -t $(OPERATOR_IMG) .
 	docker build --target connector -t $(CONNECTOR_IMG) .
+	@for img in $(OPERATOR_IMG) $(CONNECTOR_IMG); do echo "$$img $$(docker image inspect --format '{{.Id}}' $$img)"; done
+
+.PHONY: docker-push
+docker-push: ## Push both images and print the digest each is pinned by (images: - digest: in your overlay, docs/install.md).
+	@for img in $(OPERATOR_IMG) $(CONNECTOR_IMG); do \
+	  docker push --quiet $$img >/dev/null; \
+	  echo "$$img $$(docker image inspect --format '{{range .RepoDigests}}{{.}} {{end}}' $$img | tr ' ' '\n' | grep "^$${img%:*}@" | head -1 | cut -d@ -f2)"; \
+	done
 
 .PHONY: deploy
 deploy: ## Install Infra into the current kubectl context from $(DEPLOY) (server-side apply).

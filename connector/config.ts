@@ -24,6 +24,12 @@ export const connectorConfigSchema = z
         url: z
           .url({ protocol: /^https$/, error: 'must be the https:// URL at which users reach this proxy (LoadBalancer, Ingress or NodePort address)' })
           .optional(),
+        kubeconfig: z
+          .string()
+          .optional()
+          .describe(
+            "the proxy's identity in the spoke, which may only impersonate (config/connector/rbac.yaml); the spoke kubeconfig's identity when absent, which then holds both the RBAC sync's and the proxy's powers",
+          ),
         dnsNames: z.array(z.string().min(1)).default([]),
         ipAddresses: z.array(z.ipv4().or(z.ipv6())).default([]),
       })
@@ -44,6 +50,7 @@ const settings: Record<string, Setting> = {
   namespace: { path: 'namespace', env: 'INFRA_NAMESPACE' },
   'proxy-listen': { path: 'proxy.listen', env: 'INFRA_PROXY_LISTEN' },
   'proxy-url': { path: 'proxy.url', env: 'INFRA_PROXY_URL' },
+  'proxy-kubeconfig': { path: 'proxy.kubeconfig', env: 'INFRA_PROXY_KUBECONFIG' },
   'listen-metrics': { path: 'listen.metrics', env: 'INFRA_LISTEN_METRICS' },
   'log-level': { path: 'logLevel', env: 'LOG_LEVEL' },
 };

@@ -16,7 +16,7 @@ import {
 } from '@kubernetes/client-node';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { destinationLabel } from '../api/grants.ts';
-import { resources, type Grant } from '../api/v1alpha1/types.ts';
+import { resources, type Destination, type Grant } from '../api/v1alpha1/types.ts';
 import { Applier } from '../lib/apply.ts';
 import { certificateNames, ensureCASecret } from '../lib/ca-secret.ts';
 import { ControllerMetrics } from '../lib/controller/controller.ts';
@@ -30,20 +30,35 @@ import { upstreamFromKubeConfig } from './proxy/upstream.ts';
 import { fieldManager, rbacSync, type RBACSync, type SpokeInformers } from './rbac/controller.ts';
 import { pruneGrant } from './rbac/synced-status.ts';
 import { managedByLabel, managedByValue } from './rbac/desired.ts';
+import { ProtectedNamespaces } from './rbac/protected-namespaces.ts';
 import { Registration } from './registration.ts';
 
 export const proxyCASecret = 'infra-connector-ca';
 const ownedSelector = `${managedByLabel}=${managedByValue}`;
 
+/**
+ * The connector's identities. The spoke's (the RBAC sync) manages Infra's bindings and may
+ * bind any role; the proxy's may only impersonate. Kept apart, a flaw in one path lends
+ * the other's power to nobody.
+ */
+export interface ConnectorKubeConfigs {
+  hub: KubeConfig;
+  spoke: KubeConfig;
+  /** The proxy's upstream identity; the spoke's when absent. */
+  proxy?: KubeConfig;
+}
+
 export class Connector {
   private readonly config: ConnectorConfig;
   private readonly hubConfig: KubeConfig;
   private readonly spokeConfig: KubeConfig;
+  private readonly proxyConfig: KubeConfig;
   private readonly logger: Logger;
   private readonly registry = new Registry();
   private readonly grants: Informer<Grant>;
   private readonly spoke: SpokeInformers;
   private readonly rbac: RBACSync;
+  private readonly protectedNamespaces: ProtectedNamespaces;
   private readonly keys: JwksCache;
   private registration: Registration | undefined;
   private proxy: ProxyServer | undefined;
@@ -51,11 +66,18 @@ export class Connector {
   private proxyAddress: AddressInfo | undefined;
   private started = false;
 
-  constructor(config: ConnectorConfig, hubConfig: KubeConfig, spokeConfig: KubeConfig, logger: Logger, issuerCA?: string) {
+  constructor(config: ConnectorConfig, kube: ConnectorKubeConfigs, logger: Logger, issuerCA?: string) {
+    const { hub: hubConfig, spoke: spokeConfig } = kube;
     this.config = config;
     this.hubConfig = hubConfig;
     this.spokeConfig = spokeConfig;
+    this.proxyConfig = kube.proxy ?? spokeConfig;
     this.logger = logger.child({ destination: config.destination });
+    if (!kube.proxy) {
+      this.logger.warn(
+        'proxy.kubeconfig is not set: the proxy impersonates with the RBAC sync identity, which may also bind any role; give the proxy its own identity (docs/connector.md)',
+      );
+    }
     collectDefaultMetrics({ register: this.registry });
 
     const { group, version, plural } = resources.Grant;
@@ -87,11 +109,13 @@ export class Connector {
         ownedSelector,
       ),
     };
+    this.protectedNamespaces = new ProtectedNamespaces(config.namespace);
     this.rbac = rbacSync({
       destination: config.destination,
       grants: this.grants,
       spoke: this.spoke,
       spokeConfig,
+      protectedNamespaces: this.protectedNamespaces,
       hub: new Applier(hubConfig, fieldManager, resources),
       logger: this.logger,
       metrics: new ControllerMetrics(this.registry),
@@ -99,9 +123,9 @@ export class Connector {
     this.keys = new JwksCache({ issuer: config.issuer, ...(issuerCA ? { ca: issuerCA } : {}), logger: this.logger, registry: this.registry });
   }
 
-  static async create(config: ConnectorConfig, hubConfig: KubeConfig, spokeConfig: KubeConfig, logger: Logger): Promise<Connector> {
+  static async create(config: ConnectorConfig, kube: ConnectorKubeConfigs, logger: Logger): Promise<Connector> {
     const issuerCA = config.issuerCAFile ? await readFile(config.issuerCAFile, 'utf8') : undefined;
-    return new Connector(config, hubConfig, spokeConfig, logger, issuerCA);
+    return new Connector(config, kube, logger, issuerCA);
   }
 
   get addresses(): { proxy: AddressInfo; metrics: AddressInfo } {
@@ -137,7 +161,7 @@ export class Connector {
       destination: config.destination,
       issuer: config.issuer,
       keys: this.keys,
-      upstream: await upstreamFromKubeConfig(this.spokeConfig),
+      upstream: await upstreamFromKubeConfig(this.proxyConfig),
       logger: this.logger,
       registry: this.registry,
     });
@@ -151,6 +175,12 @@ export class Connector {
       hub: new Applier(this.hubConfig, fieldManager, resources),
       spokeConfig: this.spokeConfig,
       spoke: this.spoke,
+      readSpec: async () => {
+        const { group, version, plural } = resources.Destination;
+        const custom = this.hubConfig.makeApiClient(CustomObjectsApi);
+        return ((await custom.getClusterCustomObject({ group, version, plural, name: config.destination })) as Destination).spec;
+      },
+      protectedNamespaces: this.protectedNamespaces,
       logger: this.logger,
     });
     this.registration.start();

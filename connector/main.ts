@@ -10,5 +10,14 @@ await runProgram({
   name: 'infra-connector',
   usage: connectorUsage,
   load: loadConnectorConfig,
-  create: (config, logger) => Connector.create(config, loadKubeConfig(config.hubKubeconfig), loadKubeConfig(config.kubeconfig), logger),
+  create: (config, logger) =>
+    Connector.create(
+      config,
+      {
+        hub: loadKubeConfig(config.hubKubeconfig),
+        spoke: loadKubeConfig(config.kubeconfig),
+        ...(config.proxy.kubeconfig ? { proxy: loadKubeConfig(config.proxy.kubeconfig) } : {}),
+      },
+      logger,
+    ),
 });

@@ -1,12 +1,14 @@
 // Registration and heartbeat: the connector keeps its Destination in the hub current —
 // where its proxy is, which CA signs it, the cluster's version, namespaces and roles —
-// and proves it is alive with status.lastSeenAt.
+// and proves it is alive with status.lastSeenAt. Each heartbeat also reads back what an
+// admin set on the Destination: the protected namespaces it allows Grants in.
 import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Applier } from '../lib/apply.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import type { SpokeInformers } from './rbac/controller.ts';
-import type { resources } from '../api/v1alpha1/types.ts';
+import type { DestinationSpec, resources } from '../api/v1alpha1/types.ts';
+import type { ProtectedNamespaces } from './rbac/protected-namespaces.ts';
 
 export const heartbeatIntervalMs = 30_000;
 
@@ -19,6 +21,10 @@ export interface RegistrationOptions {
   hub: Applier<typeof resources>;
   spokeConfig: KubeConfig;
   spoke: Pick<SpokeInformers, 'namespaces' | 'clusterRoles'>;
+  /** The Destination's spec as the hub has it now. */
+  readSpec: () => Promise<DestinationSpec>;
+  /** Told the Destination's spec.allowGrantsIn on every heartbeat. */
+  protectedNamespaces: ProtectedNamespaces;
   logger: Logger;
   intervalMs?: number;
 }
@@ -56,6 +62,7 @@ export class Registration {
       await hub.apply('Destination', destination, {
         spec: { kind: 'kubernetes', caBundle: Buffer.from(caBundle).toString('base64'), ...(url ? { url } : {}) },
       });
+      this.options.protectedNamespaces.update((await this.options.readSpec()).allowGrantsIn);
       const sorted = (informer: SpokeInformers['namespaces']) =>
         informer
           .list()

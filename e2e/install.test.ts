@@ -49,9 +49,12 @@ describe('config/ against the real API servers (server-side dry run)', () => {
       'deployment.apps/infra-connector',
       'apiservice.apiregistration.k8s.io/v1alpha1.auth.infrahq.com',
       'poddisruptionbudget.policy/infra-operator',
-      'clusterrolebinding.rbac.authorization.k8s.io/infra:operator:auth-delegator',
       'rolebinding.rbac.authorization.k8s.io/infra:operator:authentication-reader',
       'clusterrole.rbac.authorization.k8s.io/port-forward',
+      'networkpolicy.networking.k8s.io/infra-operator',
+      'networkpolicy.networking.k8s.io/infra-connector',
+      'serviceaccount/infra-connector-proxy',
+      'secret/infra-connector-proxy-token',
     ]) {
       expect(out).toContain(`${object} serverside-applied (server dry run)`);
     }
@@ -64,6 +67,40 @@ describe('config/ against the real API servers (server-side dry run)', () => {
       const variant = await dryRunWithComponent(component);
       expect(variant.code, variant.stderr).toBe(0);
     }
+  });
+
+  it('pins every image to a release tag, never :latest, in every tree', async () => {
+    for (const tree of ['default', 'hub', 'spoke']) {
+      const images = [...(await kubectlOk('hub', ['kustomize', join(config, tree)])).matchAll(/^\s+image: (\S+)$/gm)].map((m) => m[1]!);
+      expect(images.length, tree).toBeGreaterThan(0);
+      for (const image of images)
+        expect(image, `${tree}: ${image}`).toMatch(/^ghcr\.io\/infrahq\/infra-(operator|connector):\d+\.\d+\.\d+(@sha256:[0-9a-f]{64})?$/);
+    }
+    for (const file of ['operator/deployment.yaml', 'connector/deployment.yaml'])
+      expect(await readFile(join(config, file), 'utf8'), file).not.toContain(':latest');
+  });
+
+  it('the operator may create and update its own APIService and no other', async () => {
+    await kubectlOk('hub', ['apply', '--server-side', '--force-conflicts', '-f', join(config, 'rbac', 'operator.yaml')]);
+    const operator = `system:serviceaccount:${installNamespace}:infra-operator`;
+    const apiService = (name: string) =>
+      `apiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata: {name: ${name}}\nspec: {group: ${name.split('.').slice(1).join('.')}, version: v1alpha1, groupPriorityMinimum: 1000, versionPriority: 15, service: {name: infra-operator, namespace: ${installNamespace}, port: 8444}}\n`;
+    const applyAs = (name: string) =>
+      kubectl('hub', ['apply', '--server-side', '--dry-run=server', '--field-manager', 'infra-operator', '--force-conflicts', '--as', operator, '-f', '-'], {
+        input: apiService(name),
+      });
+    const own = await applyAs('v1alpha1.auth.infrahq.com');
+    expect(own.stderr).toBe('');
+    expect(own.stdout).toContain('apiservice.apiregistration.k8s.io/v1alpha1.auth.infrahq.com serverside-applied (server dry run)');
+    const other = await applyAs('v1alpha1.metrics.example.com');
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain('cannot patch resource "apiservices"');
+    const can = async (...args: string[]) => (await kubectl('hub', ['auth', 'can-i', ...args, '--as', operator])).stdout.trim();
+    expect(await can('create', 'apiservices')).toBe('no');
+    expect(await can('create', 'apiservices/v1alpha1.auth.infrahq.com')).toBe('yes');
+    // No TokenReviews or SubjectAccessReviews: the operator holds no system:auth-delegator.
+    expect(await can('create', 'tokenreviews')).toBe('no');
+    expect(await can('create', 'subjectaccessreviews')).toBe('no');
   });
 
   it("refuses a broken tree with the API server's reason (a test that can fail)", async () => {

@@ -281,6 +281,19 @@ describe('the public door', () => {
       ]);
       expect(events).toContain('LoggedIn');
     });
+    // Events in default name the User object, never the person's email (issue 27).
+    const messages = await kubectlOk('hub', [
+      'get',
+      'events',
+      '-n',
+      'default',
+      '--field-selector',
+      `involvedObject.name=${name}`,
+      '-o',
+      'jsonpath={.items[*].message}',
+    ]);
+    expect(messages).toContain('logged in with');
+    expect(messages).not.toContain(carl);
     const audit = operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === true);
     expect(audit).toContainEqual(expect.objectContaining({ action: 'login', user: carl, result: 'allowed', method: 'password' }));
     expect(audit).toContainEqual(expect.objectContaining({ action: 'token', user: carl, destination, result: 'issued' }));

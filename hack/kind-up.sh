@@ -107,6 +107,7 @@ patches:
           proxy:
             url: https://$spoke_ip:30443
             ipAddresses: [$spoke_ip]
+            kubeconfig: /etc/infra/proxy-kubeconfig.yaml
 YAML
 spokectl create namespace $namespace --dry-run=client -o yaml | spokectl apply -f - >/dev/null
 spokectl -n $namespace create secret generic infra-connector-hub \

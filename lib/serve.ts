@@ -27,13 +27,24 @@ export function close(server: HttpServer | HttpsServer): Promise<void> {
   });
 }
 
+/** Whether a peer address is this host's own (127.0.0.0/8, ::1, or IPv4 loopback as IPv6). */
+export function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (/^(::ffff:)?127\./.test(address) || address === '::1');
+}
+
 /**
- * `/metrics` (Prometheus), `/healthz` (the process serves) and `/readyz` (ready() says
- * what is still missing, or undefined when ready) on plain HTTP.
+ * `/healthz` (the process serves) and `/readyz` (ready() says what is still missing, or
+ * undefined when ready) on plain HTTP to anyone, for the kubelet's probes; `/metrics`
+ * (Prometheus) only to this host's loopback. The metrics name users, destinations and
+ * internals and this listener has no TLS or authentication, so a scraper reaches them
+ * from inside the pod: a sidecar such as kube-rbac-proxy, or kubectl port-forward.
  */
 export function healthServer(registry: Registry, ready: () => string | undefined): HttpServer {
   return createServer((req, res) => {
-    if (req.url === '/metrics') {
+    if (req.url === '/metrics' && !isLoopback(req.socket.remoteAddress)) {
+      res.statusCode = 403;
+      res.end('/metrics is served only on loopback: scrape it from inside the pod (a sidecar such as kube-rbac-proxy) or through kubectl port-forward');
+    } else if (req.url === '/metrics') {
       void registry.metrics().then((text) => {
         res.setHeader('Content-Type', registry.contentType);
         res.end(text);

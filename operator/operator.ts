@@ -11,6 +11,7 @@ import { Applier } from '../lib/apply.ts';
 import { Controller, ControllerMetrics } from '../lib/controller/controller.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { Events } from '../lib/events.ts';
+import { withoutPersonalData } from './events.ts';
 import { statusCode } from '../lib/kube.ts';
 import { LeaderElector } from '../lib/leaderelection.ts';
 import type { Logger } from '../lib/log.ts';
@@ -96,7 +97,7 @@ export class Operator {
     const ctx: ControllerContext = {
       hub: this.hub,
       applier: new Applier(kubeConfig, fieldManager, resources),
-      events: new Events(kubeConfig, 'infra-operator', logger),
+      events: withoutPersonalData(new Events(kubeConfig, 'infra-operator', logger)),
       metrics: new ControllerMetrics(this.registry),
       logger,
       audit: logger.child({ audit: true }),

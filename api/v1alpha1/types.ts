@@ -18,6 +18,14 @@ export interface DestinationSpec {
    * The PEM CA certificate(s) that sign the connector proxy's serving certificate, base64-encoded (as in a kubeconfig's certificate-authority-data). The connector publishes its own CA here when it registers; omit it when url's certificate is signed by a publicly trusted CA.
    */
   caBundle?: string;
+  /**
+   * The protected namespaces in which Grants on this destination are bound anyway: kube-system and the connector's own namespace. A role in either reaches the credentials of the cluster's controllers or of the connector (which may bind any role and impersonate any user), so by default the connector refuses such Grants (Synced=False, reason ProtectedNamespace). List a namespace here only if whoever holds those Grants may administer the whole cluster.
+   *
+   * @maxItems 16
+   *
+   * Items: A namespace name, e.g. kube-system.
+   */
+  allowGrantsIn?: string[];
 }
 
 /**

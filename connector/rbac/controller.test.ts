@@ -14,6 +14,7 @@ import { ControllerMetrics } from '../../lib/controller/controller.ts';
 import { FakeInformer } from '../../test/fake-informer.ts';
 import { planBinding, rbacSync, type BindingPlanInput, type RBACSync } from './controller.ts';
 import { managedByLabel, managedByValue, maxSubjectsPerBinding } from './desired.ts';
+import { ProtectedNamespaces } from './protected-namespaces.ts';
 
 const destination = 'prod';
 const now = new Date('2030-06-01T12:00:00Z');
@@ -244,6 +245,8 @@ interface Harness {
   clusterRoleBindings: FakeInformer<V1ClusterRoleBinding>;
   roleBindings: FakeInformer<V1RoleBinding>;
   spoke: Spoke;
+  /** kube-system and infra-system; allowGrantsIn starts empty (read from the Destination) unless the test says unknown. */
+  protectedNamespaces: ProtectedNamespaces;
   sync: RBACSync;
   /** Synced conditions written to the hub, by Grant name, latest last. */
   statuses: { grant: string; status: string; reason: string }[];
@@ -262,7 +265,16 @@ afterEach(async () => {
 });
 
 async function harness(
-  options: { grants?: Grant[]; grantsSynced?: boolean; spokeSynced?: boolean; namespaces?: string[]; existing?: Binding[]; hubDown?: boolean } = {},
+  options: {
+    grants?: Grant[];
+    grantsSynced?: boolean;
+    spokeSynced?: boolean;
+    namespaces?: string[];
+    existing?: Binding[];
+    hubDown?: boolean;
+    /** The Destination's spec.allowGrantsIn; null: not read yet. */
+    allowGrantsIn?: string[] | null;
+  } = {},
 ): Promise<Harness> {
   const named = <T>(name: string, extra: object = {}) => ({ metadata: { name }, ...extra }) as T;
   const clusterRoleBindings = new FakeInformer<V1ClusterRoleBinding>(
@@ -281,6 +293,7 @@ async function harness(
     clusterRoleBindings,
     roleBindings,
     spoke: await startSpoke({ clusterRoleBindings, roleBindings }, options.existing),
+    protectedNamespaces: new ProtectedNamespaces('infra-system'),
     statuses: [] as Harness['statuses'],
     logs: [] as Harness['logs'],
   };
@@ -304,10 +317,12 @@ async function harness(
       roleBindings: h.roleBindings.informer,
     },
     spokeConfig: h.spoke.kubeConfig,
+    protectedNamespaces: h.protectedNamespaces,
     hub,
     logger: pino({ level: 'info' }, lines),
     metrics: new ControllerMetrics(new Registry()),
   });
+  if (options.allowGrantsIn !== null) h.protectedNamespaces.update(options.allowGrantsIn ?? []);
   const result = { ...h, sync };
   running.push(result);
   return result;
@@ -404,5 +419,54 @@ describe('rbacSync', () => {
     h.spoke.bindings.set('/infra:view', edited);
     h.clusterRoleBindings.set(edited);
     await waitFor(() => expect(subjectsOf(h, '/infra:view')).toEqual(['a@example.com']));
+  });
+
+  it('binds nothing in kube-system or its own namespace until the Destination allows it, and unbinds when it stops', async () => {
+    const h = await harness({
+      namespaces: ['kube-system', 'infra-system', 'web'],
+      allowGrantsIn: null,
+      grants: [
+        grant('ks', { user: 'a@example.com', resource: 'prod.kube-system' }),
+        grant('own', { user: 'a@example.com', resource: 'prod.infra-system' }),
+        grant('web', { user: 'a@example.com', resource: 'prod.web' }),
+      ],
+    });
+    h.sync.start();
+    await settle();
+    // Before the Destination is read, nothing: not even the unprotected namespace.
+    expect(h.spoke.requests).toEqual([]);
+    h.protectedNamespaces.update([]);
+    await waitFor(() => expect(subjectsOf(h, 'web/infra:view')).toEqual(['a@example.com']));
+    await waitFor(() =>
+      expect(h.statuses).toEqual(
+        expect.arrayContaining([
+          { grant: 'ks', status: 'False', reason: 'ProtectedNamespace' },
+          { grant: 'own', status: 'False', reason: 'ProtectedNamespace' },
+        ]),
+      ),
+    );
+    expect([...h.spoke.bindings.keys()]).toEqual(['web/infra:view']);
+    h.protectedNamespaces.update(['kube-system']);
+    await waitFor(() => expect(subjectsOf(h, 'kube-system/infra:view')).toEqual(['a@example.com']));
+    expect(h.spoke.bindings.has('infra-system/infra:view')).toBe(false);
+    h.protectedNamespaces.update([]);
+    await waitFor(() => expect(h.spoke.bindings.has('kube-system/infra:view')).toBe(false));
+  });
+
+  it('ignores and logs a Grant labelled for this destination whose resource names another', async () => {
+    const h = await harness({ grants: [grant('theirs', { user: 'mallory@example.com', role: 'edit', resource: 'staging' })] });
+    h.sync.start();
+    h.grants.set(grant('mine', { user: 'a@example.com', resource: 'prod' }));
+    h.grants.set(grant('theirs', { user: 'mallory@example.com', role: 'edit', resource: 'staging' }));
+    await waitFor(() => expect(subjectsOf(h, '/infra:view')).toEqual(['a@example.com']));
+    await settle();
+    expect(h.spoke.bindings.has('/infra:edit')).toBe(false);
+    expect(h.statuses.map((s) => s.grant)).not.toContain('theirs');
+    expect(h.logs).toContainEqual(
+      expect.objectContaining({ grant: 'theirs', resource: 'staging', msg: expect.stringContaining('its resource names another') }),
+    );
+    // A Grant edited away from this destination leaves its binding.
+    h.grants.set(grant('mine', { user: 'a@example.com', resource: 'staging' }));
+    await waitFor(() => expect(h.spoke.bindings.has('/infra:view')).toBe(false));
   });
 });

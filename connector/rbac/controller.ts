@@ -6,7 +6,7 @@
 // place: doubt never empties the cluster.
 import type { KubeConfig, RbacV1Subject, V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
 import type { Grant, resources } from '../../api/v1alpha1/types.ts';
-import { expiresAtMs } from '../../api/grants.ts';
+import { expiresAtMs, grantDestination } from '../../api/grants.ts';
 import type { Applier } from '../../lib/apply.ts';
 import type { ConditionInput } from '../../lib/conditions.ts';
 import { Controller, type ControllerMetrics } from '../../lib/controller/controller.ts';
@@ -25,6 +25,7 @@ import {
   syncProblem,
   type BindingKey,
 } from './desired.ts';
+import type { ProtectedNamespaces } from './protected-namespaces.ts';
 import { SyncedStatus } from './synced-status.ts';
 
 export const fieldManager = 'infra-connector';
@@ -48,6 +49,8 @@ export interface RBACSyncOptions {
   grants: Informer<Grant>;
   spoke: SpokeInformers;
   spokeConfig: KubeConfig;
+  /** kube-system and the connector's namespace, and whether the Destination allows Grants there. */
+  protectedNamespaces: ProtectedNamespaces;
   /** Writes the Synced condition on Grants in the hub. */
   hub: Applier<typeof resources>;
   logger: Logger;
@@ -65,15 +68,19 @@ export interface RBACSync {
 }
 
 export function rbacSync(options: RBACSyncOptions): RBACSync {
-  const { destination, grants, spoke, hub, logger } = options;
+  const { destination, grants, spoke, hub, logger, protectedNamespaces } = options;
   const now = options.now ?? (() => new Date());
   const spokeAPI = new RestClient(options.spokeConfig);
   let running = false;
   const syncedStatus = new SyncedStatus({ grants, hub, logger, metrics: options.metrics, now });
 
-  grants.addIndex('binding', (g) => [grantBindingKey(g)]);
-  grants.addIndex('namespace', (g) => [parseBindingKey(grantBindingKey(g)).namespace ?? ''].filter(Boolean));
-  grants.addIndex('role', (g) => [g.spec.role]);
+  // The label is the operator's word on which destination a Grant is for; spec.resource is
+  // the Grant author's. Only a Grant both name this destination is bound here: a label
+  // that disagrees (written by hand, or a bug) never brings another destination's Grant in.
+  const ours = (g: Grant) => grantDestination(g) === destination;
+  grants.addIndex('binding', (g) => (ours(g) ? [grantBindingKey(g)] : []));
+  grants.addIndex('namespace', (g) => (ours(g) ? [parseBindingKey(grantBindingKey(g)).namespace ?? ''].filter(Boolean) : []));
+  grants.addIndex('role', (g) => (ours(g) ? [g.spec.role] : []));
   spoke.clusterRoleBindings.addIndex('binding', (b) => [ownedBindingKey(b)]);
   spoke.roleBindings.addIndex('binding', (b) => [ownedBindingKey(b)]);
 
@@ -91,10 +98,20 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
     if (!grants.hasSynced || !spoke.namespaces.hasSynced || !spoke.clusterRoles.hasSynced) {
       throw new Error("waiting for the first list of the hub's Grants and the spoke's namespaces and roles");
     }
+    if (!protectedNamespaces.known) throw new Error("waiting for the Destination's allowGrantsIn from the hub");
     const { namespace, role } = parseBindingKey(key);
     const contributing = grants.byIndex('binding', key);
     const owned = (namespace ? spoke.roleBindings : spoke.clusterRoleBindings).byIndex('binding', key) as Binding[];
-    const plan = planBinding({ key, destination, contributing, owned, roles: roleNames(), namespaces: namespaceNames(), now: now() });
+    const plan = planBinding({
+      key,
+      destination,
+      contributing,
+      owned,
+      roles: roleNames(),
+      namespaces: namespaceNames(),
+      refusedNamespaces: protectedNamespaces.refused(),
+      now: now(),
+    });
     for (const { name, subjects, exists } of plan.writes) {
       await (exists ? applyBinding(name, namespace, role, subjects) : createBinding(name, namespace, role, subjects));
     }
@@ -167,8 +184,18 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
   const lastSeen = new Map<string, { key: BindingKey; generation: number | undefined }>();
   grants.onChange((grant, event) => {
     const name = grant.metadata.name!;
-    const key = grantBindingKey(grant);
     const previous = lastSeen.get(name);
+    if (!ours(grant)) {
+      if (event !== 'delete') {
+        logger.warn({ grant: name, resource: grant.spec.resource }, `grant is labelled for destination ${destination} but its resource names another; ignored`);
+      }
+      // A Grant whose resource was edited away from this destination leaves its binding.
+      if (previous !== undefined) controller.enqueue(previous.key);
+      lastSeen.delete(name);
+      syncedStatus.forget(name);
+      return;
+    }
+    const key = grantBindingKey(grant);
     // Same spec, same binding: a status write (ours or the operator's), nothing to bind.
     if (event === 'update' && previous?.key === key && previous.generation === grant.metadata.generation) return;
     controller.enqueue(key);
@@ -182,6 +209,9 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
     for (const g of grants.byIndex(index, value)) controller.enqueue(grantBindingKey(g));
   };
   spoke.namespaces.onChange((ns) => enqueueGrants('namespace', ns.metadata!.name!));
+  protectedNamespaces.onChange(() => {
+    for (const ns of protectedNamespaces.names) enqueueGrants('namespace', ns);
+  });
   spoke.clusterRoles.onChange((role) => enqueueGrants('role', role.metadata!.name!));
   // Someone edited or deleted a binding we own: put it back as the Grants say.
   spoke.clusterRoleBindings.onChange((b) => controller.enqueue(ownedBindingKey(b)));
@@ -218,6 +248,8 @@ export interface BindingPlanInput {
   /** ClusterRoles and namespaces that exist in the spoke. */
   roles: ReadonlySet<string>;
   namespaces: ReadonlySet<string>;
+  /** Protected namespaces the Destination does not allow Grants in (protected-namespaces.ts). */
+  refusedNamespaces?: ReadonlySet<string>;
   now: Date;
 }
 
@@ -237,9 +269,9 @@ export interface BindingPlan {
  * cached bindings, roles and namespaces; pure, for tests. Only owned (Infra-labelled)
  * bindings are ever pruned.
  */
-export function planBinding({ key, destination, contributing, owned, roles, namespaces, now }: BindingPlanInput): BindingPlan {
+export function planBinding({ key, destination, contributing, owned, roles, namespaces, refusedNamespaces, now }: BindingPlanInput): BindingPlan {
   const { namespace, role } = parseBindingKey(key);
-  const problems = new Map(contributing.map((g) => [g.metadata.name!, syncProblem(g, destination, roles, namespaces, now)]));
+  const problems = new Map(contributing.map((g) => [g.metadata.name!, syncProblem(g, destination, roles, namespaces, now, refusedNamespaces)]));
   const bindable = contributing.filter((g) => problems.get(g.metadata.name!) === undefined);
   const shards = shardSubjects(bindable);
 

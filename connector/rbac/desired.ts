@@ -58,15 +58,21 @@ export type SyncProblem =
   | { reason: 'ReservedSubject'; message: string }
   | { reason: 'RoleNotFound'; message: string }
   | { reason: 'NamespaceNotFound'; message: string }
-  | { reason: 'Expired'; message: string };
+  | { reason: 'Expired'; message: string }
+  | { reason: 'ProtectedNamespace'; message: string };
 
-/** Why a Grant cannot be bound here, or undefined when it can. */
+/**
+ * Why a Grant cannot be bound here, or undefined when it can. `refusedNamespaces` are the
+ * protected namespaces (kube-system, the connector's own) the Destination does not allow
+ * Grants in: a role there reaches the connector's credentials or the cluster's.
+ */
 export function syncProblem(
   grant: Grant,
   destination: string,
   roles: ReadonlySet<string>,
   namespaces: ReadonlySet<string>,
   now: Date,
+  refusedNamespaces: ReadonlySet<string> = new Set(),
 ): SyncProblem | undefined {
   const subject = grant.spec.user ?? grant.spec.group ?? '';
   if (isReservedSubject(subject)) {
@@ -89,6 +95,12 @@ export function syncProblem(
     };
   }
   const namespace = grantNamespace(grant);
+  if (namespace !== undefined && refusedNamespaces.has(namespace)) {
+    return {
+      reason: 'ProtectedNamespace',
+      message: `namespace ${namespace} holds the credentials of ${namespace === 'kube-system' ? "the cluster's own controllers" : "Infra's connector, which may bind any role"}: a role there reaches every namespace of ${destination}, so it is never bound unless the Destination allows it (kubectl patch destination ${destination} --type merge -p '{"spec":{"allowGrantsIn":["${namespace}"]}}')`,
+    };
+  }
   if (namespace !== undefined && !namespaces.has(namespace)) {
     return {
       reason: 'NamespaceNotFound',

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { hashPassword } from '../../operator/credentials/passwords.ts';
 import { https } from './https.ts';
+import { createProxyIdentity, type ProxyIdentity } from './proxy-identity.ts';
 import { startConnector, startOperator, type ConnectorOptions, type RunningConnector, type RunningOperator } from './programs.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
@@ -34,6 +35,8 @@ export interface Infra {
   connector: RunningConnector;
   /** What the connector was started with: startConnector(connectorOptions) starts another one like it. */
   connectorOptions: ConnectorOptions;
+  /** The proxy's own spoke identity, which may only impersonate; the RBAC sync uses spokeKubeconfig. */
+  proxyIdentity: ProxyIdentity;
   operatorCA: string;
   dir: string;
   /** Creates a built-in user (User + password Secret) in the hub. */
@@ -78,10 +81,13 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
   });
   const connectorHubKubeconfig = join(dir, 'connector-hub.kubeconfig');
   await writeFile(connectorHubKubeconfig, identity.stdout, { mode: 0o600 });
+  // The proxy impersonates with an identity of its own, as config/connector/rbac.yaml sets it up.
+  const proxyIdentity = await createProxyIdentity((args, input) => kubectl(spokeKubeconfig, args, input), namespace, dir);
   const connectorOptions: ConnectorOptions = {
     destination,
     kubeconfig: spokeKubeconfig,
     hubKubeconfig: connectorHubKubeconfig,
+    proxyKubeconfig: proxyIdentity.kubeconfig,
     issuer: operator.publicURL,
     issuerCAFile,
     namespace,
@@ -101,6 +107,7 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
     operator,
     connector,
     connectorOptions,
+    proxyIdentity,
     operatorCA,
     dir,
     async addUser(email, password) {
@@ -149,6 +156,7 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
     },
     async stop() {
       await Promise.all([connector.stop(), operator.stop()]);
+      await proxyIdentity.remove();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -144,6 +144,8 @@ export interface ConnectorOptions {
   kubeconfig: string;
   /** The connector's hub identity (hack/add-destination.sh). */
   hubKubeconfig: string;
+  /** The proxy's own spoke identity (proxy-identity.ts); the spoke kubeconfig's when absent. */
+  proxyKubeconfig?: string;
   issuer: string;
   issuerCAFile: string;
   /** Spoke namespace for the proxy's CA Secret. */
@@ -154,10 +156,11 @@ export interface ConnectorOptions {
 }
 
 export async function startConnector(options: ConnectorOptions): Promise<RunningConnector> {
-  const { logFile, pickPorts, ...config } = options;
+  const { logFile, pickPorts, proxyKubeconfig, ...config } = options;
   return startOnFreePorts(2, pickPorts ?? freePorts, async ([proxyPort, metricsPort]) => {
     const proxyURL = `https://127.0.0.1:${proxyPort}`;
-    const program = await startProgram('connector', { ...config, proxy: { listen: `127.0.0.1:${proxyPort}`, url: proxyURL } }, metricsPort!, logFile);
+    const proxy = { listen: `127.0.0.1:${proxyPort}`, url: proxyURL, ...(proxyKubeconfig ? { kubeconfig: proxyKubeconfig } : {}) };
+    const program = await startProgram('connector', { ...config, proxy }, metricsPort!, logFile);
     return { ...program, proxyURL };
   });
 }

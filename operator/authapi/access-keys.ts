@@ -69,7 +69,7 @@ export async function accessKey(deps: AuthAPIDeps, spec: AccessKeySpec, caller: 
     user,
     'Normal',
     'AccessKeyCreated',
-    `access key ${spec.name} created by ${caller.identity.email}, expires ${credential.expiresAt.toISOString()}`,
+    `access key ${spec.name} created (the audit log names by whom), expires ${credential.expiresAt.toISOString()}`,
   );
   return { accessKey: key, expirationTimestamp: credential.expiresAt.toISOString(), user: email };
 }

@@ -36,7 +36,7 @@ export async function passwordReset(deps: AuthAPIDeps, spec: PasswordResetSpec, 
   await deps.identity.users.patchStatus(updated, { passwordChangeRequired: true });
   const revoked = await deps.credentials.revokeSessionsOf(user.metadata.name!);
   deps.audit.info({ action: 'password.reset', user: user.spec.email, by: caller.identity.email, revokedSessions: revoked }, 'one-time password set');
-  deps.events.record(user, 'Normal', 'PasswordReset', `${caller.identity.email} set a one-time password; ${revoked} session(s) revoked`);
+  deps.events.record(user, 'Normal', 'PasswordReset', `an Infra admin set a one-time password (the audit log names who); ${revoked} session(s) revoked`);
   return { user: user.spec.email, oneTimePassword: password };
 }
 
@@ -58,7 +58,7 @@ export async function passwordChange(deps: AuthAPIDeps, spec: PasswordChangeSpec
   if (updated.status?.passwordChangeRequired) await deps.identity.users.patchStatus(updated, { passwordChangeRequired: null });
   const revoked = await deps.credentials.revokeSessionsOf(user.metadata.name!, caller.credential?.id);
   deps.audit.info({ action: 'password.change', user: email, result: 'changed', revokedSessions: revoked }, 'password changed');
-  deps.events.record(user, 'Normal', 'PasswordChanged', `${email} changed their password; ${revoked} other session(s) revoked`);
+  deps.events.record(user, 'Normal', 'PasswordChanged', `the user changed their password; ${revoked} other session(s) revoked`);
   return { user: email };
 }
 

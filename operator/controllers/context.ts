@@ -3,7 +3,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Applier } from '../../lib/apply.ts';
 import { Controller, type ControllerMetrics, type Reconciler } from '../../lib/controller/controller.ts';
 import type { Informer } from '../../lib/controller/informer.ts';
-import type { Events } from '../../lib/events.ts';
+import type { ObjectEventRecorder } from '../events.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Hub } from '../hub.ts';
 import type { ReadStoredSecret } from '../secret-refs.ts';
@@ -12,7 +12,7 @@ import type { resources } from '../../api/v1alpha1/types.ts';
 export interface ControllerContext {
   hub: Hub;
   applier: Applier<typeof resources>;
-  events: Events;
+  events: ObjectEventRecorder;
   metrics: ControllerMetrics;
   logger: Logger;
   /** Who did what, when: one line per grant change, login and token. */

@@ -109,12 +109,7 @@ export function grantController(ctx: ControllerContext): Controller {
           { action: 'grant.expired', grant: name, subject: grant.spec.user ?? grant.spec.group, role: grant.spec.role, resource: grant.spec.resource },
           'grant expired',
         );
-        events.record(
-          grant,
-          'Normal',
-          'Expired',
-          `access of ${grant.spec.user ?? grant.spec.group} as ${grant.spec.role} on ${grant.spec.resource} expired at ${grant.spec.expiresAt}`,
-        );
+        events.record(grant, 'Normal', 'Expired', `access as ${grant.spec.role} on ${grant.spec.resource} expired at ${grant.spec.expiresAt}`);
       }
     }
     const end = expiresAtMs(grant);

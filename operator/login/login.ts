@@ -52,7 +52,7 @@ export async function login(deps: LoginDeps, spec: LoginSpec, address: string | 
     },
     'login',
   );
-  deps.events.record(user, 'Normal', 'LoggedIn', `${identity.email} logged in with ${through}`);
+  deps.events.record(user, 'Normal', 'LoggedIn', `logged in with ${through}`);
   return {
     sessionKey: key,
     expirationTimestamp: credential.expiresAt.toISOString(),

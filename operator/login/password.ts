@@ -83,6 +83,6 @@ export function recordFailure(
       user,
       'Warning',
       'LoginLocked',
-      `too many failed password attempts ${lock.key === 'email' ? 'for this user' : `from ${address}`}: locked until ${lock.until.toISOString()}`,
+      `too many failed password attempts ${lock.key === 'email' ? 'for this user' : 'from one client address (the audit log names it)'}: locked until ${lock.until.toISOString()}`,
     );
 }

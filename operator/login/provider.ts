@@ -121,7 +121,7 @@ async function establish(deps: IdentityDeps, provider: Provider, identity: Upstr
   const { user: existing, created } = await deps.users.ensure(identity.email);
   if (created) {
     deps.audit.info({ action: 'user.created', user: identity.email, provider: name, name: existing.metadata.name }, 'user created at first login');
-    deps.events.record(existing, 'Normal', 'Created', `created at ${identity.email}'s first login through ${name}`);
+    deps.events.record(existing, 'Normal', 'Created', `created at the first login through ${name}`);
   }
   const now = deps.now().toISOString();
   const user = await deps.users.patchStatus(existing, { provider: name, groups: identity.groups, lastLoginAt: now, lastVerifiedAt: now });
