@@ -9,13 +9,14 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateHealth, type Health } from '../hack/argocd-health.ts';
 import { hashPassword } from '../operator/credentials/passwords.ts';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { cluster, createProviderSecret, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { startOIDCProvider, type TestOP } from '../test/oidc-provider.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
 
 const testdata = join(import.meta.dirname, '..', 'config', 'argocd', 'testdata');
 const operatorNamespace = uniqueName('infra');
+const unreachableIssuer = 'https://127.0.0.1:1/idp';
 const destination = uniqueName('argo');
 const names = {
   grantBound: uniqueName('grant-bound'),
@@ -68,7 +69,12 @@ beforeAll(async () => {
     destination,
     operatorEnv: { NODE_EXTRA_CA_CERTS: op.caFile },
   });
-  await kubectlOk('hub', ['create', 'secret', 'generic', 'idp', '-n', operatorNamespace, `--from-literal=clientSecret=${op.client.secret}`]);
+  for (const [name, provider, issuer] of [
+    ['idp-ready', names.providerReady, op.issuer],
+    ['idp-down', names.providerUnreachable, unreachableIssuer],
+  ] as const) {
+    await createProviderSecret(operatorNamespace, { name, provider, issuer, clientSecret: op.client.secret });
+  }
   await kubectlOk('hub', ['create', 'secret', 'generic', 'pw', '-n', operatorNamespace, `--from-literal=hash=${await hashPassword('a long enough password')}`]);
   const grant = (name: string, spec: object) => ({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name }, spec });
   const objects = [
@@ -95,13 +101,13 @@ beforeAll(async () => {
       apiVersion: 'infrahq.com/v1alpha1',
       kind: 'Provider',
       metadata: { name: names.providerReady },
-      spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: 'idp', key: 'clientSecret' } },
+      spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: 'idp-ready', key: 'clientSecret' } },
     },
     {
       apiVersion: 'infrahq.com/v1alpha1',
       kind: 'Provider',
       metadata: { name: names.providerUnreachable },
-      spec: { kind: 'oidc', issuer: 'https://127.0.0.1:1/idp', clientID: 'infra', clientSecretRef: { name: 'idp', key: 'clientSecret' } },
+      spec: { kind: 'oidc', issuer: unreachableIssuer, clientID: 'infra', clientSecretRef: { name: 'idp-down', key: 'clientSecret' } },
     },
   ];
   await kubectlOk('hub', ['apply', '--server-side', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../api/v1alpha1/types.ts';
 import { userName } from '../operator/names.ts';
 import { approveDevice, Browser, signIn, type Page } from '../test/browser.ts';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { cluster, createProviderSecret, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { startOIDCProvider, type TestOP } from '../test/oidc-provider.ts';
@@ -93,13 +93,6 @@ const tokenRequest = (key: string) =>
 const providerCondition = (name: string, type: string, field: 'status' | 'reason' | 'message') =>
   kubectlOk('hub', ['get', 'provider', name, '-o', `jsonpath={.status.conditions[?(@.type=="${type}")].${field}}`]);
 
-/** A client secret as a platform team makes one: bound to its Provider and the OP as issuer. */
-async function createProviderSecret(secret: string, providerName: string, value: string): Promise<void> {
-  await kubectlOk('hub', ['create', 'secret', 'generic', secret, '-n', operatorNamespace, `--from-literal=clientSecret=${value}`]);
-  await kubectlOk('hub', ['label', 'secret', secret, '-n', operatorNamespace, `infrahq.com/provider=${providerName}`]);
-  await kubectlOk('hub', ['annotate', 'secret', secret, '-n', operatorNamespace, `infrahq.com/issuer=${op.issuer}`]);
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'infra-idp-e2e-'));
   op = await startOIDCProvider();
@@ -118,7 +111,7 @@ beforeAll(async () => {
   });
   caFile = join(dir, 'operator-ca.crt');
   await writeFile(caFile, infra.operatorCA);
-  await createProviderSecret('corp-oidc', provider, op.client.secret);
+  await createProviderSecret(operatorNamespace, { name: 'corp-oidc', provider, issuer: op.issuer, clientSecret: op.client.secret });
   const objects = [
     {
       apiVersion: 'infrahq.com/v1alpha1',
@@ -252,7 +245,7 @@ describe('logging in through an OpenID Provider', () => {
 
   it("says plainly that a Provider's client secret is wrong", async () => {
     const name = `${provider}-wrong`;
-    await createProviderSecret('wrong-secret', name, 'not-the-secret');
+    await createProviderSecret(operatorNamespace, { name: 'wrong-secret', provider: name, issuer: op.issuer, clientSecret: 'not-the-secret' });
     await kubectlOk('hub', ['apply', '-f', '-'], {
       input: stringify({
         apiVersion: 'infrahq.com/v1alpha1',

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { userKubeconfig, type ClusterName, type ClusterState } from '../hack/controlplane/controlplane.ts';
 import { runCommand, type CommandResult } from '../hack/local-infra/command.ts';
+import { providerSecretBinding } from '../operator/secret-refs.ts';
 import { testDirectory } from './temporary.ts';
 
 export function cluster(name: ClusterName): ClusterState {
@@ -79,4 +80,16 @@ export async function userKubeconfigFile(target: ClusterName, user: string, grou
   const path = join(testDirectory('infra-test-user-'), 'kubeconfig');
   await writeFile(path, await userKubeconfig(cluster(target), user, groups), { mode: 0o600 });
   return path;
+}
+
+/** A Provider's client secret as a platform team makes one: bound to its Provider and issuer (operator/secret-refs.ts). */
+export async function createProviderSecret(namespace: string, secret: { name: string; provider: string; issuer: string; clientSecret: string }): Promise<void> {
+  const { labels, annotations } = providerSecretBinding(secret.provider, secret.issuer);
+  const object = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: secret.name, namespace, labels, annotations },
+    stringData: { clientSecret: secret.clientSecret },
+  };
+  await kubectlOk('hub', ['apply', '-f', '-'], { input: JSON.stringify(object) });
 }
