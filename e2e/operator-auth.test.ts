@@ -268,30 +268,11 @@ describe('the public door', () => {
   it('records the login as an Event on the User and an audit line', async () => {
     const user = JSON.parse(await kubectlOk('hub', ['get', 'users', '-o', 'json'])) as { items: { metadata: { name: string }; spec: { email: string } }[] };
     const name = user.items.find((u) => u.spec.email === carl)!.metadata.name;
-    await eventually(async () => {
-      const events = await kubectlOk('hub', [
-        'get',
-        'events',
-        '-n',
-        'default',
-        '--field-selector',
-        `involvedObject.name=${name}`,
-        '-o',
-        'jsonpath={.items[*].reason}',
-      ]);
-      expect(events).toContain('LoggedIn');
-    });
-    // Events in default name the User object, never the person's email (issue 27).
-    const messages = await kubectlOk('hub', [
-      'get',
-      'events',
-      '-n',
-      'default',
-      '--field-selector',
-      `involvedObject.name=${name}`,
-      '-o',
-      'jsonpath={.items[*].message}',
-    ]);
+    const userEvents = (field: 'reason' | 'message') =>
+      kubectlOk('hub', ['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${name}`, '-o', `jsonpath={.items[*].${field}}`]);
+    await eventually(async () => expect(await userEvents('reason')).toContain('LoggedIn'));
+    // Events in default name the User object, never the person's email.
+    const messages = await userEvents('message');
     expect(messages).toContain('logged in with');
     expect(messages).not.toContain(carl);
     const audit = operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === true);
