@@ -1,6 +1,6 @@
 // Who someone is and what they may reach, answered from the hub's caches.
 import type { AccessReviewStatus } from '../api/auth/v1alpha1/types.ts';
-import { infraResource, isExpired, grantNamespace, grantDestination } from '../api/grants.ts';
+import { grantDestination, grantNamespace, infraResource, isExpired, isReservedSubject } from '../api/grants.ts';
 import type { Grant } from '../api/v1alpha1/types.ts';
 import { grantIndex, groupSubject, userIndex, userSubject, type Hub } from './hub.ts';
 
@@ -30,7 +30,7 @@ export function resolveIdentity(hub: Hub, email: string, groups: readonly string
   const user = hub.users.byIndex(userIndex.byEmail, email.toLowerCase()).find((u) => namesIdentity(caller, u.spec.email));
   const builtIn = hub.builtInGroups(email).filter((name) => hub.groups.get(name)?.spec.members?.some((m) => namesIdentity(caller, m)));
   const all = new Set([...groups, ...(user?.status?.groups ?? []), ...builtIn]);
-  return { email, groups: [...all].filter((g) => !g.startsWith('system:')).sort(), ...(exactEmail ? { exactEmail } : {}) };
+  return { email, groups: [...all].filter((g) => !isReservedSubject(g)).sort(), ...(exactEmail ? { exactEmail } : {}) };
 }
 
 /** Every unexpired Grant that applies to the identity, directly or through a group. */
