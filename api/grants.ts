@@ -72,3 +72,25 @@ export function isGroupName(name: string): boolean {
 export function isReservedSubject(name: string): boolean {
   return name.startsWith('system:');
 }
+
+/**
+ * The source of the groups the hub's own authenticator reports for a caller at the
+ * aggregated door (`hub:oncall`). No Provider may take this name, nor `system`.
+ */
+export const hubGroupSource = 'hub';
+
+/**
+ * A group as Grants name it and tokens carry it: `<source>:<group>`, where the source is
+ * the Provider that reported it (or `hub`). Names from different sources never meet, so
+ * no identity provider can claim another's group (docs/adr/0009-group-sources.md). A
+ * built-in Group has no source: its metadata.name is a DNS name, which has no colon.
+ */
+export function sourcedGroup(source: string, group: string): string {
+  return `${source}:${group}`;
+}
+
+/** The source of a group name (`okta` in `okta:Engineering`); undefined for a built-in Group. */
+export function groupSource(name: string): string | undefined {
+  const colon = name.indexOf(':');
+  return colon > 0 ? name.slice(0, colon) : undefined;
+}

@@ -52,7 +52,7 @@ describe('CRDs in the hub', () => {
     const [header, ...rows] = table.trim().split('\n');
     expect(header!.split(/\s{2,}/)).toEqual(['NAME', 'SUBJECT', 'ROLE', 'RESOURCE', 'READY', 'SYNCED', 'EXPIRES', 'AGE']);
     const webdev = rows.find((r) => r.startsWith('webdev-edit-production-web'));
-    expect(webdev?.split(/\s+/).slice(0, 4)).toEqual(['webdev-edit-production-web', 'WebDev', 'edit', 'production.web']);
+    expect(webdev?.split(/\s+/).slice(0, 4)).toEqual(['webdev-edit-production-web', 'okta:WebDev', 'edit', 'production.web']);
     const carl = rows.find((r) => r.includes('carl@example.com'));
     expect(carl?.split(/\s+/).slice(1, 4)).toEqual(['carl@example.com', 'edit', 'development']);
     const providers = await kubectlOk('hub', ['get', 'providers', 'okta']);

@@ -47,7 +47,12 @@ beforeAll(async () => {
   const objects = [
     ...hostServiceObjects(ns, 'infra-operator', operator.aggregatedPort, hostAddress),
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination }, spec: { kind: 'kubernetes' } },
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${oncall}-view` }, spec: { group: oncall, role: 'view', resource: destination } },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'Grant',
+      metadata: { name: `${oncall}-view` },
+      spec: { group: `hub:${oncall}`, role: 'view', resource: destination },
+    },
   ];
   await kubectl(['apply', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
 }, 120_000);

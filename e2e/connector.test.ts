@@ -12,7 +12,8 @@ const destination = uniqueName('prod');
 const web = uniqueName('web');
 const alice = `${uniqueName('alice')}@example.com`;
 const password = 'a long enough password';
-const webdevs = uniqueName('WebDev');
+// An identity provider's group, named after its Provider as Grants and spoke bindings name it.
+const webdevs = `okta:${uniqueName('WebDev')}`;
 let infra: Infra;
 
 const grant = (name: string, spec: object) => ({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name }, spec });

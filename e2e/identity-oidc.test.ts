@@ -31,10 +31,16 @@ const operatorNamespace = uniqueName('infra');
 const provider = uniqueName('corp');
 const eng = uniqueName('eng');
 const oncall = uniqueName('oncall');
+/** A group as Infra names it: after the Provider that reported it. */
+const fromProvider = (group: string) => `${provider}:${group}`;
 const ann = { email: `${uniqueName('ann')}@example.com`, password: 'ann-at-the-idp' };
 const bob = { email: `${uniqueName('bob')}@example.com`, password: 'bob-at-the-idp' };
 const cid = { email: `${uniqueName('cid')}@example.com`, password: 'cid-at-the-idp' };
 let op: TestOP;
+/** A second OpenID Provider whose users have a group of the same name as the first's. */
+let otherOP: TestOP;
+const otherProvider = uniqueName('other');
+const dee = { email: `${uniqueName('dee')}@example.com`, password: 'dee-at-the-other-idp' };
 let infra: Infra;
 let dir: string;
 let caFile: string;
@@ -60,14 +66,18 @@ const cli = (args: string[], home: Home, input = '') => infraCLI(args, environme
 const kubectlAs = (args: string[], home: Home) => userKubectl(args, environment(home));
 
 /** `infra login --provider`, with the browser's part played by an HTTP client at the real OP. */
-async function browserLogin(home: Home, account: { email: string; password: string }): Promise<{ result: CommandResult; page: Page }> {
-  const running = cli(['login', infra.operator.publicURL, '--provider', provider, '--ca-file', caFile], home);
+async function browserLogin(
+  home: Home,
+  account: { email: string; password: string },
+  via: { provider: string; op: TestOP } = { provider, op },
+): Promise<{ result: CommandResult; page: Page }> {
+  const running = cli(['login', infra.operator.publicURL, '--provider', via.provider, '--ca-file', caFile], home);
   const url = await eventually(async () => {
     const first = (await readFile(home.urls, 'utf8')).split('\n')[0];
     expect(first).toMatch(/^https:\/\//);
     return first!;
   }, 15_000);
-  const page = await signIn(new Browser([op.ca]), url, account);
+  const page = await signIn(new Browser([via.op.ca]), url, account);
   return { result: await running, page };
 }
 
@@ -99,6 +109,10 @@ beforeAll(async () => {
   op.addUser(ann.email, ann.password, [eng, oncall]);
   op.addUser(bob.email, bob.password, [eng]);
   op.addUser(cid.email, cid.password, [oncall]);
+  otherOP = await startOIDCProvider();
+  otherOP.addUser(dee.email, dee.password, [eng]);
+  const opCAs = join(dir, 'op-cas.crt');
+  await writeFile(opCAs, `${op.ca}\n${otherOP.ca}`);
   await kubectlOk('spoke', ['create', 'namespace', namespace]);
   infra = await startInfra({
     hubKubeconfig: cluster('hub').adminKubeconfig,
@@ -107,11 +121,12 @@ beforeAll(async () => {
     destination,
     operatorConfig: { identity: { verifyInterval: `${verifyIntervalMs / 1000}s`, outageGrace: '10m' } },
     // The operator reaches the OP over HTTPS with the OP's own CA, as with a private IdP.
-    operatorEnv: { NODE_EXTRA_CA_CERTS: op.caFile },
+    operatorEnv: { NODE_EXTRA_CA_CERTS: opCAs },
   });
   caFile = join(dir, 'operator-ca.crt');
   await writeFile(caFile, infra.operatorCA);
   await createProviderSecret(operatorNamespace, { name: 'corp-oidc', provider, issuer: op.issuer, clientSecret: op.client.secret });
+  await createProviderSecret(operatorNamespace, { name: 'other-oidc', provider: otherProvider, issuer: otherOP.issuer, clientSecret: otherOP.client.secret });
   const objects = [
     {
       apiVersion: 'infrahq.com/v1alpha1',
@@ -121,14 +136,26 @@ beforeAll(async () => {
     },
     {
       apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'Provider',
+      metadata: { name: otherProvider },
+      spec: { kind: 'oidc', issuer: otherOP.issuer, clientID: otherOP.client.id, clientSecretRef: { name: 'other-oidc', key: 'clientSecret' } },
+    },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
       kind: 'Grant',
       metadata: { name: `${eng}-view-ns` },
-      spec: { group: eng, role: 'view', resource: `${destination}.${namespace}` },
+      spec: { group: fromProvider(eng), role: 'view', resource: `${destination}.${namespace}` },
     },
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${oncall}-view` }, spec: { group: oncall, role: 'view', resource: destination } },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'Grant',
+      metadata: { name: `${oncall}-view` },
+      spec: { group: fromProvider(oncall), role: 'view', resource: destination },
+    },
   ];
   await kubectlOk('hub', ['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
   await eventually(async () => expect(await providerCondition(provider, 'Ready', 'status')).toBe('True'), 30_000);
+  await eventually(async () => expect(await providerCondition(otherProvider, 'Ready', 'status')).toBe('True'), 30_000);
   await eventually(
     async () => expect(await kubectlOk('hub', ['get', 'destination', destination, '-o', 'jsonpath={.spec.url}'])).toBe(infra.connector.proxyURL),
     30_000,
@@ -138,7 +165,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await infra?.stop();
   await op?.close();
-  await kubectl('hub', ['delete', 'provider', provider, `${provider}-wrong`, `${provider}-thief`, '--ignore-not-found']);
+  await otherOP?.close();
+  await kubectl('hub', ['delete', 'provider', provider, otherProvider, `${provider}-wrong`, `${provider}-thief`, '--ignore-not-found']);
+  await kubectl('hub', ['delete', 'grant', `${otherProvider}-${eng}-view`, '--ignore-not-found']);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -156,7 +185,7 @@ describe('logging in through an OpenID Provider', () => {
 
     const user = await userOf(ann.email);
     expect(user.metadata.name).toBe(userName(ann.email));
-    expect(user.status).toMatchObject({ provider, groups: [eng, oncall].sort() });
+    expect(user.status).toMatchObject({ provider, groups: [eng, oncall].map(fromProvider).sort() });
     expect(Date.now() - Date.parse(user.status!.lastLoginAt!)).toBeLessThan(60_000);
     expect(user.status!.lastVerifiedAt).toBeDefined();
     await eventually(async () =>
@@ -181,13 +210,13 @@ describe('logging in through an OpenID Provider', () => {
     const groups = decodeJwt((JSON.parse(await readFile(join(annHome.INFRA_HOME, 'tokens', `${destination}.json`), 'utf8')) as { token: string }).token)[
       'groups'
     ];
-    expect(groups).toEqual([eng, oncall].sort());
+    expect(groups).toEqual([eng, oncall].map(fromProvider).sort());
   });
 
   it('a group removed at the provider is gone from the User within one interval; the next token lacks it and kubectl is refused where only it granted access', async () => {
     op.setGroups(ann.email, [eng]);
     const changed = Date.now();
-    await eventually(async () => expect((await userOf(ann.email)).status?.groups).toEqual([eng]), withinOneInterval, 200);
+    await eventually(async () => expect((await userOf(ann.email)).status?.groups).toEqual([fromProvider(eng)]), withinOneInterval, 200);
     expect(Date.now() - changed).toBeLessThan(withinOneInterval);
     // The token in hand stays valid until it expires (minutes); the next one is what changes.
     await rm(join(annHome.INFRA_HOME, 'tokens'), { recursive: true, force: true });
@@ -199,9 +228,41 @@ describe('logging in through an OpenID Provider', () => {
     const groups = decodeJwt((JSON.parse(await readFile(join(annHome.INFRA_HOME, 'tokens', `${destination}.json`), 'utf8')) as { token: string }).token)[
       'groups'
     ];
-    expect(groups).toEqual([eng]);
+    expect(groups).toEqual([fromProvider(eng)]);
     const audit = infra.operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(audit).toContainEqual(expect.objectContaining({ audit: true, action: 'user.groups-changed', user: ann.email, removed: [oncall] }));
+    expect(audit).toContainEqual(expect.objectContaining({ audit: true, action: 'user.groups-changed', user: ann.email, removed: [fromProvider(oncall)] }));
+  });
+
+  it("a group of the same name from another Provider satisfies none of this Provider's Grants, only a Grant that names it with its own Provider", async () => {
+    const deeHome = await newHome();
+    const { result } = await browserLogin(deeHome, dee, { provider: otherProvider, op: otherOP });
+    expect(result.code, result.stderr).toBe(0);
+    expect((await userOf(dee.email)).status).toMatchObject({ provider: otherProvider, groups: [`${otherProvider}:${eng}`] });
+
+    // Ann's group of the same name is granted on a namespace of the destination; Dee's is another group.
+    const deeKey = await sessionKeyOf(deeHome);
+    const refused = await tokenRequest(deeKey);
+    expect(refused.status, refused.text).toBe(403);
+    expect((await cli(['list'], deeHome)).stdout).toContain(`${dee.email} has no access to any destination yet`);
+    expect((await kubectlAs(['--context', `infra:${destination}.${namespace}`, 'get', 'pods', '-n', namespace], deeHome)).code).not.toBe(0);
+
+    await kubectlOk('hub', ['apply', '-f', '-'], {
+      input: stringify({
+        apiVersion: 'infrahq.com/v1alpha1',
+        kind: 'Grant',
+        metadata: { name: `${otherProvider}-${eng}-view` },
+        spec: { group: `${otherProvider}:${eng}`, role: 'view', resource: destination },
+      }),
+    });
+    const issued = await eventually(async () => {
+      const answer = await tokenRequest(deeKey);
+      expect(answer.status, answer.text).toBe(201);
+      return answer.json<{ status: { token: string } }>().status.token;
+    });
+    expect(decodeJwt(issued)['groups']).toEqual([`${otherProvider}:${eng}`]);
+    // Ann, in the first provider's group of that name, gains nothing from it.
+    const annToken = await tokenRequest(await sessionKeyOf(annHome));
+    expect(decodeJwt(annToken.json<{ status: { token: string } }>().status.token)['groups']).toEqual([fromProvider(eng)]);
   });
 
   it('offers the device flow only on a Provider that opts in, and its sessions cannot create access keys', async () => {

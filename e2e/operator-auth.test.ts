@@ -16,7 +16,7 @@ import { eventually, startOperator, type RunningOperator } from '../hack/local-i
 const authPath = '/apis/auth.infrahq.com/v1alpha1';
 const ns = uniqueName('infra');
 const destination = uniqueName('dest');
-const idpGroup = uniqueName('oncall');
+const hubGroup = uniqueName('oncall');
 const builtInGroup = uniqueName('sre');
 const suzie = `${uniqueName('suzie')}@example.com`;
 const carl = `${uniqueName('carl')}@example.com`;
@@ -72,8 +72,8 @@ beforeAll(async () => {
     {
       apiVersion: 'infrahq.com/v1alpha1',
       kind: 'Grant',
-      metadata: { name: `${idpGroup}-view` },
-      spec: { group: idpGroup, role: 'view', resource: destination },
+      metadata: { name: `${hubGroup}-view` },
+      spec: { group: `hub:${hubGroup}`, role: 'view', resource: destination },
     },
     {
       apiVersion: 'infrahq.com/v1alpha1',
@@ -128,7 +128,7 @@ describe('the aggregated door', () => {
   it('issues a verifiable JWT to `kubectl create -f tokenrequest.yaml --as … --as-group …`', async () => {
     const file = join(tmp, 'tokenrequest.yaml');
     await writeFile(file, stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', metadata: { name: 'mine' }, spec: { destination } }));
-    const created = JSON.parse(await kubectlOk('hub', ['create', '-f', file, '--as', suzie, '--as-group', idpGroup, '-o', 'json'])) as {
+    const created = JSON.parse(await kubectlOk('hub', ['create', '-f', file, '--as', suzie, '--as-group', hubGroup, '-o', 'json'])) as {
       status: { token: string; expirationTimestamp: string };
     };
     const { payload, protectedHeader } = await jwtVerify(created.status.token, createLocalJWKSet(await jwks()), {
@@ -138,7 +138,7 @@ describe('the aggregated door', () => {
     });
     expect(protectedHeader.alg).toBe('ES256');
     expect(payload.sub).toBe(suzie);
-    expect(payload.groups).toEqual([builtInGroup, idpGroup].sort());
+    expect(payload.groups).toEqual([builtInGroup, `hub:${hubGroup}`].sort());
     expect(payload.exp! - payload.iat!).toBe(300);
     expect(payload.jti).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(Date.parse(created.status.expirationTimestamp)).toBe(payload.exp! * 1000);
@@ -149,7 +149,7 @@ describe('the aggregated door', () => {
     await apply([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: other }, spec: { kind: 'kubernetes' } }]);
     const file = join(tmp, 'forbidden.yaml');
     await writeFile(file, stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', metadata: { name: 'x' }, spec: { destination: other } }));
-    const result = await kubectl('hub', ['create', '-f', file, '--as', suzie, '--as-group', idpGroup]);
+    const result = await kubectl('hub', ['create', '-f', file, '--as', suzie, '--as-group', hubGroup]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(`${suzie} has no grant on destination "${other}"`);
   });
@@ -190,7 +190,7 @@ describe('the aggregated door', () => {
   it('refuses `kubectl create --dry-run=server` with a 400 that says why, instead of doing it for real', async () => {
     const file = join(tmp, 'dry-run.yaml');
     await writeFile(file, stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', metadata: { name: 'dry' }, spec: { destination } }));
-    const result = await kubectl('hub', ['create', '-f', file, '--dry-run=server', '--as', suzie, '--as-group', idpGroup, '-o', 'json']);
+    const result = await kubectl('hub', ['create', '-f', file, '--dry-run=server', '--as', suzie, '--as-group', hubGroup, '-o', 'json']);
     expect(result.code).not.toBe(0);
     expect(result.stdout).not.toContain('token');
     expect(result.stderr).toContain('dry run is not supported for TokenRequest');
@@ -198,7 +198,7 @@ describe('the aggregated door', () => {
   });
 
   describe('trusts identity headers only from the hub front proxy', () => {
-    const forged = { 'X-Remote-User': 'admin@example.com', 'X-Remote-Group': idpGroup };
+    const forged = { 'X-Remote-User': 'admin@example.com', 'X-Remote-Group': hubGroup };
     const request = (tls: { cert?: string; key?: string }) =>
       https(`https://127.0.0.1:${operator.aggregatedPort}${authPath}/tokenrequests`, {
         ca: operatorCA,
@@ -438,7 +438,7 @@ describe('access keys', () => {
 describe('the controllers', () => {
   it('label each Grant with its destination and report it Ready', async () => {
     await eventually(async () => {
-      const grant = JSON.parse(await kubectlOk('hub', ['get', 'grant', `${idpGroup}-view`, '-o', 'json'])) as {
+      const grant = JSON.parse(await kubectlOk('hub', ['get', 'grant', `${hubGroup}-view`, '-o', 'json'])) as {
         metadata: { labels?: Record<string, string>; generation: number };
         status?: { observedGeneration?: number; conditions?: { type: string; status: string; reason: string }[] };
       };
@@ -454,7 +454,7 @@ describe('the controllers', () => {
       );
     });
     const labelled = await kubectlOk('hub', ['get', 'grants', '-l', `infrahq.com/destination=${destination}`, '-o', 'name']);
-    expect(labelled.trim().split('\n').sort()).toEqual([`grant.infrahq.com/${builtInGroup}-edit-web`, `grant.infrahq.com/${idpGroup}-view`].sort());
+    expect(labelled.trim().split('\n').sort()).toEqual([`grant.infrahq.com/${builtInGroup}-edit-web`, `grant.infrahq.com/${hubGroup}-view`].sort());
   });
 
   it('report a Grant on an unknown destination, and expire a Grant on time', async () => {

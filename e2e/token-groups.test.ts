@@ -1,8 +1,9 @@
 // A token carries only the groups the caller's Grants on its destination name (ADR 8), so
 // a binding in the spoke that Infra never made gives nothing through the connector: here,
-// a ClusterRoleBinding of cluster-admin to kubeadm's group kubeadm:cluster-admins, which
-// the user also belongs to at their identity provider. Real hub, spoke, operator,
-// connector and kubectl.
+// a ClusterRoleBinding of cluster-admin to a group like kubeadm's kubeadm:cluster-admins,
+// which the user also belongs to at their identity provider (a Provider named like
+// kubeadm's prefix, so its group cluster-admins is <provider>:cluster-admins). Real hub,
+// spoke, operator, connector and kubectl.
 import { decodeJwt } from 'jose';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,8 +16,10 @@ const destination = uniqueName('prod');
 const web = uniqueName('web');
 const alice = `${uniqueName('alice')}@example.com`;
 const password = 'a long enough password';
-const granted = uniqueName('webdevs');
-const kubeadmAdmins = 'kubeadm:cluster-admins';
+/** A Provider that only has to exist for its groups to count; its issuer is a closed loopback port. */
+const provider = uniqueName('kubeadm');
+const granted = `${provider}:${uniqueName('webdevs')}`;
+const kubeadmAdmins = `${provider}:cluster-admins`;
 const foreignBinding = uniqueName('kubeadm-cluster-admins');
 const grantName = uniqueName('webdevs-view');
 let infra: Infra;
@@ -26,6 +29,14 @@ beforeAll(async () => {
   await kubectlOk('spoke', ['create', 'clusterrolebinding', foreignBinding, '--clusterrole=cluster-admin', `--group=${kubeadmAdmins}`]);
   infra = await startInfra({ hubKubeconfig: cluster('hub').adminKubeconfig, spokeKubeconfig: cluster('spoke').adminKubeconfig, namespace, destination });
   await infra.addUser(alice, password);
+  await kubectlOk('hub', ['apply', '-f', '-'], {
+    input: stringify({
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'Provider',
+      metadata: { name: provider },
+      spec: { kind: 'oidc', issuer: 'https://127.0.0.1:1/idp', clientID: 'infra', clientSecretRef: { name: provider, key: 'clientSecret' } },
+    }),
+  });
   // The groups her identity provider reported at her last login (the User's status, as the verifier writes it).
   await kubectlOk('hub', [
     'patch',
@@ -49,6 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await kubectl('spoke', ['delete', 'clusterrolebinding', foreignBinding, '--ignore-not-found']);
   await kubectl('hub', ['delete', 'grant', grantName, '--ignore-not-found']);
+  await kubectl('hub', ['delete', 'provider', provider, '--ignore-not-found']);
   await infra?.stop();
 });
 

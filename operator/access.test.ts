@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { destination, fakeHub, grant, group, user } from '../test/fake-hub.ts';
+import { destination, fakeHub, grant, group, provider, user } from '../test/fake-hub.ts';
 import { accessSummary, grantsFor, grantsOnDestination, infraRole, resolveIdentity, tokenIdentity } from './access.ts';
 
 const now = new Date('2030-06-01T12:00:00Z');
@@ -7,28 +7,66 @@ const carl = 'carl@example.com';
 const names = (grants: { metadata: { name?: string } }[]) => grants.map((g) => g.metadata.name).sort();
 
 describe('resolveIdentity', () => {
-  it("merges the groups the caller arrived with, the User's IdP groups and built-in Group memberships, sorted and unique", () => {
+  it("merges the hub's groups (as hub:), the User's provider groups and built-in Group memberships, sorted and unique", () => {
     const { hub } = fakeHub({
-      users: [user('carl', carl, { groups: ['okta-eng', 'shared'] })],
+      providers: [provider('okta')],
+      users: [user('carl', carl, { groups: ['okta:eng', 'okta:shared'] })],
       groups: [group('oncall', ['Carl@Example.com']), group('shared', [carl]), group('others', ['dana@example.com'])],
     });
-    expect(resolveIdentity(hub, carl, ['from-token', 'shared'])).toEqual({ email: carl, groups: ['from-token', 'okta-eng', 'oncall', 'shared'] });
+    expect(resolveIdentity(hub, carl, ['from-hub', 'shared'])).toEqual({
+      email: carl,
+      groups: ['hub:from-hub', 'hub:shared', 'okta:eng', 'okta:shared', 'oncall', 'shared'],
+    });
   });
 
   it('finds the User and built-in Groups whatever the case of the email', () => {
-    const { hub } = fakeHub({ users: [user('carl', carl, { groups: ['okta-eng'] })], groups: [group('oncall', [carl])] });
-    expect(resolveIdentity(hub, 'CARL@example.COM').groups).toEqual(['okta-eng', 'oncall']);
+    const { hub } = fakeHub({ providers: [provider('okta')], users: [user('carl', carl, { groups: ['okta:eng'] })], groups: [group('oncall', [carl])] });
+    expect(resolveIdentity(hub, 'CARL@example.COM').groups).toEqual(['okta:eng', 'oncall']);
   });
 
   it("drops Kubernetes' own system: groups, wherever they come from", () => {
-    const { hub } = fakeHub({ users: [user('carl', carl, { groups: ['system:masters', 'eng'] })], groups: [group('system:nodes', [carl])] });
-    expect(resolveIdentity(hub, carl, ['system:authenticated', 'system:serviceaccounts']).groups).toEqual(['eng']);
+    const { hub } = fakeHub({
+      providers: [provider('okta')],
+      users: [user('carl', carl, { groups: ['system:masters', 'okta:eng'] })],
+      groups: [group('system:nodes', [carl])],
+    });
+    expect(resolveIdentity(hub, carl, ['system:authenticated', 'system:serviceaccounts']).groups).toEqual(['okta:eng']);
   });
 
-  it('gives someone with no User and no Group only the groups they arrived with', () => {
+  it('gives someone with no User and no Group only the hub groups they arrived with', () => {
     const { hub } = fakeHub();
-    expect(resolveIdentity(hub, 'new@example.com', ['idp'])).toEqual({ email: 'new@example.com', groups: ['idp'] });
+    expect(resolveIdentity(hub, 'new@example.com', ['oncall'])).toEqual({ email: 'new@example.com', groups: ['hub:oncall'] });
     expect(resolveIdentity(hub, 'new@example.com')).toEqual({ email: 'new@example.com', groups: [] });
+  });
+
+  it('keeps only groups of Providers that exist: deleting a Provider takes its groups away at once', () => {
+    const { hub } = fakeHub({ providers: [provider('okta')], users: [user('carl', carl, { groups: ['okta:eng', 'gone:eng', 'hub:eng', 'legacy'] })] });
+    expect(resolveIdentity(hub, carl).groups).toEqual(['okta:eng']);
+  });
+});
+
+describe('group sources', () => {
+  const grants = [
+    grant('okta-eng', { group: 'okta:Engineering', role: 'admin', resource: 'prod' }),
+    grant('builtin-eng', { group: 'engineering', role: 'view', resource: 'prod' }),
+    grant('hub-eng', { group: 'hub:Engineering', role: 'edit', resource: 'prod' }),
+  ];
+  const { hub } = fakeHub({
+    providers: [provider('okta'), provider('entra')],
+    users: [user('ann', 'ann@example.com', { groups: ['okta:Engineering'] }), user('eve', 'eve@example.com', { groups: ['entra:Engineering'] })],
+    groups: [group('engineering', ['bob@example.com'])],
+    grants,
+  });
+  const granted = (email: string, hubGroups: string[] = []) => names(grantsFor(hub, resolveIdentity(hub, email, hubGroups), now));
+
+  it("never lets one provider's group satisfy a Grant to another's of the same name", () => {
+    expect(granted('ann@example.com')).toEqual(['okta-eng']);
+    expect(granted('eve@example.com')).toEqual([]);
+  });
+
+  it('keeps built-in Groups and hub groups apart from provider groups and from each other', () => {
+    expect(granted('bob@example.com')).toEqual(['builtin-eng']);
+    expect(granted('dana@example.com', ['Engineering', 'engineering', 'okta:Engineering'])).toEqual(['hub-eng']);
   });
 });
 
@@ -45,8 +83,9 @@ describe('grantsFor', () => {
 
   it('finds a Grant to an IdP group the User belongs to (User.status.groups)', () => {
     const { hub } = fakeHub({
-      users: [user('carl', carl, { groups: ['okta-eng'] })],
-      grants: [grant('eng', { group: 'okta-eng', role: 'edit', resource: 'prod' })],
+      providers: [provider('okta')],
+      users: [user('carl', carl, { groups: ['okta:eng'] })],
+      grants: [grant('eng', { group: 'okta:eng', role: 'edit', resource: 'prod' })],
     });
     expect(names(grantsFor(hub, resolveIdentity(hub, carl), now))).toEqual(['eng']);
   });
@@ -102,7 +141,8 @@ describe('grantsOnDestination', () => {
 describe('a hub identity (exactEmail), as the aggregated door resolves it', () => {
   const admin = 'admin@example.com';
   const { hub } = fakeHub({
-    users: [user('admin', admin, { groups: ['okta-admins'] })],
+    providers: [provider('okta')],
+    users: [user('admin', admin, { groups: ['okta:admins'] })],
     groups: [group('ops', [admin])],
     grants: [
       grant('infra-admin', { user: admin, role: 'admin', resource: 'infra' }),
@@ -113,7 +153,7 @@ describe('a hub identity (exactEmail), as the aggregated door resolves it', () =
 
   it('is not admin@example.com when the hub says Admin@Example.com: no User, Group, Grant or bootstrap admin role of theirs', () => {
     const other = resolveIdentity(hub, 'Admin@Example.com', ['hub-group'], { exactEmail: true });
-    expect(other.groups).toEqual(['hub-group']);
+    expect(other.groups).toEqual(['hub:hub-group']);
     expect(grantsFor(hub, other, now)).toEqual([]);
     expect(infraRole(hub, other, [admin], now)).toBeUndefined();
     expect(accessSummary(hub, other, now)).toEqual([]);
@@ -121,7 +161,7 @@ describe('a hub identity (exactEmail), as the aggregated door resolves it', () =
 
   it('is admin@example.com when the hub says exactly that', () => {
     const same = resolveIdentity(hub, admin, [], { exactEmail: true });
-    expect(same.groups).toEqual(['okta-admins', 'ops']);
+    expect(same.groups).toEqual(['okta:admins', 'ops']);
     expect(names(grantsFor(hub, same, now))).toEqual(['admin-prod', 'infra-admin', 'ops-prod']);
     expect(infraRole(hub, { email: admin, groups: [], exactEmail: true }, [admin], now)).toBe('admin');
   });
@@ -129,11 +169,12 @@ describe('a hub identity (exactEmail), as the aggregated door resolves it', () =
 
 describe('tokenIdentity', () => {
   const { hub } = fakeHub({
-    users: [user('carl', carl, { groups: ['A', 'B', 'kubeadm:cluster-admins'] })],
+    providers: [provider('okta'), provider('kubeadm')],
+    users: [user('carl', carl, { groups: ['okta:A', 'okta:B', 'kubeadm:cluster-admins'] })],
     grants: [
-      grant('a-dest1', { group: 'A', role: 'view', resource: 'dest1' }),
-      grant('b-dest2', { group: 'B', role: 'view', resource: 'dest2' }),
-      grant('b-dest1-expired', { group: 'B', role: 'edit', resource: 'dest1', expiresAt: '2030-01-01T00:00:00Z' }),
+      grant('a-dest1', { group: 'okta:A', role: 'view', resource: 'dest1' }),
+      grant('b-dest2', { group: 'okta:B', role: 'view', resource: 'dest2' }),
+      grant('b-dest1-expired', { group: 'okta:B', role: 'edit', resource: 'dest1', expiresAt: '2030-01-01T00:00:00Z' }),
     ],
   });
   const tokenFor = (destination: string) => {
@@ -142,8 +183,8 @@ describe('tokenIdentity', () => {
   };
 
   it('carries only the groups granted on that destination: not those granted elsewhere, expired, or never granted', () => {
-    expect(tokenFor('dest1')).toEqual({ email: carl, groups: ['A'] });
-    expect(tokenFor('dest2')).toEqual({ email: carl, groups: ['B'] });
+    expect(tokenFor('dest1')).toEqual({ email: carl, groups: ['okta:A'] });
+    expect(tokenFor('dest2')).toEqual({ email: carl, groups: ['okta:B'] });
   });
 
   it("counts a group granted on one of the destination's namespaces", () => {
@@ -209,18 +250,19 @@ describe('infraRole', () => {
 describe('accessSummary', () => {
   it('lists each destination once, sorted, with its cluster roles and namespaces merged and sorted', () => {
     const { hub } = fakeHub({
-      users: [user('carl', carl, { groups: ['eng'] })],
+      providers: [provider('okta')],
+      users: [user('carl', carl, { groups: ['okta:eng'] })],
       destinations: [
         destination('prod', { url: 'https://prod.example.com', caBundle: 'LS0tCA==' }, { connected: true }),
         destination('dev', {}, { connected: false }),
       ],
       grants: [
         grant('a', { user: carl, role: 'view', resource: 'prod' }),
-        grant('b', { group: 'eng', role: 'view', resource: 'prod' }),
-        grant('c', { group: 'eng', role: 'edit', resource: 'prod' }),
+        grant('b', { group: 'okta:eng', role: 'view', resource: 'prod' }),
+        grant('c', { group: 'okta:eng', role: 'edit', resource: 'prod' }),
         grant('d', { user: carl, role: 'view', resource: 'prod.web' }),
-        grant('e', { group: 'eng', role: 'admin', resource: 'prod.api' }),
-        grant('f', { group: 'eng', role: 'edit', resource: 'prod.web' }),
+        grant('e', { group: 'okta:eng', role: 'admin', resource: 'prod.api' }),
+        grant('f', { group: 'okta:eng', role: 'edit', resource: 'prod.web' }),
         grant('g', { user: carl, role: 'edit', resource: 'prod.web' }),
         grant('h', { user: carl, role: 'view', resource: 'dev.tools' }),
       ],

@@ -1,6 +1,16 @@
 // Who someone is and what they may reach, answered from the hub's caches.
 import type { AccessReviewStatus } from '../api/auth/v1alpha1/types.ts';
-import { grantDestination, grantNamespace, infraResource, isExpired, isReservedSubject } from '../api/grants.ts';
+import {
+  grantDestination,
+  grantNamespace,
+  groupSource,
+  hubGroupSource,
+  infraResource,
+  isExpired,
+  isGroupName,
+  isReservedSubject,
+  sourcedGroup,
+} from '../api/grants.ts';
 import type { Grant } from '../api/v1alpha1/types.ts';
 import { grantIndex, groupSubject, userIndex, userSubject, type Hub } from './hub.ts';
 
@@ -21,16 +31,22 @@ function namesIdentity(identity: Pick<Identity, 'email' | 'exactEmail'>, email: 
 }
 
 /**
- * Completes an identity: the groups it arrived with (from the hub's authenticator or
- * the IdP), the User's IdP groups, and built-in Group memberships. Kubernetes' own
- * system: groups (system:authenticated, …) are not Infra groups and are dropped.
+ * Completes an identity: the groups the hub's authenticator sent (as `hub:<group>`), the
+ * User's identity provider groups (`<provider>:<group>`, of Providers that still exist),
+ * and built-in Group memberships. Kubernetes' own system: groups (system:authenticated,
+ * …) are not Infra groups and are dropped.
  */
-export function resolveIdentity(hub: Hub, email: string, groups: readonly string[] = [], { exactEmail = false } = {}): Identity {
+export function resolveIdentity(hub: Hub, email: string, hubGroups: readonly string[] = [], { exactEmail = false } = {}): Identity {
   const caller = { email, exactEmail };
   const user = hub.users.byIndex(userIndex.byEmail, email.toLowerCase()).find((u) => namesIdentity(caller, u.spec.email));
+  const fromHub = hubGroups.filter((g) => !isReservedSubject(g)).map((g) => sourcedGroup(hubGroupSource, g));
+  const fromProviders = (user?.status?.groups ?? []).filter((g) => {
+    const source = groupSource(g);
+    return source !== undefined && source !== hubGroupSource && hub.providers.get(source) !== undefined;
+  });
   const builtIn = hub.builtInGroups(email).filter((name) => hub.groups.get(name)?.spec.members?.some((m) => namesIdentity(caller, m)));
-  const all = new Set([...groups, ...(user?.status?.groups ?? []), ...builtIn]);
-  return { email, groups: [...all].filter((g) => !isReservedSubject(g)).sort(), ...(exactEmail ? { exactEmail } : {}) };
+  const all = new Set([...fromHub, ...fromProviders, ...builtIn]);
+  return { email, groups: [...all].filter((g) => isGroupName(g) && !isReservedSubject(g)).sort(), ...(exactEmail ? { exactEmail } : {}) };
 }
 
 /** Every unexpired Grant that applies to the identity, directly or through a group. */

@@ -73,3 +73,13 @@ export function destination(name: string, spec: Partial<Destination['spec']> = {
     ...(status ? { status } : {}),
   };
 }
+
+/** A Provider as far as group sources care: it exists, under its name. */
+export function provider(name: string): Provider {
+  return {
+    apiVersion: 'infrahq.com/v1alpha1',
+    kind: 'Provider',
+    metadata: { name, generation: 1 },
+    spec: { kind: 'oidc', issuer: `https://${name}.example.com`, clientID: name, clientSecretRef: { name, key: 'clientSecret' } },
+  };
+}

@@ -117,7 +117,7 @@ export interface GrantSpec {
    */
   user?: string;
   /**
-   * The name of the group that gets access: a group from the identity provider, exactly as it reports it (case matters, spaces allowed, e.g. Engineering, Web Dev, okta:admins), or the metadata.name of a built-in Group object. 1 to 256 characters, no control characters, no leading or trailing whitespace. Set either user or group, not both. Kubernetes' own groups (system:authenticated, system:serviceaccounts, any system: name) cannot be granted: a binding to them would reach every user or workload of the destination.
+   * The group that gets access, named with its source so that no source can claim another's group: <provider>:<group> for a group of an identity provider, where <provider> is the Provider's metadata.name and <group> is the group exactly as that provider reports it (case matters, spaces allowed; Azure AD groups by object ID), e.g. okta:Engineering or okta:Web Dev; hub:<group> for a group the hub's own authenticator gives a hub identity at the aggregated API; or the metadata.name of a built-in Group object (no source, e.g. oncall). 1 to 256 characters, no control characters, no leading or trailing whitespace. Set either user or group, not both. Kubernetes' own groups (system:authenticated, system:serviceaccounts, any system: name) cannot be granted: a binding to them would reach every user or workload of the destination.
    */
   group?: string;
   /**
@@ -263,7 +263,7 @@ export interface GroupStatus {
   }[];
 }
 
-/** Group is a built-in group: a list of members kept in Infra itself, for teams without an identity provider or for groups the identity provider does not have. Its metadata.name is the group name that Grants use in spec.group and that tokens carry, so built-in group names are DNS subdomain names (lowercase, e.g. oncall or platform-team). Groups that come from an identity provider (e.g. Engineering from Okta) need no Group object: a Grant names them directly in spec.group, exactly as the identity provider reports them. A user in an IdP group and a built-in Group of the same name is simply in that group. */
+/** Group is a built-in group: a list of members kept in Infra itself, for teams without an identity provider or for groups the identity provider does not have. Its metadata.name is the group name that Grants use in spec.group and that tokens carry, so built-in group names are DNS subdomain names (lowercase, e.g. oncall or platform-team). Groups that come from an identity provider need no Group object: a Grant names them with their Provider, <provider>:<group> (e.g. okta:Engineering). A built-in Group name has no colon, so it never meets an identity provider's group: Group engineering and okta:engineering are two groups. */
 export interface Group {
   apiVersion: 'infrahq.com/v1alpha1';
   kind: 'Group';
@@ -446,7 +446,7 @@ export interface UserStatus {
    */
   provider?: string;
   /**
-   * The user's groups as the identity provider last reported them (plus the built-in Groups that list the user), as sent in tokens and used to match Grants on spec.group.
+   * The user's identity provider groups as each Provider the user logs in through last reported them, named <provider>:<group> (e.g. okta:Engineering), as Grants name them in spec.group. A login or verification through one Provider replaces only that Provider's groups. Built-in Group memberships are not listed here: the Groups themselves say them.
    *
    * @maxItems 5000
    *

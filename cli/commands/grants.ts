@@ -18,7 +18,11 @@ interface SubjectOptions {
   group?: string;
 }
 
-const groupOption = () => new Option('-g, --group <name>', 'the subject is this group (instead of a user email)');
+const groupOption = () =>
+  new Option(
+    '-g, --group <name>',
+    "the subject is this group instead of a user: <provider>:<group> for an identity provider's (okta:Engineering), a built-in Group's name (oncall)",
+  );
 
 export function registerGrants(program: Command, io: Io): void {
   const grants = program
@@ -29,8 +33,8 @@ export function registerGrants(program: Command, io: Io): void {
       `
 Examples:
   $ infra grants list
-  $ infra grants add -g Engineering production --role view
-  $ infra grants add -g Engineering production.web --role edit
+  $ infra grants add -g okta:Engineering production --role view
+  $ infra grants add -g okta:Engineering production.web --role edit
   $ infra grants add suzie@example.com production --role admin --for 1h
   $ infra grants remove suzie@example.com production --role admin`,
     );
@@ -48,7 +52,7 @@ Examples:
 Examples:
   $ infra grants list
   $ infra grants list -d production
-  $ infra grants list --group Engineering -o yaml`,
+  $ infra grants list --group okta:Engineering -o yaml`,
     )
     .action((options: { user?: string; group?: string; destination?: string; output: Format }) => listGrants(io, options));
   grants
@@ -63,7 +67,7 @@ Examples:
       'after',
       `
 Examples:
-  $ infra grants add -g Engineering production --role view
+  $ infra grants add -g okta:Engineering production --role view
   $ infra grants add carl@example.com development --role edit
   $ infra grants add suzie@example.com production --role admin --for 1h   # on-call escalation
   $ infra grants add -g Oncall production --role edit --wait              # returns once kubectl works
@@ -82,7 +86,7 @@ Examples:
       `
 Examples:
   $ infra grants remove suzie@example.com production --role admin
-  $ infra grants remove -g Engineering production.web`,
+  $ infra grants remove -g okta:Engineering production.web`,
     )
     .action((args: string[], options: SubjectOptions & { role?: string }) => removeGrants(io, args, options));
 }
@@ -96,7 +100,7 @@ export function subjectAndResource(args: string[], options: SubjectOptions): Pic
   }
   if (args.length !== 2)
     throw new CliError(
-      'name a user and a resource (infra grants add carl@example.com production --role edit), or a group with -g (infra grants add -g Engineering production --role view)',
+      'name a user and a resource (infra grants add carl@example.com production --role edit), or a group with -g (infra grants add -g okta:Engineering production --role view)',
     );
   if (!args[0]!.includes('@')) throw new CliError(`"${args[0]}" is not an email; for a group use -g ${args[0]}`);
   return { user: args[0]!, resource: args[1]! };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ConditionInput } from '../../lib/conditions.ts';
-import { destination, fakeHub, grant, group, user } from '../../test/fake-hub.ts';
+import { destination, fakeHub, grant, group, provider, user } from '../../test/fake-hub.ts';
 import { grantConditions } from './grant.ts';
 
 const now = new Date('2030-06-01T12:00:00Z');
@@ -9,7 +9,8 @@ const byType = (conditions: ConditionInput[]) => Object.fromEntries(conditions.m
 const world = () =>
   fakeHub({
     destinations: [destination('prod')],
-    users: [user('carl', 'carl@example.com', { groups: ['okta-eng'] })],
+    providers: [provider('okta')],
+    users: [user('carl', 'carl@example.com', { groups: ['okta:eng'] })],
     groups: [group('oncall', ['dana@example.com'])],
   }).hub;
 
@@ -77,18 +78,40 @@ describe('grantConditions', () => {
 
     it('is True (GroupFound) for a built-in Group', () => {
       const c = byType(grantConditions(grant('g', { group: 'oncall', role: 'view', resource: 'prod' }), world(), now));
-      expect(c['SubjectFound']).toEqual({ type: 'SubjectFound', status: 'True', reason: 'GroupFound', message: 'group oncall is known' });
+      expect(c['SubjectFound']).toEqual({ type: 'SubjectFound', status: 'True', reason: 'GroupFound', message: 'built-in Group oncall exists' });
     });
 
-    it('is True (GroupFound) for a group a User has logged in with (an IdP group)', () => {
-      const c = byType(grantConditions(grant('g', { group: 'okta-eng', role: 'view', resource: 'prod' }), world(), now));
-      expect(c['SubjectFound']).toMatchObject({ status: 'True', reason: 'GroupFound' });
+    it("is True (GroupFound) for a Provider's group a User has logged in with", () => {
+      const c = byType(grantConditions(grant('g', { group: 'okta:eng', role: 'view', resource: 'prod' }), world(), now));
+      expect(c['SubjectFound']).toEqual({
+        type: 'SubjectFound',
+        status: 'True',
+        reason: 'GroupFound',
+        message: 'users logged in through okta are in group eng',
+      });
     });
 
-    it('is False (GroupNotFound) for a group nobody has, and says when it applies', () => {
-      const c = byType(grantConditions(grant('g', { group: 'Okta-Eng', role: 'view', resource: 'prod' }), world(), now));
+    it("is False (GroupNotFound) for a Provider's group nobody has, and says when it applies", () => {
+      const c = byType(grantConditions(grant('g', { group: 'okta:Eng', role: 'view', resource: 'prod' }), world(), now));
       expect(c['SubjectFound']).toMatchObject({ status: 'False', reason: 'GroupNotFound' });
-      expect(c['SubjectFound']!.message).toMatch(/no built-in Group is named Okta-Eng and no user has logged in with it yet/);
+      expect(c['SubjectFound']!.message).toBe('no user has logged in through okta with group Eng yet; the Grant applies once one does');
+    });
+
+    it('is False (ProviderNotFound) for a group of a Provider that does not exist', () => {
+      const c = byType(grantConditions(grant('g', { group: 'entra:eng', role: 'view', resource: 'prod' }), world(), now));
+      expect(c['SubjectFound']).toMatchObject({ status: 'False', reason: 'ProviderNotFound' });
+      expect(c['SubjectFound']!.message).toMatch(/^no Provider is named entra; the Grant applies to group eng once Provider entra exists/);
+    });
+
+    it('is False (GroupNotFound) for a name without a source and no built-in Group, and shows how to name a provider group', () => {
+      const c = byType(grantConditions(grant('g', { group: 'eng', role: 'view', resource: 'prod' }), world(), now));
+      expect(c['SubjectFound']).toMatchObject({ status: 'False', reason: 'GroupNotFound' });
+      expect(c['SubjectFound']!.message).toMatch(/no built-in Group is named eng;.* <provider>:<group>, e.g. okta:eng/);
+    });
+
+    it('is True (HubGroup) for a group of the hub', () => {
+      const c = byType(grantConditions(grant('g', { group: 'hub:ops', role: 'view', resource: 'prod' }), world(), now));
+      expect(c['SubjectFound']).toMatchObject({ status: 'True', reason: 'HubGroup' });
     });
 
     it('is reported beside Ready, independent of it: a Grant to an unknown user on an expired resource says both', () => {

@@ -5,12 +5,12 @@
 import type { Grant, GrantStatus } from '../../api/v1alpha1/types.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
-import { destinationLabel, expiresAtMs, grantDestination, infraResource, isExpired, isReservedSubject } from '../../api/grants.ts';
+import { destinationLabel, expiresAtMs, grantDestination, groupSource, hubGroupSource, infraResource, isExpired, isReservedSubject } from '../../api/grants.ts';
 import { grantIndex, groupSubject, userIndex, userSubject, type Hub } from '../hub.ts';
 import { kindController, type ControllerContext } from './context.ts';
 
 /** The conditions a Grant should carry now; pure, for tests. */
-export function grantConditions(grant: Grant, hub: Pick<Hub, 'destinations' | 'userByEmail' | 'groups' | 'users'>, now: Date): ConditionInput[] {
+export function grantConditions(grant: Grant, hub: Pick<Hub, 'destinations' | 'userByEmail' | 'groups' | 'users' | 'providers'>, now: Date): ConditionInput[] {
   const destination = grantDestination(grant);
   const subject: ConditionInput =
     grant.spec.user !== undefined
@@ -22,14 +22,7 @@ export function grantConditions(grant: Grant, hub: Pick<Hub, 'destinations' | 'u
             reason: 'UserNotFound',
             message: `no User has email ${grant.spec.user} yet; the Grant applies once they log in or an admin creates them`,
           }
-      : groupKnown(hub, grant.spec.group!)
-        ? { type: 'SubjectFound', status: 'True', reason: 'GroupFound', message: `group ${grant.spec.group} is known` }
-        : {
-            type: 'SubjectFound',
-            status: 'False',
-            reason: 'GroupNotFound',
-            message: `no built-in Group is named ${grant.spec.group} and no user has logged in with it yet; the Grant applies once one does`,
-          };
+      : groupSubjectCondition(hub, grant.spec.group!);
 
   let ready: ConditionInput[];
   const subjectName = grant.spec.user ?? grant.spec.group ?? '';
@@ -76,8 +69,28 @@ function lastManager(grant: Grant): string | undefined {
   return spec.sort((a, b) => String(a.time ?? '').localeCompare(String(b.time ?? ''))).at(-1)?.manager;
 }
 
-function groupKnown(hub: Pick<Hub, 'groups' | 'users'>, name: string): boolean {
-  return hub.groups.get(name) !== undefined || hub.users.byIndex(userIndex.byIdPGroup, name).length > 0;
+/** Whether the group a Grant names is known: a built-in Group, a Provider's group someone logged in with, or a hub group. */
+function groupSubjectCondition(hub: Pick<Hub, 'groups' | 'users' | 'providers'>, name: string): ConditionInput {
+  const found = (reason: string, message: string): ConditionInput => ({ type: 'SubjectFound', status: 'True', reason, message });
+  const missing = (reason: string, message: string): ConditionInput => ({ type: 'SubjectFound', status: 'False', reason, message });
+  const source = groupSource(name);
+  if (source === undefined) {
+    if (hub.groups.get(name)) return found('GroupFound', `built-in Group ${name} exists`);
+    return missing(
+      'GroupNotFound',
+      `no built-in Group is named ${name}; the Grant applies once one is. A group from an identity provider is named after its Provider, <provider>:<group>, e.g. okta:${name} (docs/identity-providers.md#group-names)`,
+    );
+  }
+  const group = name.slice(source.length + 1);
+  if (source === hubGroupSource) return found('HubGroup', `applies to hub identities the hub's authenticator puts in group ${group}, at the aggregated door`);
+  if (!hub.providers.get(source)) {
+    return missing(
+      'ProviderNotFound',
+      `no Provider is named ${source}; the Grant applies to group ${group} once Provider ${source} exists and its users log in`,
+    );
+  }
+  if (hub.users.byIndex(userIndex.byIdPGroup, name).length > 0) return found('GroupFound', `users logged in through ${source} are in group ${group}`);
+  return missing('GroupNotFound', `no user has logged in through ${source} with group ${group} yet; the Grant applies once one does`);
 }
 
 export function grantController(ctx: ControllerContext): Controller {
@@ -148,5 +161,8 @@ export function grantController(ctx: ControllerContext): Controller {
     for (const g of u.status?.groups ?? []) enqueueGrants(grantIndex.bySubject, groupSubject(g));
   });
   hub.groups.onChange((g) => enqueueGrants(grantIndex.bySubject, groupSubject(g.metadata.name!)));
+  hub.providers.onChange((p) => {
+    for (const g of hub.grants.list()) if (g.spec.group !== undefined && groupSource(g.spec.group) === p.metadata.name) controller.enqueue(g.metadata.name!);
+  });
   return controller;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { userName } from '../names.ts';
-import { emailFrom, groupsFromClaim, mergeClaims, normalizeGroups } from './claims.ts';
+import { emailFrom, groupsFromClaim, mergeClaims, providerGroups } from './claims.ts';
 
 describe('the email a provider vouches for', () => {
   it('is the email claim, or for Azure AD the user principal name when there is no email', () => {
@@ -34,12 +34,16 @@ describe('groups from claims', () => {
     expect(groupsFromClaim({ groups: ['eng'] }, 'roles')).toEqual([]);
   });
 
-  it('normalizes to a sorted set within what User.status.groups holds', () => {
-    expect(normalizeGroups(['b', 'a', 'b', 'x'.repeat(257)])).toEqual(['a', 'b']);
+  it('are named by their provider, as a sorted set within what User.status.groups holds', () => {
+    expect(providerGroups('okta', ['b', 'a', 'b', 'x'.repeat(257)])).toEqual(['okta:a', 'okta:b']);
+  });
+
+  it('drop a name that fits a Grant alone but not with its provider in front', () => {
+    expect(providerGroups('okta', ['x'.repeat(256), 'x'.repeat(251)])).toEqual([`okta:${'x'.repeat(251)}`]);
   });
 
   it('drops groups no Grant can name, so a padded " system:masters" never reaches a token', () => {
-    expect(normalizeGroups([' system:masters', 'system:masters\t', '\u00a0admins', 'ops\n', 'Web Dev', 'eng'])).toEqual(['Web Dev', 'eng']);
+    expect(providerGroups('corp', [' system:masters', 'system:masters\t', '\u00a0admins', 'ops\n', 'Web Dev', 'eng'])).toEqual(['corp:Web Dev', 'corp:eng']);
   });
 
   it('take userinfo over the ID token, but only for the same subject', () => {

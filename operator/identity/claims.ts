@@ -1,6 +1,9 @@
 // Who an identity provider says someone is: the email and groups in its claims (ID token
 // merged with userinfo), by the provider's kind. Pure functions.
-import { isGroupName } from '../../api/grants.ts';
+import { isGroupName, sourcedGroup } from '../../api/grants.ts';
+
+/** As many groups as User.status.groups holds (the CRD's maxItems). */
+export const maxUserGroups = 5000;
 import type { ProviderSpec } from '../../api/v1alpha1/types.ts';
 import { UpstreamError } from './errors.ts';
 
@@ -39,9 +42,15 @@ export function groupsFromClaim(claims: Claims, claim = defaultGroupsClaim): str
   return [];
 }
 
-/** Sorted, without duplicates, only names a Grant can name (api/grants.ts), at most the 5000 User.status.groups holds. */
-export function normalizeGroups(groups: Iterable<string>): string[] {
-  return [...new Set([...groups].filter(isGroupName))].sort().slice(0, 5000);
+/**
+ * The provider's groups as Infra names them, `<provider>:<group>` (api/grants.ts): sorted,
+ * without duplicates, only names a Grant can name, at most the 5000 User.status.groups holds.
+ * A name no Grant can name is dropped before it is sourced, so a padded " system:masters"
+ * never reaches a token.
+ */
+export function providerGroups(provider: string, groups: Iterable<string>): string[] {
+  const sourced = [...groups].filter(isGroupName).map((g) => sourcedGroup(provider, g));
+  return [...new Set(sourced.filter(isGroupName))].sort().slice(0, maxUserGroups);
 }
 
 /** The ID token's claims with userinfo's on top; userinfo for another subject is refused. */

@@ -36,11 +36,11 @@ const oid = '6e7b768e-07e2-4810-8459-485f84f8f204';
 
 describe('Microsoft Graph memberOf (Azure AD)', () => {
   const page1 = {
-    '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#groups(id,displayName)',
-    '@odata.nextLink': `https://graph.microsoft.com/v1.0/users/${oid}/memberOf/microsoft.graph.group?$select=id,displayName&$top=999&$skiptoken=RFNwdAIAAQAAAB`,
+    '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#groups(id)',
+    '@odata.nextLink': `https://graph.microsoft.com/v1.0/users/${oid}/memberOf/microsoft.graph.group?$select=id&$top=999&$skiptoken=RFNwdAIAAQAAAB`,
     value: [
       { '@odata.type': '#microsoft.graph.group', id: '02bd9fd6-8f93-4758-87c3-1fb73740a315', displayName: 'Engineering' },
-      { '@odata.type': '#microsoft.graph.group', id: '4e7a9c3b-7e5a-4a55-a7f0-0a2b7c7c3a21', displayName: null },
+      { '@odata.type': '#microsoft.graph.group', displayName: 'No ID' },
     ],
   };
   const page2 = {
@@ -48,22 +48,20 @@ describe('Microsoft Graph memberOf (Azure AD)', () => {
     value: [{ '@odata.type': '#microsoft.graph.group', id: 'b320ee12-b1cd-4cca-b648-a437be61c5cd', displayName: 'Oncall' }],
   };
 
-  it("asks for the user's groups by object ID with the app token, follows @odata.nextLink, and keeps display names", async () => {
+  it("asks for the user's groups by object ID with the app token, follows @odata.nextLink, and names groups by object ID, never display name", async () => {
     const { fetch, requests } = scripted([
-      [`https://graph.microsoft.com/v1.0/users/${oid}/memberOf/microsoft.graph.group?$select=id,displayName&$top=999&$skiptoken`, 200, page2],
+      [`https://graph.microsoft.com/v1.0/users/${oid}/memberOf/microsoft.graph.group?$select=id&$top=999&$skiptoken`, 200, page2],
       [memberOfURL(oid), 200, page1],
     ]);
     const groups = await graphMemberOf(async () => 'app-token', fetch).groupsOf({ email: 'ann@contoso.com', objectId: oid });
-    expect(groups).toEqual(['Engineering', 'Oncall']);
+    expect(groups).toEqual(['02bd9fd6-8f93-4758-87c3-1fb73740a315', 'b320ee12-b1cd-4cca-b648-a437be61c5cd']);
     expect(requests.map((r) => r.url)).toEqual([memberOfURL(oid), page1['@odata.nextLink']]);
-    expect(requests[0]!.url).toBe(`https://graph.microsoft.com/v1.0/users/${oid}/memberOf/microsoft.graph.group?$select=id,displayName&$top=999`);
+    expect(requests[0]!.url).toBe(`https://graph.microsoft.com/v1.0/users/${oid}/memberOf/microsoft.graph.group?$select=id&$top=999`);
     expect(requests[0]!.headers['authorization']).toBe('Bearer app-token');
   });
 
   it('falls back to the UPN without an object ID', () => {
-    expect(memberOfURL('ann@contoso.com')).toBe(
-      'https://graph.microsoft.com/v1.0/users/ann%40contoso.com/memberOf/microsoft.graph.group?$select=id,displayName&$top=999',
-    );
+    expect(memberOfURL('ann@contoso.com')).toBe('https://graph.microsoft.com/v1.0/users/ann%40contoso.com/memberOf/microsoft.graph.group?$select=id&$top=999');
   });
 
   it('reads a deleted user as a refusal, a missing permission as a setup problem, a network failure as an outage', async () => {

@@ -75,10 +75,10 @@ afterAll(async () => {
 });
 
 describe('the authorization code flow', () => {
-  it('yields the email and groups (from userinfo, since the ID token of a code flow carries neither) and a refresh token', async () => {
+  it('yields the email and the groups named by the Provider (from userinfo, since the ID token of a code flow carries neither) and a refresh token', async () => {
     op.addUser('ann@example.com', 'ann-password', ['eng', 'oncall']);
     const identity = await clients().exchangeCode(provider(), await authorize('ann@example.com', 'ann-password'));
-    expect(identity).toMatchObject({ email: 'ann@example.com', groups: ['eng', 'oncall'], session: { subject: expect.stringMatching(/^user-/) } });
+    expect(identity).toMatchObject({ email: 'ann@example.com', groups: ['test:eng', 'test:oncall'], session: { subject: expect.stringMatching(/^user-/) } });
     expect(identity.session.refreshToken.length).toBeGreaterThan(20);
   });
 
@@ -120,7 +120,7 @@ describe('refreshing an upstream session', () => {
     const first = await c.exchangeCode(provider(), await authorize('dee@example.com', 'dee-password'));
     op.setGroups('dee@example.com', ['eng']);
     const refreshed = await c.refresh(provider(), 'dee@example.com', first.session);
-    expect(refreshed.groups).toEqual(['eng']);
+    expect(refreshed.groups).toEqual(['test:eng']);
     expect(refreshed.session.subject).toBe(first.session.subject);
     op.disable('dee@example.com');
     const refused = await c.refresh(provider(), 'dee@example.com', refreshed.session).catch((err: unknown) => err);
@@ -169,7 +169,7 @@ describe('the device flow', () => {
     // The person opens the verification URI, enters the code, signs in and confirms.
     await approveDevice(new Browser([op.ca]), started.verification_uri, started.user_code, { email: 'eve@example.com', password: 'eve-password' });
     const done = await c.pollDevice(provider(), started.device_code);
-    expect(done).toMatchObject({ identity: { email: 'eve@example.com', groups: ['ops'] } });
+    expect(done).toMatchObject({ identity: { email: 'eve@example.com', groups: ['test:ops'] } });
   });
 });
 

@@ -6,7 +6,7 @@ import * as oidc from 'openid-client';
 import type { LoginProvider } from '../../api/auth/v1alpha1/types.ts';
 import type { Provider } from '../../api/v1alpha1/types.ts';
 import { graphMemberOf, graphScope } from './azure-graph.ts';
-import { emailFrom, groupsFromClaim, mergeClaims, normalizeGroups, type Claims } from './claims.ts';
+import { emailFrom, groupsFromClaim, mergeClaims, providerGroups, type Claims } from './claims.ts';
 import { UpstreamError, oauthError, upstreamError } from './errors.ts';
 import { directoryGroups, parseServiceAccountKey } from './google-directory.ts';
 import { readProviderSecret, type ReadStoredSecret } from '../secret-refs.ts';
@@ -251,7 +251,7 @@ export class ProviderClients {
     }
     return {
       email,
-      groups: normalizeGroups([...groupsFromClaim(claims, spec.groupsClaim), ...fromSource]),
+      groups: providerGroups(provider.metadata.name!, [...groupsFromClaim(claims, spec.groupsClaim), ...fromSource]),
       session: { refreshToken, subject, ...(objectId ? { objectId } : {}) },
     };
   }

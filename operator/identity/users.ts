@@ -6,12 +6,14 @@
 // returns once this replica's cache shows it: the next request must see the new groups.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { groupSource } from '../../api/grants.ts';
 import { resources, type User, type UserStatus } from '../../api/v1alpha1/types.ts';
 import { findCondition, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
 import { statusCode } from '../../lib/kube.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import type { Hub } from '../hub.ts';
 import { userName } from '../names.ts';
+import { maxUserGroups } from './claims.ts';
 
 export const identityFieldManager = 'infra-operator-identity';
 /** The Verified condition: whether the identity provider still vouches for the user. */
@@ -23,6 +25,20 @@ const cacheSettleMs = 3_000;
 
 /** Status fields this module writes; null removes one. */
 export type IdentityStatus = { [K in 'provider' | 'groups' | 'lastLoginAt' | 'lastVerifiedAt' | 'passwordChangeRequired']?: UserStatus[K] | null };
+
+/**
+ * User.status.groups after a provider reports the person's groups (already sourced,
+ * `<provider>:<group>`): that provider's groups replace its old ones, another provider's
+ * stay (the person may log in through both), and names without a source, kept from before
+ * groups had sources, go.
+ */
+export function withProviderGroups(before: readonly string[], provider: string, groups: readonly string[]): string[] {
+  const others = before.filter((g) => {
+    const source = groupSource(g);
+    return source !== undefined && source !== provider;
+  });
+  return [...new Set([...others, ...groups])].sort().slice(0, maxUserGroups);
+}
 
 export class IdentityUsers {
   private readonly api: CustomObjectsApi;

@@ -14,6 +14,7 @@ import type { Credential, UpstreamRecord } from '../credentials/store.ts';
 import { authenticationFailed } from '../http/status.ts';
 import { openSession, sealSession, type IdentityDeps } from './deps.ts';
 import { UpstreamError } from './errors.ts';
+import { withProviderGroups } from './users.ts';
 
 export type Verification = { outcome: 'verified' } | { outcome: 'revoked'; reason: string } | { outcome: 'unavailable'; reason: string };
 
@@ -144,10 +145,11 @@ export class Verifier {
     const user = this.deps.hub.users.get(record.userName);
     if (!user) return;
     const before = user.status?.groups ?? [];
-    const updated = await this.deps.users.patchStatus(user, { groups, lastVerifiedAt: now.toISOString() });
-    if (before.join('\n') !== groups.join('\n')) {
-      const added = groups.filter((g) => !before.includes(g));
-      const removed = before.filter((g) => !groups.includes(g));
+    const after = withProviderGroups(before, record.provider, groups);
+    const updated = await this.deps.users.patchStatus(user, { groups: after, lastVerifiedAt: now.toISOString() });
+    if (before.join('\n') !== after.join('\n')) {
+      const added = after.filter((g) => !before.includes(g));
+      const removed = before.filter((g) => !after.includes(g));
       this.deps.audit.info(
         { action: 'user.groups-changed', user: record.email, provider: record.provider, added, removed },
         'groups changed at the identity provider',

@@ -11,6 +11,7 @@ import type { Credential, ProviderLoginMethod } from '../credentials/store.ts';
 import { sealSession, type IdentityDeps } from '../identity/deps.ts';
 import { UpstreamError } from '../identity/errors.ts';
 import type { UpstreamIdentity } from '../identity/providers.ts';
+import { withProviderGroups } from '../identity/users.ts';
 
 export interface ProviderLogin {
   user: User;
@@ -124,7 +125,8 @@ async function establish(deps: IdentityDeps, provider: Provider, identity: Upstr
     deps.events.record(existing, 'Normal', 'Created', `created at the first login through ${name}`);
   }
   const now = deps.now().toISOString();
-  const user = await deps.users.patchStatus(existing, { provider: name, groups: identity.groups, lastLoginAt: now, lastVerifiedAt: now });
+  const groups = withProviderGroups(existing.status?.groups ?? [], name, identity.groups);
+  const user = await deps.users.patchStatus(existing, { provider: name, groups, lastLoginAt: now, lastVerifiedAt: now });
   await deps.users.setVerified(user, { status: 'True', reason: 'LoggedIn', message: `${name} vouched for the user at login` }).catch((err: unknown) => {
     deps.logger.warn({ user: identity.email, err: errorMessage(err) }, 'could not record the Verified condition');
   });
