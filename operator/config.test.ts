@@ -60,6 +60,16 @@ describe('operator configuration', () => {
     expect(message).toMatch(/unknownSetting/);
   });
 
+  it('takes trusted proxies as addresses or ranges, and names an entry that is neither', () => {
+    expect(run(['--config', configFile('publicURL: https://x.example.com\ntrustedProxies: [10.0.0.0/8, loopback]\n')]).trustedProxies).toEqual([
+      '10.0.0.0/8',
+      'loopback',
+    ]);
+    expect(() => loadOperatorConfig(['--config', configFile('publicURL: https://x.example.com\ntrustedProxies: [my-load-balancer]\n')], {})).toThrow(
+      /trustedProxies\.0: invalid IP address: my-load-balancer: write an IP address or a CIDR range/,
+    );
+  });
+
   it('rejects the removed tls setting by name', () => {
     const file = configFile('publicURL: https://x.example.com\ntls:\n  certFile: /etc/tls/tls.crt\n  keyFile: /etc/tls/tls.key\n');
     expect(() => loadOperatorConfig(['--config', file], {})).toThrow(/Unrecognized key: "tls"/);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { duration } from '../api/duration.ts';
 import { dnsLabel } from '../api/grants.ts';
 import { maxTokenLifetimeMs } from '../api/tokens.ts';
+import { trustedProxyProblem } from './frontend/client-address.ts';
 import { loadProgramConfig, programUsage, type ParsedArgs, type Setting } from '../lib/config.ts';
 
 const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8443 or 127.0.0.1:0');
@@ -74,6 +75,18 @@ export const operatorConfigSchema = z
         lockoutDuration: duration.prefault('15m'),
       })
       .prefault({}),
+    /**
+     * Proxies in front of the public door (a load balancer, an ingress): from them, the client
+     * address for rate limits and password lockouts is the one they forward in X-Forwarded-For.
+     */
+    trustedProxies: z
+      .array(
+        z.string().superRefine((entry, ctx) => {
+          const problem = trustedProxyProblem(entry);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      )
+      .default([]),
     rateLimit: z
       .object({
         /** Logins, DeviceAuthorizations and unknown bearer keys a client address may send per second, on average. */

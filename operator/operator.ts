@@ -208,6 +208,7 @@ export class Operator {
       issuer: config.publicURL,
       jwks: () => this.keys.verifyKeys(),
       rateLimit: config.rateLimit,
+      trustedProxies: config.trustedProxies,
     });
     await listen(this.doors.public, config.listen.public);
     await listen(this.doors.aggregated, config.listen.aggregated);

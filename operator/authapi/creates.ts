@@ -20,7 +20,7 @@ import {
 } from '../../api/auth/v1alpha1/types.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { readJSONBody } from '../http/body.ts';
-import type { Authenticator, Caller } from '../http/caller.ts';
+import type { Authenticator, Caller, ClientAddress } from '../http/caller.ts';
 import { answerError, authenticationFailed, sendJSON } from '../http/status.ts';
 import { login } from '../login/login.ts';
 import { startDeviceLogin } from '../login/provider.ts';
@@ -48,7 +48,7 @@ export type CreateHandler = (req: IncomingMessage, res: ServerResponse, plural: 
  * doors route them here ahead of express: this is the operator's hottest path, and
  * express's router and body parser were a tenth of its CPU per token (bench/README.md).
  */
-export function authCreates(deps: AuthAPIDeps, authenticate: Authenticator, served: ReadonlySet<Kind> = allKinds): CreateHandler {
+export function authCreates(deps: AuthAPIDeps, authenticate: Authenticator, clientAddress: ClientAddress, served: ReadonlySet<Kind> = allKinds): CreateHandler {
   const handlers: Record<Kind, (spec: never, caller: Caller | undefined, req: IncomingMessage) => Promise<unknown>> = {
     Login: (spec: LoginSpec, _caller, req) => login(deps, spec, clientAddress(req)),
     TokenRequest: (spec: TokenRequestSpec, caller) => tokenRequest(deps, spec, requireCaller(caller)),
@@ -150,9 +150,4 @@ const publicKinds = new Set<Kind>(['Login', 'DeviceAuthorization']);
 function requireCaller(caller: Caller | undefined): Caller {
   if (!caller) throw authenticationFailed();
   return caller;
-}
-
-/** The peer address, for password attempt limits (X-Forwarded-For is not trusted). */
-function clientAddress(req: IncomingMessage): string | undefined {
-  return req.socket.remoteAddress;
 }

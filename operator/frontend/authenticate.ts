@@ -7,7 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { resolveIdentity } from '../access.ts';
 import type { CredentialStore } from '../credentials/store.ts';
-import type { Authenticator } from '../http/caller.ts';
+import type { Authenticator, ClientAddress } from '../http/caller.ts';
 import type { Hub } from '../hub.ts';
 
 export interface FrontProxyTrust {
@@ -33,7 +33,7 @@ export async function readFrontProxyTrust(kubeConfig: KubeConfig): Promise<Front
 export function aggregatedAuthenticator(
   hub: Hub,
   getTrust: () => FrontProxyTrust,
-): { fromFrontProxy: (req: IncomingMessage) => boolean; authenticate: Authenticator } {
+): { fromFrontProxy: (req: IncomingMessage) => boolean; authenticate: Authenticator; frontProxyUser: ClientAddress } {
   const fromFrontProxy = (req: IncomingMessage) => {
     const socket = req.socket as TLSSocket;
     const cn = socket.authorized ? socket.getPeerCertificate().subject?.CN : undefined;
@@ -45,7 +45,8 @@ export function aggregatedAuthenticator(
     if (!user) return undefined;
     return { identity: resolveIdentity(hub, user, req.headersDistinct['x-remote-group'] ?? [], { exactEmail: true }) };
   };
-  return { fromFrontProxy, authenticate };
+  const frontProxyUser: ClientAddress = (req) => `hub user ${req.headersDistinct['x-remote-user']?.[0] ?? '(none)'}`;
+  return { fromFrontProxy, authenticate, frontProxyUser };
 }
 
 /** `onUnknownKey` hears of every bearer key the door does not know (the rate limit counts them). */

@@ -13,10 +13,12 @@ import type { PemPair } from '../../lib/pki.ts';
 import { accessKeysAPI } from '../authapi/access-keys.ts';
 import { aggregatedKinds, authCreates, createdPlural, type CreateHandler } from '../authapi/creates.ts';
 import type { AuthAPIDeps } from '../authapi/deps.ts';
+import type { ClientAddress } from '../http/caller.ts';
 import { sendStatus } from '../http/status.ts';
 import { loginProvidersAPI } from '../login/provider-list.ts';
 import { managementAPI, type ManagementDeps } from '../management/api.ts';
 import { aggregatedAuthenticator, publicAuthenticator, type FrontProxyTrust } from './authenticate.ts';
+import { publicClientAddress } from './client-address.ts';
 import { authDiscovery, oidcDiscovery } from './discovery.ts';
 import { SourceRateLimiter, type RateLimitSettings } from './rate-limit.ts';
 
@@ -34,6 +36,8 @@ export interface DoorOptions {
   jwks: () => JSONWebKeySet;
   /** Per client address, for the public door's Logins, DeviceAuthorizations and unknown bearer keys. */
   rateLimit: RateLimitSettings;
+  /** Proxies whose X-Forwarded-For names the client at the public door (client-address.ts). */
+  trustedProxies: readonly string[];
 }
 
 /**
@@ -65,9 +69,9 @@ const sessionStarts = new Set<string>([kinds.Login.plural, kinds.DeviceAuthoriza
  * keys (those the authenticator reports to the limiter), before any of its work is done:
  * 429 with Retry-After, while other sources are served as before.
  */
-function limitSources(limiter: SourceRateLimiter, logger: Logger, next: RequestListener): RequestListener {
+function limitSources(limiter: SourceRateLimiter, clientAddress: ClientAddress, logger: Logger, next: RequestListener): RequestListener {
   return (req, res) => {
-    const source = req.socket.remoteAddress ?? '';
+    const source = clientAddress(req);
     const plural = createdPlural(req);
     const cost = plural !== undefined && sessionStarts.has(plural) ? 1 : req.headers.authorization ? 0 : undefined;
     const spent = cost === undefined ? undefined : limiter.take(source, cost);
@@ -80,15 +84,17 @@ function limitSources(limiter: SourceRateLimiter, logger: Logger, next: RequestL
 
 const notFound = (_req: IncomingMessage, res: ServerResponse) => sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource');
 
-export function createDoors({ deps, management, serving, trust, issuer, jwks, rateLimit }: DoorOptions): Doors {
+export function createDoors({ deps, management, serving, trust, issuer, jwks, rateLimit, trustedProxies }: DoorOptions): Doors {
   const aggregatedApp = api();
   aggregatedApp.use(authDiscovery(aggregatedKinds), notFound);
-  const { fromFrontProxy, authenticate } = aggregatedAuthenticator(deps.hub, trust);
-  const aggregatedRoutes = route(aggregatedApp, authCreates(deps, authenticate, aggregatedKinds));
+  const { fromFrontProxy, authenticate, frontProxyUser } = aggregatedAuthenticator(deps.hub, trust);
+  // Every request there comes from the hub's kube-apiserver: the client is the user it vouches for.
+  const aggregatedRoutes = route(aggregatedApp, authCreates(deps, authenticate, frontProxyUser, aggregatedKinds));
 
   const publicApp = api();
   const limiter = new SourceRateLimiter(rateLimit);
-  const authenticatePublic = publicAuthenticator(deps.hub, deps.credentials, (req) => limiter.take(req.socket.remoteAddress ?? ''));
+  const clientAddress = publicClientAddress(trustedProxies);
+  const authenticatePublic = publicAuthenticator(deps.hub, deps.credentials, (req) => limiter.take(clientAddress(req)));
   publicApp.use(
     oidcDiscovery(issuer, jwks),
     authDiscovery(),
@@ -104,7 +110,7 @@ export function createDoors({ deps, management, serving, trust, issuer, jwks, ra
   });
   const publicServer = createServer(
     { cert: serving.cert, key: serving.key },
-    limitSources(limiter, deps.logger, route(publicApp, authCreates(deps, authenticatePublic))),
+    limitSources(limiter, clientAddress, deps.logger, route(publicApp, authCreates(deps, authenticatePublic, clientAddress))),
   );
   return { aggregated, public: publicServer };
 }

@@ -11,3 +11,10 @@ export interface Caller {
 }
 
 export type Authenticator = (req: IncomingMessage) => Promise<Caller | undefined>;
+
+/**
+ * What identifies the client that sent a request, for limits that count per client: its
+ * address at the public door (frontend/client-address.ts), the user the hub's front proxy
+ * vouches for at the aggregated door, where every request comes from the kube-apiserver.
+ */
+export type ClientAddress = (req: IncomingMessage) => string;
