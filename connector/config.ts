@@ -1,6 +1,7 @@
 // infra-connector's configuration (file, environment, flags; see lib/config.ts).
 import { z } from 'zod';
 import { destinationNameProblem, dnsLabel } from '../api/grants.ts';
+import { duration } from '../api/duration.ts';
 import { loadProgramConfig, programUsage, type ParsedArgs, type Setting } from '../lib/config.ts';
 
 const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8443 or 127.0.0.1:0');
@@ -32,6 +33,8 @@ export const connectorConfigSchema = z
           ),
         dnsNames: z.array(z.string().min(1)).default([]),
         ipAddresses: z.array(z.ipv4().or(z.ipv6())).default([]),
+        /** How long each serving certificate the proxy issues itself is valid; it is renewed well before, while serving. */
+        certificateLifetime: duration.prefault('30d').refine((ms) => ms >= 3_000, 'must be 3s or more'),
       })
       .prefault({}),
     listen: z.object({ metrics: listenAddress.default('0.0.0.0:8080') }).prefault({}),

@@ -23,6 +23,7 @@ import { ControllerMetrics } from '../lib/controller/controller.ts';
 import { Informer, type ListPage } from '../lib/controller/informer.ts';
 import type { Logger } from '../lib/log.ts';
 import { close, healthServer, listen, splitAddress } from '../lib/serve.ts';
+import { ServingCertRenewer } from '../lib/serving-renewer.ts';
 import type { ConnectorConfig } from './config.ts';
 import { JwksCache } from './proxy/jwks.ts';
 import { createProxyServer, type ProxyServer } from './proxy/server.ts';
@@ -62,6 +63,7 @@ export class Connector {
   private readonly keys: JwksCache;
   private registration: Registration | undefined;
   private proxy: ProxyServer | undefined;
+  private renewer: ServingCertRenewer | undefined;
   private metricsServer: HttpServer | undefined;
   private proxyAddress: AddressInfo | undefined;
   private started = false;
@@ -138,7 +140,7 @@ export class Connector {
     // that does not make the connector unready: it keeps serving on cached keys.
     this.metricsServer = await listen(
       healthServer(this.registry, () =>
-        this.started && this.keys.ready ? undefined : "waiting for the spoke caches, the proxy or the operator's signing keys",
+        this.started && this.keys.ready ? this.renewer?.readiness() : "waiting for the spoke caches, the proxy or the operator's signing keys",
       ),
       config.listen.metrics,
     );
@@ -155,7 +157,9 @@ export class Connector {
 
     const ca = await ensureCASecret(this.spokeConfig, config.namespace, proxyCASecret, 'infra-connector');
     const names = certificateNames(config.proxy.dnsNames, config.proxy.ipAddresses, config.proxy.url);
-    const serving = await ca.issue({ commonName: names.dnsNames[0]!, usage: 'server', validFor: { days: 90 }, ...names });
+    const lifetimeMs = config.proxy.certificateLifetime;
+    const issue = () => ca.issue({ commonName: names.dnsNames[0]!, usage: 'server', validFor: { seconds: Math.floor(lifetimeMs / 1000) }, ...names });
+    const serving = await issue();
     this.proxy = createProxyServer({
       tls: serving,
       destination: config.destination,
@@ -167,6 +171,17 @@ export class Connector {
     });
     const { host, port } = splitAddress(config.proxy.listen);
     this.proxyAddress = await this.proxy.listen(port, host);
+    // Renewed at a third of its lifetime (daily for the default 30 days), in place: open
+    // connections keep the certificate they began with.
+    this.renewer = new ServingCertRenewer({
+      program: 'connector',
+      renewEveryMs: Math.min(lifetimeMs / 3, 24 * 3_600_000),
+      issue,
+      use: (pair) => this.proxy!.server.setSecureContext({ cert: pair.cert, key: pair.key }),
+      logger: this.logger,
+      registry: this.registry,
+    });
+    this.renewer.start(serving);
 
     this.registration = new Registration({
       destination: config.destination,
@@ -191,6 +206,7 @@ export class Connector {
   async stop(): Promise<void> {
     this.started = false;
     this.registration?.stop();
+    this.renewer?.stop();
     await this.rbac.stop();
     this.keys.stop();
     await this.proxy?.close();

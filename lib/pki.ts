@@ -36,13 +36,14 @@ export interface Duration {
   days?: number;
   hours?: number;
   minutes?: number;
+  seconds?: number;
 }
 
 const defaultValidity: Duration = { days: 365 };
 
 function validity(duration: Duration): { notBefore: Date; notAfter: Date } {
   const now = Date.now();
-  const ms = ((duration.days ?? 0) * 24 * 60 + (duration.hours ?? 0) * 60 + (duration.minutes ?? 0)) * 60_000;
+  const ms = ((duration.days ?? 0) * 24 * 60 + (duration.hours ?? 0) * 60 + (duration.minutes ?? 0)) * 60_000 + (duration.seconds ?? 0) * 1_000;
   // Backdate a little so a peer with a slightly slow clock accepts a fresh certificate.
   return { notBefore: new Date(now - 5 * 60_000), notAfter: new Date(now + ms) };
 }

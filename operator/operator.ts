@@ -38,7 +38,8 @@ import { secretSealer } from './identity/sealing.ts';
 import type { StoredSecret } from './secret-refs.ts';
 import { IdentityUsers } from './identity/users.ts';
 import { Verifier } from './identity/verification.ts';
-import { ensureServingCA, issueServingCert, servingNames, ServingCertRenewer } from './serving.ts';
+import { ServingCertRenewer } from '../lib/serving-renewer.ts';
+import { ensureServingCA, issueServingCert, servingNames, servingRenewMs } from './serving.ts';
 import { issueToken } from '../api/tokens.ts';
 import { SigningKeyStore } from './signing/store.ts';
 import { resources } from '../api/v1alpha1/types.ts';
@@ -216,6 +217,8 @@ export class Operator {
     this.timers.push(setInterval(() => void this.refreshTrust(), trustRefreshMs));
     for (const timer of this.timers) timer.unref();
     this.renewer = new ServingCertRenewer({
+      program: 'operator',
+      renewEveryMs: servingRenewMs,
       issue: () => issueServingCert(ca, names),
       use: (pair) => {
         updateDoorTLS(this.doors!, pair, this.trust!);

@@ -28,6 +28,8 @@ export interface InfraOptions {
   operatorEnv?: NodeJS.ProcessEnv;
   /** Both programs' log level; debug when absent. */
   logLevel?: ConnectorOptions['logLevel'];
+  /** The connector proxy's certificate lifetime, e.g. 6s to see renewals. */
+  proxyCertificateLifetime?: string;
 }
 
 export interface Infra {
@@ -88,6 +90,7 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
     kubeconfig: spokeKubeconfig,
     hubKubeconfig: connectorHubKubeconfig,
     proxyKubeconfig: proxyIdentity.kubeconfig,
+    ...(options.proxyCertificateLifetime ? { proxyCertificateLifetime: options.proxyCertificateLifetime } : {}),
     issuer: operator.publicURL,
     issuerCAFile,
     namespace,

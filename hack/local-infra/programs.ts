@@ -146,6 +146,8 @@ export interface ConnectorOptions {
   hubKubeconfig: string;
   /** The proxy's own spoke identity (proxy-identity.ts); the spoke kubeconfig's when absent. */
   proxyKubeconfig?: string;
+  /** proxy.certificateLifetime (e.g. 6s to see renewals); the connector's default when absent. */
+  proxyCertificateLifetime?: string;
   issuer: string;
   issuerCAFile: string;
   /** Spoke namespace for the proxy's CA Secret. */
@@ -156,10 +158,15 @@ export interface ConnectorOptions {
 }
 
 export async function startConnector(options: ConnectorOptions): Promise<RunningConnector> {
-  const { logFile, pickPorts, proxyKubeconfig, ...config } = options;
+  const { logFile, pickPorts, proxyKubeconfig, proxyCertificateLifetime, ...config } = options;
   return startOnFreePorts(2, pickPorts ?? freePorts, async ([proxyPort, metricsPort]) => {
     const proxyURL = `https://127.0.0.1:${proxyPort}`;
-    const proxy = { listen: `127.0.0.1:${proxyPort}`, url: proxyURL, ...(proxyKubeconfig ? { kubeconfig: proxyKubeconfig } : {}) };
+    const proxy = {
+      listen: `127.0.0.1:${proxyPort}`,
+      url: proxyURL,
+      ...(proxyKubeconfig ? { kubeconfig: proxyKubeconfig } : {}),
+      ...(proxyCertificateLifetime ? { certificateLifetime: proxyCertificateLifetime } : {}),
+    };
     const program = await startProgram('connector', { ...config, proxy }, metricsPort!, logFile);
     return { ...program, proxyURL };
   });

@@ -5,12 +5,14 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createCertificateAuthority, type PemPair } from '../lib/pki.ts';
-import { close, healthServer, listen } from '../lib/serve.ts';
-import { ServingCertRenewer, servingRenewMs } from './serving.ts';
+import { createCertificateAuthority, type PemPair } from './pki.ts';
+import { close, healthServer, listen } from './serve.ts';
+import { ServingCertRenewer } from './serving-renewer.ts';
 
 const second = 1_000;
 const day = 86_400_000;
+/** The operator's schedule: daily, for a 30-day certificate. */
+const servingRenewMs = day;
 const failuresMetric = 'infra_operator_serving_certificate_renewal_failures_total';
 const expiryMetric = 'infra_operator_serving_certificate_expiry_timestamp_seconds';
 
@@ -41,7 +43,15 @@ function setup(issue: () => Promise<PemPair>, random = () => 0) {
     new Writable({ write: (chunk: Buffer, _encoding, done) => (logs.push(JSON.parse(chunk.toString()) as (typeof logs)[number]), done()) }),
   );
   const used: PemPair[] = [];
-  const renewer = new ServingCertRenewer({ issue, use: (pair) => void used.push(pair), logger, registry, random });
+  const renewer = new ServingCertRenewer({
+    program: 'operator',
+    renewEveryMs: servingRenewMs,
+    issue,
+    use: (pair) => void used.push(pair),
+    logger,
+    registry,
+    random,
+  });
   const metric = async (name: string) => (await registry.getSingleMetric(name)!.get()).values[0]?.value;
   return { renewer, registry, logs, used, metric };
 }
@@ -108,7 +118,15 @@ describe('serving certificate renewal', () => {
       if (refuse) throw new Error('setSecureContext: bad certificate');
       used.push(pair);
     };
-    const renewer = new ServingCertRenewer({ issue: async () => sixtyDays, use, logger: pino({ level: 'silent' }), registry, random: () => 0 });
+    const renewer = new ServingCertRenewer({
+      program: 'operator',
+      renewEveryMs: servingRenewMs,
+      issue: async () => sixtyDays,
+      use,
+      logger: pino({ level: 'silent' }),
+      registry,
+      random: () => 0,
+    });
     renewer.start(thirtyDays);
     await vi.advanceTimersByTimeAsync(servingRenewMs);
     expect((await registry.getSingleMetric(failuresMetric)!.get()).values[0]?.value).toBe(1);
