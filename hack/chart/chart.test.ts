@@ -1,9 +1,12 @@
 // charts/infra against config/: the committed chart is what config/ generates, helm lint
 // passes, default values render exactly the objects kustomize renders, each value changes
 // what it names, and a value of the wrong type fails helm template with the field named.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConnectorConfig } from '../../connector/config.ts';
+import { loadOperatorConfig } from '../../operator/config.ts';
+import { testDirectory } from '../../test/temporary.ts';
 import { chartDir, generateChart } from './chart.ts';
 import { helm, helmBinary, renderChart, renderChartRaw } from './helm.ts';
 import { kustomize, objectKey, type KubernetesObject } from './kustomize.ts';
@@ -112,6 +115,38 @@ describe('charts/infra', { timeout: 60_000 }, () => {
     expect(find(objects, 'Deployment', 'infra-operator')).toBeDefined();
   });
 
+  it('writes config files the operator and connector load, with the config values merged in', async () => {
+    const objects = await renderChart([
+      'spoke.enabled=true',
+      'namespace.name=tenant-infra',
+      'operator.config.publicURL=https://infra.acme.test',
+      'operator.config.bootstrapAdmins={admin@acme.test}',
+      'operator.config.tokens.lifetime=2m',
+      'connector.config.destination=acme',
+      'connector.config.proxy.url=https://acme.infra.acme.test',
+    ]);
+    const dir = testDirectory('infra-chart-config-');
+    const configFile = async (name: string) => {
+      const path = join(dir, `${name}.yaml`);
+      await writeFile(path, (find(objects, 'ConfigMap', name)?.data as Record<string, string>)['config.yaml']!);
+      return ['--config', path];
+    };
+    const operator = loadOperatorConfig(await configFile('infra-operator'), {});
+    expect(operator.kind === 'run' && operator.config).toMatchObject({
+      namespace: 'tenant-infra',
+      publicURL: 'https://infra.acme.test',
+      bootstrapAdmins: ['admin@acme.test'],
+      tokens: { lifetime: 120_000 },
+      apiService: { serviceName: 'infra-operator' },
+    });
+    const connector = loadConnectorConfig(await configFile('infra-connector'), {});
+    expect(connector.kind === 'run' && connector.config).toMatchObject({
+      namespace: 'tenant-infra',
+      destination: 'acme',
+      proxy: { url: 'https://acme.infra.acme.test', kubeconfig: '/etc/infra/proxy-kubeconfig.yaml' },
+    });
+  });
+
   it('refuses a value of the wrong type, an unknown value and a bad quantity in helm template, naming the field', async () => {
     const wrongType = await renderChartRaw(['operator.replicas=two']);
     expect(wrongType.code).not.toBe(0);
@@ -126,6 +161,13 @@ describe('charts/infra', { timeout: 60_000 }, () => {
     const quantity = await renderChartRaw(['connector.resources.limits.memory=512MB']);
     expect(quantity.code).not.toBe(0);
     expect(quantity.stderr).toContain('/connector/resources/limits/memory');
+
+    // A program's settings are checked against the schema the program validates its file with.
+    const setting = await renderChartRaw(['operator.config.publicUrl=https://infra.acme.test']);
+    expect(setting.code).not.toBe(0);
+    expect(setting.stderr).toContain("at '/operator/config': additional properties 'publicUrl' not allowed");
+    const settingType = await renderChartRaw(['operator.config.sessions.maxPerUser=many']);
+    expect(settingType.stderr).toContain("at '/operator/config/sessions/maxPerUser': got string, want integer");
   });
 });
 

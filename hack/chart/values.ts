@@ -2,6 +2,7 @@
 // and the JSON schema Helm checks them against before rendering. The schema's
 // descriptions are also values.yaml's comments, so the two say the same.
 import { Document, isMap, isPair, isScalar, visit } from 'yaml';
+import { programConfigSchema } from './config-schemas.ts';
 import type { ChartModel, Component, Container } from './model.ts';
 import { guardrailKinds } from './templates.ts';
 
@@ -54,6 +55,7 @@ function componentSchema(component: Component): Schema {
       ? {
           config: {
             type: 'object',
+            ...programConfigSchema(component.key),
             description: `Merged into the config file of ConfigMap ${component.configMap} (keys replace config/'s; docs/${component.key}.md lists them). Empty: config/'s file as it is.`,
           },
         }
