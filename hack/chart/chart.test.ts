@@ -4,6 +4,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { loadConnectorConfig } from '../../connector/config.ts';
 import { loadOperatorConfig } from '../../operator/config.ts';
 import { testDirectory } from '../../test/temporary.ts';
@@ -145,6 +146,12 @@ describe('charts/infra', { timeout: 60_000 }, () => {
       destination: 'acme',
       proxy: { url: 'https://acme.infra.acme.test', kubeconfig: '/etc/infra/proxy-kubeconfig.yaml' },
     });
+  });
+
+  it("replaces config/'s setting with a false, zero or empty one, and keeps the settings beside it", async () => {
+    const objects = await renderChart(['hub.enabled=false', 'spoke.enabled=true', 'connector.config.proxy.kubeconfig=']);
+    const file = parse((find(objects, 'ConfigMap', 'infra-connector')?.data as Record<string, string>)['config.yaml']!) as { proxy: Record<string, unknown> };
+    expect(file.proxy).toEqual({ kubeconfig: '', url: 'https://production.infra.example.com' });
   });
 
   it('refuses a value of the wrong type, an unknown value and a bad quantity in helm template, naming the field', async () => {

@@ -23,7 +23,7 @@ async function chartYaml(): Promise<string> {
     appVersion: version,
     home: 'https://github.com/infrahq/infra',
   };
-  return `${generatedHeader}\n${stringify(chart)}`;
+  return `${generatedHeader}\n${stringify(chart, { lineWidth: 0 })}`;
 }
 
 /** Formatted as `prettier --check` expects it, like every JSON file in the repository. */
