@@ -25,7 +25,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 deps: node_modules/.package-lock.json ## Install npm packages, including the pinned Node runtime.
 
 .PHONY: tools
-tools: ## Build (or find cached) kube-apiserver and etcd under ~/.cache/infra.
+tools: ## Build (or find cached) kube-apiserver, etcd, helm and the other Go tools under ~/.cache/infra.
 	hack/build-tools.sh >/dev/null
 
 .PHONY: build
@@ -41,7 +41,7 @@ lint: deps ## Lint: ESLint (type-aware), Prettier --check, and the layering rule
 	$(NPM) run lint
 
 .PHONY: manifests
-manifests: deps ## Regenerate the TypeScript API types from crds/ and config/argocd/argocd-cm.yaml from health.lua.
+manifests: deps ## Regenerate the TypeScript API types from crds/, config/argocd/argocd-cm.yaml from health.lua, and the Helm chart charts/infra from config/.
 	$(NPM) run manifests
 
 .PHONY: test

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the kube-apiserver, kube-controller-manager and etcd that the local control plane runs
-# (and the Lua interpreter for the Argo CD health checks, and the bench's load generator), from the Go
+# (and the Lua interpreter for the Argo CD health checks, the bench's load generator, and the helm
+# CLI that lints and renders charts/infra), from the Go
 # modules pinned in hack/tools/, and caches them under ~/.cache/infra/bin keyed by
 # version and by the hash of the pinning go.mod/go.sum. Prints nothing but progress to
 # stderr; prints the cache directory on stdout. Safe to run concurrently (flock).
@@ -38,7 +39,8 @@ build() {
 
 kube_version=$(sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\)$/\1/p' "$root/hack/tools/kube-apiserver/go.mod")
 etcd_version=$(sed -n 's/^require go.etcd.io\/etcd\/server\/v3 \(v[0-9.]*\)$/\1/p' "$root/hack/tools/etcd/go.mod")
-[[ -n $kube_version && -n $etcd_version ]] || { echo "build-tools: cannot read pinned versions from hack/tools/*/go.mod" >&2; exit 1; }
+helm_version=$(sed -n 's/^require helm.sh\/helm\/v4 \(v[0-9.]*\)$/\1/p' "$root/hack/tools/helm/go.mod")
+[[ -n $kube_version && -n $etcd_version && -n $helm_version ]] || { echo "build-tools: cannot read pinned versions from hack/tools/*/go.mod" >&2; exit 1; }
 
 build "$root/hack/tools/etcd" go.etcd.io/etcd/server/v3 etcd "$etcd_version"
 version_ldflags="-X k8s.io/component-base/version.gitVersion=$kube_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$kube_version") -X k8s.io/component-base/version.gitTreeState=clean"
@@ -52,5 +54,9 @@ build "$root/hack/tools/kube-apiserver" k8s.io/kubernetes/cmd/kube-controller-ma
 build "$root/hack/tools/lua-health" . lua-health "$(sha256sum "$root/hack/tools/lua-health/main.go" | cut -c1-12)"
 # The bench's HTTPS load generator (standard library only); versioned by main.go's hash too.
 build "$root/hack/tools/loadgen" . loadgen "$(sha256sum "$root/hack/tools/loadgen/main.go" | cut -c1-12)"
+
+# helm, for charts/infra (lint, template, the values schema); its version string is set the way
+# helm's own Makefile does, so `helm version` names the pinned release.
+build "$root/hack/tools/helm" helm.sh/helm/v4/cmd/helm helm "$helm_version" "-X helm.sh/helm/v4/internal/version.version=$helm_version -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
 
 echo "$bin_dir"

@@ -1,4 +1,4 @@
-// Locates the Go-built tools (kube-apiserver, kube-controller-manager, etcd, lua-health, loadgen),
+// Locates the Go-built tools (kube-apiserver, kube-controller-manager, etcd, lua-health, loadgen, helm),
 // building and caching them on first use.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -15,6 +15,8 @@ export interface ToolPaths {
   luaHealth: string;
   /** The bench's HTTPS load generator (hack/tools/loadgen). */
   loadgen: string;
+  /** The helm CLI, for charts/infra (hack/tools/helm). */
+  helm: string;
   kubernetesVersion: string;
 }
 
@@ -33,6 +35,7 @@ export async function toolPaths(): Promise<ToolPaths> {
     kubeControllerManager: join(binDir, 'kube-controller-manager'),
     luaHealth: join(binDir, 'lua-health'),
     loadgen: join(binDir, 'loadgen'),
+    helm: join(binDir, 'helm'),
     kubernetesVersion,
   };
 }
