@@ -1,7 +1,7 @@
 // Shell completion as a shell runs it: the real bash sources `infra completion bash` and
 // completes `infra use <TAB>` from the names the CLI cached at login, with the session's
 // server listening on loopback to catch any request completion might send.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -46,30 +46,63 @@ async function countingServer(): Promise<{ listener: Server; url: string; connec
 let listener: Server | undefined;
 afterEach(() => void listener?.close());
 
+/** Logged in (which caches the names), then the session moved to a server that counts every connection. */
+async function loggedInBehindCountingServer(): Promise<{ f: Fake; connections: () => number }> {
+  const f = fake({ loggedIn: false, stdin: 'iak_k.s' });
+  await f.run('login', server, '--key-stdin');
+  expect(readFileSync(destinationCachePath(f.io.env), 'utf8')).toBe('development-aws-us\nproduction\nproduction.web\n');
+  const counting = await countingServer();
+  listener = counting.listener;
+  const config = loadConfig(f.io.env);
+  config.servers[counting.url] = config.servers[server]!;
+  config.current = counting.url;
+  saveConfig(config, f.io.env);
+  return { f, connections: counting.connections };
+}
+
+/** Installed shells only: `make test` installs neither zsh nor fish (it would need root), so the content tests below always run. */
+const onPath = (shell: string) => spawnSync('sh', ['-c', `command -v ${shell}`]).status === 0;
+
+/** A shell program's output lines, run with the user's environment but this home. */
+async function shellLines(f: Fake, shell: string, args: string[]): Promise<string[]> {
+  const { stdout } = await run(shell, args, { env: { ...process.env, HOME: join(f.home, '..'), INFRA_HOME: f.home } });
+  return stdout.split('\n').filter(Boolean);
+}
+
 describe('infra use <TAB>', () => {
   it('offers in bash the destinations cached at login, with no network request, and nothing after logout', async () => {
-    const f = fake({ loggedIn: false, stdin: 'iak_k.s' });
-    await f.run('login', server, '--key-stdin');
-    expect(readFileSync(destinationCachePath(f.io.env), 'utf8')).toBe('development-aws-us\nproduction\nproduction.web\n');
-
-    // The session now points at a server that counts every connection.
-    const counting = await countingServer();
-    listener = counting.listener;
-    const config = loadConfig(f.io.env);
-    config.servers[counting.url] = config.servers[server]!;
-    config.current = counting.url;
-    saveConfig(config, f.io.env);
-
+    const { f, connections } = await loggedInBehindCountingServer();
     const script = await completionScript(f, 'bash');
     expect(await bashCompletes(f, script, 'use', '')).toEqual(['development-aws-us', 'production', 'production.web']);
     expect(await bashCompletes(f, script, 'use', 'prod')).toEqual(['production', 'production.web']);
     expect(await bashCompletes(f, script, 'use', '--')).toEqual(['--help']);
     expect(await bashCompletes(f, script, 'us')).toEqual(['use', 'users']);
-    expect(counting.connections()).toBe(0);
+    expect(connections()).toBe(0);
 
     await f.run('logout');
     expect(existsSync(destinationCachePath(f.io.env))).toBe(false);
     expect(await bashCompletes(f, script, 'use', '')).toEqual([]);
+  });
+
+  it.runIf(onPath('fish'))('offers in fish the cached destinations, subcommands and options, with no network request', async () => {
+    const { f, connections } = await loggedInBehindCountingServer();
+    const script = await completionScript(f, 'fish');
+    const complete = (line: string) => shellLines(f, 'fish', ['--no-config', '-c', `source $argv[1]; complete -C '${line}'`, script]);
+    expect(await complete('infra use ')).toEqual(['development-aws-us', 'production', 'production.web']);
+    expect(await complete('infra use prod')).toEqual(['production', 'production.web']);
+    expect(await complete('infra use production ')).toEqual([]);
+    expect((await complete('infra grants ')).map((l) => l.split('\t')[0])).toEqual(['add', 'list', 'ls', 'remove', 'rm']);
+    expect(await complete('infra login --ca')).toEqual(["--ca-file\ttrust the server's certificate through this CA certificate (PEM)"]);
+    expect(connections()).toBe(0);
+  });
+
+  it.runIf(onPath('zsh'))('registers in zsh through bashcompinit, and its function offers the cached destinations', async () => {
+    const { f, connections } = await loggedInBehindCountingServer();
+    const script = await completionScript(f, 'zsh');
+    // As zsh's _bash_complete calls it: sh emulation, COMP_WORDS and COMP_CWORD set.
+    const program = `autoload -U +X compinit && compinit -u; source $1; print -r -- "$_comps[infra]"; emulate sh -c 'COMP_WORDS=(infra use prod); COMP_CWORD=2; _infra; printf "%s\n" "\${COMPREPLY[@]}"'`;
+    expect(await shellLines(f, 'zsh', ['-f', '-c', program, 'zsh', script])).toEqual(['_bash_complete -o default -F _infra', 'production', 'production.web']);
+    expect(connections()).toBe(0);
   });
 
   it('never expands what the cache file holds', async () => {

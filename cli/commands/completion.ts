@@ -126,7 +126,8 @@ end
 # The subcommands typed so far start with these.
 function __infra_path_starts
     set -l words (__infra_words)
-    test (count $words) -ge (count $argv); and test "$words[1..(count $argv)]" = "$argv"
+    set -l n (count $argv)
+    test (count $words) -ge $n; and test "$words[1..$n]" = "$argv"
 end
 # The names \`infra use\` takes, from the file the CLI keeps; only plain DEST[.NS] names.
 function __infra_destinations
@@ -135,6 +136,7 @@ function __infra_destinations
     test -r "$home/destinations"; and string match -r -- '^[a-z0-9][-a-z0-9.]*$' <"$home/destinations"
 end
 complete -c infra -f
+complete -c infra -s h -l help -d 'show help'
 ${lines.join('\n')}
 ${destinationCommands.map((name) => `complete -c infra -n '__infra_path_is ${name}' -a '(__infra_destinations)'`).join('\n')}
 `;
