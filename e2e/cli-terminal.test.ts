@@ -1,7 +1,7 @@
 // `infra login` as a person at a terminal sees it: the bundled CLI on a pseudo-terminal,
 // driven with the keys a person presses, against two replicas of a real operator (two
-// servers the CLI knows), the real hub and spoke; then `infra use <TAB>` in the real bash
-// from the names that login cached.
+// servers the CLI knows) with a Provider at the real test OpenID Provider, the real hub
+// and spoke; then `infra use <TAB>` in the real bash from the names that login cached.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { programBundle } from '../hack/build.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { cluster, createProviderSecret, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { startOIDCProvider, type TestOP } from '../test/oidc-provider.ts';
 import { keys, openTerminal } from '../test/terminal.ts';
 import { infraCLI, newUserHome, type UserHome } from '../test/user-shell.ts';
 
@@ -23,6 +24,8 @@ const email = `${uniqueName('erin')}@example.com`;
 const password = 'a long enough password';
 const operatorNamespace = uniqueName('infra');
 const grantName = uniqueName('tty-grant');
+const provider = uniqueName('tty-corp');
+let op: TestOP;
 let infra: Infra;
 let replica: RunningOperator;
 let dir: string;
@@ -30,25 +33,45 @@ let caFile: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'infra-cli-terminal-'));
+  op = await startOIDCProvider();
   await kubectlOk('spoke', ['create', 'namespace', namespace]);
+  // The operators reach the OP over HTTPS with the OP's own CA, as with a private IdP.
+  const operatorEnv = { NODE_EXTRA_CA_CERTS: op.caFile };
   infra = await startInfra({
     hubKubeconfig: cluster('hub').adminKubeconfig,
     spokeKubeconfig: cluster('spoke').adminKubeconfig,
     namespace: operatorNamespace,
     destination,
+    operatorEnv,
   });
-  replica = await startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: operatorNamespace, identity: uniqueName('replica') });
+  replica = await startOperator({
+    kubeconfig: cluster('hub').adminKubeconfig,
+    namespace: operatorNamespace,
+    identity: uniqueName('replica'),
+    env: operatorEnv,
+  });
+  await createProviderSecret(operatorNamespace, { name: `${provider}-oidc`, provider, issuer: op.issuer, clientSecret: op.client.secret });
   caFile = join(dir, 'operator-ca.crt');
   await writeFile(caFile, infra.operatorCA);
   await infra.addUser(email, password);
-  await kubectlOk('hub', ['apply', '-f', '-'], {
-    input: stringify({
+  const objects = [
+    {
       apiVersion: 'infrahq.com/v1alpha1',
       kind: 'Grant',
       metadata: { name: grantName },
       spec: { user: email, role: 'view', resource: `${destination}.${namespace}` },
-    }),
-  });
+    },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'Provider',
+      metadata: { name: provider },
+      spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: `${provider}-oidc`, key: 'clientSecret' } },
+    },
+  ];
+  await kubectlOk('hub', ['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
+  await eventually(async () => {
+    expect(await kubectlOk('hub', ['get', 'provider', provider, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).toBe('True');
+  }, 30_000);
   await eventually(async () => {
     expect(await kubectlOk('hub', ['get', 'destination', destination, '-o', 'jsonpath={.spec.url}'])).toBe(infra.connector.proxyURL);
   }, 30_000);
@@ -56,8 +79,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await kubectl('hub', ['delete', 'grant', grantName, '--ignore-not-found']);
+  await kubectl('hub', ['delete', 'provider', provider, '--ignore-not-found']);
   await replica?.stop();
   await infra?.stop();
+  await op?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -74,7 +99,7 @@ async function homeWithTwoServers(): Promise<{ home: UserHome; key: string }> {
 }
 
 describe('infra login on a terminal', () => {
-  it('offers the known servers to pick from, then an access key beside password, read without echo', async () => {
+  it('offers the known servers to pick from, then an access key beside providers and password, read without echo', async () => {
     const { home, key } = await homeWithTwoServers();
     const terminal = openTerminal(process.execPath, [programBundle('cli'), 'login'], home);
     try {
@@ -85,9 +110,10 @@ describe('infra login on a terminal', () => {
       await terminal.waitFor(new RegExp(`❯ ${replica.publicURL}`));
       terminal.type(keys.enter);
 
-      await terminal.waitFor(/Log in with:[^]*❯ email and password\n {2}an access key/);
+      // The ready providers first (this suite's, and any other a suite left), then the built-in ways.
+      await terminal.waitFor(new RegExp(`Log in with:\\n❯ [^]*${provider} \\(oidc\\)\\n[^]*  email and password\\n  an access key`));
       const menu = terminal.screen().length;
-      terminal.type(keys.down);
+      terminal.type(keys.up); // the list wraps: up from the first is the last
       await terminal.waitFor('❯ an access key', { from: menu });
       terminal.type(keys.enter);
 
