@@ -21,7 +21,7 @@ export function registerCompletion(program: Command, io: Io): void {
       `
 Examples:
   $ source <(infra completion bash)
-  $ infra completion zsh > "\${fpath[1]}/_infra"
+  $ source <(infra completion zsh)      # in ~/.zshrc, after compinit
   $ infra completion fish > ~/.config/fish/completions/infra.fish`,
     )
     .action((shell: string) => io.out(completion(program, shell)));
