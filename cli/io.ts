@@ -7,9 +7,11 @@ export interface Prompter {
   /** The signal cancels the prompt (it then rejects). */
   input(message: string, signal?: AbortSignal): Promise<string>;
   password(message: string): Promise<string>;
+  /** A secret that is never shown, not even as a mask: an access key. */
+  secret(message: string): Promise<string>;
   confirm(message: string): Promise<boolean>;
-  /** One of the choices' values. */
-  select(message: string, choices: { name: string; value: string }[]): Promise<string>;
+  /** One of the choices' values; the cursor starts on `initial` when it is one. */
+  select(message: string, choices: { name: string; value: string }[], initial?: string): Promise<string>;
 }
 
 export interface Io {
@@ -45,8 +47,10 @@ export function processIo(script: string): Io {
     prompt: {
       input: async (message, signal) => (await import('@inquirer/prompts')).input({ message, required: true }, signal ? { signal } : {}),
       password: async (message) => (await import('@inquirer/prompts')).password({ message, mask: true }),
+      secret: async (message) => (await import('@inquirer/prompts')).password({ message, toggleMask: false }),
       confirm: async (message) => (await import('@inquirer/prompts')).confirm({ message, default: false }),
-      select: async (message, choices) => (await import('@inquirer/prompts')).select({ message, choices }),
+      select: async (message, choices, initial) =>
+        (await import('@inquirer/prompts')).select({ message, choices, ...(initial === undefined ? {} : { default: initial }) }),
     },
     client: (options: ClientOptions): InfraClient => ({
       server: options.server,

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loginProvidersPath, type LoginProvider } from '../api/auth/v1alpha1/types.ts';
 import { browserCommand } from './browser.ts';
 import { loadConfig } from './config.ts';
+import { passwordChoice } from './commands/login.ts';
 import { ApiStatusError } from './errors.ts';
 import { parsePasted } from './provider-login.ts';
 import { defaultHandler, fake, server, type Handler } from './testing.ts';
@@ -210,6 +211,7 @@ describe('one-time passwords', () => {
 
   it('asks twice on a terminal', async () => {
     const answers = {
+      'Log in with:': passwordChoice,
       'Email:': 'alice@example.com',
       'Password:': 'one-time',
       'New password (at least 12 characters):': 'a new long password',

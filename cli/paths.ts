@@ -15,6 +15,11 @@ export function tokensDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(infraHome(env), 'tokens');
 }
 
+/** The destination names shell completion offers for `infra use` (cli/destination-cache.ts). */
+export function destinationCachePath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(infraHome(env), 'destinations');
+}
+
 /** The kubeconfig the CLI writes: the first path of $KUBECONFIG, else ~/.kube/config (as kubectl). */
 export function kubeconfigPath(env: NodeJS.ProcessEnv = process.env): string {
   const first = (env['KUBECONFIG'] ?? '').split(delimiter).find((p) => p !== '');

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, type ServerTrust } from './config.ts';
+import { accessKeyChoice, newServerChoice, passwordChoice } from './commands/login.ts';
+import { loadConfig, saveConfig, type ServerTrust } from './config.ts';
 import { ApiStatusError, describeError, PinMismatchError, UntrustedCertificateError } from './errors.ts';
 import { buildProgram } from './program.ts';
 import { defaultHandler, fake, review, server, type Fake } from './testing.ts';
@@ -143,7 +144,7 @@ describe('infra login', () => {
       loggedIn: false,
       interactive: true,
       check,
-      answers: { 'Trust this certificate?': true, 'Email:': 'alice@example.com', 'Password:': 'pw' },
+      answers: { 'Trust this certificate?': true, 'Log in with:': passwordChoice, 'Email:': 'alice@example.com', 'Password:': 'pw' },
     });
     await f.run('login', server);
     expect(f.err.join('\n')).toContain("The SHA-256 fingerprint of its CA's public key is AA:BB");
@@ -164,7 +165,7 @@ describe('infra login', () => {
       loggedIn: false,
       interactive: true,
       check,
-      answers: { 'Trust this certificate?': true, 'Email:': 'alice@example.com', 'Password:': 'pw' },
+      answers: { 'Trust this certificate?': true, 'Log in with:': passwordChoice, 'Email:': 'alice@example.com', 'Password:': 'pw' },
     });
     await f.run('login', server, '--trust-fingerprint', pinned);
     const sent = f.calls.length;
@@ -186,6 +187,78 @@ describe('infra login', () => {
     writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
     await f.run('login', server, '--user', 'a@example.com', '--password-stdin', '--ca-file', pem);
     expect(f.calls[0]?.options.trust.ca).toContain('BEGIN CERTIFICATE');
+  });
+
+  const knownServers = (f: Fake, ...servers: string[]) => {
+    const config = loadConfig(f.io.env);
+    for (const other of servers) config.servers[other] = { trust: {} };
+    saveConfig(config, f.io.env);
+  };
+
+  it('without SERVER, on a terminal, offers the known servers with the last one under the cursor, and another', async () => {
+    const other = 'https://testing.example.com';
+    const f = fake({
+      interactive: true,
+      answers: { 'Select a server:': other, 'Log in with:': passwordChoice, 'Email:': 'alice@example.com', 'Password:': 'pw' },
+    });
+    knownServers(f, other);
+    await f.run('login');
+    expect(f.asked[0]).toEqual({
+      message: 'Select a server:',
+      choices: [
+        { name: `${server} (alice@example.com)`, value: server },
+        { name: other, value: other },
+        { name: 'another server…', value: newServerChoice },
+      ],
+      initial: server,
+    });
+    expect(f.calls[0]?.options.server).toBe(other);
+    expect(loadConfig(f.io.env).current).toBe(other);
+
+    const typed = fake({
+      interactive: true,
+      answers: {
+        'Select a server:': newServerChoice,
+        'Server (e.g. https://infra.example.com):': 'new.example.com',
+        'Log in with:': accessKeyChoice,
+        'Access key:': 'iak_k.s',
+      },
+    });
+    knownServers(typed, other);
+    await typed.run('login');
+    expect(typed.calls[0]).toMatchObject({ kind: 'Login', options: { server: 'https://new.example.com' } });
+  });
+
+  it('without SERVER and without a terminal, takes the only known server, and otherwise names `infra login SERVER`', async () => {
+    const only = fake({ stdin: 'iak_k.s' });
+    await only.run('login', '--key-stdin');
+    expect(only.calls[0]).toMatchObject({ kind: 'Login', options: { server } });
+
+    const several = fake({ stdin: 'iak_k.s' });
+    knownServers(several, 'https://testing.example.com');
+    await expect(several.run('login', '--key-stdin')).rejects.toThrow(
+      `name the server to log in to, one of ${server}, https://testing.example.com: infra login SERVER (on a terminal, infra login offers them)`,
+    );
+    await expect(fake({ loggedIn: false }).run('login')).rejects.toThrow(
+      'name the server to log in to: infra login SERVER, e.g. infra login https://infra.example.com',
+    );
+    expect(several.calls).toEqual([]);
+  });
+
+  it('on a terminal, offers an access key beside providers and password, read as a secret', async () => {
+    const f = fake({ loggedIn: false, interactive: true, answers: { 'Log in with:': accessKeyChoice, 'Access key:': ' iak_k.s\n' } });
+    await f.run('login', server);
+    expect(f.asked.map((a) => a.message)).toEqual(['Log in with:', 'Access key:']);
+    expect(f.asked[0]?.choices).toEqual([
+      { name: 'email and password', value: passwordChoice },
+      { name: 'an access key', value: accessKeyChoice },
+    ]);
+    expect(f.calls[0]).toMatchObject({ kind: 'Login', spec: { accessKey: 'iak_k.s' } });
+    expect(f.out[0]).toBe(`Logged in to ${server} as alice@example.com`);
+
+    const empty = fake({ loggedIn: false, interactive: true, answers: { 'Log in with:': accessKeyChoice, 'Access key:': ' ' } });
+    await expect(empty.run('login', server)).rejects.toThrow('the access key is empty: paste the key `infra keys add` printed, or pipe it in with --key-stdin');
+    expect(empty.calls).toEqual([]);
   });
 
   it('without a terminal or flags, says how to pass credentials', async () => {
@@ -249,7 +322,7 @@ describe('infra keys add, info, version, completion', () => {
     expect(f.out[1]).toContain(
       'login) words="--user --password-stdin --key-stdin --key --provider --no-browser --device --ca-file --trust-fingerprint --help"',
     );
-    await expect(f.run('completion', 'fish')).rejects.toThrow(/use bash or zsh/);
+    await expect(f.run('completion', 'tcsh')).rejects.toThrow('no completion for "tcsh": use bash, zsh or fish');
   });
 
   it('has examples in the help of every command', () => {

@@ -5,7 +5,8 @@ import type { AccessReviewStatus } from '../api/auth/v1alpha1/types.ts';
 import type { AuthClient, InfraClient } from './api.ts';
 import { currentSession, loadConfig, type CurrentSession } from './config.ts';
 import type { Io } from './io.ts';
-import { editKubeconfig, mergeInfra, type InfraContext } from './kubeconfig.ts';
+import { saveDestinationNames } from './destination-cache.ts';
+import { editKubeconfig, mergeInfra, prefix, type InfraContext } from './kubeconfig.ts';
 import { kubeconfigPath } from './paths.ts';
 
 export interface LoggedIn extends CurrentSession {
@@ -29,9 +30,13 @@ export async function refreshKubeconfig(io: Io, client: AuthClient): Promise<Ref
   return { review, ...writeContexts(io, review) };
 }
 
-/** Rewrites the infra:* kubeconfig entries to match an AccessReview. */
+/** Rewrites the infra:* kubeconfig entries, and the names completion offers, to match an AccessReview. */
 export function writeContexts(io: Io, review: AccessReviewStatus): { contexts: InfraContext[]; kubeconfig: string } {
   const kubeconfig = resolve(kubeconfigPath(io.env));
   const contexts = editKubeconfig(kubeconfig, (doc) => mergeInfra(doc, review.destinations, io.exec));
+  saveDestinationNames(
+    contexts.map((c) => c.name.slice(prefix.length)),
+    io.env,
+  );
   return { contexts, kubeconfig };
 }

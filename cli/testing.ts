@@ -29,6 +29,8 @@ export interface Fake {
   home: string;
   /** URLs the command asked to open in a browser. */
   opened: string[];
+  /** The prompts shown, in order, with a select's choices and where its cursor started. */
+  asked: { message: string; choices?: { name: string; value: string }[]; initial?: string }[];
   run(...args: string[]): Promise<void>;
 }
 
@@ -72,8 +74,10 @@ export function fake(options: FakeOptions = {}): Fake {
   const calls: Fake['calls'] = [];
   const requests: Fake['requests'] = [];
   const opened: string[] = [];
+  const asked: Fake['asked'] = [];
   const handler = options.handler ?? defaultHandler;
   const answer = async (message: string) => {
+    asked.push({ message });
     const value = options.answers?.[message];
     if (value === undefined) throw new Error(`unexpected prompt ${message}`);
     return value;
@@ -87,8 +91,13 @@ export function fake(options: FakeOptions = {}): Fake {
     prompt: {
       input: async (m) => String(await answer(m)),
       password: async (m) => String(await answer(m)),
+      secret: async (m) => String(await answer(m)),
       confirm: async (m) => Boolean(await answer(m)),
-      select: async (m) => String(await answer(m)),
+      select: async (m, choices, initial) => {
+        const value = String(await answer(m));
+        asked[asked.length - 1] = { message: m, choices, ...(initial === undefined ? {} : { initial }) };
+        return value;
+      },
     },
     client: (clientOptions): InfraClient => ({
       server: clientOptions.server,
@@ -119,6 +128,7 @@ export function fake(options: FakeOptions = {}): Fake {
     kubeconfig: env.KUBECONFIG,
     home: env.INFRA_HOME,
     opened,
+    asked,
     run: async (...args) => void (await buildProgram(io).parseAsync(args, { from: 'user' })),
   };
 }

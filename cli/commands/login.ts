@@ -1,11 +1,11 @@
-// infra login [SERVER]: trust the server, log in (identity provider, password or access
-// key), keep the session, replace a one-time password, write the kubeconfig contexts.
+// infra login [SERVER]: pick the server, trust it, log in (identity provider, password or
+// access key), keep the session, replace a one-time password, write the kubeconfig contexts.
 import { readFileSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { LoginStatus } from '../../api/auth/v1alpha1/types.ts';
 import type { InfraClient } from '../api.ts';
 import { formatFingerprint, validFingerprint } from '../pinning.ts';
-import { loadConfig, normalizeServer, saveConfig, type ServerTrust } from '../config.ts';
+import { loadConfig, normalizeServer, saveConfig, type Config, type ServerTrust } from '../config.ts';
 import { ApiStatusError, CliError, UntrustedCertificateError } from '../errors.ts';
 import type { Io } from '../io.ts';
 import { tokensDir } from '../paths.ts';
@@ -26,14 +26,18 @@ interface LoginOptions {
   trustFingerprint?: string;
 }
 
-/** Built-in login in the provider choice on a terminal. */
-const passwordChoice = '';
+/** The built-in ways in the login menu on a terminal: '/' is in no Provider's name. */
+export const passwordChoice = '/password';
+export const accessKeyChoice = '/access-key';
+
+/** "Select a server": the choice that asks for an address not known yet. */
+export const newServerChoice = '/new-server';
 
 export function registerLogin(program: Command, io: Io): void {
   program
     .command('login')
     .description('log in to an Infra server and write kubeconfig contexts for every destination you can reach')
-    .argument('[server]', 'the server, e.g. https://infra.example.com (default: the last one)')
+    .argument('[server]', 'the server, e.g. https://infra.example.com (default: the only one known; on a terminal, a choice of the known ones)')
     .option('--user <email>', 'log in with this email and a password')
     .option('--password-stdin', 'read the password from standard input (for scripts)')
     .option('--key-stdin', 'log in with an access key read from standard input (or set INFRA_ACCESS_KEY)')
@@ -47,7 +51,8 @@ export function registerLogin(program: Command, io: Io): void {
       'after',
       `
 Examples:
-  $ infra login https://infra.example.com                      # asks how to log in: a provider, or email and password
+  $ infra login                                                # on a terminal: pick a known server (or type a new one), then how to log in
+  $ infra login https://infra.example.com                      # asks how to log in: a provider, email and password, or an access key
   $ infra login https://infra.example.com --provider okta      # opens the browser ($BROWSER when set)
   $ infra login https://infra.example.com --provider okta --no-browser   # over SSH: open the address elsewhere, paste where it ended
   $ infra login https://infra.example.com --provider okta --device
@@ -62,12 +67,7 @@ Examples:
 
 export async function login(io: Io, serverArg: string | undefined, options: LoginOptions): Promise<void> {
   const config = loadConfig(io.env);
-  let input = serverArg ?? config.current;
-  if (!input) {
-    if (!io.interactive) throw new CliError('name the server to log in to: infra login https://infra.example.com');
-    input = await io.prompt.input('Server (e.g. https://infra.example.com):');
-  }
-  const server = normalizeServer(input);
+  const server = normalizeServer(serverArg ?? (await chooseServer(io, config)));
 
   let trust: ServerTrust = { ...config.servers[server]?.trust };
   if (options.caFile !== undefined || options.trustFingerprint !== undefined) trust = {};
@@ -104,14 +104,15 @@ export async function login(io: Io, serverArg: string | undefined, options: Logi
 
   let status: LoginStatus;
   let password: Password | undefined;
-  if (accessKey) status = await loginWith(client, server, 'access key', () => client.create('Login', { accessKey }));
+  if (accessKey) status = await loginWithKey(client, server, accessKey);
   else if (options.provider !== undefined) status = await viaProvider(io, client, server, options.provider, options);
   else if (options.user !== undefined || options.passwordStdin) {
     password = await passwordFrom(io, options);
     status = await loginWithPassword(client, server, password);
   } else if (io.interactive) {
     const choice = await chooseLogin(io, client);
-    if (choice !== passwordChoice) status = await viaProvider(io, client, server, choice, options);
+    if (choice === accessKeyChoice) status = await loginWithKey(client, server, await keyPrompted(io));
+    else if (choice !== passwordChoice) status = await viaProvider(io, client, server, choice, options);
     else {
       password = await passwordFrom(io, options);
       status = await loginWithPassword(client, server, password);
@@ -146,6 +147,38 @@ interface Password {
   newPassword?: string;
 }
 
+/**
+ * Without SERVER: the only server known; on a terminal, a choice of the known ones (the
+ * last one first under the cursor) or a new address. Without a terminal, a choice between
+ * several is never guessed.
+ */
+async function chooseServer(io: Io, config: Config): Promise<string> {
+  const known = Object.keys(config.servers);
+  if (known.length === 1) return known[0]!;
+  if (!io.interactive) {
+    throw new CliError(
+      known.length === 0
+        ? 'name the server to log in to: infra login SERVER, e.g. infra login https://infra.example.com'
+        : `name the server to log in to, one of ${known.join(', ')}: infra login SERVER (on a terminal, infra login offers them)`,
+    );
+  }
+  const newServer = () => io.prompt.input('Server (e.g. https://infra.example.com):');
+  if (known.length === 0) return newServer();
+  const choices = known.map((server) => {
+    const user = config.servers[server]?.session?.user.email;
+    return { name: user ? `${server} (${user})` : server, value: server };
+  });
+  const choice = await io.prompt.select('Select a server:', [...choices, { name: 'another server…', value: newServerChoice }], config.current);
+  return choice === newServerChoice ? newServer() : choice;
+}
+
+/** The access key typed on a terminal: never echoed, never in argv. */
+async function keyPrompted(io: Io): Promise<string> {
+  const key = (await io.prompt.secret('Access key:')).trim();
+  if (!key) throw new CliError('the access key is empty: paste the key `infra keys add` printed, or pipe it in with --key-stdin');
+  return key;
+}
+
 async function keyFromStdin(io: Io): Promise<string> {
   const key = (await io.readStdin()).trim();
   if (!key) throw new CliError('the access key read from standard input is empty');
@@ -163,6 +196,10 @@ async function passwordFrom(io: Io, options: LoginOptions): Promise<Password> {
   else throw new CliError('no password: pipe it in with --password-stdin, or run infra login on a terminal');
   if (!password) throw new CliError(options.passwordStdin ? 'the password read from standard input is empty' : 'the password is empty');
   return { email: email.trim(), password, ...(newPassword ? { newPassword } : {}) };
+}
+
+function loginWithKey(client: InfraClient, server: string, accessKey: string): Promise<LoginStatus> {
+  return loginWith(client, server, 'access key', () => client.create('Login', { accessKey }));
 }
 
 function loginWithPassword(client: InfraClient, server: string, { email, password }: Password): Promise<LoginStatus> {
@@ -195,13 +232,13 @@ async function viaProvider(io: Io, client: InfraClient, server: string, name: st
   }
 }
 
-/** On a terminal: which identity provider, or email and password. */
+/** On a terminal: which identity provider, email and password, or an access key. */
 async function chooseLogin(io: Io, client: InfraClient): Promise<string> {
   const providers = (await loginProviders(client)).filter((p) => p.ready);
-  if (providers.length === 0) return passwordChoice;
   return io.prompt.select('Log in with:', [
     ...providers.map((p) => ({ name: `${p.name} (${p.kind})`, value: p.name })),
     { name: 'email and password', value: passwordChoice },
+    { name: 'an access key', value: accessKeyChoice },
   ]);
 }
 

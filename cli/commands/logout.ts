@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig, saveConfig } from '../config.ts';
+import { removeDestinationNames } from '../destination-cache.ts';
 import { ApiStatusError, describeError } from '../errors.ts';
 import type { Io } from '../io.ts';
 import { editKubeconfig, removeInfra } from '../kubeconfig.ts';
@@ -41,6 +42,7 @@ export async function logout(io: Io, all: boolean): Promise<void> {
     saveConfig(config, io.env);
   }
   rmSync(tokensDir(io.env), { recursive: true, force: true });
+  removeDestinationNames(io.env);
   const path = resolve(kubeconfigPath(io.env));
   try {
     if (existsSync(path)) editKubeconfig(path, removeInfra);
