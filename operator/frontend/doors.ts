@@ -1,8 +1,8 @@
-// The operator's two HTTPS doors. The aggregated door serves TokenRequest and AccessReview
-// to the hub's aggregation layer only (a client certificate from the front proxy,
-// authenticate.ts); the public door serves the whole auth API, access keys, login
-// providers, the management API and the OIDC discovery documents to the CLI, connectors
-// and spoke API servers.
+// The operator's two HTTPS doors. The aggregated door serves TokenRequest and AccessReview,
+// with their discovery and OpenAPI documents, to the hub's aggregation layer only (a client
+// certificate from the front proxy, authenticate.ts); the public door serves the whole
+// auth API, access keys, login providers, the management API and the OIDC discovery
+// documents to the CLI, connectors and spoke API servers.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import express from 'express';
@@ -18,6 +18,7 @@ import { loginProvidersAPI } from '../login/provider-list.ts';
 import { managementAPI, type ManagementDeps } from '../management/api.ts';
 import { aggregatedAuthenticator, publicAuthenticator, type FrontProxyTrust } from './authenticate.ts';
 import { authDiscovery, oidcDiscovery } from './discovery.ts';
+import { authOpenAPIRoutes } from './openapi.ts';
 import { SourceRateLimiter, type RateLimitSettings } from './rate-limit.ts';
 
 export interface Doors {
@@ -82,7 +83,7 @@ const notFound = (_req: IncomingMessage, res: ServerResponse) => sendStatus(res,
 
 export function createDoors({ deps, management, serving, trust, issuer, jwks, rateLimit }: DoorOptions): Doors {
   const aggregatedApp = api();
-  aggregatedApp.use(authDiscovery(aggregatedKinds), notFound);
+  aggregatedApp.use(authDiscovery(aggregatedKinds), authOpenAPIRoutes(aggregatedKinds), notFound);
   const { fromFrontProxy, authenticate } = aggregatedAuthenticator(deps.hub, trust);
   const aggregatedRoutes = route(aggregatedApp, authCreates(deps, authenticate, aggregatedKinds));
 
@@ -92,6 +93,7 @@ export function createDoors({ deps, management, serving, trust, issuer, jwks, ra
   publicApp.use(
     oidcDiscovery(issuer, jwks),
     authDiscovery(),
+    authOpenAPIRoutes(),
     accessKeysAPI(deps, authenticatePublic),
     loginProvidersAPI(deps.identity),
     managementAPI(management, authenticatePublic),
