@@ -1,7 +1,8 @@
 // auth.infrahq.com/v1alpha1: create-only request objects served by the operator (in
 // the style of TokenReview), through the hub's aggregation layer and on the operator's
-// public HTTPS endpoint. The zod schemas are the one definition of each request's spec;
-// the CLI and tests import the same types.
+// public HTTPS endpoint. The zod schemas are the one definition of each request's spec
+// and each answer's status: the operator validates with them, the CLI and tests import
+// their types, and openapi.ts builds the published OpenAPI from them.
 import { z } from 'zod';
 import { parseDuration } from '../../duration.ts';
 import { dnsLabel } from '../../grants.ts';
