@@ -106,6 +106,26 @@ const groupWords = group
   .map((word, i) => (i === 0 ? word : capitalized(word)))
   .join('');
 const groupVersionTag = `${groupWords}_${version}`;
+const kindWithArticle = (kind: Kind) => `${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind}`;
+
+const collectionPath = (kind: Kind) => `/apis/${group}/${version}/${kinds[kind].plural}`;
+const namePath = (kind: Kind) => `${collectionPath(kind)}/{name}`;
+const nameParameter = { name: 'name', in: 'path', required: true, description: 'name of the object' };
+const notFound = { description: 'Not Found: nothing is stored' };
+const info = { title: 'Infra auth API', version };
+
+/** What both documents say of a kind's operation. */
+function operation(verb: 'create' | 'patch', kind: Kind, description: string): Schema {
+  return {
+    description,
+    operationId: `${verb}${capitalized(groupWords)}${capitalized(version)}${kind}`,
+    tags: [groupVersionTag],
+    'x-kubernetes-action': verb === 'create' ? 'post' : 'patch',
+    'x-kubernetes-group-version-kind': gvk(kind),
+  };
+}
+
+const createOperation = (kind: Kind) => operation('create', kind, `create ${kindWithArticle(kind)}`);
 
 /**
  * kubectl (through at least 1.36) decides whether a kind takes server-side field validation
@@ -116,34 +136,12 @@ const groupVersionTag = `${groupWords}_${version}`;
  * the object itself, against these schemas. The operator answers it 404: nothing is stored
  * (ADR 12).
  */
-function patchOperation(kind: Kind): Schema {
-  return {
-    description: `not served: ${kindWithArticle(kind)} is answered when it is created and never stored, so there is none to patch. Listed so that kubectl validates ${kind} fields itself.`,
-    operationId: `patch${capitalized(groupWords)}${capitalized(version)}${kind}`,
-    tags: [groupVersionTag],
-    'x-kubernetes-action': 'patch',
-    'x-kubernetes-group-version-kind': gvk(kind),
-  };
-}
-
-const namePath = (kind: Kind) => `${collectionPath(kind)}/{name}`;
-const nameParameter = { name: 'name', in: 'path', required: true, description: 'name of the object' };
-const notFound = { description: 'Not Found: nothing is stored' };
-
-const kindWithArticle = (kind: Kind) => `${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind}`;
-
-function createOperation(kind: Kind): Schema {
-  return {
-    description: `create ${kindWithArticle(kind)}`,
-    operationId: `create${capitalized(groupWords)}${capitalized(version)}${kind}`,
-    tags: [groupVersionTag],
-    'x-kubernetes-action': 'post',
-    'x-kubernetes-group-version-kind': gvk(kind),
-  };
-}
-
-const collectionPath = (kind: Kind) => `/apis/${group}/${version}/${kinds[kind].plural}`;
-const info = { title: 'Infra auth API', version };
+const patchOperation = (kind: Kind) =>
+  operation(
+    'patch',
+    kind,
+    `not served: ${kindWithArticle(kind)} is answered when it is created and never stored, so there is none to patch. Listed so that kubectl validates ${kind} fields itself.`,
+  );
 
 function openAPIV2(served: readonly Kind[]): Schema {
   const ref = (name: string) => `#/definitions/${definitionName(name)}`;
