@@ -128,13 +128,13 @@ function operation(verb: 'create' | 'patch', kind: Kind, description: string): S
 const createOperation = (kind: Kind) => operation('create', kind, `create ${kindWithArticle(kind)}`);
 
 /**
- * kubectl (through at least 1.36) decides whether a kind takes server-side field validation
- * from its PATCH operation, even for a create (kubernetes/kubernetes#124760). A kind with no
- * PATCH sends it looking for a CRD of that kind, which needs every caller to list the hub's
- * CRDs: people who may only ask for a token get "failed to check CRD" from every
- * `kubectl create`. A PATCH without the fieldValidation parameter makes kubectl validate
- * the object itself, against these schemas. The operator answers it 404: nothing is stored
- * (ADR 12).
+ * kubectl (through 1.37, the newest checked) decides whether a kind takes server-side field
+ * validation from its PATCH operation, even for a create (kubernetes/kubernetes#124760). A
+ * kind with no PATCH sends it looking for a CRD of that kind, which needs every caller to
+ * list the hub's CRDs: people who may only ask for a token get "failed to check CRD" from
+ * every `kubectl create`. A PATCH without the fieldValidation parameter makes kubectl
+ * validate the object itself, against these schemas. The operator answers it 404: nothing
+ * is stored (ADR 12).
  */
 const patchOperation = (kind: Kind) =>
   operation(
