@@ -1,8 +1,8 @@
-// The operator's two HTTPS doors. The aggregated door serves TokenRequest and AccessReview
-// to the hub's aggregation layer only (a client certificate from the front proxy,
-// authenticate.ts); the public door serves the whole auth API, access keys, login
-// providers, the management API and the OIDC discovery documents to the CLI, connectors
-// and spoke API servers.
+// The operator's two HTTPS doors. The aggregated door serves TokenRequest and AccessReview,
+// with their discovery and OpenAPI documents, to the hub's aggregation layer only (a client
+// certificate from the front proxy, authenticate.ts); the public door serves the whole
+// auth API, access keys, login providers, the management API and the OIDC discovery
+// documents to the CLI, connectors and spoke API servers.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import express from 'express';
@@ -20,6 +20,7 @@ import { managementAPI, type ManagementDeps } from '../management/api.ts';
 import { aggregatedAuthenticator, publicAuthenticator, type FrontProxyTrust } from './authenticate.ts';
 import { publicClientAddress } from './client-address.ts';
 import { authDiscovery, oidcDiscovery } from './discovery.ts';
+import { authOpenAPIRoutes } from './openapi.ts';
 import { SourceRateLimiter, type RateLimitSettings } from './rate-limit.ts';
 
 export interface Doors {
@@ -86,7 +87,7 @@ const notFound = (_req: IncomingMessage, res: ServerResponse) => sendStatus(res,
 
 export function createDoors({ deps, management, serving, trust, issuer, jwks, rateLimit, trustedProxies }: DoorOptions): Doors {
   const aggregatedApp = api();
-  aggregatedApp.use(authDiscovery(aggregatedKinds), notFound);
+  aggregatedApp.use(authDiscovery(aggregatedKinds), authOpenAPIRoutes(aggregatedKinds), notFound);
   const { fromFrontProxy, authenticate, frontProxyUser } = aggregatedAuthenticator(deps.hub, trust);
   // Every request there comes from the hub's kube-apiserver: the client is the user it vouches for.
   const aggregatedRoutes = route(aggregatedApp, authCreates(deps, authenticate, frontProxyUser, aggregatedKinds));
@@ -98,6 +99,7 @@ export function createDoors({ deps, management, serving, trust, issuer, jwks, ra
   publicApp.use(
     oidcDiscovery(issuer, jwks),
     authDiscovery(),
+    authOpenAPIRoutes(),
     accessKeysAPI(deps, authenticatePublic),
     loginProvidersAPI(deps.identity),
     managementAPI(management, authenticatePublic),
