@@ -83,6 +83,8 @@ beforeAll(async () => {
     spokeKubeconfig: cluster('spoke').adminKubeconfig,
     namespace: uniqueName('infra'),
     destination,
+    // As make dev runs it: the auth API through the hub's aggregation layer too.
+    aggregated: true,
   });
   caFile = join(dir, 'operator-ca.crt');
   await writeFile(caFile, infra.operatorCA);
@@ -161,6 +163,16 @@ describe.skipIf(host instanceof Error)('the single executable', () => {
     const shell = await newShell(prefix);
     const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
     expect(await inShell(shell, 'infra', ['version'])).toEqual({ code: 0, stdout: `infra ${version}\n`, stderr: '' });
+  });
+});
+
+describe('make dev', () => {
+  it("serves the auth API through the hub's aggregation layer: the TokenRequest it prints works with kubectl --as", async () => {
+    const resources = await kubectlOk('hub', ['api-resources', '--api-group=auth.infrahq.com', '-o', 'name']);
+    expect(resources.split('\n')).toContain('tokenrequests.auth.infrahq.com');
+    const tokenRequest = { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination } };
+    const created = await kubectlOk('hub', ['create', '-f', '-', '--as', email, '-o', 'json'], { input: JSON.stringify(tokenRequest) });
+    expect(JSON.parse(created)).toMatchObject({ kind: 'TokenRequest', status: { token: expect.stringMatching(/^ey/) as string } });
   });
 });
 

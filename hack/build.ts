@@ -51,9 +51,11 @@ export async function buildProgram(program: Program): Promise<void> {
   await build({ ...options, entryPoints: { [`${program}/main`]: `${program}/main.ts` }, ...(program === 'cli' ? cli : {}) });
 }
 
-/** Builds every program; replaces what dist/ held. */
+/**
+ * Builds every program, each replacing its own folder. dist/bin/ stays: `make cli`'s
+ * executables, which a kubeconfig made with `make dev`'s printed commands may name.
+ */
 export async function buildPrograms(): Promise<void> {
-  await rm(distDir, { recursive: true, force: true });
   await Promise.all((['operator', 'connector', 'cli'] as const).map(buildProgram));
   // esbuild's service process would otherwise stay for the caller's lifetime: a benchmark's.
   await stop();

@@ -21,8 +21,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const starting = startE2EClusters(process.env, join(import.meta.dirname, '..'));
   try {
     const host = hostPlatform();
-    // After the bundles: building them empties dist/. Where no executable can be built,
-    // e2e/cli-distribution.test.ts says why.
+    // After the bundles: each build stops esbuild's service when it is done. Where no
+    // executable can be built, e2e/cli-distribution.test.ts skips its tests.
     const building = buildPrograms().then(() => (host instanceof Error ? undefined : buildExecutable(host)));
     const [clusters] = await Promise.all([starting, building]);
     await installCRDs(clusters.state.clusters.hub.adminKubeconfig);
