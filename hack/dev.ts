@@ -59,7 +59,6 @@ try {
   const kubectl = (kubeconfig: string, ...args: string[]) => promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args]);
   await installCRDs(hub.adminKubeconfig);
   await kubectl(hub.adminKubeconfig, 'apply', '--server-side', '-f', join(repoRoot, 'config', 'samples'));
-  await kubectl(hub.adminKubeconfig, 'apply', '--server-side', '-f', join(repoRoot, 'config', 'rbac', 'auth-api-users.yaml'));
   infra = await startInfra({
     hubKubeconfig: hub.adminKubeconfig,
     spokeKubeconfig: spoke.adminKubeconfig,

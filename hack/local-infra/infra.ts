@@ -33,7 +33,8 @@ export interface InfraOptions {
   logLevel?: ConnectorOptions['logLevel'];
   /**
    * Serve the auth API through the hub's aggregation layer too, as in a cluster: the operator
-   * registers its APIService, and a Service sends the hub to its aggregated door. For a
+   * registers its APIService, a Service sends the hub to its aggregated door, and every
+   * authenticated user may create TokenRequests and AccessReviews there. For a
    * local control plane only (the Service is an ExternalName to localhost). startInfra
    * returns once the APIService is Available.
    */
@@ -79,6 +80,8 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
     ...logFile('operator'),
   });
   if (options.aggregated) {
+    // Who may ask through the aggregation layer: everyone authenticated, as config/ installs it.
+    await kubectl(hubKubeconfig, ['apply', '--server-side', '-f', join(repoRoot, 'config', 'rbac', 'auth-api-users.yaml')]);
     const service = { apiVersion: 'v1', kind: 'List', items: hostServiceObjects(namespace, 'infra-operator', operator.aggregatedPort, undefined) };
     await kubectl(hubKubeconfig, ['apply', '-f', '-'], JSON.stringify(service));
   }
