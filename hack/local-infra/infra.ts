@@ -113,16 +113,22 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
   };
   const connector = await startConnector(connectorOptions);
   if (options.aggregated) {
-    await eventually(async () => {
-      const available = await kubectl(hubKubeconfig, [
-        'get',
-        'apiservice',
-        apiServiceName,
-        '-o',
-        'jsonpath={.status.conditions[?(@.type=="Available")].status}',
-      ]);
-      if (available !== 'True') throw new Error(`the APIService ${apiServiceName} is not Available`);
-    }, 60_000);
+    try {
+      await eventually(async () => {
+        const available = await kubectl(hubKubeconfig, [
+          'get',
+          'apiservice',
+          apiServiceName,
+          '-o',
+          'jsonpath={.status.conditions[?(@.type=="Available")].status}',
+        ]);
+        if (available !== 'True') throw new Error(`the APIService ${apiServiceName} is not Available`);
+      }, 60_000);
+    } catch (err) {
+      // The caller gets no Infra to stop: stop what started here.
+      await Promise.all([connector.stop(), operator.stop()]);
+      throw err;
+    }
   }
 
   const post = (plural: string, kind: string, spec: object, bearer?: string) =>
