@@ -39,7 +39,7 @@ cli: deps ## Build the infra CLI for people in dist/bin/: an executable per plat
 	$(NPM) run --silent cli
 
 .PHONY: install
-install: deps ## Put infra on your PATH: this machine's executable, copied to $(PREFIX)/infra (PREFIX=~/.local/bin).
+install: deps ## Put infra on your PATH: this machine's executable, copied to PREFIX/infra (default PREFIX=~/.local/bin).
 	$(NPM) run --silent install-cli -- "$(PREFIX)"
 
 .PHONY: typecheck
