@@ -5,7 +5,7 @@
 // suites' global setup rebuilds one only when the CLI changed.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +122,11 @@ export async function buildExecutable(platform: Platform): Promise<string> {
     await run('strip', [building]).catch(() => undefined);
     await run(join(repoRoot, 'node_modules', '.bin', 'postject'), [building, 'NODE_SEA_BLOB', seaConfig.output, '--sentinel-fuse', seaFuse]);
     await rename(building, cached);
+    // Each is ~105 MiB: keep only the newest build for each platform.
+    const stale = (await readdir(join(cacheDir, 'executables'))).filter(
+      (name) => name.startsWith(`infra-${platform}-`) && join(cacheDir, 'executables', name) !== cached && !name.endsWith('.tmp'),
+    );
+    await Promise.all(stale.map((name) => rm(join(cacheDir, 'executables', name), { force: true })));
   }
   await rm(target, { force: true });
   await copyFile(cached, target);
