@@ -65,7 +65,7 @@ e2e: deps tools ## Run only the suites that need the real control plane.
 	$(NPM) run test:cluster
 
 .PHONY: dev
-dev: deps tools ## Start a local hub + spoke, install the CRDs and samples; Ctrl-C stops it.
+dev: deps tools ## Start a local hub + spoke with Infra and its aggregated auth API; prints the infra commands to try. Ctrl-C stops it.
 	$(NPM) run dev
 
 .PHONY: bench
