@@ -10,6 +10,8 @@ REGISTRY ?= ghcr.io/infrahq
 TAG ?= dev
 OPERATOR_IMG ?= $(REGISTRY)/infra-operator:$(TAG)
 CONNECTOR_IMG ?= $(REGISTRY)/infra-connector:$(TAG)
+# Where make install puts infra.
+PREFIX ?= $(HOME)/.local/bin
 # What deploy and undeploy apply: config/default (hub and spoke in one cluster), config/hub or config/spoke.
 DEPLOY ?= config/default
 
@@ -31,6 +33,14 @@ tools: ## Build (or find cached) kube-apiserver, etcd, helm and the other Go too
 .PHONY: build
 build: deps ## Compile the three programs to dist/ (infra, infra-operator, infra-connector).
 	$(NPM) run build
+
+.PHONY: cli
+cli: deps ## Build the infra CLI for people in dist/bin/: an executable per platform (PLATFORMS), the npm tarball, SHA256SUMS.
+	$(NPM) run --silent cli
+
+.PHONY: install
+install: deps ## Put infra on your PATH: this machine's executable, copied to PREFIX/infra (default PREFIX=~/.local/bin).
+	$(NPM) run --silent install-cli -- "$(PREFIX)"
 
 .PHONY: typecheck
 typecheck: deps ## Type-check everything, tests included.
@@ -55,7 +65,7 @@ e2e: deps tools ## Run only the suites that need the real control plane.
 	$(NPM) run test:cluster
 
 .PHONY: dev
-dev: deps tools ## Start a local hub + spoke, install the CRDs and samples; Ctrl-C stops it.
+dev: deps tools ## Start a local hub + spoke with Infra and its aggregated auth API; prints the infra commands to try. Ctrl-C stops it.
 	$(NPM) run dev
 
 .PHONY: bench

@@ -2,6 +2,7 @@
 import type { ClientOptions, InfraClient } from './api.ts';
 import type { ServerTrust } from './config.ts';
 import type { ExecPlugin } from './kubeconfig.ts';
+import { execPluginFor, type RunningProgram } from './self.ts';
 
 export interface Prompter {
   /** The signal cancels the prompt (it then rejects). */
@@ -25,15 +26,14 @@ export interface Io {
   client: (options: ClientOptions) => InfraClient;
   /** Connects and checks the server's certificate against the trust; throws UntrustedCertificateError or UnreachableError. */
   checkServer(server: string, trust: ServerTrust): Promise<void>;
-  /** How kubeconfig users run `infra tokens`: this node binary and this CLI's script. */
+  /** How kubeconfig users run `infra tokens`: `infra` on PATH, or this program's absolute path. */
   exec: ExecPlugin;
   /** Opens the URL in the person's browser; false when there is no browser to open. */
   openBrowser(url: string): Promise<boolean>;
 }
 
 /** The real terminal, network and prompts; heavy modules load on first use. */
-export function processIo(script: string): Io {
-  const home = process.env['INFRA_HOME'];
+export function processIo(program: RunningProgram): Io {
   return {
     out: (text) => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     err: (text) => void process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
@@ -59,10 +59,6 @@ export function processIo(script: string): Io {
     }),
     checkServer: async (server, trust) => (await import('./api.ts')).checkServer(server, trust),
     openBrowser: async (url) => (await import('./browser.ts')).openBrowser(url, process.env),
-    exec: {
-      command: process.execPath,
-      args: [script],
-      ...(home ? { env: [{ name: 'INFRA_HOME', value: home }] } : {}),
-    },
+    exec: execPluginFor(program, process.env),
   };
 }

@@ -90,6 +90,7 @@ describe('kubeconfig', () => {
           env: [{ name: 'INFRA_HOME', value: '/tmp/h' }],
           interactiveMode: 'Never',
           provideClusterInfo: false,
+          installHint: expect.stringContaining('`make install`') as string,
         },
       },
     });

@@ -26,6 +26,10 @@ export interface ExecPlugin {
 
 type Destinations = AccessReviewStatus['destinations'];
 
+/** What kubectl prints when the exec entry's command is not found: the one way to fix it. */
+export const installHint =
+  'infra is not installed or not on your PATH: run `make install` in the Infra checkout (or `npm install -g` the infra package), then try again';
+
 /** The contexts an AccessReview allows: one per reachable destination (with a url) and one per namespace in it. */
 export function contextsFor(destinations: Destinations): InfraContext[] {
   const contexts: InfraContext[] = [];
@@ -115,6 +119,7 @@ export function mergeInfra(doc: Document, destinations: Destinations, exec: Exec
             ...(exec.env && exec.env.length > 0 ? { env: exec.env } : {}),
             interactiveMode: 'Never',
             provideClusterInfo: false,
+            installHint,
           },
         },
       }),

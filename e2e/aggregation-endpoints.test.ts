@@ -1,6 +1,6 @@
 // On kind and k3s the hub's API server runs in a container, and the aggregation layer
 // reaches a test's operator on the host through a selectorless Service whose
-// EndpointSlice holds the host's address (hostServiceObjects in test/cluster.ts). This
+// EndpointSlice holds the host's address (hostServiceObjects in hack/local-infra/host-service.ts). This
 // suite runs that wiring against a real kube-apiserver that routes to endpoints itself
 // (--enable-aggregator-routing; on kind, kube-proxy routes the Service's ClusterIP), with
 // this machine's own network address in the EndpointSlice (which refuses loopback), as

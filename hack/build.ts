@@ -37,18 +37,26 @@ const common: BuildOptions = {
   logLevel: 'warning',
 };
 
-/** Builds every program; replaces what dist/ held. */
+export async function packageVersion(): Promise<string> {
+  return (JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Bundles one program into dist/<program>/, replacing what that folder held. */
+export async function buildProgram(program: Program): Promise<void> {
+  await rm(join(distDir, program), { recursive: true, force: true });
+  const options: BuildOptions = { ...common, define: { INFRA_BUILD_VERSION: JSON.stringify(await packageVersion()) } };
+  // `infra tokens` runs before every kubectl request and loads only what it needs: the
+  // CLI's dynamic imports stay separate chunks.
+  const cli: BuildOptions = { splitting: true, chunkNames: 'cli/chunks/[name]-[hash]' };
+  await build({ ...options, entryPoints: { [`${program}/main`]: `${program}/main.ts` }, ...(program === 'cli' ? cli : {}) });
+}
+
+/**
+ * Builds every program, each replacing its own folder. dist/bin/ stays: `make cli`'s
+ * executables, which a kubeconfig made with `make dev`'s printed commands may name.
+ */
 export async function buildPrograms(): Promise<void> {
-  await rm(distDir, { recursive: true, force: true });
-  const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
-  const options: BuildOptions = { ...common, define: { INFRA_BUILD_VERSION: JSON.stringify(version) } };
-  await Promise.all([
-    build({ ...options, entryPoints: { 'operator/main': 'operator/main.ts' } }),
-    build({ ...options, entryPoints: { 'connector/main': 'connector/main.ts' } }),
-    // `infra tokens` runs before every kubectl request and loads only what it needs: the
-    // CLI's dynamic imports stay separate chunks.
-    build({ ...options, entryPoints: { 'cli/main': 'cli/main.ts' }, splitting: true, chunkNames: 'cli/chunks/[name]-[hash]' }),
-  ]);
+  await Promise.all((['operator', 'connector', 'cli'] as const).map(buildProgram));
   // esbuild's service process would otherwise stay for the caller's lifetime: a benchmark's.
   await stop();
 }

@@ -1,15 +1,20 @@
 // `make dev`: Infra running locally. A hub and a spoke control plane on loopback, the
-// CRDs and samples in the hub, the operator, and a connector that registers the spoke
-// as the destination `development`, plus a built-in admin to log in with. Runs until
-// Ctrl-C. Tests can reuse the control plane with INFRA_CONTROLPLANE_DIR=.infra/dev.
+// CRDs and samples in the hub, the operator (its auth API also served through the hub's
+// aggregation layer, as in a cluster), and a connector that registers the spoke as the
+// destination `development`, plus a built-in admin to log in with. It prints the `infra`
+// commands to type and a TokenRequest that works. Runs until Ctrl-C. Tests can reuse the
+// control plane with INFRA_CONTROLPLANE_DIR=.infra/dev.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
+import { findOnPath } from '../cli/self.ts';
 import { startInfra, type Infra } from './local-infra/infra.ts';
+import { eventually } from './local-infra/programs.ts';
 import { buildPrograms } from './build.ts';
+import { buildExecutable, hostPlatform } from './executable.ts';
 import { ControlPlane, findRunning } from './controlplane/controlplane.ts';
 import { installCRDs } from './controlplane/crds.ts';
 
@@ -24,7 +29,16 @@ if (await findRunning(dir)) {
 }
 
 const started = Date.now();
-const [controlPlane] = await Promise.all([ControlPlane.start({ dir }), buildPrograms()]);
+/** How to run `infra` here: the one on PATH (make install), else this checkout's executable, else its bundle. */
+async function buildInfraCommand(): Promise<string> {
+  await buildPrograms();
+  if (findOnPath('infra', process.env['PATH'])) return 'infra';
+  const host = hostPlatform();
+  if (host instanceof Error) return `node ${relative(process.cwd(), join(repoRoot, 'dist', 'cli', 'main.js'))}`;
+  return relative(process.cwd(), await buildExecutable(host));
+}
+
+const [controlPlane, infraCommand] = await Promise.all([ControlPlane.start({ dir }), buildInfraCommand()]);
 let infra: Infra | undefined;
 let stopping: Promise<void> | undefined;
 // Ctrl-C reaches every process of the terminal's group, so a signal and the "crashed"
@@ -45,7 +59,6 @@ try {
   const kubectl = (kubeconfig: string, ...args: string[]) => promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args]);
   await installCRDs(hub.adminKubeconfig);
   await kubectl(hub.adminKubeconfig, 'apply', '--server-side', '-f', join(repoRoot, 'config', 'samples'));
-  await kubectl(hub.adminKubeconfig, 'apply', '--server-side', '-f', join(repoRoot, 'config', 'rbac', 'auth-api-users.yaml'));
   infra = await startInfra({
     hubKubeconfig: hub.adminKubeconfig,
     spokeKubeconfig: spoke.adminKubeconfig,
@@ -53,6 +66,7 @@ try {
     destination,
     logDir: dir,
     operatorConfig: { bootstrapAdmins: [admin] },
+    aggregated: true,
   });
   const password = randomBytes(12).toString('base64url');
   await infra.addUser(admin, password);
@@ -68,6 +82,11 @@ try {
   await child;
   const caFile = join(dir, 'operator-ca.crt');
   await writeFile(caFile, infra.operatorCA);
+  // What dev prints must work: ask for a token through the aggregation layer once.
+  const tokenRequestFile = join(dir, 'tokenrequest.yaml');
+  await writeFile(tokenRequestFile, stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', spec: { destination } }));
+  // The admin's Grant reaches the operator's cache a moment after it is applied.
+  await eventually(() => kubectl(hub.adminKubeconfig, 'create', '-f', tokenRequestFile, '--as', admin, '-o', 'name'), 30_000);
 
   const rel = (path: string) => relative(process.cwd(), path);
   console.log(`
@@ -80,9 +99,17 @@ Infra is running locally, up in ${((Date.now() - started) / 1000).toFixed(1)}s (
 
 Log in as the built-in admin, then use the spoke through the connector:
 
-  echo '${password}' | node_modules/.bin/node cli/main.ts login ${infra.operator.publicURL} --user ${admin} --password-stdin --ca-file ${rel(caFile)}
-  node_modules/.bin/node cli/main.ts list
-  kubectl --context infra:${destination} get namespaces
+  echo '${password}' | ${infraCommand} login ${infra.operator.publicURL} --user ${admin} --password-stdin --ca-file ${rel(caFile)}
+  ${infraCommand} list
+  ${infraCommand} use ${destination}
+  kubectl get namespaces
+  ${infraCommand} grants add -g Oncall ${destination} --role edit --for 8h
+  ${infraCommand} grants list
+${infraCommand === 'infra' ? '' : `(make install puts this as \`infra\` on your PATH; kubeconfigs then say \`command: infra\`)\n`}
+A TokenRequest through the hub's aggregation layer (the auth API, auth.infrahq.com), as the admin:
+
+  kubectl --kubeconfig ${rel(hub.adminKubeconfig)} api-resources --api-group=auth.infrahq.com
+  kubectl --kubeconfig ${rel(hub.adminKubeconfig)} create -f ${rel(tokenRequestFile)} --as ${admin} -o yaml
 
 Grants and the samples: kubectl --kubeconfig ${rel(hub.adminKubeconfig)} get infra
 Run the tests against this control plane from another terminal: INFRA_CONTROLPLANE_DIR=.infra/dev make test

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { userKubeconfig, type ClusterName, type ClusterState } from '../hack/controlplane/controlplane.ts';
 import { runCommand, type CommandResult } from '../hack/local-infra/command.ts';
+import { hostServiceObjects } from '../hack/local-infra/host-service.ts';
 import { providerSecretBinding } from '../operator/secret-refs.ts';
 import { testDirectory } from './temporary.ts';
 
@@ -44,30 +45,7 @@ export function listenAddressFor(target: ClusterName): string {
   return cluster(target).hostAddress ? '0.0.0.0' : '127.0.0.1';
 }
 
-/**
- * A Service `<name>` in `namespace` for a process on the test host listening on `port`
- * (at listenAddressFor), e.g. the operator's aggregated door for an APIService. Locally
- * an ExternalName to localhost, the one kind of Service that can point at loopback; on
- * kind and k3s a selectorless Service whose EndpointSlice is the host's address on the
- * Docker network.
- */
-export function hostServiceObjects(namespace: string, name: string, port: number, hostAddress: string | undefined): object[] {
-  const ports = [{ name: 'https', port, protocol: 'TCP' }];
-  if (!hostAddress) {
-    return [{ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { type: 'ExternalName', externalName: 'localhost', ports } }];
-  }
-  return [
-    { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { ports: ports.map((p) => ({ ...p, targetPort: port })) } },
-    {
-      apiVersion: 'discovery.k8s.io/v1',
-      kind: 'EndpointSlice',
-      metadata: { name, namespace, labels: { 'kubernetes.io/service-name': name } },
-      addressType: 'IPv4',
-      endpoints: [{ addresses: [hostAddress] }],
-      ports,
-    },
-  ];
-}
+export { hostServiceObjects };
 
 /** Applies hostServiceObjects for this cluster. */
 export async function serviceForHostPort(target: ClusterName, namespace: string, name: string, port: number): Promise<void> {

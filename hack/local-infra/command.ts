@@ -11,6 +11,8 @@ export interface CommandResult {
 export interface CommandOptions {
   /** Added to this process's environment; a variable set to undefined is left out. */
   env?: NodeJS.ProcessEnv;
+  /** false: the command sees only `env`, as in a person's fresh shell, not this process's environment. */
+  inheritEnv?: boolean;
   cwd?: string;
   /** Written to the command's stdin. */
   input?: string;
@@ -21,7 +23,7 @@ export interface CommandOptions {
 /** Runs a command to its end; resolves with its exit code and output, never rejects. */
 export function runCommand(command: string, args: string[], options: CommandOptions = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const env = { ...process.env, ...options.env };
+    const env = { ...(options.inheritEnv === false ? {} : process.env), ...options.env };
     const child = execFile(command, args, { env, cwd: options.cwd, maxBuffer: 64 << 20, timeout: options.timeoutMs ?? 0 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });

@@ -7,11 +7,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { hashPassword } from '../../operator/credentials/passwords.ts';
+import { hostServiceObjects } from './host-service.ts';
 import { https } from './https.ts';
 import { createProxyIdentity, type ProxyIdentity } from './proxy-identity.ts';
-import { startConnector, startOperator, type ConnectorOptions, type RunningConnector, type RunningOperator } from './programs.ts';
+import { eventually, startConnector, startOperator, type ConnectorOptions, type RunningConnector, type RunningOperator } from './programs.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
+/** The APIService the operator registers for auth.infrahq.com. */
+export const apiServiceName = 'v1alpha1.auth.infrahq.com';
 const run = promisify(execFile);
 
 export interface InfraOptions {
@@ -30,6 +33,14 @@ export interface InfraOptions {
   logLevel?: ConnectorOptions['logLevel'];
   /** The connector proxy's certificate lifetime, e.g. 6s to see renewals. */
   proxyCertificateLifetime?: string;
+  /**
+   * Serve the auth API through the hub's aggregation layer too, as in a cluster: the operator
+   * registers its APIService, a Service sends the hub to its aggregated door, and every
+   * authenticated user may create TokenRequests and AccessReviews there. For a
+   * local control plane only (the Service is an ExternalName to localhost). startInfra
+   * returns once the APIService is Available.
+   */
+  aggregated?: boolean;
 }
 
 export interface Infra {
@@ -62,7 +73,7 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
   await kubectl(spokeKubeconfig, ['create', 'namespace', namespace]);
   const logFile = (name: string) => (options.logDir ? { logFile: join(options.logDir, `${name}.log`) } : {});
   const logLevel = options.logLevel ? { logLevel: options.logLevel } : {};
-  const operatorConfig = { ...logLevel, ...options.operatorConfig };
+  const operatorConfig = { ...logLevel, ...(options.aggregated ? { apiService: { register: true } } : {}), ...options.operatorConfig };
   const operator = await startOperator({
     kubeconfig: hubKubeconfig,
     namespace,
@@ -70,6 +81,12 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
     ...(options.operatorEnv ? { env: options.operatorEnv } : {}),
     ...logFile('operator'),
   });
+  if (options.aggregated) {
+    // Who may ask through the aggregation layer: everyone authenticated, as config/ installs it.
+    await kubectl(hubKubeconfig, ['apply', '--server-side', '-f', join(repoRoot, 'config', 'rbac', 'auth-api-users.yaml')]);
+    const service = { apiVersion: 'v1', kind: 'List', items: hostServiceObjects(namespace, 'infra-operator', operator.aggregatedPort, undefined) };
+    await kubectl(hubKubeconfig, ['apply', '-f', '-'], JSON.stringify(service));
+  }
   const operatorCA = Buffer.from(
     await kubectl(hubKubeconfig, ['get', 'secret', '-n', namespace, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']),
     'base64',
@@ -98,6 +115,24 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
     ...logFile('connector'),
   };
   const connector = await startConnector(connectorOptions);
+  if (options.aggregated) {
+    try {
+      await eventually(async () => {
+        const available = await kubectl(hubKubeconfig, [
+          'get',
+          'apiservice',
+          apiServiceName,
+          '-o',
+          'jsonpath={.status.conditions[?(@.type=="Available")].status}',
+        ]);
+        if (available !== 'True') throw new Error(`the APIService ${apiServiceName} is not Available`);
+      }, 60_000);
+    } catch (err) {
+      // The caller gets no Infra to stop: stop what started here.
+      await Promise.all([connector.stop(), operator.stop()]);
+      throw err;
+    }
+  }
 
   const post = (plural: string, kind: string, spec: object, bearer?: string) =>
     https(`${operator.publicURL}/apis/auth.infrahq.com/v1alpha1/${plural}`, {
@@ -159,6 +194,7 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
     },
     async stop() {
       await Promise.all([connector.stop(), operator.stop()]);
+      if (options.aggregated) await kubectl(hubKubeconfig, ['delete', 'apiservice', apiServiceName, '--ignore-not-found']);
       await proxyIdentity.remove();
       await rm(dir, { recursive: true, force: true });
     },
