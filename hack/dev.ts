@@ -103,7 +103,7 @@ Log in as the built-in admin, then use the spoke through the connector:
   ${infraCommand} list
   ${infraCommand} use ${destination}
   kubectl get namespaces
-  ${infraCommand} grants add -g Oncall ${destination} --role edit --for 8h
+  ${infraCommand} grants add -g okta:Oncall ${destination} --role edit --for 8h
   ${infraCommand} grants list
 ${infraCommand === 'infra' ? '' : `(make install puts this as \`infra\` on your PATH; kubeconfigs then say \`command: infra\`)\n`}
 A TokenRequest through the hub's aggregation layer (the auth API, auth.infrahq.com), as the admin:
