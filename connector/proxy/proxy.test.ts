@@ -551,7 +551,9 @@ describe('the key cache', () => {
 
   it('refetches once for a token with an unknown kid (a rotation), and no more than once per interval', async () => {
     const hub = await startJwksServer([keyA]);
-    const rotating = new JwksCache({ issuer: hub.issuer, ca: ca.cert, refreshIntervalMs: 3_600_000, unknownKidRefetchIntervalMs: 300, logger });
+    // An interval long enough that the made-up kids below all fall inside it on a busy machine.
+    const interval = 2_000;
+    const rotating = new JwksCache({ issuer: hub.issuer, ca: ca.cert, refreshIntervalMs: 3_600_000, unknownKidRefetchIntervalMs: interval, logger });
     cleanups.push(
       () => rotating.stop(),
       () => hub.close(),
@@ -559,7 +561,7 @@ describe('the key cache', () => {
     await rotating.start();
     expect(hub.state.fetches).toBe(1);
     const { url } = await startProxy(rotating, { issuer: hub.issuer });
-    await sleep(350);
+    await sleep(interval + 50);
 
     const keyB = await generateSigningKey();
     hub.state.keys = [keyA, keyB];
@@ -571,11 +573,13 @@ describe('the key cache', () => {
     expect(hub.state.fetches).toBe(2); // five tokens, one refetch
 
     // Made-up kids right after: refused, and no new fetch within the interval.
+    const refetchedAt = Date.now();
     const unknown = await generateSigningKey();
     for (let i = 0; i < 5; i++) {
       const t = await issueToken({ keys: unknown, issuer: hub.issuer, audience: destination, subject: 'alice@example.com', groups: [] });
       expect((await get(`${url}/api`, { authorization: `Bearer ${t.token}` })).status).toBe(401);
     }
+    expect(Date.now() - refetchedAt, 'the made-up kids took longer than the interval: raise it').toBeLessThan(interval);
     expect(hub.state.fetches).toBe(2);
   });
 
