@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { buildPrograms } from '../hack/build.ts';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
-import { installCRDs } from '../hack/controlplane/crds.ts';
+import { installHubAPI } from '../hack/controlplane/crds.ts';
 import { loadKubeConfig } from '../lib/kube.ts';
 import { Cleanups, machineCpuMs, type BenchContext } from './harness.ts';
 import { scenarios } from './scenarios/index.ts';
@@ -96,7 +96,7 @@ async function main(): Promise<number> {
   harness.add('control plane', () => controlPlane.stop());
   const hubKubeconfig = controlPlane.state.clusters.hub.adminKubeconfig;
   const spokeKubeconfig = controlPlane.state.clusters.spoke.adminKubeconfig;
-  await installCRDs(hubKubeconfig);
+  await installHubAPI(hubKubeconfig);
   log(`control plane up (Kubernetes ${controlPlane.state.kubernetesVersion}), CRDs installed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   void controlPlane.crashed.then((reason) => log(`the control plane crashed: ${reason}`));
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
-import { installCRDs } from '../hack/controlplane/crds.ts';
+import { installHubAPI } from '../hack/controlplane/crds.ts';
 import { hostServiceObjects, kubectlOk, uniqueName } from '../test/cluster.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 
@@ -40,7 +40,7 @@ beforeAll(async () => {
   hostAddress = externalIPv4();
   controlPlane = await ControlPlane.start({ apiServerFlags: ['--enable-aggregator-routing=true'] });
   const hub = controlPlane.state.clusters.hub.adminKubeconfig;
-  await installCRDs(hub);
+  await installHubAPI(hub);
   await kubectl(['create', 'namespace', ns]);
   await kubectl(['apply', '--server-side', '-f', join(import.meta.dirname, '..', 'config', 'rbac', 'auth-api-users.yaml')]);
   operator = await startOperator({ kubeconfig: hub, namespace: ns, aggregatedHost: hostAddress, config: { apiService: { register: true } } });

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
-import { installCRDs } from '../hack/controlplane/crds.ts';
+import { installHubAPI } from '../hack/controlplane/crds.ts';
 import { uniqueName } from '../test/cluster.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
@@ -54,7 +54,7 @@ const bindings = async () =>
 
 beforeAll(async () => {
   controlPlane = await ControlPlane.start();
-  await installCRDs(controlPlane.state.clusters.hub.adminKubeconfig);
+  await installHubAPI(controlPlane.state.clusters.hub.adminKubeconfig);
   await kubectl('spoke', ['create', 'namespace', web]);
   infra = await startInfra({
     hubKubeconfig: controlPlane.state.clusters.hub.adminKubeconfig,

@@ -55,6 +55,8 @@ describe('config/ against the real API servers (server-side dry run)', () => {
       'networkpolicy.networking.k8s.io/infra-connector',
       'serviceaccount/infra-connector-proxy',
       'secret/infra-connector-proxy-token',
+      'validatingadmissionpolicy.admissionregistration.k8s.io/infra-connector-isolation',
+      'validatingadmissionpolicybinding.admissionregistration.k8s.io/infra-connector-isolation',
     ]) {
       expect(out).toContain(`${object} serverside-applied (server dry run)`);
     }

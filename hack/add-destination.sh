@@ -10,6 +10,10 @@
 # kubeconfig carries a token for that ServiceAccount (valid for INFRA_TOKEN_DURATION,
 # default one year; run the script again to renew it). INFRA_HUB_SERVER sets the hub
 # address written into it when spokes reach the hub at another address than you do.
+#
+# RBAC lets it patch every Grant's status; the hub's connector isolation policy
+# (config/admission) narrows that to its own destination's Grants, and reads the
+# destination from the ServiceAccount's name: keep it connector-<destination>.
 set -euo pipefail
 
 destination=${1:?usage: hack/add-destination.sh DESTINATION   (with KUBECONFIG pointing at the hub)}

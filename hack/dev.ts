@@ -16,7 +16,7 @@ import { eventually } from './local-infra/programs.ts';
 import { buildPrograms } from './build.ts';
 import { buildExecutable, hostPlatform } from './executable.ts';
 import { ControlPlane, findRunning } from './controlplane/controlplane.ts';
-import { installCRDs } from './controlplane/crds.ts';
+import { installHubAPI } from './controlplane/crds.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 const dir = join(repoRoot, '.infra', 'dev');
@@ -57,7 +57,7 @@ void controlPlane.crashed.then((reason) => stop(reason, 1));
 try {
   const { hub, spoke } = controlPlane.state.clusters;
   const kubectl = (kubeconfig: string, ...args: string[]) => promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args]);
-  await installCRDs(hub.adminKubeconfig);
+  await installHubAPI(hub.adminKubeconfig);
   await kubectl(hub.adminKubeconfig, 'apply', '--server-side', '-f', join(repoRoot, 'config', 'samples'));
   infra = await startInfra({
     hubKubeconfig: hub.adminKubeconfig,

@@ -1,14 +1,14 @@
 // Builds the programs' bundles the suites start (dist/, what ships) and this machine's
 // `infra` single executable (cached: seconds when the CLI is unchanged), starts (or finds) the
 // hub and spoke the cluster suites run against once per test run (E2E_CLUSTER=local|kind|k3s,
-// see hack/e2e-clusters.ts), installs the CRDs into the hub, and hands the clusters to
-// every test file through `inject`.
+// see hack/e2e-clusters.ts), installs Infra's API into the hub (the CRDs and the connector
+// isolation policy), and hands the clusters to every test file through `inject`.
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { buildPrograms } from '../hack/build.ts';
 import { buildExecutable, hostPlatform } from '../hack/executable.ts';
 import type { ControlPlaneState } from '../hack/controlplane/controlplane.ts';
-import { installCRDs } from '../hack/controlplane/crds.ts';
+import { installHubAPI } from '../hack/controlplane/crds.ts';
 import { startE2EClusters } from '../hack/e2e-clusters.ts';
 
 declare module 'vitest' {
@@ -25,7 +25,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // executable can be built, e2e/cli-distribution.test.ts skips its tests.
     const building = buildPrograms().then(() => (host instanceof Error ? undefined : buildExecutable(host)));
     const [clusters] = await Promise.all([starting, building]);
-    await installCRDs(clusters.state.clusters.hub.adminKubeconfig);
+    await installHubAPI(clusters.state.clusters.hub.adminKubeconfig);
     project.provide('controlPlane', clusters.state);
     return () => clusters.stop();
   } catch (err) {

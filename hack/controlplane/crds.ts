@@ -1,12 +1,18 @@
-// Installs Infra's CRDs into a cluster with kubectl and waits until they are served.
+// Installs Infra's API into a hub with kubectl: the CRDs, waiting until they are served,
+// and the admission policy that keeps each connector to its own destination
+// (config/admission), so every suite's connectors run under it as they do in production.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-const crdDir = join(import.meta.dirname, '..', '..', 'crds');
+const repoRoot = join(import.meta.dirname, '..', '..');
+const crdDir = join(repoRoot, 'crds');
+const admissionDir = join(repoRoot, 'config', 'admission');
 
-export async function installCRDs(kubeconfig: string): Promise<void> {
+export async function installHubAPI(kubeconfig: string): Promise<void> {
   const kubectl = (...args: string[]) => promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args]);
-  await kubectl('apply', '--server-side', '--field-manager=infra-hack', '--force-conflicts', '-k', crdDir);
+  const apply = (dir: string) => kubectl('apply', '--server-side', '--field-manager=infra-hack', '--force-conflicts', '-k', dir);
+  await apply(crdDir);
   await kubectl('wait', '--for=condition=Established', '--timeout=60s', '-l', 'app.kubernetes.io/part-of=infra', 'crd');
+  await apply(admissionDir);
 }
