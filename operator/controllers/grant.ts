@@ -1,7 +1,8 @@
 // Grant controller: labels each Grant with its destination (so a connector watches only
 // its own), reports whether its destination and subject are known and whether the
-// destination's connector has bound it, and expires it on time. Access itself is enforced where it is used: token issuance skips expired Grants
-// and connectors drop their bindings.
+// destination's connector has bound it, and expires it on time. Access itself is
+// enforced where it is used: token issuance skips expired Grants and connectors drop
+// their bindings.
 import type { Grant, GrantStatus } from '../../api/v1alpha1/types.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, findCondition, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
