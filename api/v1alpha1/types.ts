@@ -65,7 +65,7 @@ export interface DestinationStatus {
    */
   roles?: string[];
   /**
-   * Standard conditions. Ready: the connector is registered and heartbeating, and its RBAC sync works; False with the reason otherwise. Reconciling and Stalled follow kstatus: Reconciling=True until a connector first registers, Stalled=True when its heartbeats stopped; both False when Ready.
+   * Standard conditions. Ready: the connector is registered and heartbeating (its last heartbeat is younger than 90 s); False with the reason otherwise. Whether each Grant is bound is each Grant's own Synced and Ready. Reconciling and Stalled follow kstatus: Reconciling=True until a connector first registers, Stalled=True when its heartbeats stopped; both False when Ready.
    *
    * @maxItems 16
    *
