@@ -21,6 +21,7 @@ const destination = uniqueName('argo');
 const names = {
   grantBound: uniqueName('grant-bound'),
   grantWaiting: uniqueName('grant-waiting'),
+  grantNowhere: uniqueName('grant-nowhere'),
   grantExpired: uniqueName('grant-expired'),
   grantNoRole: uniqueName('grant-norole'),
   grantNoNamespace: uniqueName('grant-nons'),
@@ -79,7 +80,8 @@ beforeAll(async () => {
   const grant = (name: string, spec: object) => ({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name }, spec });
   const objects = [
     grant(names.grantBound, { user: 'ann@example.com', role: 'view', resource: destination }),
-    grant(names.grantWaiting, { user: 'ann@example.com', role: 'view', resource: names.destinationMissing }),
+    grant(names.grantWaiting, { user: 'ann@example.com', role: 'view', resource: names.destinationNever }),
+    grant(names.grantNowhere, { user: 'ann@example.com', role: 'view', resource: names.destinationMissing }),
     grant(names.grantExpired, { user: 'ann@example.com', role: 'view', resource: destination, expiresAt: '2020-01-01T00:00:00Z' }),
     grant(names.grantNoRole, { user: 'ann@example.com', role: 'no-such-role', resource: destination }),
     grant(names.grantNoNamespace, { user: 'ann@example.com', role: 'view', resource: `${destination}.not-yet` }),
@@ -120,6 +122,7 @@ afterAll(async () => {
     '--ignore-not-found',
     names.grantBound,
     names.grantWaiting,
+    names.grantNowhere,
     names.grantExpired,
     names.grantNoRole,
     names.grantNoNamespace,
@@ -133,9 +136,14 @@ afterAll(async () => {
 });
 
 describe("Argo CD's view of live Infra objects", () => {
-  it('Grants: bound is Healthy, waiting for a connector is Progressing, expired is Degraded', async () => {
-    expect((await expectHealth('Grant', names.grantBound, 'Healthy', 'grant-healthy')).message).toBe('access granted');
+  it('Grants: bound in the destination is Healthy, waiting for its connector is Progressing, an unknown destination or expiry is Degraded', async () => {
+    expect((await expectHealth('Grant', names.grantBound, 'Healthy', 'grant-healthy')).message).toBe(
+      `bound by ClusterRoleBinding infra:view in ${destination}`,
+    );
     expect((await expectHealth('Grant', names.grantWaiting, 'Progressing', 'grant-progressing')).message).toContain(
+      `destination ${names.destinationNever} has no connector yet`,
+    );
+    expect((await expectHealth('Grant', names.grantNowhere, 'Degraded', 'grant-degraded-destination-not-found')).message).toContain(
       `no Destination named ${names.destinationMissing}`,
     );
     expect((await expectHealth('Grant', names.grantExpired, 'Degraded', 'grant-degraded')).message).toContain('expired at 2020-01-01T00:00:00Z');

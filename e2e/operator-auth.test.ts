@@ -436,7 +436,7 @@ describe('access keys', () => {
 });
 
 describe('the controllers', () => {
-  it('label each Grant with its destination and report it Ready', async () => {
+  it('label each Grant with its destination, and report it waiting for a connector the Destination does not have yet', async () => {
     await eventually(async () => {
       const grant = JSON.parse(await kubectlOk('hub', ['get', 'grant', `${hubGroup}-view`, '-o', 'json'])) as {
         metadata: { labels?: Record<string, string>; generation: number };
@@ -444,11 +444,12 @@ describe('the controllers', () => {
       };
       expect(grant.metadata.labels?.['infrahq.com/destination']).toBe(destination);
       expect(grant.status?.observedGeneration).toBe(grant.metadata.generation);
-      // kstatus reads it as Current: Ready, neither Reconciling nor Stalled.
+      // No connector has registered for this Destination (this suite runs none), so nothing
+      // is bound yet: kstatus reads it as InProgress, not Current (e2e/grant-status.test.ts has the connector).
       expect(grant.status?.conditions).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ type: 'Ready', status: 'True' }),
-          expect.objectContaining({ type: 'Reconciling', status: 'False' }),
+          expect.objectContaining({ type: 'Ready', status: 'False', reason: 'AwaitingConnector' }),
+          expect.objectContaining({ type: 'Reconciling', status: 'True', reason: 'AwaitingConnector' }),
           expect.objectContaining({ type: 'Stalled', status: 'False' }),
         ]),
       );
@@ -473,8 +474,8 @@ describe('the controllers', () => {
     await eventually(async () => {
       const ready = await kubectlOk('hub', ['get', 'grant', lost, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}']);
       expect(ready).toBe('DestinationNotFound');
-      // Waiting for the destination's connector: kstatus InProgress, not Failed.
-      expect(await kubectlOk('hub', ['get', 'grant', lost, '-o', 'jsonpath={.status.conditions[?(@.type=="Reconciling")].status}'])).toBe('True');
+      // A destination nobody added (or a typo): only a person can fix it, kstatus Failed.
+      expect(await kubectlOk('hub', ['get', 'grant', lost, '-o', 'jsonpath={.status.conditions[?(@.type=="Stalled")].status}'])).toBe('True');
     });
     await eventually(async () => {
       const grant = JSON.parse(await kubectlOk('hub', ['get', 'grant', temporary, '-o', 'json'])) as {

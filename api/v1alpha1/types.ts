@@ -65,7 +65,7 @@ export interface DestinationStatus {
    */
   roles?: string[];
   /**
-   * Standard conditions. Ready: the connector is registered and heartbeating, and its RBAC sync works; False with the reason otherwise. Reconciling and Stalled follow kstatus: Reconciling=True until a connector first registers, Stalled=True when its heartbeats stopped; both False when Ready.
+   * Standard conditions. Ready: the connector is registered and heartbeating (its last heartbeat is younger than 90 s); False with the reason otherwise. Whether each Grant is bound is each Grant's own Synced and Ready. Reconciling and Stalled follow kstatus: Reconciling=True until a connector first registers, Stalled=True when its heartbeats stopped; both False when Ready.
    *
    * @maxItems 16
    *
@@ -151,7 +151,7 @@ export interface GrantStatus {
    */
   expiredAt?: string;
   /**
-   * Standard conditions. Ready: the operator accepted the Grant (subject, destination and expiry checked). Synced: written by the destination's connector; True when the RBAC binding exists, otherwise False with the reason (e.g. RoleNotFound, NamespaceNotFound, Expired). Reconciling and Stalled follow kstatus: Reconciling=True while the Grant waits (its Destination has not registered yet), Stalled=True when only a person can fix it (it expired); both False when Ready.
+   * Standard conditions. Synced: written by the destination's connector; True when the RBAC binding exists, otherwise False with the reason (e.g. RoleNotFound, NamespaceNotFound, Expired). Ready: written by the operator; True only once the destination's connector reports Synced=True for the current generation (a Grant on infra: once valid). Reconciling and Stalled follow kstatus: Reconciling=True while the Grant waits (AwaitingSync, AwaitingConnector, NamespaceNotFound), Stalled=True when only a person can fix it (Expired, DestinationNotFound, DestinationDisconnected, or the connector's reason such as RoleNotFound); both False when Ready.
    *
    * @maxItems 16
    *
@@ -367,7 +367,7 @@ export interface ProviderStatus {
    */
   lastSyncAt?: string;
   /**
-   * Standard conditions. DiscoveryReachable: the issuer's discovery document and keys could be fetched and match spec.issuer. CredentialsValid: the client secret (and for google the service account) were found and accepted. Ready: both, so people can log in.
+   * Standard conditions. DiscoveryReachable: the issuer's discovery document and keys could be fetched and match spec.issuer. CredentialsValid: the client secret (and for google the service account) were found and accepted. Ready: both, so people can log in. Reconciling and Stalled follow kstatus: Stalled=True while a check fails, Reconciling=True while the credentials could not be checked yet (Ready=Unknown); both False when Ready.
    *
    * @maxItems 16
    *
@@ -466,7 +466,7 @@ export interface UserStatus {
    */
   passwordChangeRequired?: boolean;
   /**
-   * Standard conditions. Ready: the user may log in and get tokens (verified upstream, or a built-in user whose password Secret is readable); False with the reason otherwise (e.g. DisabledUpstream, PasswordSecretNotFound).
+   * Standard conditions. Ready: the user may log in and get tokens (verified upstream, or a built-in user whose password Secret is readable); False with the reason otherwise (e.g. DisabledUpstream, PasswordSecretNotFound). Reconciling and Stalled follow kstatus: Stalled=True while the user cannot log in (a person must act); both False when Ready.
    *
    * @maxItems 16
    *

@@ -25,32 +25,18 @@ if generation ~= nil and (observed == nil or observed < generation) then
   return hs
 end
 
+-- kstatus: Stalled is Failed, Reconciling is InProgress. Every kind carries both beside
+-- Ready, and a Grant's Ready already folds in its connector's Synced for this generation,
+-- so nothing here second-guesses them.
 local stalled = condition("Stalled")
 if stalled ~= nil and stalled.status == "True" then
   hs.status = "Degraded"
   hs.message = stalled.message
   return hs
 end
--- A user the identity provider no longer accepts.
-local verified = condition("Verified")
-if verified ~= nil and verified.status == "False" then
-  hs.status = "Degraded"
-  hs.message = verified.message
-  return hs
-end
 local reconciling = condition("Reconciling")
 if reconciling ~= nil and reconciling.status == "True" then
   hs.message = reconciling.message
-  return hs
-end
--- The connector's word on a Grant: a role missing in the destination is an error; a
--- namespace that does not exist yet is bound as soon as it does.
-local synced = condition("Synced")
-if synced ~= nil and synced.status == "False" then
-  if synced.reason ~= "NamespaceNotFound" then
-    hs.status = "Degraded"
-  end
-  hs.message = synced.message
   return hs
 end
 local ready = condition("Ready")

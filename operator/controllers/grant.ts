@@ -1,13 +1,15 @@
 // Grant controller: labels each Grant with its destination (so a connector watches only
-// its own), reports whether its destination and subject are known, and expires it on
-// time. Access itself is enforced where it is used: token issuance skips expired Grants
-// and connectors drop their bindings.
+// its own), reports whether its destination and subject are known and whether the
+// destination's connector has bound it, and expires it on time. Access itself is
+// enforced where it is used: token issuance skips expired Grants and connectors drop
+// their bindings.
 import type { Grant, GrantStatus } from '../../api/v1alpha1/types.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
-import { conditionsCurrent, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
+import { conditionsCurrent, findCondition, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
 import { destinationLabel, expiresAtMs, grantDestination, groupSource, hubGroupSource, infraResource, isExpired, isReservedSubject } from '../../api/grants.ts';
 import { grantIndex, groupSubject, userIndex, userSubject, type Hub } from '../hub.ts';
 import { kindController, type ControllerContext } from './context.ts';
+import { destinationConnection } from './destination.ts';
 
 /** The conditions a Grant should carry now; pure, for tests. */
 export function grantConditions(grant: Grant, hub: Pick<Hub, 'destinations' | 'userByEmail' | 'groups' | 'users' | 'providers'>, now: Date): ConditionInput[] {
@@ -42,25 +44,76 @@ export function grantConditions(grant: Grant, hub: Pick<Hub, 'destinations' | 'u
         ? `spec.expiresAt "${grant.spec.expiresAt}" is not an RFC 3339 timestamp, so the Grant counts as expired; write it like 2030-01-31T18:00:00Z`
         : `the Grant expired at ${grant.spec.expiresAt}; delete it, or set a later spec.expiresAt to restore access`;
     ready = readiness({ type: 'Ready', status: 'False', reason: 'Expired', message }, 'stalled');
-  } else if (destination !== infraResource && !hub.destinations.get(destination)) {
-    ready = readiness(
+  } else {
+    ready = destinationReadiness(grant, destination, hub, now);
+  }
+  return [...ready, subject];
+}
+
+/**
+ * Ready as the destination sees the Grant: True only once its connector reports it bound
+ * (Synced=True) for the Grant's current generation, so a GitOps tool does not call it
+ * healthy before anyone has access. The reserved resource infra has no connector: a valid
+ * Grant on it is Ready at once.
+ */
+function destinationReadiness(grant: Grant, destination: string, hub: Pick<Hub, 'destinations'>, now: Date): ConditionInput[] {
+  const until = grant.spec.expiresAt ? `access until ${grant.spec.expiresAt}` : undefined;
+  if (destination === infraResource) return readiness({ type: 'Ready', status: 'True', reason: 'Valid', message: until ?? 'access granted' });
+  const found = hub.destinations.get(destination);
+  if (!found) {
+    return readiness(
       {
         type: 'Ready',
         status: 'False',
         reason: 'DestinationNotFound',
-        message: `no Destination named ${destination}; it appears when that cluster's connector registers`,
+        message: `no Destination named ${destination}; check spec.resource, or add that cluster (docs/connector.md): it appears when its connector registers`,
+      },
+      'stalled',
+    );
+  }
+  const connection = destinationConnection(found, now);
+  if (!connection.connected) {
+    const lastSeenAt = found.status?.lastSeenAt;
+    return Number.isNaN(Date.parse(lastSeenAt ?? ''))
+      ? readiness(
+          {
+            type: 'Ready',
+            status: 'False',
+            reason: 'AwaitingConnector',
+            message: `destination ${destination} has no connector yet; the Grant is bound once one registers there (docs/connector.md)`,
+          },
+          'waiting',
+        )
+      : readiness(
+          {
+            type: 'Ready',
+            status: 'False',
+            reason: 'DestinationDisconnected',
+            message: `destination ${destination} is disconnected: no heartbeat from its connector since ${lastSeenAt}, so nothing there can be bound or checked; check the connector's logs in that cluster`,
+          },
+          'stalled',
+        );
+  }
+  const synced = findCondition(grant.status?.conditions, 'Synced');
+  const generation = grant.metadata.generation;
+  if (synced === undefined || synced.observedGeneration !== generation || synced.status === 'Unknown') {
+    return readiness(
+      {
+        type: 'Ready',
+        status: 'False',
+        reason: 'AwaitingSync',
+        message: `waiting for the connector of destination ${destination} to bind generation ${generation ?? 0} of this Grant`,
       },
       'waiting',
     );
-  } else {
-    ready = readiness({
-      type: 'Ready',
-      status: 'True',
-      reason: 'Valid',
-      message: grant.spec.expiresAt ? `access until ${grant.spec.expiresAt}` : 'access granted',
-    });
   }
-  return [...ready, subject];
+  if (synced.status === 'True')
+    return readiness({ type: 'Ready', status: 'True', reason: 'Bound', message: until ? `${synced.message}; ${until}` : synced.message });
+  // A namespace that does not exist yet is bound as soon as it does; any other refusal needs a person.
+  return readiness(
+    { type: 'Ready', status: 'False', reason: synced.reason, message: `destination ${destination} cannot bind it: ${synced.message}` },
+    synced.reason === 'NamespaceNotFound' ? 'waiting' : 'stalled',
+  );
 }
 
 /** The field manager (kubectl, argocd-controller, infra-cli, …) that last wrote the spec. */

@@ -4,7 +4,7 @@
 import type { Provider } from '../../api/v1alpha1/types.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
 import { errorMessage } from '../../lib/errors.ts';
-import { conditionsCurrent, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
+import { conditionsCurrent, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
 import type { CredentialStore } from '../credentials/store.ts';
 import { UpstreamError } from '../identity/errors.ts';
 import type { ProviderClients } from '../identity/providers.ts';
@@ -69,6 +69,16 @@ export function providerReady(discovery: ConditionInput, secret: ConditionInput,
       : { type: 'Ready', status: 'Unknown', reason: credentialsValid.reason, message: credentialsValid.message };
 }
 
+/**
+ * Every condition a Provider carries: Ready with kstatus's pair (Stalled while a check
+ * fails, since a person must fix the issuer or the secret; Reconciling while the
+ * credentials could not be checked yet), then the three checks; pure, for tests.
+ */
+export function providerConditions(discovery: ConditionInput, secret: ConditionInput, credentialsValid: ConditionInput): ConditionInput[] {
+  const ready = providerReady(discovery, secret, credentialsValid);
+  return [...readiness(ready, ready.status === 'False' ? 'stalled' : 'waiting'), discovery, secret, credentialsValid];
+}
+
 export interface ProviderControllerOptions {
   clients: ProviderClients;
   credentials: CredentialStore;
@@ -97,8 +107,8 @@ export function providerController(ctx: ControllerContext, options: ProviderCont
         discovery.status === 'True' && secret.status === 'True'
           ? await credentialsCondition(provider, clients)
           : { type: 'CredentialsValid', status: 'Unknown', reason: 'NotChecked', message: 'checked once discovery answers and the client secret is found' };
-      const ready = providerReady(discovery, secret, credentialsValid);
-      const conditions = [ready, discovery, secret, credentialsValid];
+      const conditions = providerConditions(discovery, secret, credentialsValid);
+      const ready = conditions[0]!;
       const generation = provider.metadata.generation;
       const now = ctx.now();
       const lastSync = Date.parse(provider.status?.lastSyncAt ?? '') || 0;

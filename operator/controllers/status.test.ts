@@ -10,8 +10,8 @@ import { UpstreamError } from '../identity/errors.ts';
 import type { ProviderClients } from '../identity/providers.ts';
 import { destinationConnection, heartbeatTimeoutMs } from './destination.ts';
 import { groupMembership } from './group.ts';
-import { checkDiscovery, credentialsCondition, providerReady, secretCondition } from './provider.ts';
-import { userReady } from './user.ts';
+import { checkDiscovery, credentialsCondition, providerConditions, providerReady, secretCondition } from './provider.ts';
+import { userConditions, userReady } from './user.ts';
 import { providerSecretBinding, type StoredSecret } from '../secret-refs.ts';
 
 const now = new Date('2030-06-01T12:00:00Z');
@@ -135,6 +135,41 @@ describe('providerReady', () => {
       reason: 'CheckFailed',
       message: checkFailed.message,
     });
+  });
+});
+
+describe('providerConditions', () => {
+  const found: ConditionInput = { type: 'ClientSecretFound', status: 'True', reason: 'SecretFound', message: 'found' };
+  const discovered: ConditionInput = { type: 'DiscoveryReachable', status: 'True', reason: 'Discovered', message: 'answers' };
+  const kstatus = (conditions: ConditionInput[]) => conditions.slice(0, 3).map((c) => [c.type, c.status, c.reason]);
+
+  it('is Current for kstatus once Ready, and carries the three checks after the pair', () => {
+    const conditions = providerConditions(discovered, found, { type: 'CredentialsValid', status: 'True', reason: 'Accepted', message: 'accepted' });
+    expect(kstatus(conditions)).toEqual([
+      ['Ready', 'True', 'Ready'],
+      ['Reconciling', 'False', 'Ready'],
+      ['Stalled', 'False', 'Ready'],
+    ]);
+    expect(conditions.slice(3).map((c) => c.type)).toEqual(['DiscoveryReachable', 'ClientSecretFound', 'CredentialsValid']);
+  });
+
+  it('is Stalled while a check fails: a person must fix the issuer, the Secret or the client', () => {
+    const unreachable: ConditionInput = { type: 'DiscoveryReachable', status: 'False', reason: 'Unreachable', message: 'cannot reach' };
+    const notChecked: ConditionInput = { type: 'CredentialsValid', status: 'Unknown', reason: 'NotChecked', message: 'later' };
+    expect(kstatus(providerConditions(unreachable, found, notChecked))).toEqual([
+      ['Ready', 'False', 'Unreachable'],
+      ['Reconciling', 'False', 'Unreachable'],
+      ['Stalled', 'True', 'Unreachable'],
+    ]);
+  });
+
+  it('is Reconciling while the credentials could not be checked: Ready Unknown is not Current', () => {
+    const checkFailed: ConditionInput = { type: 'CredentialsValid', status: 'Unknown', reason: 'CheckFailed', message: 'timeout' };
+    expect(kstatus(providerConditions(discovered, found, checkFailed))).toEqual([
+      ['Ready', 'Unknown', 'CheckFailed'],
+      ['Reconciling', 'True', 'CheckFailed'],
+      ['Stalled', 'False', 'CheckFailed'],
+    ]);
   });
 });
 
@@ -336,6 +371,20 @@ describe('userReady', () => {
       message: 'logs in through provider okta',
     });
     expect(await userReady(user('carl', 'carl@example.com'), readSecret)).toMatchObject({ status: 'True', reason: 'AwaitingLogin' });
+  });
+
+  it('comes with kstatus Stalled when the User cannot log in, and neither Reconciling nor Stalled when it can', async () => {
+    const kstatus = (conditions: ConditionInput[]) => conditions.map((c) => [c.type, c.status, c.reason]);
+    expect(kstatus(await userConditions(withPassword('carl', { name: 'carl-password', key: 'other' }), readSecret))).toEqual([
+      ['Ready', 'False', 'PasswordSecretNotFound'],
+      ['Reconciling', 'False', 'PasswordSecretNotFound'],
+      ['Stalled', 'True', 'PasswordSecretNotFound'],
+    ]);
+    expect(kstatus(await userConditions(withPassword('carl', { name: 'carl-password', key: 'hash' }), readSecret))).toEqual([
+      ['Ready', 'True', 'PasswordSet'],
+      ['Reconciling', 'False', 'PasswordSet'],
+      ['Stalled', 'False', 'PasswordSet'],
+    ]);
   });
 
   it('is not Ready when the identity provider refused the user, whatever else holds', async () => {

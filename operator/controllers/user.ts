@@ -2,7 +2,7 @@
 // access key of a User that is deleted (offboarding takes effect at once).
 import type { User } from '../../api/v1alpha1/types.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
-import { conditionsCurrent, findCondition, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
+import { conditionsCurrent, findCondition, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
 import type { CredentialStore } from '../credentials/store.ts';
 import { verifiedCondition } from '../identity/users.ts';
 import { secretRefProblem } from '../secret-refs.ts';
@@ -31,6 +31,15 @@ export async function userReady(user: User, readSecret: ControllerContext['readS
   return { type: 'Ready', status: 'True', reason: 'AwaitingLogin', message: 'no password: logs in through an identity provider or with an access key' };
 }
 
+/**
+ * Ready with kstatus's Reconciling and Stalled: a User that cannot log in waits on a
+ * person (a password hash to write, an account to re-enable upstream), so Flux and kstatus
+ * read it as Failed instead of Current.
+ */
+export async function userConditions(user: User, readSecret: ControllerContext['readSecret']): Promise<ConditionInput[]> {
+  return readiness(await userReady(user, readSecret), 'stalled');
+}
+
 export function userController(ctx: ControllerContext, credentials: CredentialStore): Controller {
   const { hub, applier } = ctx;
   return kindController(
@@ -44,12 +53,12 @@ export function userController(ctx: ControllerContext, credentials: CredentialSt
         if (revoked > 0) ctx.audit.info({ action: 'user.deleted', user: name, revokedCredentials: revoked }, 'user deleted: credentials revoked');
         return;
       }
-      const ready = await userReady(user, ctx.readSecret);
+      const conditions = await userConditions(user, ctx.readSecret);
       const generation = user.metadata.generation;
-      if (conditionsCurrent(user.status?.conditions, [ready], generation) && user.status?.observedGeneration === generation) return;
+      if (conditionsCurrent(user.status?.conditions, conditions, generation) && user.status?.observedGeneration === generation) return;
       await applier.applyStatus('User', name, {
         observedGeneration: generation,
-        conditions: mergeConditions(user.status?.conditions, [ready], generation, ctx.now()),
+        conditions: mergeConditions(user.status?.conditions, conditions, generation, ctx.now()),
       });
     },
     () => credentials.credentialOwners(),

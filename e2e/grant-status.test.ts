@@ -1,0 +1,142 @@
+// Grant status that tells the truth to GitOps tools, on the real hub and spoke with the
+// real operator and connector: a Grant is Ready only once its destination's connector has
+// bound its current generation. With the connector stopped it stays not-Ready and names
+// the destination it waits for; kstatus and Argo CD's health check read it the same way.
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Grant } from '../api/v1alpha1/types.ts';
+import { evaluateHealth } from '../hack/argocd-health.ts';
+import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import { eventually, startConnector, type RunningConnector } from '../hack/local-infra/programs.ts';
+import { heartbeatTimeoutMs } from '../operator/controllers/destination.ts';
+import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+
+const destination = uniqueName('truth');
+const user = `${uniqueName('gail')}@example.com`;
+const bound = uniqueName('bound');
+const later = uniqueName('later');
+let infra: Infra;
+/** The connector started again after a stop; infra.stop() stops only the first one. */
+let restarted: RunningConnector | undefined;
+
+const applyGrant = (name: string, spec: Grant['spec']) =>
+  kubectlOk('hub', ['apply', '-f', '-'], { input: stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name }, spec }) });
+
+async function liveGrant(name: string): Promise<Grant> {
+  return JSON.parse(await kubectlOk('hub', ['get', 'grant', name, '-o', 'json'])) as Grant;
+}
+
+/** Ready, Reconciling and Stalled as kstatus reads them: [type, status, reason]. */
+function kstatus(grant: Grant): string[][] {
+  return ['Ready', 'Reconciling', 'Stalled'].map((type) => {
+    const c = grant.status?.conditions?.find((x) => x.type === type);
+    return [type, c?.status ?? '', c?.reason ?? ''];
+  });
+}
+
+const ready = (grant: Grant) => grant.status?.conditions?.find((c) => c.type === 'Ready');
+
+async function expectBound(name: string, timeoutMs = 30_000): Promise<Grant> {
+  return eventually(async () => {
+    const grant = await liveGrant(name);
+    expect(grant.status?.observedGeneration).toBe(grant.metadata.generation);
+    expect(kstatus(grant)).toEqual([
+      ['Ready', 'True', 'Bound'],
+      ['Reconciling', 'False', 'Bound'],
+      ['Stalled', 'False', 'Bound'],
+    ]);
+    expect(ready(grant)?.message).toContain(`in ${destination}`);
+    expect(await evaluateHealth(grant)).toMatchObject({ status: 'Healthy' });
+    return grant;
+  }, timeoutMs);
+}
+
+beforeAll(async () => {
+  infra = await startInfra({
+    hubKubeconfig: cluster('hub').adminKubeconfig,
+    spokeKubeconfig: cluster('spoke').adminKubeconfig,
+    namespace: uniqueName('infra'),
+    destination,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await kubectl('hub', ['delete', 'grants', '--ignore-not-found', bound, later]);
+  await restarted?.stop();
+  await infra?.stop();
+});
+
+describe('a Grant', () => {
+  it('is Ready once the connector has bound it, and its status then stays put: no write loop with the connector', async () => {
+    await applyGrant(bound, { user, role: 'view', resource: destination });
+    const grant = await expectBound(bound);
+    const synced = grant.status?.conditions?.find((c) => c.type === 'Synced');
+    expect(synced).toMatchObject({ status: 'True', observedGeneration: grant.metadata.generation });
+    await kubectlOk('spoke', ['get', 'clusterrolebinding', 'infra:view']);
+
+    // Each one's status write is a watch event for the other: a ping-pong would show as new resourceVersions.
+    await new Promise((r) => setTimeout(r, 2000));
+    const settled = await liveGrant(bound);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await liveGrant(bound)).metadata.resourceVersion).toBe(settled.metadata.resourceVersion);
+  });
+
+  it("stays not-Ready, naming its destination, while that destination's connector is stopped; Ready once it is back", async () => {
+    await infra.connector.stop();
+    await applyGrant(later, { user, role: 'edit', resource: destination });
+    // A changed spec is a new generation: the old Synced=True no longer counts.
+    await applyGrant(bound, { user, role: 'view', resource: destination, expiresAt: '2099-01-01T00:00:00Z' });
+
+    for (const name of [later, bound]) {
+      await eventually(async () => {
+        const grant = await liveGrant(name);
+        expect(kstatus(grant)).toEqual([
+          ['Ready', 'False', 'AwaitingSync'],
+          ['Reconciling', 'True', 'AwaitingSync'],
+          ['Stalled', 'False', 'AwaitingSync'],
+        ]);
+        expect(ready(grant)?.message).toBe(
+          `waiting for the connector of destination ${destination} to bind generation ${grant.metadata.generation} of this Grant`,
+        );
+        expect(await evaluateHealth(grant)).toEqual({ status: 'Progressing', message: ready(grant)!.message });
+      });
+    }
+    // And it stays so: nothing but the connector can make it Ready.
+    const until = Date.now() + 5000;
+    while (Date.now() < until) {
+      for (const name of [later, bound]) expect(ready(await liveGrant(name))?.status).toBe('False');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect((await kubectl('spoke', ['get', 'clusterrolebinding', 'infra:edit'])).code).not.toBe(0);
+
+    restarted = await startConnector(infra.connectorOptions);
+    await expectBound(later);
+    await expectBound(bound);
+    await kubectlOk('spoke', ['get', 'clusterrolebinding', 'infra:edit']);
+  });
+
+  it('is Stalled (DestinationDisconnected), Degraded in Argo CD, once its connector misses its heartbeats; Ready again when it returns', async () => {
+    await restarted!.stop();
+    const stoppedAt = Date.now();
+    await eventually(
+      async () => {
+        const grant = await liveGrant(bound);
+        expect(kstatus(grant)).toEqual([
+          ['Ready', 'False', 'DestinationDisconnected'],
+          ['Reconciling', 'False', 'DestinationDisconnected'],
+          ['Stalled', 'True', 'DestinationDisconnected'],
+        ]);
+        expect(ready(grant)?.message).toMatch(new RegExp(`^destination ${destination} is disconnected: no heartbeat from its connector since `));
+        expect(await evaluateHealth(grant)).toMatchObject({ status: 'Degraded' });
+      },
+      heartbeatTimeoutMs + 30_000,
+      1000,
+    );
+    // Not before the heartbeat timeout (counted from the last heartbeat, up to 30 s before the stop): a restart is not a disconnect.
+    expect(Date.now() - stoppedAt).toBeGreaterThan(heartbeatTimeoutMs - 35_000);
+
+    restarted = await startConnector(infra.connectorOptions);
+    await expectBound(bound);
+    await expectBound(later);
+  }, 180_000);
+});
