@@ -70,7 +70,7 @@ key=$(
   {
     echo "$node_base $image_base ${images[*]}"
     for entry in "${images[@]}" "=kubelet" "=kubeadm" "=kubectl" "=crictl"; do readlink -f "$bin_dir/${entry#*=}"; done
-    sha256sum "$0"
+    sha256sum <"$0"
     (cd "$kind_src/images/base/files" && find . -type f -exec sha256sum {} + | sort)
   } | sha256sum | cut -c1-12
 )
