@@ -1,5 +1,5 @@
 // Builds the programs' bundles the suites start (dist/, what ships), starts (or finds) the
-// hub and spoke the cluster suites run against once per test run (E2E_CLUSTER=local|kind|k3s,
+// hub and spoke the cluster suites run against once per test run (E2E_CLUSTER=local|kind,
 // see hack/e2e-clusters.ts), installs the CRDs into the hub, and hands the clusters to
 // every test file through `inject`.
 import { join } from 'node:path';
