@@ -58,8 +58,7 @@ const authDiscovery = () => kubectl('hub', ['get', '--raw', authAPI, '--request-
 
 /**
  * Clients that call the auth API until stopped (bounded by maxMs), each retrying a failed
- * request once; reports per client how many requests needed their retry and whether any
- * retry failed too.
+ * request once; reports per client how many requests needed their retry, and every error.
  */
 function loadOnAuthAPI(maxMs: number) {
   let stopped = false;
@@ -67,16 +66,19 @@ function loadOnAuthAPI(maxMs: number) {
   const client = async () => {
     let requests = 0;
     let retried = 0;
-    let failedTwice = 0;
+    const errors: string[] = [];
     while (!stopped && Date.now() < deadline) {
       requests++;
-      if ((await authDiscovery()).code !== 0) {
+      const first = await authDiscovery();
+      if (first.code !== 0) {
         retried++;
-        if ((await authDiscovery()).code !== 0) failedTwice++;
+        errors.push(first.stderr.trim());
+        const retry = await authDiscovery();
+        if (retry.code !== 0) errors.push(`retry: ${retry.stderr.trim()}`);
       }
       await new Promise((r) => setTimeout(r, loadPauseMs));
     }
-    return { requests, retried, failedTwice };
+    return { requests, retried, errors };
   };
   const clients = Promise.all(Array.from({ length: loadClients }, client));
   return {
@@ -163,26 +165,34 @@ describe.skipIf(selectedCluster(process.env) !== 'kind')('Infra on real kind nod
     const results = await load.stop();
     for (const r of results) {
       expect(r.requests).toBeGreaterThan(10);
-      expect(r.retried).toBeLessThanOrEqual(1);
-      expect(r.failedTwice).toBe(0);
+      expect(r.retried, r.errors.join('\n')).toBeLessThanOrEqual(1);
+      expect(r.errors.filter((e) => e.startsWith('retry:'))).toEqual([]);
     }
   }, 300_000);
 
-  it(`hands the Lease to the standby within ${leaderTakeoverMs / 1000} s when the leader pod is deleted, and the auth API keeps answering`, async () => {
+  it(`hands the Lease to another replica within ${leaderTakeoverMs / 1000} s when the leader pod is deleted, and the auth API keeps answering`, async () => {
     const leader = await eventually(async () => {
       const holder = await leaseHolder();
       expect((await readyPods('hub', operator.deployment)).map((p) => p.metadata.name)).toContain(holder);
       return holder!;
     }, 60_000);
-    const standby = (await readyPods('hub', operator.deployment)).map((p) => p.metadata.name).find((name) => name !== leader)!;
     const load = loadOnAuthAPI(60_000);
     const deleted = Date.now();
     await kubectlOk('hub', ['-n', namespace, 'delete', 'pod', leader, '--wait=false']);
-    await eventually(async () => expect(await leaseHolder()).toBe(standby), leaderTakeoverMs, 250);
+    // The standby, or the pod replacing the leader if it starts first: any other live replica.
+    await eventually(
+      async () => {
+        const holder = await leaseHolder();
+        expect(holder).not.toBe(leader);
+        expect((await readyPods('hub', operator.deployment)).map((p) => p.metadata.name)).toContain(holder);
+      },
+      leaderTakeoverMs,
+      250,
+    );
     expect(Date.now() - deleted).toBeLessThan(leaderTakeoverMs);
     for (const r of await load.stop()) {
-      expect(r.retried).toBeLessThanOrEqual(1);
-      expect(r.failedTwice).toBe(0);
+      expect(r.retried, r.errors.join('\n')).toBeLessThanOrEqual(1);
+      expect(r.errors.filter((e) => e.startsWith('retry:'))).toEqual([]);
     }
     await kubectlOk('hub', ['-n', namespace, 'rollout', 'status', `deployment/${operator.deployment}`, '--timeout=180s']);
   }, 300_000);
