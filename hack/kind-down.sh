@@ -12,3 +12,8 @@ for cluster in infra-hub infra-spoke; do
   "$kind" delete cluster --name "$cluster"
 done
 rm -rf "$root/.infra/kind"
+# kind makes the "kind" network for its first cluster and leaves it: remove it when no
+# container is left on it (another tool's kind clusters keep it).
+if docker network inspect kind >/dev/null 2>&1 && [[ -z $(docker network inspect kind -f '{{range .Containers}}{{.Name}} {{end}}') ]]; then
+  docker network rm kind >/dev/null && echo "kind-down: removed the empty docker network kind" >&2
+fi

@@ -102,7 +102,7 @@ for entry in "${images[@]}"; do
   coredns) printf 'FROM %s\nCOPY coredns /coredns\nENTRYPOINT ["/coredns"]\n' "$image_base" ;;
   *) printf 'FROM %s\nENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nCOPY %s /usr/local/bin/%s\n' "$image_base" "$program" "$program" ;;
   esac >"$context/Dockerfile"
-  docker build -q -t "$name" "$context" >>"$log_dir/build.log" 2>&1 || fail "building $name failed (log: $log_dir/build.log)"
+  docker build -q --force-rm -t "$name" "$context" >>"$log_dir/build.log" 2>&1 || fail "building $name failed (log: $log_dir/build.log)"
 done
 docker save "${images[@]%%=*}" -o "$work/images.tar" || fail "docker save of the Kubernetes images failed"
 
@@ -152,7 +152,7 @@ ENV container=docker
 STOPSIGNAL SIGRTMIN+3
 ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]
 DOCKERFILE
-docker build -q -t "$node_image-staging" "$context" >>"$log_dir/build.log" 2>&1 || fail "building the node's files failed (log: $log_dir/build.log)"
+docker build -q --force-rm -t "$node_image-staging" "$context" >>"$log_dir/build.log" 2>&1 || fail "building the node's files failed (log: $log_dir/build.log)"
 
 # Images go into the node's containerd as kind's own build does it: run containerd in the
 # image, import, commit. Without unpacking: the snapshots would sit on the image's

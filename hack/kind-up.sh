@@ -80,8 +80,8 @@ containerd_patches=()
 case $images in
 public)
   phase "building the operator and connector images" "fix the Dockerfile build (docker build --target operator .)"
-  docker build -q --target operator -t "$operator_img" "$root" >/dev/null
-  docker build -q --target connector -t "$connector_img" "$root" >/dev/null
+  docker build -q --force-rm --target operator -t "$operator_img" "$root" >/dev/null
+  docker build -q --force-rm --target connector -t "$connector_img" "$root" >/dev/null
   ;;
 local)
   phase "building the operator and connector images on a local Debian base" "see hack/local-images.sh's message above (Debian's mirror and npm must be reachable)"

@@ -38,7 +38,7 @@ image_from() {
   [[ -z ${NODE_EXTRA_CA_CERTS:-} ]] || cp "$NODE_EXTRA_CA_CERTS" "$context/extra-ca.crt"
   printf '%s\n' "$2" >"$context/Dockerfile"
   echo "local-images: building $1" >&2
-  docker build -q -t "$1" "$context" >/dev/null || fail "building $1 failed; run: docker build $context"
+  docker build -q --force-rm -t "$1" "$context" >/dev/null || fail "building $1 failed; run: docker build $context"
   rm -rf "$context"
 }
 image_from "$node_image" "FROM $base
@@ -61,7 +61,7 @@ for target in operator connector; do
   image=$operator_img
   [[ $target == operator ]] || image=$connector_img
   echo "local-images: building $image (--target $target) on $node_image" >&2
-  docker build -q --build-arg BUILD_IMAGE="$build_image" --build-arg RUNTIME_IMAGE="$node_image" \
+  docker build -q --force-rm --build-arg BUILD_IMAGE="$build_image" --build-arg RUNTIME_IMAGE="$node_image" \
     --target "$target" -t "$image" "$root" >/dev/null ||
     fail "building $image failed; see the output above, or run: docker build --build-arg BUILD_IMAGE=$build_image --build-arg RUNTIME_IMAGE=$node_image --target $target $root"
 done
