@@ -2,9 +2,13 @@
 #   docker build --target operator -t ghcr.io/infrahq/infra-operator:dev .
 #   docker build --target connector -t ghcr.io/infrahq/infra-connector:dev .
 # (make docker-build does both). Node's version is the one package.json pins.
+# BUILD_IMAGE (needs node and npm) and RUNTIME_IMAGE (needs node) default to the public
+# Node images; hosts with no image registry pass local ones (hack/local-images.sh).
 ARG NODE_VERSION=24.21.0
+ARG BUILD_IMAGE=node:${NODE_VERSION}-alpine
+ARG RUNTIME_IMAGE=node:${NODE_VERSION}-alpine
 
-FROM node:${NODE_VERSION}-alpine AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -20,7 +24,7 @@ RUN npm run build
 # Only what runs: each program is one bundle with its dependencies inside (hack/build.ts),
 # so no node_modules; owned by root and read-only to the non-root user they run as.
 # package.json gives the programs their version.
-FROM node:${NODE_VERSION}-alpine AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /src/package.json ./

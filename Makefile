@@ -17,7 +17,7 @@ DEPLOY ?= config/default
 
 .PHONY: help
 help: ## Show this help.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 node_modules/.package-lock.json: package.json package-lock.json
 	$(NPM) ci
@@ -94,9 +94,17 @@ undeploy: ## Remove what deploy installed (the CRDs too, and every Grant: asks u
 	@[[ "$(CONFIRM)" == yes ]] || { read -r -p "This deletes Infra's CRDs and every Grant, User and Provider in them. Type yes: " answer && [[ $$answer == yes ]]; }
 	kubectl delete --ignore-not-found -k $(DEPLOY)
 
+# Where kind-up's images come from: public (pulled), local (built here, no registry needed), or
+# auto (local when the public Node image does not pull).
+INFRA_IMAGES ?= auto
+
 .PHONY: kind-up
-kind-up: ## Create a hub and a spoke kind cluster with Infra deployed (needs Docker and kind).
-	OPERATOR_IMG=$(OPERATOR_IMG) CONNECTOR_IMG=$(CONNECTOR_IMG) hack/kind-up.sh
+kind-up: deps ## Create a hub and a spoke kind cluster with Infra deployed (starts Docker and builds kind if needed).
+	OPERATOR_IMG=$(OPERATOR_IMG) CONNECTOR_IMG=$(CONNECTOR_IMG) INFRA_IMAGES=$(INFRA_IMAGES) hack/kind-up.sh
+
+.PHONY: e2e-kind
+e2e-kind: kind-up ## make kind-up, then the e2e suites against those clusters (docs/install.md has its durations).
+	E2E_CLUSTER=kind $(NPM) run test:cluster
 
 .PHONY: kind-down
 kind-down: ## Delete the kind clusters kind-up made.

@@ -35,3 +35,9 @@ it('copies from the build context only files that exist and .dockerignore lets i
   const problems = sources.filter((src) => !existsSync(join(root, src)) || ignored(src, patterns));
   expect(problems).toEqual([]);
 });
+
+it('builds from base images given as build arguments whose defaults are the public Node images', () => {
+  const defaults = Object.fromEntries([...dockerfile.matchAll(/^ARG (\w+_IMAGE)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
+  expect(defaults).toEqual({ BUILD_IMAGE: 'node:${NODE_VERSION}-alpine', RUNTIME_IMAGE: 'node:${NODE_VERSION}-alpine' });
+  expect([...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])).toEqual(['${BUILD_IMAGE}', '${RUNTIME_IMAGE}', 'runtime', 'runtime']);
+});

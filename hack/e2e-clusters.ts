@@ -1,22 +1,19 @@
 // The clusters the e2e suite runs against, chosen with one variable, E2E_CLUSTER:
 //   local (default) the loopback hub + spoke from hack/controlplane: what CI runs here;
-//   kind            the hub and spoke kind clusters that hack/kind-up.sh made;
-//   k3s             two k3s containers, started through testcontainers.
-// Each yields the same ControlPlaneState, so the suites run unchanged. kind and k3s need
-// a Docker engine: without one the run stops at once and says what is missing, rather
-// than hanging on a socket or passing without clusters.
+//   kind            the hub and spoke kind clusters that hack/kind-up.sh made.
+// (k3s was a third choice, removed: docs/install.md says why.) Each yields the same
+// ControlPlaneState, so the suites run unchanged. kind needs a Docker engine: without one
+// the run stops at once and says what is missing, rather than hanging on a socket or
+// passing without clusters.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ControlPlane, clusterNames, findRunning, type ClusterName, type ClusterState, type ControlPlaneState } from './controlplane/controlplane.ts';
+import { ControlPlane, findRunning, type ClusterName, type ControlPlaneState } from './controlplane/controlplane.ts';
 
-export const e2eClusters = ['local', 'kind', 'k3s'] as const;
+export const e2eClusters = ['local', 'kind'] as const;
 export type E2ECluster = (typeof e2eClusters)[number];
 
 /** Where hack/kind-up.sh leaves the kind clusters' state, relative to the repository. */
 export const kindStateDir = '.infra/kind';
-const k3sImage = 'rancher/k3s:v1.33.5-k3s1';
 const dockerCheckTimeoutMs = 15_000;
 
 export interface RunningClusters {
@@ -30,12 +27,12 @@ export function selectedCluster(env: NodeJS.ProcessEnv): E2ECluster {
   throw new Error(`E2E_CLUSTER=${value} is not one of ${e2eClusters.join(', ')}; leave it unset for the local control plane`);
 }
 
-/** Starts (local, k3s) or finds (kind) the hub and spoke for the e2e suite. */
+/** Starts (local) or finds (kind) the hub and spoke for the e2e suite. */
 export async function startE2EClusters(env: NodeJS.ProcessEnv, repoRoot: string): Promise<RunningClusters> {
   const choice = selectedCluster(env);
   if (choice === 'local') return startLocal(env);
   await requireDocker(choice, env);
-  return choice === 'kind' ? findKind(env, repoRoot) : startK3s();
+  return findKind(env, repoRoot);
 }
 
 async function startLocal(env: NodeJS.ProcessEnv): Promise<RunningClusters> {
@@ -57,10 +54,9 @@ export async function requireDocker(choice: E2ECluster, env: NodeJS.ProcessEnv):
   if (result.code !== 0) throw new Error(`${needs}, but \`docker info\` failed: ${lastLine(result.stderr)}. Start the engine (or set DOCKER_HOST), ${instead}`);
 }
 
+// The suite needs no kind command: kind-up's state file and kubeconfigs are the clusters
+// (kind-up builds kind when none is on PATH).
 async function findKind(env: NodeJS.ProcessEnv, repoRoot: string): Promise<RunningClusters> {
-  if ((await run('kind', ['version'], env, dockerCheckTimeoutMs)).missing) {
-    throw new Error('E2E_CLUSTER=kind needs the kind command on PATH (https://kind.sigs.k8s.io); then run make kind-up');
-  }
   const dir = join(repoRoot, kindStateDir);
   const state = await findRunning(dir);
   if (!state) throw new Error(`E2E_CLUSTER=kind found no running kind clusters in ${dir}: run make kind-up first`);
@@ -96,67 +92,6 @@ async function pauseDeployedInfra(state: ControlPlaneState, env: NodeJS.ProcessE
     for (const { cluster, deployment } of deployedPrograms)
       await kubectl(cluster, ['scale', 'deployment', deployment, `--replicas=${replicas.get(deployment)}`]);
   };
-}
-
-/** Two k3s servers; their CAs are copied out so tests can mint users as they do locally. */
-async function startK3s(): Promise<RunningClusters> {
-  const { K3sContainer } = await import('@testcontainers/k3s');
-  const dir = await mkdtemp(join(tmpdir(), 'infra-k3s-'));
-  const containers = await Promise.all(clusterNames.map(() => new K3sContainer(k3sImage).start()));
-  const clusters = {} as Record<ClusterName, ClusterState>;
-  for (const [i, name] of clusterNames.entries()) {
-    const container = containers[i]!;
-    const clusterDir = join(dir, name);
-    await mkdir(clusterDir, { recursive: true });
-    const copy = async (file: string, to: string) => {
-      const { output, exitCode } = await container.exec(['cat', `/var/lib/rancher/k3s/server/tls/${file}`]);
-      if (exitCode !== 0) throw new Error(`reading ${file} from the ${name} k3s container failed: ${output}`);
-      await writeFile(join(clusterDir, to), output, { mode: 0o600 });
-      return join(clusterDir, to);
-    };
-    const adminKubeconfig = join(clusterDir, 'admin.kubeconfig');
-    const kubeconfig = container.getKubeConfig();
-    await writeFile(adminKubeconfig, kubeconfig, { mode: 0o600 });
-    clusters[name] = {
-      name,
-      server: /server: (\S+)/.exec(kubeconfig)![1]!,
-      adminKubeconfig,
-      hostAddress: defaultGateway((await container.exec(['cat', '/proc/net/route'])).output),
-      pid: 0,
-      files: {
-        servingCA: await copy('server-ca.crt', 'serving-ca.crt'),
-        clientCA: await copy('client-ca.crt', 'client-ca.crt'),
-        clientCAKey: await copy('client-ca.key', 'client-ca.key'),
-        frontProxyCA: await copy('request-header-ca.crt', 'front-proxy-ca.crt'),
-        frontProxyCAKey: await copy('request-header-ca.key', 'front-proxy-ca.key'),
-        serviceAccountKey: await copy('service.key', 'service-account.key'),
-        log: join(clusterDir, 'k3s.log'),
-      },
-    };
-  }
-  const version = (await containers[0]!.exec(['k3s', '--version'])).output.split(' ')[2] ?? 'unknown';
-  return {
-    state: { dir, etcd: { pid: 0, url: 'embedded', log: '' }, clusters, processes: [], kubernetesVersion: version },
-    stop: async () => {
-      await Promise.all(containers.map((c) => c.stop()));
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/**
- * The IPv4 default gateway in a /proc/net/route table (the host, seen from a container
- * on a Docker bridge network): the row whose Destination is 00000000, its Gateway in
- * little-endian hex.
- */
-export function defaultGateway(routeTable: string): string {
-  for (const line of routeTable.trim().split('\n').slice(1)) {
-    const [, destination, gateway] = line.trim().split(/\s+/);
-    if (destination === '00000000' && gateway && gateway !== '00000000') {
-      return [6, 4, 2, 0].map((i) => parseInt(gateway.slice(i, i + 2), 16)).join('.');
-    }
-  }
-  throw new Error(`no default route in the container's routing table:\n${routeTable}`);
 }
 
 interface RunResult {

@@ -1,6 +1,6 @@
 // Builds the programs' bundles the suites start (dist/, what ships) and this machine's
 // `infra` single executable (cached: seconds when the CLI is unchanged), starts (or finds) the
-// hub and spoke the cluster suites run against once per test run (E2E_CLUSTER=local|kind|k3s,
+// hub and spoke the cluster suites run against once per test run (E2E_CLUSTER=local|kind,
 // see hack/e2e-clusters.ts), installs Infra's API into the hub (the CRDs and the connector
 // isolation policy), and hands the clusters to every test file through `inject`.
 import { join } from 'node:path';

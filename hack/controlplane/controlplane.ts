@@ -29,7 +29,7 @@ export interface ClusterState {
   adminKubeconfig: string;
   /**
    * The address at which this cluster's API server reaches processes on the test host,
-   * when that is not loopback: the Docker network's gateway for kind and k3s. Absent for
+   * when that is not loopback: the kind network's gateway. Absent for
    * the local control plane, whose API servers run on the host.
    */
   hostAddress?: string;

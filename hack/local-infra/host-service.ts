@@ -5,7 +5,7 @@
  * A Service `<name>` in `namespace` for a process on this host listening on `port`
  * (at listenAddressFor), e.g. the operator's aggregated door for an APIService. Locally
  * an ExternalName to localhost, the one kind of Service that can point at loopback; on
- * kind and k3s a selectorless Service whose EndpointSlice is the host's address on the
+ * kind a selectorless Service whose EndpointSlice is the host's address on the
  * Docker network.
  */
 export function hostServiceObjects(namespace: string, name: string, port: number, hostAddress: string | undefined): object[] {
