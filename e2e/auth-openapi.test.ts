@@ -39,7 +39,12 @@ beforeAll(async () => {
   await serviceForHostPort('hub', ns, 'infra-operator', operator.aggregatedPort);
   const objects = [
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination }, spec: { kind: 'kubernetes' } },
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${oncall}-view` }, spec: { group: `hub:${oncall}`, role: 'view', resource: destination } },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'Grant',
+      metadata: { name: `${oncall}-view` },
+      spec: { group: `hub:${oncall}`, role: 'view', resource: destination },
+    },
   ];
   await kubectlOk('hub', ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
   // The aggregator fetches an APIService's OpenAPI once it is Available; explain needs it merged.
