@@ -1,12 +1,13 @@
 // Shell completion as a shell runs it: the real bash sources `infra completion bash` and
 // completes `infra use <TAB>` from the names the CLI cached at login, with the session's
 // server listening on loopback to catch any request completion might send.
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { extractedShell, type ExtractedShell } from '../test/shells.ts';
 import { loadConfig, saveConfig } from './config.ts';
 import { destinationCachePath } from './paths.ts';
 import { fake, server, type Fake } from './testing.ts';
@@ -60,14 +61,15 @@ async function loggedInBehindCountingServer(): Promise<{ f: Fake; connections: (
   return { f, connections: counting.connections };
 }
 
-/** Installed shells only: `make test` installs neither zsh nor fish (it would need root), so the content tests below always run. */
-const onPath = (shell: string) => spawnSync('sh', ['-c', `command -v ${shell}`]).status === 0;
-
 /** A shell program's output lines, run with the user's environment but this home. */
-async function shellLines(f: Fake, shell: string, args: string[]): Promise<string[]> {
-  const { stdout } = await run(shell, args, { env: { ...process.env, HOME: join(f.home, '..'), INFRA_HOME: f.home } });
+async function shellLines(f: Fake, shell: ExtractedShell, args: string[]): Promise<string[]> {
+  const env = { ...process.env, ...shell.env, HOME: join(f.home, '..'), INFRA_HOME: f.home };
+  const { stdout } = await run(shell.command, args, { env });
   return stdout.split('\n').filter(Boolean);
 }
+
+/** The first run downloads Debian's zsh and fish packages (about 8 MB). */
+const downloadTimeout = 120_000;
 
 describe('infra use <TAB>', () => {
   it('offers in bash the destinations cached at login, with no network request, and nothing after logout', async () => {
@@ -84,10 +86,11 @@ describe('infra use <TAB>', () => {
     expect(await bashCompletes(f, script, 'use', '')).toEqual([]);
   });
 
-  it.runIf(onPath('fish'))('offers in fish the cached destinations, subcommands and options, with no network request', async () => {
+  it('offers in fish the cached destinations, subcommands and options, with no network request', { timeout: downloadTimeout }, async () => {
+    const fish = await extractedShell('fish');
     const { f, connections } = await loggedInBehindCountingServer();
     const script = await completionScript(f, 'fish');
-    const complete = (line: string) => shellLines(f, 'fish', ['--no-config', '-c', `source $argv[1]; complete -C '${line}'`, script]);
+    const complete = (line: string) => shellLines(f, fish, ['--no-config', '-c', `source $argv[1]; complete -C '${line}'`, script]);
     expect(await complete('infra use ')).toEqual(['development-aws-us', 'production', 'production.web']);
     expect(await complete('infra use prod')).toEqual(['production', 'production.web']);
     expect(await complete('infra use production ')).toEqual([]);
@@ -96,12 +99,13 @@ describe('infra use <TAB>', () => {
     expect(connections()).toBe(0);
   });
 
-  it.runIf(onPath('zsh'))('registers in zsh through bashcompinit, and its function offers the cached destinations', async () => {
+  it('registers in zsh through bashcompinit, and its function offers the cached destinations', { timeout: downloadTimeout }, async () => {
+    const zsh = await extractedShell('zsh');
     const { f, connections } = await loggedInBehindCountingServer();
     const script = await completionScript(f, 'zsh');
     // As zsh's _bash_complete calls it: sh emulation, COMP_WORDS and COMP_CWORD set.
-    const program = `autoload -U +X compinit && compinit -u; source $1; print -r -- "$_comps[infra]"; emulate sh -c 'COMP_WORDS=(infra use prod); COMP_CWORD=2; _infra; printf "%s\n" "\${COMPREPLY[@]}"'`;
-    expect(await shellLines(f, 'zsh', ['-f', '-c', program, 'zsh', script])).toEqual(['_bash_complete -o default -F _infra', 'production', 'production.web']);
+    const program = `${zsh.prelude}autoload -U +X compinit && compinit -u; source $1; print -r -- "$_comps[infra]"; emulate sh -c 'COMP_WORDS=(infra use prod); COMP_CWORD=2; _infra; printf "%s\n" "\${COMPREPLY[@]}"'`;
+    expect(await shellLines(f, zsh, ['-f', '-c', program, 'zsh', script])).toEqual(['_bash_complete -o default -F _infra', 'production', 'production.web']);
     expect(connections()).toBe(0);
   });
 
