@@ -4,6 +4,7 @@ import { duration } from '../api/duration.ts';
 import { dnsLabel } from '../api/grants.ts';
 import { maxTokenLifetimeMs } from '../api/tokens.ts';
 import { trustedProxyProblem } from './frontend/client-address.ts';
+import { notificationsConfig } from './requests/notifications/config.ts';
 import { loadProgramConfig, programUsage, type ParsedArgs, type Setting } from '../lib/config.ts';
 
 const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8443 or 127.0.0.1:0');
@@ -102,6 +103,8 @@ export const operatorConfigSchema = z
         identity: z.string().min(1).optional(),
       })
       .prefault({}),
+    /** Webhooks told about AccessRequest transitions (docs/access-requests.md#notifications). */
+    notifications: notificationsConfig.prefault({}),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .strict();

@@ -25,6 +25,7 @@ import { destinationController } from './controllers/destination.ts';
 import { grantController } from './controllers/grant.ts';
 import { groupController } from './controllers/group.ts';
 import { providerController } from './controllers/provider.ts';
+import { webhookNotifiers, type Notifier } from './requests/notifications/notifications.ts';
 import { userController } from './controllers/user.ts';
 import { LoginThrottle } from './credentials/lockout.ts';
 import { PasswordSecrets } from './credentials/password-secrets.ts';
@@ -59,6 +60,7 @@ export class Operator {
   private readonly controllers: Controller[];
   private readonly identity: IdentityDeps;
   private readonly verifier: Verifier;
+  private readonly notifications: Notifier;
   private readonly timers: NodeJS.Timeout[] = [];
   private doors: Doors | undefined;
   private metricsServer: HttpServer | undefined;
@@ -95,6 +97,12 @@ export class Operator {
       },
       logger,
     );
+    this.notifications = webhookNotifiers(config.notifications, {
+      namespace: config.namespace,
+      readSecret: (name, key) => this.readSecret(name, key),
+      registry: this.registry,
+      logger,
+    });
     const ctx: ControllerContext = {
       hub: this.hub,
       applier: new Applier(kubeConfig, fieldManager, resources),
@@ -104,6 +112,7 @@ export class Operator {
       audit: logger.child({ audit: true }),
       readSecret: (name, key) => this.readSecret(name, key),
       readStoredSecret: (name) => this.readStoredSecret(name),
+      notifications: this.notifications,
       now: () => new Date(),
     };
     this.identity = {
@@ -241,6 +250,7 @@ export class Operator {
     this.renewer?.stop();
     await this.elector?.stop();
     this.keys.stop();
+    await this.notifications.stop();
     await Promise.all([this.doors?.public, this.doors?.aggregated, this.metricsServer].filter((s) => s !== undefined).map((s) => close(s)));
     await this.hub.stop();
   }

@@ -22,6 +22,9 @@ export const issuerAnnotation = 'infrahq.com/issuer';
 
 const operatorPrefix = 'infra-';
 
+/** Whether a Secret is named as the operator's own are (infra-*), so nothing configured may point at it. */
+export const isOperatorSecretName = (name: string) => name.startsWith(operatorPrefix);
+
 export const providerSecretName = (provider: string) => `infra-provider-${provider}`;
 
 /** The Secret that holds a built-in user's password hash when the operator sets one (credentials/password-secrets.ts). */
@@ -36,7 +39,7 @@ function ownSecret(owner: SecretOwner): string {
 
 /** Why the owner may not use this Secret, or undefined when it may. */
 export function secretRefProblem(owner: SecretOwner, secretName: string): string | undefined {
-  if (!secretName.startsWith(operatorPrefix) || secretName === ownSecret(owner)) return undefined;
+  if (!isOperatorSecretName(secretName) || secretName === ownSecret(owner)) return undefined;
   return `${owner.kind} ${owner.name} may not use Secret ${secretName}: Secrets named ${operatorPrefix}* belong to the operator; put the value in a Secret of your own, e.g. ${owner.name}-${owner.kind === 'Provider' ? 'client-secret' : 'password'}`;
 }
 

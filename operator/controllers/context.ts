@@ -6,6 +6,7 @@ import type { Informer } from '../../lib/controller/informer.ts';
 import type { ObjectEventRecorder } from '../events.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Hub } from '../hub.ts';
+import type { Notifier } from '../requests/notifications/notifications.ts';
 import type { ReadStoredSecret } from '../secret-refs.ts';
 import type { resources } from '../../api/v1alpha1/types.ts';
 
@@ -19,6 +20,8 @@ export interface ControllerContext {
   audit: Logger;
   readSecret: (name: string, key: string) => Promise<string | undefined>;
   readStoredSecret: ReadStoredSecret;
+  /** Tells the configured webhooks about an AccessRequest transition, in the background. */
+  notifications: Notifier;
   now: () => Date;
   resyncIntervalMs?: number;
 }
