@@ -10,7 +10,7 @@ import { loadOperatorConfig } from '../../operator/config.ts';
 import { testDirectory } from '../../test/temporary.ts';
 import { chartDir, generateChart } from './chart.ts';
 import { helm, helmBinary, renderChart, renderChartRaw } from './helm.ts';
-import { kustomize, objectKey, type KubernetesObject } from './kustomize.ts';
+import { kustomize, kustomizeOverlay, objectKey, type KubernetesObject } from './kustomize.ts';
 import { chartModel, parseImage, placeObjects } from './model.ts';
 import { templateFiles } from './templates.ts';
 
@@ -69,6 +69,14 @@ describe('charts/infra', { timeout: 60_000 }, () => {
     }
   });
 
+  it('renders config/hub with the config/guardrails component when guardrails.enabled is on', async () => {
+    const rendered = byKey(withoutKeepPolicy(await renderChart(['guardrails.enabled=true'])));
+    const kustomized = byKey(await kustomizeOverlay(['hub'], ['guardrails']));
+    expect(Object.keys(rendered).sort()).toEqual(Object.keys(kustomized).sort());
+    for (const [key, object] of Object.entries(kustomized)) expect(rendered[key], key).toEqual(object);
+    expect(Object.keys(kustomized).filter((key) => key.includes('infra-grant-max-lifetime'))).toHaveLength(2);
+  });
+
   it('takes images, replicas, namespace, resources, config and the guardrail switches from values', async () => {
     const digest = `sha256:${'a'.repeat(64)}`;
     const objects = await renderChart([
@@ -83,6 +91,7 @@ describe('charts/infra', { timeout: 60_000 }, () => {
       'networkPolicies.enabled=false',
       'podDisruptionBudgets.enabled=false',
       'crds.keep=false',
+      'guardrails.enabled=true',
     ]);
     const operator = find(objects, 'Deployment', 'infra-operator');
     expect(operator?.metadata.namespace).toBe('tenant-infra');
@@ -101,6 +110,9 @@ describe('charts/infra', { timeout: 60_000 }, () => {
     expect(objects.filter((o) => o.kind === 'NetworkPolicy' || o.kind === 'PodDisruptionBudget')).toEqual([]);
     expect(find(objects, 'CustomResourceDefinition', 'grants.infrahq.com')?.metadata.annotations).toBeUndefined();
     expect(JSON.stringify(objects.filter((o) => o.kind !== 'CustomResourceDefinition'))).not.toContain('infra-system');
+    expect(find(objects, 'ConfigMap', 'infra-guardrail-access-policy-writers')?.data).toMatchObject({
+      usernames: 'system:serviceaccount:tenant-infra:infra-operator',
+    });
   });
 
   it('renders the same CRDs whatever the namespace: one cluster-wide schema for every install', async () => {

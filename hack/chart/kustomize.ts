@@ -1,7 +1,9 @@
 // config/'s trees rendered the way users apply them (`kubectl apply -k`): by kubectl's
 // built-in kustomize, into plain objects.
-import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
 import { runCommand } from '../local-infra/command.ts';
 
 export const configDir = join(import.meta.dirname, '..', '..', 'config');
@@ -22,11 +24,32 @@ export function parseObjects(stream: string, source: string): KubernetesObject[]
   });
 }
 
+async function kustomizeDir(dir: string, source: string): Promise<KubernetesObject[]> {
+  const result = await runCommand('kubectl', ['kustomize', dir]);
+  if (result.code !== 0) throw new Error(`kubectl kustomize ${source} failed (exit ${result.code}): ${result.stderr.trim()}`);
+  return parseObjects(result.stdout, `kubectl kustomize ${source}`);
+}
+
 /** `kubectl kustomize config/<tree>`, as objects. */
-export async function kustomize(tree: string): Promise<KubernetesObject[]> {
-  const result = await runCommand('kubectl', ['kustomize', join(configDir, tree)]);
-  if (result.code !== 0) throw new Error(`kubectl kustomize config/${tree} failed (exit ${result.code}): ${result.stderr.trim()}`);
-  return parseObjects(result.stdout, `kubectl kustomize config/${tree}`);
+export function kustomize(tree: string): Promise<KubernetesObject[]> {
+  return kustomizeDir(join(configDir, tree), `config/${tree}`);
+}
+
+/**
+ * What an overlay of the config/ trees `resources` with the config/ components
+ * `components` renders (a component cannot be rendered alone), e.g. the hub with its
+ * guardrails, or the guardrails alone with no resources.
+ */
+export async function kustomizeOverlay(resources: string[], components: string[]): Promise<KubernetesObject[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'infra-overlay-'));
+  try {
+    // kustomize refuses absolute paths to other kustomizations.
+    const path = (tree: string) => relative(dir, join(configDir, tree));
+    await writeFile(join(dir, 'kustomization.yaml'), stringify({ resources: resources.map(path), components: components.map(path) }));
+    return await kustomizeDir(dir, `of config/{${resources.join(',')}} with components {${components.join(',')}}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** An object's identity in a cluster: group/kind, namespace and name. */

@@ -3,14 +3,19 @@
 // resources become values. Nothing here names an object: the rules go by kind and by
 // the `infra-` prefix, so objects config/ gains later land in the chart by themselves.
 import { isDeepStrictEqual } from 'node:util';
-import { kustomize, objectKey, type KubernetesObject } from './kustomize.ts';
+import { kustomize, kustomizeOverlay, objectKey, type KubernetesObject } from './kustomize.ts';
 
 /** One object of the chart, and the cluster roles (config/hub, config/spoke) that install it. */
 export interface PlacedObject {
   object: KubernetesObject;
   hub: boolean;
   spoke: boolean;
+  /** The opt-in component of config/ it comes from (its values key switches it, off by default); none for config/hub and config/spoke. */
+  component?: string;
 }
+
+/** The components of config/ a hub may add, each an opt-in of the chart under its own values key. */
+export const hubComponents: Record<string, string> = { guardrails: 'guardrails' };
 
 export interface Image {
   repository: string;
@@ -106,8 +111,17 @@ export function chartModel(objects: PlacedObject[]): ChartModel {
   return { objects, namespace: namespaces[0]!.object.metadata.name, components };
 }
 
+/** Adds what a hub component renders beyond config/hub, as that component's opt-in objects. */
+export function placeComponent(placed: PlacedObject[], component: string, hubWithComponent: KubernetesObject[]): PlacedObject[] {
+  const known = new Set(placed.map((p) => objectKey(p.object)));
+  const added = hubWithComponent.filter((object) => !known.has(objectKey(object)));
+  return [...placed, ...added.map((object) => ({ object, hub: true, spoke: false, component }))];
+}
+
 /** The chart's model from config/ as kubectl kustomize renders it. */
 export async function readConfig(): Promise<ChartModel> {
   const [hub, spoke] = await Promise.all([kustomize('hub'), kustomize('spoke')]);
-  return chartModel(placeObjects(hub, spoke));
+  let placed = placeObjects(hub, spoke);
+  for (const [dir, key] of Object.entries(hubComponents)) placed = placeComponent(placed, key, await kustomizeOverlay(['hub'], [dir]));
+  return chartModel(placed);
 }

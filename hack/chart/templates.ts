@@ -21,7 +21,8 @@ const templateHeader = `{{/* ${generatedNotice} */}}`;
 function conditions(placed: PlacedObject, namespace: string): string[] {
   const { object } = placed;
   const where = placed.hub && placed.spoke ? '(or .Values.hub.enabled .Values.spoke.enabled)' : placed.hub ? '.Values.hub.enabled' : '.Values.spoke.enabled';
-  const guardrail = guardrailKinds[object.kind];
+  // A component's objects answer to its switch alone; the kind switches are for config/'s own.
+  const guardrail = placed.component ?? guardrailKinds[object.kind];
   return [
     where,
     ...(object.kind === 'Namespace' && object.metadata.name === namespace ? ['.Values.namespace.create'] : []),

@@ -74,6 +74,8 @@ function componentValues(component: Component): Record<string, unknown> {
   return values;
 }
 
+const componentKeys = (model: ChartModel) => [...new Set(model.objects.flatMap((p) => (p.component ? [p.component] : [])))];
+
 export function valuesSchema(model: ChartModel): Schema {
   const kinds = new Set(model.objects.map((p) => p.object.kind));
   const guardrails = [...new Set(Object.entries(guardrailKinds).flatMap(([kind, key]) => (kinds.has(kind) ? [key] : [])))];
@@ -98,6 +100,12 @@ export function valuesSchema(model: ChartModel): Schema {
           }
         : {}),
       ...Object.fromEntries(guardrails.map((key) => [key, switchOf(`The ${key} of config/, the guardrails around the programs (docs/install.md).`)])),
+      ...Object.fromEntries(
+        componentKeys(model).map((key) => [
+          key,
+          switchOf(`The opt-in component config/${key}: admission policies a platform team turns on (docs/access-requests.md#${key}). Off by default.`),
+        ]),
+      ),
       ...Object.fromEntries(model.components.map((c) => [c.key, componentSchema(c)])),
     }),
   };
@@ -111,6 +119,7 @@ export function defaultValues(model: ChartModel): Record<string, unknown> {
     namespace: { name: model.namespace, create: true },
     ...('crds' in schema ? { crds: { enabled: true, keep: true } } : {}),
     ...Object.fromEntries(Object.keys(guardrailKinds).flatMap((kind) => (guardrailKinds[kind]! in schema ? [[guardrailKinds[kind]!, { enabled: true }]] : []))),
+    ...Object.fromEntries(componentKeys(model).map((key) => [key, { enabled: false }])),
     ...Object.fromEntries(model.components.map((c) => [c.key, componentValues(c)])),
   };
 }
