@@ -2,7 +2,7 @@
 // why, and who decided; the generic shape is the transition, versioned.
 import { describe, expect, it } from 'vitest';
 import { genericPayload, genericPayloadVersion, slackEscape, slackPayload } from './payloads.ts';
-import { accessRequest, transition } from './test-request.ts';
+import { accessRequest, transition } from '../../../test/access-requests.ts';
 
 interface SlackMessage {
   text: string;

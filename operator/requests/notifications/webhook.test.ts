@@ -14,7 +14,7 @@ import { notificationsConfig } from './config.ts';
 import { NotificationMetrics } from './metrics.ts';
 import { secretURL, webhookNotifiers } from './notifications.ts';
 import { genericPayloadVersion } from './payloads.ts';
-import { transition } from './test-request.ts';
+import { transition } from '../../../test/access-requests.ts';
 import { WebhookNotifier, type WebhookOptions } from './webhook.ts';
 
 /** The secret part of a Slack-like webhook URL. */

@@ -1,5 +1,5 @@
 // A transition as the AccessRequest controller would hand one to the notifier, for tests.
-import type { AccessRequest, Transition, TransitionType } from './transition.ts';
+import type { AccessRequest, Transition, TransitionType } from '../operator/requests/notifications/transition.ts';
 
 export function accessRequest(overrides: Partial<AccessRequest['status']> = {}, spec: Partial<AccessRequest['spec']> = {}): AccessRequest {
   return {
