@@ -51,7 +51,7 @@ describe('infra destinations authn-config', () => {
     expect(rules).toContain("!user.username.startsWith('system:')");
     expect(rules).toContain("user.groups.all(g, !g.startsWith('system:'))");
     expect(rules).toContain("claims.sub != ''");
-    expect(rules).toContain('claims.groups.all(g, type(g) == string)');
+    expect(rules).toContain('dyn(claims.groups).all(g, type(g) == string)');
     expect(rules).toContain('double(claims.exp) - double(claims.iat) <= 600.0');
   });
 

@@ -13,19 +13,19 @@ export interface ReportedApiServer {
 }
 
 export async function reportedApiServer(configured: ConnectorConfig['apiServer'], spoke: KubeConfig): Promise<ReportedApiServer> {
-  if (configured.url) {
-    return { url: configured.url, ...(configured.caFile ? { ca: await readCA(configured.caFile) } : {}) };
-  }
   const cluster = spoke.getCurrentCluster();
-  if (!cluster) throw new Error('the spoke kubeconfig has no current cluster: set apiServer.url to the address users reach the API server at');
+  const url = configured.url ?? cluster?.server.replace(/\/+$/, '');
+  if (!url) throw new Error('the spoke kubeconfig has no current cluster: set apiServer.url to the address people reach the API server at');
+  // The cluster's own CA, unless the external address presents another's: a load balancer
+  // in front of the API servers usually passes their certificate through.
   const ca = configured.caFile
     ? await readCA(configured.caFile)
-    : cluster.caData
+    : cluster?.caData
       ? Buffer.from(cluster.caData, 'base64').toString()
-      : cluster.caFile
+      : cluster?.caFile
         ? await readCA(cluster.caFile)
         : undefined;
-  return { url: cluster.server.replace(/\/+$/, ''), ...(ca ? { ca } : {}) };
+  return { url, ...(ca ? { ca } : {}) };
 }
 
 async function readCA(path: string): Promise<string> {

@@ -47,7 +47,7 @@ export const connectorConfigSchema = z
           .transform((url) => url.replace(/\/+$/, ''))
           .optional()
           .describe('reported for Direct trust; the API server the connector talks to when absent (in a cluster: the in-cluster address)'),
-        caFile: z.string().min(1).optional().describe("PEM CA for that URL's serving certificate; the spoke kubeconfig's CA when absent"),
+        caFile: z.string().min(1).optional().describe("PEM CA for that URL's serving certificate when it is not the spoke kubeconfig's CA"),
       })
       .prefault({}),
     listen: z.object({ metrics: listenAddress.default('0.0.0.0:8080') }).prefault({}),
