@@ -30,6 +30,10 @@ describe('reportedApiServer', () => {
     await expect(reportedApiServer({ url, caFile }, spoke())).resolves.toEqual({ url, ca: 'LB CA' });
   });
 
+  it('reports nothing for an API server that is not served over https, rather than a status the hub would refuse', async () => {
+    await expect(reportedApiServer({}, spoke('http://localhost:8080'))).resolves.toBeUndefined();
+  });
+
   it('says which file it could not read', async () => {
     await expect(reportedApiServer({ caFile: '/nonexistent/ca.crt' }, spoke())).rejects.toThrow("cannot read the API server's CA from /nonexistent/ca.crt");
   });

@@ -12,10 +12,14 @@ export interface ReportedApiServer {
   ca?: string;
 }
 
-export async function reportedApiServer(configured: ConnectorConfig['apiServer'], spoke: KubeConfig): Promise<ReportedApiServer> {
+/**
+ * Undefined when there is nothing kubectl could use: the spoke kubeconfig's server is not
+ * https:// (the Destination's schema refuses it, and with it the whole heartbeat).
+ */
+export async function reportedApiServer(configured: ConnectorConfig['apiServer'], spoke: KubeConfig): Promise<ReportedApiServer | undefined> {
   const cluster = spoke.getCurrentCluster();
   const url = configured.url ?? cluster?.server.replace(/\/+$/, '');
-  if (!url) throw new Error('the spoke kubeconfig has no current cluster: set apiServer.url to the address people reach the API server at');
+  if (!url?.startsWith('https://')) return undefined;
   // The cluster's own CA, unless the external address presents another's: a load balancer
   // in front of the API servers usually passes their certificate through.
   const ca = configured.caFile

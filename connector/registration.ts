@@ -20,8 +20,8 @@ export interface RegistrationOptions {
   url?: string;
   /** PEM CA bundle for the proxy's serving certificate. */
   caBundle: string;
-  /** The API server kubectl reaches when the Destination's trust is Direct. */
-  apiServer: ReportedApiServer;
+  /** The API server kubectl reaches when the Destination's trust is Direct, if it has an https:// address. */
+  apiServer: ReportedApiServer | undefined;
   hub: Applier<typeof resources>;
   spokeConfig: KubeConfig;
   spoke: Pick<SpokeInformers, 'namespaces' | 'clusterRoles'>;
@@ -75,7 +75,7 @@ export class Registration {
       await hub.applyStatus('Destination', destination, {
         connected: true,
         lastSeenAt: new Date().toISOString(),
-        apiServer: { url: apiServer.url, ...(apiServer.ca ? { caBundle: Buffer.from(apiServer.ca).toString('base64') } : {}) },
+        ...(apiServer ? { apiServer: { url: apiServer.url, ...(apiServer.ca ? { caBundle: Buffer.from(apiServer.ca).toString('base64') } : {}) } } : {}),
         kubernetesVersion: this.kubernetesVersion,
         namespaces: sorted(spoke.namespaces),
         roles: sorted(spoke.clusterRoles),
