@@ -37,6 +37,19 @@ export const connectorConfigSchema = z
         certificateLifetime: duration.prefault('30d').refine((ms) => ms >= 3_000, 'must be 3s or more'),
       })
       .prefault({}),
+    apiServer: z
+      .object({
+        url: z
+          .url({
+            protocol: /^https$/,
+            error: "must be the https:// URL at which users reach this cluster's API server, e.g. https://prod.k8s.example.com:6443",
+          })
+          .transform((url) => url.replace(/\/+$/, ''))
+          .optional()
+          .describe('reported for Direct trust; the API server the connector talks to when absent (in a cluster: the in-cluster address)'),
+        caFile: z.string().min(1).optional().describe("PEM CA for that URL's serving certificate when it is not the spoke kubeconfig's CA"),
+      })
+      .prefault({}),
     listen: z.object({ metrics: listenAddress.default('0.0.0.0:8080') }).prefault({}),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
@@ -54,6 +67,8 @@ const settings: Record<string, Setting> = {
   'proxy-listen': { path: 'proxy.listen', env: 'INFRA_PROXY_LISTEN' },
   'proxy-url': { path: 'proxy.url', env: 'INFRA_PROXY_URL' },
   'proxy-kubeconfig': { path: 'proxy.kubeconfig', env: 'INFRA_PROXY_KUBECONFIG' },
+  'api-server-url': { path: 'apiServer.url', env: 'INFRA_API_SERVER_URL' },
+  'api-server-ca-file': { path: 'apiServer.caFile', env: 'INFRA_API_SERVER_CA_FILE' },
   'listen-metrics': { path: 'listen.metrics', env: 'INFRA_LISTEN_METRICS' },
   'log-level': { path: 'logLevel', env: 'LOG_LEVEL' },
 };

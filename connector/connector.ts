@@ -33,6 +33,7 @@ import { pruneGrant } from './rbac/synced-status.ts';
 import { managedByLabel, managedByValue } from './rbac/desired.ts';
 import { ProtectedNamespaces } from './rbac/protected-namespaces.ts';
 import { Registration } from './registration.ts';
+import { reportedApiServer } from './api-server.ts';
 
 export const proxyCASecret = 'infra-connector-ca';
 const ownedSelector = `${managedByLabel}=${managedByValue}`;
@@ -187,6 +188,7 @@ export class Connector {
       destination: config.destination,
       ...(config.proxy.url ? { url: config.proxy.url } : {}),
       caBundle: ca.cert,
+      apiServer: await reportedApiServer(config.apiServer, this.spokeConfig),
       hub: new Applier(this.hubConfig, fieldManager, resources),
       spokeConfig: this.spokeConfig,
       spoke: this.spoke,

@@ -1,5 +1,6 @@
 // Registration and heartbeat: the connector keeps its Destination in the hub current —
-// where its proxy is, which CA signs it, the cluster's version, namespaces and roles —
+// where its proxy is, which CA signs it, where its API server is (for Direct trust), the
+// cluster's version, namespaces and roles —
 // and proves it is alive with status.lastSeenAt. Each heartbeat also reads back what an
 // admin set on the Destination: the protected namespaces it allows Grants in.
 import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
@@ -9,6 +10,7 @@ import type { Logger } from '../lib/log.ts';
 import type { SpokeInformers } from './rbac/controller.ts';
 import type { DestinationSpec, resources } from '../api/v1alpha1/types.ts';
 import type { ProtectedNamespaces } from './rbac/protected-namespaces.ts';
+import type { ReportedApiServer } from './api-server.ts';
 
 export const heartbeatIntervalMs = 30_000;
 
@@ -18,6 +20,8 @@ export interface RegistrationOptions {
   url?: string;
   /** PEM CA bundle for the proxy's serving certificate. */
   caBundle: string;
+  /** The API server kubectl reaches when the Destination's trust is Direct, if it has an https:// address. */
+  apiServer: ReportedApiServer | undefined;
   hub: Applier<typeof resources>;
   spokeConfig: KubeConfig;
   spoke: Pick<SpokeInformers, 'namespaces' | 'clusterRoles'>;
@@ -56,7 +60,7 @@ export class Registration {
   }
 
   async heartbeat(): Promise<void> {
-    const { destination, url, caBundle, hub, spoke, logger } = this.options;
+    const { destination, url, caBundle, apiServer, hub, spoke, logger } = this.options;
     try {
       this.kubernetesVersion ??= (await this.options.spokeConfig.makeApiClient(VersionApi).getCode()).gitVersion;
       await hub.apply('Destination', destination, {
@@ -71,6 +75,7 @@ export class Registration {
       await hub.applyStatus('Destination', destination, {
         connected: true,
         lastSeenAt: new Date().toISOString(),
+        ...(apiServer ? { apiServer: { url: apiServer.url, ...(apiServer.ca ? { caBundle: Buffer.from(apiServer.ca).toString('base64') } : {}) } } : {}),
         kubernetesVersion: this.kubernetesVersion,
         namespaces: sorted(spoke.namespaces),
         roles: sorted(spoke.clusterRoles),

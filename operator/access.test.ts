@@ -283,6 +283,24 @@ describe('accessSummary', () => {
     ]);
   });
 
+  it('points a Direct destination at its API server and a Proxy one at its proxy, side by side', () => {
+    const apiServer = { url: 'https://prod.k8s.example.com:6443', caBundle: 'QVBJQ0E=' };
+    const { hub } = fakeHub({
+      destinations: [
+        destination('prod', { url: 'https://proxy.prod.example.com', caBundle: 'UFJPWFk=', trust: 'Direct' }, { connected: true, apiServer }),
+        destination('dev', { url: 'https://proxy.dev.example.com', caBundle: 'REVW', trust: 'Proxy' }, { connected: true, apiServer }),
+        destination('new', { trust: 'Direct' }, { connected: false }),
+      ],
+      grants: ['prod', 'dev', 'new'].map((d) => grant(d, { user: carl, role: 'view', resource: d })),
+    });
+    expect(accessSummary(hub, { email: carl, groups: [] }, now)).toEqual([
+      { name: 'dev', connected: true, url: 'https://proxy.dev.example.com', caBundle: 'REVW', clusterRoles: ['view'], namespaces: [] },
+      // Direct before its connector reported the API server: no url, so no context yet.
+      { name: 'new', connected: false, trust: 'Direct', clusterRoles: ['view'], namespaces: [] },
+      { name: 'prod', connected: true, trust: 'Direct', url: apiServer.url, caBundle: apiServer.caBundle, clusterRoles: ['view'], namespaces: [] },
+    ]);
+  });
+
   it('leaves out Infra itself: a Grant on infra is not a destination', () => {
     const { hub } = fakeHub({
       grants: [grant('admin', { user: carl, role: 'admin', resource: 'infra' }), grant('prod', { user: carl, role: 'view', resource: 'prod' })],

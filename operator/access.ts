@@ -11,7 +11,7 @@ import {
   isReservedSubject,
   sourcedGroup,
 } from '../api/grants.ts';
-import type { Grant } from '../api/v1alpha1/types.ts';
+import type { Destination, Grant } from '../api/v1alpha1/types.ts';
 import { grantIndex, groupSubject, userIndex, userSubject, type Hub } from './hub.ts';
 
 export interface Identity {
@@ -100,8 +100,7 @@ export function accessSummary(hub: Hub, identity: Identity, now = new Date()): D
         connected: destination?.status?.connected ?? false,
         clusterRoles: [],
         namespaces: [],
-        ...(destination?.spec.url ? { url: destination.spec.url } : {}),
-        ...(destination?.spec.caBundle ? { caBundle: destination.spec.caBundle } : {}),
+        ...(destination ? kubectlEndpoint(destination) : {}),
       };
       byDestination.set(name, entry);
     }
@@ -120,6 +119,23 @@ export function accessSummary(hub: Hub, identity: Identity, now = new Date()): D
     for (const ns of entry.namespaces) ns.roles.sort();
   }
   return sorted;
+}
+
+/**
+ * Where kubectl goes for a destination: its connector's proxy, or with Direct trust its API
+ * server (as the connector reports it), which verifies Infra tokens itself. Resolved here
+ * rather than in the CLI so every CLI, old ones too, writes the right context; trust is
+ * said only when Direct, so proxy answers stay as they were.
+ */
+export function kubectlEndpoint(destination: Destination): Pick<DestinationAccess, 'url' | 'caBundle' | 'trust'> {
+  if (destination.spec.trust === 'Direct') {
+    const apiServer = destination.status?.apiServer;
+    return { trust: 'Direct', ...(apiServer ? { url: apiServer.url, ...(apiServer.caBundle ? { caBundle: apiServer.caBundle } : {}) } : {}) };
+  }
+  return {
+    ...(destination.spec.url ? { url: destination.spec.url } : {}),
+    ...(destination.spec.caBundle ? { caBundle: destination.spec.caBundle } : {}),
+  };
 }
 
 function addUnique(list: string[], value: string): void {

@@ -19,6 +19,10 @@ export interface DestinationSpec {
    */
   caBundle?: string;
   /**
+   * Who verifies the Infra tokens people use on this destination. Proxy (the default): the connector's proxy verifies them and impersonates the user, so kubeconfig contexts point at url. Direct: the destination's API server verifies them itself (it is started with the AuthenticationConfiguration that `infra destinations authn-config <destination>` prints), so contexts point at the API server the connector reports in status.apiServer, with no proxy hop; the connector still keeps the RBAC bindings. Only an admin sets it: Direct without that configuration on the API server refuses every token.
+   */
+  trust?: 'Proxy' | 'Direct';
+  /**
    * The protected namespaces in which Grants on this destination are bound anyway: kube-system and the connector's own namespace. A role in either reaches the credentials of the cluster's controllers or of the connector (which may bind any role and impersonate any user), so by default the connector refuses such Grants (Synced=False, reason ProtectedNamespace). List a namespace here only if whoever holds those Grants may administer the whole cluster.
    *
    * @maxItems 16
@@ -48,6 +52,19 @@ export interface DestinationStatus {
    * The destination's Kubernetes version, e.g. v1.36.3.
    */
   kubernetesVersion?: string;
+  /**
+   * The destination's API server as the connector reports it, where kubectl goes when spec.trust is Direct: the connector's configured apiServer.url, else the API server it talks to itself (in a cluster, the in-cluster address, reachable only from inside: configure the external one).
+   */
+  apiServer?: {
+    /**
+     * The https:// URL of the API server, e.g. https://prod.k8s.example.com:6443.
+     */
+    url: string;
+    /**
+     * The PEM CA certificate(s) that verify the API server's serving certificate, base64-encoded (as in a kubeconfig's certificate-authority-data); absent when it is publicly trusted.
+     */
+    caBundle?: string;
+  };
   /**
    * The destination's namespaces, for <destination>.<namespace> in Grants and for infra list.
    *

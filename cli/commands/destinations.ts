@@ -5,11 +5,14 @@ import type { Io } from '../io.ts';
 import { outputOption, render, table, type Format } from '../output.ts';
 import { deleteObject, listObjects, relativeTime } from '../resources.ts';
 import { loggedIn } from '../session.ts';
+import { registerAuthnConfig } from './authn-config.ts';
 
 export function registerDestinations(program: Command, io: Io): void {
   const destinations = program
     .command('destinations')
-    .description('list and remove destinations (clusters with a connector; Infra admins, view admins may list)')
+    .description(
+      'list and remove destinations (clusters with a connector; Infra admins, view admins may list), and print the API server configuration of a Direct one',
+    )
     .addHelpText('after', '\nExamples:\n  $ infra destinations list\n  $ infra destinations remove old-staging');
   destinations
     .command('list')
@@ -25,6 +28,7 @@ export function registerDestinations(program: Command, io: Io): void {
     .argument('<name>', 'the destination')
     .addHelpText('after', '\nExamples:\n  $ infra destinations remove old-staging')
     .action((name: string) => removeDestination(io, name));
+  registerAuthnConfig(destinations, io);
 }
 
 export async function listDestinations(io: Io, format: Format): Promise<void> {

@@ -68,6 +68,12 @@ export interface StartOptions {
   verbose?: boolean;
   /** More kube-apiserver flags for both clusters, e.g. --enable-aggregator-routing=true. */
   apiServerFlags?: string[];
+  /**
+   * An AuthenticationConfiguration file (apiserver.config.k8s.io) per cluster, passed as
+   * --authentication-config: e.g. for a spoke that verifies Infra tokens itself. The file
+   * must exist and be valid at start; restart() makes the API server read it again.
+   */
+  authenticationConfig?: Partial<Record<ClusterName, string>>;
 }
 
 /** A process of the control plane; higher tiers depend on lower ones and stop first. */
@@ -145,7 +151,9 @@ export class ControlPlane {
           // freePorts only finds a port that was free: another process may bind it before
           // the API server does. Then the API server exits at once, and starts again on another.
           for (let attempt = 1; ; attempt++) {
-            apiserver = start(name, 1, tools.kubeApiserver, [...apiserverArgs(setup, etcdUrl), ...(options.apiServerFlags ?? [])], setup.state.files.log);
+            const authenticationConfig = options.authenticationConfig?.[setup.state.name];
+            const flags = [...(options.apiServerFlags ?? []), ...(authenticationConfig ? [`--authentication-config=${authenticationConfig}`] : [])];
+            apiserver = start(name, 1, tools.kubeApiserver, [...apiserverArgs(setup, etcdUrl), ...flags], setup.state.files.log);
             try {
               await waitReady(setup, apiserver);
               break;
@@ -200,6 +208,12 @@ export class ControlPlane {
       await waitReady(this.setups[cluster], member.child);
       this.paused.delete(member);
     };
+  }
+
+  /** Stops one cluster's API server and starts it again, e.g. to read its configuration files anew. */
+  async restart(cluster: ClusterName): Promise<void> {
+    const bringBack = await this.takeDown(cluster);
+    await bringBack();
   }
 
   /** Stops every process it started (waiting for them to exit) and removes its directory. */

@@ -39,6 +39,14 @@ export function authDiscovery(served?: ReadonlySet<Kind>): express.Router {
   return router;
 }
 
+/**
+ * How long verifiers may cache the JWKS. A kube-apiserver verifying Infra tokens itself
+ * (Direct trust) honours it, and fetches the keys again on a token with an unknown key id
+ * only when its cached keys expire within 30 s (go-oidc's keysExpiryDelta): with more than
+ * 30 s it would refuse the tokens of a freshly rotated key until then.
+ */
+export const jwksMaxAgeSeconds = 30;
+
 /** `/.well-known/openid-configuration` for the token issuer, and `/openid/v1/jwks` with its public keys. */
 export function oidcDiscovery(issuer: string, jwks: () => JSONWebKeySet): express.Router {
   const router = express.Router();
@@ -52,7 +60,7 @@ export function oidcDiscovery(issuer: string, jwks: () => JSONWebKeySet): expres
     });
   });
   router.get('/openid/v1/jwks', (_req, res) => {
-    res.set('Cache-Control', 'public, max-age=60').json(jwks());
+    res.set('Cache-Control', `public, max-age=${jwksMaxAgeSeconds}`).json(jwks());
   });
   return router;
 }

@@ -96,8 +96,15 @@ export const accessReviewSpec = z.object({}).strict().describe('Empty: an Access
 
 const reachableDestination = z.object({
   name: z.string().describe('The Destination.'),
-  url: z.string().optional().describe("Its connector's proxy URL, once the connector has registered."),
-  caBundle: z.string().optional().describe("The PEM CA bundle that verifies the connector's proxy."),
+  url: z
+    .string()
+    .optional()
+    .describe("Where kubectl reaches it, once its connector has registered: the connector's proxy URL, or with trust Direct its API server's URL."),
+  caBundle: z.string().optional().describe('The PEM CA bundle, base64-encoded, that verifies the server at url.'),
+  trust: z
+    .enum(['Proxy', 'Direct'])
+    .optional()
+    .describe("Who verifies its tokens: the connector's proxy (Proxy, when absent) or its API server itself (Direct)."),
   connected: z.boolean().describe('Whether its connector has reported in recently.'),
   clusterRoles: z.array(z.string()).describe('The roles the caller holds on the whole cluster.'),
   namespaces: z
