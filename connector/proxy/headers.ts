@@ -89,7 +89,6 @@ function droppedRequestHeader(n: string, hopTokens: readonly string[]): boolean 
     n === 'authorization' ||
     n === 'forwarded' ||
     n === 'x-real-ip' ||
-    n === 'audit-id' || // the proxy names the request in the API server's audit log (audit.ts)
     n.startsWith('x-forwarded-') ||
     n.startsWith('x-remote-') // the API server's request-header authentication
   );

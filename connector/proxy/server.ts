@@ -176,6 +176,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     }
     // admit() has refused every Impersonate-* header already: never reached, and never forwarded either way.
     if ('refused' in headers) return answer(impersonationStatus);
+    // The API server adopts it as its own auditID, replacing any the client sent.
     headers.headers['audit-id'] = audited.auditID;
     forwarding.request(req, res, headers.headers, {
       user: admitted.user,
