@@ -76,6 +76,24 @@ describe.skipIf(spokeAuditLog === undefined)('the audit trail, in proxy mode', (
     expect(Date.parse(chain!.login.stageTimestamp)).toBeLessThanOrEqual(Date.parse(chain!.tokenRequest.requestReceivedTimestamp));
   });
 
+  it('the operator has a line for the Grant that gives the access, naming what it gives', async () => {
+    const line = await eventually(() => {
+      const found = operatorEvents().find((event) => event.objectRef?.resource === 'grants' && event.objectRef.name === grantName);
+      expect(found, `the line for Grant ${grantName}`).toBeDefined();
+      return found!;
+    });
+    expect(line).toMatchObject({
+      verb: 'create',
+      objectRef: { apiGroup: 'infrahq.com', apiVersion: 'v1alpha1' },
+      annotations: {
+        'infrahq.com/subject': `user:${alice}`,
+        'infrahq.com/role': 'view',
+        'infrahq.com/resource': `${destination}.${web}`,
+        'infrahq.com/field-manager': 'kubectl-client-side-apply',
+      },
+    });
+  });
+
   it('a request through the proxy has the jti in the proxy’s line, and the impersonated user in the spoke’s line for the same request', async () => {
     const kubeconfig = await infra.proxyKubeconfig(token);
     // Until the connector has bound the Grant, the spoke answers 403: both lines say so too.
