@@ -88,6 +88,8 @@ export interface IssueTokenOptions {
 export interface IssuedToken {
   token: string;
   expiresAt: Date;
+  /** The token's id: audit lines name it as the credential (JTI=<jti>, as a kube-apiserver does). */
+  jti: string;
 }
 
 const importedKeys = new WeakMap<SigningKey, Promise<CryptoKey>>();
@@ -113,6 +115,7 @@ export async function issueToken(options: IssueTokenOptions): Promise<IssuedToke
   const iat = Math.floor(now.getTime() / 1000);
   // Rounded down, so a token never lives longer than asked.
   const exp = Math.floor((now.getTime() + lifetimeMs) / 1000);
+  const jti = randomBytes(16).toString('base64url');
   const token = await new SignJWT({ groups: [...options.groups] })
     .setProtectedHeader({ alg: signingAlgorithm, kid: key.kid, typ: 'JWT' })
     .setIssuer(options.issuer)
@@ -121,9 +124,9 @@ export async function issueToken(options: IssueTokenOptions): Promise<IssuedToke
     .setIssuedAt(iat)
     .setNotBefore(iat)
     .setExpirationTime(exp)
-    .setJti(randomBytes(16).toString('base64url'))
+    .setJti(jti)
     .sign(await privateKey(key));
-  return { token, expiresAt: new Date(exp * 1000) };
+  return { token, expiresAt: new Date(exp * 1000), jti };
 }
 
 export interface VerifyTokenOptions {

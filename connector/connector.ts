@@ -18,6 +18,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { destinationLabel } from '../api/grants.ts';
 import { resources, type Destination, type Grant } from '../api/v1alpha1/types.ts';
 import { Applier } from '../lib/apply.ts';
+import { createAuditLog } from '../lib/audit.ts';
 import { certificateNames, ensureCASecret } from '../lib/ca-secret.ts';
 import { ControllerMetrics } from '../lib/controller/controller.ts';
 import { Informer, type ListPage } from '../lib/controller/informer.ts';
@@ -168,6 +169,7 @@ export class Connector {
       keys: this.keys,
       upstream: await upstreamFromKubeConfig(this.proxyConfig),
       logger: this.logger,
+      audit: createAuditLog('infra-connector', { annotations: { [destinationLabel]: config.destination } }),
       registry: this.registry,
     });
     const { host, port } = splitAddress(config.proxy.listen);

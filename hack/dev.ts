@@ -38,7 +38,7 @@ async function buildInfraCommand(): Promise<string> {
   return relative(process.cwd(), await buildExecutable(host));
 }
 
-const [controlPlane, infraCommand] = await Promise.all([ControlPlane.start({ dir }), buildInfraCommand()]);
+const [controlPlane, infraCommand] = await Promise.all([ControlPlane.start({ dir, auditLog: true }), buildInfraCommand()]);
 let infra: Infra | undefined;
 let stopping: Promise<void> | undefined;
 // Ctrl-C reaches every process of the terminal's group, so a signal and the "crashed"
@@ -113,7 +113,7 @@ A TokenRequest through the hub's aggregation layer (the auth API, auth.infrahq.c
 
 Grants and the samples: kubectl --kubeconfig ${rel(hub.adminKubeconfig)} get infra
 Run the tests against this control plane from another terminal: INFRA_CONTROLPLANE_DIR=.infra/dev make test
-Logs: ${rel(dir)}/operator.log, ${rel(dir)}/connector.log, ${rel(dir)}/*/kube-apiserver.log. Press Ctrl-C to stop.`);
+Logs: ${rel(dir)}/operator.log, ${rel(dir)}/connector.log (audit lines: kind Event), ${rel(dir)}/*/kube-apiserver.log, ${rel(dir)}/*/audit.log. Press Ctrl-C to stop.`);
 } catch (err) {
   await stop(`Setting up failed: ${(err as Error).message}`, 1);
 }

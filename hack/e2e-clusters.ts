@@ -40,7 +40,8 @@ async function startLocal(env: NodeJS.ProcessEnv): Promise<RunningClusters> {
   const reuseDir = env['INFRA_CONTROLPLANE_DIR'];
   const running = reuseDir ? await findRunning(reuseDir) : undefined;
   if (running) return { state: running, stop: async () => undefined };
-  const started = await ControlPlane.start();
+  // The spoke's audit log is what e2e/audit-trail.test.ts joins the proxy's lines with.
+  const started = await ControlPlane.start({ auditLog: true });
   return { state: started.state, stop: () => started.stop() };
 }
 

@@ -8,6 +8,7 @@ import { CoreV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from '
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { group as authGroup, version as authVersion } from '../api/auth/v1alpha1/types.ts';
 import { Applier } from '../lib/apply.ts';
+import { createAuditLog } from '../lib/audit.ts';
 import { Controller, ControllerMetrics } from '../lib/controller/controller.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { Events } from '../lib/events.ts';
@@ -69,6 +70,8 @@ export class Operator {
   private servingCA: CertificateAuthority | undefined;
   private renewer: ServingCertRenewer | undefined;
   private readonly core: CoreV1Api;
+  /** The audit.k8s.io Event lines on stdout (ADR 18). */
+  private readonly auditTrail = createAuditLog('infra-operator');
   private ready = false;
 
   constructor(config: OperatorConfig, kubeConfig: KubeConfig, logger: Logger) {
@@ -83,6 +86,7 @@ export class Operator {
       config.namespace,
       { rotationIntervalMs: config.tokens.keyRotationInterval, maxTokenLifetimeMs: config.tokens.lifetime, clockSkewMs: config.tokens.clockSkew },
       logger,
+      this.auditTrail,
     );
     this.credentials = new CredentialStore(
       kubeConfig,
@@ -110,6 +114,7 @@ export class Operator {
       metrics: new ControllerMetrics(this.registry),
       logger,
       audit: logger.child({ audit: true }),
+      auditTrail: this.auditTrail,
       readSecret: (name, key) => this.readSecret(name, key),
       readStoredSecret: (name) => this.readStoredSecret(name),
       notifications: this.notifications,
@@ -202,6 +207,7 @@ export class Operator {
         readSecret: (name, key) => this.readSecret(name, key),
         events,
         audit,
+        auditTrail: this.auditTrail,
         logger,
         identity: this.identity,
         verifier: this.verifier,

@@ -84,18 +84,23 @@ export interface AdmissionOptions {
   failures: Counter<'reason'>;
 }
 
+/** Who a token says the caller is: the identity forwarded, and the token's id for the audit line. */
+export interface TokenIdentity extends Identity {
+  jti: string;
+}
+
 /** Checks done before anything is sent upstream: the refusal to answer, or the identity to forward as. */
-export type Admit = (req: IncomingMessage, type: 'request' | 'upgrade') => Promise<Identity | { refused: Refusal }>;
+export type Admit = (req: IncomingMessage, type: 'request' | 'upgrade') => Promise<TokenIdentity | { refused: Refusal }>;
 
 export function createAdmission(options: AdmissionOptions): Admit {
   const { logger, destination, issuer, clockToleranceSec, failures } = options;
   const keySet = options.keys instanceof JwksCache ? options.keys : undefined;
   const getKey: JWTVerifyGetKey = keySet ? keySet.getKey : (options.keys as JWTVerifyGetKey);
   // Only a JwksCache says when its keys change: with any other resolver, every token is verified every time.
-  const verified = keySet ? new VerifiedTokenCache<Identity>({ clockToleranceSec }) : undefined;
+  const verified = keySet ? new VerifiedTokenCache<TokenIdentity>({ clockToleranceSec }) : undefined;
 
   /** Verifies the caller's token; throws AuthenticationError (or a jose error) on any problem. */
-  async function authenticate(req: IncomingMessage): Promise<Identity> {
+  async function authenticate(req: IncomingMessage): Promise<TokenIdentity> {
     const token = bearerToken(req);
     if (!token) throw new AuthenticationError('missing_token', 'no bearer token');
     const keySetVersion = keySet?.version ?? 0;
@@ -120,7 +125,7 @@ export function createAdmission(options: AdmissionOptions): Admit {
       if (controlCharacters.test(group)) throw new AuthenticationError('claims', 'a group has control characters');
       groups.push(group);
     }
-    const identity = { user, groups };
+    const identity = { user, groups, jti: claims.jti };
     verified?.set(token, keySetVersion, claims.expiresAt.getTime() / 1000, identity);
     return identity;
   }

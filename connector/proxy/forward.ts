@@ -21,20 +21,19 @@ import type { Upstream } from './upstream.ts';
 export interface ForwardingOptions {
   upstream: Upstream;
   logger: Logger;
-  /** Counts an answer by type and status code (101 for a switch) and observes the time to it since `started`. */
-  record: (type: 'request' | 'upgrade', code: number, started: number) => void;
   /** Upgraded connections open now. */
   activeUpgrades: Gauge;
 }
 
 /**
  * What forwarding is told of one admitted request: who it is forwarded as (for the log),
- * when it arrived, and how to answer when the API server cannot be reached before the
+ * whom to tell the API server's answer (its status code, 101 for a switch: the metrics and
+ * the audit line), and how to answer when the API server cannot be reached before the
  * client has been sent anything (the proxy's own 502).
  */
 export interface Admitted {
   user: string;
-  started: number;
+  answered: (code: number) => void;
   unreachable: () => void;
 }
 
@@ -50,7 +49,7 @@ export interface Forwarding {
 }
 
 export function createForwarding(options: ForwardingOptions): Forwarding {
-  const { upstream, logger, record, activeUpgrades } = options;
+  const { upstream, logger, activeUpgrades } = options;
   /** Upgraded connections: the client's socket and the API server's. */
   const tunnels = new Map<Duplex, Duplex>();
 
@@ -70,7 +69,7 @@ export function createForwarding(options: ForwardingOptions): Forwarding {
       admitted.unreachable();
     });
     proxyReq.on('response', (proxyRes) => {
-      record('request', proxyRes.statusCode ?? 0, admitted.started);
+      admitted.answered(proxyRes.statusCode ?? 0);
       // Checked first: the line's fields cost a little on every request even when it is not written.
       if (logger.isLevelEnabled('debug')) logger.debug({ method: req.method, path: pathOf(req), user: admitted.user, status: proxyRes.statusCode }, 'proxied');
       const headers = downstreamHeaders(proxyRes.rawHeaders);
@@ -99,7 +98,7 @@ export function createForwarding(options: ForwardingOptions): Forwarding {
     // delimited by closing the connection (the socket has left Node's HTTP framing).
     proxyReq.on('response', (proxyRes) => {
       socket.removeListener('close', onClientGone);
-      record('upgrade', proxyRes.statusCode ?? 0, admitted.started);
+      admitted.answered(proxyRes.statusCode ?? 0);
       logger.debug({ method: req.method, path: pathOf(req), user: admitted.user, status: proxyRes.statusCode }, 'upgrade answered without switching protocols');
       if (socket.destroyed) {
         proxyRes.destroy();
@@ -112,7 +111,7 @@ export function createForwarding(options: ForwardingOptions): Forwarding {
     });
     proxyReq.on('upgrade', (proxyRes, upstreamSocket, upstreamHead) => {
       socket.removeListener('close', onClientGone);
-      record('upgrade', 101, admitted.started);
+      admitted.answered(101);
       logger.debug({ method: req.method, path: pathOf(req), user: admitted.user, protocol: proxyRes.headers.upgrade }, 'upgraded');
       if (socket.destroyed) {
         upstreamSocket.destroy();

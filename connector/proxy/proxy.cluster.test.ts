@@ -15,6 +15,7 @@ import { Registry } from 'prom-client';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterCA, clientKubeconfig } from '../../hack/controlplane/controlplane.ts';
+import { createAuditLog } from '../../lib/audit.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createCertificateAuthority, type CertificateAuthority } from '../../lib/pki.ts';
 import { type SigningKey, publicJwks, generateSigningKey, issueToken } from '../../api/tokens.ts';
@@ -150,7 +151,17 @@ beforeAll(async () => {
 
   proxyCA = await createCertificateAuthority('test infra-connector CA');
   const serving = await proxyCA.issue({ commonName: 'infra-connector', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
-  proxy = createProxyServer({ tls: serving, destination, issuer, keys, upstream: await upstreamFromKubeConfig(kc), logger, registry });
+  proxy = createProxyServer({
+    tls: serving,
+    destination,
+    issuer,
+    keys,
+    upstream: await upstreamFromKubeConfig(kc),
+    logger,
+    // This suite is about what RBAC allows; e2e/audit-trail.test.ts reads the lines.
+    audit: createAuditLog('infra-connector', { destination: { write: () => undefined } }),
+    registry,
+  });
   const address = await proxy.listen(0, '127.0.0.1');
   proxyUrl = `https://127.0.0.1:${address.port}`;
 

@@ -8,9 +8,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
-import { importJWK, SignJWT } from 'jose';
+import { decodeJwt, importJWK, SignJWT } from 'jose';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditLog, type AuditEvent } from '../../lib/audit.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
 import { createCertificateAuthority, type CertificateAuthority, type PemPair } from '../../lib/pki.ts';
 import { type SigningKey, publicJwks, generateSigningKey, issueToken } from '../../api/tokens.ts';
@@ -20,6 +21,11 @@ import { createProxyServer, type ProxyServer } from './server.ts';
 import { upstreamFromKubeConfig, type UpstreamOptions } from './upstream.ts';
 
 const logger = createLogger('proxy-test', 'silent');
+/** Every proxy's audit lines, in order. */
+const auditLines: string[] = [];
+const audit = createAuditLog('infra-connector', { destination: { write: (line: string) => void auditLines.push(line) } });
+/** The audit Events written for requests to `uri` (a line for an earlier test's request may arrive later). */
+const auditEvents = (uri: string) => auditLines.map((line) => JSON.parse(line) as AuditEvent).filter((event) => event.requestURI === uri);
 const destination = 'production';
 const uniformUnauthorized = {
   kind: 'Status',
@@ -176,6 +182,7 @@ async function startProxy(keys: JwksCache, options: StartOptions = {}) {
     keys,
     upstream: { server: upstream.url, ca: ca.cert, cert: connectorCert.cert, key: connectorCert.key, ...options.upstream },
     logger: options.logger ?? logger,
+    audit,
     ...(options.registry ? { registry: options.registry } : {}),
   });
   const address = await server.listen(0, '127.0.0.1');
@@ -412,6 +419,87 @@ describe('a valid token', () => {
     });
     expect(res.statusCode).toBe(403);
     expect(JSON.parse(body)).toMatchObject({ code: 403, message: 'user "alice@example.com" cannot create pods/exec' });
+  });
+});
+
+describe('the audit trail', () => {
+  it('has one audit.k8s.io Event per request, naming the token’s jti as the credential id, and gives the API server its auditID', async () => {
+    const bearer = await token();
+    const res = await get(`${proxyUrl}/api/v1/namespaces/web/pods/nginx`, {
+      authorization: `Bearer ${bearer}`,
+      'user-agent': 'kubectl/v1.36.3',
+      'audit-id': 'chosen-by-the-client',
+    });
+    expect(res.status).toBe(200);
+    await expect.poll(() => auditEvents('/api/v1/namespaces/web/pods/nginx')).toHaveLength(1);
+    const [event] = auditEvents('/api/v1/namespaces/web/pods/nginx');
+    expect(event).toEqual({
+      kind: 'Event',
+      apiVersion: 'audit.k8s.io/v1',
+      level: 'Metadata',
+      auditID: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      stage: 'ResponseComplete',
+      requestURI: '/api/v1/namespaces/web/pods/nginx',
+      verb: 'get',
+      user: {
+        username: 'alice@example.com',
+        groups: ['devs', 'ops'],
+        extra: { 'authentication.kubernetes.io/credential-id': [`JTI=${decodeJwt(bearer).jti}`] },
+      },
+      sourceIPs: ['127.0.0.1'],
+      userAgent: 'kubectl/v1.36.3',
+      objectRef: { resource: 'pods', namespace: 'web', name: 'nginx', apiVersion: 'v1' },
+      responseStatus: { metadata: {}, code: 200 },
+      requestReceivedTimestamp: expect.any(String),
+      stageTimestamp: expect.any(String),
+      annotations: { 'infrahq.com/component': 'infra-connector' },
+    });
+    expect(Date.parse(event!.stageTimestamp)).toBeGreaterThanOrEqual(Date.parse(event!.requestReceivedTimestamp));
+    // The API server records the request under the proxy's id, never one the client chose.
+    expect(headerLines(res.json<Seen>(), 'audit-id')).toEqual([event!.auditID]);
+    expect(auditLines.join('')).not.toContain(bearer);
+  });
+
+  it('has a line for a refused request too, with the code and no user', async () => {
+    expect((await get(`${proxyUrl}/apis/apps/v1/deployments?watch=1`, { authorization: 'Bearer not.a.token' })).status).toBe(401);
+    expect((await get(`${proxyUrl}/api/v1/nodes`, { authorization: `Bearer ${await token()}`, 'impersonate-user': 'admin' })).status).toBe(403);
+    await expect.poll(() => auditEvents('/api/v1/nodes')).toHaveLength(1);
+    expect(auditEvents('/apis/apps/v1/deployments?watch=1')).toEqual([
+      expect.objectContaining({
+        verb: 'watch',
+        user: {},
+        objectRef: { resource: 'deployments', apiGroup: 'apps', apiVersion: 'v1' },
+        responseStatus: { metadata: {}, code: 401 },
+      }),
+    ]);
+    expect(auditEvents('/api/v1/nodes')).toEqual([
+      expect.objectContaining({ verb: 'list', user: {}, objectRef: { resource: 'nodes', apiVersion: 'v1' }, responseStatus: { metadata: {}, code: 403 } }),
+    ]);
+    expect(auditLines.join('')).not.toContain('not.a.token');
+  });
+
+  it('has the line of an exec session when it ends, with the 101 that started it and the same auditID upstream', async () => {
+    const bearer = await token();
+    const uri = '/api/v1/namespaces/web/pods/web-0/exec?command=ls&audit=1';
+    const { socket } = await upgrade('POST', uri, {
+      authorization: `Bearer ${bearer}`,
+      connection: 'Upgrade',
+      upgrade: 'SPDY/3.1',
+      'content-length': '0',
+    });
+    const seen = upstream.seen.at(-1)!;
+    await sleep(50);
+    expect(auditEvents(uri)).toEqual([]);
+    socket.destroy();
+    await expect.poll(() => auditEvents(uri)).toHaveLength(1);
+    const [event] = auditEvents(uri);
+    expect(event).toMatchObject({
+      verb: 'create',
+      user: { username: 'alice@example.com', extra: { 'authentication.kubernetes.io/credential-id': [`JTI=${decodeJwt(bearer).jti}`] } },
+      objectRef: { resource: 'pods', namespace: 'web', name: 'web-0', subresource: 'exec', apiVersion: 'v1' },
+      responseStatus: { code: 101 },
+    });
+    expect(headerLines(seen, 'audit-id')).toEqual([event!.auditID]);
   });
 });
 

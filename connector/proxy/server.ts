@@ -9,7 +9,8 @@
 // This module assembles the proxy and serves it: each request is admitted (admission.ts),
 // its headers rewritten (headers.ts), and forwarded (forward.ts) to the API server
 // (upstream.ts). It holds what the proxy answers itself (a Kubernetes Status for every
-// refusal) and its metrics.
+// refusal), its metrics, and when each request's audit line is written (audit.ts).
+import { randomUUID } from 'node:crypto';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -17,8 +18,10 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { JWTVerifyGetKey } from 'jose';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AuditLog } from '../../lib/audit.ts';
 import type { Logger } from '../../lib/log.ts';
 import { createAdmission, type Refusal } from './admission.ts';
+import { auditProxiedRequest, clientClosedRequest, type ProxiedRequest } from './audit.ts';
 import { createForwarding, writeRawResponse } from './forward.ts';
 import { upstreamHeaders, type RequestHeaders } from './headers.ts';
 import type { JwksCache } from './jwks.ts';
@@ -33,6 +36,8 @@ export interface ProxyOptions {
   keys: JwksCache | JWTVerifyGetKey;
   upstream: UpstreamOptions;
   logger: Logger;
+  /** Where each request's audit line goes. */
+  audit: AuditLog;
   /** Metrics are registered here; a private registry when absent. */
   registry?: Registry;
   /** Clock skew allowed on exp / nbf / iat; default 30 s. */
@@ -96,7 +101,7 @@ function status(code: number, reason: string, message: string): Status {
 }
 
 export function createProxy(options: ProxyOptions): Proxy {
-  const { logger } = options;
+  const { logger, audit } = options;
   const clockToleranceSec = options.clockToleranceSec ?? 30;
   const upstream = createUpstream(options.upstream, options.upstreamConnectTimeoutMs ?? 10_000);
 
@@ -141,10 +146,18 @@ export function createProxy(options: ProxyOptions): Proxy {
   }
 
   const admit = createAdmission({ destination: options.destination, issuer: options.issuer, keys: options.keys, clockToleranceSec, logger, failures });
-  const forwarding = createForwarding({ upstream, logger, record: recordAnswer, activeUpgrades });
+  const forwarding = createForwarding({ upstream, logger, activeUpgrades });
+
+  /** What the audit line will say of a request, filled in as it is admitted. */
+  function proxied(req: IncomingMessage): ProxiedRequest {
+    return { req, auditID: randomUUID(), received: new Date() };
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
+    const audited = proxied(req);
+    // Every request, whatever became of it: refused, answered, failed, or left by its client.
+    res.once('close', () => auditProxiedRequest(audit, audited, res.headersSent ? res.statusCode : clientClosedRequest));
     const answer = (s: Status) => {
       recordAnswer('request', s.code, started);
       req.resume(); // discard any body
@@ -153,6 +166,7 @@ export function createProxy(options: ProxyOptions): Proxy {
 
     const admitted = await admit(req, 'request');
     if ('refused' in admitted) return answer(refusalStatus[admitted.refused]);
+    audited.identity = admitted;
     let headers: RequestHeaders;
     try {
       headers = upstreamHeaders(req.rawHeaders, admitted, upstream.host, await upstream.token());
@@ -162,19 +176,34 @@ export function createProxy(options: ProxyOptions): Proxy {
     }
     // admit() has refused every Impersonate-* header already: never reached, and never forwarded either way.
     if ('refused' in headers) return answer(impersonationStatus);
-    forwarding.request(req, res, headers.headers, { user: admitted.user, started, unreachable: () => answer(upstreamUnavailableStatus) });
+    // The API server adopts it as its own auditID, replacing any the client sent.
+    headers.headers['audit-id'] = audited.auditID;
+    forwarding.request(req, res, headers.headers, {
+      user: admitted.user,
+      answered: (code) => recordAnswer('request', code, started),
+      unreachable: () => answer(upstreamUnavailableStatus),
+    });
   }
 
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const started = performance.now();
+    const audited = proxied(req);
+    let answeredCode: number | undefined;
+    const answered = (code: number) => {
+      answeredCode = code;
+      recordAnswer('upgrade', code, started);
+    };
     socket.on('error', () => socket.destroy());
+    // Written when the connection ends: an exec session or a port-forward is complete only then.
+    socket.once('close', () => auditProxiedRequest(audit, audited, answeredCode ?? clientClosedRequest));
     const answer = (s: Status) => {
-      recordAnswer('upgrade', s.code, started);
+      answered(s.code);
       writeRawResponse(socket, s.code, { 'content-type': 'application/json', 'cache-control': 'no-store' }, Buffer.from(s.body));
     };
 
     const admitted = await admit(req, 'upgrade');
     if ('refused' in admitted) return answer(refusalStatus[admitted.refused]);
+    audited.identity = admitted;
     // An upgrade request carries no body: what follows its headers belongs to the new
     // protocol. The request is sent with `Content-Length: 0` (never chunked, whose final
     // empty chunk the API server would read as the first bytes of the stream).
@@ -191,7 +220,8 @@ export function createProxy(options: ProxyOptions): Proxy {
     }
     if ('refused' in headers) return answer(impersonationStatus);
     if (req.method !== 'GET' && req.method !== 'HEAD') headers.headers['content-length'] = '0';
-    forwarding.upgrade(req, socket, head, headers.headers, { user: admitted.user, started, unreachable: () => answer(upstreamUnavailableStatus) });
+    headers.headers['audit-id'] = audited.auditID;
+    forwarding.upgrade(req, socket, head, headers.headers, { user: admitted.user, answered, unreachable: () => answer(upstreamUnavailableStatus) });
   }
 
   return {

@@ -43,6 +43,8 @@ export interface ClusterState {
     frontProxyCAKey: string;
     serviceAccountKey: string;
     log: string;
+    /** The API server's audit log (JSON lines, audit.k8s.io/v1 Events), when started with `auditLog`. */
+    auditLog?: string;
   };
 }
 
@@ -74,7 +76,24 @@ export interface StartOptions {
    * must exist and be valid at start; restart() makes the API server read it again.
    */
   authenticationConfig?: Partial<Record<ClusterName, string>>;
+  /** Each kube-apiserver writes an audit log (auditPolicy) to its cluster's files.auditLog. */
+  auditLog?: boolean;
 }
+
+/**
+ * The audit policy of a local cluster with an audit log: every request at Metadata (who,
+ * what, the answer; no bodies), once complete, except the control plane's own chatter.
+ */
+export const auditPolicy = {
+  apiVersion: 'audit.k8s.io/v1',
+  kind: 'Policy',
+  omitStages: ['RequestReceived'],
+  rules: [
+    { level: 'None', users: ['system:apiserver', 'system:kube-controller-manager'] },
+    { level: 'None', nonResourceURLs: ['/healthz*', '/livez*', '/readyz*'] },
+    { level: 'Metadata' },
+  ],
+};
 
 /** A process of the control plane; higher tiers depend on lower ones and stop first. */
 interface Member {
@@ -148,12 +167,18 @@ export class ControlPlane {
         clusterSetups.map(async (setup) => {
           const name = `kube-apiserver (${setup.state.name})`;
           let apiserver: ChildProcess;
+          const auditFlags = options.auditLog ? await enableAuditLog(setup) : [];
           // freePorts only finds a port that was free: another process may bind it before
           // the API server does. Then the API server exits at once, and starts again on another.
           for (let attempt = 1; ; attempt++) {
             const authenticationConfig = options.authenticationConfig?.[setup.state.name];
-            const flags = [...(options.apiServerFlags ?? []), ...(authenticationConfig ? [`--authentication-config=${authenticationConfig}`] : [])];
-            apiserver = start(name, 1, tools.kubeApiserver, [...apiserverArgs(setup, etcdUrl), ...flags], setup.state.files.log);
+            const flags = [
+              ...apiserverArgs(setup, etcdUrl),
+              ...auditFlags,
+              ...(options.apiServerFlags ?? []),
+              ...(authenticationConfig ? [`--authentication-config=${authenticationConfig}`] : []),
+            ];
+            apiserver = start(name, 1, tools.kubeApiserver, flags, setup.state.files.log);
             try {
               await waitReady(setup, apiserver);
               break;
@@ -332,6 +357,16 @@ async function prepareCluster(root: string, name: ClusterName): Promise<ClusterS
     port: port!,
     files: { ...files, adminCert },
   };
+}
+
+/** Writes the cluster's audit policy, records where its log goes, and returns the kube-apiserver flags for both. */
+async function enableAuditLog(setup: ClusterSetup): Promise<string[]> {
+  const dir = join(setup.state.files.log, '..');
+  const policy = join(dir, 'audit-policy.yaml');
+  const auditLog = join(dir, 'audit.log');
+  await writeFile(policy, stringify(auditPolicy));
+  setup.state.files.auditLog = auditLog;
+  return [`--audit-policy-file=${policy}`, `--audit-log-path=${auditLog}`, '--audit-log-format=json', '--audit-log-maxbackup=1'];
 }
 
 const maxPortAttempts = 3;

@@ -3,7 +3,7 @@
 // X-Remote-* headers) and the operator's public endpoint (identity from a bearer session
 // or access key). This module checks each request and hands it to its kind's module;
 // every answer is a Kubernetes object or a Kubernetes Status, so kubectl and client
-// libraries understand it.
+// libraries understand it, and every answer has its audit line (http/audit.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   apiVersion,
@@ -19,6 +19,7 @@ import {
   type TokenRequestSpec,
 } from '../../api/auth/v1alpha1/types.ts';
 import { StatusError } from '../../lib/status-error.ts';
+import { auditAnswered, type AuditNote } from '../http/audit.ts';
 import { readJSONBody } from '../http/body.ts';
 import type { Authenticator, Caller, ClientAddress } from '../http/caller.ts';
 import { answerError, authenticationFailed, sendJSON } from '../http/status.ts';
@@ -49,9 +50,9 @@ export type CreateHandler = (req: IncomingMessage, res: ServerResponse, plural: 
  * express's router and body parser were a tenth of its CPU per token (bench/README.md).
  */
 export function authCreates(deps: AuthAPIDeps, authenticate: Authenticator, clientAddress: ClientAddress, served: ReadonlySet<Kind> = allKinds): CreateHandler {
-  const handlers: Record<Kind, (spec: never, caller: Caller | undefined, req: IncomingMessage) => Promise<unknown>> = {
-    Login: (spec: LoginSpec, _caller, req) => login(deps, spec, clientAddress(req)),
-    TokenRequest: (spec: TokenRequestSpec, caller) => tokenRequest(deps, spec, requireCaller(caller)),
+  const handlers: Record<Kind, (spec: never, caller: Caller | undefined, req: IncomingMessage, note: AuditNote) => Promise<unknown>> = {
+    Login: (spec: LoginSpec, _caller, req, note) => login(deps, spec, clientAddress(req), note),
+    TokenRequest: (spec: TokenRequestSpec, caller, _req, note) => tokenRequest(deps, spec, requireCaller(caller), note),
     AccessReview: (_spec, caller) => accessReview(deps, requireCaller(caller)),
     Logout: (spec: { all?: boolean }, caller) => logout(deps, spec, requireCaller(caller)),
     AccessKey: (spec: AccessKeySpec, caller) => accessKey(deps, spec, requireCaller(caller)),
@@ -62,7 +63,10 @@ export function authCreates(deps: AuthAPIDeps, authenticate: Authenticator, clie
   const kindByPlural = new Map<string, Kind>(Object.entries(kinds).map(([kind, { plural }]) => [plural, kind as Kind]));
 
   return async (req, res, plural) => {
+    const received = new Date();
     const kind = kindByPlural.get(plural);
+    const note: AuditNote = {};
+    let caller: Caller | undefined;
     try {
       if (!kind) throw new StatusError(404, 'NotFound', `the server could not find the requested resource ${plural}.${group}`);
       if (dryRunRequested(req)) {
@@ -88,8 +92,8 @@ export function authCreates(deps: AuthAPIDeps, authenticate: Authenticator, clie
         const problems = parsed.error.issues.map((i) => `spec${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`);
         throw new StatusError(422, 'Invalid', `${kind} is invalid: ${problems.join('; ')}`);
       }
-      const caller = publicKinds.has(kind) ? undefined : await authenticate(req);
-      const status = await handlers[kind](parsed.data as never, caller, req);
+      caller = publicKinds.has(kind) ? undefined : await authenticate(req);
+      const status = await handlers[kind](parsed.data as never, caller, req, note);
       sendJSON(res, 201, {
         apiVersion,
         kind,
@@ -100,6 +104,16 @@ export function authCreates(deps: AuthAPIDeps, authenticate: Authenticator, clie
     } catch (err) {
       answerError(res, err, deps.logger, { api: 'auth', ...(kind ? { kind } : {}) });
     }
+    auditAnswered(deps.auditTrail, {
+      req,
+      received,
+      code: res.statusCode,
+      verb: 'create',
+      objectRef: { resource: plural, apiGroup: group, apiVersion: version },
+      clientAddress: clientAddress(req),
+      caller,
+      note,
+    });
   };
 }
 

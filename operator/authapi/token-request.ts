@@ -4,15 +4,18 @@
 // older than the interval. The answer is a short-lived JWT (tokens.lifetime) that carries
 // only the groups the caller's Grants on the destination name.
 import type { TokenRequestSpec, TokenRequestStatus } from '../../api/auth/v1alpha1/types.ts';
-import { infraResource } from '../../api/grants.ts';
+import { destinationLabel, infraResource } from '../../api/grants.ts';
+import { jtiCredentialID } from '../../lib/audit.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { grantsOnDestination, resolveIdentity, tokenIdentity } from '../access.ts';
+import { callerUser, type AuditNote } from '../http/audit.ts';
 import type { Caller } from '../http/caller.ts';
 import type { AuthAPIDeps } from './deps.ts';
 import { requirePasswordChanged } from './passwords.ts';
 
-export async function tokenRequest(deps: AuthAPIDeps, spec: TokenRequestSpec, authenticated: Caller): Promise<TokenRequestStatus> {
+export async function tokenRequest(deps: AuthAPIDeps, spec: TokenRequestSpec, authenticated: Caller, note: AuditNote): Promise<TokenRequestStatus> {
   const { destination } = spec;
+  note.annotations = { [destinationLabel]: destination };
   if (destination === infraResource) {
     throw new StatusError(422, 'Invalid', `"${infraResource}" is Infra itself, not a destination; request a token for a cluster, e.g. production`);
   }
@@ -33,9 +36,12 @@ export async function tokenRequest(deps: AuthAPIDeps, spec: TokenRequestSpec, au
     );
   }
   const identity = tokenIdentity(caller.identity, grants);
-  const { token, expiresAt } = await deps.tokens.issue(identity, destination);
+  const { token, expiresAt, jti } = await deps.tokens.issue(identity, destination);
+  // The groups the token carries, which the connector and the spoke will see: not all of the caller's.
+  note.user = { ...callerUser(caller), groups: identity.groups };
+  note.issuedCredentialID = jtiCredentialID(jti);
   deps.audit.info(
-    { action: 'token', user: identity.email, groups: identity.groups, destination, expiresAt: expiresAt.toISOString(), result: 'issued' },
+    { action: 'token', user: identity.email, groups: identity.groups, destination, jti, expiresAt: expiresAt.toISOString(), result: 'issued' },
     'token issued',
   );
   return { token, expirationTimestamp: expiresAt.toISOString() };

@@ -4,6 +4,7 @@ import type { Applier } from '../../lib/apply.ts';
 import { Controller, type ControllerMetrics, type Reconciler } from '../../lib/controller/controller.ts';
 import type { Informer } from '../../lib/controller/informer.ts';
 import type { ObjectEventRecorder } from '../events.ts';
+import type { AuditLog } from '../../lib/audit.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Hub } from '../hub.ts';
 import type { Notifier } from '../requests/notifications/notifications.ts';
@@ -18,6 +19,8 @@ export interface ControllerContext {
   logger: Logger;
   /** Who did what, when: one line per grant change, login and token. */
   audit: Logger;
+  /** The audit.k8s.io Event lines (lib/audit.ts): one per Grant change. */
+  auditTrail: AuditLog;
   readSecret: (name: string, key: string) => Promise<string | undefined>;
   readStoredSecret: ReadStoredSecret;
   /** Tells the configured webhooks about an AccessRequest transition, in the background. */

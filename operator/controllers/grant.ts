@@ -3,7 +3,8 @@
 // destination's connector has bound it, and expires it on time. Access itself is
 // enforced where it is used: token issuance skips expired Grants and connectors drop
 // their bindings.
-import type { Grant, GrantStatus } from '../../api/v1alpha1/types.ts';
+import { resources, type Grant, type GrantStatus } from '../../api/v1alpha1/types.ts';
+import type { AuditRecord } from '../../lib/audit.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, findCondition, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
 import { destinationLabel, expiresAtMs, grantDestination, groupSource, hubGroupSource, infraResource, isExpired, isReservedSubject } from '../../api/grants.ts';
@@ -122,6 +123,35 @@ function lastManager(grant: Grant): string | undefined {
   return spec.sort((a, b) => String(a.time ?? '').localeCompare(String(b.time ?? ''))).at(-1)?.manager;
 }
 
+/** The verb of an informer event, for the audit line. */
+const changeVerbs = { add: 'create', update: 'update', delete: 'delete' } as const;
+
+/**
+ * The audit line of a Grant change the operator saw (a create, update or delete; an
+ * expiry). Who sent it is the hub's audit log's to say (the line names the field manager
+ * that last wrote its spec): this line says what access changed, from when.
+ */
+function grantChange(grant: Grant, verb: 'create' | 'update' | 'delete' | 'expire'): AuditRecord {
+  const name = grant.metadata.name!;
+  const { user, group, role, resource, expiresAt } = grant.spec;
+  const manager = lastManager(grant);
+  const { group: apiGroup, version: apiVersion, plural } = resources.Grant;
+  return {
+    requestURI: `/apis/${apiGroup}/${apiVersion}/${plural}/${name}`,
+    verb,
+    user: {},
+    objectRef: { resource: plural, name, apiGroup, apiVersion },
+    code: 200,
+    annotations: {
+      'infrahq.com/subject': user !== undefined ? `user:${user}` : `group:${group ?? ''}`,
+      'infrahq.com/role': role,
+      'infrahq.com/resource': resource,
+      ...(expiresAt !== undefined ? { 'infrahq.com/expires-at': expiresAt } : {}),
+      ...(manager !== undefined ? { 'infrahq.com/field-manager': manager } : {}),
+    },
+  };
+}
+
 /** Whether the group a Grant names is known: a built-in Group, a Provider's group someone logged in with, or a hub group. */
 function groupSubjectCondition(hub: Pick<Hub, 'groups' | 'users' | 'providers'>, name: string): ConditionInput {
   const found = (reason: string, message: string): ConditionInput => ({ type: 'SubjectFound', status: 'True', reason, message });
@@ -147,7 +177,7 @@ function groupSubjectCondition(hub: Pick<Hub, 'groups' | 'users' | 'providers'>,
 }
 
 export function grantController(ctx: ControllerContext): Controller {
-  const { hub, applier, events, audit } = ctx;
+  const { hub, applier, events, audit, auditTrail } = ctx;
   const controller = kindController(ctx, 'grant', hub.grants, async (name) => {
     const grant = hub.grants.get(name);
     if (!grant) return;
@@ -171,6 +201,7 @@ export function grantController(ctx: ControllerContext): Controller {
       };
       await applier.applyStatus('Grant', name, next);
       if (expired && status.expired !== true) {
+        auditTrail.record(grantChange(grant, 'expire'));
         audit.info(
           { action: 'grant.expired', grant: name, subject: grant.spec.user ?? grant.spec.group, role: grant.spec.role, resource: grant.spec.resource },
           'grant expired',
@@ -192,6 +223,7 @@ export function grantController(ctx: ControllerContext): Controller {
     else seenGenerations.set(name, grant.metadata.generation);
     if (!hub.grants.hasSynced || (event === 'update' && previous === grant.metadata.generation)) return;
     const action = { add: 'grant.created', update: 'grant.updated', delete: 'grant.deleted' }[event];
+    auditTrail.record(grantChange(grant, changeVerbs[event]));
     audit.info(
       {
         action,

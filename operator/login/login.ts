@@ -6,16 +6,19 @@
 import type { LoginSpec, LoginStatus } from '../../api/auth/v1alpha1/types.ts';
 import type { User } from '../../api/v1alpha1/types.ts';
 import { resolveIdentity } from '../access.ts';
+import { credentialIDKey } from '../../lib/audit.ts';
 import type { Credential } from '../credentials/store.ts';
+import { credentialID, type AuditNote } from '../http/audit.ts';
 import { authenticationFailed } from '../http/status.ts';
 import { checkAccessKey } from './access-key.ts';
 import type { LoginDeps } from './deps.ts';
 import { checkPassword } from './password.ts';
 import { loginWithProvider } from './provider.ts';
 
+const loginMethodAnnotation = 'infrahq.com/login-method';
 const methodNames = { password: 'a password', 'access-key': 'an access key', oidc: 'identity provider' } as const;
 
-export async function login(deps: LoginDeps, spec: LoginSpec, address: string | undefined): Promise<LoginStatus> {
+export async function login(deps: LoginDeps, spec: LoginSpec, address: string | undefined, note: AuditNote): Promise<LoginStatus> {
   let user: User | undefined;
   let method: keyof typeof methodNames;
   let session: { key: string; credential: Credential } | undefined;
@@ -32,6 +35,7 @@ export async function login(deps: LoginDeps, spec: LoginSpec, address: string | 
     method = 'password';
     user = await checkPassword(deps, spec.email!, spec.password!, address);
   }
+  note.annotations = { [loginMethodAnnotation]: method };
   if (!user) {
     deps.audit.info({ action: 'login', method, email: spec.email, result: 'denied' }, 'login denied');
     throw authenticationFailed();
@@ -39,6 +43,9 @@ export async function login(deps: LoginDeps, spec: LoginSpec, address: string | 
   // A session made with an access key ends when the key is revoked.
   const { key, credential } = session ?? (await deps.credentials.create('session', user, accessKeyId ? { accessKeyId } : {}));
   const identity = resolveIdentity(deps.hub, user.spec.email);
+  const withKey = accessKeyId ? { extra: { [credentialIDKey]: [credentialID({ kind: 'access-key', id: accessKeyId })] } } : {};
+  note.user = { username: identity.email, groups: identity.groups, ...withKey };
+  note.issuedCredentialID = credentialID(credential);
   const through = method === 'oidc' ? `${methodNames.oidc} ${spec.provider}` : methodNames[method];
   deps.audit.info(
     {

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createAuditLog, isAuditEvent } from '../../lib/audit.ts';
 import { loadKubeConfig } from '../../lib/kube.ts';
 import { cluster, kubectlOk, uniqueName } from '../../test/cluster.ts';
 import { parseKeySet } from './keyset.ts';
@@ -35,7 +36,10 @@ async function storedKeys(): Promise<SigningKey[]> {
   return parseKeySet(Buffer.from(secret.data[keySetDataKey]!, 'base64').toString('utf8'));
 }
 
-const newStore = () => new SigningKeyStore(kubeConfig, namespace, policy, logger);
+// The audit lines go with the log lines: "never logs key material" reads both.
+const auditTrail = createAuditLog('infra-operator', { destination: { write: (line: string) => logLines.push(line) } });
+const auditEvents = () => logLines.map((line) => JSON.parse(line) as unknown).filter(isAuditEvent);
+const newStore = () => new SigningKeyStore(kubeConfig, namespace, policy, logger, auditTrail);
 
 beforeAll(() => {
   kubeConfig = loadKubeConfig(cluster('hub').adminKubeconfig);
@@ -104,6 +108,17 @@ describe('SigningKeyStore', () => {
     expect(rotated).toHaveLength(2);
     expect(rotated.find((key) => key.kid === first!.kid)?.retiredAt).toBe(at(policy.rotationIntervalMs).toISOString());
     const second = currentKey(rotated)!;
+    expect(auditEvents()).toContainEqual(
+      expect.objectContaining({
+        verb: 'update',
+        objectRef: { resource: 'secrets', namespace, name: 'infra-signing-keys', apiVersion: 'v1' },
+        annotations: expect.objectContaining({
+          'infrahq.com/signing-key-current': second.kid,
+          'infrahq.com/signing-keys-added': second.kid,
+          'infrahq.com/signing-keys-retired': first!.kid,
+        }) as unknown,
+      }),
+    );
     expect(second.kid).not.toBe(first!.kid);
     expect(leader.signer().kid).toBe(second.kid);
 
@@ -183,6 +198,7 @@ describe('SigningKeyStore', () => {
       .flatMap((secret) => (secret.data?.[keySetDataKey] ? parseKeySet(Buffer.from(secret.data[keySetDataKey], 'base64').toString('utf8')) : []))
       .map((key) => key.privateJwk.d!);
     expect(logLines.length).toBeGreaterThan(0);
+    expect(auditEvents().length).toBeGreaterThan(0);
     expect(privateParts.length).toBeGreaterThan(0);
     const log = logLines.join('');
     for (const d of privateParts) expect(log).not.toContain(d);

@@ -2,12 +2,14 @@
 // data key keys.json) that every replica reads. Writes are read-modify-write with the
 // Secret's resourceVersion, so replicas racing to create or rotate the keys end with one
 // key set. Each replica serves the keys from memory and re-reads them every few seconds.
-// Key material is never logged: log lines name keys by kid only.
+// Key material is never logged: log lines name keys by kid only. Each change this replica
+// writes (a first key set, a rotation) has an audit line naming the kids added and retired.
 //
 // Deleting the Secret revokes every key: the next rotation check writes a new key set,
 // and tokens signed by the old keys stop verifying once replicas have refreshed.
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { JSONWebKeySet } from 'jose';
+import type { AuditLog } from '../../lib/audit.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { statusCode } from '../../lib/kube.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -34,21 +36,31 @@ export interface StartOptions {
   rotate?: boolean | (() => boolean);
 }
 
+/** What a write did to the key set, by kid. */
+interface KeyChange {
+  current: string | undefined;
+  added: string[];
+  retired: string[];
+  dropped: string[];
+}
+
 export class SigningKeyStore {
   private readonly core: CoreV1Api;
   private readonly namespace: string;
   private readonly policy: SigningKeyPolicy;
   private readonly logger: Logger;
+  private readonly auditTrail: AuditLog;
   private cached: KeySet | undefined;
   private cachedJwks: JSONWebKeySet = { keys: [] };
   private resourceVersion: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
 
-  constructor(kubeConfig: KubeConfig, namespace: string, policy: SigningKeyPolicy, logger: Logger) {
+  constructor(kubeConfig: KubeConfig, namespace: string, policy: SigningKeyPolicy, logger: Logger, auditTrail: AuditLog) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.namespace = namespace;
     this.policy = policy;
+    this.auditTrail = auditTrail;
     this.logger = logger.child({ secret: `${namespace}/${signingKeysSecret}` });
   }
 
@@ -164,6 +176,7 @@ export class SigningKeyStore {
         },
       });
       this.logger.info({ kid: keys[0]!.kid }, 'created the signing keys');
+      this.recordChange('create', 201, { current: keys[0]!.kid, added: [keys[0]!.kid], retired: [], dropped: [] });
       return created;
     } catch (err) {
       if (statusCode(err) !== 409) throw err;
@@ -197,18 +210,35 @@ export class SigningKeyStore {
     this.adopt(replaced);
     const beforeKids = new Set(before.map((key) => key.kid));
     const afterKids = new Set(keys.map((key) => key.kid));
-    this.logger.info(
-      {
-        current: currentKey(keys)?.kid,
-        added: keys.filter((key) => !beforeKids.has(key.kid)).map((key) => key.kid),
-        retired: keys
-          .filter((key) => key.retiredAt !== undefined && before.some((old) => old.kid === key.kid && old.retiredAt === undefined))
-          .map((key) => key.kid),
-        dropped: before.filter((key) => !afterKids.has(key.kid)).map((key) => key.kid),
-      },
-      'rotated the signing keys',
-    );
+    const change: KeyChange = {
+      current: currentKey(keys)?.kid,
+      added: keys.filter((key) => !beforeKids.has(key.kid)).map((key) => key.kid),
+      retired: keys
+        .filter((key) => key.retiredAt !== undefined && before.some((old) => old.kid === key.kid && old.retiredAt === undefined))
+        .map((key) => key.kid),
+      dropped: before.filter((key) => !afterKids.has(key.kid)).map((key) => key.kid),
+    };
+    this.logger.info(change, 'rotated the signing keys');
+    this.recordChange('update', 200, change);
     return true;
+  }
+
+  /** The audit line of a key set this replica wrote: kids only, which the JWKS publishes anyway. */
+  private recordChange(verb: 'create' | 'update', code: number, change: KeyChange): void {
+    const kids = (list: string[]) => list.join(',');
+    this.auditTrail.record({
+      requestURI: `/api/v1/namespaces/${this.namespace}/secrets${verb === 'create' ? '' : `/${signingKeysSecret}`}`,
+      verb,
+      user: {},
+      objectRef: { resource: 'secrets', namespace: this.namespace, name: signingKeysSecret, apiVersion: 'v1' },
+      code,
+      annotations: {
+        'infrahq.com/signing-key-current': change.current ?? '',
+        'infrahq.com/signing-keys-added': kids(change.added),
+        'infrahq.com/signing-keys-retired': kids(change.retired),
+        'infrahq.com/signing-keys-dropped': kids(change.dropped),
+      },
+    });
   }
 
   /** Takes a Secret read from (or written to) the API server as the key set in memory. */

@@ -1,0 +1,108 @@
+// What a request through the proxy does, read from its method and path the way the
+// kube-apiserver reads it for authorization and its own audit log (k8s.io/apiserver
+// pkg/endpoints/request/requestinfo.go, NewRequestInfo, v1.36): the verb (get, list,
+// watch, create, deletecollection...) and, for a resource request, the object it names.
+// The proxy's audit line and the spoke's own then say the same thing about one request.
+import type { AuditObjectRef } from '../../lib/audit.ts';
+
+export interface RequestInfo {
+  verb: string;
+  /** Absent for a non-resource request (/healthz, /version, /apis discovery). */
+  objectRef?: AuditObjectRef;
+}
+
+const apiPrefixes = new Set(['api', 'apis']);
+/** The core group's prefix: /api/v1/... names no group. */
+const grouplessPrefix = 'api';
+/** Verbs once sent as a path prefix: /api/v1/watch/namespaces/x/pods. */
+const specialVerbs = new Set(['proxy', 'watch']);
+/** Subresources of a namespace itself: /api/v1/namespaces/x/status is the namespace's status, not a resource "status" in it. */
+const namespaceSubresources = new Set(['status', 'finalize']);
+
+const methodVerbs: Record<string, string> = { POST: 'create', GET: 'get', HEAD: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+
+function segments(pathname: string): string[] {
+  const trimmed = pathname.replace(/^\/+|\/+$/g, '');
+  if (trimmed === '') return [];
+  return trimmed.split('/').map((segment) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      return segment; // malformed escapes: the API server will refuse the request; the line still names it
+    }
+  });
+}
+
+/** True unless a `watch` parameter is present and false (the API server's boolean query parameter). */
+function isWatch(query: URLSearchParams): boolean {
+  const watch = query.get('watch');
+  if (watch === null) return false;
+  return !['false', '0'].includes(watch.toLowerCase());
+}
+
+/** The name a list's fieldSelector requires exactly (`metadata.name=x` or `==x`): the API server records it as the name. */
+function nameFromFieldSelector(query: URLSearchParams): string | undefined {
+  const selector = query.get('fieldSelector');
+  if (selector === null) return undefined;
+  for (const term of selector.split(',')) {
+    const match = /^\s*metadata\.name\s*==?\s*(.*?)\s*$/.exec(term);
+    if (match?.[1] && !/[/%]/.test(match[1]) && match[1] !== '.' && match[1] !== '..') return match[1];
+  }
+  return undefined;
+}
+
+/** The verb and object of a request, as the kube-apiserver's RequestInfo reads them. */
+export function requestInfo(method: string, target: string): RequestInfo {
+  const url = new URL(target, 'http://request-info.invalid');
+  const nonResource = { verb: method.toLowerCase() };
+  let parts = segments(url.pathname);
+  if (parts.length < 3 || !apiPrefixes.has(parts[0]!)) return nonResource;
+  const prefix = parts[0]!;
+  parts = parts.slice(1);
+  let apiGroup = '';
+  if (prefix !== grouplessPrefix) {
+    if (parts.length < 3) return nonResource;
+    apiGroup = parts[0]!;
+    parts = parts.slice(1);
+  }
+  const apiVersion = parts[0]!;
+  parts = parts.slice(1);
+
+  let verb: string;
+  if (specialVerbs.has(parts[0]!)) {
+    // /apis/g/v/watch alone names no resource: the API server refuses it; record what it was.
+    if (parts.length < 2) return nonResource;
+    verb = parts[0]!;
+    parts = parts.slice(1);
+  } else {
+    verb = methodVerbs[method.toUpperCase()] ?? '';
+  }
+
+  let namespace: string | undefined;
+  if (parts[0] === 'namespaces') {
+    if (parts.length > 1) {
+      namespace = parts[1];
+      if (parts.length > 2 && !namespaceSubresources.has(parts[2]!)) parts = parts.slice(2);
+    }
+  }
+
+  const [resource, pathName, subresource] = parts;
+  let name = pathName;
+  const objectSubresource = parts.length >= 3 && verb !== 'proxy' ? subresource : undefined;
+  if (name === undefined && verb === 'get') {
+    verb = isWatch(url.searchParams) ? 'watch' : 'list';
+    name = nameFromFieldSelector(url.searchParams);
+  }
+  if (name === undefined && verb === 'delete') verb = 'deletecollection';
+
+  const objectRef: AuditObjectRef = {
+    ...(resource !== undefined ? { resource } : {}),
+    ...(namespace !== undefined ? { namespace } : {}),
+    ...(name !== undefined ? { name } : {}),
+    // The core group is "": the API server's log leaves it out, and so does this.
+    ...(apiGroup !== '' ? { apiGroup } : {}),
+    apiVersion,
+    ...(objectSubresource !== undefined ? { subresource: objectSubresource } : {}),
+  };
+  return { verb, objectRef };
+}

@@ -1,0 +1,133 @@
+// The audit trail every Infra program writes: one JSON line per audited action, in the
+// shape of a Kubernetes audit Event (audit.k8s.io/v1), on stdout beside the program's
+// other log lines (ADR 18). The same shape as a kube-apiserver's audit log, so the lines of
+// the operator, the connector and the spoke's API server can be read and joined by the same
+// tools: a credential is named the way the API server names it (credentialID), and the
+// connector's proxy gives the API server its own auditID.
+//
+// An audit line is told from a log line by `kind: Event` and `apiVersion: audit.k8s.io/v1`;
+// it has no `level: info` or `msg` (its `level` is the audit level, Metadata). Its shape is
+// fixed and holds no credential, only credential ids; the one free-form part, the
+// annotations, is redacted as every log line is: no token, password or key is written.
+// (Not through pino: its redaction would take responseStatus.code for an OAuth code, and
+// its line must carry pino's own level.)
+import { randomUUID } from 'node:crypto';
+import { redactSecrets } from './log.ts';
+
+/** user.extra's key for the credential a request was authenticated with (k8s.io/apiserver's user.CredentialIDKey). */
+export const credentialIDKey = 'authentication.kubernetes.io/credential-id';
+/** The annotation that names the credential a request issued (the API server's, for a service account's TokenRequest). */
+export const issuedCredentialIDAnnotation = 'authentication.kubernetes.io/issued-credential-id';
+/** The annotation that names the Infra program that wrote a line. */
+export const componentAnnotation = 'infrahq.com/component';
+
+/**
+ * The credential id the kube-apiserver records for a JWT with this `jti` (k8s.io/apiserver
+ * pkg/authentication/token/jwt CredentialIDForJTI, v1.36): `JTI=<jti>`.
+ */
+export function jtiCredentialID(jti: string): string {
+  return `JTI=${jti}`;
+}
+
+export interface AuditUser {
+  username?: string;
+  groups?: string[];
+  extra?: Record<string, string[]>;
+}
+
+export interface AuditObjectRef {
+  resource?: string;
+  namespace?: string;
+  name?: string;
+  apiGroup?: string;
+  apiVersion?: string;
+  subresource?: string;
+}
+
+/** An audit.k8s.io/v1 Event at level Metadata: who did what to which object, and the answer. */
+export interface AuditEvent {
+  kind: 'Event';
+  apiVersion: 'audit.k8s.io/v1';
+  level: 'Metadata';
+  auditID: string;
+  /** One line per request, once its answer is complete. */
+  stage: 'ResponseComplete';
+  requestURI: string;
+  verb: string;
+  user: AuditUser;
+  impersonatedUser?: AuditUser;
+  sourceIPs?: string[];
+  userAgent?: string;
+  objectRef?: AuditObjectRef;
+  responseStatus: { metadata: Record<string, never>; code: number };
+  /** RFC 3339 with milliseconds. */
+  requestReceivedTimestamp: string;
+  stageTimestamp: string;
+  annotations: Record<string, string>;
+}
+
+/** What a caller says about an action; the log fills in the rest. */
+export interface AuditRecord {
+  /** The id to record, when one was given to the request already (the proxy sends it upstream); a new UUID otherwise. */
+  auditID?: string;
+  requestURI: string;
+  verb: string;
+  user: AuditUser;
+  impersonatedUser?: AuditUser;
+  sourceIPs?: string[];
+  userAgent?: string;
+  objectRef?: AuditObjectRef;
+  code: number;
+  /** When the request arrived; now when absent (an action the program took by itself). */
+  received?: Date;
+  annotations?: Record<string, string>;
+}
+
+export interface AuditLog {
+  /** Writes one audit line and returns its auditID. */
+  record(record: AuditRecord): string;
+}
+
+/** The Event a record becomes, stamped now. */
+export function auditEvent(component: string, record: AuditRecord, now: Date = new Date()): AuditEvent {
+  const { auditID, code, received, annotations, ...fields } = record;
+  return {
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    level: 'Metadata',
+    auditID: auditID ?? randomUUID(),
+    stage: 'ResponseComplete',
+    ...fields,
+    responseStatus: { metadata: {}, code },
+    requestReceivedTimestamp: (received ?? now).toISOString(),
+    stageTimestamp: now.toISOString(),
+    annotations: { ...(annotations ? (redactSecrets(annotations, 0) as Record<string, string>) : {}), [componentAnnotation]: component },
+  };
+}
+
+export interface AuditLogOptions {
+  /** Annotations on every line, e.g. the connector's destination. */
+  annotations?: Record<string, string>;
+  /** Where lines go instead of stdout (tests read them there). */
+  destination?: { write(line: string): unknown };
+}
+
+/**
+ * An audit log to stdout (a line is one write, as a log line is). It writes whatever the
+ * program's log level: the audit trail is not a debugging aid to turn down.
+ */
+export function createAuditLog(component: string, { annotations, destination = process.stdout }: AuditLogOptions = {}): AuditLog {
+  return {
+    record(record) {
+      const event = auditEvent(component, annotations ? { ...record, annotations: { ...annotations, ...record.annotations } } : record);
+      destination.write(`${JSON.stringify(event)}\n`);
+      return event.auditID;
+    },
+  };
+}
+
+/** True for a parsed stdout line that is an audit Event rather than a log line. */
+export function isAuditEvent(line: unknown): line is AuditEvent {
+  const value = line as Partial<AuditEvent> | null;
+  return typeof value === 'object' && value !== null && value.kind === 'Event' && value.apiVersion === 'audit.k8s.io/v1';
+}
