@@ -3,8 +3,10 @@
 // the context `infra login` wrote, reaches the API server with no proxy; the API server
 // itself refuses every token Infra would not issue for it; it picks up a key rotation on its
 // own, keeps accepting a token while the hub and the operator are down, and RBAC (kept by
-// the connector) makes a revoked Grant forbidden. This suite runs its own control plane,
-// because its spoke carries --authentication-config and it takes the hub down.
+// the connector) makes a revoked Grant forbidden. The spoke's own audit log records the
+// token's jti as the credential id, which joins its line to the operator's TokenRequest and
+// Login. This suite runs its own control plane, because its spoke carries
+// --authentication-config and it takes the hub down.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +23,8 @@ import type { AuthenticationConfiguration } from '../api/authentication-config.t
 import { currentKey, generateSigningKey, signingAlgorithm, type SigningKey } from '../api/tokens.ts';
 import { parseKeySet, serializeKeySet } from '../operator/signing/keyset.ts';
 import { keySetDataKey, signingKeysSecret } from '../operator/signing/store.ts';
+import { credentialIDKey, jtiCredentialID } from '../lib/audit.ts';
+import { auditEventsIn, issuingChain, readAuditLog, requestsWithToken } from '../test/audit-trail.ts';
 import { uniqueName } from '../test/cluster.ts';
 import { infraCLI, newUserHome, userKubectl, type UserHome } from '../test/user-shell.ts';
 
@@ -125,7 +129,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'infra-direct-'));
   authenticationConfig = join(dir, 'authentication-config.yaml');
   await writeFile(authenticationConfig, noIssuer);
-  controlPlane = await ControlPlane.start({ authenticationConfig: { spoke: authenticationConfig } });
+  controlPlane = await ControlPlane.start({ authenticationConfig: { spoke: authenticationConfig }, auditLog: true });
   await installHubAPI(controlPlane.state.clusters.hub.adminKubeconfig);
   await kubectlOk('spoke', ['create', 'namespace', web]);
   await kubectlOk('spoke', ['create', 'namespace', api]);
@@ -195,6 +199,35 @@ describe('a Direct destination', () => {
     }, 30_000);
     const secrets = await userKubectl(['--context', `infra:${destination}.${web}`, 'get', 'secrets'], home);
     expect(secrets.stderr).toContain(`User "${alice}" cannot list resource "secrets"`);
+  });
+
+  it("is in the spoke's own audit log under the token's jti, which the operator's lines trace to the TokenRequest and Login", async () => {
+    const context = ['--context', `infra:${destination}.${web}`];
+    const pods = await userKubectl([...context, 'get', 'pods', '-o', 'name'], home);
+    expect(pods.code, pods.stderr).toBe(0);
+    const token = await infra.token(alice, password);
+    const jti = decodeJwt(token).jti!;
+    expect((await withToken(token, ['get', 'configmaps', '-n', web])).code).toBe(0);
+    const spokeLine = await eventually(async () => {
+      const lines = requestsWithToken(await readAuditLog(controlPlane.state.clusters.spoke.files.auditLog!), jti);
+      const found = lines.find((event) => event.objectRef?.resource === 'configmaps');
+      expect(found, `a spoke audit line with credential id JTI=${jti}`).toBeDefined();
+      return found!;
+    });
+    expect(spokeLine).toMatchObject({
+      verb: 'list',
+      user: { username: alice, extra: { [credentialIDKey]: [jtiCredentialID(jti)] } },
+      objectRef: { namespace: web },
+      responseStatus: { code: 200 },
+    });
+    expect(spokeLine).not.toHaveProperty('impersonatedUser');
+    const chain = await eventually(() => {
+      const found = issuingChain(auditEventsIn(infra.operator.logs), jti);
+      expect(found, "the operator's Login and TokenRequest lines for this token").toBeDefined();
+      return found!;
+    });
+    expect(chain.tokenRequest).toMatchObject({ user: { username: alice }, annotations: { 'infrahq.com/destination': destination } });
+    expect(chain.login).toMatchObject({ user: { username: alice }, objectRef: { resource: 'logins' } });
   });
 
   it('refuses to start with a malformed configuration, and says why', async () => {
