@@ -5,8 +5,18 @@ import { cliTokens } from './cli-tokens.ts';
 import { connectorColdSync } from './connector-cold-sync.ts';
 import { connectorProxy } from './connector-proxy.ts';
 import { controlPlaneStartup } from './controlplane-startup.ts';
+import { destinationsScale } from './destinations.ts';
 import { grantPropagation } from './grant-propagation.ts';
 import { operatorMemory } from './operator-memory.ts';
 import { tokenIssuance } from './token-issuance.ts';
 
-export const scenarios: Scenario[] = [tokenIssuance, operatorMemory, controlPlaneStartup, cliTokens, connectorProxy, grantPropagation, connectorColdSync];
+export const scenarios: Scenario[] = [
+  tokenIssuance,
+  operatorMemory,
+  controlPlaneStartup,
+  cliTokens,
+  connectorProxy,
+  grantPropagation,
+  connectorColdSync,
+  destinationsScale,
+];
