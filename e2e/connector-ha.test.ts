@@ -157,7 +157,8 @@ describe('two connector replicas', () => {
         );
         expect(failoverS).toBeLessThanOrEqual(boundS);
         expect(owned.deleted, 'RoleBindings deleted during the failover').toEqual([]);
-        expect(await leaderGauge(survivor)).toBe(1);
+        // Leads (again: on a busy machine a 2 s renew deadline can lapse, and it steps down and re-acquires).
+        expect(await theLeader([survivor])).toBe(survivor);
         expect((await sumByController(survivor.metricsURL)).get('rbac')).toBeGreaterThan(0);
       } finally {
         await Promise.all(started.map((c) => c.stop()));
