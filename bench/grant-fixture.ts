@@ -112,7 +112,7 @@ export async function grantFixture(ctx: BenchContext, destination: string, sizes
 }
 
 /** Deletes every name, `concurrency` at a time; one already gone is fine. */
-async function deleteEach(names: readonly string[], remove: (name: string) => Promise<unknown>): Promise<void> {
+export async function deleteEach(names: readonly string[], remove: (name: string) => Promise<unknown>): Promise<void> {
   await boundedLoad(names.length, concurrency, Infinity, async (i) => {
     try {
       await remove(names[i]!);

@@ -94,6 +94,18 @@ export class SpokeRoleBindings {
     });
   }
 
+  /**
+   * Milliseconds from starting `action` (e.g. a kubectl apply in the hub) until the watch
+   * delivers the event after which `check` holds for `binding`.
+   */
+  async timed(action: () => Promise<unknown>, binding: BindingId, check: BindingCheck, timeoutMs: number): Promise<number> {
+    const start = performance.now();
+    const seen = this.until(new Map([[binding, check]]), timeoutMs);
+    seen.catch(() => undefined); // awaited below; the action may fail first
+    await action();
+    return (await seen) - start;
+  }
+
   #changed(binding: V1RoleBinding, event: 'add' | 'update' | 'delete'): void {
     const at = performance.now();
     const id = bindingId(binding.metadata!.namespace!, binding.metadata!.name!);

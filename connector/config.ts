@@ -51,6 +51,34 @@ export const connectorConfigSchema = z
       })
       .prefault({}),
     listen: z.object({ metrics: listenAddress.default('0.0.0.0:8080') }).prefault({}),
+    /**
+     * Of several replicas, the one holding the Lease (in `namespace` of the spoke) syncs RBAC
+     * and heartbeats the Destination; every replica serves the proxy. The defaults let a
+     * standby take over within ~9 s of the leader dying, leaving room in the 15 s promise
+     * for the new leader's first reconciles (docs/connector.md).
+     */
+    leaderElection: z
+      .object({
+        enabled: z.boolean().default(true),
+        leaseName: z.string().regex(dnsLabel, 'must be a Lease name (a DNS label)').default('infra-connector'),
+        identity: z.string().min(1).optional().describe("this replica's holderIdentity on the Lease; the pod name (POD_NAME), else host and pid"),
+        leaseDuration: duration.prefault('6s'),
+        renewDeadline: duration.prefault('4s'),
+        retryPeriod: duration.prefault('1500ms'),
+      })
+      .prefault({})
+      .superRefine(({ leaseDuration, renewDeadline, retryPeriod }, ctx) => {
+        if (!(renewDeadline > 1.2 * retryPeriod)) {
+          ctx.addIssue({ code: 'custom', path: ['renewDeadline'], message: 'must be more than 1.2 × retryPeriod, or one slow renewal loses the lease' });
+        }
+        if (!(leaseDuration > renewDeadline)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['leaseDuration'],
+            message: 'must be longer than renewDeadline, so a leader that cannot renew stops before a standby takes over',
+          });
+        }
+      }),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .strict();
@@ -70,6 +98,7 @@ const settings: Record<string, Setting> = {
   'api-server-url': { path: 'apiServer.url', env: 'INFRA_API_SERVER_URL' },
   'api-server-ca-file': { path: 'apiServer.caFile', env: 'INFRA_API_SERVER_CA_FILE' },
   'listen-metrics': { path: 'listen.metrics', env: 'INFRA_LISTEN_METRICS' },
+  'leader-identity': { path: 'leaderElection.identity', env: 'POD_NAME' },
   'log-level': { path: 'logLevel', env: 'LOG_LEVEL' },
 };
 

@@ -1,8 +1,12 @@
 // infra-connector, assembled: watches the hub's Grants for one destination and the
 // spoke's namespaces, roles and Infra-owned bindings; keeps the bindings equal to the
 // Grants; registers and heartbeats the Destination; serves the authenticating proxy.
+// Every replica watches and serves the proxy; the one holding the Lease in the spoke
+// writes the bindings and heartbeats (docs/adr/0022-connector-ha.md).
+import { once } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import {
   CoreV1Api,
@@ -22,6 +26,7 @@ import { createAuditLog } from '../lib/audit.ts';
 import { certificateNames, ensureCASecret } from '../lib/ca-secret.ts';
 import { ControllerMetrics } from '../lib/controller/controller.ts';
 import { Informer, type ListPage } from '../lib/controller/informer.ts';
+import { LeaderElector } from '../lib/leaderelection.ts';
 import type { Logger } from '../lib/log.ts';
 import { close, healthServer, listen, splitAddress } from '../lib/serve.ts';
 import { ServingCertRenewer } from '../lib/serving-renewer.ts';
@@ -63,6 +68,9 @@ export class Connector {
   private readonly rbac: RBACSync;
   private readonly protectedNamespaces: ProtectedNamespaces;
   private readonly keys: JwksCache;
+  private readonly elector: LeaderElector | undefined;
+  /** The one term of a connector without leader election. */
+  private soloTerm: { stop: AbortController; done: Promise<void> } | undefined;
   private registration: Registration | undefined;
   private proxy: ProxyServer | undefined;
   private renewer: ServingCertRenewer | undefined;
@@ -114,6 +122,23 @@ export class Connector {
       ),
     };
     this.protectedNamespaces = new ProtectedNamespaces(config.namespace);
+    const election = config.leaderElection;
+    if (election.enabled) {
+      this.elector = new LeaderElector({
+        kubeConfig: spokeConfig,
+        namespace: config.namespace,
+        name: election.leaseName,
+        identity: election.identity ?? `${hostname()}-${process.pid}`,
+        leaseDurationMs: election.leaseDuration,
+        renewDeadlineMs: election.renewDeadline,
+        retryPeriodMs: election.retryPeriod,
+        logger: this.logger,
+        registry: this.registry,
+        onStartedLeading: (signal) => this.lead(signal),
+        onStoppedLeading: () => this.logger.info('standing by: serving the proxy only'),
+      });
+    }
+    const elector = this.elector;
     this.rbac = rbacSync({
       destination: config.destination,
       grants: this.grants,
@@ -123,6 +148,7 @@ export class Connector {
       hub: new Applier(hubConfig, fieldManager, resources),
       logger: this.logger,
       metrics: new ControllerMetrics(this.registry),
+      ...(elector ? { holdsLease: () => elector.holdsLease } : {}),
     });
     this.keys = new JwksCache({ issuer: config.issuer, ...(issuerCA ? { ca: issuerCA } : {}), logger: this.logger, registry: this.registry });
   }
@@ -148,12 +174,12 @@ export class Connector {
     );
     // Readiness waits for the spoke's informers only: the hub may be down, and the proxy
     // and the bindings already in place keep working. The hub's Grants are listed
-    // meanwhile; nothing is reconciled before both are (rbacSync).
+    // meanwhile; nothing is reconciled before both are (rbacSync). A standby keeps the
+    // same caches, so when it takes over it reconciles at once, without listing.
     void this.grants.start();
     const spokeInformers = [this.spoke.namespaces, this.spoke.clusterRoles, this.spoke.clusterRoleBindings, this.spoke.roleBindings];
     await Promise.all(spokeInformers.map((i) => i.start()));
     await Promise.all(spokeInformers.map((i) => i.waitForSync()));
-    this.rbac.start();
     // Never rejects: a failed fetch is logged, and readiness waits for the keys.
     void this.keys.start();
 
@@ -202,20 +228,37 @@ export class Connector {
       protectedNamespaces: this.protectedNamespaces,
       logger: this.logger,
     });
-    this.registration.start();
+    if (this.elector) void this.elector.run();
+    else {
+      const stop = new AbortController();
+      this.soloTerm = { stop, done: this.lead(stop.signal) };
+    }
     this.started = true;
     this.logger.info({ proxy: this.proxyAddress, url: config.proxy.url }, 'infra-connector started');
   }
 
   async stop(): Promise<void> {
     this.started = false;
-    this.registration?.stop();
+    // Releases the Lease once the term's work has stopped, so a standby takes over at once.
+    await this.elector?.stop();
+    this.soloTerm?.stop.abort();
+    await this.soloTerm?.done;
     this.renewer?.stop();
-    await this.rbac.stop();
     this.keys.stop();
     await this.proxy?.close();
     const { namespaces, clusterRoles, clusterRoleBindings, roleBindings } = this.spoke;
     await Promise.all([this.grants, namespaces, clusterRoles, clusterRoleBindings, roleBindings].map((i) => i.stop()));
     if (this.metricsServer) await close(this.metricsServer);
+  }
+
+  /** The leader's work, until the signal aborts: heartbeat the Destination and keep the bindings. */
+  private async lead(signal: AbortSignal): Promise<void> {
+    this.logger.info('leading: registering the destination and syncing RBAC');
+    // The first heartbeat reads the Destination's allowGrantsIn, which every reconcile needs.
+    await this.registration!.start();
+    if (!signal.aborted) this.rbac.start();
+    if (!signal.aborted) await once(signal, 'abort');
+    this.registration!.stop();
+    await this.rbac.stop();
   }
 }

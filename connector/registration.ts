@@ -48,11 +48,11 @@ export class Registration {
     return this.lastSuccess;
   }
 
-  start(): void {
-    const beat = () => void this.heartbeat();
-    beat();
-    this.timer = setInterval(beat, this.options.intervalMs ?? heartbeatIntervalMs);
+  /** Heartbeats now and every interval; resolves once the first heartbeat has succeeded or failed. */
+  start(): Promise<void> {
+    this.timer = setInterval(() => void this.heartbeat(), this.options.intervalMs ?? heartbeatIntervalMs);
     this.timer.unref();
+    return this.heartbeat();
   }
 
   stop(): void {

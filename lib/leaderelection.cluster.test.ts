@@ -3,6 +3,7 @@
 // another holder appears, and a leader cut off from the API server stepping down before
 // anyone else can take over.
 import { KubeConfig } from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
@@ -27,7 +28,7 @@ let namespace: string;
 let kubeConfig: KubeConfig;
 const candidates: Candidate[] = [];
 
-function candidate(identity: string, lease: string, config = kubeConfig): Candidate {
+function candidate(identity: string, lease: string, config = kubeConfig, registry?: Registry): Candidate {
   const started: number[] = [];
   const stopped: number[] = [];
   const signals: AbortSignal[] = [];
@@ -38,6 +39,7 @@ function candidate(identity: string, lease: string, config = kubeConfig): Candid
     identity,
     logger,
     ...timing,
+    ...(registry ? { registry } : {}),
     onStartedLeading: (signal) => {
       started.push(Date.now());
       signals.push(signal);
@@ -168,6 +170,27 @@ describe('LeaderElector', () => {
     expect(a.started).toHaveLength(2);
     expect(a.started[1]! - patchedAt).toBeGreaterThan(2000);
     expect(a.signals[1]!.aborted).toBe(false);
+  });
+
+  it('holds the lease only until the renew deadline, even while a stalled event loop keeps isLeader true; infra_leader follows', async () => {
+    const lease = uniqueName('lease');
+    const registry = new Registry();
+    const gauge = async () => Number(new RegExp(`^infra_leader\\{lease="${namespace}/${lease}"\\} (\\d)$`, 'm').exec(await registry.metrics())?.[1]);
+    const a = candidate('a', lease, kubeConfig, registry);
+    await eventually(leaderOf(a), 5000);
+    expect(a.elector.holdsLease).toBe(true);
+    expect(await gauge()).toBe(1);
+
+    // A stall (a long GC, a frozen process) past the renew deadline: no renewal can run.
+    const stalledUntil = Date.now() + timing.renewDeadlineMs + 100;
+    while (Date.now() < stalledUntil) {
+      // busy
+    }
+    expect(a.elector.isLeader).toBe(true);
+    expect(a.elector.holdsLease).toBe(false);
+
+    await a.elector.stop();
+    expect(await gauge()).toBe(0);
   });
 
   it('steps down within the renew deadline when cut off from the API server, before another takes over', async () => {

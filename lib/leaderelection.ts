@@ -26,6 +26,7 @@ import {
 } from '@kubernetes/client-node';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
 import { errorMessage } from './errors.ts';
 
 export interface LeaderElectorOptions {
@@ -50,6 +51,8 @@ export interface LeaderElectorOptions {
   onStartedLeading: (signal: AbortSignal) => void | Promise<void>;
   /** Called after each term, once the work from onStartedLeading has settled. */
   onStoppedLeading: () => void;
+  /** Where to export `infra_leader{lease}`: 1 while this replica leads, else 0. */
+  registry?: Registry;
 }
 
 export interface StopOptions {
@@ -76,6 +79,9 @@ export class LeaderElector {
   private release = true;
   private running: Promise<void> | undefined;
   private leading = false;
+  /** Our clock: until when no other candidate can have taken the Lease from us (the renew deadline after the last renewal sent). */
+  private heldUntilMs = 0;
+  private readonly leaderGauge: Gauge<'lease'> | undefined;
   /** The Lease as last read or written, the key of its spec, and when (our clock) that spec last changed. */
   private observed: { lease: V1Lease; record: string; atMs: number } | undefined;
   private lastHolder: string | undefined;
@@ -94,10 +100,29 @@ export class LeaderElector {
     this.retryPeriodMs = retryPeriodMs;
     this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
     this.logger = options.logger.child({ lease: `${options.namespace}/${options.name}`, identity: options.identity });
+    if (options.registry) {
+      this.leaderGauge = new Gauge({
+        name: 'infra_leader',
+        help: '1 while this replica holds the leader Lease, else 0.',
+        labelNames: ['lease'],
+        registers: [options.registry],
+      });
+      this.setLeading(false);
+    }
   }
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /**
+   * Whether this replica leads and still may act as leader now: its last renewal was sent
+   * less than the renew deadline ago. Unlike isLeader, this holds even when the event loop
+   * was stalled past the deadline and the renewal loop has not run yet to step down — the
+   * fence to check right before a write another leader could contradict.
+   */
+  get holdsLease(): boolean {
+    return this.leading && Date.now() < this.heldUntilMs;
   }
 
   /** Campaigns, leads, and campaigns again after losing the Lease, until stop(). Never rejects. */
@@ -159,8 +184,9 @@ export class LeaderElector {
       return;
     }
     let lastRenewMs = acquiredMs;
+    this.heldUntilMs = acquiredMs + this.renewDeadlineMs;
     const work = new AbortController();
-    this.leading = true;
+    this.setLeading(true);
     this.logger.info('acquired the lease; leading');
     const settled = this.startWork(work.signal);
     while (!this.stopped) {
@@ -175,13 +201,15 @@ export class LeaderElector {
       const timeoutMs = lastRenewMs + this.renewDeadlineMs - sentMs;
       if (timeoutMs <= 0) continue;
       const result = await this.tryAcquireOrRenew(timeoutMs);
-      if (result === 'acquired') lastRenewMs = sentMs;
-      else if (result === 'held') {
+      if (result === 'acquired') {
+        lastRenewMs = sentMs;
+        this.heldUntilMs = sentMs + this.renewDeadlineMs;
+      } else if (result === 'held') {
         this.logger.error({ holder: this.lastHolder }, 'the lease has another holder; stepping down');
         break;
       }
     }
-    this.leading = false;
+    this.setLeading(false);
     work.abort();
     await settled;
     if (this.stopped && this.release) await this.releaseLease();
@@ -191,6 +219,12 @@ export class LeaderElector {
     } catch (err) {
       this.logger.error({ err: errorMessage(err) }, 'onStoppedLeading threw');
     }
+  }
+
+  private setLeading(leading: boolean): void {
+    this.leading = leading;
+    if (!leading) this.heldUntilMs = 0;
+    this.leaderGauge?.set({ lease: `${this.options.namespace}/${this.options.name}` }, leading ? 1 : 0);
   }
 
   /** Runs onStartedLeading; the promise settles (never rejects) when its work has. */

@@ -36,8 +36,13 @@ export class RestClient {
     return JSON.parse(await this.#request(HttpMethod.GET, path)) as T;
   }
 
-  async delete(path: string): Promise<void> {
-    await this.#request(HttpMethod.DELETE, path);
+  /**
+   * Deletes the object; with preconditions, only while it still has that uid and
+   * resourceVersion (409 Conflict once anyone changed it since it was read).
+   */
+  async delete(path: string, preconditions?: { uid?: string; resourceVersion?: string }): Promise<void> {
+    const body = preconditions ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions } : undefined;
+    await this.#request(HttpMethod.DELETE, path, {}, body, body ? json : undefined);
   }
 
   /** The response body of a 2xx answer; any other status throws a KubeAPIError with the API's Status. */

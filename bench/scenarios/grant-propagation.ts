@@ -64,13 +64,8 @@ export const grantPropagation: Scenario = {
     );
 
     /** From kubectl's start until the watch delivers the event after which `check` holds. */
-    const timed = async (kubeconfig: string, args: string[], input: string | undefined, binding: BindingId, check: BindingCheck) => {
-      const start = performance.now();
-      const seen = bindings.until(new Map([[binding, check]]), sampleTimeoutMs);
-      seen.catch(() => undefined); // awaited below; kubectl may fail first
-      await kubectl(kubeconfig, args, input);
-      return (await seen) - start;
-    };
+    const timed = (kubeconfig: string, args: string[], input: string | undefined, binding: BindingId, check: BindingCheck) =>
+      bindings.timed(() => kubectl(kubeconfig, args, input), binding, check, sampleTimeoutMs);
     const ours = { propagation: [] as number[], revocation: [] as number[] };
     const direct = { propagation: [] as number[], revocation: [] as number[] };
     await waitForQuiet(ctx);

@@ -6,6 +6,7 @@ import { connectorColdSync } from './connector-cold-sync.ts';
 import { connectorProxy } from './connector-proxy.ts';
 import { controlPlaneStartup } from './controlplane-startup.ts';
 import { directTrust } from './direct-trust.ts';
+import { destinationsScale } from './destinations.ts';
 import { grantPropagation } from './grant-propagation.ts';
 import { operatorMemory } from './operator-memory.ts';
 import { tokenIssuance } from './token-issuance.ts';
@@ -19,4 +20,5 @@ export const scenarios: Scenario[] = [
   grantPropagation,
   connectorColdSync,
   directTrust,
+  destinationsScale,
 ];

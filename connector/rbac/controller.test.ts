@@ -219,6 +219,11 @@ async function startSpoke(
       if (!current) return send(res, 404, { kind: 'Status', code: 404, reason: 'NotFound' });
       if (req.method === 'GET') return send(res, 200, current);
       if (req.method === 'DELETE') {
+        // DeleteOptions.preconditions, as the API server checks them.
+        const expected = body ? (JSON.parse(body) as { preconditions?: { resourceVersion?: string } }).preconditions?.resourceVersion : undefined;
+        if (expected !== undefined && expected !== current.metadata?.resourceVersion) {
+          return send(res, 409, { kind: 'Status', code: 409, reason: 'Conflict', message: 'Precondition failed: ResourceVersion in precondition' });
+        }
         bindings.delete(key(name));
         reflect(current, true);
         return send(res, 200, { kind: 'Status', status: 'Success' });
@@ -274,6 +279,8 @@ async function harness(
     hubDown?: boolean;
     /** The Destination's spec.allowGrantsIn; null: not read yet. */
     allowGrantsIn?: string[] | null;
+    /** Whether this replica holds the leader Lease; unset: no leader election. */
+    holdsLease?: () => boolean;
   } = {},
 ): Promise<Harness> {
   const named = <T>(name: string, extra: object = {}) => ({ metadata: { name }, ...extra }) as T;
@@ -321,6 +328,7 @@ async function harness(
     hub,
     logger: pino({ level: 'info' }, lines),
     metrics: new ControllerMetrics(new Registry()),
+    ...(options.holdsLease ? { holdsLease: options.holdsLease } : {}),
   });
   if (options.allowGrantsIn !== null) h.protectedNamespaces.update(options.allowGrantsIn ?? []);
   const result = { ...h, sync };
@@ -451,6 +459,33 @@ describe('rbacSync', () => {
     expect(h.spoke.bindings.has('infra-system/infra:view')).toBe(false);
     h.protectedNamespaces.update([]);
     await waitFor(() => expect(h.spoke.bindings.has('kube-system/infra:view')).toBe(false));
+  });
+
+  it('writes nothing once it no longer holds the leader Lease, and resumes when it does', async () => {
+    let holds = false;
+    const h = await harness({
+      grants: [grant('a', { user: 'a@example.com', resource: 'prod' })],
+      existing: [owned('infra:edit', [userSubject('x@example.com')], undefined, 'edit')],
+      holdsLease: () => holds,
+    });
+    h.sync.start();
+    await waitFor(() => expect(h.logs.some((l) => String(l['err']).includes('no longer holds the leader Lease'))).toBe(true));
+    expect(h.spoke.requests).toEqual([]);
+    holds = true;
+    h.grants.set(grant('b', { user: 'b@example.com', resource: 'prod' }));
+    await waitFor(() => expect(subjectsOf(h, '/infra:view')).toEqual(['a@example.com', 'b@example.com']));
+    await waitFor(() => expect(h.spoke.bindings.has('/infra:edit')).toBe(false));
+  });
+
+  it('deletes only the version of a binding it read: one rewritten since (by a newer leader) stays', async () => {
+    const stale = { ...owned('infra:edit', [userSubject('x@example.com')], undefined, 'edit') };
+    stale.metadata = { ...stale.metadata, resourceVersion: '1' };
+    const h = await harness({ existing: [stale] });
+    // The spoke has moved on since this replica's cache saw the binding.
+    h.spoke.bindings.set('/infra:edit', { ...stale, metadata: { ...stale.metadata, resourceVersion: '2' } });
+    h.sync.start();
+    await waitFor(() => expect(h.logs.some((l) => String(l['err']).includes('infra:edit changed since this replica read it'))).toBe(true));
+    expect(h.spoke.bindings.get('/infra:edit')?.metadata?.resourceVersion).toBe('2');
   });
 
   it('ignores and logs a Grant labelled for this destination whose resource names another', async () => {

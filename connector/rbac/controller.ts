@@ -57,6 +57,12 @@ export interface RBACSyncOptions {
   metrics: ControllerMetrics;
   now?: () => Date;
   resyncIntervalMs?: number;
+  /**
+   * Whether this replica still holds the leader Lease, checked before every write to the
+   * spoke, so a leader that stalled past its lease writes nothing after the new one began
+   * (docs/adr/0022-connector-ha.md). Always true when absent (one replica).
+   */
+  holdsLease?: () => boolean;
 }
 
 const ownedBindingKey = (binding: Binding) => bindingKey(binding.metadata?.namespace, binding.roleRef.name);
@@ -113,14 +119,22 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
       now: now(),
     });
     for (const { name, subjects, exists } of plan.writes) {
+      fence();
       await (exists ? applyBinding(name, namespace, role, subjects) : createBinding(name, namespace, role, subjects));
     }
     for (const name of plan.prune) {
-      await deleteBinding(name, namespace);
+      fence();
+      await deleteBinding(owned.find((b) => b.metadata?.name === name)!);
       logger.info({ binding: `${namespace ?? ''}/${name}` }, 'pruned binding');
     }
     for (const { grant, condition } of plan.synced) syncedStatus.record(grant, condition);
     if (plan.requeueAfterMs !== undefined) return { requeueAfterMs: plan.requeueAfterMs };
+  }
+
+  function fence(): void {
+    if (options.holdsLease && !options.holdsLease()) {
+      throw new Error('this replica no longer holds the leader Lease: it writes no binding, the new leader reconciles this one');
+    }
   }
 
   function bindingObject(name: string, namespace: string | undefined, role: string, subjects: RbacV1Subject[]) {
@@ -162,10 +176,18 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
     await applyBinding(name, namespace, role, subjects);
   }
 
-  async function deleteBinding(name: string, namespace: string | undefined): Promise<void> {
+  /**
+   * Deletes the binding as the cache has it, and only that version of it: one rewritten
+   * since (by a newer leader, or anyone) stays, with a 409 that retries on a fresher cache.
+   */
+  async function deleteBinding(binding: Binding): Promise<void> {
+    const { name, namespace, uid, resourceVersion } = binding.metadata!;
     try {
-      await spokeAPI.delete(bindingPath(namespace, name));
+      await spokeAPI.delete(bindingPath(namespace, name), { uid, resourceVersion });
     } catch (err) {
+      if (statusCode(err) === 409) {
+        throw new Error(`binding ${namespace ?? ''}/${name} changed since this replica read it; not deleted, retried on the current one`, { cause: err });
+      }
       if (statusCode(err) !== 404) throw err;
     }
   }

@@ -33,6 +33,10 @@ export interface InfraOptions {
   logLevel?: ConnectorOptions['logLevel'];
   /** The connector proxy's certificate lifetime, e.g. 6s to see renewals. */
   proxyCertificateLifetime?: string;
+  /** Connector processes for the destination, as replicas of one Deployment (1 when absent); each logs to connector[-<i>].log. */
+  connectors?: number;
+  /** Their leaderElection settings, e.g. short leases for a failover test; each gets the identity connector-<i>. */
+  connectorLeaderElection?: Omit<NonNullable<ConnectorOptions['leaderElection']>, 'identity'>;
   /**
    * Serve the auth API through the hub's aggregation layer too, as in a cluster: the operator
    * registers its APIService, a Service sends the hub to its aggregated door, and every
@@ -45,8 +49,11 @@ export interface InfraOptions {
 
 export interface Infra {
   operator: RunningOperator;
+  /** The first of `connectors`. */
   connector: RunningConnector;
-  /** What the connector was started with: startConnector(connectorOptions) starts another one like it. */
+  /** Every connector process started for the destination, connector-0 first. */
+  connectors: RunningConnector[];
+  /** What the first connector was started with: startConnector(connectorOptions) starts another one like it. */
   connectorOptions: ConnectorOptions;
   /** The proxy's own spoke identity, which may only impersonate; the RBAC sync uses spokeKubeconfig. */
   proxyIdentity: ProxyIdentity;
@@ -56,8 +63,8 @@ export interface Infra {
   addUser(email: string, password: string): Promise<void>;
   /** Logs in on the operator's public door and requests a token for the destination (or another). */
   token(email: string, password: string, forDestination?: string): Promise<string>;
-  /** A kubeconfig that points real kubectl at the connector's proxy with a bearer token. */
-  proxyKubeconfig(token: string): Promise<string>;
+  /** A kubeconfig that points real kubectl at a connector's proxy (the first one's unless given) with a bearer token. */
+  proxyKubeconfig(token: string, proxyURL?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -114,7 +121,13 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
     ...logLevel,
     ...logFile('connector'),
   };
-  const connector = await startConnector(connectorOptions);
+  const replica = (i: number): ConnectorOptions => ({
+    ...connectorOptions,
+    ...(options.connectorLeaderElection ? { leaderElection: { ...options.connectorLeaderElection, identity: `connector-${i}` } } : {}),
+    ...(i > 0 ? logFile(`connector-${i}`) : {}),
+  });
+  const connectors = await Promise.all(Array.from({ length: options.connectors ?? 1 }, (_, i) => startConnector(replica(i))));
+  const connector = connectors[0]!;
   if (options.aggregated) {
     try {
       await eventually(async () => {
@@ -129,7 +142,7 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
       }, 60_000);
     } catch (err) {
       // The caller gets no Infra to stop: stop what started here.
-      await Promise.all([connector.stop(), operator.stop()]);
+      await Promise.all([...connectors.map((c) => c.stop()), operator.stop()]);
       throw err;
     }
   }
@@ -144,7 +157,8 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
   return {
     operator,
     connector,
-    connectorOptions,
+    connectors,
+    connectorOptions: replica(0),
     proxyIdentity,
     operatorCA,
     dir,
@@ -174,7 +188,7 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
       if (request.status !== 201) throw new Error(`token request failed: ${request.text}`);
       return request.json<{ status: { token: string } }>().status.token;
     },
-    async proxyKubeconfig(token) {
+    async proxyKubeconfig(token, proxyURL = connector.proxyURL) {
       // The CA comes from the Destination, as the CLI will take it: proof the connector published it.
       const caBundle = await kubectl(hubKubeconfig, ['get', 'destination', destination, '-o', 'jsonpath={.spec.caBundle}']);
       const path = join(dir, `user-${Math.random().toString(36).slice(2)}.kubeconfig`);
@@ -183,7 +197,7 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
         stringify({
           apiVersion: 'v1',
           kind: 'Config',
-          clusters: [{ name: destination, cluster: { server: connector.proxyURL, 'certificate-authority-data': caBundle } }],
+          clusters: [{ name: destination, cluster: { server: proxyURL, 'certificate-authority-data': caBundle } }],
           users: [{ name: 'user', user: { token } }],
           contexts: [{ name: destination, context: { cluster: destination, user: 'user' } }],
           'current-context': destination,
@@ -193,7 +207,7 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
       return path;
     },
     async stop() {
-      await Promise.all([connector.stop(), operator.stop()]);
+      await Promise.all([...connectors.map((c) => c.stop()), operator.stop()]);
       if (options.aggregated) await kubectl(hubKubeconfig, ['delete', 'apiservice', apiServiceName, '--ignore-not-found']);
       await proxyIdentity.remove();
       await rm(dir, { recursive: true, force: true });

@@ -148,6 +148,8 @@ export interface ConnectorOptions {
   proxyKubeconfig?: string;
   /** proxy.certificateLifetime (e.g. 6s to see renewals); the connector's default when absent. */
   proxyCertificateLifetime?: string;
+  /** The connector's leaderElection settings (e.g. short leases for a failover test); its defaults when absent. */
+  leaderElection?: { identity?: string; leaseDuration?: string; renewDeadline?: string; retryPeriod?: string };
   issuer: string;
   issuerCAFile: string;
   /** Spoke namespace for the proxy's CA Secret. */

@@ -1,0 +1,218 @@
+// Scale across destinations: does a Grant reach its spoke as fast when the hub holds
+// 19 other destinations' Grants, each watched as its connector would watch them, as when
+// the hub holds one destination's? One destination with a real connector is measured
+// (a new Grant applied with kubectl in the hub, timed until a watch on the spoke sees
+// its user in the RoleBinding, as in grant-propagation.ts), first alone (the baseline),
+// then with the other destinations' Grants created and watched by real watch
+// connections with the connector's label selector. The operator's memory is read in
+// both states.
+import { CustomObjectsApi, type KubernetesListObject } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { destinationLabel } from '../../api/grants.ts';
+import { resources, type Grant } from '../../api/v1alpha1/types.ts';
+import { bindingName } from '../../connector/rbac/desired.ts';
+import type { RunningOperator } from '../../hack/local-infra/programs.ts';
+import { Informer } from '../../lib/controller/informer.ts';
+import { deleteEach, fixtureGrants, grantFixture, runLabel, type GrantFixture } from '../grant-fixture.ts';
+import { boundedLoad, infra, kubectl, processMemory, uniqueName, waitForQuiet, waitSettled, type BenchContext, type Scenario } from '../harness.ts';
+import { bindingId, hasExactly, hasSubject, lacksSubject, SpokeRoleBindings, subjectId } from '../spoke-bindings.ts';
+import { percentile, type Row } from '../table.ts';
+
+const title = 'Scale across destinations';
+const sampleTimeoutMs = 60_000;
+const inFlight = 32;
+const { group, version } = resources.Grant;
+
+interface Sizes {
+  destinations: number;
+  grantsEach: number;
+  /** Spoke namespaces of the measured destination. */
+  namespaces: number;
+  warmup: number;
+  samples: number;
+  /** Bound on each sampling phase. */
+  seconds: number;
+  settleTimeoutMs: number;
+}
+
+interface Phase {
+  latencies: number[];
+  rssMiB: number;
+}
+
+export const destinationsScale: Scenario = {
+  id: 'destinations',
+  title,
+  async run(ctx) {
+    const sizes: Sizes = ctx.quick
+      ? { destinations: 4, grantsEach: 50, namespaces: 5, warmup: 1, samples: 5, seconds: 60, settleTimeoutMs: 120_000 }
+      : { destinations: 20, grantsEach: 500, namespaces: 50, warmup: 3, samples: 30, seconds: 300, settleTimeoutMs: 900_000 };
+    const destination = uniqueName('bench-dests');
+    const fixture = await grantFixture(ctx, destination, { grants: sizes.grantsEach, namespaces: sizes.namespaces });
+    const installed = await infra(ctx, destination);
+    const bindings = await SpokeRoleBindings.start(ctx.spoke);
+    ctx.defer(() => bindings.stop());
+    await bindings.until(new Map([...fixture.expected].map(([id, subjects]) => [id, hasExactly(subjects)])), sizes.settleTimeoutMs);
+
+    const sample = (phase: string, firstSample: number, grantsInHub: number) =>
+      measure(ctx, { phase, sizes, fixture, destination, bindings, operator: installed.operator, firstSample, grantsInHub });
+    const one = await sample('1 destination', 0, sizes.grantsEach);
+
+    const others = await otherDestinations(ctx, fixture.run, sizes);
+    const many = await sample(`${sizes.destinations} destinations`, sizes.warmup + sizes.samples, sizes.grantsEach * sizes.destinations);
+
+    const size = `${sizes.destinations} × ${sizes.grantsEach.toLocaleString('en-US')} grants`;
+    const baselineLabel = `the same destination while the hub held only its ${sizes.grantsEach.toLocaleString('en-US')} Grants (the other destinations not yet created)`;
+    const note =
+      `one destination with a real connector is measured; the other ${sizes.destinations - 1} each have ${sizes.grantsEach} Grants and a real watch on the hub's Grants with the connector's label selector (${destinationLabel}=<destination>), ` +
+      `which each delivered its ${sizes.grantsEach} Grants (${others.watched} in all); samples one after another, each a new user's Grant of view in one of ${sizes.namespaces} namespaces, ` +
+      `from kubectl apply's start to the watch event on the spoke, then the Grant deleted and its revocation waited for; ${one.latencies.length} and ${many.latencies.length} samples after ${sizes.warmup} warm-up each; ` +
+      `p50 ${percentile(one.latencies, 50).toFixed(0)} ms with 1 destination, ${percentile(many.latencies, 50).toFixed(0)} ms with ${sizes.destinations}`;
+    return [
+      {
+        scenario: title,
+        metric: `Grant applied → user in RoleBinding p99 (${size})`,
+        unit: 'ms',
+        ours: percentile(many.latencies, 99),
+        baseline: percentile(one.latencies, 99),
+        baselineLabel,
+        target: { on: 'ratio', op: '<=', value: 1.5 },
+        note,
+      },
+      {
+        scenario: title,
+        metric: `operator RSS (${size})`,
+        unit: 'MiB',
+        ours: many.rssMiB,
+        baseline: one.rssMiB,
+        baselineLabel: `the same operator with 1 destination of ${sizes.grantsEach.toLocaleString('en-US')} Grants`,
+        target: { on: 'ours', op: '<', value: 512 },
+        note: 'VmRSS from /proc once the operator had reconciled every Grant and its counters stood still for 2 s',
+      },
+    ] satisfies Row[];
+  },
+};
+
+/**
+ * The other destinations: each a Destination, a watch on its Grants with the connector's
+ * label selector, and its Grants; gone when the scenario ends. Resolves once every watch
+ * has delivered its destination's Grants.
+ */
+async function otherDestinations(ctx: BenchContext, run: string, sizes: Sizes): Promise<{ watched: number }> {
+  const custom = ctx.hub.makeApiClient(CustomObjectsApi);
+  const names = Array.from({ length: sizes.destinations - 1 }, (_, i) => `${run}-other-${i}`);
+  const labels = { [runLabel]: run };
+  const plural = { destinations: resources.Destination.plural, grants: resources.Grant.plural };
+  ctx.defer(() => deleteEach(names, (name) => custom.deleteClusterCustomObject({ group, version, plural: plural.destinations, name })));
+  await boundedLoad(names.length, inFlight, Infinity, (i) =>
+    custom
+      .createClusterCustomObject({
+        group,
+        version,
+        plural: plural.destinations,
+        body: { apiVersion: `${group}/${version}`, kind: 'Destination', metadata: { name: names[i]!, labels }, spec: { kind: 'kubernetes' } },
+      })
+      .then(() => undefined),
+  );
+
+  const watches = names.map((name) => {
+    const labelSelector = `${destinationLabel}=${name}`;
+    return new Informer<Grant>({
+      kubeConfig: ctx.hub,
+      logger: pino({ level: 'warn' }, pino.destination(2)),
+      path: `/apis/${group}/${version}/${plural.grants}`,
+      labelSelector,
+      list: (page) => custom.listClusterCustomObject({ group, version, plural: plural.grants, labelSelector, ...page }) as Promise<KubernetesListObject<Grant>>,
+    });
+  });
+  ctx.defer(() => Promise.all(watches.map((w) => w.stop())).then(() => undefined));
+  await Promise.all(watches.map((w) => w.start()));
+  await Promise.all(watches.map((w) => w.waitForSync()));
+
+  // Their namespaces need not exist: nothing binds them in this spoke.
+  const grants = names.flatMap((name) =>
+    fixtureGrants(
+      `${run}-g${names.indexOf(name)}`,
+      name,
+      Array.from({ length: sizes.namespaces }, (_, k) => `ns-${k}`),
+      sizes.grantsEach,
+    ),
+  );
+  ctx.defer(
+    () =>
+      deleteEach(
+        grants.map((g) => g.metadata.name!),
+        (name) => custom.deleteClusterCustomObject({ group, version, plural: plural.grants, name }),
+      ),
+    600_000,
+  );
+  const start = performance.now();
+  await boundedLoad(grants.length, inFlight, Infinity, (i) =>
+    custom.createClusterCustomObject({ group, version, plural: plural.grants, body: grants[i]! }).then(() => undefined),
+  );
+  const deadline = Date.now() + sizes.settleTimeoutMs;
+  const watched = () => watches.reduce((sum, w) => sum + w.list().length, 0);
+  while (watched() < grants.length) {
+    if (Date.now() > deadline) throw new Error(`the watches delivered ${watched()} of ${grants.length} Grants within ${sizes.settleTimeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  ctx.log(
+    `${names.length} other destinations: ${grants.length} Grants created and delivered to their watches in ${((performance.now() - start) / 1000).toFixed(1)} s`,
+  );
+  return { watched: watched() };
+}
+
+interface MeasureOptions {
+  phase: string;
+  sizes: Sizes;
+  fixture: GrantFixture;
+  destination: string;
+  bindings: SpokeRoleBindings;
+  operator: RunningOperator;
+  /** Index of the first sample, so each phase's new users and Grants have names of their own. */
+  firstSample: number;
+  /** Grants the operator must have reconciled (cumulative) before the phase is measured. */
+  grantsInHub: number;
+}
+
+/** Waits for the operator to settle, reads its RSS, then times warm-up + samples Grant applications (bounded by sizes.seconds). */
+async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phase> {
+  const { phase, sizes, fixture, destination, bindings, operator } = options;
+  const settled = await waitSettled(operator.metricsURL, { minimum: { grant: options.grantsInHub }, timeoutMs: sizes.settleTimeoutMs });
+  if (!settled.settled) ctx.log(`${phase}: the operator did NOT settle within ${sizes.settleTimeoutMs / 1000} s`);
+  const { rssMiB } = await processMemory(operator.process.pid!);
+  await waitForQuiet(ctx);
+
+  const latencies: number[] = [];
+  const deadline = Date.now() + sizes.seconds * 1000;
+  for (let i = 0; i < sizes.warmup + sizes.samples && Date.now() < deadline; i++) {
+    const k = options.firstSample + i;
+    const namespace = fixture.namespaces[k % fixture.namespaces.length]!;
+    const user = `scale-${k}@${fixture.run}.example.com`;
+    const grant = `${fixture.run}-scale-${k}`;
+    const binding = bindingId(namespace, bindingName('view', 0));
+    const grantYaml = stringify({
+      apiVersion: `${group}/${version}`,
+      kind: 'Grant',
+      metadata: { name: grant, labels: { [runLabel]: fixture.run } },
+      spec: { user, role: 'view', resource: `${destination}.${namespace}` },
+    });
+    const ms = await bindings.timed(
+      () => kubectl(ctx.hubKubeconfig, ['apply', '-f', '-'], grantYaml),
+      binding,
+      hasSubject(subjectId('User', user)),
+      sampleTimeoutMs,
+    );
+    // Back to the fixture's state before the next sample.
+    await bindings.timed(() => kubectl(ctx.hubKubeconfig, ['delete', 'grant', grant]), binding, lacksSubject(subjectId('User', user)), sampleTimeoutMs);
+    const measured = i >= sizes.warmup;
+    ctx.log(
+      `${phase}: ${measured ? `sample ${i - sizes.warmup + 1}/${sizes.samples}` : `warm-up ${i + 1}/${sizes.warmup}`}: grant → binding ${ms.toFixed(0)} ms`,
+    );
+    if (measured) latencies.push(ms);
+  }
+  if (latencies.length === 0) throw new Error(`${phase}: no sample measured within ${sizes.seconds} s`);
+  ctx.log(`${phase}: operator RSS ${rssMiB.toFixed(0)} MiB`);
+  return { latencies, rssMiB };
+}
