@@ -26,6 +26,8 @@ import { grantController } from './controllers/grant.ts';
 import { groupController } from './controllers/group.ts';
 import { providerController } from './controllers/provider.ts';
 import { userController } from './controllers/user.ts';
+import { accessRequestController } from './controllers/access-request.ts';
+import { RequestTransitions, type OnTransition } from './requests/transitions.ts';
 import { LoginThrottle } from './credentials/lockout.ts';
 import { PasswordSecrets } from './credentials/password-secrets.ts';
 import { CredentialStore } from './credentials/store.ts';
@@ -67,9 +69,11 @@ export class Operator {
   private servingCA: CertificateAuthority | undefined;
   private renewer: ServingCertRenewer | undefined;
   private readonly core: CoreV1Api;
+  private readonly transitions: RequestTransitions;
   private ready = false;
 
-  constructor(config: OperatorConfig, kubeConfig: KubeConfig, logger: Logger) {
+  /** `onTransition` hears of every AccessRequest state change (notifications). */
+  constructor(config: OperatorConfig, kubeConfig: KubeConfig, logger: Logger, { onTransition }: { onTransition?: OnTransition } = {}) {
     this.config = config;
     this.kubeConfig = kubeConfig;
     this.logger = logger;
@@ -120,12 +124,26 @@ export class Operator {
       now: () => new Date(),
     };
     this.verifier = new Verifier(this.identity);
+    this.transitions = new RequestTransitions({
+      kubeConfig,
+      events: ctx.events,
+      audit: ctx.audit,
+      logger,
+      now: ctx.now,
+      ...(onTransition ? { onTransition } : {}),
+    });
     this.controllers = [
       grantController(ctx),
       userController(ctx, this.credentials),
       groupController(ctx),
       providerController(ctx, { clients: this.identity.clients, credentials: this.credentials, recheckIntervalMs: config.identity.verifyInterval }),
       destinationController(ctx),
+      accessRequestController(ctx, {
+        kubeConfig,
+        transitions: this.transitions,
+        pendingTimeoutMs: config.accessRequests.pendingTimeout,
+        retentionMs: config.accessRequests.retention,
+      }),
     ];
     if (config.leaderElection.enabled) {
       this.elector = new LeaderElector({
@@ -204,6 +222,14 @@ export class Operator {
         passwords: new PasswordSecrets(this.kubeConfig, config.namespace),
       },
       management: { hub: this.hub, kubeConfig: this.kubeConfig, namespace: config.namespace, bootstrapAdmins: config.bootstrapAdmins, audit, logger },
+      requests: {
+        hub: this.hub,
+        kubeConfig: this.kubeConfig,
+        bootstrapAdmins: config.bootstrapAdmins,
+        transitions: this.transitions,
+        logger,
+        now: () => new Date(),
+      },
       serving: this.serving,
       trust: () => this.trust!,
       issuer: config.publicURL,
