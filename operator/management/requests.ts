@@ -93,7 +93,11 @@ export function accessRequestsAPI(deps: AccessRequestsDeps, authenticate: Authen
       const body = {
         apiVersion,
         kind: 'AccessRequest',
-        metadata: { name, annotations: { [requesterAnnotation]: caller.identity.email, [createdByAnnotation]: caller.identity.email } },
+        metadata: {
+          name,
+          ...labelsOf(req.body),
+          annotations: { [requesterAnnotation]: caller.identity.email, [createdByAnnotation]: caller.identity.email },
+        },
         spec,
       };
       await forward(() => objects.createClusterCustomObject({ group, version, plural, body }));
@@ -255,6 +259,13 @@ function requestedSpec(body: unknown, caller: string): AccessRequestSpec {
   };
   const reason = text('reason', false);
   return { role: text('role', true)!, resource: text('resource', true)!, duration: text('duration', true)!, ...(reason ? { reason } : {}) };
+}
+
+/** The body's labels (a GitOps tool's or a script's, to find its requests again), when they are a map of strings. */
+function labelsOf(body: unknown): { labels?: Record<string, string> } {
+  const labels = (body as { metadata?: { labels?: unknown } }).metadata?.labels;
+  const valid = typeof labels === 'object' && labels !== null && !Array.isArray(labels) && Object.values(labels).every((v) => typeof v === 'string');
+  return valid ? { labels: labels as Record<string, string> } : {};
 }
 
 function commentOf(body: unknown): string | undefined {
