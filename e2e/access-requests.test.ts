@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessRequest, Grant } from '../api/v1alpha1/types.ts';
+import { evaluateHealth } from '../hack/argocd-health.ts';
 import { userKubeconfig } from '../hack/controlplane/controlplane.ts';
 import { https, type HttpsResponse } from '../hack/local-infra/https.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
@@ -134,11 +135,13 @@ describe('a request', () => {
     const name = asked.metadata.name!;
     expect(asked.status).toMatchObject({ state: 'Pending', requester: alice, policy });
     expect(await ownedGrants(name)).toEqual([]);
+    expect(await evaluateHealth(await liveRequest(name))).toMatchObject({ status: 'Progressing' });
 
     const approved = await call(bob, 'POST', `/accessrequests/${name}/approve`, { comment: 'ok' });
     expect(approved.status, approved.text).toBe(200);
     expect(approved.json<AccessRequest>().status).toMatchObject({ state: 'Approved', reviews: [{ user: bob, decision: 'Approve', comment: 'ok' }] });
     const kubeconfig = await approvedAndUsable(alice, name);
+    expect(await evaluateHealth(await liveRequest(name))).toMatchObject({ status: 'Healthy' });
     const [grant] = await ownedGrants(name);
     expect(grant!.spec).toMatchObject({ user: alice, role: 'view', resource: destination });
     expect(grant!.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'AccessRequest', name, controller: true })]);

@@ -109,6 +109,10 @@ export interface AccessRequestSpec {
  */
 export interface AccessRequestStatus {
   /**
+   * The metadata.generation of the request this status describes.
+   */
+  observedGeneration?: number;
+  /**
    * Pending until decided; then Approved (access until expiresAt), Denied, Cancelled (by the requester), Revoked (by an approver, or its Grant was deleted) or Expired (access ran out, or nobody decided within the pending timeout).
    */
   state?: 'Pending' | 'Approved' | 'Denied' | 'Expired' | 'Cancelled' | 'Revoked';

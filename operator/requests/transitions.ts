@@ -99,7 +99,8 @@ export class RequestTransitions {
 
   private async write(request: AccessRequest, status: AccessRequestStatus): Promise<AccessRequest> {
     const { group, version, plural } = resources.AccessRequest;
-    const body = { apiVersion: request.apiVersion, kind: request.kind, metadata: request.metadata, spec: request.spec, status };
+    const observed = request.metadata.generation === undefined ? {} : { observedGeneration: request.metadata.generation };
+    const body = { apiVersion: request.apiVersion, kind: request.kind, metadata: request.metadata, spec: request.spec, status: { ...status, ...observed } };
     try {
       return (await this.api.replaceClusterCustomObjectStatus({ group, version, plural, name: request.metadata.name!, body })) as AccessRequest;
     } catch (err) {
