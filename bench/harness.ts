@@ -3,11 +3,13 @@
 // the operator's process figures (RSS, reconcile counters).
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import type { ControlPlane } from '../hack/controlplane/controlplane.ts';
+import { userKubeconfig, type ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { hashPassword } from '../operator/credentials/passwords.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../hack/local-infra/programs.ts';
@@ -102,15 +104,37 @@ export async function operator(ctx: BenchContext, options: Omit<OperatorOptions,
  * connector's hub identity from hack/add-destination.sh), at the production log level;
  * stopped, and their namespaces deleted, when the scenario ends.
  */
-export async function infra(ctx: BenchContext, destination: string): Promise<Infra> {
+export async function infra(ctx: BenchContext, destination: string, { asServiceAccount = false } = {}): Promise<Infra> {
   const namespace = uniqueName('bench-infra');
   ctx.defer(async () => {
     for (const kubeconfig of [ctx.hubKubeconfig, ctx.spokeKubeconfig])
       await kubectl(kubeconfig, ['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
   });
-  const running = await startInfra({ hubKubeconfig: ctx.hubKubeconfig, spokeKubeconfig: ctx.spokeKubeconfig, namespace, destination, logLevel: 'info' });
+  const operatorKubeconfig = asServiceAccount ? await serviceAccountKubeconfig(ctx, namespace) : undefined;
+  const running = await startInfra({
+    hubKubeconfig: ctx.hubKubeconfig,
+    spokeKubeconfig: ctx.spokeKubeconfig,
+    ...(operatorKubeconfig ? { operatorKubeconfig } : {}),
+    namespace,
+    destination,
+    logLevel: 'info',
+  });
   ctx.defer(() => running.stop());
   return running;
+}
+
+/**
+ * A hub kubeconfig that names the operator as in a cluster, system:serviceaccount:<namespace>:infra-operator
+ * (a client certificate, in system:masters): the identity the hub's admission policy for
+ * AccessRequests lets write their status.
+ */
+async function serviceAccountKubeconfig(ctx: BenchContext, namespace: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-operator-identity-'));
+  ctx.defer(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'kubeconfig');
+  const hub = ctx.controlPlane.state.clusters.hub;
+  await writeFile(path, await userKubeconfig(hub, `system:serviceaccount:${namespace}:infra-operator`, ['system:masters']), { mode: 0o600 });
+  return path;
 }
 
 /** The operator's serving CA (the public door's certificate chains to it). */

@@ -13,6 +13,7 @@ import { registerLogin } from './commands/login.ts';
 import { registerLogout } from './commands/logout.ts';
 import { registerPassword } from './commands/password.ts';
 import { registerProviders } from './commands/providers.ts';
+import { registerRequests } from './commands/requests.ts';
 import { registerUse } from './commands/use.ts';
 import { registerUsers } from './commands/users.ts';
 import type { Io } from './io.ts';
@@ -44,6 +45,7 @@ and the infra:* entries of your kubeconfig ($KUBECONFIG, first path, else ~/.kub
   registerPassword(program, io);
   registerInfo(program, io);
   registerKeys(program, io);
+  registerRequests(program, io);
   registerGrants(program, io);
   registerUsers(program, io);
   registerGroups(program, io);

@@ -57,6 +57,9 @@ export interface FakeOptions {
   browser?: (url: string) => boolean;
 }
 
+/** `infra list` also shows the caller's pending access requests: none, unless a test answers. */
+const accessRequestsPath = '/apis/infrahq.com/v1alpha1/accessrequests';
+
 export function fake(options: FakeOptions = {}): Fake {
   const home = testDirectory('infra-cli-program-');
   const env = { INFRA_HOME: join(home, 'infra'), KUBECONFIG: join(home, 'kube', 'config') };
@@ -109,6 +112,7 @@ export function fake(options: FakeOptions = {}): Fake {
         requests.push({ method, path, body, contentType });
         if (options.request) return options.request(method, path, body);
         if (method === 'GET' && path === loginProvidersPath) return { items: [] };
+        if (method === 'GET' && path === accessRequestsPath) return { items: [] };
         throw new Error(`unexpected ${method} ${path}`);
       },
     }),

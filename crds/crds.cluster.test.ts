@@ -6,7 +6,7 @@ import { kubectl, kubectlOk } from '../test/cluster.ts';
 
 const samplesDir = join(import.meta.dirname, '..', 'config', 'samples');
 const invalidDir = join(import.meta.dirname, 'testdata', 'invalid');
-const kinds = ['grants', 'users', 'groups', 'providers', 'destinations'];
+const kinds = ['grants', 'users', 'groups', 'providers', 'destinations', 'accessrequests', 'accesspolicies'];
 
 async function sampleFiles(): Promise<string[]> {
   return (await readdir(samplesDir)).filter((f) => f.endsWith('.yaml')).map((f) => join(samplesDir, f));

@@ -2,25 +2,45 @@
 // kinds, the argocd-cm data that installs it (generated, so the two cannot drift), and a
 // runner that evaluates it with Argo CD's own interpreter (gopher-lua, hack/tools/lua-health).
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { resources } from '../api/v1alpha1/types.ts';
 import { toolPaths } from './controlplane/tools.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 export const healthScript = join(repoRoot, 'config', 'argocd', 'health.lua');
 export const argocdConfigMapFile = join(repoRoot, 'config', 'argocd', 'argocd-cm.yaml');
+const crdDir = join(repoRoot, 'crds');
 
 export interface Health {
   status: 'Healthy' | 'Progressing' | 'Degraded' | 'Suspended' | 'Missing' | 'Unknown';
   message: string;
 }
 
+/**
+ * The kinds with a status to judge: a kind without a status subresource (AccessPolicy) has
+ * none, and the script would call it Progressing for ever; Argo CD's default suits it.
+ */
+async function kindsWithStatus(): Promise<Set<string>> {
+  const files = (await readdir(crdDir)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
+  const crds = await Promise.all(files.map(async (f) => parse(await readFile(join(crdDir, f), 'utf8')) as CRD));
+  return new Set(crds.filter((c) => c.spec.versions.some((v) => v.subresources?.status !== undefined)).map((c) => c.spec.names.kind));
+}
+
+interface CRD {
+  spec: { names: { kind: string }; versions: { subresources?: { status?: object } }[] };
+}
+
 /** The argocd-cm ConfigMap patch: the script under resource.customizations.health.<group>_<Kind>. */
 export async function argocdConfigMap(): Promise<string> {
   const script = await readFile(healthScript, 'utf8');
-  const data = Object.fromEntries(Object.entries(resources).map(([kind, r]) => [`resource.customizations.health.${r.group}_${kind}`, script]));
+  const judged = await kindsWithStatus();
+  const data = Object.fromEntries(
+    Object.entries(resources)
+      .filter(([kind]) => judged.has(kind))
+      .map(([kind, r]) => [`resource.customizations.health.${r.group}_${kind}`, script]),
+  );
   const configMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',

@@ -15,7 +15,7 @@ import { startInfra, type Infra } from './local-infra/infra.ts';
 import { eventually } from './local-infra/programs.ts';
 import { buildPrograms } from './build.ts';
 import { buildExecutable, hostPlatform } from './executable.ts';
-import { ControlPlane, findRunning } from './controlplane/controlplane.ts';
+import { ControlPlane, findRunning, userKubeconfig } from './controlplane/controlplane.ts';
 import { installHubAPI } from './controlplane/crds.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
@@ -59,9 +59,14 @@ try {
   const kubectl = (kubeconfig: string, ...args: string[]) => promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args]);
   await installHubAPI(hub.adminKubeconfig);
   await kubectl(hub.adminKubeconfig, 'apply', '--server-side', '-f', join(repoRoot, 'config', 'samples'));
+  // The operator under its ServiceAccount's name, as in a cluster: the admission policy for
+  // AccessRequests lets only that identity write their status.
+  const operatorKubeconfig = join(dir, 'operator.kubeconfig');
+  await writeFile(operatorKubeconfig, await userKubeconfig(hub, 'system:serviceaccount:infra-system:infra-operator', ['system:masters']), { mode: 0o600 });
   infra = await startInfra({
     hubKubeconfig: hub.adminKubeconfig,
     spokeKubeconfig: spoke.adminKubeconfig,
+    operatorKubeconfig,
     namespace: 'infra-system',
     destination,
     logDir: dir,

@@ -96,6 +96,14 @@ export const operatorConfigSchema = z
         burst: z.number().int().min(1).default(30),
       })
       .prefault({}),
+    accessRequests: z
+      .object({
+        /** A request nobody decides within this long expires, and grants nothing. */
+        pendingTimeout: duration.prefault('24h').refine((ms) => ms >= 1_000, 'must be 1s or more'),
+        /** How long an ended request (denied, expired, cancelled, revoked) stays as history before it is deleted. */
+        retention: duration.prefault('30d').refine((ms) => ms >= 1_000, 'must be 1s or more'),
+      })
+      .prefault({}),
     leaderElection: z
       .object({
         enabled: z.boolean().default(true),

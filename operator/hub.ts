@@ -2,8 +2,9 @@
 // and reconcile answers from (email → user, email → built-in groups, subject → grants,
 // destination → grants). Nothing on a request path lists the API server.
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
-import type { Destination, Grant, Group, Provider, User } from '../api/v1alpha1/types.ts';
+import type { AccessPolicy, AccessRequest, Destination, Grant, Group, Provider, User } from '../api/v1alpha1/types.ts';
 import { grantDestination } from '../api/grants.ts';
+import { accessRequestLabel } from '../api/requests.ts';
 import { resources } from '../api/v1alpha1/types.ts';
 import { Informer } from '../lib/controller/informer.ts';
 import type { Logger } from '../lib/log.ts';
@@ -11,7 +12,7 @@ import type { Logger } from '../lib/log.ts';
 export const credentialLabel = 'infrahq.com/credential';
 export const userLabel = 'infrahq.com/user';
 
-export const grantIndex = { bySubject: 'subject', byDestination: 'destination' } as const;
+export const grantIndex = { bySubject: 'subject', byDestination: 'destination', byAccessRequest: 'access-request' } as const;
 export const userIndex = { byEmail: 'email', byIdPGroup: 'idp-group' } as const;
 
 export function subjectKey(grant: Grant): string {
@@ -28,6 +29,8 @@ export class Hub {
   readonly groups: Informer<Group>;
   readonly providers: Informer<Provider>;
   readonly destinations: Informer<Destination>;
+  readonly accessRequests: Informer<AccessRequest>;
+  readonly accessPolicies: Informer<AccessPolicy>;
   /** Session and access-key Secrets in the operator's namespace. */
   readonly credentials: Informer<V1Secret>;
 
@@ -47,6 +50,8 @@ export class Hub {
     this.groups = informer<Group>('Group');
     this.providers = informer<Provider>('Provider');
     this.destinations = informer<Destination>('Destination');
+    this.accessRequests = informer<AccessRequest>('AccessRequest');
+    this.accessPolicies = informer<AccessPolicy>('AccessPolicy');
 
     const core = kubeConfig.makeApiClient(CoreV1Api);
     this.credentials = new Informer<V1Secret>({
@@ -58,6 +63,10 @@ export class Hub {
     });
 
     this.grants.addIndex(grantIndex.bySubject, (grant) => [subjectKey(grant)]);
+    this.grants.addIndex(grantIndex.byAccessRequest, (grant) => {
+      const owner = grant.metadata.labels?.[accessRequestLabel];
+      return owner ? [owner] : [];
+    });
     this.grants.addIndex(grantIndex.byDestination, (grant) => [grantDestination(grant)]);
     this.users.addIndex(userIndex.byEmail, (user) => [user.spec.email.toLowerCase()]);
     this.users.addIndex(userIndex.byIdPGroup, (user) => user.status?.groups ?? []);
@@ -65,7 +74,16 @@ export class Hub {
   }
 
   private get all(): Informer<KubernetesObject>[] {
-    return [this.grants, this.users, this.groups, this.providers, this.destinations, this.credentials] as Informer<KubernetesObject>[];
+    return [
+      this.grants,
+      this.users,
+      this.groups,
+      this.providers,
+      this.destinations,
+      this.accessRequests,
+      this.accessPolicies,
+      this.credentials,
+    ] as Informer<KubernetesObject>[];
   }
 
   async start(): Promise<void> {

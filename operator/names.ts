@@ -1,7 +1,7 @@
 // Object names the management API gives what people create by email, group or
 // resource: readable like the samples (`<subject>-<role>-<resource>`), always a valid
 // DNS subdomain, and the same for the same input.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { GrantSpec } from '../api/v1alpha1/types.ts';
 
 const maxNameLength = 253;
@@ -38,4 +38,13 @@ export function grantName(spec: Pick<GrantSpec, 'user' | 'group' | 'role' | 'res
 
 export function userName(email: string): string {
   return nameFor(email.toLowerCase(), email.toLowerCase());
+}
+
+/**
+ * A new AccessRequest's name: who, what and where, readable in `kubectl get accessrequests`,
+ * with a random suffix, since the same person may ask for the same access again.
+ */
+export function accessRequestName(email: string, role: string, resource: string): string {
+  const readable = slug(`${email.split('@')[0]}-${role}-${resource}`).slice(0, 63) || 'request';
+  return `${readable.replace(/-+$/, '')}-${randomBytes(3).toString('hex')}`;
 }

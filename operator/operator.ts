@@ -28,6 +28,8 @@ import { groupController } from './controllers/group.ts';
 import { providerController } from './controllers/provider.ts';
 import { webhookNotifiers, type Notifier } from './requests/notifications/notifications.ts';
 import { userController } from './controllers/user.ts';
+import { accessRequestController } from './controllers/access-request.ts';
+import { RequestTransitions } from './requests/transitions.ts';
 import { LoginThrottle } from './credentials/lockout.ts';
 import { PasswordSecrets } from './credentials/password-secrets.ts';
 import { CredentialStore } from './credentials/store.ts';
@@ -72,6 +74,7 @@ export class Operator {
   private readonly core: CoreV1Api;
   /** The audit.k8s.io Event lines on stdout (ADR 18). */
   private readonly auditTrail = createAuditLog('infra-operator');
+  private readonly transitions: RequestTransitions;
   private ready = false;
 
   constructor(config: OperatorConfig, kubeConfig: KubeConfig, logger: Logger) {
@@ -134,12 +137,26 @@ export class Operator {
       now: () => new Date(),
     };
     this.verifier = new Verifier(this.identity);
+    this.transitions = new RequestTransitions({
+      kubeConfig,
+      events: ctx.events,
+      audit: ctx.audit,
+      logger,
+      now: ctx.now,
+      onTransition: (transition) => this.notifications.notify({ ...transition, at: ctx.now() }),
+    });
     this.controllers = [
       grantController(ctx),
       userController(ctx, this.credentials),
       groupController(ctx),
       providerController(ctx, { clients: this.identity.clients, credentials: this.credentials, recheckIntervalMs: config.identity.verifyInterval }),
       destinationController(ctx),
+      accessRequestController(ctx, {
+        kubeConfig,
+        transitions: this.transitions,
+        pendingTimeoutMs: config.accessRequests.pendingTimeout,
+        retentionMs: config.accessRequests.retention,
+      }),
     ];
     if (config.leaderElection.enabled) {
       this.elector = new LeaderElector({
@@ -219,6 +236,14 @@ export class Operator {
         passwords: new PasswordSecrets(this.kubeConfig, config.namespace),
       },
       management: { hub: this.hub, kubeConfig: this.kubeConfig, namespace: config.namespace, bootstrapAdmins: config.bootstrapAdmins, audit, logger },
+      requests: {
+        hub: this.hub,
+        kubeConfig: this.kubeConfig,
+        bootstrapAdmins: config.bootstrapAdmins,
+        transitions: this.transitions,
+        logger,
+        now: () => new Date(),
+      },
       serving: this.serving,
       trust: () => this.trust!,
       issuer: config.publicURL,

@@ -3,7 +3,7 @@
 // from the hub's caches runs unchanged without a cluster.
 import type { V1Secret } from '@kubernetes/client-node';
 import { grantDestination } from '../api/grants.ts';
-import type { Destination, Grant, Group, Provider, User } from '../api/v1alpha1/types.ts';
+import type { AccessPolicy, AccessRequest, Destination, Grant, Group, Provider, User } from '../api/v1alpha1/types.ts';
 import { grantIndex, Hub, subjectKey, userIndex } from '../operator/hub.ts';
 import { FakeInformer } from './fake-informer.ts';
 
@@ -13,6 +13,8 @@ export interface FakeHubObjects {
   groups?: Group[];
   providers?: Provider[];
   destinations?: Destination[];
+  accessRequests?: AccessRequest[];
+  accessPolicies?: AccessPolicy[];
   credentials?: V1Secret[];
 }
 
@@ -23,6 +25,8 @@ export interface FakeHub {
   groups: FakeInformer<Group>;
   providers: FakeInformer<Provider>;
   destinations: FakeInformer<Destination>;
+  accessRequests: FakeInformer<AccessRequest>;
+  accessPolicies: FakeInformer<AccessPolicy>;
   credentials: FakeInformer<V1Secret>;
 }
 
@@ -33,6 +37,8 @@ export function fakeHub(objects: FakeHubObjects = {}): FakeHub {
     groups: new FakeInformer(objects.groups),
     providers: new FakeInformer(objects.providers),
     destinations: new FakeInformer(objects.destinations),
+    accessRequests: new FakeInformer(objects.accessRequests),
+    accessPolicies: new FakeInformer(objects.accessPolicies),
     credentials: new FakeInformer(objects.credentials),
   };
   // The indexes Hub's constructor adds to its informers.
@@ -47,6 +53,8 @@ export function fakeHub(objects: FakeHubObjects = {}): FakeHub {
     groups: fakes.groups.informer,
     providers: fakes.providers.informer,
     destinations: fakes.destinations.informer,
+    accessRequests: fakes.accessRequests.informer,
+    accessPolicies: fakes.accessPolicies.informer,
     credentials: fakes.credentials.informer,
   });
   return { hub, ...fakes };

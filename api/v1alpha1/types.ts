@@ -2,6 +2,199 @@
 
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 
+export interface AccessPolicySpec {
+  /**
+   * Where: a destination (production: the whole cluster), a namespace (production.web), every namespace of a destination (production.*), or every destination and namespace (*).
+   *
+   * @minItems 1
+   * @maxItems 64
+   */
+  resources: [string, ...string[]];
+  /**
+   * The roles that may be requested there, e.g. [view, edit].
+   *
+   * @minItems 1
+   * @maxItems 64
+   */
+  roles: [string, ...string[]];
+  /**
+   * Who may request (users and groups); a request from anyone else is refused.
+   */
+  requesters: {
+    /**
+     * Emails.
+     *
+     * @maxItems 256
+     */
+    users?: string[];
+    /**
+     * Group names as Grants name them (okta:Engineering, oncall).
+     *
+     * @maxItems 256
+     */
+    groups?: string[];
+  };
+  /**
+   * The longest spec.duration a request may ask for, e.g. 8h.
+   */
+  maxDuration: string;
+  /**
+   * Whether a request must say why (spec.reason).
+   */
+  requireReason?: boolean;
+  /**
+   * Who may approve or deny, besides admins of Infra (role admin on resource infra); never the requester.
+   */
+  approvers?: {
+    /**
+     * Emails.
+     *
+     * @maxItems 256
+     */
+    users?: string[];
+    /**
+     * Group names as Grants name them (okta:Engineering, oncall).
+     *
+     * @maxItems 256
+     */
+    groups?: string[];
+  };
+  /**
+   * How many different approvers must approve.
+   */
+  approvalsRequired?: number;
+  /**
+   * Requests from members of these groups are approved at once (e.g. on-call).
+   */
+  autoApprove?: {
+    /**
+     * @maxItems 64
+     */
+    groups?: string[];
+  };
+}
+
+/** AccessPolicy says who may request which roles where, for how long, and who approves (docs/access-requests.md). A request is governed by the first policy, by name, whose resources and roles match it and whose requesters include the requester. Anyone with role admin on resource infra may approve any request; nobody may approve their own. */
+export interface AccessPolicy {
+  apiVersion: 'infrahq.com/v1alpha1';
+  kind: 'AccessPolicy';
+  metadata: V1ObjectMeta;
+  spec: AccessPolicySpec;
+}
+
+/**
+ * What is asked for. It cannot change once made; cancel the request and ask again.
+ */
+export interface AccessRequestSpec {
+  /**
+   * The ClusterRole at the destination that is requested, e.g. view, edit or admin. An AccessPolicy must list it for the resource.
+   */
+  role: string;
+  /**
+   * Where: <destination> for the whole cluster or <destination>.<namespace> for one namespace, e.g. production or production.web.
+   */
+  resource: string;
+  /**
+   * For how long, from approval: e.g. 30m, 2h, 1h30m. At most the matching AccessPolicy's maxDuration.
+   */
+  duration: string;
+  /**
+   * Why the access is needed; required when the AccessPolicy says so.
+   */
+  reason?: string;
+}
+
+/**
+ * Written by the operator only (the admission policy refuses anyone else).
+ */
+export interface AccessRequestStatus {
+  /**
+   * The metadata.generation of the request this status describes.
+   */
+  observedGeneration?: number;
+  /**
+   * Pending until decided; then Approved (access until expiresAt), Denied, Cancelled (by the requester), Revoked (by an approver, or its Grant was deleted) or Expired (access ran out, or nobody decided within the pending timeout).
+   */
+  state?: 'Pending' | 'Approved' | 'Denied' | 'Expired' | 'Cancelled' | 'Revoked';
+  /**
+   * Who asked, from their authenticated identity.
+   */
+  requester?: string;
+  /**
+   * The AccessPolicy that governs the request (or refused it).
+   */
+  policy?: string;
+  /**
+   * Why the request is in its state, in words.
+   */
+  message?: string;
+  /**
+   * Each approval or denial, in order.
+   *
+   * @maxItems 64
+   */
+  reviews?: {
+    user: string;
+    time: string;
+    decision: 'Approve' | 'Deny';
+    comment?: string;
+  }[];
+  /**
+   * The Grant the approval made (owned by this request).
+   */
+  grant?: string;
+  /**
+   * When the approved access ends.
+   */
+  expiresAt?: string;
+  /**
+   * When the request left Pending or Approved for good; it is deleted a retention period later.
+   */
+  endedAt?: string;
+  /**
+   * Standard conditions with kstatus semantics. Ready: True while approved access is in place and once the request has ended (nothing is left to do); False while Pending (Reconciling=True, AwaitingApproval). Stalled: True when the request was refused because it breaks an AccessPolicy (the reason and message say which), so a person must make a new one.
+   *
+   * @maxItems 16
+   *
+   * Items: One condition (metav1.Condition).
+   */
+  conditions?: {
+    /**
+     * The condition type in CamelCase, e.g. Ready or Synced.
+     */
+    type: string;
+    /**
+     * Whether the condition holds (True, False or Unknown).
+     */
+    status: 'True' | 'False' | 'Unknown';
+    /**
+     * The metadata.generation this condition was set for.
+     */
+    observedGeneration?: number;
+    /**
+     * When the condition last changed from one status to another.
+     */
+    lastTransitionTime: string;
+    /**
+     * A CamelCase reason for the last transition, for machines.
+     */
+    reason: string;
+    /**
+     * A human-readable explanation of the last transition; may be empty.
+     */
+    message: string;
+  }[];
+}
+
+/** AccessRequest asks for one role on one destination (or one namespace of it) for a limited time. An AccessPolicy says who may ask and who approves; once approved, the operator creates a Grant owned by the request that expires with it. The requester is never taken from the object: the operator stamps status.requester from the annotation infrahq.com/requester, which the management API sets from the caller's Infra identity and the hub's admission policy (config/admission/access-requests.yaml) pins to the hub username of whoever creates the object. Create one with `infra request`, or with kubectl. */
+export interface AccessRequest {
+  apiVersion: 'infrahq.com/v1alpha1';
+  kind: 'AccessRequest';
+  metadata: V1ObjectMeta;
+  spec: AccessRequestSpec;
+  status?: AccessRequestStatus;
+}
+
 /**
  * Where to reach the destination's connector. The connector fills url and caBundle when it registers; an admin may set them beforehand, e.g. to an Ingress or LoadBalancer address.
  */
@@ -528,6 +721,8 @@ export interface User {
 
 /** Group, version and plural of each kind, for API paths and informers. */
 export const resources = {
+  AccessPolicy: { group: 'infrahq.com', version: 'v1alpha1', kind: 'AccessPolicy', plural: 'accesspolicies' },
+  AccessRequest: { group: 'infrahq.com', version: 'v1alpha1', kind: 'AccessRequest', plural: 'accessrequests' },
   Destination: { group: 'infrahq.com', version: 'v1alpha1', kind: 'Destination', plural: 'destinations' },
   Grant: { group: 'infrahq.com', version: 'v1alpha1', kind: 'Grant', plural: 'grants' },
   Group: { group: 'infrahq.com', version: 'v1alpha1', kind: 'Group', plural: 'groups' },

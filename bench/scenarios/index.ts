@@ -1,6 +1,7 @@
 // Every scenario the bench runs, in order. Adding one: a module in this folder that
 // exports a Scenario (see ../harness.ts), and one line here.
 import type { Scenario } from '../harness.ts';
+import { accessRequestApproval } from './access-request-approval.ts';
 import { cliTokens } from './cli-tokens.ts';
 import { connectorColdSync } from './connector-cold-sync.ts';
 import { connectorProxy } from './connector-proxy.ts';
@@ -21,4 +22,5 @@ export const scenarios: Scenario[] = [
   connectorColdSync,
   directTrust,
   destinationsScale,
+  accessRequestApproval,
 ];

@@ -1,7 +1,12 @@
 // infra list: the destinations and namespaces the user can reach, with roles.
 import type { Command } from 'commander';
 import type { AccessReviewStatus } from '../../api/auth/v1alpha1/types.ts';
-import { CliError, describeError } from '../errors.ts';
+import { sameUser } from '../../api/requests.ts';
+import type { AccessRequest } from '../../api/v1alpha1/types.ts';
+import type { InfraClient } from '../api.ts';
+import { ApiStatusError, CliError, describeError } from '../errors.ts';
+import { listObjects } from '../resources.ts';
+import { requestTable } from './requests.ts';
 import type { Io } from '../io.ts';
 import { outputOption, render, table, type Format } from '../output.ts';
 import { loggedIn, writeContexts } from '../session.ts';
@@ -52,9 +57,22 @@ export async function list(io: Io, format: Format): Promise<void> {
     return;
   }
   const rows = accessRows(review);
+  const pending = await pendingRequests(client, review.user.email);
+  const waiting = pending.length > 0 ? `\n\nYour pending access requests:\n${requestTable(pending)}` : '';
   if (rows.length === 0) {
-    io.out(`${review.user.email} has no access to any destination yet: ask an Infra admin for a Grant.`);
+    io.out(`${review.user.email} has no access to any destination yet: ask an Infra admin for a Grant.${waiting}`);
     return;
   }
-  io.out(table([`NAME (${rows.length})`, 'ACCESS'], rows));
+  io.out(table([`NAME (${rows.length})`, 'ACCESS'], rows) + waiting);
+}
+
+/** The caller's own requests still waiting for a decision; none from a server without access requests. */
+async function pendingRequests(client: InfraClient, email: string): Promise<AccessRequest[]> {
+  try {
+    const mine = await listObjects<AccessRequest>(client, 'AccessRequest');
+    return mine.filter((r) => r.status?.state === 'Pending' && sameUser(r.status.requester, email));
+  } catch (err) {
+    if (err instanceof ApiStatusError && err.code === 404) return [];
+    throw err;
+  }
 }

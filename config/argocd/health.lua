@@ -1,5 +1,6 @@
--- Argo CD health for Infra's kinds (Grant, User, Group, Provider, Destination), from the
--- kstatus conditions the operator and connector write. One script for all five kinds;
+-- Argo CD health for Infra's kinds with a status (Grant, User, Group, Provider, Destination,
+-- AccessRequest), from the kstatus conditions the operator and connector write. One script
+-- for all of them;
 -- hack/generate-argocd-health.ts copies it into argocd-cm.yaml under each kind's key.
 local hs = { status = "Progressing", message = "Waiting for the Infra operator to observe this object" }
 

@@ -118,7 +118,7 @@ describe('charts/infra', { timeout: 60_000 }, () => {
   it('renders the same CRDs whatever the namespace: one cluster-wide schema for every install', async () => {
     const crds = async (values: string[]) => (await renderChart(values)).filter((o) => o.kind === 'CustomResourceDefinition');
     const defaults = await crds([]);
-    expect(defaults).toHaveLength(5);
+    expect(defaults).toHaveLength(7);
     expect(await crds(['namespace.name=tenant-infra'])).toEqual(defaults);
   });
 

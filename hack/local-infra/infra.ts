@@ -25,6 +25,12 @@ export interface InfraOptions {
   destination: string;
   /** Write the operator's and connector's logs here (operator.log, connector.log). */
   logDir?: string;
+  /**
+   * The operator's own hub identity, when not hubKubeconfig's: e.g. a client certificate for
+   * system:serviceaccount:<namespace>:infra-operator, the name the hub's admission policies
+   * know the operator by (config/admission/access-requests.yaml).
+   */
+  operatorKubeconfig?: string;
   /** Settings for the operator's config file (e.g. bootstrapAdmins). */
   operatorConfig?: Record<string, unknown>;
   /** Extra environment for the operator process (e.g. NODE_EXTRA_CA_CERTS). */
@@ -82,7 +88,7 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
   const logLevel = options.logLevel ? { logLevel: options.logLevel } : {};
   const operatorConfig = { ...logLevel, ...(options.aggregated ? { apiService: { register: true } } : {}), ...options.operatorConfig };
   const operator = await startOperator({
-    kubeconfig: hubKubeconfig,
+    kubeconfig: options.operatorKubeconfig ?? hubKubeconfig,
     namespace,
     config: operatorConfig,
     ...(options.operatorEnv ? { env: options.operatorEnv } : {}),

@@ -17,6 +17,7 @@ import type { ClientAddress } from '../http/caller.ts';
 import { sendStatus } from '../http/status.ts';
 import { loginProvidersAPI } from '../login/provider-list.ts';
 import { managementAPI, type ManagementDeps } from '../management/api.ts';
+import { accessRequestsAPI, type AccessRequestsDeps } from '../management/requests.ts';
 import { aggregatedAuthenticator, publicAuthenticator, type FrontProxyTrust } from './authenticate.ts';
 import { publicClientAddress } from './client-address.ts';
 import { authDiscovery, oidcDiscovery } from './discovery.ts';
@@ -31,6 +32,7 @@ export interface Doors {
 export interface DoorOptions {
   deps: AuthAPIDeps;
   management: ManagementDeps;
+  requests: AccessRequestsDeps;
   serving: PemPair;
   trust: () => FrontProxyTrust;
   issuer: string;
@@ -85,7 +87,7 @@ function limitSources(limiter: SourceRateLimiter, clientAddress: ClientAddress, 
 
 const notFound = (_req: IncomingMessage, res: ServerResponse) => sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource');
 
-export function createDoors({ deps, management, serving, trust, issuer, jwks, rateLimit, trustedProxies }: DoorOptions): Doors {
+export function createDoors({ deps, management, requests, serving, trust, issuer, jwks, rateLimit, trustedProxies }: DoorOptions): Doors {
   const aggregatedApp = api();
   aggregatedApp.use(authDiscovery(aggregatedKinds), authOpenAPIRoutes(aggregatedKinds), notFound);
   const { fromFrontProxy, authenticate, frontProxyUser } = aggregatedAuthenticator(deps.hub, trust);
@@ -102,6 +104,7 @@ export function createDoors({ deps, management, serving, trust, issuer, jwks, ra
     authOpenAPIRoutes(),
     accessKeysAPI(deps, authenticatePublic),
     loginProvidersAPI(deps.identity),
+    accessRequestsAPI(requests, authenticatePublic),
     managementAPI(management, authenticatePublic),
     notFound,
   );

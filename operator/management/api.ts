@@ -4,8 +4,7 @@
 // reserved resource `infra` (view: get and list; admin: also create, patch and delete),
 // not by the hub's RBAC: the operator reads from its caches and writes with its own
 // identity, recording who asked.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiException, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import express, { type Request, type Response } from 'express';
 import { resources, type Grant, type GrantSpec, type Provider } from '../../api/v1alpha1/types.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -17,24 +16,17 @@ import { answerError, authenticationFailed, errorMiddleware } from '../http/stat
 import { subjectKey, type Hub } from '../hub.ts';
 import { providerSecretBinding, providerSecretName, secretRefProblem } from '../secret-refs.ts';
 import { grantName, userName } from '../names.ts';
+import { forward, settled, type Cache } from './writes.ts';
 
 const group = 'infrahq.com';
 const version = 'v1alpha1';
 const apiVersion = `${group}/${version}`;
 const fieldManager = 'infra-management';
 export const createdByAnnotation = 'infrahq.com/created-by';
-/** How long a write waits for the operator's own cache to show it, so a list right after sees it. */
-const cacheSettleMs = 3_000;
 
 type Kind = keyof typeof resources;
 type Plural = (typeof resources)[Kind]['plural'];
 type Verb = 'get' | 'list' | 'create' | 'patch' | 'delete';
-
-/** What the API reads of a hub informer. */
-interface Cache {
-  get(name: string): KubernetesObject | undefined;
-  list(): readonly KubernetesObject[];
-}
 
 export interface ManagementDeps {
   hub: Hub;
@@ -69,6 +61,8 @@ export function managementAPI(deps: ManagementDeps, authenticate: Authenticator)
     groups: deps.hub.groups,
     providers: deps.hub.providers,
     destinations: deps.hub.destinations,
+    accessrequests: deps.hub.accessRequests,
+    accesspolicies: deps.hub.accessPolicies,
   };
 
   const router = express.Router();
@@ -320,30 +314,4 @@ function sameGrant(hub: Hub, spec: GrantSpec): Grant | undefined {
   return hub.grants
     .byIndex('subject', subject)
     .find((g) => g.spec.role === spec.role && g.spec.resource === spec.resource && g.spec.expiresAt === spec.expiresAt);
-}
-
-/** Runs a hub write; the hub's own Status (validation, conflict, not found) goes back to the caller as it is. */
-async function forward<T>(write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (err) {
-    if (!(err instanceof ApiException)) throw err;
-    const status = parseStatus(err.body);
-    throw new StatusError(err.code, status?.reason ?? 'Unknown', status?.message ?? `the hub answered HTTP ${err.code}`);
-  }
-}
-
-function parseStatus(body: unknown): { reason?: string; message?: string } | undefined {
-  try {
-    const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { kind?: string; reason?: string; message?: string };
-    return parsed?.kind === 'Status' ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Waits (bounded) until the cache shows a write, so the caller's next read sees it. */
-async function settled(informer: Cache, name: string, done: (cached: KubernetesObject | undefined) => boolean): Promise<void> {
-  const deadline = Date.now() + cacheSettleMs;
-  while (!done(informer.get(name)) && Date.now() < deadline) await sleep(10);
 }

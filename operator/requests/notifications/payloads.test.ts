@@ -11,7 +11,7 @@ interface SlackMessage {
 const slack = (t: Parameters<typeof slackPayload>[0]) => slackPayload(t) as SlackMessage;
 const blockText = (message: SlackMessage) => message.blocks.map((b) => b.text?.text ?? b.elements!.map((e) => e.text).join(' ')).join('\n');
 
-const bobApproves = { user: 'bob@example.com', time: '2026-12-03T13:29:00Z', decision: 'Approve', comment: 'go ahead' };
+const bobApproves = { user: 'bob@example.com', time: '2026-12-03T13:29:00Z', decision: 'Approve' as const, comment: 'go ahead' };
 
 describe('slackPayload', () => {
   it('says for a new request who asks which role on what, for how long and why', () => {
@@ -33,7 +33,7 @@ describe('slackPayload', () => {
   });
 
   it('tells denial, revocation, cancellation and the two kinds of expiry apart', () => {
-    const carol = { user: 'carol@example.com', time: '2026-12-03T13:29:00Z', decision: 'Deny', comment: 'not during the freeze' };
+    const carol = { user: 'carol@example.com', time: '2026-12-03T13:29:00Z', decision: 'Deny' as const, comment: 'not during the freeze' };
     expect(slack(transition('denied', accessRequest({ state: 'Denied', reviews: [carol] }))).text).toBe(
       "carol@example.com denied alice@example.com's request for `edit` on `production.web` for `2h`",
     );
