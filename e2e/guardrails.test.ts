@@ -33,32 +33,11 @@ function grant(role: string, expiresAt?: string) {
 const legacy = grant('cluster-admin');
 /** The guardrails as config/guardrails renders, in this suite's namespace instead of infra-system. */
 let guardrails: KubernetesObject[];
-/** Set when this suite installed a stand-in AccessPolicy CRD (no AccessPolicy kind in crds/ yet), to remove it after. */
-let ownCRD = false;
-
-const accessPolicyCRD = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'accesspolicies.infrahq.com' },
-  spec: {
-    group: 'infrahq.com',
-    scope: 'Cluster',
-    names: { kind: 'AccessPolicy', plural: 'accesspolicies', singular: 'accesspolicy', listKind: 'AccessPolicyList' },
-    versions: [
-      {
-        name: 'v1alpha1',
-        served: true,
-        storage: true,
-        schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } },
-      },
-    ],
-  },
-};
 const accessPolicy = (name: string, maxDuration: string) => ({
   apiVersion: 'infrahq.com/v1alpha1',
   kind: 'AccessPolicy',
   metadata: { name },
-  spec: { maxDuration },
+  spec: { resources: ['production'], roles: ['view'], requesters: { groups: ['oncall'] }, maxDuration },
 });
 
 beforeAll(async () => {
@@ -67,11 +46,6 @@ beforeAll(async () => {
   const rendered = await kustomizeOverlay([], ['guardrails']);
   expect(JSON.stringify(rendered)).toContain('"namespace":"infra-system"');
   guardrails = rendered.map((o) => JSON.parse(JSON.stringify(o).replaceAll('infra-system', namespace)) as KubernetesObject);
-  ownCRD = (await kubectl('hub', ['get', 'crd', accessPolicyCRD.metadata.name])).code !== 0;
-  if (ownCRD) {
-    await kubectlOk('hub', ['apply', '-f', '-'], { input: stringify(accessPolicyCRD) });
-    await kubectlOk('hub', ['wait', '--for=condition=Established', '--timeout=60s', `crd/${accessPolicyCRD.metadata.name}`]);
-  }
   const writers = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
@@ -103,7 +77,6 @@ afterAll(async () => {
   if (remove.length > 0) await kubectl('hub', ['delete', ...remove, '--ignore-not-found']);
   await kubectl('hub', ['delete', 'clusterrole,clusterrolebinding', policyWriters, '--ignore-not-found']);
   if (created.length > 0) await kubectl('hub', ['delete', 'grant', ...created, '--ignore-not-found']);
-  if (ownCRD) await kubectl('hub', ['delete', 'crd', accessPolicyCRD.metadata.name, '--ignore-not-found']);
   await kubectl('hub', ['delete', 'namespace', namespace, '--wait=false']);
 });
 
