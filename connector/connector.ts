@@ -32,6 +32,7 @@ import { fieldManager, rbacSync, type RBACSync, type SpokeInformers } from './rb
 import { pruneGrant } from './rbac/synced-status.ts';
 import { managedByLabel, managedByValue } from './rbac/desired.ts';
 import { ProtectedNamespaces } from './rbac/protected-namespaces.ts';
+import { HubCredential } from './hub-credential.ts';
 import { Registration } from './registration.ts';
 
 export const proxyCASecret = 'infra-connector-ca';
@@ -43,7 +44,8 @@ const ownedSelector = `${managedByLabel}=${managedByValue}`;
  * the other's power to nobody.
  */
 export interface ConnectorKubeConfigs {
-  hub: KubeConfig;
+  /** The hub as configured (hubKubeconfig); the connector's own renewing credential when absent. */
+  hub?: KubeConfig;
   spoke: KubeConfig;
   /** The proxy's upstream identity; the spoke's when absent. */
   proxy?: KubeConfig;
@@ -68,8 +70,11 @@ export class Connector {
   private proxyAddress: AddressInfo | undefined;
   private started = false;
 
-  constructor(config: ConnectorConfig, kube: ConnectorKubeConfigs, logger: Logger, issuerCA?: string) {
+  private readonly hubCredential: HubCredential | undefined;
+
+  constructor(config: ConnectorConfig, kube: ConnectorKubeConfigs & { hub: KubeConfig }, logger: Logger, issuerCA?: string, hubCredential?: HubCredential) {
     const { hub: hubConfig, spoke: spokeConfig } = kube;
+    this.hubCredential = hubCredential;
     this.config = config;
     this.hubConfig = hubConfig;
     this.spokeConfig = spokeConfig;
@@ -127,7 +132,20 @@ export class Connector {
 
   static async create(config: ConnectorConfig, kube: ConnectorKubeConfigs, logger: Logger): Promise<Connector> {
     const issuerCA = config.issuerCAFile ? await readFile(config.issuerCAFile, 'utf8') : undefined;
-    return new Connector(config, kube, logger, issuerCA);
+    if (kube.hub) return new Connector(config, { ...kube, hub: kube.hub }, logger, issuerCA);
+    // Before anything is written in the spoke: a refused bootstrap credential leaves it as it was.
+    const credential = await HubCredential.obtain({
+      destination: config.destination,
+      namespace: config.namespace,
+      issuer: config.issuer,
+      ...(issuerCA ? { issuerCA } : {}),
+      ...(config.bootstrapToken ? { bootstrapToken: config.bootstrapToken } : {}),
+      lifetimeSeconds: Math.floor(config.hubCredential.lifetime / 1000),
+      renewEveryMs: config.hubCredential.renewEvery ?? config.hubCredential.lifetime / 2,
+      spoke: kube.spoke,
+      logger: logger.child({ destination: config.destination }),
+    });
+    return new Connector(config, { ...kube, hub: credential.kubeConfig }, logger, issuerCA, credential);
   }
 
   get addresses(): { proxy: AddressInfo; metrics: AddressInfo } {
@@ -147,6 +165,7 @@ export class Connector {
     // Readiness waits for the spoke's informers only: the hub may be down, and the proxy
     // and the bindings already in place keep working. The hub's Grants are listed
     // meanwhile; nothing is reconciled before both are (rbacSync).
+    this.hubCredential?.start();
     void this.grants.start();
     const spokeInformers = [this.spoke.namespaces, this.spoke.clusterRoles, this.spoke.clusterRoleBindings, this.spoke.roleBindings];
     await Promise.all(spokeInformers.map((i) => i.start()));
@@ -206,6 +225,7 @@ export class Connector {
   async stop(): Promise<void> {
     this.started = false;
     this.registration?.stop();
+    this.hubCredential?.stop();
     this.renewer?.stop();
     await this.rbac.stop();
     this.keys.stop();

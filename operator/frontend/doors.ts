@@ -17,6 +17,7 @@ import type { ClientAddress } from '../http/caller.ts';
 import { sendStatus } from '../http/status.ts';
 import { loginProvidersAPI } from '../login/provider-list.ts';
 import { managementAPI, type ManagementDeps } from '../management/api.ts';
+import { connectorCredentialAPI } from '../management/connector-credential.ts';
 import { aggregatedAuthenticator, publicAuthenticator, type FrontProxyTrust } from './authenticate.ts';
 import { publicClientAddress } from './client-address.ts';
 import { authDiscovery, oidcDiscovery } from './discovery.ts';
@@ -102,6 +103,7 @@ export function createDoors({ deps, management, serving, trust, issuer, jwks, ra
     authOpenAPIRoutes(),
     accessKeysAPI(deps, authenticatePublic),
     loginProvidersAPI(deps.identity),
+    connectorCredentialAPI(management.connectors, management.audit, deps.logger),
     managementAPI(management, authenticatePublic),
     notFound,
   );

@@ -12,6 +12,7 @@ import { createLogger } from '../../lib/log.ts';
 import { destination, fakeHub, grant, group, user, type FakeHub } from '../../test/fake-hub.ts';
 import type { FakeInformer } from '../../test/fake-informer.ts';
 import { resolveIdentity } from '../access.ts';
+import { ConnectorIdentities } from '../connector-identity.ts';
 import type { Authenticator } from '../http/caller.ts';
 import { createdByAnnotation, managementAPI } from './api.ts';
 
@@ -211,7 +212,16 @@ beforeEach(async () => {
   const app = express();
   app.use(
     managementAPI(
-      { hub: fake.hub, kubeConfig, namespace, bootstrapAdmins, audit: createLogger('audit', 'info', lines), logger: createLogger('operator', 'info', lines) },
+      {
+        hub: fake.hub,
+        kubeConfig,
+        namespace,
+        bootstrapAdmins,
+        connectors: new ConnectorIdentities(kubeConfig, namespace, { server: hubAPI.url }),
+        bootstrapLifetimeMs: 3_600_000,
+        audit: createLogger('audit', 'info', lines),
+        logger: createLogger('operator', 'info', lines),
+      },
       authenticate,
     ),
   );
