@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bootstrap } from '../api/connector-bootstrap.ts';
 import { storedHubCredential, writeConnectorHubKubeconfig } from '../hack/local-infra/destinations.ts';
-import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually, startConnector, type RunningConnector } from '../hack/local-infra/programs.ts';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { cluster, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
 import { infraCLI, newUserHome, type UserHome } from '../test/user-shell.ts';
 
 const admin = `${uniqueName('root')}@example.com`;
@@ -56,16 +56,16 @@ const lastSeen = (destination: string) => kubectlOk('hub', ['get', 'destination'
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'infra-bootstrap-e2e-'));
-  infra = await startInfra({
-    hubKubeconfig: cluster('hub').adminKubeconfig,
-    spokeKubeconfig: cluster('spoke').adminKubeconfig,
-    namespace,
-    destination: uniqueName('boot'),
-    operatorConfig: { bootstrapAdmins: [admin] },
-    // Kubernetes' shortest bound token is 10 minutes: renew far sooner, to watch it happen.
-    hubCredential: { lifetime: '10m', renewEvery: '3s' },
-  });
-  await infra.addUser(admin, password);
+  infra = await startTestInfra(
+    {
+      namespace,
+      destination: uniqueName('boot'),
+      operatorConfig: { bootstrapAdmins: [admin] },
+      // Kubernetes' shortest bound token is 10 minutes: renew far sooner, to watch it happen.
+      hubCredential: { lifetime: '10m', renewEvery: '3s' },
+    },
+    { [admin]: password },
+  );
   const caFile = join(dir, 'operator-ca.crt');
   await writeFile(caFile, infra.operatorCA);
   adminHome = await newUserHome(dir);
