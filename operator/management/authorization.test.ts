@@ -308,6 +308,14 @@ describe('an Infra viewer (a view Grant on infra, here through a built-in Group)
     expect(answer.body.message).toBe(`${people.viewer} may not ${verb} ${plural}: that needs a Grant with role admin on resource infra`);
     expect(hubAPI.writes).toEqual([]);
   });
+
+  it("may not add a destination's connector identity (`infra destinations add`): 403, and nothing reaches the hub", async () => {
+    for (const as of [people.viewer, people.outsider]) {
+      const answer = await call(as, 'POST', `${base}/destinations/newcomer/bootstrap`, {});
+      expect(answer.status).toBe(403);
+      expect(hubAPI.writes).toEqual([]);
+    }
+  });
 });
 
 describe('an Infra admin (an admin Grant on infra)', () => {
