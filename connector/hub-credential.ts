@@ -84,19 +84,17 @@ export class HubCredential {
   static async obtain(options: HubCredentialOptions): Promise<HubCredential> {
     const spoke = new RestClient(options.spoke);
     const path = secretPath(options.namespace);
-    const stored = await spoke.get<{ data?: Record<string, string> }>(path).then(
-      (secret) => decode(secret.data),
-      (err: unknown) => {
-        if (statusCode(err) === 404) return undefined;
-        throw err;
-      },
-    );
+    const secret = await spoke.get<{ data?: Record<string, string> }>(path).catch((err: unknown) => {
+      if (statusCode(err) === 404) return undefined;
+      throw err;
+    });
+    const stored = decode(secret?.data);
     const again = `run \`infra destinations add ${options.destination}\` and give the connector the bootstrap credential it prints`;
     const { bootstrapToken } = options;
     if (bootstrapToken && stored?.bootstrapDigest !== digest(bootstrapToken)) {
       const credential = await exchange(options, bootstrapToken);
       const fresh = { ...credential, bootstrapDigest: digest(bootstrapToken) };
-      await writeSecret(spoke, options.namespace, fresh, stored !== undefined);
+      await writeSecret(spoke, options.namespace, fresh, secret !== undefined);
       options.logger.info({ serviceAccount: fresh.serviceAccount, expiresAt: fresh.expiresAt }, 'exchanged the bootstrap credential for a hub credential');
       return new HubCredential(options, fresh);
     }
