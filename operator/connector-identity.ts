@@ -25,7 +25,7 @@ import { StatusError } from '../lib/status-error.ts';
 
 const fieldManager = 'infra-connector-identity';
 const partOf = { 'app.kubernetes.io/part-of': 'infra' };
-const sharedRole = 'infra:connector';
+const sharedRole = 'infra:hub-connector';
 const expiresAtAnnotation = 'infrahq.com/expires-at';
 const usedAtAnnotation = 'infrahq.com/used-at';
 /** The longest a connector's hub token lives; it renews it long before. */
