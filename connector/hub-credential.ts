@@ -42,7 +42,7 @@ interface StoredCredential extends ConnectorCredential {
 const digest = (token: string) => createHash('sha256').update(token.trim()).digest('hex');
 
 /** A refused exchange or an unusable stored credential: the connector cannot start, and says why. */
-export class HubCredentialError extends Error {
+class HubCredentialError extends Error {
   override name = 'HubCredentialError';
 }
 
@@ -106,10 +106,6 @@ export class HubCredential {
       );
     }
     return new HubCredential(options, stored);
-  }
-
-  get expiresAt(): string {
-    return this.current.expiresAt;
   }
 
   start(): void {

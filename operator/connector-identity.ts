@@ -31,7 +31,7 @@ const usedAtAnnotation = 'infrahq.com/used-at';
 /** The longest a connector's hub token lives; it renews it long before. */
 const maxCredentialSeconds = 24 * 3600;
 
-export const bootstrapSecretName = (destination: string) => `infra-connector-bootstrap-${destination}`;
+const bootstrapSecretName = (destination: string) => `infra-connector-bootstrap-${destination}`;
 const roleName = (destination: string) => `infra:connector:${destination}`;
 
 /** Where connectors reach the hub's API server. */
