@@ -101,7 +101,7 @@ export async function operator(ctx: BenchContext, options: Omit<OperatorOptions,
 
 /**
  * Operator and connector for a fresh destination, as hack/local-infra/infra.ts installs them (the
- * connector's hub identity from hack/add-destination.sh), at the production log level;
+ * connector's hub identity from its bootstrap credential, as `infra destinations add` makes it), at the production log level;
  * stopped, and their namespaces deleted, when the scenario ends.
  */
 export async function infra(ctx: BenchContext, destination: string, { asServiceAccount = false } = {}): Promise<Infra> {

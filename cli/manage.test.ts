@@ -280,6 +280,24 @@ describe('infra users, groups, destinations, providers', () => {
     ]);
   });
 
+  it('adds a destination: asks for a bootstrap credential and prints it with the Helm values that install the connector', async () => {
+    const bootstrap = {
+      kind: 'DestinationBootstrap',
+      destination: 'staging',
+      bootstrapToken: `infra-bootstrap.staging.${'x'.repeat(43)}`,
+      expiresAt: '2026-01-01T01:00:00Z',
+    };
+    const f = fake({ request: server({}, () => bootstrap) });
+    await f.run('destinations', 'add', 'staging', '--expires-in', '2h');
+    expect(f.requests).toEqual([{ method: 'POST', path: `${api}/destinations/staging/bootstrap`, body: { expiresIn: '2h' }, contentType: undefined }]);
+    const printed = f.out.join('\n');
+    expect(printed).toContain(`good once, until 2026-01-01T01:00:00Z:\n\n  ${bootstrap.bootstrapToken}\n`);
+    expect(printed).toContain(`      bootstrapToken: ${bootstrap.bootstrapToken}`);
+    expect(printed).toContain('      destination: staging');
+    await f.run('destinations', 'add', 'staging', '-o', 'json');
+    expect(JSON.parse(f.out.at(-1)!)).toEqual(bootstrap);
+  });
+
   it('adds a provider with its client secret from standard input, never from a flag', async () => {
     const f = fake({ request: server({}), stdin: 's3cret\n' });
     await f.run('providers', 'add', 'okta', '--kind', 'okta', '--issuer', 'https://acme.okta.com', '--client-id', '0oa', '--client-secret-stdin');

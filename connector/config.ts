@@ -12,7 +12,24 @@ export const connectorConfigSchema = z
       const problem = destinationNameProblem(name);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     }),
-    hubKubeconfig: z.string().min(1, 'is required: a kubeconfig for the hub (docs/connector.md shows how to create one)'),
+    hubKubeconfig: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('a kubeconfig for the hub; when absent the connector uses its own renewing hub credential, from bootstrapToken (docs/connector.md)'),
+    bootstrapToken: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('the single-use bootstrap credential `infra destinations add` prints, exchanged once for a hub credential kept in a spoke Secret'),
+    hubCredential: z
+      .object({
+        /** How long each hub token the connector asks for lives; Kubernetes allows 10 minutes or more. */
+        lifetime: duration.prefault('1h').refine((ms) => ms >= 600_000 && ms <= 86_400_000, 'must be between 10m (Kubernetes minimum) and 24h'),
+        /** How often it is renewed; half its remaining life when absent or when that is sooner. */
+        renewEvery: duration.refine((ms) => ms >= 1_000, 'must be 1s or more').optional(),
+      })
+      .prefault({}),
     kubeconfig: z.string().optional().describe('the spoke; in-cluster config when absent'),
     issuer: z
       .url({ protocol: /^https$/, error: "must be the operator's public https:// URL (its publicURL), the issuer of Infra tokens" })
@@ -88,6 +105,7 @@ export type ConnectorConfig = z.output<typeof connectorConfigSchema>;
 const settings: Record<string, Setting> = {
   destination: { path: 'destination', env: 'INFRA_DESTINATION' },
   'hub-kubeconfig': { path: 'hubKubeconfig', env: 'INFRA_HUB_KUBECONFIG' },
+  'bootstrap-token': { path: 'bootstrapToken', env: 'INFRA_BOOTSTRAP_TOKEN' },
   kubeconfig: { path: 'kubeconfig', env: 'KUBECONFIG' },
   issuer: { path: 'issuer', env: 'INFRA_ISSUER' },
   'issuer-ca-file': { path: 'issuerCAFile', env: 'INFRA_ISSUER_CA_FILE' },

@@ -38,6 +38,7 @@ import { fieldManager, rbacSync, type RBACSync, type SpokeInformers } from './rb
 import { pruneGrant } from './rbac/synced-status.ts';
 import { managedByLabel, managedByValue } from './rbac/desired.ts';
 import { ProtectedNamespaces } from './rbac/protected-namespaces.ts';
+import { HubCredential } from './hub-credential.ts';
 import { Registration } from './registration.ts';
 import { reportedApiServer } from './api-server.ts';
 
@@ -50,7 +51,8 @@ const ownedSelector = `${managedByLabel}=${managedByValue}`;
  * the other's power to nobody.
  */
 export interface ConnectorKubeConfigs {
-  hub: KubeConfig;
+  /** The hub as configured (hubKubeconfig); the connector's own renewing credential when absent. */
+  hub?: KubeConfig;
   spoke: KubeConfig;
   /** The proxy's upstream identity; the spoke's when absent. */
   proxy?: KubeConfig;
@@ -78,8 +80,11 @@ export class Connector {
   private proxyAddress: AddressInfo | undefined;
   private started = false;
 
-  constructor(config: ConnectorConfig, kube: ConnectorKubeConfigs, logger: Logger, issuerCA?: string) {
+  private readonly hubCredential: HubCredential | undefined;
+
+  constructor(config: ConnectorConfig, kube: ConnectorKubeConfigs & { hub: KubeConfig }, logger: Logger, issuerCA?: string, hubCredential?: HubCredential) {
     const { hub: hubConfig, spoke: spokeConfig } = kube;
+    this.hubCredential = hubCredential;
     this.config = config;
     this.hubConfig = hubConfig;
     this.spokeConfig = spokeConfig;
@@ -155,7 +160,20 @@ export class Connector {
 
   static async create(config: ConnectorConfig, kube: ConnectorKubeConfigs, logger: Logger): Promise<Connector> {
     const issuerCA = config.issuerCAFile ? await readFile(config.issuerCAFile, 'utf8') : undefined;
-    return new Connector(config, kube, logger, issuerCA);
+    if (kube.hub) return new Connector(config, { ...kube, hub: kube.hub }, logger, issuerCA);
+    // Before anything is written in the spoke: a refused bootstrap credential leaves it as it was.
+    const credential = await HubCredential.obtain({
+      destination: config.destination,
+      namespace: config.namespace,
+      issuer: config.issuer,
+      ...(issuerCA ? { issuerCA } : {}),
+      ...(config.bootstrapToken ? { bootstrapToken: config.bootstrapToken } : {}),
+      lifetimeSeconds: Math.floor(config.hubCredential.lifetime / 1000),
+      renewEveryMs: config.hubCredential.renewEvery ?? config.hubCredential.lifetime / 2,
+      spoke: kube.spoke,
+      logger: logger.child({ destination: config.destination }),
+    });
+    return new Connector(config, { ...kube, hub: credential.kubeConfig }, logger, issuerCA, credential);
   }
 
   get addresses(): { proxy: AddressInfo; metrics: AddressInfo } {
@@ -176,6 +194,7 @@ export class Connector {
     // and the bindings already in place keep working. The hub's Grants are listed
     // meanwhile; nothing is reconciled before both are (rbacSync). A standby keeps the
     // same caches, so when it takes over it reconciles at once, without listing.
+    this.hubCredential?.start();
     void this.grants.start();
     const spokeInformers = [this.spoke.namespaces, this.spoke.clusterRoles, this.spoke.clusterRoleBindings, this.spoke.roleBindings];
     await Promise.all(spokeInformers.map((i) => i.start()));
@@ -243,6 +262,7 @@ export class Connector {
     await this.elector?.stop();
     this.soloTerm?.stop.abort();
     await this.soloTerm?.done;
+    this.hubCredential?.stop();
     this.renewer?.stop();
     this.keys.stop();
     await this.proxy?.close();

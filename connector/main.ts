@@ -14,7 +14,7 @@ await runProgram({
     Connector.create(
       config,
       {
-        hub: loadKubeConfig(config.hubKubeconfig),
+        ...(config.hubKubeconfig ? { hub: loadKubeConfig(config.hubKubeconfig) } : {}),
         spoke: loadKubeConfig(config.kubeconfig),
         ...(config.proxy.kubeconfig ? { proxy: loadKubeConfig(config.proxy.kubeconfig) } : {}),
       },

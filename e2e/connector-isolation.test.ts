@@ -1,5 +1,6 @@
 // Connector isolation, enforced by the real hub's API server (config/admission): with
-// destination A's connector credentials, from hack/add-destination.sh, nothing of
+// destination A's connector credentials, the hub token its connector got for its bootstrap
+// credential (`infra destinations add`), nothing of
 // destination B's can be changed, and every refusal names the rule. A's real connector
 // keeps registering and reporting Synced under the policy, and the operator's identity,
 // an admin and a GitOps tool are not affected by it.
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
-import { runCommand } from '../hack/local-infra/command.ts';
+import { addDestination } from '../hack/local-infra/destinations.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
 
@@ -21,7 +22,7 @@ const alice = `${uniqueName('alice')}@example.com`;
 /** Lets an identity write every Grant and Destination: what RBAC alone would allow if widened. */
 const everyInfraWrite = uniqueName('every-infra-write');
 let infra: Infra;
-/** Connector A's hub kubeconfig, as hack/add-destination.sh printed it. */
+/** Connector A's hub kubeconfig, with the token its connector holds. */
 let asA: string;
 
 const grant = (name: string, resource: string) => ({
@@ -61,12 +62,9 @@ beforeAll(async () => {
     namespace,
     destination: a,
   });
-  asA = infra.connectorOptions.hubKubeconfig;
-  // B's identity and Destination, made the documented way; no connector runs for it.
-  const addB = await runCommand('bash', [join(repoRoot, 'hack', 'add-destination.sh'), b], {
-    env: { KUBECONFIG: cluster('hub').adminKubeconfig, INFRA_NAMESPACE: namespace },
-  });
-  expect(addB.code, addB.stderr).toBe(0);
+  asA = await infra.connectorHubKubeconfig();
+  // B's identity and Destination, as `infra destinations add` makes them; no connector runs for it.
+  await addDestination(cluster('hub').adminKubeconfig, namespace, b);
   await applyHub([grant(grantOfA, a), grant(grantOfB, `${b}.web`)]);
   // The operator labels each Grant with its destination.
   await eventually(async () => {
@@ -86,7 +84,7 @@ afterAll(async () => {
   await infra?.stop();
 });
 
-describe('connector A, with the hub identity hack/add-destination.sh gives it', () => {
+describe('connector A, with the hub identity `infra destinations add` gives it', () => {
   it("is refused the status of B's Grant, with the rule", async () => {
     await eventually(async () => {
       const result = await writeGrantStatus(grantOfB);

@@ -7,8 +7,8 @@
 import { decodeJwt } from 'jose';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
-import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import { kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
+import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
 
 const namespace = uniqueName('infra');
@@ -27,8 +27,7 @@ let infra: Infra;
 beforeAll(async () => {
   await kubectlOk('spoke', ['create', 'namespace', web]);
   await kubectlOk('spoke', ['create', 'clusterrolebinding', foreignBinding, '--clusterrole=cluster-admin', `--group=${kubeadmAdmins}`]);
-  infra = await startInfra({ hubKubeconfig: cluster('hub').adminKubeconfig, spokeKubeconfig: cluster('spoke').adminKubeconfig, namespace, destination });
-  await infra.addUser(alice, password);
+  infra = await startTestInfra({ namespace, destination }, { [alice]: password });
   await kubectlOk('hub', ['apply', '-f', '-'], {
     input: stringify({
       apiVersion: 'infrahq.com/v1alpha1',

@@ -160,16 +160,18 @@ patches:
           namespace: $namespace
           publicURL: https://$hub_ip:30444
           bootstrapAdmins: [$admin]
+          # The hub's address as the spoke's pods see it, for the connector's credential.
+          connectors: {hubURL: https://$hub-control-plane:6443}
 YAML
 phase "installing config/hub into $hub" "look at: kubectl --kubeconfig $state_dir/$hub.kubeconfig -n $namespace describe pods"
 hubctl apply --server-side -k "$state_dir/hub"
 hubctl wait --for=condition=Established crd --all --timeout=60s
 hubctl -n $namespace rollout status deployment/infra-operator --timeout=180s
 
-phase "registering the spoke as destination $destination" "look at hack/add-destination.sh's message above"
-# The connector's identity in the hub, with the hub's address as the spoke's pods see it.
-KUBECONFIG=$state_dir/$hub.kubeconfig INFRA_NAMESPACE=$namespace INFRA_HUB_SERVER=https://$hub-control-plane:6443 \
-  "$root/hack/add-destination.sh" $destination >"$state_dir/connector-hub.kubeconfig"
+phase "registering the spoke as destination $destination" "look at hack/add-destination.ts's message above"
+# The connector's identity in the hub and its single-use bootstrap credential, as
+# `infra destinations add` makes them (no Infra session exists yet: the hub admin's).
+bootstrap_token=$(KUBECONFIG=$state_dir/$hub.kubeconfig INFRA_NAMESPACE=$namespace "$root/node_modules/.bin/node" "$root/hack/add-destination.ts" $destination)
 hubctl -n $namespace get secret infra-operator-ca -o jsonpath='{.data.tls\.crt}' | base64 -d >"$state_dir/operator-ca.crt"
 
 cat >"$state_dir/spoke/kustomization.yaml" <<YAML
@@ -189,7 +191,7 @@ patches:
         value: |
           destination: $destination
           namespace: $namespace
-          hubKubeconfig: /etc/infra/hub/kubeconfig
+          bootstrapToken: $bootstrap_token
           issuer: https://$hub_ip:30444
           issuerCAFile: /etc/infra/hub/issuer-ca.crt
           proxy:
@@ -199,8 +201,7 @@ patches:
 YAML
 phase "installing config/spoke into $spoke" "look at: kubectl --kubeconfig $state_dir/$spoke.kubeconfig -n $namespace describe pods, and the connector's log"
 spokectl create namespace $namespace --dry-run=client -o yaml | spokectl apply -f - >/dev/null
-spokectl -n $namespace create secret generic infra-connector-hub \
-  --from-file=kubeconfig="$state_dir/connector-hub.kubeconfig" --from-file=issuer-ca.crt="$state_dir/operator-ca.crt" \
+spokectl -n $namespace create secret generic infra-connector-hub --from-file=issuer-ca.crt="$state_dir/operator-ca.crt" \
   --dry-run=client -o yaml | spokectl apply -f - >/dev/null
 spokectl apply --server-side -k "$state_dir/spoke"
 spokectl -n $namespace rollout status deployment/infra-connector --timeout=180s

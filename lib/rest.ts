@@ -32,6 +32,16 @@ export class RestClient {
     await this.#request(HttpMethod.PATCH, path, { fieldManager, force: 'true' }, body, applyPatch);
   }
 
+  /** POSTs to a path that answers with an object (a subresource such as serviceaccounts/token). */
+  async post<T>(path: string, body: object): Promise<T> {
+    return JSON.parse(await this.#request(HttpMethod.POST, path, {}, body, json)) as T;
+  }
+
+  /** A JSON merge patch; with metadata.resourceVersion in it, refused (409) when the object changed since. */
+  async mergePatch(path: string, body: object): Promise<void> {
+    await this.#request(HttpMethod.PATCH, path, {}, body, 'application/merge-patch+json');
+  }
+
   async get<T>(path: string): Promise<T> {
     return JSON.parse(await this.#request(HttpMethod.GET, path)) as T;
   }

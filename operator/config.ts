@@ -104,6 +104,17 @@ export const operatorConfigSchema = z
         retention: duration.prefault('30d').refine((ms) => ms >= 1_000, 'must be 1s or more'),
       })
       .prefault({}),
+    /** What `infra destinations add` gives a connector (docs/adr/0021-connector-bootstrap.md). */
+    connectors: z
+      .object({
+        /** The hub API server's address as connectors in spokes reach it; the operator's own kubeconfig's when absent. */
+        hubURL: z.url({ protocol: /^https$/, error: "must be the https:// URL at which connectors reach the hub's API server" }).optional(),
+        /** PEM CA of the hub's API server for connectors; the operator's own kubeconfig's when absent. */
+        hubCAFile: z.string().min(1).optional(),
+        /** How long a bootstrap credential may be exchanged when `infra destinations add` does not say. */
+        bootstrapLifetime: duration.prefault('1h').refine((ms) => ms >= 1_000 && ms <= 7 * 86_400_000, 'must be between 1s and 7d'),
+      })
+      .prefault({}),
     leaderElection: z
       .object({
         enabled: z.boolean().default(true),

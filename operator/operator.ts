@@ -20,6 +20,7 @@ import type { CertificateAuthority, PemPair } from '../lib/pki.ts';
 import { close, healthServer, listen } from '../lib/serve.ts';
 import type { Identity } from './access.ts';
 import type { TokenIssuer } from './authapi/deps.ts';
+import { ConnectorIdentities, hubAddress } from './connector-identity.ts';
 import type { OperatorConfig } from './config.ts';
 import { fieldManager, type ControllerContext } from './controllers/context.ts';
 import { destinationController } from './controllers/destination.ts';
@@ -235,7 +236,16 @@ export class Operator {
         }),
         passwords: new PasswordSecrets(this.kubeConfig, config.namespace),
       },
-      management: { hub: this.hub, kubeConfig: this.kubeConfig, namespace: config.namespace, bootstrapAdmins: config.bootstrapAdmins, audit, logger },
+      management: {
+        hub: this.hub,
+        kubeConfig: this.kubeConfig,
+        namespace: config.namespace,
+        bootstrapAdmins: config.bootstrapAdmins,
+        connectors: new ConnectorIdentities(this.kubeConfig, config.namespace, hubAddress(this.kubeConfig, config.connectors)),
+        bootstrapLifetimeMs: config.connectors.bootstrapLifetime,
+        audit,
+        logger,
+      },
       requests: {
         hub: this.hub,
         kubeConfig: this.kubeConfig,

@@ -7,11 +7,22 @@ import { inject } from 'vitest';
 import { userKubeconfig, type ClusterName, type ClusterState } from '../hack/controlplane/controlplane.ts';
 import { runCommand, type CommandResult } from '../hack/local-infra/command.ts';
 import { hostServiceObjects } from '../hack/local-infra/host-service.ts';
+import { startInfra, type Infra, type InfraOptions } from '../hack/local-infra/infra.ts';
 import { providerSecretBinding } from '../operator/secret-refs.ts';
 import { testDirectory } from './temporary.ts';
 
 export function cluster(name: ClusterName): ClusterState {
   return inject('controlPlane').clusters[name];
+}
+
+/**
+ * Infra on the run's hub and spoke (startInfra), with these built-in users already made
+ * (email → password).
+ */
+export async function startTestInfra(options: Omit<InfraOptions, 'hubKubeconfig' | 'spokeKubeconfig'>, users: Record<string, string> = {}): Promise<Infra> {
+  const infra = await startInfra({ hubKubeconfig: cluster('hub').adminKubeconfig, spokeKubeconfig: cluster('spoke').adminKubeconfig, ...options });
+  for (const [email, password] of Object.entries(users)) await infra.addUser(email, password);
+  return infra;
 }
 
 /** A DNS-label name unique to this test run and worker, so parallel suites never collide. */

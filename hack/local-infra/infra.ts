@@ -1,5 +1,6 @@
 // A whole Infra installation on a hub and a spoke: operator, the connector's hub identity
-// from hack/add-destination.sh, connector, and a built-in user who can get tokens.
+// and bootstrap credential (what `infra destinations add` makes), the connector, which
+// exchanges it, and a built-in user who can get tokens.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { hashPassword } from '../../operator/credentials/passwords.ts';
+import { addDestination, writeConnectorHubKubeconfig } from './destinations.ts';
 import { hostServiceObjects } from './host-service.ts';
 import { https } from './https.ts';
 import { createProxyIdentity, type ProxyIdentity } from './proxy-identity.ts';
@@ -43,6 +45,8 @@ export interface InfraOptions {
   connectors?: number;
   /** Their leaderElection settings, e.g. short leases for a failover test; each gets the identity connector-<i>. */
   connectorLeaderElection?: Omit<NonNullable<ConnectorOptions['leaderElection']>, 'identity'>;
+  /** The connector's hubCredential settings, e.g. renewEvery: 3s to see renewals. */
+  hubCredential?: ConnectorOptions['hubCredential'];
   /**
    * Serve the auth API through the hub's aggregation layer too, as in a cluster: the operator
    * registers its APIService, a Service sends the hub to its aggregated door, and every
@@ -71,6 +75,8 @@ export interface Infra {
   token(email: string, password: string, forDestination?: string): Promise<string>;
   /** A kubeconfig that points real kubectl at a connector's proxy (the first one's unless given) with a bearer token. */
   proxyKubeconfig(token: string, proxyURL?: string): Promise<string>;
+  /** A kubeconfig with the connector's current hub credential, to act as the connector. */
+  connectorHubKubeconfig(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -107,20 +113,17 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
   const issuerCAFile = join(dir, 'operator-ca.crt');
   await writeFile(issuerCAFile, operatorCA);
 
-  // The documented way to give a connector its hub identity.
-  const identity = await run('bash', [join(repoRoot, 'hack', 'add-destination.sh'), destination], {
-    env: { ...process.env, KUBECONFIG: hubKubeconfig, INFRA_NAMESPACE: namespace },
-  });
-  const connectorHubKubeconfig = join(dir, 'connector-hub.kubeconfig');
-  await writeFile(connectorHubKubeconfig, identity.stdout, { mode: 0o600 });
+  // What `infra destinations add` makes; the connector exchanges the bootstrap credential.
+  const bootstrapToken = await addDestination(hubKubeconfig, namespace, destination);
   // The proxy impersonates with an identity of its own, as config/connector/rbac.yaml sets it up.
   const proxyIdentity = await createProxyIdentity((args, input) => kubectl(spokeKubeconfig, args, input), namespace, dir);
   const connectorOptions: ConnectorOptions = {
     destination,
     kubeconfig: spokeKubeconfig,
-    hubKubeconfig: connectorHubKubeconfig,
+    bootstrapToken,
     proxyKubeconfig: proxyIdentity.kubeconfig,
     ...(options.proxyCertificateLifetime ? { proxyCertificateLifetime: options.proxyCertificateLifetime } : {}),
+    ...(options.hubCredential ? { hubCredential: options.hubCredential } : {}),
     issuer: operator.publicURL,
     issuerCAFile,
     namespace,
@@ -210,6 +213,11 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
         }),
         { mode: 0o600 },
       );
+      return path;
+    },
+    async connectorHubKubeconfig() {
+      const path = join(dir, 'connector-hub.kubeconfig');
+      await writeConnectorHubKubeconfig(spokeKubeconfig, namespace, path);
       return path;
     },
     async stop() {

@@ -142,8 +142,12 @@ export interface ConnectorOptions {
   destination: string;
   /** The spoke's kubeconfig (the connector's own credentials there). */
   kubeconfig: string;
-  /** The connector's hub identity (hack/add-destination.sh). */
-  hubKubeconfig: string;
+  /** A hub kubeconfig to use as it is; without one the connector uses its own renewing credential. */
+  hubKubeconfig?: string;
+  /** The single-use bootstrap credential for that credential (destinations.ts, `infra destinations add`). */
+  bootstrapToken?: string;
+  /** hubCredential settings (e.g. renewEvery: 3s to see renewals). */
+  hubCredential?: { lifetime?: string; renewEvery?: string };
   /** The proxy's own spoke identity (proxy-identity.ts); the spoke kubeconfig's when absent. */
   proxyKubeconfig?: string;
   /** proxy.certificateLifetime (e.g. 6s to see renewals); the connector's default when absent. */

@@ -18,6 +18,7 @@ import { sendStatus } from '../http/status.ts';
 import { loginProvidersAPI } from '../login/provider-list.ts';
 import { managementAPI, type ManagementDeps } from '../management/api.ts';
 import { accessRequestsAPI, type AccessRequestsDeps } from '../management/requests.ts';
+import { connectorCredentialAPI } from '../management/connector-credential.ts';
 import { aggregatedAuthenticator, publicAuthenticator, type FrontProxyTrust } from './authenticate.ts';
 import { publicClientAddress } from './client-address.ts';
 import { authDiscovery, oidcDiscovery } from './discovery.ts';
@@ -105,6 +106,7 @@ export function createDoors({ deps, management, requests, serving, trust, issuer
     accessKeysAPI(deps, authenticatePublic),
     loginProvidersAPI(deps.identity),
     accessRequestsAPI(requests, authenticatePublic),
+    connectorCredentialAPI(management.connectors, management.audit, deps.logger),
     managementAPI(management, authenticatePublic),
     notFound,
   );

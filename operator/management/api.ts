@@ -17,6 +17,9 @@ import { subjectKey, type Hub } from '../hub.ts';
 import { providerSecretBinding, providerSecretName, secretRefProblem } from '../secret-refs.ts';
 import { grantName, userName } from '../names.ts';
 import { forward, settled, type Cache } from './writes.ts';
+import type { ConnectorIdentities } from '../connector-identity.ts';
+import { parseDuration } from '../../api/duration.ts';
+import type { BootstrapRequest } from '../../api/connector-bootstrap.ts';
 
 const group = 'infrahq.com';
 const version = 'v1alpha1';
@@ -34,9 +37,16 @@ export interface ManagementDeps {
   /** The operator's namespace, where a Provider's client secret is kept. */
   namespace: string;
   bootstrapAdmins: readonly string[];
+  /** Each destination's connector identity in the hub, made by `infra destinations add`. */
+  connectors: ConnectorIdentities;
+  /** How long a bootstrap credential may be exchanged when the request does not say. */
+  bootstrapLifetimeMs: number;
   audit: Logger;
   logger: Logger;
 }
+
+/** The longest a bootstrap credential may wait for its connector. */
+const maxBootstrapLifetimeMs = 7 * 86_400_000;
 
 const kindOf = new Map(Object.values(resources).map((r) => [r.plural as string, r.kind]));
 
@@ -122,6 +132,27 @@ export function managementAPI(deps: ManagementDeps, authenticate: Authenticator)
     }),
   );
 
+  // `infra destinations add`: the Destination, its connector's identity and a bootstrap credential.
+  router.post(
+    `${base}/:plural/:name/bootstrap`,
+    express.json({ limit: maxBodyBytes, type: () => true }),
+    route('create', async (kind, caller, req, res) => {
+      if (kind !== 'Destination') throw new StatusError(404, 'NotFound', `only destinations have a bootstrap credential, not ${resources[kind].plural}`);
+      const name = String(req.params['name']);
+      const bootstrap = await deps.connectors.add(
+        name,
+        bootstrapLifetime(req.body as BootstrapRequest | undefined, deps.bootstrapLifetimeMs),
+        caller.identity.email,
+      );
+      await settled(informer(kind), name, (cached) => cached !== undefined);
+      deps.audit.info(
+        { action: 'destination.bootstrap', by: caller.identity.email, name, expiresAt: bootstrap.expiresAt },
+        'connector bootstrap credential issued',
+      );
+      res.status(201).json(bootstrap);
+    }),
+  );
+
   router.patch(
     `${base}/:plural/:name`,
     express.json({ limit: maxBodyBytes, type: () => true }),
@@ -166,6 +197,16 @@ export function managementAPI(deps: ManagementDeps, authenticate: Authenticator)
 
   router.use(errorMiddleware(deps.logger, 'management'));
   return router;
+}
+
+function bootstrapLifetime(request: BootstrapRequest | undefined, fallbackMs: number): number {
+  const text = request?.expiresIn;
+  if (text === undefined) return fallbackMs;
+  const ms = typeof text === 'string' ? parseDuration(text) : undefined;
+  if (ms === undefined || ms < 1_000 || ms > maxBootstrapLifetimeMs) {
+    throw new StatusError(422, 'Invalid', `expiresIn: "${String(text)}" must be a duration between 1s and 7d, like 30m or 1h`);
+  }
+  return ms;
 }
 
 function authorize(deps: ManagementDeps, caller: Caller, verb: Verb, kind: Kind): void {

@@ -12,6 +12,7 @@ import { createLogger } from '../../lib/log.ts';
 import { destination, fakeHub, grant, group, user, type FakeHub } from '../../test/fake-hub.ts';
 import type { FakeInformer } from '../../test/fake-informer.ts';
 import { resolveIdentity } from '../access.ts';
+import { ConnectorIdentities } from '../connector-identity.ts';
 import type { Authenticator } from '../http/caller.ts';
 import { createdByAnnotation, managementAPI } from './api.ts';
 
@@ -211,7 +212,16 @@ beforeEach(async () => {
   const app = express();
   app.use(
     managementAPI(
-      { hub: fake.hub, kubeConfig, namespace, bootstrapAdmins, audit: createLogger('audit', 'info', lines), logger: createLogger('operator', 'info', lines) },
+      {
+        hub: fake.hub,
+        kubeConfig,
+        namespace,
+        bootstrapAdmins,
+        connectors: new ConnectorIdentities(kubeConfig, namespace, { server: hubAPI.url }),
+        bootstrapLifetimeMs: 3_600_000,
+        audit: createLogger('audit', 'info', lines),
+        logger: createLogger('operator', 'info', lines),
+      },
       authenticate,
     ),
   );
@@ -297,6 +307,14 @@ describe('an Infra viewer (a view Grant on infra, here through a built-in Group)
     expect(answer.body).toMatchObject({ kind: 'Status', reason: 'Forbidden' });
     expect(answer.body.message).toBe(`${people.viewer} may not ${verb} ${plural}: that needs a Grant with role admin on resource infra`);
     expect(hubAPI.writes).toEqual([]);
+  });
+
+  it("may not add a destination's connector identity (`infra destinations add`): 403, and nothing reaches the hub", async () => {
+    for (const as of [people.viewer, people.outsider]) {
+      const answer = await call(as, 'POST', `${base}/destinations/newcomer/bootstrap`, {});
+      expect(answer.status).toBe(403);
+      expect(hubAPI.writes).toEqual([]);
+    }
   });
 });
 
