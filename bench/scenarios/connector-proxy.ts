@@ -277,6 +277,8 @@ export const connectorProxy: Scenario = {
       atRateRuns.push(pooled(atRate.at(-1)!, targets));
       sequentialRuns.push(pooled(sequential.at(-1)!, targets));
       await waitForQuiet(ctx);
+      // On a busy machine the phases above and the waits between them can outlast the token's 5 minutes.
+      await refreshToken();
       const counters: [Target, InstructionCounter][] =
         noInstructions === undefined
           ? await Promise.all([ours, baseline].map(async (t) => [t, await countInstructions(t.pid!)] as [Target, InstructionCounter]))
