@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockBootstrap, evaluate, mean, textTable, type Results, type Row } from './table.ts';
+import { blockBootstrap, evaluate, mean, textTable, type ResultRow, type Results, type Row } from './table.ts';
 
 const latency: Row = { scenario: 'Proxy', metric: 'added p99', unit: 'ms', ours: 1.9, target: { on: 'ours', op: '<=', value: 2 } };
 
@@ -21,23 +21,47 @@ describe('evaluate', () => {
     const row: Row = { ...latency, ours: 90, baseline: 100, target: { on: 'ratio', op: '>=', value: 0.8 }, interval: { low: 10, high: 200, confidence: 0.9 } };
     expect(evaluate(row)).toMatchObject({ ratio: 0.9, verdict: 'pass' });
   });
+
+  it('with an interval on the ratio, judges a ratio target by the ends of that interval', () => {
+    const cpu: Row = { scenario: 'Proxy', metric: 'CPU per request', unit: 'ms', ours: 0.36, baseline: 0.35, target: { on: 'ratio', op: '<=', value: 1.1 } };
+    const within = (low: number, high: number) => evaluate({ ...cpu, interval: { low, high, confidence: 0.9, on: 'ratio' } }).verdict;
+    expect(within(0.98, 1.08)).toBe('pass');
+    expect(within(1.12, 1.2)).toBe('miss');
+    expect(within(1.02, 1.15)).toBe('undecided');
+  });
 });
 
 describe('textTable', () => {
+  const results = (rows: ResultRow[]): Results => ({
+    date: '2026-12-01',
+    mode: 'full',
+    durationSec: 1,
+    machine: { description: 'test', cpus: 2, cpuModel: 'x', memoryGiB: 1, os: 'linux', node: '24' },
+    kubernetesVersion: 'v1.36.3',
+    backgroundBusy: 0,
+    rows,
+    errors: [],
+  });
+
   it('prints the interval after our figure and says UNDECIDED plainly', () => {
-    const results = {
-      date: '2026-12-01',
-      mode: 'full',
-      durationSec: 1,
-      machine: { description: 'test', cpus: 2, cpuModel: 'x', memoryGiB: 1, os: 'linux', node: '24' },
-      kubernetesVersion: 'v1.36.3',
-      backgroundBusy: 0,
-      rows: [evaluate({ ...latency, ours: 2.07, interval: { low: 1.59, high: 3.06, confidence: 0.9 } })],
-      errors: [],
-    } satisfies Results;
-    const row = textTable(results).split('\n')[2]!;
+    const row = textTable(results([evaluate({ ...latency, ours: 2.07, interval: { low: 1.59, high: 3.06, confidence: 0.9 } })])).split('\n')[2]!;
     expect(row).toContain('2.07 ms (1.59–3.06)');
     expect(row).toMatch(/UNDECIDED$/);
+  });
+
+  it('prints an interval on the ratio after the ratio, not after our figure', () => {
+    const cpu = evaluate({
+      scenario: 'Proxy',
+      metric: 'CPU per request',
+      unit: 'ms',
+      ours: 0.36,
+      baseline: 0.35,
+      target: { on: 'ratio', op: '<=', value: 1.1 },
+      interval: { low: 0.98, high: 1.08, confidence: 0.9, on: 'ratio' },
+    });
+    const row = textTable(results([cpu])).split('\n')[2]!;
+    expect(row).toMatch(/0\.36 ms\s+0\.35 ms\s+103% \(98%–108%\)/);
+    expect(row).toMatch(/pass$/);
   });
 });
 

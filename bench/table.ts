@@ -21,9 +21,9 @@ export interface Row {
   baselineLabel?: string;
   target?: Target;
   /**
-   * How precisely this run pinned `ours` down, where the machine's noise is of the order
-   * of the target: a bootstrap confidence interval (blockBootstrap). The verdict then
-   * holds only if it holds over the whole interval.
+   * How precisely this run pinned `ours` (or, with `on: 'ratio'`, the ratio) down, where
+   * the machine's noise is of the order of the target: a bootstrap confidence interval
+   * (blockBootstrap). The verdict then holds only if it holds over the whole interval.
    */
   interval?: Interval;
   /** Sizes, repetitions, anything a reader needs to trust the figure. */
@@ -35,7 +35,11 @@ export interface Interval {
   high: number;
   /** e.g. 0.9 for a 90% interval. */
   confidence: number;
+  /** Which figure the interval is for: our figure (the default) or ours ÷ the baseline. */
+  on?: 'ours' | 'ratio';
 }
+
+const intervalOn = (interval: Interval) => interval.on ?? 'ours';
 
 /** `undecided`: the target holds at one end of the row's interval and not at the other, so this run cannot tell. */
 export type Verdict = 'pass' | 'miss' | 'undecided' | '—';
@@ -131,7 +135,7 @@ export function evaluate(row: Row): ResultRow {
     const { op, value: bound } = row.target;
     const meets = (x: number) => (op === '>=' ? x >= bound : op === '<=' ? x <= bound : op === '<' ? x < bound : x > bound);
     // With an interval, the ends decide: a point estimate alone would pass or miss on noise.
-    const ends = row.interval && row.target.on === 'ours' ? [row.interval.low, row.interval.high] : [value];
+    const ends = row.interval && intervalOn(row.interval) === row.target.on ? [row.interval.low, row.interval.high] : [value];
     const met = ends.filter(meets).length;
     verdict = met === ends.length ? 'pass' : met === 0 ? 'miss' : 'undecided';
   }
@@ -154,12 +158,18 @@ const withUnit = (value: number, unit: string) => `${formatNumber(value)} ${unit
 /** Our figure, and after it the interval it may lie in: `2.07 ms (1.59–3.06)`. */
 function formatOurs(row: Row): string {
   const ours = withUnit(row.ours, row.unit);
-  return row.interval ? `${ours} (${formatNumber(row.interval.low)}–${formatNumber(row.interval.high)})` : ours;
+  return row.interval && intervalOn(row.interval) === 'ours' ? `${ours} (${formatNumber(row.interval.low)}–${formatNumber(row.interval.high)})` : ours;
 }
 
 function formatRatio(ratio: number | undefined): string {
   if (ratio === undefined) return '—';
   return ratio >= 0.1 && ratio < 2 ? `${(ratio * 100).toFixed(0)}%` : `${formatNumber(ratio)}×`;
+}
+
+/** The ratio, and after it the interval it may lie in when the row has one for the ratio: `104% (98%–109%)`. */
+function formatRowRatio(row: ResultRow): string {
+  const ratio = formatRatio(row.ratio);
+  return row.interval && intervalOn(row.interval) === 'ratio' ? `${ratio} (${formatRatio(row.interval.low)}–${formatRatio(row.interval.high)})` : ratio;
 }
 
 function formatTarget(row: Row): string {
@@ -177,7 +187,7 @@ function cells(row: ResultRow): string[] {
     row.metric,
     formatOurs(row),
     row.baseline === undefined ? '—' : withUnit(row.baseline, row.unit),
-    formatRatio(row.ratio),
+    formatRowRatio(row),
     formatTarget(row),
     row.verdict === 'miss' ? 'MISS' : row.verdict === 'undecided' ? 'UNDECIDED' : row.verdict,
   ];

@@ -20,6 +20,11 @@
 // - The p99 of the saturated closed loop is reported too, without a target: there a
 //   door's mean latency is 16 in flight / its throughput (Little's law), so the
 //   throughput row already judges it.
+// - CPU per request: each proxy's user + system time (/proc) over fixed batches of
+//   requests, the two proxies taking turns batch by batch; ours ÷ the bare proxy's, with a
+//   90% interval over the batches. A process's CPU time barely moves when the machine is
+//   busy, so this decides what the p99 rows cannot. Where `perf stat` can read the CPU's
+//   counters, instructions per request too.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -33,6 +38,7 @@ import { createCertificateAuthority } from '../../lib/pki.ts';
 import { https } from '../../hack/local-infra/https.ts';
 import { eventually } from '../../hack/local-infra/programs.ts';
 import type { BareProxyConfig } from '../bare-proxy.ts';
+import { countInstructions, instructionCounting, type InstructionCounter } from '../perf-stat.ts';
 import { boundedLoad, infra, pacedLoad, kubectl, machineCpuMs, processCpuMs, uniqueName, waitForQuiet, type BenchContext, type Scenario } from '../harness.ts';
 import { blockBootstrap, mean, median, percentile, type Row } from '../table.ts';
 
@@ -45,6 +51,8 @@ const concurrency = 16;
 const ratePerDoor = 100;
 /** The open loop's cap on requests in flight: far above what the rate needs, it only stops a runaway queue. */
 const maxInFlight = 256;
+/** Requests in flight in the CPU phase: a few kubectl at once, well below saturation. */
+const cpuInFlight = 4;
 
 interface Target {
   name: string;
@@ -81,6 +89,32 @@ async function load(target: Target, count: number, inFlight: number, seconds: nu
   const rate = done / ((performance.now() - start) / 1000);
   if (target.pid === undefined) return { rate, latencies };
   return { rate, latencies, cpuPerRequest: ((await processCpuMs(target.pid)) - cpu0) / done };
+}
+
+/** One batch of the CPU phase: each proxy's CPU time over its requests. */
+type CpuBatch = Map<Target, { cpuMs: number; requests: number }>;
+
+/** CPU per request of `target` over batches. */
+function cpuPerRequest(batches: readonly CpuBatch[], target: Target): number {
+  const sum = (f: (b: { cpuMs: number; requests: number }) => number) => batches.reduce((total, batch) => total + f(batch.get(target)!), 0);
+  return sum((b) => b.cpuMs) / sum((b) => b.requests);
+}
+
+/**
+ * `batches` batches of `perBatch` requests to each proxy, `cpuInFlight` at a time, the two
+ * taking turns (which goes first alternates); each proxy's CPU time over each batch.
+ */
+async function cpuBatches(proxies: [Target, Target], batches: number, perBatch: number, seconds: number): Promise<CpuBatch[]> {
+  const result: CpuBatch[] = [];
+  for (let b = 0; b < batches; b++) {
+    const batch: CpuBatch = new Map();
+    for (const target of b % 2 === 0 ? proxies : [...proxies].reverse()) {
+      const measured = await load(target, perBatch, cpuInFlight, seconds);
+      batch.set(target, { cpuMs: measured.cpuPerRequest! * measured.latencies.length, requests: measured.latencies.length });
+    }
+    result.push(batch);
+  }
+  return result;
 }
 
 type Latencies = Map<Target, number[]>;
@@ -147,8 +181,9 @@ export const connectorProxy: Scenario = {
   title,
   async run(ctx) {
     const sizes = ctx.quick
-      ? { warmup: 200, reps: 1, count: 1000, seconds: 5, pacedSeconds: 5, sequential: 200 }
-      : { warmup: 2000, reps: 3, count: 20_000, seconds: 10, pacedSeconds: 60, sequential: 3000 };
+      ? { warmup: 200, reps: 1, count: 1000, seconds: 5, pacedSeconds: 5, sequential: 200, cpuBatches: 2, cpuBatch: 200 }
+      : // A batch of 1,000 requests is ~0.35 s of a proxy's CPU: /proc counts it in 10 ms ticks.
+        { warmup: 2000, reps: 3, count: 20_000, seconds: 10, pacedSeconds: 60, sequential: 3000, cpuBatches: 10, cpuBatch: 1000 };
     const destination = uniqueName('bench-proxy');
     const installed = await infra(ctx, destination);
 
@@ -220,6 +255,13 @@ export const connectorProxy: Scenario = {
     const atRateRuns: Latencies[] = [];
     const sequentialRuns: Latencies[] = [];
     const machine: number[] = [];
+    const cpuRuns: CpuBatch[][] = [];
+    const cpuMachine: number[] = [];
+    const noInstructions = await instructionCounting();
+    const instructions = new Map<Target, number>([
+      [ours, 0],
+      [baseline, 0],
+    ]);
     for (let rep = 0; rep < sizes.reps; rep++) {
       await waitForQuiet(ctx);
       await refreshToken();
@@ -234,9 +276,22 @@ export const connectorProxy: Scenario = {
       sequential.push(await interleavedSequential(turns, Math.ceil(sizes.sequential / sizes.reps), sizes.seconds));
       atRateRuns.push(pooled(atRate.at(-1)!, targets));
       sequentialRuns.push(pooled(sequential.at(-1)!, targets));
+      await waitForQuiet(ctx);
+      // On a busy machine the phases above and the waits between them can outlast the token's 5 minutes.
+      await refreshToken();
+      const counters: [Target, InstructionCounter][] =
+        noInstructions === undefined
+          ? await Promise.all([ours, baseline].map(async (t) => [t, await countInstructions(t.pid!)] as [Target, InstructionCounter]))
+          : [];
+      const cpuBefore = await machineCpuMs();
+      cpuRuns.push(await cpuBatches(rep % 2 === 0 ? [ours, baseline] : [baseline, ours], sizes.cpuBatches, sizes.cpuBatch, sizes.seconds));
+      const cpuAfter = await machineCpuMs();
+      cpuMachine.push((cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total));
+      for (const [t, counter] of counters) instructions.set(t, instructions.get(t)! + (await counter.stop()));
       ctx.log(
         `rep ${rep + 1}/${sizes.reps}: ${targets.map((t) => `${t.name} ${loaded.get(t)!.at(-1)!.rate.toFixed(0)} req/s`).join(', ')}; machine ${(machine.at(-1)! * 100).toFixed(0)}% busy; ` +
-          `p99 at ${ratePerDoor} req/s: ${targets.map((t) => `${percentile(atRateRuns.at(-1)!.get(t)!, 99).toFixed(2)} ms`).join(', ')}`,
+          `p99 at ${ratePerDoor} req/s: ${targets.map((t) => `${percentile(atRateRuns.at(-1)!.get(t)!, 99).toFixed(2)} ms`).join(', ')}; ` +
+          `CPU per request: ${[ours, baseline].map((t) => `${t.name} ${cpuPerRequest(cpuRuns.at(-1)!, t).toFixed(3)} ms`).join(', ')}`,
       );
     }
 
@@ -260,9 +315,26 @@ export const connectorProxy: Scenario = {
     const cpu = (t: Target) => median(loaded.get(t)!.map((l) => l.cpuPerRequest!));
     const requests = (runs: Latencies[]) => runs.reduce((n, run) => n + run.get(ours)!.length, 0).toLocaleString('en-US');
     const latencies = (runs: Latencies[], q: number) => targets.map((t) => `${t.name} ${runs.map((run) => p(run, t, q).toFixed(2)).join(' / ')} ms`).join(', ');
+    const bareCpu = 'the bare express + http-proxy-middleware proxy, in the same batches';
     const bareAdded = 'the bare express + http-proxy-middleware proxy, same measurement (its p99 minus the direct p99)';
     const target = { on: 'ours', op: '<=', value: 2 } as const;
     const atRateLabel = `${ratePerDoor} req/s`;
+    const cpuRatio = (runs: CpuBatch[][]) => cpuPerRequest(runs.flat(), ours) / cpuPerRequest(runs.flat(), baseline);
+    const cpuRequests = (t: Target) => cpuRuns.flat().reduce((n, batch) => n + batch.get(t)!.requests, 0);
+    const instructionRows: Row[] =
+      noInstructions === undefined
+        ? [
+            {
+              scenario: title,
+              metric: 'instructions per request',
+              unit: '',
+              ours: instructions.get(ours)! / cpuRequests(ours),
+              baseline: instructions.get(baseline)! / cpuRequests(baseline),
+              baselineLabel: bareCpu,
+              note: 'perf stat -e instructions attached to each proxy over the CPU batches (their idle turns included: an idle proxy retires next to none)',
+            },
+          ]
+        : [];
     const intervalNote = '(low–high) after ours: 90% interval, the same statistic over the seconds of each rep redrawn 1,000 times';
     return [
       {
@@ -278,6 +350,22 @@ export const connectorProxy: Scenario = {
           `the API server directly: ${rate(direct).toFixed(0)} req/s; CPU per request: connector ${cpu(ours).toFixed(2)} ms, bare proxy ${cpu(baseline).toFixed(2)} ms; ` +
           `machine ${(median(machine) * 100).toFixed(0)}% busy during the reps (client, proxies, API server and anything else)`,
       },
+      {
+        scenario: title,
+        metric: 'CPU per request',
+        unit: 'ms',
+        ours: cpuPerRequest(cpuRuns.flat(), ours),
+        baseline: cpuPerRequest(cpuRuns.flat(), baseline),
+        baselineLabel: bareCpu,
+        target: { on: 'ratio', op: '<=', value: 1.1 },
+        interval: { ...blockBootstrap(cpuRuns, cpuRatio), on: 'ratio' },
+        note:
+          `user + system time of each proxy process (/proc/<pid>/stat) over ${sizes.reps} reps of ${sizes.cpuBatches} batches of ${sizes.cpuBatch.toLocaleString('en-US')} requests to each, ` +
+          `${cpuInFlight} in flight, the two taking turns batch by batch; ratio by rep: ${cpuRuns.map((run) => `${(cpuRatio([run]) * 100).toFixed(0)}%`).join(' / ')}; ` +
+          `(low–high) after the ratio: 90% interval, the ratio over the batches of each rep redrawn 1,000 times; machine ${(median(cpuMachine) * 100).toFixed(0)}% busy meanwhile; ` +
+          (noInstructions === undefined ? 'instructions per request in the next row' : `no instructions per request: ${noInstructions}`),
+      },
+      ...instructionRows,
       {
         scenario: title,
         metric: `added latency p99, ${atRateLabel}`,

@@ -33,6 +33,27 @@ describe('issueToken', () => {
     expect(verified).toEqual({ subject, groups, issuedAt: new Date(iat * 1000), expiresAt, jti: claims.jti, kid: currentKey(keys)!.kid });
   });
 
+  it("writes the header and claims byte for byte as jose's SignJWT does, and a signature jose verifies", async () => {
+    const keys = await freshKeys();
+    const key = currentKey(keys)!;
+    const { token } = await issueToken({ keys, issuer, audience, subject, groups, now: at(1234) });
+    const iat = Math.floor(at(1234).getTime() / 1000);
+    const byJose = await new SignJWT({ groups })
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setSubject(subject)
+      .setIssuedAt(iat)
+      .setNotBefore(iat)
+      .setExpirationTime(iat + 300)
+      .setJti(String(decodeJwt(token).jti))
+      .sign(await importJWK(key.privateJwk, 'ES256'));
+    const signingInput = (jws: string) => jws.split('.').slice(0, 2).join('.');
+    expect(signingInput(token)).toBe(signingInput(byJose));
+    expect(Buffer.from(token.split('.')[2]!, 'base64url')).toHaveLength(64); // r ‖ s, not DER
+    await expect(verifyToken(token, { jwks: publicJwks(keys), issuer, audience, now: at(2000) })).resolves.toMatchObject({ subject });
+  });
+
   it('gives every token its own jti', async () => {
     const keys = await freshKeys();
     const tokens = await Promise.all(Array.from({ length: 20 }, () => issueToken({ keys, issuer, audience, subject, groups, now: t0 })));
