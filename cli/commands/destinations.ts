@@ -14,7 +14,9 @@ import { registerAuthnConfig } from './authn-config.ts';
 export function registerDestinations(program: Command, io: Io): void {
   const destinations = program
     .command('destinations')
-    .description('add, list and remove destinations (clusters with a connector; Infra admins, view admins may list), and print the API server configuration of a Direct one')
+    .description(
+      'add, list and remove destinations (clusters with a connector; Infra admins, view admins may list), and print the API server configuration of a Direct one',
+    )
     .addHelpText('after', '\nExamples:\n  $ infra destinations add production\n  $ infra destinations list\n  $ infra destinations remove old-staging');
   destinations
     .command('add')
