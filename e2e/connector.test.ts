@@ -78,10 +78,30 @@ describe('registration', () => {
     const can = async (...args: string[]) => (await kubectl('hub', ['auth', 'can-i', ...args, '--as', identity])).stdout.trim();
     expect(await can('watch', 'grants.infrahq.com')).toBe('yes');
     expect(await can('patch', `destinations.infrahq.com/${destination}`)).toBe('yes');
-    expect(await can('patch', 'destinations.infrahq.com/someone-else')).toBe('no');
     expect(await can('delete', 'grants.infrahq.com')).toBe('no');
     expect(await can('create', 'grants.infrahq.com')).toBe('no');
     expect(await can('get', 'secrets', '-A')).toBe('no');
+    // Every connector shares one ClusterRole (ADR 21); the hub's admission policy keeps
+    // each to its own Destination (ADR 15).
+    const other = uniqueName('someone-else');
+    await applyHub([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: other } }]);
+    try {
+      const patch = await kubectl('hub', [
+        'patch',
+        'destination',
+        other,
+        '--type=merge',
+        '-p',
+        '{"spec":{"url":"https://attacker.example.com"}}',
+        '--dry-run=server',
+        '--as',
+        identity,
+      ]);
+      expect(patch.code).not.toBe(0);
+      expect(patch.stderr).toContain(`Destination ${other} is not its own`);
+    } finally {
+      await kubectl('hub', ['delete', 'destination', other, '--ignore-not-found']);
+    }
   });
 });
 
