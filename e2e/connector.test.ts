@@ -84,7 +84,7 @@ describe('registration', () => {
     // Every connector shares one ClusterRole (ADR 21); the hub's admission policy keeps
     // each to its own Destination (ADR 15).
     const other = uniqueName('someone-else');
-    await applyHub([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: other } }]);
+    await applyHub([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: other }, spec: { kind: 'kubernetes' } }]);
     try {
       const patch = await kubectl('hub', [
         'patch',
