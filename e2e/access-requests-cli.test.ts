@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { AccessRequest } from '../api/v1alpha1/types.ts';
 import { userKubeconfig } from '../hack/controlplane/controlplane.ts';
 import type { CommandResult } from '../hack/local-infra/command.ts';
@@ -185,6 +185,8 @@ describe('access requests with the infra CLI', () => {
     expect(approved.stderr).toBe('');
     expect(approved.code).toBe(0);
     expect(approved.stdout).toContain(`AccessRequest ${name}: role view on ${resource} approved until `);
+    // Whatever fails below, the next test must not find this access still there.
+    onTestFinished(async () => expect(await cli(approverHome, ['requests', 'revoke', name])).toMatchObject({ code: 0 }));
 
     const done = await waiting.result;
     expect(done.stderr).toBe('');
@@ -211,7 +213,6 @@ describe('access requests with the infra CLI', () => {
       type: 'approved',
       request: { name, status: { state: 'Approved', requester, reviews: [{ user: approver, decision: 'Approve', comment: 'ok' }] } },
     });
-    expect(await cli(approverHome, ['requests', 'revoke', name])).toMatchObject({ code: 0 });
   });
 
   it('`infra requests deny` shows Denied in the requester’s list and tells the webhook; the requester cancels their own, and may not approve it', async () => {
