@@ -13,6 +13,7 @@
 // its line must carry pino's own level.)
 import { randomUUID } from 'node:crypto';
 import { redactSecrets } from './log.ts';
+import { stdoutLines } from './stdout-lines.ts';
 
 /** user.extra's key for the credential a request was authenticated with (k8s.io/apiserver's user.CredentialIDKey). */
 export const credentialIDKey = 'authentication.kubernetes.io/credential-id';
@@ -113,10 +114,11 @@ export interface AuditLogOptions {
 }
 
 /**
- * An audit log to stdout (a line is one write, as a log line is). It writes whatever the
- * program's log level: the audit trail is not a debugging aid to turn down.
+ * An audit log to stdout, through the writer the program's log lines take, so the two stay
+ * in order (stdout-lines.ts: a round's lines leave in one write, the pending ones on exit).
+ * It writes whatever the program's log level: the audit trail is not a debugging aid to turn down.
  */
-export function createAuditLog(component: string, { annotations, destination = process.stdout }: AuditLogOptions = {}): AuditLog {
+export function createAuditLog(component: string, { annotations, destination = stdoutLines() }: AuditLogOptions = {}): AuditLog {
   return {
     record(record) {
       const event = auditEvent(component, annotations ? { ...record, annotations: { ...annotations, ...record.annotations } } : record);

@@ -1,6 +1,7 @@
 // Structured JSON logs for every Infra program. Secrets never reach a log line: known
 // secret-bearing fields are redacted wherever they appear in a logged object.
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { stdoutLines } from './stdout-lines.ts';
 
 export type { Logger };
 
@@ -53,7 +54,7 @@ export function redactSecrets(obj: Record<string, unknown>, depth = redactDepth)
   return copy ?? obj;
 }
 
-/** A JSON logger to stdout, or to `destination` (tests read the lines there). */
+/** A JSON logger to stdout (beside the audit trail, stdout-lines.ts), or to `destination` (tests read the lines there). */
 export function createLogger(component: string, level = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
   const options = {
     level,
@@ -61,5 +62,5 @@ export function createLogger(component: string, level = process.env.LOG_LEVEL ??
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }), log: redactSecrets },
   };
-  return destination ? pino(options, destination) : pino(options);
+  return pino(options, destination ?? stdoutLines());
 }

@@ -1,9 +1,11 @@
 // Token issuance through the operator's public door: one password login, then
 // TokenRequests with a bearer session over keep-alive HTTPS at bounded concurrency, sent
-// by hack/tools/loadgen. Baseline: ES256 signing of the same claims with jose's SignJWT in
-// this process with no HTTP, no auth and no lookups — the floor the door's target is set
-// against (issue 26). The operator signs with node:crypto directly (issueToken), cheaper
-// than jose; its own raw rate is reported too, without a target.
+// by hack/tools/loadgen. Baseline: the fastest raw signing of the same claims there is,
+// issueToken itself (node:crypto, on the calling thread), in this process with no HTTP, no
+// auth and no lookups — the floor the door's target is set against (issue 26). jose's
+// SignJWT, the floor the issue first named and what the operator signed with until
+// session 11, is reported too, without a target: it is slower, so a ratio against it
+// would flatter the door.
 import { Agent } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type CryptoKey } from 'jose';
@@ -25,7 +27,7 @@ function shape(token: string): string {
 
 const title = 'Token issuance (public door)';
 
-/** The baseline's signing: the same header and claims as issueToken, through jose's SignJWT and WebCrypto, as the operator signed until issue 26. */
+/** jose's signing: the same header and claims as issueToken, through SignJWT and WebCrypto, as the operator signed until session 11 (issue 26). */
 function joseSigner(key: SigningKey): (claims: IssueTokenOptions) => Promise<string> {
   const privateKey = importJWK(key.privateJwk, signingAlgorithm) as Promise<CryptoKey>;
   return async (claims) => {
@@ -109,7 +111,7 @@ export const tokenIssuance: Scenario = {
       };
     };
     /** The baseline: the same number of tokens signed one after another, same time bound. */
-    const raw = async (count: number, signer: () => Promise<unknown> = signers.jose) => {
+    const raw = async (count: number, signer: () => Promise<unknown> = signers.issueToken) => {
       const latencies: number[] = [];
       const cpu0 = process.cpuUsage();
       const start = performance.now();
@@ -126,25 +128,25 @@ export const tokenIssuance: Scenario = {
     ctx.log(`warm-up: ${sizes.warmup} requests and ${sizes.warmup} raw signatures`);
     await load(sizes.warmup);
     await raw(sizes.warmup);
-    await raw(sizes.warmup, signers.issueToken);
+    await raw(sizes.warmup, signers.jose);
     for (const token of [await signers.jose(), (await signers.issueToken()).token]) {
       if (shape(sample) !== shape(token)) throw new Error(`the operator's tokens and the baseline's differ in shape: ${shape(sample)} vs ${shape(token)}`);
     }
 
     const ours: Awaited<ReturnType<typeof load>>[] = [];
     const base: Awaited<ReturnType<typeof raw>>[] = [];
-    const rawIssueToken: Awaited<ReturnType<typeof raw>>[] = [];
+    const rawJose: Awaited<ReturnType<typeof raw>>[] = [];
     for (let rep = 1; rep <= sizes.reps; rep++) {
       await waitForQuiet(ctx);
       const o = await load(sizes.count);
       const b = await raw(o.done);
       ours.push(o);
       base.push(b);
-      rawIssueToken.push(await raw(o.done, signers.issueToken));
+      rawJose.push(await raw(o.done, signers.jose));
       ctx.log(
         `rep ${rep}/${sizes.reps}: ${o.done} requests at ${o.rate.toFixed(0)} req/s (p50 ${percentile(o.latencies, 50).toFixed(2)} ms); ` +
           `CPU per request: operator ${o.operatorCpuPerRequest.toFixed(2)} ms, loadgen ${o.loadgenCpuPerRequest.toFixed(3)} ms, bench ${o.benchCpuPerRequest.toFixed(3)} ms, machine ${(o.machineBusy * 100).toFixed(0)}% busy (others ${(o.otherBusy * 100).toFixed(0)}%); ` +
-          `raw jose signing ${b.rate.toFixed(0)}/s, ${b.cpuPerToken.toFixed(3)} ms CPU each; raw issueToken ${rawIssueToken.at(-1)!.rate.toFixed(0)}/s, ${rawIssueToken.at(-1)!.cpuPerToken.toFixed(3)} ms CPU each`,
+          `raw issueToken ${b.rate.toFixed(0)}/s, ${b.cpuPerToken.toFixed(3)} ms CPU each; raw jose signing ${rawJose.at(-1)!.rate.toFixed(0)}/s, ${rawJose.at(-1)!.cpuPerToken.toFixed(3)} ms CPU each`,
       );
     }
 
@@ -159,18 +161,19 @@ export const tokenIssuance: Scenario = {
         unit: 'req/s',
         ours: median(ours.map((o) => o.rate)),
         baseline: median(base.map((b) => b.rate)),
-        baselineLabel: "jose's SignJWT (ES256, same header and claims) in the bench process, sequential, same count",
+        baselineLabel:
+          'issueToken (ES256 with node:crypto on the calling thread, what the operator signs with; the fastest raw signing of the same header and claims) in the bench process, sequential, same count',
         target: { on: 'ratio', op: '>=', value: 0.8 },
         note: `median of ${sizes.reps} reps (${requests} requests; bound ${sizes.count} or ${sizes.seconds} s each) after ${sizes.warmup} warm-up, each once the machine was idle (< 20% busy) or after 60 s; concurrency ${concurrency}, keep-alive HTTPS from hack/tools/loadgen (Go), one session`,
       },
       {
         scenario,
-        metric: 'throughput vs raw issueToken (node:crypto)',
+        metric: "throughput vs raw jose signing (the issue's first floor)",
         unit: 'req/s',
         ours: median(ours.map((o) => o.rate)),
-        baseline: median(rawIssueToken.map((b) => b.rate)),
-        baselineLabel: 'issueToken (what the operator signs with: node:crypto on the thread pool) in the bench process, sequential, same count',
-        note: `the door against the operator's own signing alone: raw issueToken ${median(rawIssueToken.map((b) => b.cpuPerToken)).toFixed(3)} ms of CPU per token, jose ${median(base.map((b) => b.cpuPerToken)).toFixed(3)} ms`,
+        baseline: median(rawJose.map((b) => b.rate)),
+        baselineLabel: "jose's SignJWT (ES256 through WebCrypto, same header and claims) in the bench process, sequential, same count",
+        note: `no target: jose is slower than the baseline above (raw issueToken ${median(base.map((b) => b.cpuPerToken)).toFixed(3)} ms of CPU per token, jose ${median(rawJose.map((b) => b.cpuPerToken)).toFixed(3)} ms), so a ratio against it flatters the door`,
       },
       {
         scenario,
@@ -178,7 +181,7 @@ export const tokenIssuance: Scenario = {
         unit: 'ms',
         ours: median(ours.map((o) => o.operatorCpuPerRequest)),
         baseline: median(base.map((b) => b.cpuPerToken)),
-        baselineLabel: 'CPU of the bench process per raw jose signature',
+        baselineLabel: 'CPU of the bench process per raw issueToken call',
         note: `operator process user+system CPU / requests; meanwhile the load generator used ${median(ours.map((o) => o.loadgenCpuPerRequest)).toFixed(3)} ms per request, the bench process (reading the operator's logs) ${median(ours.map((o) => o.benchCpuPerRequest)).toFixed(3)} ms, and the machine was ${(median(ours.map((o) => o.machineBusy)) * 100).toFixed(0)}% busy, ${(median(ours.map((o) => o.otherBusy)) * 100).toFixed(0)}% of it other processes`,
       },
       {
@@ -187,7 +190,7 @@ export const tokenIssuance: Scenario = {
         unit: 'ms',
         ours: percentile(ourLatencies, 50),
         baseline: percentile(baseLatencies, 50),
-        baselineLabel: 'one raw jose signature',
+        baselineLabel: 'one raw issueToken call',
       },
       {
         scenario,
@@ -195,7 +198,7 @@ export const tokenIssuance: Scenario = {
         unit: 'ms',
         ours: percentile(ourLatencies, 99),
         baseline: percentile(baseLatencies, 99),
-        baselineLabel: 'one raw jose signature',
+        baselineLabel: 'one raw issueToken call',
       },
     ] satisfies Row[];
   },

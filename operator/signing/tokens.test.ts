@@ -54,6 +54,16 @@ describe('issueToken', () => {
     await expect(verifyToken(token, { jwks: publicJwks(keys), issuer, audience, now: at(2000) })).resolves.toMatchObject({ subject });
   });
 
+  it('signs on the calling thread: the token is ready before the event loop turns', async () => {
+    const keys = await freshKeys();
+    let issued: string | undefined;
+    const signing = issueToken({ keys, issuer, audience, subject, groups, now: t0 }).then(({ token }) => (issued = token));
+    // Microtasks only: a signature on libuv's thread pool could come back no sooner than the next turn.
+    for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => queueMicrotask(resolve));
+    expect(issued).toBeDefined();
+    await signing;
+  });
+
   it('gives every token its own jti', async () => {
     const keys = await freshKeys();
     const tokens = await Promise.all(Array.from({ length: 20 }, () => issueToken({ keys, issuer, audience, subject, groups, now: t0 })));

@@ -1,0 +1,67 @@
+// A program's log and audit lines share one stdout writer: a round's lines leave in one
+// write, in order, and what is pending when the process exits is still written.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { lineWriter } from './stdout-lines.ts';
+
+const nextRound = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('lineWriter', () => {
+  it("writes the lines of one event-loop round in one write, in the order they came, at the round's end", async () => {
+    const writes: string[] = [];
+    const lines = lineWriter({ out: { write: (chunk: string) => writes.push(chunk) } });
+    lines.write('one\n');
+    lines.write('two\n');
+    lines.write('three\n');
+    expect(writes).toEqual([]);
+    await nextRound();
+    expect(writes).toEqual(['one\ntwo\nthree\n']);
+
+    lines.write('four\n');
+    await nextRound();
+    expect(writes).toEqual(['one\ntwo\nthree\n', 'four\n']);
+  });
+
+  it('writes what is queued at once when flushed', () => {
+    const writes: string[] = [];
+    const lines = lineWriter({ out: { write: (chunk: string) => writes.push(chunk) }, afterRound: () => undefined });
+    lines.write('one\n');
+    lines.flush();
+    lines.flush();
+    expect(writes).toEqual(['one\n']);
+  });
+});
+
+describe("a program's stdout", () => {
+  const run = (exit: string) =>
+    promisify(execFile)(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `import { createLogger } from ${JSON.stringify(join(import.meta.dirname, 'log.ts'))};
+       import { createAuditLog } from ${JSON.stringify(join(import.meta.dirname, 'audit.ts'))};
+       const logger = createLogger('infra-test', 'info');
+       logger.info('first');
+       createAuditLog('infra-test').record({ requestURI: '/second', verb: 'create', user: {}, code: 201 });
+       logger.info('third');
+       ${exit}`,
+    ]).then(
+      ({ stdout }) => stdout,
+      (err: { stdout: string }) => err.stdout,
+    );
+  const order = (stdout: string) =>
+    stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg?: string; requestURI?: string })
+      .map((line) => line.msg ?? line.requestURI);
+
+  it('has the log and audit lines in the order written, all of them, when the process exits in the same round', async () => {
+    expect(order(await run('process.exit(0);'))).toEqual(['first', '/second', 'third']);
+  });
+
+  it('has them all when the process ends with an uncaught exception', async () => {
+    expect(order(await run("throw new Error('crash');"))).toEqual(['first', '/second', 'third']);
+  });
+});
