@@ -322,7 +322,7 @@ export const operatorMemoryLarge: Scenario = {
   title,
   async run(ctx) {
     const sizes: Sizes = ctx.quick
-      ? { grants: 1_000, users: 50, destinations: 10, groups: 5, reps: 0, baselineReps: 0, settleTimeoutMs: 120_000 }
+      ? { grants: 500, users: 50, destinations: 10, groups: 5, reps: 0, baselineReps: 0, settleTimeoutMs: 120_000 }
       : {
           grants: 100_000,
           users: 1_000,
