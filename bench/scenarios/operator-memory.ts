@@ -243,7 +243,7 @@ export const operatorMemory: Scenario = {
   async run(ctx) {
     const sizes: Sizes = ctx.quick
       ? { grants: 500, users: 50, destinations: 10, groups: 5, reps: 1, baselineReps: 1, settleTimeoutMs: 120_000 }
-      : { grants: 10_000, users: 1_000, destinations: 50, groups: 20, reps: 2, baselineReps: 2, settleTimeoutMs: 900_000 };
+      : { grants: 10_000, users: 1_000, destinations: 50, groups: 20, reps: 2, baselineReps: 2, settleTimeoutMs: 1_800_000 };
     const ns = await ownNamespace(ctx, 'bench-memory');
 
     // Baseline: the operator against the hub as it is before our objects exist.
