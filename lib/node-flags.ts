@@ -8,10 +8,11 @@
 // set, so raise it together with the memory limit for much larger hubs (docs/operator.md).
 // The connector's live set at 10,000 Grants is under 100 MiB; lower caps (128, 192) were
 // measured to slow its cold sync two- to threefold in garbage collection (bench/README.md).
-// Its young generation is capped too: V8 gave it ~100 MiB of semi-spaces on a large
-// machine; 2 MiB semi-spaces took ~100 MiB off its cold-sync peak for ~10% more CPU.
+// Both cap the young generation too: V8 gave the connector ~100 MiB of semi-spaces on a
+// large machine, and 2 MiB semi-spaces took ~100 MiB off its cold-sync peak for ~10% more
+// CPU; the operator got 32 MiB of new space, which a first reconcile fills (bench/README.md).
 export const nodeFlags = {
-  operator: ['--max-old-space-size=256'],
+  operator: ['--max-old-space-size=256', '--max-semi-space-size=2'],
   connector: ['--max-old-space-size=256', '--max-semi-space-size=2'],
 } as const;
 

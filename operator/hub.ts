@@ -23,6 +23,25 @@ export const groupSubject = (name: string) => `group:${name}`;
 
 type Kind = keyof typeof resources;
 
+/** kubectl apply's copy of the whole object, often its largest part. */
+export const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What the operator keeps of a hub object in its caches: everything it reads or serves
+ * (the management API hands cached objects out), less what it never reads: which fields
+ * each manager owns (fieldsV1: the audit line reads only who wrote the spec, and when)
+ * and kubectl's last-applied copy of the object. Applied as objects arrive, so a first
+ * list of many objects never holds them whole.
+ */
+export function pruneCached(obj: KubernetesObject): void {
+  const metadata = obj.metadata;
+  if (!metadata) return;
+  for (const entry of metadata.managedFields ?? []) delete entry.fieldsV1;
+  if (metadata.annotations?.[lastAppliedAnnotation] === undefined) return;
+  delete metadata.annotations[lastAppliedAnnotation];
+  if (Object.keys(metadata.annotations).length === 0) delete metadata.annotations;
+}
+
 export class Hub {
   readonly grants: Informer<Grant>;
   readonly users: Informer<User>;
@@ -43,6 +62,7 @@ export class Hub {
         logger,
         path: `/apis/${group}/${version}/${plural}`,
         list: (page) => custom.listClusterCustomObject({ group, version, plural, ...page }) as Promise<KubernetesListObject<T>>,
+        prune: pruneCached,
       });
     };
     this.grants = informer<Grant>('Grant');

@@ -9,7 +9,7 @@ import { controlPlaneStartup } from './controlplane-startup.ts';
 import { directTrust } from './direct-trust.ts';
 import { destinationsScale } from './destinations.ts';
 import { grantPropagation } from './grant-propagation.ts';
-import { operatorMemory } from './operator-memory.ts';
+import { operatorMemory, operatorMemoryLarge } from './operator-memory.ts';
 import { tokenIssuance } from './token-issuance.ts';
 
 export const scenarios: Scenario[] = [
@@ -23,4 +23,5 @@ export const scenarios: Scenario[] = [
   directTrust,
   destinationsScale,
   accessRequestApproval,
+  operatorMemoryLarge,
 ];

@@ -31,12 +31,13 @@ async function startProgram(
   metricsPort: number,
   logFile?: string,
   env?: NodeJS.ProcessEnv,
+  flags: readonly string[] = nodeFlags[program],
 ): Promise<RunningProgram> {
   const dir = await mkdtemp(join(tmpdir(), 'infra-program-'));
   const configFile = join(dir, 'config.yaml');
   // Debug logging unless the caller asks for another level (the bench runs at production's info).
   await writeFile(configFile, stringify({ logLevel: 'debug', ...config, listen: { ...(config.listen as object), metrics: `127.0.0.1:${metricsPort}` } }));
-  const child = spawn(process.execPath, [...nodeFlags[program], programBundle(program), '--config', configFile], {
+  const child = spawn(process.execPath, [...flags, programBundle(program), '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -79,6 +80,8 @@ export interface OperatorOptions {
   logFile?: string;
   /** Extra environment, e.g. NODE_EXTRA_CA_CERTS to trust a test identity provider. */
   env?: NodeJS.ProcessEnv;
+  /** Node flags in place of the shipped ones (lib/node-flags.ts), e.g. a larger heap for a much larger hub. */
+  nodeFlags?: readonly string[];
   /** Where the aggregated door listens (127.0.0.1 unless a cluster must reach it: listenAddressFor). */
   aggregatedHost?: string;
   pickPorts?: PortPicker;
@@ -125,6 +128,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       metricsPort!,
       options.logFile,
       options.env,
+      options.nodeFlags,
     );
     return { ...program, publicURL: `https://127.0.0.1:${publicPort}`, aggregatedPort: aggregatedPort!, identity };
   };
