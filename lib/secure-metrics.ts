@@ -80,7 +80,7 @@ export async function secureMetricsServer(options: SecureMetricsOptions): Promis
     if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
     res.end(`${message}\n`);
   };
-  return createServer({ cert: `${serving.cert}${authority.cert}`, key: serving.key }, (req, res) => {
+  return createServer({ cert: [serving.cert, authority.cert].join('\n'), key: serving.key }, (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== metricsPath) return refuse(res, 404, `this listener serves only ${metricsPath}; the probes are on the health listener`);
     if (req.method !== 'GET') return refuse(res, 405, `${metricsPath} answers GET only`);
