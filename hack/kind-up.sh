@@ -146,6 +146,12 @@ phase "loading the Infra images into the clusters" "check that docker images lis
 image_entry() { # <name in config/> <built image>
   printf '  - name: %s\n    newName: %s\n    newTag: %s\n' "$1" "${2%:*}" "${2##*:}"
 }
+# The tag stays :dev across rebuilds, so a rerun would leave pods on the old image: the
+# image's ID in the pod template rolls the Deployment exactly when the image changed.
+image_id_patch() { # <Deployment> <built image>
+  printf '  - target: {kind: Deployment, name: %s}\n    patch: |\n      - {op: add, path: /spec/template/metadata/annotations, value: {infrahq.com/image-id: "%s"}}\n' \
+    "$1" "$(docker image inspect -f '{{.Id}}' "$2")"
+}
 mkdir -p "$state_dir/hub" "$state_dir/spoke"
 cat >"$state_dir/hub/kustomization.yaml" <<YAML
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -155,6 +161,7 @@ resources:
 images:
 $(image_entry ghcr.io/infrahq/infra-operator "$operator_img")
 patches:
+$(image_id_patch infra-operator "$operator_img")
   - target: {kind: Service, name: infra-operator-public}
     patch: |
       - {op: replace, path: /spec/type, value: NodePort}
@@ -191,6 +198,7 @@ components:
 images:
 $(image_entry ghcr.io/infrahq/infra-connector "$connector_img")
 patches:
+$(image_id_patch infra-connector "$connector_img")
   - target: {kind: ConfigMap, name: infra-connector}
     patch: |
       - op: replace
