@@ -8,6 +8,13 @@
 const bootstrapPrefix = 'infra-bootstrap';
 const bootstrapPattern = /^infra-bootstrap\.([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)\.([A-Za-z0-9_-]{43})$/;
 
+/**
+ * Where a spoke keeps the bootstrap credential until the connector has exchanged it: a
+ * Secret, never the connector's ConfigMap, handed to the connector as INFRA_BOOTSTRAP_TOKEN
+ * (config/connector/deployment.yaml).
+ */
+export const bootstrapSecret = { name: 'infra-connector-bootstrap', key: 'token' } as const;
+
 export function formatBootstrapToken(destination: string, secret: string): string {
   return `${bootstrapPrefix}.${destination}.${secret}`;
 }

@@ -280,7 +280,7 @@ describe('infra users, groups, destinations, providers', () => {
     ]);
   });
 
-  it('adds a destination: asks for a bootstrap credential and prints it with the Helm values that install the connector', async () => {
+  it('adds a destination: asks for a bootstrap credential and prints it, the Secret that holds it and the Helm values that install the connector', async () => {
     const bootstrap = {
       kind: 'DestinationBootstrap',
       destination: 'staging',
@@ -292,7 +292,8 @@ describe('infra users, groups, destinations, providers', () => {
     expect(f.requests).toEqual([{ method: 'POST', path: `${api}/destinations/staging/bootstrap`, body: { expiresIn: '2h' }, contentType: undefined }]);
     const printed = f.out.join('\n');
     expect(printed).toContain(`good once, until 2026-01-01T01:00:00Z:\n\n  ${bootstrap.bootstrapToken}\n`);
-    expect(printed).toContain(`      bootstrapToken: ${bootstrap.bootstrapToken}`);
+    expect(printed).toContain(`$ kubectl -n infra-system create secret generic infra-connector-bootstrap --from-literal=token=${bootstrap.bootstrapToken}\n`);
+    expect(printed).not.toContain('bootstrapToken:');
     expect(printed).toContain('      destination: staging');
     await f.run('destinations', 'add', 'staging', '-o', 'json');
     expect(JSON.parse(f.out.at(-1)!)).toEqual(bootstrap);

@@ -67,7 +67,16 @@ export const connectorConfigSchema = z
         caFile: z.string().min(1).optional().describe("PEM CA for that URL's serving certificate when it is not the spoke kubeconfig's CA"),
       })
       .prefault({}),
-    listen: z.object({ metrics: listenAddress.default('0.0.0.0:8080') }).prefault({}),
+    listen: z
+      .object({
+        metrics: listenAddress.default('0.0.0.0:8080'),
+        secureMetrics: listenAddress
+          .optional()
+          .describe(
+            'host:port of the HTTPS /metrics for scrapers with a bearer token allowed to get /metrics (TokenReview + SubjectAccessReview); off when absent (config/ sets 0.0.0.0:8444)',
+          ),
+      })
+      .prefault({}),
     /**
      * Of several replicas, the one holding the Lease (in `namespace` of the spoke) syncs RBAC
      * and heartbeats the Destination; every replica serves the proxy. The defaults let a
@@ -116,6 +125,7 @@ const settings: Record<string, Setting> = {
   'api-server-url': { path: 'apiServer.url', env: 'INFRA_API_SERVER_URL' },
   'api-server-ca-file': { path: 'apiServer.caFile', env: 'INFRA_API_SERVER_CA_FILE' },
   'listen-metrics': { path: 'listen.metrics', env: 'INFRA_LISTEN_METRICS' },
+  'listen-secure-metrics': { path: 'listen.secureMetrics', env: 'INFRA_LISTEN_SECURE_METRICS' },
   'leader-identity': { path: 'leaderElection.identity', env: 'POD_NAME' },
   'log-level': { path: 'logLevel', env: 'LOG_LEVEL' },
 };

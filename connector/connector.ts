@@ -5,6 +5,7 @@
 // writes the bindings and heartbeats (docs/adr/0022-connector-ha.md).
 import { once } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
@@ -29,6 +30,8 @@ import { Informer, type ListPage } from '../lib/controller/informer.ts';
 import { LeaderElector } from '../lib/leaderelection.ts';
 import type { Logger } from '../lib/log.ts';
 import { close, healthServer, listen, splitAddress } from '../lib/serve.ts';
+import { listenSecureMetrics } from '../lib/secure-metrics.ts';
+import { RestClient } from '../lib/rest.ts';
 import { ServingCertRenewer } from '../lib/serving-renewer.ts';
 import type { ConnectorConfig } from './config.ts';
 import { JwksCache } from './proxy/jwks.ts';
@@ -77,6 +80,7 @@ export class Connector {
   private proxy: ProxyServer | undefined;
   private renewer: ServingCertRenewer | undefined;
   private metricsServer: HttpServer | undefined;
+  private secureMetrics: HttpsServer | undefined;
   private proxyAddress: AddressInfo | undefined;
   private started = false;
 
@@ -190,6 +194,12 @@ export class Connector {
       ),
       config.listen.metrics,
     );
+    this.secureMetrics = await listenSecureMetrics(config.listen.secureMetrics, {
+      registry: this.registry,
+      api: new RestClient(this.spokeConfig),
+      logger: this.logger,
+      dnsNames: [`infra-connector-metrics.${config.namespace}.svc`, 'localhost'],
+    });
     // Readiness waits for the spoke's informers only: the hub may be down, and the proxy
     // and the bindings already in place keep working. The hub's Grants are listed
     // meanwhile; nothing is reconciled before both are (rbacSync). A standby keeps the
@@ -268,7 +278,7 @@ export class Connector {
     await this.proxy?.close();
     const { namespaces, clusterRoles, clusterRoleBindings, roleBindings } = this.spoke;
     await Promise.all([this.grants, namespaces, clusterRoles, clusterRoleBindings, roleBindings].map((i) => i.stop()));
-    if (this.metricsServer) await close(this.metricsServer);
+    await Promise.all([this.metricsServer, this.secureMetrics].filter((s) => s !== undefined).map((s) => close(s)));
   }
 
   /** The leader's work, until the signal aborts: heartbeat the Destination and keep the bindings. */

@@ -84,12 +84,13 @@ describe('infra destinations add', () => {
   let spokeNamespace: string;
   let bootstrap: Bootstrap;
 
-  it('makes the Destination and its connector account, and prints a bootstrap credential and the Helm values that install the connector', async () => {
+  it('makes the Destination and its connector account, and prints a bootstrap credential, the Secret to keep it in and the Helm values that install the connector', async () => {
     const printed = await cli(['destinations', 'add', destination, '--expires-in', '10m']);
     expect(printed.code, printed.stderr).toBe(0);
     const token = /^\s+(infra-bootstrap\.\S+)$/m.exec(printed.stdout)?.[1];
     expect(token, printed.stdout).toMatch(new RegExp(`^infra-bootstrap\\.${destination}\\.`));
-    expect(printed.stdout).toContain(`bootstrapToken: ${token}`);
+    expect(printed.stdout).toContain(`create secret generic infra-connector-bootstrap --from-literal=token=${token}`);
+    expect(printed.stdout).not.toContain('bootstrapToken:');
     expect(printed.stdout).toContain(`destination: ${destination}`);
     expect(printed.stdout).toContain(`issuer: ${infra.operator.publicURL}`);
     expect(printed.stdout).toContain('helm install infra charts/infra');

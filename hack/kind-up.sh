@@ -76,6 +76,10 @@ node_image_flag=()
 # The kind config: what this host and the image source need, nothing else.
 networking=()
 kubeadm_patches=()
+kubeadm_patch() { # <lines of one more kubeadm config document>
+  ((${#kubeadm_patches[@]} == 0)) || kubeadm_patches+=("---")
+  kubeadm_patches+=("$@")
+}
 containerd_patches=()
 case $images in
 public)
@@ -93,15 +97,18 @@ local)
   # node per cluster). etcd is the one hack/tools/etcd pins, tagged by its own version.
   networking=("  disableDefaultCNI: true" "  podSubnet: 10.244.0.0/16")
   etcd_tag=$(sed -n 's#^require go.etcd.io/etcd/server/v3 v\([0-9.]*\)$#\1-0#p' "$root/hack/tools/etcd/go.mod")
-  kubeadm_patches+=("kind: ClusterConfiguration" "etcd: {local: {imageTag: \"$etcd_tag\"}}")
+  kubeadm_patch "kind: ClusterConfiguration" "etcd: {local: {imageTag: \"$etcd_tag\"}}"
   ;;
 *)
   echo "kind-up: INFRA_IMAGES=$images is not one of auto, public, local" >&2
   exit 2
   ;;
 esac
+# kubeadm's defaults (4 min for the control plane, 1 min per API call) fail a first start
+# on a host whose cores other work keeps busy; waiting longer costs nothing elsewhere.
+kubeadm_patch "kind: InitConfiguration" "timeouts: {controlPlaneComponentHealthCheck: 10m0s, kubernetesAPICall: 5m0s}"
 # Kubernetes >= 1.35's kubelet refuses cgroup v1 unless told otherwise.
-[[ -f /sys/fs/cgroup/cgroup.controllers ]] || kubeadm_patches+=("---" "kind: KubeletConfiguration" "failCgroupV1: false")
+[[ -f /sys/fs/cgroup/cgroup.controllers ]] || kubeadm_patch "kind: KubeletConfiguration" "failCgroupV1: false"
 # Without CAP_SYS_RESOURCE (hack/docker-engine.sh) nothing in the node may lower an
 # oom_score_adj: containerd keeps pods at or above its own instead of failing them.
 if (($((0x$(awk '/^CapBnd/ {print $2}' /proc/self/status) >> 24 & 1)) == 0)); then
@@ -139,6 +146,12 @@ phase "loading the Infra images into the clusters" "check that docker images lis
 image_entry() { # <name in config/> <built image>
   printf '  - name: %s\n    newName: %s\n    newTag: %s\n' "$1" "${2%:*}" "${2##*:}"
 }
+# The tag stays :dev across rebuilds, so a rerun would leave pods on the old image: the
+# image's ID in the pod template rolls the Deployment exactly when the image changed.
+image_id_patch() { # <Deployment> <built image>
+  printf '  - target: {kind: Deployment, name: %s}\n    patch: |\n      - {op: add, path: /spec/template/metadata/annotations, value: {infrahq.com/image-id: "%s"}}\n' \
+    "$1" "$(docker image inspect -f '{{.Id}}' "$2")"
+}
 mkdir -p "$state_dir/hub" "$state_dir/spoke"
 cat >"$state_dir/hub/kustomization.yaml" <<YAML
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -148,6 +161,7 @@ resources:
 images:
 $(image_entry ghcr.io/infrahq/infra-operator "$operator_img")
 patches:
+$(image_id_patch infra-operator "$operator_img")
   - target: {kind: Service, name: infra-operator-public}
     patch: |
       - {op: replace, path: /spec/type, value: NodePort}
@@ -184,6 +198,7 @@ components:
 images:
 $(image_entry ghcr.io/infrahq/infra-connector "$connector_img")
 patches:
+$(image_id_patch infra-connector "$connector_img")
   - target: {kind: ConfigMap, name: infra-connector}
     patch: |
       - op: replace
@@ -191,7 +206,6 @@ patches:
         value: |
           destination: $destination
           namespace: $namespace
-          bootstrapToken: $bootstrap_token
           issuer: https://$hub_ip:30444
           issuerCAFile: /etc/infra/hub/issuer-ca.crt
           proxy:
@@ -202,6 +216,9 @@ YAML
 phase "installing config/spoke into $spoke" "look at: kubectl --kubeconfig $state_dir/$spoke.kubeconfig -n $namespace describe pods, and the connector's log"
 spokectl create namespace $namespace --dry-run=client -o yaml | spokectl apply -f - >/dev/null
 spokectl -n $namespace create secret generic infra-connector-hub --from-file=issuer-ca.crt="$state_dir/operator-ca.crt" \
+  --dry-run=client -o yaml | spokectl apply -f - >/dev/null
+# The bootstrap credential in its Secret, as `infra destinations add` prints it.
+spokectl -n $namespace create secret generic infra-connector-bootstrap --from-file=token=<(printf %s "$bootstrap_token") \
   --dry-run=client -o yaml | spokectl apply -f - >/dev/null
 spokectl apply --server-side -k "$state_dir/spoke"
 spokectl -n $namespace rollout status deployment/infra-connector --timeout=180s

@@ -22,6 +22,11 @@ export const operatorConfigSchema = z
         public: listenAddress.default('0.0.0.0:8443'),
         aggregated: listenAddress.default('0.0.0.0:9443'),
         metrics: listenAddress.default('0.0.0.0:8080'),
+        secureMetrics: listenAddress
+          .optional()
+          .describe(
+            'host:port of the HTTPS /metrics for scrapers with a bearer token allowed to get /metrics (TokenReview + SubjectAccessReview); off when absent (config/ sets 0.0.0.0:8444)',
+          ),
       })
       .prefault({}),
     apiService: z
@@ -138,6 +143,7 @@ const settings: Record<string, Setting> = {
   'listen-public': { path: 'listen.public', env: 'INFRA_LISTEN_PUBLIC' },
   'listen-aggregated': { path: 'listen.aggregated', env: 'INFRA_LISTEN_AGGREGATED' },
   'listen-metrics': { path: 'listen.metrics', env: 'INFRA_LISTEN_METRICS' },
+  'listen-secure-metrics': { path: 'listen.secureMetrics', env: 'INFRA_LISTEN_SECURE_METRICS' },
   'leader-identity': { path: 'leaderElection.identity', env: 'POD_NAME' },
   'bootstrap-admins': { path: 'bootstrapAdmins', env: 'INFRA_BOOTSTRAP_ADMINS', list: true },
   'log-level': { path: 'logLevel', env: 'LOG_LEVEL' },

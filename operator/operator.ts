@@ -2,6 +2,7 @@
 // key rotation and APIService registration on the leader only.
 import { once } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { CoreV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
@@ -18,6 +19,8 @@ import { LeaderElector } from '../lib/leaderelection.ts';
 import type { Logger } from '../lib/log.ts';
 import type { CertificateAuthority, PemPair } from '../lib/pki.ts';
 import { close, healthServer, listen } from '../lib/serve.ts';
+import { listenSecureMetrics } from '../lib/secure-metrics.ts';
+import { RestClient } from '../lib/rest.ts';
 import type { Identity } from './access.ts';
 import type { TokenIssuer } from './authapi/deps.ts';
 import { ConnectorIdentities, hubAddress } from './connector-identity.ts';
@@ -68,6 +71,7 @@ export class Operator {
   private readonly timers: NodeJS.Timeout[] = [];
   private doors: Doors | undefined;
   private metricsServer: HttpServer | undefined;
+  private secureMetrics: HttpsServer | undefined;
   private trust: FrontProxyTrust | undefined;
   private serving: PemPair | undefined;
   private servingCA: CertificateAuthority | undefined;
@@ -194,6 +198,12 @@ export class Operator {
       ),
       config.listen.metrics,
     );
+    this.secureMetrics = await listenSecureMetrics(config.listen.secureMetrics, {
+      registry: this.registry,
+      api: new RestClient(this.kubeConfig),
+      logger,
+      dnsNames: [`infra-operator-metrics.${config.namespace}.svc`, 'localhost'],
+    });
     await this.hub.start();
     await this.keys.ensure();
     this.keys.start({ rotate: () => this.elector?.isLeader ?? true });
@@ -292,7 +302,7 @@ export class Operator {
     await this.elector?.stop();
     this.keys.stop();
     await this.notifications.stop();
-    await Promise.all([this.doors?.public, this.doors?.aggregated, this.metricsServer].filter((s) => s !== undefined).map((s) => close(s)));
+    await Promise.all([this.doors?.public, this.doors?.aggregated, this.metricsServer, this.secureMetrics].filter((s) => s !== undefined).map((s) => close(s)));
     await this.hub.stop();
   }
 

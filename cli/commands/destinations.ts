@@ -3,7 +3,7 @@
 // credential that installs the connector; `remove` revokes that identity.
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { bootstrapPath, type Bootstrap, type BootstrapRequest } from '../../api/connector-bootstrap.ts';
+import { bootstrapPath, bootstrapSecret, type Bootstrap, type BootstrapRequest } from '../../api/connector-bootstrap.ts';
 import type { Destination } from '../../api/v1alpha1/types.ts';
 import type { Io } from '../io.ts';
 import { outputOption, render, table, type Format } from '../output.ts';
@@ -76,15 +76,17 @@ export async function addDestination(io: Io, name: string, options: { expiresIn:
     hub: { enabled: false },
     spoke: { enabled: true },
     namespace: { create: false },
-    connector: { config: { destination: name, issuer: server, bootstrapToken: bootstrap.bootstrapToken } },
+    connector: { config: { destination: name, issuer: server } },
   };
+  const namespace = 'infra-system';
   io.out(
     [
       `Destination ${name} is ready for its connector. Its bootstrap credential, good once, until ${bootstrap.expiresAt}:`,
       '',
       `  ${bootstrap.bootstrapToken}`,
       '',
-      `Install the connector in the ${name} cluster with these Helm values in ${name}-connector.yaml (add connector.config.proxy.url, where users reach it):`,
+      `Install the connector in the ${name} cluster: the credential goes in the Secret ${bootstrapSecret.name}, the Helm values in ${name}-connector.yaml`,
+      '(add connector.config.proxy.url, where users reach it):',
       '',
       stringify(values, { lineWidth: 0 })
         .trimEnd()
@@ -92,10 +94,13 @@ export async function addDestination(io: Io, name: string, options: { expiresIn:
         .map((line) => `  ${line}`)
         .join('\n'),
       '',
-      `  $ helm install infra charts/infra -n infra-system --create-namespace -f ${name}-connector.yaml`,
+      `  $ kubectl create namespace ${namespace}`,
+      `  $ kubectl -n ${namespace} create secret generic ${bootstrapSecret.name} --from-literal=${bootstrapSecret.key}=${bootstrap.bootstrapToken}`,
+      `  $ helm install infra charts/infra -n ${namespace} -f ${name}-connector.yaml`,
       '',
-      'or with config/spoke, the same settings in the connector config (docs/connector.md). The connector exchanges the',
-      'credential for its own hub identity and renews that itself; run this again if the credential expires unused.',
+      'or with config/spoke: the same Secret, and the settings in the connector config (docs/connector.md). The connector exchanges the',
+      'credential for its own hub identity and renews that itself; if the credential expires unused, run this again, replace the Secret',
+      `and restart the connector (kubectl -n ${namespace} rollout restart deployment/infra-connector).`,
     ].join('\n'),
   );
 }

@@ -13,6 +13,8 @@ export interface HttpsOptions {
   body?: unknown;
   /** The client's own address, e.g. 127.0.0.2: another source on loopback. */
   localAddress?: string;
+  /** Skip verifying the server's certificate, as a scraper does with a listener's self-issued one. */
+  skipVerify?: boolean;
 }
 
 export interface HttpsResponse {
@@ -36,6 +38,7 @@ export function https(url: string, options: HttpsOptions = {}): Promise<HttpsRes
         headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers },
         timeout: 10_000,
         ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+        ...(options.skipVerify ? { rejectUnauthorized: false } : {}),
       },
       (res) => {
         let text = '';
