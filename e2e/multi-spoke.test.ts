@@ -53,19 +53,12 @@ const grant = (user: string, role: string, resource: string) => ({
   metadata: { name: uniqueName('grant') },
   spec: { user, role, resource },
 });
+/** A jsonpath over every binding Infra owns in a spoke, cluster-wide and in every namespace. */
+const infraBindings = (kubectl: (args: string[]) => Promise<string>, jsonpath: string) =>
+  kubectl(['get', 'clusterrolebindings,rolebindings', '-A', '-l', 'app.kubernetes.io/managed-by=infra', '-o', `jsonpath=${jsonpath}`]);
 /** Who Infra's bindings in a spoke name, every binding Infra owns there. */
-async function boundSubjects(kubectl: (args: string[]) => Promise<string>): Promise<string[]> {
-  const out = await kubectl([
-    'get',
-    'clusterrolebindings,rolebindings',
-    '-A',
-    '-l',
-    'app.kubernetes.io/managed-by=infra',
-    '-o',
-    'jsonpath={.items[*].subjects[*].name}',
-  ]);
-  return out.split(' ').filter(Boolean);
-}
+const boundSubjects = async (kubectl: (args: string[]) => Promise<string>) =>
+  (await infraBindings(kubectl, '{.items[*].subjects[*].name}')).split(' ').filter(Boolean);
 const kubectlA = (args: string[]) => kubectlOk('spoke', args);
 const destinationStatus = async (name: string) =>
   JSON.parse(await kubectlOk('hub', ['get', 'destination', name, '-o', 'jsonpath={.status}'])) as { connected?: boolean; conditions?: unknown[] };
@@ -191,32 +184,15 @@ describe('two spokes and a third gone, under one hub and one operator', () => {
   });
 
   it('deleting Destination B leaves A untouched', async () => {
-    const bindingsInA = await kubectlA([
-      'get',
-      'clusterrolebindings,rolebindings',
-      '-A',
-      '-l',
-      'app.kubernetes.io/managed-by=infra',
-      '-o',
-      'jsonpath={.items[*].metadata.resourceVersion}',
-    ]);
+    const bindingVersionsInA = () => infraBindings(kubectlA, '{.items[*].metadata.resourceVersion}');
+    const bindingsInA = await bindingVersionsInA();
     await kubectlOk('hub', ['delete', 'destination', b]);
     await eventually(async () => expect((await kubectl('hub', ['get', 'destination', b])).code).not.toBe(0));
     // A's connector heartbeats on, and its bindings are the same objects, unchanged.
     const seen = await kubectlOk('hub', ['get', 'destination', a, '-o', 'jsonpath={.status.lastSeenAt}']);
     await eventually(async () => expect(await kubectlOk('hub', ['get', 'destination', a, '-o', 'jsonpath={.status.lastSeenAt}'])).not.toBe(seen), 45_000);
     expect((await destinationStatus(a)).connected).toBe(true);
-    expect(
-      await kubectlA([
-        'get',
-        'clusterrolebindings,rolebindings',
-        '-A',
-        '-l',
-        'app.kubernetes.io/managed-by=infra',
-        '-o',
-        'jsonpath={.items[*].metadata.resourceVersion}',
-      ]),
-    ).toBe(bindingsInA);
+    expect(await bindingVersionsInA()).toBe(bindingsInA);
     const forA = await infra.token(carol, password, a);
     const pods = await runCommand('kubectl', ['--kubeconfig', await infra.proxyKubeconfig(forA), 'get', 'pods', '-n', shared]);
     expect(pods.stderr).toContain(`No resources found in ${shared} namespace.`);
