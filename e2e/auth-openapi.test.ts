@@ -12,7 +12,7 @@ import { kinds, type Kind } from '../api/auth/v1alpha1/types.ts';
 import { aggregatedKinds } from '../operator/authapi/creates.ts';
 import { runCommand } from '../hack/local-infra/command.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
-import { cluster, kubectl, kubectlOk, listenAddressFor, serviceForHostPort, uniqueName, userKubeconfigFile } from '../test/cluster.ts';
+import { cluster, grantObject, kubectl, kubectlOk, listenAddressFor, serviceForHostPort, uniqueName, userKubeconfigFile } from '../test/cluster.ts';
 import { testDirectory } from '../test/temporary.ts';
 import { kubernetesPython } from '../test/python-kubernetes.ts';
 
@@ -39,12 +39,7 @@ beforeAll(async () => {
   await serviceForHostPort('hub', ns, 'infra-operator', operator.aggregatedPort);
   const objects = [
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination }, spec: { kind: 'kubernetes' } },
-    {
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Grant',
-      metadata: { name: `${oncall}-view` },
-      spec: { group: `hub:${oncall}`, role: 'view', resource: destination },
-    },
+    grantObject(`${oncall}-view`, { group: `hub:${oncall}`, role: 'view', resource: destination }),
   ];
   await kubectlOk('hub', ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
   // The aggregator fetches an APIService's OpenAPI once it is Available; explain needs it merged.

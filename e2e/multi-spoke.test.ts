@@ -17,7 +17,7 @@ import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually, startConnector, type RunningConnector } from '../hack/local-infra/programs.ts';
 import { createProxyIdentity } from '../hack/local-infra/proxy-identity.ts';
 import { heartbeatTimeoutMs } from '../operator/controllers/destination.ts';
-import { cluster, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, grantObject, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
 import { infraCLI, newUserHome, userKubectl, type UserHome } from '../test/user-shell.ts';
 
 const namespace = uniqueName('infra');
@@ -47,12 +47,7 @@ const kubectlB = async (args: string[], input?: string) => {
   if (result.code !== 0) throw new Error(`kubectl (spoke B) ${args.join(' ')}: ${result.stderr}`);
   return result.stdout;
 };
-const grant = (user: string, role: string, resource: string) => ({
-  apiVersion: 'infrahq.com/v1alpha1',
-  kind: 'Grant',
-  metadata: { name: uniqueName('grant') },
-  spec: { user, role, resource },
-});
+const grant = (user: string, role: string, resource: string) => grantObject(uniqueName('grant'), { user, role, resource });
 /** A jsonpath over every binding Infra owns in a spoke, cluster-wide and in every namespace. */
 const infraBindings = (kubectl: (args: string[]) => Promise<string>, jsonpath: string) =>
   kubectl(['get', 'clusterrolebindings,rolebindings', '-A', '-l', 'app.kubernetes.io/managed-by=infra', '-o', `jsonpath=${jsonpath}`]);
@@ -105,11 +100,7 @@ beforeAll(async () => {
   await kubectlA(['create', 'namespace', namespaceC]);
   connectorC = await connectorFor(c, { kubeconfig: infra.connectorOptions.kubeconfig, namespace: namespaceC, proxyKubeconfig: infra.proxyIdentity.kubeconfig });
 
-  await kubectlOk('hub', ['apply', '-f', '-'], {
-    input: [grant(alice, 'view', `${a}.${shared}`), grant(alice, 'edit', `${b}.${shared}`), grant(carol, 'view', a), grant(dave, 'view', c)]
-      .map((g) => stringify(g))
-      .join('---\n'),
-  });
+  await applyHub([grant(alice, 'view', `${a}.${shared}`), grant(alice, 'edit', `${b}.${shared}`), grant(carol, 'view', a), grant(dave, 'view', c)]);
   await eventually(async () => {
     for (const name of [a, b, c]) expect((await destinationStatus(name)).connected).toBe(true);
   }, 60_000);
