@@ -16,7 +16,7 @@ import { userKubeconfig } from '../hack/controlplane/controlplane.ts';
 import { https, type HttpsResponse } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 import { hashPassword } from '../operator/credentials/passwords.ts';
-import { applyHub, cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, kubectl, kubectlOk, operatorServingCA, uniqueName } from '../test/cluster.ts';
 
 const api = '/apis/infrahq.com/v1alpha1';
 const namespace = uniqueName('infra');
@@ -118,10 +118,7 @@ beforeAll(async () => {
   ];
   await applyHub(objects);
   operator = await start();
-  operatorCA = Buffer.from(
-    await kubectlOk('hub', ['get', 'secret', '-n', namespace, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']),
-    'base64',
-  ).toString();
+  operatorCA = await operatorServingCA(namespace);
   for (const email of [alice, bob, olivia]) sessions[email] = await login(email);
 }, 120_000);
 

@@ -4,7 +4,7 @@
 // each hold one power; and the API server itself refuses the proxy identity system:masters.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyGrant, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
+import { applyGrant, grantCondition, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
 import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
 
@@ -18,15 +18,7 @@ const proxyIdentity = `system:serviceaccount:${installNamespace}:infra-connector
 const heartbeat = 45_000;
 let infra: Infra;
 
-async function synced(name: string): Promise<{ status: string; reason: string; message: string } | undefined> {
-  const conditions = JSON.parse((await kubectlOk('hub', ['get', 'grant', name, '-o', 'jsonpath={.status.conditions}'])) || '[]') as {
-    type: string;
-    status: string;
-    reason: string;
-    message: string;
-  }[];
-  return conditions.find((c) => c.type === 'Synced');
-}
+const synced = (name: string) => grantCondition(name, 'Synced');
 
 const roleBindingSubjects = async (namespace: string, name: string) => {
   const result = await kubectl('spoke', ['get', 'rolebinding', '-n', namespace, name, '-o', 'jsonpath={.subjects[*].name}']);

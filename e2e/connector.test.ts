@@ -3,7 +3,7 @@
 // through the verifying, impersonating proxy with tokens from the operator.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyGrant, applyHub, grantObject, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
+import { applyGrant, applyHub, grantCondition, grantObject, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
 import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
 
@@ -26,15 +26,7 @@ async function binding(args: string[]): Promise<Binding | undefined> {
   return result.code === 0 ? (JSON.parse(result.stdout) as Binding) : undefined;
 }
 
-async function syncedCondition(name: string): Promise<{ status: string; reason: string; message: string } | undefined> {
-  const conditions = JSON.parse((await kubectlOk('hub', ['get', 'grant', name, '-o', 'jsonpath={.status.conditions}'])) || '[]') as {
-    type: string;
-    status: string;
-    reason: string;
-    message: string;
-  }[];
-  return conditions.find((c) => c.type === 'Synced');
-}
+const syncedCondition = (name: string) => grantCondition(name, 'Synced');
 
 beforeAll(async () => {
   await kubectlOk('spoke', ['create', 'namespace', web]);

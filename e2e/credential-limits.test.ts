@@ -7,7 +7,7 @@ import { hashPassword } from '../operator/credentials/passwords.ts';
 import { userName } from '../operator/names.ts';
 import { https } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
-import { applyHub, cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, kubectl, kubectlOk, operatorServingCA, uniqueName } from '../test/cluster.ts';
 
 const authPath = '/apis/auth.infrahq.com/v1alpha1';
 const ns = uniqueName('infra');
@@ -62,7 +62,7 @@ beforeAll(async () => {
       accessKeys: { maxLifetime: '7d', maxPerUser: maxKeys },
     },
   });
-  operatorCA = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+  operatorCA = await operatorServingCA(ns);
   await kubectlOk('hub', ['create', 'secret', 'generic', 'limits-password', '-n', ns, `--from-literal=hash=${await hashPassword(password)}`]);
   const users = [carl, dana, long].map((u) => ({
     apiVersion: 'infrahq.com/v1alpha1',

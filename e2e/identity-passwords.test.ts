@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../api/v1alpha1/types.ts';
 import { hashPassword } from '../operator/credentials/passwords.ts';
-import { applyHub, cluster, grantObject, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, grantObject, kubectlOk, operatorServingCA, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 import { infraCLI as cli, newUserHome } from '../test/user-shell.ts';
@@ -64,7 +64,7 @@ beforeAll(async () => {
     namespace: ns,
     config: { bootstrapAdmins: [admin], logins: { maxFailures: 3, lockoutDuration: '1m' } },
   });
-  operatorCA = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+  operatorCA = await operatorServingCA(ns);
   await kubectlOk('hub', ['create', 'secret', 'generic', 'shared-password', '-n', ns, `--from-literal=hash=${await hashPassword(password)}`]);
   const users = [admin, carl, dana, erin].map((email) => {
     names[email] = uniqueName(email.split('-')[0]!);

@@ -8,7 +8,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { runCommand } from '../hack/local-infra/command.ts';
@@ -57,22 +57,6 @@ const boundSubjects = async (kubectl: (args: string[]) => Promise<string>) =>
 const kubectlA = (args: string[]) => kubectlOk('spoke', args);
 const destinationStatus = async (name: string) =>
   JSON.parse(await kubectlOk('hub', ['get', 'destination', name, '-o', 'jsonpath={.status}'])) as { connected?: boolean; conditions?: unknown[] };
-
-/** A kubeconfig pointing kubectl at a destination's proxy, with its CA from the Destination, and a bearer token. */
-async function proxyKubeconfig(destination: string, proxyURL: string, token: string): Promise<string> {
-  const caBundle = await kubectlOk('hub', ['get', 'destination', destination, '-o', 'jsonpath={.spec.caBundle}']);
-  const path = join(dir, `${destination}-${Math.random().toString(36).slice(2)}.kubeconfig`);
-  const config = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: destination, cluster: { server: proxyURL, 'certificate-authority-data': caBundle } }],
-    users: [{ name: 'user', user: { token } }],
-    contexts: [{ name: destination, context: { cluster: destination, user: 'user' } }],
-    'current-context': destination,
-  };
-  await writeFile(path, stringify(config), { mode: 0o600 });
-  return path;
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'infra-multi-spoke-'));
@@ -166,11 +150,11 @@ describe('two spokes and a third gone, under one hub and one operator', () => {
 
   it("a token for A is refused at B's proxy, and B's own token is not", async () => {
     const forA = await infra.token(alice, password, a);
-    const refused = await runCommand('kubectl', ['--kubeconfig', await proxyKubeconfig(b, connectorB.proxyURL, forA), 'get', 'pods', '-n', shared]);
+    const refused = await runCommand('kubectl', ['--kubeconfig', await infra.proxyKubeconfig(forA, connectorB.proxyURL, b), 'get', 'pods', '-n', shared]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/Unauthorized|must be logged in/);
     const forB = await infra.token(alice, password, b);
-    const allowed = await runCommand('kubectl', ['--kubeconfig', await proxyKubeconfig(b, connectorB.proxyURL, forB), 'get', 'pods', '-n', shared]);
+    const allowed = await runCommand('kubectl', ['--kubeconfig', await infra.proxyKubeconfig(forB, connectorB.proxyURL, b), 'get', 'pods', '-n', shared]);
     expect(allowed.stderr).toContain(`No resources found in ${shared} namespace.`);
   });
 

@@ -9,9 +9,9 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterCA } from '../hack/controlplane/controlplane.ts';
 import { hashPassword } from '../operator/credentials/passwords.ts';
-import { applyHub, cluster, grantObject, kubectl, kubectlOk, listenAddressFor, serviceForHostPort, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, grantObject, kubectl, kubectlOk, operatorServingCA, startAggregatedOperator, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';
-import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
+import { eventually, type RunningOperator } from '../hack/local-infra/programs.ts';
 
 const authPath = '/apis/auth.infrahq.com/v1alpha1';
 const ns = uniqueName('infra');
@@ -48,17 +48,8 @@ async function jwks(): Promise<JSONWebKeySet> {
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'infra-e2e-'));
-  await kubectlOk('hub', ['create', 'namespace', ns]);
-  await kubectlOk('hub', ['apply', '--server-side', '-f', join(import.meta.dirname, '..', 'config', 'rbac', 'auth-api-users.yaml')]);
-  operator = await startOperator({
-    kubeconfig: cluster('hub').adminKubeconfig,
-    namespace: ns,
-    aggregatedHost: listenAddressFor('hub'),
-    config: { apiService: { register: true }, bootstrapAdmins: [admin] },
-  });
-  // The aggregation layer reaches the operator through its Service.
-  await serviceForHostPort('hub', ns, 'infra-operator', operator.aggregatedPort);
-  operatorCA = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+  operator = await startAggregatedOperator(ns, { bootstrapAdmins: [admin] });
+  operatorCA = await operatorServingCA(ns);
 
   const passwordHash = await hashPassword(carlPassword);
   await kubectlOk('hub', ['create', 'secret', 'generic', 'carl-password', '-n', ns, `--from-literal=hash=${passwordHash}`]);

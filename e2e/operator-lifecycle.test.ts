@@ -3,7 +3,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../operator/credentials/passwords.ts';
-import { applyGrant, applyHub, cluster, grantObject, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyGrant, applyHub, cluster, grantObject, kubectlOk, operatorServingCA, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 
@@ -40,7 +40,7 @@ describe('signing key rotation', () => {
       config: { tokens: { lifetime: '30s', keyRotationInterval: '8s', clockSkew: '1s' } },
     });
     running.push(operator);
-    const ca = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+    const ca = await operatorServingCA(ns);
     const post = (kind: string, plural: string, spec: object, key?: string) =>
       https(`${operator.publicURL}/apis/auth.infrahq.com/v1alpha1/${plural}`, {
         ca,

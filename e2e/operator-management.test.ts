@@ -3,7 +3,7 @@
 // `infra`, bootstrap admins), and that every write is the hub's own, validation included.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../operator/credentials/passwords.ts';
-import { applyHub, cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, kubectl, kubectlOk, operatorServingCA, uniqueName } from '../test/cluster.ts';
 import { https, type HttpsOptions } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 
@@ -32,7 +32,7 @@ const grant = (spec: object, metadata: object = {}) => ({ apiVersion: 'infrahq.c
 beforeAll(async () => {
   await kubectlOk('hub', ['create', 'namespace', ns]);
   operator = await startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, config: { bootstrapAdmins: [admin] } });
-  operatorCA = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+  operatorCA = await operatorServingCA(ns);
   await kubectlOk('hub', ['create', 'secret', 'generic', 'passwords', '-n', ns, `--from-literal=hash=${await hashPassword(password)}`]);
   const users = [admin, viewer, nobody].map((email) => ({
     apiVersion: 'infrahq.com/v1alpha1',

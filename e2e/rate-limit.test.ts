@@ -4,7 +4,7 @@
 // loopback, so each source here is its own address (the client binds it).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../operator/credentials/passwords.ts';
-import { applyHub, cluster, grantObject, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, grantObject, kubectlOk, operatorServingCA, uniqueName } from '../test/cluster.ts';
 import { https, type HttpsResponse } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 
@@ -58,7 +58,7 @@ beforeAll(async () => {
   await kubectlOk('hub', ['create', 'namespace', ns]);
   // A slow refill, so nothing the test does refills a bucket it has emptied.
   operator = await startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, config: { rateLimit: { perSecond: 0.05, burst } } });
-  operatorCA = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+  operatorCA = await operatorServingCA(ns);
   await kubectlOk('hub', ['create', 'secret', 'generic', 'carl-password', '-n', ns, `--from-literal=hash=${await hashPassword(password)}`]);
   await applyHub([
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination }, spec: { kind: 'kubernetes' } },

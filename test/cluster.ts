@@ -10,6 +10,8 @@ import { userKubeconfig, type ClusterName, type ClusterState } from '../hack/con
 import { runCommand, type CommandResult } from '../hack/local-infra/command.ts';
 import { hostServiceObjects } from '../hack/local-infra/host-service.ts';
 import { startInfra, type Infra, type InfraOptions } from '../hack/local-infra/infra.ts';
+import { startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
+import { findCondition, type Condition } from '../lib/conditions.ts';
 import { providerSecretBinding } from '../operator/secret-refs.ts';
 import { testDirectory } from './temporary.ts';
 
@@ -76,6 +78,36 @@ export function applyHub(objects: readonly object[], flags: string[] = []): Prom
 /** Applies one Grant to the hub (grantObject). */
 export async function applyGrant(name: string, spec: GrantSpec): Promise<void> {
   await applyHub([grantObject(name, spec)]);
+}
+
+/** A Grant's condition of this type as the hub has it now (undefined before anyone wrote one). */
+export async function grantCondition(name: string, type: string): Promise<Condition | undefined> {
+  const conditions = JSON.parse((await kubectlOk('hub', ['get', 'grant', name, '-o', 'jsonpath={.status.conditions}'])) || '[]') as Condition[];
+  return findCondition(conditions, type);
+}
+
+/** The CA of the operator's public door in this namespace (PEM), from the Secret it made. */
+export async function operatorServingCA(namespace: string): Promise<string> {
+  const encoded = await kubectlOk('hub', ['get', 'secret', '-n', namespace, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']);
+  return Buffer.from(encoded, 'base64').toString();
+}
+
+/**
+ * An operator in a new namespace that registers the auth API's APIService and serves it
+ * behind a Service the hub's aggregation layer reaches, with the auth API's ClusterRoles
+ * (config/rbac/auth-api-users.yaml) applied.
+ */
+export async function startAggregatedOperator(namespace: string, config: Record<string, unknown> = {}): Promise<RunningOperator> {
+  await kubectlOk('hub', ['create', 'namespace', namespace]);
+  await kubectlOk('hub', ['apply', '--server-side', '-f', join(import.meta.dirname, '..', 'config', 'rbac', 'auth-api-users.yaml')]);
+  const operator = await startOperator({
+    kubeconfig: cluster('hub').adminKubeconfig,
+    namespace,
+    aggregatedHost: listenAddressFor('hub'),
+    config: { apiService: { register: true }, ...config },
+  });
+  await serviceForHostPort('hub', namespace, 'infra-operator', operator.aggregatedPort);
+  return operator;
 }
 
 /** Where a test process must listen to be reachable from the cluster's API server. */
