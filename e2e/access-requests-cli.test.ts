@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { AccessRequest } from '../api/v1alpha1/types.ts';
 import { userKubeconfig } from '../hack/controlplane/controlplane.ts';
@@ -18,7 +18,8 @@ import type { CommandResult } from '../hack/local-infra/command.ts';
 import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
 import { genericPayloadVersion } from '../operator/requests/notifications/payloads.ts';
-import { cluster, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
+import { viewAccessPolicy } from '../test/access-requests.ts';
 import { infraCLI, newUserHome, userKubectl, type UserHome } from '../test/user-shell.ts';
 
 const operatorNamespace = uniqueName('infra');
@@ -132,21 +133,7 @@ beforeAll(async () => {
     operatorNamespace,
     `--from-literal=url=http://127.0.0.1:${port}/hooks/${uniqueName('token')}`,
   ]);
-  const accessPolicy = {
-    apiVersion: 'infrahq.com/v1alpha1',
-    kind: 'AccessPolicy',
-    metadata: { name: policy },
-    spec: {
-      resources: [destination, `${destination}.*`],
-      roles: ['view'],
-      requesters: { users: [requester] },
-      maxDuration: '1h',
-      requireReason: true,
-      approvers: { users: [approver] },
-      approvalsRequired: 1,
-    },
-  };
-  await kubectlOk('hub', ['apply', '-f', '-'], { input: stringify(accessPolicy) });
+  await applyHub([viewAccessPolicy(policy, destination, { requesters: [requester], approvers: [approver] })]);
   // The connector has registered its roles, so requests can be checked against them.
   await eventually(async () => expect(await kubectlOk('hub', ['get', 'destination', destination, '-o', 'jsonpath={.status.roles}'])).toContain('view'), 30_000);
   caFile = join(dir, 'operator-ca.crt');

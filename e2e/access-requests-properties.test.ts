@@ -10,14 +10,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessRequest, Grant } from '../api/v1alpha1/types.ts';
 import { userKubeconfig } from '../hack/controlplane/controlplane.ts';
 import { https, type HttpsResponse } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 import { hashPassword } from '../operator/credentials/passwords.ts';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, kubectl, kubectlOk, operatorServingCA, uniqueName } from '../test/cluster.ts';
 
 const api = '/apis/infrahq.com/v1alpha1';
 const namespace = uniqueName('infra');
@@ -117,12 +116,9 @@ beforeAll(async () => {
       spec: { resources: [`${destination}.*`], roles: ['edit'], requesters: { groups: [oncall] }, maxDuration: '1h', autoApprove: { groups: [oncall] } },
     },
   ];
-  await kubectlOk('hub', ['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
+  await applyHub(objects);
   operator = await start();
-  operatorCA = Buffer.from(
-    await kubectlOk('hub', ['get', 'secret', '-n', namespace, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']),
-    'base64',
-  ).toString();
+  operatorCA = await operatorServingCA(namespace);
   for (const email of [alice, bob, olivia]) sessions[email] = await login(email);
 }, 120_000);
 

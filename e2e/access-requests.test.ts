@@ -14,7 +14,8 @@ import { userKubeconfig } from '../hack/controlplane/controlplane.ts';
 import { https, type HttpsResponse } from '../hack/local-infra/https.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
-import { cluster, kubectl, kubectlOk, uniqueName, userKubeconfigFile } from '../test/cluster.ts';
+import { applyGrant, applyHub, cluster, kubectl, kubectlOk, uniqueName, userKubeconfigFile } from '../test/cluster.ts';
+import { viewAccessPolicy } from '../test/access-requests.ts';
 
 const api = '/apis/infrahq.com/v1alpha1';
 const namespace = uniqueName('infra');
@@ -94,21 +95,7 @@ beforeAll(async () => {
     operatorConfig: { bootstrapAdmins: [root] },
   });
   for (const email of [alice, bob, carol, root]) await infra.addUser(email, password);
-  const accessPolicy = {
-    apiVersion: 'infrahq.com/v1alpha1',
-    kind: 'AccessPolicy',
-    metadata: { name: policy },
-    spec: {
-      resources: [destination, `${destination}.*`],
-      roles: ['view'],
-      requesters: { users: [alice, bob] },
-      maxDuration: '1h',
-      requireReason: true,
-      approvers: { users: [bob, carol] },
-      approvalsRequired: 1,
-    },
-  };
-  await kubectlOk('hub', ['apply', '-f', '-'], { input: stringify(accessPolicy) });
+  await applyHub([viewAccessPolicy(policy, destination, { requesters: [alice, bob], approvers: [bob, carol] })]);
   // The connector has registered its roles, so requests can be checked against them.
   await eventually(async () => expect(await kubectlOk('hub', ['get', 'destination', destination, '-o', 'jsonpath={.status.roles}'])).toContain('view'), 30_000);
   for (const email of [alice, bob, carol, root]) {
@@ -283,14 +270,7 @@ describe('refusals', () => {
 
   it('refuses a request for access the requester already has', async () => {
     const grantName = uniqueName('alice-view');
-    await kubectlOk('hub', ['apply', '-f', '-'], {
-      input: stringify({
-        apiVersion: 'infrahq.com/v1alpha1',
-        kind: 'Grant',
-        metadata: { name: grantName },
-        spec: { user: alice, role: 'view', resource: destination },
-      }),
-    });
+    await applyGrant(grantName, { user: alice, role: 'view', resource: destination });
     try {
       await eventually(async () =>
         refused(

@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { installHubAPI } from '../hack/controlplane/crds.ts';
-import { hostServiceObjects, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { grantObject, hostServiceObjects, kubectlOk, manifest, uniqueName } from '../test/cluster.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 
 const ns = uniqueName('infra');
@@ -47,14 +47,9 @@ beforeAll(async () => {
   const objects = [
     ...hostServiceObjects(ns, 'infra-operator', operator.aggregatedPort, hostAddress),
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination }, spec: { kind: 'kubernetes' } },
-    {
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Grant',
-      metadata: { name: `${oncall}-view` },
-      spec: { group: `hub:${oncall}`, role: 'view', resource: destination },
-    },
+    grantObject(`${oncall}-view`, { group: `hub:${oncall}`, role: 'view', resource: destination }),
   ];
-  await kubectl(['apply', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
+  await kubectl(['apply', '-f', '-'], manifest(objects));
 }, 120_000);
 
 afterAll(async () => {

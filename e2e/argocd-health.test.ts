@@ -5,11 +5,10 @@
 // config/argocd/testdata, where hack/argocd-health.test.ts checks them on every run.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateHealth, type Health } from '../hack/argocd-health.ts';
 import { hashPassword } from '../operator/credentials/passwords.ts';
-import { cluster, createProviderSecret, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, createProviderSecret, grantObject, kubectl, kubectlOk, oidcProviderObject, uniqueName } from '../test/cluster.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { startOIDCProvider, type TestOP } from '../test/oidc-provider.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
@@ -77,14 +76,13 @@ beforeAll(async () => {
     await createProviderSecret(operatorNamespace, { name, provider, issuer, clientSecret: op.client.secret });
   }
   await kubectlOk('hub', ['create', 'secret', 'generic', 'pw', '-n', operatorNamespace, `--from-literal=hash=${await hashPassword('a long enough password')}`]);
-  const grant = (name: string, spec: object) => ({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name }, spec });
   const objects = [
-    grant(names.grantBound, { user: 'ann@example.com', role: 'view', resource: destination }),
-    grant(names.grantWaiting, { user: 'ann@example.com', role: 'view', resource: names.destinationNever }),
-    grant(names.grantNowhere, { user: 'ann@example.com', role: 'view', resource: names.destinationMissing }),
-    grant(names.grantExpired, { user: 'ann@example.com', role: 'view', resource: destination, expiresAt: '2020-01-01T00:00:00Z' }),
-    grant(names.grantNoRole, { user: 'ann@example.com', role: 'no-such-role', resource: destination }),
-    grant(names.grantNoNamespace, { user: 'ann@example.com', role: 'view', resource: `${destination}.not-yet` }),
+    grantObject(names.grantBound, { user: 'ann@example.com', role: 'view', resource: destination }),
+    grantObject(names.grantWaiting, { user: 'ann@example.com', role: 'view', resource: names.destinationNever }),
+    grantObject(names.grantNowhere, { user: 'ann@example.com', role: 'view', resource: names.destinationMissing }),
+    grantObject(names.grantExpired, { user: 'ann@example.com', role: 'view', resource: destination, expiresAt: '2020-01-01T00:00:00Z' }),
+    grantObject(names.grantNoRole, { user: 'ann@example.com', role: 'no-such-role', resource: destination }),
+    grantObject(names.grantNoNamespace, { user: 'ann@example.com', role: 'view', resource: `${destination}.not-yet` }),
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: names.destinationNever }, spec: { kind: 'kubernetes' } },
     {
       apiVersion: 'infrahq.com/v1alpha1',
@@ -99,20 +97,10 @@ beforeAll(async () => {
       spec: { email: `${names.userMissingSecret}@example.com`, passwordSecretRef: { name: 'no-such-secret', key: 'hash' } },
     },
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: names.group }, spec: { members: [`${names.userPassword}@example.com`] } },
-    {
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Provider',
-      metadata: { name: names.providerReady },
-      spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: 'idp-ready', key: 'clientSecret' } },
-    },
-    {
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Provider',
-      metadata: { name: names.providerUnreachable },
-      spec: { kind: 'oidc', issuer: unreachableIssuer, clientID: 'infra', clientSecretRef: { name: 'idp-down', key: 'clientSecret' } },
-    },
+    oidcProviderObject(names.providerReady, { issuer: op.issuer, clientID: op.client.id, secretName: 'idp-ready' }),
+    oidcProviderObject(names.providerUnreachable, { issuer: unreachableIssuer, clientID: 'infra', secretName: 'idp-down' }),
   ];
-  await kubectlOk('hub', ['apply', '--server-side', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
+  await applyHub(objects, ['--server-side']);
 }, 120_000);
 
 afterAll(async () => {

@@ -5,12 +5,11 @@
 // for the same request (same auditID, which the proxy sends as Audit-ID) records the
 // impersonated user. No token, password or session key is in any of them.
 import { decodeJwt } from 'jose';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialIDKey, issuedCredentialIDAnnotation, type AuditEvent } from '../lib/audit.ts';
 import { auditEventsIn, credentialOf, issuingChain, readAuditLog, requestsWithToken, sameRequest } from '../test/audit-trail.ts';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
-import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import { cluster, grantObject, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
+import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
 
 const spokeAuditLog = cluster('spoke').files.auditLog;
@@ -32,16 +31,9 @@ describe.skipIf(cluster('spoke').hostAddress !== undefined)('the audit trail, in
       throw new Error('the spoke has no audit log: the local control plane must start with auditLog (a `make dev` started before it had one: restart it)');
     }
     await kubectlOk('spoke', ['create', 'namespace', web]);
-    infra = await startInfra({ hubKubeconfig: cluster('hub').adminKubeconfig, spokeKubeconfig: cluster('spoke').adminKubeconfig, namespace, destination });
-    await infra.addUser(alice, password);
-    await kubectlOk('hub', ['apply', '-f', '-'], {
-      input: stringify({
-        apiVersion: 'infrahq.com/v1alpha1',
-        kind: 'Grant',
-        metadata: { name: grantName },
-        spec: { user: alice, role: 'view', resource: `${destination}.${web}` },
-      }),
-    });
+    infra = await startTestInfra({ namespace, destination }, { [alice]: password }, [
+      grantObject(grantName, { user: alice, role: 'view', resource: `${destination}.${web}` }),
+    ]);
     token = await eventually(() => infra.token(alice, password));
     jti = decodeJwt(token).jti!;
   }, 120_000);

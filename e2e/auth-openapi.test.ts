@@ -11,8 +11,8 @@ import { authOpenAPI, openAPIV3GroupVersionPath, requestMeta } from '../api/auth
 import { kinds, type Kind } from '../api/auth/v1alpha1/types.ts';
 import { aggregatedKinds } from '../operator/authapi/creates.ts';
 import { runCommand } from '../hack/local-infra/command.ts';
-import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
-import { cluster, kubectl, kubectlOk, listenAddressFor, serviceForHostPort, uniqueName, userKubeconfigFile } from '../test/cluster.ts';
+import { eventually, type RunningOperator } from '../hack/local-infra/programs.ts';
+import { grantObject, kubectl, kubectlOk, startAggregatedOperator, uniqueName, userKubeconfigFile } from '../test/cluster.ts';
 import { testDirectory } from '../test/temporary.ts';
 import { kubernetesPython } from '../test/python-kubernetes.ts';
 
@@ -28,23 +28,10 @@ const tokenRequest = (spec: object, extra: object = {}) =>
   JSON.stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', metadata: { name: 'mine' }, spec, ...extra });
 
 beforeAll(async () => {
-  await kubectlOk('hub', ['create', 'namespace', ns]);
-  await kubectlOk('hub', ['apply', '--server-side', '-f', join(import.meta.dirname, '..', 'config', 'rbac', 'auth-api-users.yaml')]);
-  operator = await startOperator({
-    kubeconfig: cluster('hub').adminKubeconfig,
-    namespace: ns,
-    aggregatedHost: listenAddressFor('hub'),
-    config: { apiService: { register: true } },
-  });
-  await serviceForHostPort('hub', ns, 'infra-operator', operator.aggregatedPort);
+  operator = await startAggregatedOperator(ns);
   const objects = [
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination }, spec: { kind: 'kubernetes' } },
-    {
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Grant',
-      metadata: { name: `${oncall}-view` },
-      spec: { group: `hub:${oncall}`, role: 'view', resource: destination },
-    },
+    grantObject(`${oncall}-view`, { group: `hub:${oncall}`, role: 'view', resource: destination }),
   ];
   await kubectlOk('hub', ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
   // The aggregator fetches an APIService's OpenAPI once it is Available; explain needs it merged.

@@ -8,16 +8,16 @@ import { copyFile, mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installHint } from '../cli/kubeconfig.ts';
 import { findOnPath } from '../cli/self.ts';
 import { executablePath, hostPlatform } from '../hack/executable.ts';
 import { runCommand, type CommandResult } from '../hack/local-infra/command.ts';
-import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
 import { packCli } from '../hack/npm-package.ts';
-import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { grantObject, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 const host = hostPlatform();
@@ -78,24 +78,14 @@ beforeAll(async () => {
   await symlink(await realpath(kubectl), join(kubectlDir, 'kubectl'));
 
   await kubectlOk('spoke', ['create', 'namespace', namespace]);
-  infra = await startInfra({
-    hubKubeconfig: cluster('hub').adminKubeconfig,
-    spokeKubeconfig: cluster('spoke').adminKubeconfig,
-    namespace: uniqueName('infra'),
-    destination,
+  infra = await startTestInfra(
     // As make dev runs it: the auth API through the hub's aggregation layer too.
-    aggregated: true,
-  });
+    { namespace: uniqueName('infra'), destination, aggregated: true },
+    { [email]: password },
+    [grantObject(uniqueName('ann-view'), { user: email, role: 'view', resource: `${destination}.${namespace}` })],
+  );
   caFile = join(dir, 'operator-ca.crt');
   await writeFile(caFile, infra.operatorCA);
-  await infra.addUser(email, password);
-  const grant = {
-    apiVersion: 'infrahq.com/v1alpha1',
-    kind: 'Grant',
-    metadata: { name: uniqueName('ann-view') },
-    spec: { user: email, role: 'view', resource: `${destination}.${namespace}` },
-  };
-  await kubectlOk('hub', ['apply', '-f', '-'], { input: stringify(grant) });
   await eventually(() => kubectlOk('spoke', ['get', 'rolebinding', '-n', namespace, 'infra:view']), 30_000);
   await eventually(async () => {
     expect(await kubectlOk('hub', ['get', 'destination', destination, '-o', 'jsonpath={.spec.url}'])).toBe(infra.connector.proxyURL);

@@ -7,12 +7,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { programBundle } from '../hack/build.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
-import { cluster, createProviderSecret, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, createProviderSecret, grantObject, kubectl, kubectlOk, oidcProviderObject, uniqueName } from '../test/cluster.ts';
 import { startOIDCProvider, type TestOP } from '../test/oidc-provider.ts';
 import { keys, openTerminal } from '../test/terminal.ts';
 import { infraCLI, newUserHome, type UserHome } from '../test/user-shell.ts';
@@ -54,21 +53,10 @@ beforeAll(async () => {
   caFile = join(dir, 'operator-ca.crt');
   await writeFile(caFile, infra.operatorCA);
   await infra.addUser(email, password);
-  const objects = [
-    {
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Grant',
-      metadata: { name: grantName },
-      spec: { user: email, role: 'view', resource: `${destination}.${namespace}` },
-    },
-    {
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Provider',
-      metadata: { name: provider },
-      spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: `${provider}-oidc`, key: 'clientSecret' } },
-    },
-  ];
-  await kubectlOk('hub', ['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
+  await applyHub([
+    grantObject(grantName, { user: email, role: 'view', resource: `${destination}.${namespace}` }),
+    oidcProviderObject(provider, { issuer: op.issuer, clientID: op.client.id, secretName: `${provider}-oidc` }),
+  ]);
   await eventually(async () => {
     expect(await kubectlOk('hub', ['get', 'provider', provider, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).toBe('True');
   }, 30_000);

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../hack/controlplane/controlplane.ts';
-import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { cluster, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';
-import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually, startOperator } from '../hack/local-infra/programs.ts';
 import { keyPin } from '../cli/pinning.ts';
 import { infraCLI, newUserHome, userKubectl, type UserHome } from '../test/user-shell.ts';
@@ -38,17 +38,12 @@ const kubectlAs = (args: string[], env: UserHome = home) => userKubectl(args, en
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'infra-cli-e2e-'));
   await kubectlOk('spoke', ['create', 'namespace', namespace]);
-  infra = await startInfra({
-    hubKubeconfig: cluster('hub').adminKubeconfig,
-    spokeKubeconfig: cluster('spoke').adminKubeconfig,
-    namespace: operatorNamespace,
-    destination,
-    operatorConfig: { bootstrapAdmins: [admin] },
-  });
+  infra = await startTestInfra(
+    { namespace: operatorNamespace, destination, operatorConfig: { bootstrapAdmins: [admin] } },
+    { [email]: password, [admin]: password },
+  );
   caFile = join(dir, 'operator-ca.crt');
   await writeFile(caFile, infra.operatorCA);
-  await infra.addUser(email, password);
-  await infra.addUser(admin, password);
   await eventually(async () => {
     expect(await kubectlOk('hub', ['get', 'destination', destination, '-o', 'jsonpath={.spec.url}'])).toBe(infra.connector.proxyURL);
   }, 30_000);

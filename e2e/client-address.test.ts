@@ -6,7 +6,7 @@
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../operator/credentials/passwords.ts';
-import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { cluster, kubectlOk, operatorServingCA, uniqueName } from '../test/cluster.ts';
 import { https, type HttpsResponse } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 
@@ -42,7 +42,7 @@ beforeAll(async () => {
     namespace: ns,
     config: { trustedProxies: [proxy], logins: { maxFailuresPerAddress, maxFailures: 50 } },
   });
-  operatorCA = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+  operatorCA = await operatorServingCA(ns);
   await kubectlOk('hub', ['create', 'secret', 'generic', 'carl-password', '-n', ns, `--from-literal=hash=${await hashPassword(password)}`]);
   await kubectlOk('hub', ['apply', '-f', '-'], {
     input: stringify({

@@ -4,10 +4,9 @@
 // Real hub, spoke, operator and connector.
 import { X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
-import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import { grantObject, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
+import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
 
 const namespace = uniqueName('infra');
@@ -33,22 +32,9 @@ async function presented(): Promise<X509Certificate> {
 }
 
 beforeAll(async () => {
-  infra = await startInfra({
-    hubKubeconfig: cluster('hub').adminKubeconfig,
-    spokeKubeconfig: cluster('spoke').adminKubeconfig,
-    namespace,
-    destination,
-    proxyCertificateLifetime: '6s',
-  });
-  await infra.addUser(alice, password);
-  await kubectlOk('hub', ['apply', '-f', '-'], {
-    input: stringify({
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Grant',
-      metadata: { name: grantName },
-      spec: { user: alice, role: 'view', resource: destination },
-    }),
-  });
+  infra = await startTestInfra({ namespace, destination, proxyCertificateLifetime: '6s' }, { [alice]: password }, [
+    grantObject(grantName, { user: alice, role: 'view', resource: destination }),
+  ]);
 }, 120_000);
 
 afterAll(async () => {

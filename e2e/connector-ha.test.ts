@@ -5,18 +5,17 @@
 // Real hub, spoke, operator, connectors and kubectl; short leases, as the config allows.
 import { CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type V1RoleBinding } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resources } from '../api/v1alpha1/types.ts';
 import { expectedBindings, fixtureGrants, runLabel } from '../bench/grant-fixture.ts';
 import { boundedLoad, sumByController, waitSettled } from '../bench/harness.ts';
 import { hasExactly, SpokeRoleBindings } from '../bench/spoke-bindings.ts';
 import { managedByLabel, managedByValue } from '../connector/rbac/desired.ts';
-import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually, startConnector, type RunningConnector } from '../hack/local-infra/programs.ts';
 import { Informer } from '../lib/controller/informer.ts';
 import { loadKubeConfig, statusCode } from '../lib/kube.ts';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { cluster, grantObject, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
 
 const namespace = uniqueName('infra');
 const destination = uniqueName('ha');
@@ -62,24 +61,9 @@ async function theLeader(connectors: RunningConnector[]): Promise<RunningConnect
 }
 
 beforeAll(async () => {
-  infra = await startInfra({
-    hubKubeconfig: cluster('hub').adminKubeconfig,
-    spokeKubeconfig: cluster('spoke').adminKubeconfig,
-    namespace,
-    destination,
-    connectors: 2,
-    connectorLeaderElection: leaderElection,
-    logLevel: 'info',
-  });
-  await infra.addUser(alice, password);
-  await kubectlOk('hub', ['apply', '-f', '-'], {
-    input: stringify({
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Grant',
-      metadata: { name: grantName },
-      spec: { user: alice, role: 'view', resource: destination },
-    }),
-  });
+  infra = await startTestInfra({ namespace, destination, connectors: 2, connectorLeaderElection: leaderElection, logLevel: 'info' }, { [alice]: password }, [
+    grantObject(grantName, { user: alice, role: 'view', resource: destination }),
+  ]);
 }, 120_000);
 
 afterAll(async () => {

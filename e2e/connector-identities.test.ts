@@ -3,10 +3,9 @@
 // allows them; the RBAC sync identity and the proxy identity of config/connector/rbac.yaml
 // each hold one power; and the API server itself refuses the proxy identity system:masters.
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
-import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import { applyGrant, grantCondition, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
+import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
 
 const destination = uniqueName('guarded');
@@ -19,18 +18,7 @@ const proxyIdentity = `system:serviceaccount:${installNamespace}:infra-connector
 const heartbeat = 45_000;
 let infra: Infra;
 
-const grant = (name: string, spec: object) => ({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name }, spec });
-const applyHub = (objects: object[]) => kubectlOk('hub', ['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
-
-async function synced(name: string): Promise<{ status: string; reason: string; message: string } | undefined> {
-  const conditions = JSON.parse((await kubectlOk('hub', ['get', 'grant', name, '-o', 'jsonpath={.status.conditions}'])) || '[]') as {
-    type: string;
-    status: string;
-    reason: string;
-    message: string;
-  }[];
-  return conditions.find((c) => c.type === 'Synced');
-}
+const synced = (name: string) => grantCondition(name, 'Synced');
 
 const roleBindingSubjects = async (namespace: string, name: string) => {
   const result = await kubectl('spoke', ['get', 'rolebinding', '-n', namespace, name, '-o', 'jsonpath={.subjects[*].name}']);
@@ -38,13 +26,7 @@ const roleBindingSubjects = async (namespace: string, name: string) => {
 };
 
 beforeAll(async () => {
-  infra = await startInfra({
-    hubKubeconfig: cluster('hub').adminKubeconfig,
-    spokeKubeconfig: cluster('spoke').adminKubeconfig,
-    namespace: uniqueName('infra'),
-    destination,
-  });
-  await infra.addUser(alice, password);
+  infra = await startTestInfra({ namespace: uniqueName('infra'), destination }, { [alice]: password });
 }, 120_000);
 
 afterAll(async () => {
@@ -54,7 +36,7 @@ afterAll(async () => {
 describe('Grants on the namespaces that hold the connector and the cluster', () => {
   it('does not bind a Grant on <dest>.kube-system, says why, and binds it once the Destination allows kube-system', async () => {
     const name = uniqueName('ks-view');
-    await applyHub([grant(name, { user: alice, role: 'view', resource: `${destination}.kube-system` })]);
+    await applyGrant(name, { user: alice, role: 'view', resource: `${destination}.kube-system` });
     await eventually(async () => {
       const condition = await synced(name);
       expect(condition).toMatchObject({ status: 'False', reason: 'ProtectedNamespace' });
@@ -76,7 +58,7 @@ describe('Grants on the namespaces that hold the connector and the cluster', () 
   it("does not bind a Grant on the connector's own namespace", async () => {
     const name = uniqueName('own-edit');
     const own = infra.connectorOptions.namespace;
-    await applyHub([grant(name, { user: alice, role: 'edit', resource: `${destination}.${own}` })]);
+    await applyGrant(name, { user: alice, role: 'edit', resource: `${destination}.${own}` });
     await eventually(async () => expect(await synced(name)).toMatchObject({ status: 'False', reason: 'ProtectedNamespace' }));
     expect(await roleBindingSubjects(own, 'infra:edit')).toBeUndefined();
     await kubectlOk('hub', ['delete', 'grant', name]);
@@ -159,7 +141,7 @@ describe("the API server's constrained impersonation, as the proxy identity", ()
     const web = uniqueName('web');
     await kubectlOk('spoke', ['create', 'namespace', web]);
     const name = uniqueName('alice-view');
-    await applyHub([grant(name, { user: alice, role: 'view', resource: `${destination}.${web}` })]);
+    await applyGrant(name, { user: alice, role: 'view', resource: `${destination}.${web}` });
     const kubeconfig = await infra.proxyKubeconfig(await infra.token(alice, password));
     await eventually(async () => {
       const secret = await kubectl('spoke', ['create', 'secret', 'generic', 'probe', '-n', web, '--dry-run=server'], { kubeconfig });

@@ -5,11 +5,10 @@
 // keeps registering and reporting Synced under the policy, and the operator's identity,
 // an admin and a GitOps tool are not affected by it.
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, grantObject, kubectl, kubectlOk, manifest, startTestInfra, uniqueName } from '../test/cluster.ts';
 import { addDestination } from '../hack/local-infra/destinations.ts';
-import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
@@ -25,13 +24,7 @@ let infra: Infra;
 /** Connector A's hub kubeconfig, with the token its connector holds. */
 let asA: string;
 
-const grant = (name: string, resource: string) => ({
-  apiVersion: 'infrahq.com/v1alpha1',
-  kind: 'Grant',
-  metadata: { name },
-  spec: { user: alice, role: 'view', resource },
-});
-const applyHub = (objects: object[]) => kubectlOk('hub', ['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
+const grant = (name: string, resource: string) => grantObject(name, { user: alice, role: 'view', resource });
 /** kubectl patch as connector A (its real token), or as whoever `--as` names (through the admin). */
 function patch(kind: string, name: string, body: string, options: { subresource?: 'status'; as?: string } = {}) {
   const args = ['patch', kind, name, '--type', 'merge', '-p', body, ...(options.subresource ? ['--subresource', options.subresource] : [])];
@@ -45,7 +38,7 @@ function patch(kind: string, name: string, body: string, options: { subresource?
  */
 function writeGrantStatus(name: string, options: { as?: string } = {}) {
   const args = ['apply', '--server-side', '--subresource=status', '--field-manager=isolation-test', '--force-conflicts', '-f', '-'];
-  const input = stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name }, status: { observedGeneration: 1 } });
+  const input = manifest([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name }, status: { observedGeneration: 1 } }]);
   return options.as ? kubectl('hub', [...args, '--as', options.as], { input }) : kubectl('hub', args, { kubeconfig: asA, input });
 }
 
@@ -56,12 +49,7 @@ function ruleForGrantStatus(name: string, owner: string) {
 }
 
 beforeAll(async () => {
-  infra = await startInfra({
-    hubKubeconfig: cluster('hub').adminKubeconfig,
-    spokeKubeconfig: cluster('spoke').adminKubeconfig,
-    namespace,
-    destination: a,
-  });
+  infra = await startTestInfra({ namespace, destination: a });
   asA = await infra.connectorHubKubeconfig();
   // B's identity and Destination, as `infra destinations add` makes them; no connector runs for it.
   await addDestination(cluster('hub').adminKubeconfig, namespace, b);
@@ -150,7 +138,7 @@ describe('connector A, even if the hub RBAC let it write every Grant and Destina
   it('may not change, create or delete any Grant, its own included', async () => {
     const own = await patch('grant', grantOfA, JSON.stringify({ spec: { role: 'cluster-admin' } }));
     expect(own.stderr).toContain(`it may not update Grant ${grantOfA}`);
-    const created = await kubectl('hub', ['create', '-f', '-'], { kubeconfig: asA, input: stringify(grant(uniqueName('made-by-a'), a)) });
+    const created = await kubectl('hub', ['create', '-f', '-'], { kubeconfig: asA, input: manifest([grant(uniqueName('made-by-a'), a)]) });
     expect(created.stderr).toContain(rule('write the status of its own Grants, never a Grant itself'));
     const deleted = await kubectl('hub', ['delete', 'grant', grantOfB], { kubeconfig: asA });
     expect(deleted.stderr).toContain(`it may not delete Grant ${grantOfB}`);

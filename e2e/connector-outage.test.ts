@@ -3,11 +3,10 @@
 // without a restart. This suite runs its own control plane, because it takes the hub down.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { installHubAPI } from '../hack/controlplane/crds.ts';
-import { uniqueName } from '../test/cluster.ts';
+import { grantObject, manifest, uniqueName } from '../test/cluster.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
 
@@ -37,8 +36,7 @@ async function kubectl(
   }
 }
 
-const grant = (name: string, resource: string) =>
-  stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name }, spec: { user: bob, role: 'view', resource } });
+const grant = (name: string, resource: string) => manifest([grantObject(name, { user: bob, role: 'view', resource })]);
 const bindings = async () =>
   (
     await kubectl('spoke', [

@@ -2,10 +2,9 @@
 // and real kubectl: Grants become bindings in the spoke, and users reach the spoke
 // through the verifying, impersonating proxy with tokens from the operator.
 import { spawn } from 'node:child_process';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
-import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import { applyGrant, applyHub, grantCondition, grantObject, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
+import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
 
 const destination = uniqueName('prod');
@@ -15,9 +14,6 @@ const password = 'a long enough password';
 // An identity provider's group, named after its Provider as Grants and spoke bindings name it.
 const webdevs = `okta:${uniqueName('WebDev')}`;
 let infra: Infra;
-
-const grant = (name: string, spec: object) => ({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name }, spec });
-const applyHub = (objects: object[]) => kubectlOk('hub', ['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
 
 interface Binding {
   metadata: { labels?: Record<string, string> };
@@ -30,25 +26,11 @@ async function binding(args: string[]): Promise<Binding | undefined> {
   return result.code === 0 ? (JSON.parse(result.stdout) as Binding) : undefined;
 }
 
-async function syncedCondition(name: string): Promise<{ status: string; reason: string; message: string } | undefined> {
-  const conditions = JSON.parse((await kubectlOk('hub', ['get', 'grant', name, '-o', 'jsonpath={.status.conditions}'])) || '[]') as {
-    type: string;
-    status: string;
-    reason: string;
-    message: string;
-  }[];
-  return conditions.find((c) => c.type === 'Synced');
-}
+const syncedCondition = (name: string) => grantCondition(name, 'Synced');
 
 beforeAll(async () => {
   await kubectlOk('spoke', ['create', 'namespace', web]);
-  infra = await startInfra({
-    hubKubeconfig: cluster('hub').adminKubeconfig,
-    spokeKubeconfig: cluster('spoke').adminKubeconfig,
-    namespace: uniqueName('infra'),
-    destination,
-  });
-  await infra.addUser(alice, password);
+  infra = await startTestInfra({ namespace: uniqueName('infra'), destination }, { [alice]: password });
 }, 120_000);
 
 afterAll(async () => {
@@ -108,7 +90,7 @@ describe('registration', () => {
 describe('RBAC sync', () => {
   it('creates a ClusterRoleBinding for a cluster-wide Grant, reports Synced, and removes it when the Grant goes', async () => {
     const name = uniqueName('alice-view');
-    await applyHub([grant(name, { user: alice, role: 'view', resource: destination })]);
+    await applyGrant(name, { user: alice, role: 'view', resource: destination });
     await eventually(async () => {
       const crb = await binding(['clusterrolebinding', 'infra:view']);
       expect(crb?.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('infra');
@@ -122,7 +104,7 @@ describe('RBAC sync', () => {
 
   it('binds a namespace Grant with a RoleBinding, and a group as a Group subject', async () => {
     const name = uniqueName('webdev-edit');
-    await applyHub([grant(name, { group: webdevs, role: 'edit', resource: `${destination}.${web}` })]);
+    await applyGrant(name, { group: webdevs, role: 'edit', resource: `${destination}.${web}` });
     await eventually(async () => {
       const rb = await binding(['rolebinding', '-n', web, 'infra:edit']);
       expect(rb?.subjects).toEqual([{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: webdevs }]);
@@ -133,7 +115,7 @@ describe('RBAC sync', () => {
   it('leaves alone a binding someone else made for the same role', async () => {
     await kubectlOk('spoke', ['create', 'rolebinding', 'team-edit', '-n', web, '--clusterrole=edit', '--group=team']);
     const name = uniqueName('more-edit');
-    await applyHub([grant(name, { user: alice, role: 'edit', resource: `${destination}.${web}` })]);
+    await applyGrant(name, { user: alice, role: 'edit', resource: `${destination}.${web}` });
     await eventually(async () => {
       const rb = await binding(['rolebinding', '-n', web, 'infra:edit']);
       expect(rb?.subjects?.map((s) => s.name).sort()).toEqual([alice, webdevs].sort());
@@ -146,7 +128,7 @@ describe('RBAC sync', () => {
   it('binds a namespace created after its Grant at once, and says why until then', async () => {
     const later = uniqueName('later');
     const name = uniqueName('later-view');
-    await applyHub([grant(name, { user: alice, role: 'view', resource: `${destination}.${later}` })]);
+    await applyGrant(name, { user: alice, role: 'view', resource: `${destination}.${later}` });
     await eventually(async () => expect(await syncedCondition(name)).toMatchObject({ status: 'False', reason: 'NamespaceNotFound' }));
     await kubectlOk('spoke', ['create', 'namespace', later]);
     const created = Date.now();
@@ -156,7 +138,7 @@ describe('RBAC sync', () => {
 
   it('reports a role the destination does not have', async () => {
     const name = uniqueName('ghost-role');
-    await applyHub([grant(name, { user: alice, role: 'no-such-role', resource: destination })]);
+    await applyGrant(name, { user: alice, role: 'no-such-role', resource: destination });
     await eventually(async () => {
       const synced = await syncedCondition(name);
       expect(synced).toMatchObject({ status: 'False', reason: 'RoleNotFound' });
@@ -167,7 +149,7 @@ describe('RBAC sync', () => {
   it("moves a subject to the new binding before removing it from the old one when a Grant's role changes", async () => {
     const name = uniqueName('carol-role');
     const carol = `${uniqueName('carol')}@example.com`;
-    await applyHub([grant(name, { user: carol, role: 'view', resource: `${destination}.${web}` })]);
+    await applyGrant(name, { user: carol, role: 'view', resource: `${destination}.${web}` });
     const holders = async () => {
       const result = await kubectl('spoke', [
         'get',
@@ -185,7 +167,7 @@ describe('RBAC sync', () => {
         .map((entry) => entry.split('=')[0]!);
     };
     await eventually(async () => expect(await holders()).toEqual(['view']));
-    await applyHub([grant(name, { user: carol, role: 'admin', resource: `${destination}.${web}` })]);
+    await applyGrant(name, { user: carol, role: 'admin', resource: `${destination}.${web}` });
     const seen: string[][] = [];
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
@@ -225,7 +207,7 @@ describe('the proxy', () => {
   const viewName = uniqueName('alice-web-view');
 
   beforeAll(async () => {
-    await applyHub([grant(viewName, { user: alice, role: 'view', resource: `${destination}.${web}` })]);
+    await applyGrant(viewName, { user: alice, role: 'view', resource: `${destination}.${web}` });
     await eventually(async () => expect(await syncedCondition(viewName)).toMatchObject({ status: 'True' }));
     kubeconfig = await infra.proxyKubeconfig(await infra.token(alice, password));
   });
@@ -278,7 +260,7 @@ describe('the proxy', () => {
     const elsewhere = uniqueName('elsewhere');
     await applyHub([
       { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: elsewhere }, spec: { kind: 'kubernetes' } },
-      grant(uniqueName('alice-elsewhere'), { user: alice, role: 'cluster-admin', resource: elsewhere }),
+      grantObject(uniqueName('alice-elsewhere'), { user: alice, role: 'cluster-admin', resource: elsewhere }),
     ]);
     const otherAudience = await eventually(() => infra.token(alice, password, elsewhere));
     const forged = (await infra.token(alice, password)).replace(/\.[^.]+$/, '.AAAA');

@@ -2,13 +2,12 @@
 // the real hub: per-user caps, the access-key lifetime, who may mint keys, garbage
 // collection of expired credential Secrets, and names too long for a label value.
 import type { V1Secret } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../operator/credentials/passwords.ts';
 import { userName } from '../operator/names.ts';
 import { https } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, kubectl, kubectlOk, operatorServingCA, uniqueName } from '../test/cluster.ts';
 
 const authPath = '/apis/auth.infrahq.com/v1alpha1';
 const ns = uniqueName('infra');
@@ -63,7 +62,7 @@ beforeAll(async () => {
       accessKeys: { maxLifetime: '7d', maxPerUser: maxKeys },
     },
   });
-  operatorCA = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+  operatorCA = await operatorServingCA(ns);
   await kubectlOk('hub', ['create', 'secret', 'generic', 'limits-password', '-n', ns, `--from-literal=hash=${await hashPassword(password)}`]);
   const users = [carl, dana, long].map((u) => ({
     apiVersion: 'infrahq.com/v1alpha1',
@@ -71,7 +70,7 @@ beforeAll(async () => {
     metadata: { name: u.name },
     spec: { email: u.email, passwordSecretRef: { name: 'limits-password', key: 'hash' } },
   }));
-  await kubectlOk('hub', ['apply', '-f', '-'], { input: users.map((o) => stringify(o)).join('---\n') });
+  await applyHub(users);
   await eventually(async () => expect((await call('Login', 'logins', { email: carl.email, password })).status).toBe(201), 30_000);
 }, 120_000);
 

@@ -25,7 +25,7 @@ import { parseKeySet, serializeKeySet } from '../operator/signing/keyset.ts';
 import { keySetDataKey, signingKeysSecret } from '../operator/signing/store.ts';
 import { credentialIDKey, jtiCredentialID } from '../lib/audit.ts';
 import { auditEventsIn, issuingChain, readAuditLog, requestsWithToken } from '../test/audit-trail.ts';
-import { uniqueName } from '../test/cluster.ts';
+import { grantObject, manifest, uniqueName } from '../test/cluster.ts';
 import { infraCLI, newUserHome, userKubectl, type UserHome } from '../test/user-shell.ts';
 
 const run = promisify(execFile);
@@ -66,7 +66,6 @@ async function kubectlOk(cluster: 'hub' | 'spoke', args: string[], input = ''): 
 }
 
 const cli = (args: string[], input = '', env: UserHome = home) => infraCLI(args, env, input);
-const grant = (name: string, spec: Record<string, string>) => stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name }, spec });
 const userGrant = uniqueName('alice-web');
 const teamGrant = uniqueName('team-api');
 
@@ -145,12 +144,12 @@ beforeAll(async () => {
   await kubectlOk(
     'hub',
     ['apply', '-f', '-'],
-    [
-      stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: team }, spec: { members: [alice] } }),
-      grant(userGrant, { user: alice, role: 'view', resource: `${destination}.${web}` }),
-      grant(teamGrant, { group: team, role: 'view', resource: `${destination}.${api}` }),
-      grant(uniqueName('alice-elsewhere'), { user: alice, role: 'view', resource: otherDestination }),
-    ].join('---\n'),
+    manifest([
+      { apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: team }, spec: { members: [alice] } },
+      grantObject(userGrant, { user: alice, role: 'view', resource: `${destination}.${web}` }),
+      grantObject(teamGrant, { group: team, role: 'view', resource: `${destination}.${api}` }),
+      grantObject(uniqueName('alice-elsewhere'), { user: alice, role: 'view', resource: otherDestination }),
+    ]),
   );
   // An Infra admin switches the destination to Direct and configures its API server with
   // what the CLI prints, as docs/install.md says.

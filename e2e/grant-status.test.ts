@@ -2,14 +2,13 @@
 // real operator and connector: a Grant is Ready only once its destination's connector has
 // bound its current generation. With the connector stopped it stays not-Ready and names
 // the destination it waits for; kstatus and Argo CD's health check read it the same way.
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Grant } from '../api/v1alpha1/types.ts';
 import { evaluateHealth } from '../hack/argocd-health.ts';
-import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually, startConnector, type RunningConnector } from '../hack/local-infra/programs.ts';
 import { heartbeatTimeoutMs } from '../operator/controllers/destination.ts';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyGrant, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
 
 const destination = uniqueName('truth');
 const user = `${uniqueName('gail')}@example.com`;
@@ -18,9 +17,6 @@ const later = uniqueName('later');
 let infra: Infra;
 /** The connector started again after a stop; infra.stop() stops only the first one. */
 let restarted: RunningConnector | undefined;
-
-const applyGrant = (name: string, spec: Grant['spec']) =>
-  kubectlOk('hub', ['apply', '-f', '-'], { input: stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name }, spec }) });
 
 async function liveGrant(name: string): Promise<Grant> {
   return JSON.parse(await kubectlOk('hub', ['get', 'grant', name, '-o', 'json'])) as Grant;
@@ -52,12 +48,7 @@ async function expectBound(name: string, timeoutMs = 30_000): Promise<Grant> {
 }
 
 beforeAll(async () => {
-  infra = await startInfra({
-    hubKubeconfig: cluster('hub').adminKubeconfig,
-    spokeKubeconfig: cluster('spoke').adminKubeconfig,
-    namespace: uniqueName('infra'),
-    destination,
-  });
+  infra = await startTestInfra({ namespace: uniqueName('infra'), destination });
 }, 120_000);
 
 afterAll(async () => {

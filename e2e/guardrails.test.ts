@@ -3,11 +3,10 @@
 // lets the compliant object through. They are installed as a platform team would (the
 // component, rendered by kubectl kustomize), into this suite's namespace, and removed
 // after it, so no other suite's Grants meet them.
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kustomizeOverlay, type KubernetesObject } from '../hack/chart/kustomize.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
-import { kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { grantObject, kubectl, kubectlOk, manifest, uniqueName } from '../test/cluster.ts';
 
 const namespace = uniqueName('guardrails');
 const operator = `system:serviceaccount:${namespace}:infra-operator`;
@@ -16,17 +15,12 @@ const policyWriters = uniqueName('policy-writers');
 const hours = (n: number) => new Date(Date.now() + n * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const created: string[] = [];
 
-const apply = (objects: object[], as: string[] = []) => kubectl('hub', ['apply', '-f', '-', ...as], { input: objects.map((o) => stringify(o)).join('---\n') });
+const apply = (objects: object[], as: string[] = []) => kubectl('hub', ['apply', '-f', '-', ...as], { input: manifest(objects) });
 
 function grant(role: string, expiresAt?: string) {
   const name = uniqueName(`guard-${role}`);
   created.push(name);
-  return {
-    apiVersion: 'infrahq.com/v1alpha1',
-    kind: 'Grant',
-    metadata: { name },
-    spec: { user: 'alice@example.com', role, resource: 'production', ...(expiresAt ? { expiresAt } : {}) },
-  };
+  return grantObject(name, { user: 'alice@example.com', role, resource: 'production', ...(expiresAt ? { expiresAt } : {}) });
 }
 
 /** A cluster-admin Grant with no end, made before the guardrails were installed. */

@@ -9,12 +9,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../api/v1alpha1/types.ts';
 import { userName } from '../operator/names.ts';
 import { approveDevice, Browser, signIn, type Page } from '../test/browser.ts';
-import { cluster, createProviderSecret, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyGrant, applyHub, cluster, createProviderSecret, grantObject, kubectl, kubectlOk, oidcProviderObject, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { startOIDCProvider, type TestOP } from '../test/oidc-provider.ts';
@@ -127,33 +126,12 @@ beforeAll(async () => {
   await writeFile(caFile, infra.operatorCA);
   await createProviderSecret(operatorNamespace, { name: 'corp-oidc', provider, issuer: op.issuer, clientSecret: op.client.secret });
   await createProviderSecret(operatorNamespace, { name: 'other-oidc', provider: otherProvider, issuer: otherOP.issuer, clientSecret: otherOP.client.secret });
-  const objects = [
-    {
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Provider',
-      metadata: { name: provider },
-      spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: 'corp-oidc', key: 'clientSecret' } },
-    },
-    {
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Provider',
-      metadata: { name: otherProvider },
-      spec: { kind: 'oidc', issuer: otherOP.issuer, clientID: otherOP.client.id, clientSecretRef: { name: 'other-oidc', key: 'clientSecret' } },
-    },
-    {
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Grant',
-      metadata: { name: `${eng}-view-ns` },
-      spec: { group: fromProvider(eng), role: 'view', resource: `${destination}.${namespace}` },
-    },
-    {
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Grant',
-      metadata: { name: `${oncall}-view` },
-      spec: { group: fromProvider(oncall), role: 'view', resource: destination },
-    },
-  ];
-  await kubectlOk('hub', ['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
+  await applyHub([
+    oidcProviderObject(provider, { issuer: op.issuer, clientID: op.client.id, secretName: 'corp-oidc' }),
+    oidcProviderObject(otherProvider, { issuer: otherOP.issuer, clientID: otherOP.client.id, secretName: 'other-oidc' }),
+    grantObject(`${eng}-view-ns`, { group: fromProvider(eng), role: 'view', resource: `${destination}.${namespace}` }),
+    grantObject(`${oncall}-view`, { group: fromProvider(oncall), role: 'view', resource: destination }),
+  ]);
   await eventually(async () => expect(await providerCondition(provider, 'Ready', 'status')).toBe('True'), 30_000);
   await eventually(async () => expect(await providerCondition(otherProvider, 'Ready', 'status')).toBe('True'), 30_000);
   await eventually(
@@ -246,14 +224,7 @@ describe('logging in through an OpenID Provider', () => {
     expect((await cli(['list'], deeHome)).stdout).toContain(`${dee.email} has no access to any destination yet`);
     expect((await kubectlAs(['--context', `infra:${destination}.${namespace}`, 'get', 'pods', '-n', namespace], deeHome)).code).not.toBe(0);
 
-    await kubectlOk('hub', ['apply', '-f', '-'], {
-      input: stringify({
-        apiVersion: 'infrahq.com/v1alpha1',
-        kind: 'Grant',
-        metadata: { name: `${otherProvider}-${eng}-view` },
-        spec: { group: `${otherProvider}:${eng}`, role: 'view', resource: destination },
-      }),
-    });
+    await applyGrant(`${otherProvider}-${eng}-view`, { group: `${otherProvider}:${eng}`, role: 'view', resource: destination });
     const issued = await eventually(async () => {
       const answer = await tokenRequest(deeKey);
       expect(answer.status, answer.text).toBe(201);
@@ -307,14 +278,7 @@ describe('logging in through an OpenID Provider', () => {
   it("says plainly that a Provider's client secret is wrong", async () => {
     const name = `${provider}-wrong`;
     await createProviderSecret(operatorNamespace, { name: 'wrong-secret', provider: name, issuer: op.issuer, clientSecret: 'not-the-secret' });
-    await kubectlOk('hub', ['apply', '-f', '-'], {
-      input: stringify({
-        apiVersion: 'infrahq.com/v1alpha1',
-        kind: 'Provider',
-        metadata: { name },
-        spec: { kind: 'oidc', issuer: op.issuer, clientID: op.client.id, clientSecretRef: { name: 'wrong-secret', key: 'clientSecret' } },
-      }),
-    });
+    await applyHub([oidcProviderObject(name, { issuer: op.issuer, clientID: op.client.id, secretName: 'wrong-secret' })]);
     await eventually(async () => {
       expect(await providerCondition(name, 'Ready', 'status')).toBe('False');
       expect(await providerCondition(name, 'Ready', 'message')).toMatch(
@@ -330,14 +294,7 @@ describe('logging in through an OpenID Provider', () => {
   it("refuses a Provider pointed at another Provider's client secret, and never sends that secret to the issuer", async () => {
     const name = `${provider}-thief`;
     const thiefClient = `thief-${name}`;
-    await kubectlOk('hub', ['apply', '-f', '-'], {
-      input: stringify({
-        apiVersion: 'infrahq.com/v1alpha1',
-        kind: 'Provider',
-        metadata: { name },
-        spec: { kind: 'oidc', issuer: op.issuer, clientID: thiefClient, clientSecretRef: { name: 'corp-oidc', key: 'clientSecret' } },
-      }),
-    });
+    await applyHub([oidcProviderObject(name, { issuer: op.issuer, clientID: thiefClient, secretName: 'corp-oidc' })]);
     await eventually(async () => {
       expect(await providerCondition(name, 'ClientSecretFound', 'reason')).toBe('SecretNotAllowed');
       expect(await providerCondition(name, 'ClientSecretFound', 'message')).toContain(

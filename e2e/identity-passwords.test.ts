@@ -5,11 +5,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../api/v1alpha1/types.ts';
 import { hashPassword } from '../operator/credentials/passwords.ts';
-import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, grantObject, kubectlOk, operatorServingCA, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 import { infraCLI as cli, newUserHome } from '../test/user-shell.ts';
@@ -65,7 +64,7 @@ beforeAll(async () => {
     namespace: ns,
     config: { bootstrapAdmins: [admin], logins: { maxFailures: 3, lockoutDuration: '1m' } },
   });
-  operatorCA = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+  operatorCA = await operatorServingCA(ns);
   await kubectlOk('hub', ['create', 'secret', 'generic', 'shared-password', '-n', ns, `--from-literal=hash=${await hashPassword(password)}`]);
   const users = [admin, carl, dana, erin].map((email) => {
     names[email] = uniqueName(email.split('-')[0]!);
@@ -76,19 +75,14 @@ beforeAll(async () => {
       spec: { email, passwordSecretRef: { name: 'shared-password', key: 'hash' } },
     };
   });
-  const grants = [dana, erin].map((email) => ({
-    apiVersion: 'infrahq.com/v1alpha1',
-    kind: 'Grant',
-    metadata: { name: `${names[email]}-view` },
-    spec: { user: email, role: 'view', resource: destination },
-  }));
+  const grants = [dana, erin].map((email) => grantObject(`${names[email]}-view`, { user: email, role: 'view', resource: destination }));
   // No connector runs here: the url an admin may set is what puts the destination into kubeconfig.
   const objects = [
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination }, spec: { kind: 'kubernetes', url: 'https://127.0.0.1:1' } },
     ...users,
     ...grants,
   ];
-  await kubectlOk('hub', ['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
+  await applyHub(objects);
   await eventually(() => session(admin, password));
 }, 120_000);
 

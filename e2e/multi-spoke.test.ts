@@ -8,7 +8,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { runCommand } from '../hack/local-infra/command.ts';
@@ -17,7 +17,7 @@ import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually, startConnector, type RunningConnector } from '../hack/local-infra/programs.ts';
 import { createProxyIdentity } from '../hack/local-infra/proxy-identity.ts';
 import { heartbeatTimeoutMs } from '../operator/controllers/destination.ts';
-import { cluster, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, grantObject, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
 import { infraCLI, newUserHome, userKubectl, type UserHome } from '../test/user-shell.ts';
 
 const namespace = uniqueName('infra');
@@ -47,44 +47,16 @@ const kubectlB = async (args: string[], input?: string) => {
   if (result.code !== 0) throw new Error(`kubectl (spoke B) ${args.join(' ')}: ${result.stderr}`);
   return result.stdout;
 };
-const grant = (user: string, role: string, resource: string) => ({
-  apiVersion: 'infrahq.com/v1alpha1',
-  kind: 'Grant',
-  metadata: { name: uniqueName('grant') },
-  spec: { user, role, resource },
-});
+const grant = (user: string, role: string, resource: string) => grantObject(uniqueName('grant'), { user, role, resource });
+/** A jsonpath over every binding Infra owns in a spoke, cluster-wide and in every namespace. */
+const infraBindings = (kubectl: (args: string[]) => Promise<string>, jsonpath: string) =>
+  kubectl(['get', 'clusterrolebindings,rolebindings', '-A', '-l', 'app.kubernetes.io/managed-by=infra', '-o', `jsonpath=${jsonpath}`]);
 /** Who Infra's bindings in a spoke name, every binding Infra owns there. */
-async function boundSubjects(kubectl: (args: string[]) => Promise<string>): Promise<string[]> {
-  const out = await kubectl([
-    'get',
-    'clusterrolebindings,rolebindings',
-    '-A',
-    '-l',
-    'app.kubernetes.io/managed-by=infra',
-    '-o',
-    'jsonpath={.items[*].subjects[*].name}',
-  ]);
-  return out.split(' ').filter(Boolean);
-}
+const boundSubjects = async (kubectl: (args: string[]) => Promise<string>) =>
+  (await infraBindings(kubectl, '{.items[*].subjects[*].name}')).split(' ').filter(Boolean);
 const kubectlA = (args: string[]) => kubectlOk('spoke', args);
 const destinationStatus = async (name: string) =>
   JSON.parse(await kubectlOk('hub', ['get', 'destination', name, '-o', 'jsonpath={.status}'])) as { connected?: boolean; conditions?: unknown[] };
-
-/** A kubeconfig pointing kubectl at a destination's proxy, with its CA from the Destination, and a bearer token. */
-async function proxyKubeconfig(destination: string, proxyURL: string, token: string): Promise<string> {
-  const caBundle = await kubectlOk('hub', ['get', 'destination', destination, '-o', 'jsonpath={.spec.caBundle}']);
-  const path = join(dir, `${destination}-${Math.random().toString(36).slice(2)}.kubeconfig`);
-  const config = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: destination, cluster: { server: proxyURL, 'certificate-authority-data': caBundle } }],
-    users: [{ name: 'user', user: { token } }],
-    contexts: [{ name: destination, context: { cluster: destination, user: 'user' } }],
-    'current-context': destination,
-  };
-  await writeFile(path, stringify(config), { mode: 0o600 });
-  return path;
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'infra-multi-spoke-'));
@@ -112,11 +84,7 @@ beforeAll(async () => {
   await kubectlA(['create', 'namespace', namespaceC]);
   connectorC = await connectorFor(c, { kubeconfig: infra.connectorOptions.kubeconfig, namespace: namespaceC, proxyKubeconfig: infra.proxyIdentity.kubeconfig });
 
-  await kubectlOk('hub', ['apply', '-f', '-'], {
-    input: [grant(alice, 'view', `${a}.${shared}`), grant(alice, 'edit', `${b}.${shared}`), grant(carol, 'view', a), grant(dave, 'view', c)]
-      .map((g) => stringify(g))
-      .join('---\n'),
-  });
+  await applyHub([grant(alice, 'view', `${a}.${shared}`), grant(alice, 'edit', `${b}.${shared}`), grant(carol, 'view', a), grant(dave, 'view', c)]);
   await eventually(async () => {
     for (const name of [a, b, c]) expect((await destinationStatus(name)).connected).toBe(true);
   }, 60_000);
@@ -182,41 +150,24 @@ describe('two spokes and a third gone, under one hub and one operator', () => {
 
   it("a token for A is refused at B's proxy, and B's own token is not", async () => {
     const forA = await infra.token(alice, password, a);
-    const refused = await runCommand('kubectl', ['--kubeconfig', await proxyKubeconfig(b, connectorB.proxyURL, forA), 'get', 'pods', '-n', shared]);
+    const refused = await runCommand('kubectl', ['--kubeconfig', await infra.proxyKubeconfig(forA, connectorB.proxyURL, b), 'get', 'pods', '-n', shared]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/Unauthorized|must be logged in/);
     const forB = await infra.token(alice, password, b);
-    const allowed = await runCommand('kubectl', ['--kubeconfig', await proxyKubeconfig(b, connectorB.proxyURL, forB), 'get', 'pods', '-n', shared]);
+    const allowed = await runCommand('kubectl', ['--kubeconfig', await infra.proxyKubeconfig(forB, connectorB.proxyURL, b), 'get', 'pods', '-n', shared]);
     expect(allowed.stderr).toContain(`No resources found in ${shared} namespace.`);
   });
 
   it('deleting Destination B leaves A untouched', async () => {
-    const bindingsInA = await kubectlA([
-      'get',
-      'clusterrolebindings,rolebindings',
-      '-A',
-      '-l',
-      'app.kubernetes.io/managed-by=infra',
-      '-o',
-      'jsonpath={.items[*].metadata.resourceVersion}',
-    ]);
+    const bindingVersionsInA = () => infraBindings(kubectlA, '{.items[*].metadata.resourceVersion}');
+    const bindingsInA = await bindingVersionsInA();
     await kubectlOk('hub', ['delete', 'destination', b]);
     await eventually(async () => expect((await kubectl('hub', ['get', 'destination', b])).code).not.toBe(0));
     // A's connector heartbeats on, and its bindings are the same objects, unchanged.
     const seen = await kubectlOk('hub', ['get', 'destination', a, '-o', 'jsonpath={.status.lastSeenAt}']);
     await eventually(async () => expect(await kubectlOk('hub', ['get', 'destination', a, '-o', 'jsonpath={.status.lastSeenAt}'])).not.toBe(seen), 45_000);
     expect((await destinationStatus(a)).connected).toBe(true);
-    expect(
-      await kubectlA([
-        'get',
-        'clusterrolebindings,rolebindings',
-        '-A',
-        '-l',
-        'app.kubernetes.io/managed-by=infra',
-        '-o',
-        'jsonpath={.items[*].metadata.resourceVersion}',
-      ]),
-    ).toBe(bindingsInA);
+    expect(await bindingVersionsInA()).toBe(bindingsInA);
     const forA = await infra.token(carol, password, a);
     const pods = await runCommand('kubectl', ['--kubeconfig', await infra.proxyKubeconfig(forA), 'get', 'pods', '-n', shared]);
     expect(pods.stderr).toContain(`No resources found in ${shared} namespace.`);

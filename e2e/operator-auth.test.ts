@@ -9,9 +9,9 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterCA } from '../hack/controlplane/controlplane.ts';
 import { hashPassword } from '../operator/credentials/passwords.ts';
-import { cluster, kubectl, kubectlOk, listenAddressFor, serviceForHostPort, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, grantObject, kubectl, kubectlOk, operatorServingCA, startAggregatedOperator, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';
-import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
+import { eventually, type RunningOperator } from '../hack/local-infra/programs.ts';
 
 const authPath = '/apis/auth.infrahq.com/v1alpha1';
 const ns = uniqueName('infra');
@@ -25,10 +25,6 @@ const admin = `${uniqueName('root')}@example.com`;
 let operator: RunningOperator;
 let operatorCA: string;
 let tmp: string;
-
-async function apply(objects: object[]): Promise<void> {
-  await kubectlOk('hub', ['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
-}
 
 function call(kind: string, plural: string, spec: object, headers: Record<string, string> = {}) {
   return https(`${operator.publicURL}${authPath}/${plural}`, {
@@ -52,35 +48,16 @@ async function jwks(): Promise<JSONWebKeySet> {
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'infra-e2e-'));
-  await kubectlOk('hub', ['create', 'namespace', ns]);
-  await kubectlOk('hub', ['apply', '--server-side', '-f', join(import.meta.dirname, '..', 'config', 'rbac', 'auth-api-users.yaml')]);
-  operator = await startOperator({
-    kubeconfig: cluster('hub').adminKubeconfig,
-    namespace: ns,
-    aggregatedHost: listenAddressFor('hub'),
-    config: { apiService: { register: true }, bootstrapAdmins: [admin] },
-  });
-  // The aggregation layer reaches the operator through its Service.
-  await serviceForHostPort('hub', ns, 'infra-operator', operator.aggregatedPort);
-  operatorCA = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+  operator = await startAggregatedOperator(ns, { bootstrapAdmins: [admin] });
+  operatorCA = await operatorServingCA(ns);
 
   const passwordHash = await hashPassword(carlPassword);
   await kubectlOk('hub', ['create', 'secret', 'generic', 'carl-password', '-n', ns, `--from-literal=hash=${passwordHash}`]);
-  await apply([
+  await applyHub([
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination }, spec: { kind: 'kubernetes' } },
     { apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: builtInGroup }, spec: { members: [suzie, carl] } },
-    {
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Grant',
-      metadata: { name: `${hubGroup}-view` },
-      spec: { group: `hub:${hubGroup}`, role: 'view', resource: destination },
-    },
-    {
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Grant',
-      metadata: { name: `${builtInGroup}-edit-web` },
-      spec: { group: builtInGroup, role: 'edit', resource: `${destination}.web` },
-    },
+    grantObject(`${hubGroup}-view`, { group: `hub:${hubGroup}`, role: 'view', resource: destination }),
+    grantObject(`${builtInGroup}-edit-web`, { group: builtInGroup, role: 'edit', resource: `${destination}.web` }),
     {
       apiVersion: 'infrahq.com/v1alpha1',
       kind: 'User',
@@ -146,7 +123,7 @@ describe('the aggregated door', () => {
 
   it('refuses a destination the caller has no grant on, through kubectl, with a message that says why', async () => {
     const other = uniqueName('nogrant');
-    await apply([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: other }, spec: { kind: 'kubernetes' } }]);
+    await applyHub([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: other }, spec: { kind: 'kubernetes' } }]);
     const file = join(tmp, 'forbidden.yaml');
     await writeFile(file, stringify({ apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'TokenRequest', metadata: { name: 'x' }, spec: { destination: other } }));
     const result = await kubectl('hub', ['create', '-f', file, '--as', suzie, '--as-group', hubGroup]);
@@ -337,7 +314,7 @@ describe('the public door', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.json<{ message: string }>().message).toMatch(/does not exist; run `infra list`/);
     const other = uniqueName('other');
-    await apply([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: other }, spec: { kind: 'kubernetes' } }]);
+    await applyHub([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: other }, spec: { kind: 'kubernetes' } }]);
     await eventually(async () => {
       const res = await call('TokenRequest', 'tokenrequests', { destination: other }, bearer);
       expect(res.status).toBe(403);
@@ -462,14 +439,9 @@ describe('the controllers', () => {
     const lost = uniqueName('lost');
     const temporary = uniqueName('temporary');
     const expiresAt = new Date(Date.now() + 3000).toISOString().replace(/\.\d+Z$/, 'Z');
-    await apply([
-      { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: lost }, spec: { user: suzie, role: 'view', resource: uniqueName('nowhere') } },
-      {
-        apiVersion: 'infrahq.com/v1alpha1',
-        kind: 'Grant',
-        metadata: { name: temporary },
-        spec: { user: carl, role: 'view', resource: destination, expiresAt },
-      },
+    await applyHub([
+      grantObject(lost, { user: suzie, role: 'view', resource: uniqueName('nowhere') }),
+      grantObject(temporary, { user: carl, role: 'view', resource: destination, expiresAt }),
     ]);
     await eventually(async () => {
       const ready = await kubectlOk('hub', ['get', 'grant', lost, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}']);
@@ -503,7 +475,7 @@ describe('the controllers', () => {
 
   it('say plainly why a Provider is not Ready', async () => {
     const name = uniqueName('okta');
-    await apply([
+    await applyHub([
       {
         apiVersion: 'infrahq.com/v1alpha1',
         kind: 'Provider',
@@ -521,7 +493,7 @@ describe('the controllers', () => {
   it('revoke every session of a deleted User at once', async () => {
     const email = `${uniqueName('leaver')}@example.com`;
     const name = uniqueName('leaver');
-    await apply([
+    await applyHub([
       { apiVersion: 'infrahq.com/v1alpha1', kind: 'User', metadata: { name }, spec: { email, passwordSecretRef: { name: 'carl-password', key: 'hash' } } },
     ]);
     const sessionKey = await eventually(() => login(email, carlPassword));
@@ -558,7 +530,7 @@ describe('answers never echo a credential from the request', () => {
   it('leaves passwords, access keys and codes out of the spec it repeats, and a dry run resets no password', async () => {
     const erin = `${uniqueName('erin')}@example.com`;
     const erinPassword = 'erin picks a passphrase';
-    await apply([
+    await applyHub([
       {
         apiVersion: 'infrahq.com/v1alpha1',
         kind: 'User',

@@ -1,10 +1,9 @@
 // infra-operator over time: signing keys rotate without breaking tokens in flight, and
 // a standby replica takes over when the leader dies.
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../operator/credentials/passwords.ts';
-import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyGrant, applyHub, cluster, grantObject, kubectlOk, operatorServingCA, uniqueName } from '../test/cluster.ts';
 import { https } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 
@@ -20,24 +19,15 @@ async function namespaceWithUser(): Promise<{ ns: string; email: string; passwor
   const destination = uniqueName('dest');
   await kubectlOk('hub', ['create', 'namespace', ns]);
   await kubectlOk('hub', ['create', 'secret', 'generic', 'pw', '-n', ns, `--from-literal=hash=${await hashPassword(password)}`]);
-  await kubectlOk('hub', ['apply', '-f', '-'], {
-    input: [
-      {
-        apiVersion: 'infrahq.com/v1alpha1',
-        kind: 'User',
-        metadata: { name: uniqueName('kim') },
-        spec: { email, passwordSecretRef: { name: 'pw', key: 'hash' } },
-      },
-      {
-        apiVersion: 'infrahq.com/v1alpha1',
-        kind: 'Grant',
-        metadata: { name: uniqueName('kim-view') },
-        spec: { user: email, role: 'view', resource: destination },
-      },
-    ]
-      .map((o) => stringify(o))
-      .join('---\n'),
-  });
+  await applyHub([
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'User',
+      metadata: { name: uniqueName('kim') },
+      spec: { email, passwordSecretRef: { name: 'pw', key: 'hash' } },
+    },
+    grantObject(uniqueName('kim-view'), { user: email, role: 'view', resource: destination }),
+  ]);
   return { ns, email, password, destination };
 }
 
@@ -50,7 +40,7 @@ describe('signing key rotation', () => {
       config: { tokens: { lifetime: '30s', keyRotationInterval: '8s', clockSkew: '1s' } },
     });
     running.push(operator);
-    const ca = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+    const ca = await operatorServingCA(ns);
     const post = (kind: string, plural: string, spec: object, key?: string) =>
       https(`${operator.publicURL}/apis/auth.infrahq.com/v1alpha1/${plural}`, {
         ca,
@@ -112,14 +102,7 @@ describe('leader election', () => {
     const killedAt = Date.now();
     // A Grant created after the leader died is reconciled only once the standby leads.
     const grant = uniqueName('after-failover');
-    await kubectlOk('hub', ['apply', '-f', '-'], {
-      input: stringify({
-        apiVersion: 'infrahq.com/v1alpha1',
-        kind: 'Grant',
-        metadata: { name: grant },
-        spec: { user: email, role: 'edit', resource: uniqueName('somewhere') },
-      }),
-    });
+    await applyGrant(grant, { user: email, role: 'edit', resource: uniqueName('somewhere') });
     await eventually(
       async () => {
         expect(await holder()).toBe(standby.identity);

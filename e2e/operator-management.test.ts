@@ -1,10 +1,9 @@
 // The management API on the operator's public door, with the operator as a real process
 // against the real hub: who may read and write Infra's objects (Grants on resource
 // `infra`, bootstrap admins), and that every write is the hub's own, validation included.
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../operator/credentials/passwords.ts';
-import { cluster, kubectl, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, kubectl, kubectlOk, operatorServingCA, uniqueName } from '../test/cluster.ts';
 import { https, type HttpsOptions } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 
@@ -33,7 +32,7 @@ const grant = (spec: object, metadata: object = {}) => ({ apiVersion: 'infrahq.c
 beforeAll(async () => {
   await kubectlOk('hub', ['create', 'namespace', ns]);
   operator = await startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, config: { bootstrapAdmins: [admin] } });
-  operatorCA = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+  operatorCA = await operatorServingCA(ns);
   await kubectlOk('hub', ['create', 'secret', 'generic', 'passwords', '-n', ns, `--from-literal=hash=${await hashPassword(password)}`]);
   const users = [admin, viewer, nobody].map((email) => ({
     apiVersion: 'infrahq.com/v1alpha1',
@@ -42,7 +41,7 @@ beforeAll(async () => {
     spec: { email, passwordSecretRef: { name: 'passwords', key: 'hash' } },
   }));
   const viewGrant = grant({ user: viewer, role: 'view', resource: 'infra' }, { name: uniqueName('vera-view-infra') });
-  await kubectlOk('hub', ['apply', '-f', '-'], { input: [...users, viewGrant].map((o) => stringify(o)).join('---\n') });
+  await applyHub([...users, viewGrant]);
   for (const email of [admin, viewer, nobody]) {
     const login = await request('/apis/auth.infrahq.com/v1alpha1/logins', undefined, {
       body: { apiVersion: 'auth.infrahq.com/v1alpha1', kind: 'Login', spec: { email, password } },
@@ -172,9 +171,7 @@ describe('writes', () => {
     expect(userPatch.json<{ message: string }>().message).toContain('may not use Secret infra-password-someone-else');
 
     // A hub admin's kubectl bypasses the API: the operator still refuses to read it, and says so.
-    await kubectlOk('hub', ['apply', '-f', '-'], {
-      input: stringify({ apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name, labels: { test: ns } }, spec }),
-    });
+    await applyHub([{ apiVersion: 'infrahq.com/v1alpha1', kind: 'Provider', metadata: { name, labels: { test: ns } }, spec }]);
     await eventually(async () => {
       const reason = await kubectlOk('hub', ['get', 'provider', name, '-o', 'jsonpath={.status.conditions[?(@.type=="ClientSecretFound")].reason}']);
       expect(reason).toBe('SecretNotAllowed');

@@ -2,10 +2,9 @@
 // that floods Logins, DeviceAuthorizations or unknown bearer keys is answered 429 with
 // Retry-After, while other sources keep being served. On Linux all of 127.0.0.0/8 is
 // loopback, so each source here is its own address (the client binds it).
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../operator/credentials/passwords.ts';
-import { cluster, kubectlOk, uniqueName } from '../test/cluster.ts';
+import { applyHub, cluster, grantObject, kubectlOk, operatorServingCA, uniqueName } from '../test/cluster.ts';
 import { https, type HttpsResponse } from '../hack/local-infra/https.ts';
 import { eventually, startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 
@@ -59,22 +58,18 @@ beforeAll(async () => {
   await kubectlOk('hub', ['create', 'namespace', ns]);
   // A slow refill, so nothing the test does refills a bucket it has emptied.
   operator = await startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace: ns, config: { rateLimit: { perSecond: 0.05, burst } } });
-  operatorCA = Buffer.from(await kubectlOk('hub', ['get', 'secret', '-n', ns, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+  operatorCA = await operatorServingCA(ns);
   await kubectlOk('hub', ['create', 'secret', 'generic', 'carl-password', '-n', ns, `--from-literal=hash=${await hashPassword(password)}`]);
-  await kubectlOk('hub', ['apply', '-f', '-'], {
-    input: [
-      { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination }, spec: { kind: 'kubernetes' } },
-      {
-        apiVersion: 'infrahq.com/v1alpha1',
-        kind: 'User',
-        metadata: { name: uniqueName('carl') },
-        spec: { email: carl, passwordSecretRef: { name: 'carl-password', key: 'hash' } },
-      },
-      { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: uniqueName('carl') }, spec: { user: carl, role: 'view', resource: destination } },
-    ]
-      .map((o) => stringify(o))
-      .join('---\n'),
-  });
+  await applyHub([
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination }, spec: { kind: 'kubernetes' } },
+    {
+      apiVersion: 'infrahq.com/v1alpha1',
+      kind: 'User',
+      metadata: { name: uniqueName('carl') },
+      spec: { email: carl, passwordSecretRef: { name: 'carl-password', key: 'hash' } },
+    },
+    grantObject(uniqueName('carl'), { user: carl, role: 'view', resource: destination }),
+  ]);
   await eventually(async () => expect((await login('127.0.0.1')).status).toBe(201));
 }, 120_000);
 

@@ -5,9 +5,8 @@
 // kubeadm's prefix, so its group cluster-admins is <provider>:cluster-admins). Real hub,
 // spoke, operator, connector and kubectl.
 import { decodeJwt } from 'jose';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
+import { applyGrant, applyHub, kubectl, kubectlOk, oidcProviderObject, startTestInfra, uniqueName } from '../test/cluster.ts';
 import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually } from '../hack/local-infra/programs.ts';
 
@@ -28,14 +27,7 @@ beforeAll(async () => {
   await kubectlOk('spoke', ['create', 'namespace', web]);
   await kubectlOk('spoke', ['create', 'clusterrolebinding', foreignBinding, '--clusterrole=cluster-admin', `--group=${kubeadmAdmins}`]);
   infra = await startTestInfra({ namespace, destination }, { [alice]: password });
-  await kubectlOk('hub', ['apply', '-f', '-'], {
-    input: stringify({
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Provider',
-      metadata: { name: provider },
-      spec: { kind: 'oidc', issuer: 'https://127.0.0.1:1/idp', clientID: 'infra', clientSecretRef: { name: provider, key: 'clientSecret' } },
-    }),
-  });
+  await applyHub([oidcProviderObject(provider, { issuer: 'https://127.0.0.1:1/idp', clientID: 'infra', secretName: provider })]);
   // The groups her identity provider reported at her last login (the User's status, as the verifier writes it).
   await kubectlOk('hub', [
     'patch',
@@ -46,14 +38,7 @@ beforeAll(async () => {
     '-p',
     JSON.stringify({ status: { groups: [granted, kubeadmAdmins] } }),
   ]);
-  await kubectlOk('hub', ['apply', '-f', '-'], {
-    input: stringify({
-      apiVersion: 'infrahq.com/v1alpha1',
-      kind: 'Grant',
-      metadata: { name: grantName },
-      spec: { group: granted, role: 'view', resource: `${destination}.${web}` },
-    }),
-  });
+  await applyGrant(grantName, { group: granted, role: 'view', resource: `${destination}.${web}` });
 }, 120_000);
 
 afterAll(async () => {

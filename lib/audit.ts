@@ -68,16 +68,10 @@ export interface AuditEvent {
 }
 
 /** What a caller says about an action; the log fills in the rest. */
-export interface AuditRecord {
+export interface AuditRecord extends Pick<AuditEvent, 'requestURI' | 'verb' | 'user' | 'impersonatedUser' | 'sourceIPs' | 'userAgent' | 'objectRef'> {
   /** The id to record, when one was given to the request already (the proxy sends it upstream); a new UUID otherwise. */
   auditID?: string;
-  requestURI: string;
-  verb: string;
-  user: AuditUser;
-  impersonatedUser?: AuditUser;
-  sourceIPs?: string[];
-  userAgent?: string;
-  objectRef?: AuditObjectRef;
+  /** The answer's status code (the Event's responseStatus.code). */
   code: number;
   /** When the request arrived; now when absent (an action the program took by itself). */
   received?: Date;

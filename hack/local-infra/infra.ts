@@ -73,8 +73,8 @@ export interface Infra {
   addUser(email: string, password: string): Promise<void>;
   /** Logs in on the operator's public door and requests a token for the destination (or another). */
   token(email: string, password: string, forDestination?: string): Promise<string>;
-  /** A kubeconfig that points real kubectl at a connector's proxy (the first one's unless given) with a bearer token. */
-  proxyKubeconfig(token: string, proxyURL?: string): Promise<string>;
+  /** A kubeconfig that points real kubectl at a connector's proxy (the first one's unless given) for a destination (this one's unless given) with a bearer token. */
+  proxyKubeconfig(token: string, proxyURL?: string, destinationName?: string): Promise<string>;
   /** A kubeconfig with the connector's current hub credential, to act as the connector. */
   connectorHubKubeconfig(): Promise<string>;
   stop(): Promise<void>;
@@ -197,19 +197,19 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
       if (request.status !== 201) throw new Error(`token request failed: ${request.text}`);
       return request.json<{ status: { token: string } }>().status.token;
     },
-    async proxyKubeconfig(token, proxyURL = connector.proxyURL) {
+    async proxyKubeconfig(token, proxyURL = connector.proxyURL, destinationName = destination) {
       // The CA comes from the Destination, as the CLI will take it: proof the connector published it.
-      const caBundle = await kubectl(hubKubeconfig, ['get', 'destination', destination, '-o', 'jsonpath={.spec.caBundle}']);
+      const caBundle = await kubectl(hubKubeconfig, ['get', 'destination', destinationName, '-o', 'jsonpath={.spec.caBundle}']);
       const path = join(dir, `user-${Math.random().toString(36).slice(2)}.kubeconfig`);
       await writeFile(
         path,
         stringify({
           apiVersion: 'v1',
           kind: 'Config',
-          clusters: [{ name: destination, cluster: { server: proxyURL, 'certificate-authority-data': caBundle } }],
+          clusters: [{ name: destinationName, cluster: { server: proxyURL, 'certificate-authority-data': caBundle } }],
           users: [{ name: 'user', user: { token } }],
-          contexts: [{ name: destination, context: { cluster: destination, user: 'user' } }],
-          'current-context': destination,
+          contexts: [{ name: destinationName, context: { cluster: destinationName, user: 'user' } }],
+          'current-context': destinationName,
         }),
         { mode: 0o600 },
       );
