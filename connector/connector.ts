@@ -9,16 +9,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  RbacAuthorizationV1Api,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type V1ClusterRoleBinding,
-  type V1RoleBinding,
-} from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, type KubernetesObject, type V1ClusterRoleBinding, type V1RoleBinding } from '@kubernetes/client-node';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { destinationLabel } from '../api/grants.ts';
 import { resources, type Destination, type Grant } from '../api/v1alpha1/types.ts';
@@ -26,8 +17,9 @@ import { Applier } from '../lib/apply.ts';
 import { createAuditLog } from '../lib/audit.ts';
 import { certificateNames, ensureCASecret } from '../lib/ca-secret.ts';
 import { ControllerMetrics } from '../lib/controller/controller.ts';
-import { Informer, type ListPage } from '../lib/controller/informer.ts';
+import { Informer } from '../lib/controller/informer.ts';
 import { LeaderElector } from '../lib/leaderelection.ts';
+import { resourcePath, RestClient } from '../lib/rest.ts';
 import type { Logger } from '../lib/log.ts';
 import { close, healthServer, listen, splitAddress } from '../lib/serve.ts';
 import { listenSecureMetrics } from '../lib/secure-metrics.ts';
@@ -38,7 +30,7 @@ import { JwksCache } from './proxy/jwks.ts';
 import { createProxyServer, type ProxyServer } from './proxy/server.ts';
 import { upstreamFromKubeConfig } from './proxy/upstream.ts';
 import { fieldManager, rbacSync, type RBACSync, type SpokeInformers } from './rbac/controller.ts';
-import { pruneGrant } from './rbac/synced-status.ts';
+import { cachedBinding, cachedGrant, cachedName } from './rbac/cached.ts';
 import { managedByLabel, managedByValue } from './rbac/desired.ts';
 import { ProtectedNamespaces } from './rbac/protected-namespaces.ts';
 import { HubCredential } from './hub-credential.ts';
@@ -101,34 +93,27 @@ export class Connector {
     }
     collectDefaultMetrics({ register: this.registry });
 
+    // Every informer lists on lib/rest.ts: client-node's typed lists deserialize into model
+    // classes and ask for gzip, both CPU the first sync spends before it can write.
+    const informer = <T extends KubernetesObject>(kubeConfig: KubeConfig, path: string, transform: (obj: T) => T, labelSelector?: string) => {
+      const api = new RestClient(kubeConfig);
+      return new Informer<T>({
+        kubeConfig,
+        logger: this.logger,
+        path,
+        list: (page) => api.list<T>(path, { ...page, ...(labelSelector ? { labelSelector } : {}) }),
+        transform,
+        ...(labelSelector ? { labelSelector } : {}),
+      });
+    };
     const { group, version, plural } = resources.Grant;
-    const custom = hubConfig.makeApiClient(CustomObjectsApi);
-    const selector = `${destinationLabel}=${config.destination}`;
-    this.grants = new Informer<Grant>({
-      kubeConfig: hubConfig,
-      logger: this.logger,
-      path: `/apis/${group}/${version}/${plural}`,
-      labelSelector: selector,
-      prune: pruneGrant,
-      list: (page) => custom.listClusterCustomObject({ group, version, plural, labelSelector: selector, ...page }) as Promise<KubernetesListObject<Grant>>,
-    });
-    const core = spokeConfig.makeApiClient(CoreV1Api);
-    const rbacApi = spokeConfig.makeApiClient(RbacAuthorizationV1Api);
-    const informer = <T extends KubernetesObject>(path: string, list: (page: ListPage) => Promise<KubernetesListObject<T>>, labelSelector?: string) =>
-      new Informer<T>({ kubeConfig: spokeConfig, logger: this.logger, path, list, ...(labelSelector ? { labelSelector } : {}) });
+    this.grants = informer<Grant>(hubConfig, resourcePath(group, version, plural), cachedGrant, `${destinationLabel}=${config.destination}`);
+    const rbacPath = (plural: string) => resourcePath('rbac.authorization.k8s.io', 'v1', plural);
     this.spoke = {
-      namespaces: informer('/api/v1/namespaces', (page) => core.listNamespace(page)),
-      clusterRoles: informer('/apis/rbac.authorization.k8s.io/v1/clusterroles', (page) => rbacApi.listClusterRole(page)),
-      clusterRoleBindings: informer<V1ClusterRoleBinding>(
-        '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
-        (page) => rbacApi.listClusterRoleBinding({ labelSelector: ownedSelector, ...page }),
-        ownedSelector,
-      ),
-      roleBindings: informer<V1RoleBinding>(
-        '/apis/rbac.authorization.k8s.io/v1/rolebindings',
-        (page) => rbacApi.listRoleBindingForAllNamespaces({ labelSelector: ownedSelector, ...page }),
-        ownedSelector,
-      ),
+      namespaces: informer(spokeConfig, '/api/v1/namespaces', cachedName),
+      clusterRoles: informer(spokeConfig, rbacPath('clusterroles'), cachedName),
+      clusterRoleBindings: informer<V1ClusterRoleBinding>(spokeConfig, rbacPath('clusterrolebindings'), cachedBinding, ownedSelector),
+      roleBindings: informer<V1RoleBinding>(spokeConfig, rbacPath('rolebindings'), cachedBinding, ownedSelector),
     };
     this.protectedNamespaces = new ProtectedNamespaces(config.namespace);
     const election = config.leaderElection;

@@ -5,7 +5,7 @@
 // sync makes thousands of such calls, and its CPU was what limited it
 // (docs/adr/0006-rest-writes.md). Failures are client-node's ApiException, so statusCode()
 // and every caller treat both kinds of call alike, with a message of one line.
-import { ApiException, HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+import { ApiException, HttpMethod, RequestContext, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { request } from 'undici';
 
 const json = 'application/json';
@@ -44,6 +44,20 @@ export class RestClient {
 
   async get<T>(path: string): Promise<T> {
     return JSON.parse(await this.#request(HttpMethod.GET, path)) as T;
+  }
+
+  /**
+   * One page of a collection, as an informer lists it. Unlike client-node's fetch it asks
+   * for no compression: the API server gzips every large list and the client inflates it,
+   * CPU on both sides that a fast link does not pay back (docs/adr/0023-connector-cold-sync.md).
+   */
+  async list<T extends KubernetesObject>(
+    collection: string,
+    page: { limit: number; _continue?: string; labelSelector?: string },
+  ): Promise<KubernetesListObject<T>> {
+    const { _continue, limit, labelSelector } = page;
+    const query = { limit: String(limit), ...(labelSelector ? { labelSelector } : {}), ...(_continue ? { continue: _continue } : {}) };
+    return JSON.parse(await this.#request(HttpMethod.GET, collection, query)) as KubernetesListObject<T>;
   }
 
   /**

@@ -12,18 +12,6 @@ import type { Logger } from '../../lib/log.ts';
 
 export const statusWorkers = 4;
 
-/**
- * What the connector keeps of a Grant besides its spec: of the status only its own Synced
- * condition, which it compares before writing. The operator's conditions, kubectl's
- * last-applied copy of the spec and managedFields were most of each object.
- */
-export function pruneGrant(grant: Grant): void {
-  delete grant.metadata.managedFields;
-  delete grant.metadata.annotations;
-  const conditions = grant.status?.conditions;
-  if (conditions) grant.status!.conditions = conditions.filter((c) => c.type === 'Synced');
-}
-
 export interface SyncedStatusOptions {
   grants: Informer<Grant>;
   /** Writes the Synced condition on Grants in the hub. */

@@ -31,12 +31,14 @@ export interface InformerOptions<T extends KubernetesObject> {
   /** Restart delay after an error: doubles from this, capped at 10 s. */
   restartDelayMs?: number;
   /**
-   * Drops, in place, what neither the handlers nor readers of the cache need, before they
-   * see an object (client-go's transform): listed objects a page at a time, so a large
-   * first list never holds its objects whole. managedFields are dropped from the cache
-   * anyway, once the handlers have seen them.
+   * The object handlers and the cache get in place of each one the API server sends
+   * (client-go's transform): keep only what they read. Listed objects are transformed a
+   * page at a time, so a large first list never holds its objects whole; watched ones as
+   * each event is parsed, before the cache holds them. It must keep metadata.name,
+   * namespace and resourceVersion, which the cache and the watch run on. managedFields
+   * are dropped from the cache anyway, once the handlers have seen them.
    */
-  prune?: (obj: T) => void;
+  transform?: (obj: T) => T;
 }
 
 const maxRestartDelayMs = 10_000;
@@ -55,7 +57,7 @@ export class Informer<T extends KubernetesObject> {
   private readonly handlers: EventHandler<T>[] = [];
   private readonly logger: Logger;
   private readonly baseDelayMs: number;
-  private readonly prune: ((obj: T) => void) | undefined;
+  private readonly transform: ((obj: T) => T) | undefined;
   private restartDelayMs: number;
   private restartTimer: NodeJS.Timeout | undefined;
   private synced = false;
@@ -66,7 +68,7 @@ export class Informer<T extends KubernetesObject> {
     this.logger = options.logger.child({ informer: options.path });
     this.baseDelayMs = options.restartDelayMs ?? 500;
     this.restartDelayMs = this.baseDelayMs;
-    this.prune = options.prune;
+    this.transform = options.transform;
     const limit = options.listPageSize ?? defaultListPageSize;
     const list = async (): Promise<KubernetesListObject<T>> => {
       // Pages of one list share its resourceVersion, the one the watch starts from.
@@ -75,8 +77,7 @@ export class Informer<T extends KubernetesObject> {
       let next: string | undefined;
       do {
         page = await options.list({ limit, ...(next ? { _continue: next } : {}) });
-        if (this.prune) page.items.forEach(this.prune);
-        items.push(...page.items);
+        items.push(...(this.transform ? page.items.map(this.transform) : page.items));
         next = continueToken(page);
       } while (next);
       // ListWatch fills its cache synchronously once this promise settles; a macrotask
@@ -84,7 +85,8 @@ export class Informer<T extends KubernetesObject> {
       setImmediate(() => this.markSynced());
       return { ...page, items, metadata: { resourceVersion: page.metadata?.resourceVersion } };
     };
-    this.listWatch = new ListWatch(options.path, new Watch(options.kubeConfig), list, false, options.labelSelector);
+    const watch = this.transform ? new TransformingWatch(options.kubeConfig, this.transform) : new Watch(options.kubeConfig);
+    this.listWatch = new ListWatch(options.path, watch, list, false, options.labelSelector);
     this.listWatch.on('add', (obj) => this.dispatch(obj, 'add'));
     this.listWatch.on('update', (obj) => this.dispatch(obj, 'update'));
     this.listWatch.on('delete', (obj) => this.dispatch(obj, 'delete'));
@@ -178,8 +180,6 @@ export class Informer<T extends KubernetesObject> {
   }
 
   private dispatch(obj: T, event: 'add' | 'update' | 'delete'): void {
-    // A watched object, or a listed one again (pruning twice changes nothing).
-    this.prune?.(obj);
     this.updateIndexes(obj, event === 'delete');
     for (const handler of this.handlers) {
       try {
@@ -216,6 +216,23 @@ export class Informer<T extends KubernetesObject> {
         keys.add(key);
       }
     }
+  }
+}
+
+/** Watch events that carry an object: ERROR carries a Status, BOOKMARK only a resourceVersion. */
+const objectPhases = new Set(['ADDED', 'MODIFIED', 'DELETED']);
+
+/** A watch whose objects are transformed as each event is parsed, before ListWatch caches them. */
+class TransformingWatch<T extends KubernetesObject> extends Watch {
+  readonly #transform: (obj: T) => T;
+
+  constructor(kubeConfig: KubeConfig, transform: (obj: T) => T) {
+    super(kubeConfig);
+    this.#transform = transform;
+  }
+
+  override watch(...[path, queryParams, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+    return super.watch(path, queryParams, (phase, obj, watchObj) => callback(phase, objectPhases.has(phase) ? this.#transform(obj as T) : obj, watchObj), done);
   }
 }
 

@@ -1,0 +1,34 @@
+// What the connector's informers keep of each object: only the fields the RBAC sync, the
+// Synced status and the registration read, copied into a small object of their own as each
+// one arrives (the informers' transform). Left whole, a cached object keeps everything the
+// API server sent: managedFields, annotations, the operator's conditions, a namespace's
+// status, a ClusterRole's rules.
+import type { KubernetesObject, V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
+import type { Grant } from '../../api/v1alpha1/types.ts';
+
+/** The fields the informer's cache and watch run on: every transform keeps them. */
+function cachedMetadata({ metadata }: KubernetesObject) {
+  return { name: metadata?.name, namespace: metadata?.namespace, resourceVersion: metadata?.resourceVersion };
+}
+
+/** A Grant's spec and generation, and of its status only the connector's own Synced condition, which it compares before writing. */
+export function cachedGrant(grant: Grant): Grant {
+  const synced = grant.status?.conditions?.filter((c) => c.type === 'Synced');
+  return {
+    apiVersion: grant.apiVersion,
+    kind: grant.kind,
+    metadata: { ...cachedMetadata(grant), generation: grant.metadata.generation },
+    spec: grant.spec,
+    ...(synced?.length ? { status: { conditions: synced } } : {}),
+  };
+}
+
+/** An owned binding's subjects and role, and the uid a prune names as its precondition. */
+export function cachedBinding<B extends V1RoleBinding | V1ClusterRoleBinding>(binding: B): B {
+  return { metadata: { ...cachedMetadata(binding), uid: binding.metadata?.uid }, roleRef: binding.roleRef, subjects: binding.subjects } as B;
+}
+
+/** A namespace or ClusterRole: only its name is read. */
+export function cachedName<T extends KubernetesObject>(obj: T): T {
+  return { metadata: cachedMetadata(obj) } as T;
+}
