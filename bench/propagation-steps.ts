@@ -1,8 +1,8 @@
 // Where a Grant's way to a spoke binding spends its time, step by step, read from
 // timestamps the run already has: kubectl's own request log (-v=6) for when the API server
 // acknowledged the write, the operator's and connector's debug lines for each step inside
-// them, and the bench's spoke watch for the end. The programs' lines carry pino's
-// millisecond `time`; kubectl's carry microseconds.
+// them, and the bench's spoke watch for the end. The programs' lines carry an ISO `time`
+// to the millisecond; kubectl's carry microseconds.
 import { execFile } from 'node:child_process';
 import { percentile } from './table.ts';
 
@@ -63,7 +63,8 @@ export class ProgramLog {
     this.#lines = lines.flatMap((line) => {
       if (!line.startsWith('{')) return [];
       try {
-        return [JSON.parse(line) as LogLine];
+        const parsed = JSON.parse(line) as Omit<LogLine, 'time'> & { time: string };
+        return [{ ...parsed, time: Date.parse(parsed.time) }];
       } catch {
         return [];
       }
