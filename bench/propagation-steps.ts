@@ -107,14 +107,19 @@ function chain(start: number, links: [string, (after: number) => number | undefi
   return steps;
 }
 
-/** The connector's part, the same for a new Grant and a deleted one. */
-function connectorLinks(connector: ProgramLog, grant: string, bindingKey: string, event: 'add' | 'delete') {
+/**
+ * The connector's part, the same for a new Grant and a deleted one. A line about the
+ * Grant (its name is the sample's own) is looked for from the sample's start: a program
+ * can see a change before the writer has logged its acknowledgement, so such a step can be
+ * slightly negative. A line about the binding is looked for after the previous step.
+ */
+function connectorLinks(connector: ProgramLog, grant: string, bindingKey: string, event: 'add' | 'delete', since: number) {
   const rbac = (msg: string) => (after: number) =>
     connector.first(after, (l) => l.msg === msg && l.key === bindingKey && (l.controller === 'rbac' || l.controller === undefined));
   return [
     [
       'Grant event arrives at the connector',
-      (after: number) => connector.first(after, (l) => l.msg === 'watch event' && grantsInformer(l) && l.key === grant && l.event === event),
+      () => connector.first(since, (l) => l.msg === 'watch event' && grantsInformer(l) && l.key === grant && l.event === event),
     ],
     ['connector: event → dequeued (queue)', rbac('reconcile started')],
     ['connector: dequeued → desired binding computed', rbac('binding planned')],
@@ -127,20 +132,21 @@ export const ackStep = 'kubectl start → write acknowledged';
 export const seenStep = 'last write acknowledged → bench watch sees it';
 
 export function propagationSteps({ operator, connector, grant, bindingKey, ends }: StepsInput): Steps {
-  const op = (msg: string, match: (l: LogLine) => boolean) => (after: number) => operator.first(after, (l) => l.msg === msg && match(l));
+  // Every operator line is about the sample's Grant: looked for from the sample's start.
+  const op = (msg: string, match: (l: LogLine) => boolean) => () => operator.first(ends.startedAt, (l) => l.msg === msg && match(l));
   const links: [string, (after: number) => number | undefined][] = [
     ['Grant event arrives at the operator', op('watch event', (l) => grantsInformer(l) && l.key === grant && l.event === 'add')],
     ['operator: event → dequeued (queue)', op('reconcile started', (l) => l.controller === 'grant' && l.key === grant)],
     ['operator: dequeued → label write sent', op('labelling grant', (l) => l.grant === grant)],
     ['operator: label write sent → acknowledged by the hub', op('grant labelled', (l) => l.grant === grant)],
-    ...connectorLinks(connector, grant, bindingKey, 'add'),
+    ...connectorLinks(connector, grant, bindingKey, 'add', ends.startedAt),
   ];
   const steps = chain(ends.acknowledgedAt, links, [seenStep, ends.seenAt]);
   return new Map([[ackStep, ends.acknowledgedAt - ends.startedAt], ...steps]);
 }
 
 export function revocationSteps({ connector, grant, bindingKey, ends }: StepsInput): Steps {
-  const steps = chain(ends.acknowledgedAt, connectorLinks(connector, grant, bindingKey, 'delete'), [seenStep, ends.seenAt]);
+  const steps = chain(ends.acknowledgedAt, connectorLinks(connector, grant, bindingKey, 'delete', ends.startedAt), [seenStep, ends.seenAt]);
   return new Map([[ackStep, ends.acknowledgedAt - ends.startedAt], ...steps]);
 }
 
