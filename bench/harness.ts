@@ -101,10 +101,14 @@ export async function operator(ctx: BenchContext, options: Omit<OperatorOptions,
 
 /**
  * Operator and connector for a fresh destination, as hack/local-infra/infra.ts installs them (the
- * connector's hub identity from its bootstrap credential, as `infra destinations add` makes it), at the production log level;
- * stopped, and their namespaces deleted, when the scenario ends.
+ * connector's hub identity from its bootstrap credential, as `infra destinations add` makes it), at the production log level
+ * unless `logLevel` says debug (the lines a scenario reads steps from); stopped, and their namespaces deleted, when the scenario ends.
  */
-export async function infra(ctx: BenchContext, destination: string, { asServiceAccount = false } = {}): Promise<Infra> {
+export async function infra(
+  ctx: BenchContext,
+  destination: string,
+  { asServiceAccount = false, logLevel = 'info' }: { asServiceAccount?: boolean; logLevel?: 'debug' | 'info' } = {},
+): Promise<Infra> {
   const namespace = uniqueName('bench-infra');
   ctx.defer(async () => {
     for (const kubeconfig of [ctx.hubKubeconfig, ctx.spokeKubeconfig])
@@ -117,7 +121,7 @@ export async function infra(ctx: BenchContext, destination: string, { asServiceA
     ...(operatorKubeconfig ? { operatorKubeconfig } : {}),
     namespace,
     destination,
-    logLevel: 'info',
+    logLevel,
   });
   ctx.defer(() => running.stop());
   return running;

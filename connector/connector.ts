@@ -23,7 +23,6 @@ import { resourcePath, RestClient } from '../lib/rest.ts';
 import type { Logger } from '../lib/log.ts';
 import { close, healthServer, listen, splitAddress } from '../lib/serve.ts';
 import { listenSecureMetrics } from '../lib/secure-metrics.ts';
-import { RestClient } from '../lib/rest.ts';
 import { ServingCertRenewer } from '../lib/serving-renewer.ts';
 import type { ConnectorConfig } from './config.ts';
 import { JwksCache } from './proxy/jwks.ts';

@@ -33,13 +33,14 @@ export const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configu
  * and kubectl's last-applied copy of the object. Applied as objects arrive, so a first
  * list of many objects never holds them whole.
  */
-export function pruneCached(obj: KubernetesObject): void {
+export function pruneCached<T extends KubernetesObject>(obj: T): T {
   const metadata = obj.metadata;
-  if (!metadata) return;
+  if (!metadata) return obj;
   for (const entry of metadata.managedFields ?? []) delete entry.fieldsV1;
-  if (metadata.annotations?.[lastAppliedAnnotation] === undefined) return;
+  if (metadata.annotations?.[lastAppliedAnnotation] === undefined) return obj;
   delete metadata.annotations[lastAppliedAnnotation];
   if (Object.keys(metadata.annotations).length === 0) delete metadata.annotations;
+  return obj;
 }
 
 export class Hub {
@@ -62,7 +63,7 @@ export class Hub {
         logger,
         path: `/apis/${group}/${version}/${plural}`,
         list: (page) => custom.listClusterCustomObject({ group, version, plural, ...page }) as Promise<KubernetesListObject<T>>,
-        prune: pruneCached,
+        transform: pruneCached,
       });
     };
     this.grants = informer<Grant>('Grant');

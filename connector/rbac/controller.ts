@@ -118,9 +118,13 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
       refusedNamespaces: protectedNamespaces.refused(),
       now: now(),
     });
+    const debug = logger.isLevelEnabled('debug');
+    if (debug) logger.debug({ key, writes: plan.writes.length, prune: plan.prune.length }, 'binding planned');
     for (const { name, subjects, exists } of plan.writes) {
       fence();
+      if (debug) logger.debug({ key, binding: name }, 'binding write sent');
       await (exists ? applyBinding(name, namespace, role, subjects) : createBinding(name, namespace, role, subjects));
+      if (debug) logger.debug({ key, binding: name }, 'binding written');
     }
     for (const name of plan.prune) {
       fence();

@@ -64,6 +64,7 @@ export class Controller {
   }
 
   enqueue(key: string): void {
+    if (this.logger.isLevelEnabled('debug')) this.logger.debug({ key }, 'enqueued');
     this.queue.add(key);
   }
 
@@ -100,6 +101,7 @@ export class Controller {
     const { name, reconcile, metrics } = this.options;
     for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
       const end = metrics.duration.startTimer({ controller: name });
+      if (this.logger.isLevelEnabled('debug')) this.logger.debug({ key }, 'reconcile started');
       try {
         const result = await reconcile(key);
         this.queue.forget(key);

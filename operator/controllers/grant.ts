@@ -184,7 +184,9 @@ export function grantController(ctx: ControllerContext): Controller {
     const now = ctx.now();
     const destination = grantDestination(grant);
     if (grant.metadata.labels?.[destinationLabel] !== destination) {
+      ctx.logger.debug({ grant: name, destination }, 'labelling grant');
       await applier.apply('Grant', name, { metadata: { labels: { [destinationLabel]: destination } } });
+      ctx.logger.debug({ grant: name, destination }, 'grant labelled');
     }
 
     const expired = isExpired(grant, now);
