@@ -11,7 +11,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build, stop } from 'esbuild';
-import { distDir } from './build.ts';
+import { cliFullProgramAs, distDir } from './build.ts';
 
 const run = promisify(execFile);
 const repoRoot = join(import.meta.dirname, '..');
@@ -47,13 +47,33 @@ async function pinnedNodeVersion(): Promise<string> {
   return lock.version;
 }
 
-/** The CLI as one CommonJS file: a SEA's entry point must be a script, and must require nothing from disk. */
-async function bundleForExecutable(version: string): Promise<string> {
-  const outfile = join(distDir, 'executable', 'infra.cjs');
-  await build({
+/** The name of the single executable's asset that holds cli/full.ts's bundle. */
+const fullProgramAsset = 'full.cjs';
+
+/**
+ * cli/main.ts's `import('./full.ts')` in the executable: the rest of the CLI, compiled from
+ * the asset on first use, so that `infra tokens` with a usable cached token compiles only
+ * the small entry. The asset gets the entry's built-ins-only require, all a bundle needs.
+ */
+const fullProgramFromAsset = `
+const { getAsset } = require('node:sea');
+const { runInThisContext } = require('node:vm');
+const program = { exports: {} };
+runInThisContext('(function (exports, require, module, __filename, __dirname) {' + getAsset(${JSON.stringify(fullProgramAsset)}, 'utf8') + '\\n})', {
+  filename: ${JSON.stringify(fullProgramAsset)},
+})(program.exports, require, program, __filename, __dirname);
+module.exports = program.exports;
+`;
+
+/**
+ * The CLI as two CommonJS files (a SEA's entry point must be a script, and must require
+ * nothing from disk): the entry (cli/main.ts, the blob's main) and the rest (cli/full.ts,
+ * an asset). Returns their paths.
+ */
+async function bundleForExecutable(version: string): Promise<{ main: string; full: string }> {
+  const outdir = join(distDir, 'executable');
+  const options = {
     absWorkingDir: repoRoot,
-    entryPoints: ['cli/main.ts'],
-    outfile,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -61,12 +81,14 @@ async function bundleForExecutable(version: string): Promise<string> {
     minify: true,
     legalComments: 'linked',
     define: { INFRA_BUILD_VERSION: JSON.stringify(version) },
-    // cli/main.ts reads import.meta.url only outside a single executable.
-    logOverride: { 'empty-import-meta': 'silent' },
     logLevel: 'warning',
-  });
+  } as const;
+  const main = join(outdir, 'infra.cjs');
+  const full = join(outdir, 'infra-full.cjs');
+  await build({ ...options, entryPoints: ['cli/full.ts'], outfile: full });
+  await build({ ...options, entryPoints: ['cli/main.ts'], outfile: main, plugins: [cliFullProgramAs({ contents: fullProgramFromAsset })] });
   await stop();
-  return outfile;
+  return { main, full };
 }
 
 /** The Node binary for a platform: the pinned one for this machine, else npm's node-linux-<arch> of the same version, cached. */
@@ -100,9 +122,17 @@ export async function buildExecutable(platform: Platform): Promise<string> {
   const nodeVersion = await pinnedNodeVersion();
   const bundle = await bundleForExecutable(version);
   const useCodeCache = platform === host;
-  const seaConfig = { main: bundle, output: `${bundle}.blob`, disableExperimentalSEAWarning: true, useCodeCache, useSnapshot: false };
+  const seaConfig = {
+    main: bundle.main,
+    output: `${bundle.main}.blob`,
+    assets: { [fullProgramAsset]: bundle.full },
+    disableExperimentalSEAWarning: true,
+    useCodeCache,
+    useSnapshot: false,
+  };
   const key = createHash('sha256')
-    .update(await readFile(bundle))
+    .update(await readFile(bundle.main))
+    .update(await readFile(bundle.full))
     .update(JSON.stringify({ platform, nodeVersion, useCodeCache }))
     .digest('hex')
     .slice(0, 16);
