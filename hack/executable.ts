@@ -47,8 +47,11 @@ async function pinnedNodeVersion(): Promise<string> {
   return lock.version;
 }
 
-/** The name of the single executable's asset that holds cli/full.ts's bundle. */
+/** The single executable's assets: cli/full.ts's bundle, and V8's code cache for it (empty when there is none). */
 const fullProgramAsset = 'full.cjs';
+const fullProgramCodeCacheAsset = 'full.cjs.code-cache';
+/** The function around the asset's code, as Node wraps a CommonJS module; the code cache is for exactly this text. */
+const fullProgramWrapper = { head: '(function (exports, require, module, __filename, __dirname) {', tail: '\n})' };
 
 /**
  * cli/main.ts's `import('./full.ts')` in the executable: the rest of the CLI, compiled from
@@ -57,13 +60,44 @@ const fullProgramAsset = 'full.cjs';
  */
 const fullProgramFromAsset = `
 const { getAsset } = require('node:sea');
-const { runInThisContext } = require('node:vm');
-const program = { exports: {} };
-runInThisContext('(function (exports, require, module, __filename, __dirname) {' + getAsset(${JSON.stringify(fullProgramAsset)}, 'utf8') + '\\n})', {
+const { Script } = require('node:vm');
+const codeCache = getAsset(${JSON.stringify(fullProgramCodeCacheAsset)});
+const script = new Script(${JSON.stringify(fullProgramWrapper.head)} + getAsset(${JSON.stringify(fullProgramAsset)}, 'utf8') + ${JSON.stringify(fullProgramWrapper.tail)}, {
   filename: ${JSON.stringify(fullProgramAsset)},
-})(program.exports, require, program, __filename, __dirname);
+  cachedData: codeCache.byteLength > 0 ? Buffer.from(codeCache) : undefined,
+});
+const program = { exports: {} };
+script.runInThisContext()(program.exports, require, program, __filename, __dirname);
 module.exports = program.exports;
 `;
+
+/**
+ * V8's code cache for the asset, as useCodeCache makes one for the blob's main: compiled by
+ * the pinned Node, whose V8 the executable runs (so only for this machine's platform). A
+ * cache V8 rejects costs only the compile it would have saved.
+ */
+async function writeFullProgramCodeCache(full: string, withCache: boolean): Promise<string> {
+  const codeCache = `${full}.code-cache`;
+  if (!withCache) {
+    await writeFile(codeCache, '');
+    return codeCache;
+  }
+  const compile = `
+    const { readFileSync, writeFileSync } = require('node:fs');
+    const { Script } = require('node:vm');
+    const [full, codeCache, head, tail, filename] = process.argv.slice(1);
+    writeFileSync(codeCache, new Script(head + readFileSync(full, 'utf8') + tail, { filename }).createCachedData());`;
+  await run(join(repoRoot, 'node_modules', 'node', 'bin', 'node'), [
+    '-e',
+    compile,
+    full,
+    codeCache,
+    fullProgramWrapper.head,
+    fullProgramWrapper.tail,
+    fullProgramAsset,
+  ]);
+  return codeCache;
+}
 
 /**
  * The CLI as two CommonJS files (a SEA's entry point must be a script, and must require
@@ -122,10 +156,11 @@ export async function buildExecutable(platform: Platform): Promise<string> {
   const nodeVersion = await pinnedNodeVersion();
   const bundle = await bundleForExecutable(version);
   const useCodeCache = platform === host;
+  const codeCache = await writeFullProgramCodeCache(bundle.full, useCodeCache);
   const seaConfig = {
     main: bundle.main,
     output: `${bundle.main}.blob`,
-    assets: { [fullProgramAsset]: bundle.full },
+    assets: { [fullProgramAsset]: bundle.full, [fullProgramCodeCacheAsset]: codeCache },
     disableExperimentalSEAWarning: true,
     useCodeCache,
     useSnapshot: false,
