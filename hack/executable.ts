@@ -104,8 +104,7 @@ async function writeFullProgramCodeCache(full: string, withCache: boolean): Prom
  * nothing from disk): the entry (cli/main.ts, the blob's main) and the rest (cli/full.ts,
  * an asset). Returns their paths.
  */
-async function bundleForExecutable(version: string): Promise<{ main: string; full: string }> {
-  const outdir = join(distDir, 'executable');
+export async function bundleForExecutable(version: string, outdir = join(distDir, 'executable')): Promise<{ main: string; full: string }> {
   const options = {
     absWorkingDir: repoRoot,
     bundle: true,
