@@ -1,49 +1,22 @@
-// `infra tokens --destination D`: the kubectl exec credential plugin. kubectl runs it for
-// every command, so a warm cache must cost one process start and two small file reads:
-// this module imports node built-ins and the CLI's light modules only, and loads the
-// HTTPS client (and zod, through the API types) only when it must ask the server.
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+// `infra tokens --destination D`: the kubectl exec credential plugin. A usable cached
+// token is printed by cli/main.ts's warm path (cli/cached-token.ts) before this module is
+// loaded; this is the rest: the cache miss, which asks the server, and every error. It
+// loads the HTTPS client (and zod, through the API types) only when it must ask.
+import { rmSync } from 'node:fs';
 import { dnsLabel } from '../api/grants.ts';
 import type { AuthClient, ClientOptions } from './api.ts';
+import { execCredential, isUsable, readCachedToken, tokenCachePath, tokensArguments, type CachedToken, type ExecCredential } from './cached-token.ts';
 import { currentSession, loadConfig } from './config.ts';
 import { CliError, describeError } from './errors.ts';
 import { writeFileAtomic } from './files.ts';
-import { tokensDir } from './paths.ts';
 
-/** A cached token is used until this long before it expires. */
-export const refreshBeforeMs = 60_000;
-
-export interface CachedToken {
-  server: string;
-  destination: string;
-  token: string;
-  expirationTimestamp: string;
-}
-
-export interface ExecCredential {
-  apiVersion: 'client.authentication.k8s.io/v1';
-  kind: 'ExecCredential';
-  status: { token: string; expirationTimestamp: string };
-}
+export { tokenCachePath } from './cached-token.ts';
 
 export interface TokenDeps {
   env?: NodeJS.ProcessEnv;
   now?: () => number;
   /** The HTTPS client; loaded lazily when absent. */
   client?: (options: ClientOptions) => AuthClient;
-}
-
-export function tokenCachePath(destination: string, env: NodeJS.ProcessEnv = process.env): string {
-  return join(tokensDir(env), `${destination}.json`);
-}
-
-function readCache(path: string): CachedToken | undefined {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as CachedToken;
-  } catch {
-    return undefined; // absent or damaged: fetch a new one
-  }
 }
 
 /** The token for a destination: from the cache while it has more than a minute left, else from the server. */
@@ -53,10 +26,8 @@ export async function credentialFor(destination: string, deps: TokenDeps = {}): 
   if (!dnsLabel.test(destination)) throw new CliError(`"${destination}" is not a destination name (a DNS label, e.g. production): run \`infra list\``);
   const config = loadConfig(env);
   const path = tokenCachePath(destination, env);
-  const cached = readCache(path);
-  if (cached && cached.server === config.current && cached.destination === destination && Date.parse(cached.expirationTimestamp) - refreshBeforeMs > now()) {
-    return execCredential(cached.token, cached.expirationTimestamp);
-  }
+  const cached = readCachedToken(path);
+  if (cached && isUsable(cached, config.current, destination, now())) return execCredential(cached.token, cached.expirationTimestamp);
   const { server, trust, session } = currentSession(config);
   const client = deps.client ?? (await import('./api.ts')).authClient;
   let status;
@@ -73,21 +44,11 @@ export async function credentialFor(destination: string, deps: TokenDeps = {}): 
   return execCredential(status.token, status.expirationTimestamp);
 }
 
-function execCredential(token: string, expirationTimestamp: string): ExecCredential {
-  return { apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token, expirationTimestamp } };
-}
-
 /** Parses `--destination D` / `--destination=D` / `-d D`; the full parser is not loaded for kubectl's calls. */
 export function parseTokensArgs(args: string[]): string {
-  let destination: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--destination' || arg === '-d') destination = args[++i];
-    else if (arg.startsWith('--destination=')) destination = arg.slice('--destination='.length);
-    else throw new CliError(`infra tokens: unknown argument ${arg}; usage: infra tokens --destination DEST`);
-  }
-  if (!destination) throw new CliError('infra tokens: --destination DEST is required (kubectl runs this command; see `infra use`)');
-  return destination;
+  const parsed = tokensArguments(args);
+  if ('problem' in parsed) throw new CliError(parsed.problem);
+  return parsed.destination;
 }
 
 /** The whole `infra tokens` command: prints the ExecCredential JSON; returns the exit code. */

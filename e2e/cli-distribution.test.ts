@@ -171,7 +171,13 @@ describe('the npm package', () => {
     const tarball = await packCli(join(dir, 'npm'));
     const { stdout: listing } = await promisify(execFile)('tar', ['-tzf', tarball]);
     const files = listing.trim().split('\n').sort();
-    expect(files.filter((file) => !/^package\/chunks\/[\w-]+\.js$/.test(file))).toEqual(['package/LICENSE', 'package/main.js', 'package/package.json']);
+    // A CommonJS entry and ES module chunks (docs/adr/0026-infra-tokens-startup.md).
+    expect(files.filter((file) => !/^package\/chunks\/[\w-]+\.mjs$/.test(file))).toEqual([
+      'package/LICENSE',
+      'package/full.mjs',
+      'package/main.js',
+      'package/package.json',
+    ]);
 
     const prefix = join(dir, 'npm-prefix');
     const npmInstall = await runCommand('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', tarball], { timeoutMs: 120_000 });

@@ -3,9 +3,9 @@
 // is for memory and start time (docs/adr/0005-bundled-programs.md): @kubernetes/client-node
 // alone is 25 MB of generated JavaScript that Node would parse and keep in full; the
 // connector's bundle is ~3 MB.
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build, stop, type BuildOptions } from 'esbuild';
+import { build, stop, type BuildOptions, type Plugin } from 'esbuild';
 
 const repoRoot = join(import.meta.dirname, '..');
 export const distDir = join(repoRoot, 'dist');
@@ -45,10 +45,49 @@ export async function packageVersion(): Promise<string> {
 export async function buildProgram(program: Program): Promise<void> {
   await rm(join(distDir, program), { recursive: true, force: true });
   const options: BuildOptions = { ...common, define: { INFRA_BUILD_VERSION: JSON.stringify(await packageVersion()) } };
-  // `infra tokens` runs before every kubectl request and loads only what it needs: the
-  // CLI's dynamic imports stay separate chunks.
-  const cli: BuildOptions = { splitting: true, chunkNames: 'cli/chunks/[name]-[hash]' };
-  await build({ ...options, entryPoints: { [`${program}/main`]: `${program}/main.ts` }, ...(program === 'cli' ? cli : {}) });
+  if (program === 'cli') return buildCli(options);
+  await build({ ...options, entryPoints: { [`${program}/main`]: `${program}/main.ts` } });
+}
+
+/**
+ * cli/main.ts's `import('./full.ts')`, for bundles of the entry alone: the rest of the CLI
+ * is not bundled into it but loaded from `target` (a file beside it, or the executable's asset).
+ */
+export function cliFullProgramAs(target: { external: string } | { contents: string }): Plugin {
+  return {
+    name: 'cli-full-program',
+    setup(plugin) {
+      plugin.onResolve({ filter: /^\.\/full\.ts$/ }, (args) =>
+        'external' in target ? { path: target.external, external: true } : { path: args.path, namespace: 'cli-full-program' },
+      );
+      if ('contents' in target) plugin.onLoad({ filter: /.*/, namespace: 'cli-full-program' }, () => ({ contents: target.contents, loader: 'js' }));
+    },
+  };
+}
+
+/**
+ * `infra tokens` runs before every kubectl request (bench/README.md, cli-tokens), so the
+ * CLI is two builds. dist/cli/main.js is cli/main.ts alone, CommonJS (dist/cli/package.json
+ * says so): its warm path then costs what `node -e 0` costs, where an ES module importing
+ * the same built-ins took ~5 ms more. The rest, cli/full.ts, is ES modules (.mjs) split
+ * into chunks, so a cache miss loads the HTTPS client without the argument parser.
+ */
+async function buildCli(options: BuildOptions): Promise<void> {
+  await build({
+    ...options,
+    entryPoints: { 'cli/main': 'cli/main.ts' },
+    format: 'cjs',
+    banner: {},
+    plugins: [cliFullProgramAs({ external: './full.mjs' })],
+  });
+  await writeFile(join(distDir, 'cli', 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
+  await build({
+    ...options,
+    entryPoints: { 'cli/full': 'cli/full.ts' },
+    splitting: true,
+    chunkNames: 'cli/chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
+  });
 }
 
 /**

@@ -11,7 +11,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build, stop } from 'esbuild';
-import { distDir } from './build.ts';
+import { cliFullProgramAs, distDir } from './build.ts';
 
 const run = promisify(execFile);
 const repoRoot = join(import.meta.dirname, '..');
@@ -47,13 +47,66 @@ async function pinnedNodeVersion(): Promise<string> {
   return lock.version;
 }
 
-/** The CLI as one CommonJS file: a SEA's entry point must be a script, and must require nothing from disk. */
-async function bundleForExecutable(version: string): Promise<string> {
-  const outfile = join(distDir, 'executable', 'infra.cjs');
-  await build({
+/** The single executable's assets: cli/full.ts's bundle, and V8's code cache for it (empty when there is none). */
+const fullProgramAsset = 'full.cjs';
+const fullProgramCodeCacheAsset = 'full.cjs.code-cache';
+/** The function around the asset's code, as Node wraps a CommonJS module; the code cache is for exactly this text. */
+const fullProgramWrapper = { head: '(function (exports, require, module, __filename, __dirname) {', tail: '\n})' };
+
+/**
+ * cli/main.ts's `import('./full.ts')` in the executable: the rest of the CLI, compiled from
+ * the asset on first use, so that `infra tokens` with a usable cached token compiles only
+ * the small entry. The asset gets the entry's built-ins-only require, all a bundle needs.
+ */
+const fullProgramFromAsset = `
+const { getAsset } = require('node:sea');
+const { Script } = require('node:vm');
+const codeCache = getAsset(${JSON.stringify(fullProgramCodeCacheAsset)});
+const script = new Script(${JSON.stringify(fullProgramWrapper.head)} + getAsset(${JSON.stringify(fullProgramAsset)}, 'utf8') + ${JSON.stringify(fullProgramWrapper.tail)}, {
+  filename: ${JSON.stringify(fullProgramAsset)},
+  cachedData: codeCache.byteLength > 0 ? Buffer.from(codeCache) : undefined,
+});
+const program = { exports: {} };
+script.runInThisContext()(program.exports, require, program, __filename, __dirname);
+module.exports = program.exports;
+`;
+
+/**
+ * V8's code cache for the asset, as useCodeCache makes one for the blob's main: compiled by
+ * the pinned Node, whose V8 the executable runs (so only for this machine's platform). A
+ * cache V8 rejects costs only the compile it would have saved.
+ */
+async function writeFullProgramCodeCache(full: string, withCache: boolean): Promise<string> {
+  const codeCache = `${full}.code-cache`;
+  if (!withCache) {
+    await writeFile(codeCache, '');
+    return codeCache;
+  }
+  const compile = `
+    const { readFileSync, writeFileSync } = require('node:fs');
+    const { Script } = require('node:vm');
+    const [full, codeCache, head, tail, filename] = process.argv.slice(1);
+    writeFileSync(codeCache, new Script(head + readFileSync(full, 'utf8') + tail, { filename }).createCachedData());`;
+  await run(join(repoRoot, 'node_modules', 'node', 'bin', 'node'), [
+    '-e',
+    compile,
+    full,
+    codeCache,
+    fullProgramWrapper.head,
+    fullProgramWrapper.tail,
+    fullProgramAsset,
+  ]);
+  return codeCache;
+}
+
+/**
+ * The CLI as two CommonJS files (a SEA's entry point must be a script, and must require
+ * nothing from disk): the entry (cli/main.ts, the blob's main) and the rest (cli/full.ts,
+ * an asset). Returns their paths.
+ */
+export async function bundleForExecutable(version: string, outdir = join(distDir, 'executable')): Promise<{ main: string; full: string }> {
+  const options = {
     absWorkingDir: repoRoot,
-    entryPoints: ['cli/main.ts'],
-    outfile,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -61,12 +114,14 @@ async function bundleForExecutable(version: string): Promise<string> {
     minify: true,
     legalComments: 'linked',
     define: { INFRA_BUILD_VERSION: JSON.stringify(version) },
-    // cli/main.ts reads import.meta.url only outside a single executable.
-    logOverride: { 'empty-import-meta': 'silent' },
     logLevel: 'warning',
-  });
+  } as const;
+  const main = join(outdir, 'infra.cjs');
+  const full = join(outdir, 'infra-full.cjs');
+  await build({ ...options, entryPoints: ['cli/full.ts'], outfile: full });
+  await build({ ...options, entryPoints: ['cli/main.ts'], outfile: main, plugins: [cliFullProgramAs({ contents: fullProgramFromAsset })] });
   await stop();
-  return outfile;
+  return { main, full };
 }
 
 /** The Node binary for a platform: the pinned one for this machine, else npm's node-linux-<arch> of the same version, cached. */
@@ -100,9 +155,18 @@ export async function buildExecutable(platform: Platform): Promise<string> {
   const nodeVersion = await pinnedNodeVersion();
   const bundle = await bundleForExecutable(version);
   const useCodeCache = platform === host;
-  const seaConfig = { main: bundle, output: `${bundle}.blob`, disableExperimentalSEAWarning: true, useCodeCache, useSnapshot: false };
+  const codeCache = await writeFullProgramCodeCache(bundle.full, useCodeCache);
+  const seaConfig = {
+    main: bundle.main,
+    output: `${bundle.main}.blob`,
+    assets: { [fullProgramAsset]: bundle.full, [fullProgramCodeCacheAsset]: codeCache },
+    disableExperimentalSEAWarning: true,
+    useCodeCache,
+    useSnapshot: false,
+  };
   const key = createHash('sha256')
-    .update(await readFile(bundle))
+    .update(await readFile(bundle.main))
+    .update(await readFile(bundle.full))
     .update(JSON.stringify({ platform, nodeVersion, useCodeCache }))
     .digest('hex')
     .slice(0, 16);

@@ -34,10 +34,11 @@ export async function packCli(destination: string): Promise<string> {
     version: root.version,
     description: 'infra: log in to Infra and get short-lived Kubernetes credentials; kubectl’s exec credential plugin.',
     license: root.license,
-    type: 'module',
+    // main.js is CommonJS, the rest ES modules (.mjs): hack/build.ts says why.
+    type: 'commonjs',
     engines: root.engines,
     bin: { infra: 'main.js' },
-    files: ['main.js', 'chunks', '*.LEGAL.txt', 'LICENSE'],
+    files: ['main.js', 'full.mjs', 'chunks', '*.LEGAL.txt', 'LICENSE'],
   };
   await writeFile(join(npmPackageDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   await mkdir(destination, { recursive: true });

@@ -17,6 +17,8 @@ import { operator, operatorCA, ownNamespace, timeSpawn, userWithGrant, waitForQu
 import { median, percentile, type Row } from '../table.ts';
 
 const title = 'infra tokens (warm cache)';
+/** Issue 26: a warm `infra tokens` costs at most 20% more than starting Node. */
+const nodeStartRatio = 1.2;
 const cli = programBundle('cli');
 
 export const cliTokens: Scenario = {
@@ -64,7 +66,7 @@ export const cliTokens: Scenario = {
             ours: median(sea),
             baseline: median(baseline),
             baselineLabel: 'spawn `node -e 0` (same Node, same count)',
-            target: { on: 'ratio', op: '<=', value: 2 },
+            target: { on: 'ratio', op: '<=', value: nodeStartRatio },
             note,
           },
           {
@@ -96,7 +98,7 @@ export const cliTokens: Scenario = {
         ours: median(ours),
         baseline: median(baseline),
         baselineLabel: 'spawn `node -e 0` (same Node, same count)',
-        target: { on: 'ratio', op: '<=', value: 2 },
+        target: { on: 'ratio', op: '<=', value: nodeStartRatio },
         note,
       },
       {
