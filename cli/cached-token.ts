@@ -2,7 +2,7 @@
 // `infra tokens` before every request, so a fresh cached token must cost no more than
 // starting Node: this module is all the program's entry loads on that path, and it
 // imports only Node's fs, path and os (no crypto, no stream, no module of ours with
-// classes: the executable holds a second copy of this one, ADR 26). It never
+// classes: the executable holds a second copy of this one, ADR 25). It never
 // reports a problem itself: on anything unusual the warm path answers "no", and the full
 // program (cli/tokens.ts) does the same work again and says what is wrong.
 import { readFileSync, writeSync } from 'node:fs';

@@ -171,7 +171,7 @@ describe('the npm package', () => {
     const tarball = await packCli(join(dir, 'npm'));
     const { stdout: listing } = await promisify(execFile)('tar', ['-tzf', tarball]);
     const files = listing.trim().split('\n').sort();
-    // A CommonJS entry and ES module chunks (docs/adr/0026-infra-tokens-startup.md).
+    // A CommonJS entry and ES module chunks (docs/adr/0025-infra-tokens-startup.md).
     expect(files.filter((file) => !/^package\/chunks\/[\w-]+\.mjs$/.test(file))).toEqual([
       'package/LICENSE',
       'package/full.mjs',

@@ -5,7 +5,7 @@
 // per request. Nothing is dropped or reordered; what is pending when the process exits
 // (process.exit, a signal handled by lib/program.ts, an uncaught exception) is written
 // then. Only a process killed outright (SIGKILL) loses the lines of its last round
-// (docs/adr/0025-batched-stdout-lines.md).
+// (docs/adr/0024-batched-stdout-lines.md).
 
 export interface LineWriter {
   /** Queues a complete line (its newline included) for the end of this round. */
