@@ -23,8 +23,12 @@ function grant(role: string, expiresAt?: string) {
   return grantObject(name, { user: 'alice@example.com', role, resource: 'production', ...(expiresAt ? { expiresAt } : {}) });
 }
 
-/** A cluster-admin Grant with no end, made before the guardrails were installed. */
-const legacy = grant('cluster-admin');
+// A custom role a platform team adds to the expiry rule alone. cluster-admin is in both
+// shipped rules, and when two policies refuse one request the API server names whichever
+// it evaluated first, in no fixed order; the expiry rule's own tests use this role.
+const breakGlass = 'break-glass';
+/** A break-glass Grant with no end, made before the guardrails were installed. */
+const legacy = grant(breakGlass);
 /** The guardrails as config/guardrails renders, in this suite's namespace instead of infra-system. */
 let guardrails: KubernetesObject[];
 const accessPolicy = (name: string, maxDuration: string) => ({
@@ -40,6 +44,10 @@ beforeAll(async () => {
   const rendered = await kustomizeOverlay([], ['guardrails']);
   expect(JSON.stringify(rendered)).toContain('"namespace":"infra-system"');
   guardrails = rendered.map((o) => JSON.parse(JSON.stringify(o).replaceAll('infra-system', namespace)) as KubernetesObject);
+  const expiryRoles = guardrails.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'infra-guardrail-grant-expiry-required') as
+    (KubernetesObject & { data: { roles: string } }) | undefined;
+  expect(expiryRoles?.data.roles).toBe('cluster-admin');
+  expiryRoles!.data.roles = `cluster-admin, ${breakGlass}`;
   const writers = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
@@ -63,7 +71,10 @@ beforeAll(async () => {
   const result = await apply([...guardrails, writers, binding, editFor2h]);
   expect(result.stderr).toBe('');
   // The API server loads policies, bindings and parameters through informers.
-  await eventually(async () => expect((await apply([grant('cluster-admin')])).stderr).toContain('guardrail infra-grant-expiry-required'));
+  await eventually(async () => {
+    expect((await apply([grant(breakGlass)])).stderr).toContain('guardrail infra-grant-expiry-required');
+    expect((await apply([grant('cluster-admin', hours(9))])).stderr).toContain('guardrail infra-grant-max-lifetime');
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -75,16 +86,22 @@ afterAll(async () => {
 });
 
 describe('guardrail infra-grant-expiry-required', () => {
-  it('refuses a cluster-admin Grant without expiresAt, naming the rule and the fix', async () => {
-    const result = await apply([grant('cluster-admin')]);
+  it('refuses a Grant of a listed role without expiresAt, naming the rule and the fix', async () => {
+    const result = await apply([grant(breakGlass)]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(
-      'guardrail infra-grant-expiry-required (ConfigMap infra-guardrail-grant-expiry-required): a Grant for role cluster-admin must end; set spec.expiresAt',
+      `guardrail infra-grant-expiry-required (ConfigMap infra-guardrail-grant-expiry-required): a Grant for role ${breakGlass} must end; set spec.expiresAt`,
+    );
+    // cluster-admin is in both shipped rules: either may be the one that answers.
+    const clusterAdmin = await apply([grant('cluster-admin')]);
+    expect(clusterAdmin.code).not.toBe(0);
+    expect(clusterAdmin.stderr).toMatch(
+      /guardrail infra-grant-(expiry-required|max-lifetime) .*: a Grant for role cluster-admin (must end|may last at most 8h)/,
     );
   });
 
-  it('allows a cluster-admin Grant that ends, and a Grant of another role that does not', async () => {
-    const ending = grant('cluster-admin', hours(1));
+  it('allows a Grant of a listed role that ends, and a Grant of another role that does not', async () => {
+    const ending = grant(breakGlass, hours(1));
     const forever = grant('view');
     expect((await apply([ending, forever])).stderr).toBe('');
     // Removing the end later is a change of the spec, checked as a create is.

@@ -100,9 +100,11 @@ describe('config/ against the real API servers (server-side dry run)', () => {
     const can = async (...args: string[]) => (await kubectl('hub', ['auth', 'can-i', ...args, '--as', operator])).stdout.trim();
     expect(await can('create', 'apiservices')).toBe('no');
     expect(await can('create', 'apiservices/v1alpha1.auth.infrahq.com')).toBe('yes');
-    // No TokenReviews or SubjectAccessReviews: the operator holds no system:auth-delegator.
-    expect(await can('create', 'tokenreviews')).toBe('no');
-    expect(await can('create', 'subjectaccessreviews')).toBe('no');
+    // TokenReviews and SubjectAccessReviews only, to gate its HTTPS /metrics (ADR 10); not
+    // system:auth-delegator's namespaced reviews.
+    expect(await can('create', 'tokenreviews')).toBe('yes');
+    expect(await can('create', 'subjectaccessreviews')).toBe('yes');
+    expect(await can('create', 'localsubjectaccessreviews', '-n', 'kube-system')).toBe('no');
   });
 
   it("refuses a broken tree with the API server's reason (a test that can fail)", async () => {
