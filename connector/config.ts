@@ -2,9 +2,7 @@
 import { z } from 'zod';
 import { destinationNameProblem, dnsLabel } from '../api/grants.ts';
 import { duration } from '../api/duration.ts';
-import { loadProgramConfig, programUsage, type ParsedArgs, type Setting } from '../lib/config.ts';
-
-const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8443 or 127.0.0.1:0');
+import { listenAddress, loadProgramConfig, secureMetricsAddress, programUsage, type ParsedArgs, type Setting } from '../lib/config.ts';
 
 export const connectorConfigSchema = z
   .object({
@@ -70,11 +68,7 @@ export const connectorConfigSchema = z
     listen: z
       .object({
         metrics: listenAddress.default('0.0.0.0:8080'),
-        secureMetrics: listenAddress
-          .optional()
-          .describe(
-            'host:port of the HTTPS /metrics for scrapers with a bearer token allowed to get /metrics (TokenReview + SubjectAccessReview); off when absent (config/ sets 0.0.0.0:8444)',
-          ),
+        secureMetrics: secureMetricsAddress,
       })
       .prefault({}),
     /**

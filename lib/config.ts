@@ -9,6 +9,16 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** A listening address, host:port; port 0 picks a free one. */
+export const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8443 or 127.0.0.1:0');
+
+/** Where a program serves its HTTPS /metrics (lib/secure-metrics.ts); off when absent. */
+export const secureMetricsAddress = listenAddress
+  .optional()
+  .describe(
+    'host:port of the HTTPS /metrics for scrapers with a bearer token allowed to get /metrics (TokenReview + SubjectAccessReview); off when absent (config/ sets 0.0.0.0:8444)',
+  );
+
 export function readConfigFile(path: string): Record<string, unknown> {
   let text: string;
   try {

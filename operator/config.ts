@@ -5,9 +5,8 @@ import { dnsLabel } from '../api/grants.ts';
 import { maxTokenLifetimeMs } from '../api/tokens.ts';
 import { trustedProxyProblem } from './frontend/client-address.ts';
 import { notificationsConfig } from './requests/notifications/config.ts';
-import { loadProgramConfig, programUsage, type ParsedArgs, type Setting } from '../lib/config.ts';
+import { listenAddress, loadProgramConfig, secureMetricsAddress, programUsage, type ParsedArgs, type Setting } from '../lib/config.ts';
 
-const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8443 or 127.0.0.1:0');
 const email = z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be an email address');
 
 export const operatorConfigSchema = z
@@ -22,11 +21,7 @@ export const operatorConfigSchema = z
         public: listenAddress.default('0.0.0.0:8443'),
         aggregated: listenAddress.default('0.0.0.0:9443'),
         metrics: listenAddress.default('0.0.0.0:8080'),
-        secureMetrics: listenAddress
-          .optional()
-          .describe(
-            'host:port of the HTTPS /metrics for scrapers with a bearer token allowed to get /metrics (TokenReview + SubjectAccessReview); off when absent (config/ sets 0.0.0.0:8444)',
-          ),
+        secureMetrics: secureMetricsAddress,
       })
       .prefault({}),
     apiService: z
