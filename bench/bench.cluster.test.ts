@@ -10,7 +10,7 @@ import { scenarios } from './scenarios/index.ts';
 import type { Results } from './table.ts';
 
 /**
- * For the run, a guard against a hang, not a measure: ten scenarios, direct-trust with a
+ * For the run, a guard against a hang, not a measure: every scenario in --quick mode, direct-trust with a
  * control plane of its own, on a busy 2-core machine. Then up to 30 s for the bench to stop
  * what it started (SIGTERM), within the test's own timeout.
  */
