@@ -6,7 +6,7 @@
 // place: doubt never empties the cluster.
 import type { KubeConfig, RbacV1Subject, V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
 import type { Grant, resources } from '../../api/v1alpha1/types.ts';
-import { expiresAtMs, grantDestination } from '../../api/grants.ts';
+import { destinationLabel, expiresAtMs, grantDestination } from '../../api/grants.ts';
 import type { Applier } from '../../lib/apply.ts';
 import type { ConditionInput } from '../../lib/conditions.ts';
 import { Controller, type ControllerMetrics } from '../../lib/controller/controller.ts';
@@ -80,10 +80,13 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
   let running = false;
   const syncedStatus = new SyncedStatus({ grants, hub, logger, metrics: options.metrics, now });
 
-  // The label is the operator's word on which destination a Grant is for; spec.resource is
-  // the Grant author's. Only a Grant both name this destination is bound here: a label
-  // that disagrees (written by hand, or a bug) never brings another destination's Grant in.
+  // The informer holds the Grants labelled for this destination and those not labelled
+  // yet (new ones, before the operator's label). Only a Grant whose spec.resource names this
+  // destination is bound here: a label that disagrees (written by hand, or a bug) never
+  // brings another destination's Grant in, and unlabelled Grants of other destinations
+  // are left alone.
   const ours = (g: Grant) => grantDestination(g) === destination;
+  const labelledOurs = (g: Grant) => g.metadata.labels?.[destinationLabel] === destination;
   grants.addIndex('binding', (g) => (ours(g) ? [grantBindingKey(g)] : []));
   grants.addIndex('namespace', (g) => (ours(g) ? [parseBindingKey(grantBindingKey(g)).namespace ?? ''].filter(Boolean) : []));
   grants.addIndex('role', (g) => (ours(g) ? [g.spec.role] : []));
@@ -131,7 +134,9 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
       await deleteBinding(owned.find((b) => b.metadata?.name === name)!);
       logger.info({ binding: `${namespace ?? ''}/${name}` }, 'pruned binding');
     }
-    for (const { grant, condition } of plan.synced) syncedStatus.record(grant, condition);
+    // The hub refuses Synced on a Grant not labelled for this destination yet (ADR 15);
+    // the label's arrival is an 'add' from the labelled watch, which reconciles it again.
+    for (const { grant, condition } of plan.synced) if (labelledOurs(grant)) syncedStatus.record(grant, condition);
     if (plan.requeueAfterMs !== undefined) return { requeueAfterMs: plan.requeueAfterMs };
   }
 
@@ -212,7 +217,7 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
     const name = grant.metadata.name!;
     const previous = lastSeen.get(name);
     if (!ours(grant)) {
-      if (event !== 'delete') {
+      if (event !== 'delete' && labelledOurs(grant)) {
         logger.warn({ grant: name, resource: grant.spec.resource }, `grant is labelled for destination ${destination} but its resource names another; ignored`);
       }
       // A Grant whose resource was edited away from this destination leaves its binding.
