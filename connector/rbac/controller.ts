@@ -135,7 +135,7 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
       logger.info({ binding: `${namespace ?? ''}/${name}` }, 'pruned binding');
     }
     // The hub refuses Synced on a Grant not labelled for this destination yet (ADR 15);
-    // the label's arrival is an 'add' from the labelled watch, which reconciles it again.
+    // the label's arrival reconciles the binding again (see the Grant handler below).
     for (const { grant, condition } of plan.synced) if (labelledOurs(grant)) syncedStatus.record(grant, condition);
     if (plan.requeueAfterMs !== undefined) return { requeueAfterMs: plan.requeueAfterMs };
   }
@@ -212,7 +212,7 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
       new Set([...grants.indexValues('binding'), ...spoke.clusterRoleBindings.indexValues('binding'), ...spoke.roleBindings.indexValues('binding')]),
   });
 
-  const lastSeen = new Map<string, { key: BindingKey; generation: number | undefined }>();
+  const lastSeen = new Map<string, { key: BindingKey; generation: number | undefined; labelled: boolean }>();
   grants.onChange((grant, event) => {
     const name = grant.metadata.name!;
     const previous = lastSeen.get(name);
@@ -227,14 +227,16 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
       return;
     }
     const key = grantBindingKey(grant);
-    // Same spec, same binding: a status write (ours or the operator's), nothing to bind.
-    if (event === 'update' && previous?.key === key && previous.generation === grant.metadata.generation) return;
+    const labelled = labelledOurs(grant);
+    // Same spec, same binding, same label: a status write (ours or the operator's), nothing
+    // to bind. The label's arrival is not: Synced can be written from then on.
+    if (event === 'update' && previous?.key === key && previous.generation === grant.metadata.generation && previous.labelled === labelled) return;
     controller.enqueue(key);
     if (previous !== undefined && previous.key !== key) controller.queue.addAfter(previous.key, moveDelayMs);
     if (event === 'delete') {
       lastSeen.delete(name);
       syncedStatus.forget(name);
-    } else lastSeen.set(name, { key, generation: grant.metadata.generation });
+    } else lastSeen.set(name, { key, generation: grant.metadata.generation, labelled });
   });
   const enqueueGrants = (index: string, value: string) => {
     for (const g of grants.byIndex(index, value)) controller.enqueue(grantBindingKey(g));
