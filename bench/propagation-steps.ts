@@ -1,8 +1,8 @@
 // Where a Grant's way to a spoke binding spends its time, step by step, read from
 // timestamps the run already has: kubectl's own request log (-v=6) for when the API server
-// acknowledged the write, the operator's and connector's debug lines for each step inside
-// them, and the bench's spoke watch for the end. The programs' lines carry an ISO `time`
-// to the millisecond; kubectl's carry microseconds.
+// acknowledged the write, the connector's debug lines for each step inside it, and the
+// bench's spoke watch for the end. The connector's lines carry an ISO `time` to the
+// millisecond; kubectl's carry microseconds.
 import { execFile } from 'node:child_process';
 import { percentile } from './table.ts';
 
@@ -83,7 +83,6 @@ export class ProgramLog {
 const grantsInformer = (l: LogLine) => l.informer?.endsWith('/grants') === true;
 
 export interface StepsInput {
-  operator: ProgramLog;
   connector: ProgramLog;
   grant: string;
   /** The connector's binding key, namespace/role. */
@@ -131,17 +130,13 @@ function connectorLinks(connector: ProgramLog, grant: string, bindingKey: string
 export const ackStep = 'kubectl start → write acknowledged';
 export const seenStep = 'last write acknowledged → bench watch sees it';
 
-export function propagationSteps({ operator, connector, grant, bindingKey, ends }: StepsInput): Steps {
-  // Every operator line is about the sample's Grant: looked for from the sample's start.
-  const op = (msg: string, match: (l: LogLine) => boolean) => () => operator.first(ends.startedAt, (l) => l.msg === msg && match(l));
-  const links: [string, (after: number) => number | undefined][] = [
-    ['Grant event arrives at the operator', op('watch event', (l) => grantsInformer(l) && l.key === grant && l.event === 'add')],
-    ['operator: event → dequeued (queue)', op('reconcile started', (l) => l.controller === 'grant' && l.key === grant)],
-    ['operator: dequeued → label write sent', op('labelling grant', (l) => l.grant === grant)],
-    ['operator: label write sent → acknowledged by the hub', op('grant labelled', (l) => l.grant === grant)],
-    ...connectorLinks(connector, grant, bindingKey, 'add', ends.startedAt),
-  ];
-  const steps = chain(ends.acknowledgedAt, links, [seenStep, ends.seenAt]);
+/**
+ * A new Grant's way: the connector binds it from its first watch event, not waiting for the
+ * operator's label (docs/adr/0028-grants-bound-before-labelled.md), so the operator's steps
+ * are off this path and not in it.
+ */
+export function propagationSteps({ connector, grant, bindingKey, ends }: StepsInput): Steps {
+  const steps = chain(ends.acknowledgedAt, connectorLinks(connector, grant, bindingKey, 'add', ends.startedAt), [seenStep, ends.seenAt]);
   return new Map([[ackStep, ends.acknowledgedAt - ends.startedAt], ...steps]);
 }
 

@@ -17,7 +17,7 @@ import { Applier } from '../lib/apply.ts';
 import { createAuditLog } from '../lib/audit.ts';
 import { certificateNames, ensureCASecret } from '../lib/ca-secret.ts';
 import { ControllerMetrics } from '../lib/controller/controller.ts';
-import { Informer } from '../lib/controller/informer.ts';
+import { Informer, type InformerOptions } from '../lib/controller/informer.ts';
 import { LeaderElector } from '../lib/leaderelection.ts';
 import { resourcePath, RestClient } from '../lib/rest.ts';
 import type { Logger } from '../lib/log.ts';
@@ -94,25 +94,31 @@ export class Connector {
 
     // Every informer lists on lib/rest.ts: client-node's typed lists deserialize into model
     // classes and ask for gzip, both CPU the first sync spends before it can write.
-    const informer = <T extends KubernetesObject>(kubeConfig: KubeConfig, path: string, transform: (obj: T) => T, labelSelector?: string) => {
+    const informer = <T extends KubernetesObject>(
+      kubeConfig: KubeConfig,
+      path: string,
+      transform: (obj: T) => T,
+      selectors: Pick<InformerOptions<T>, 'labelSelector' | 'incomingSelector'> = {},
+    ) => {
       const api = new RestClient(kubeConfig);
-      return new Informer<T>({
-        kubeConfig,
-        logger: this.logger,
-        path,
-        list: (page) => api.list<T>(path, { ...page, ...(labelSelector ? { labelSelector } : {}) }),
-        transform,
-        ...(labelSelector ? { labelSelector } : {}),
-      });
+      return new Informer<T>({ kubeConfig, logger: this.logger, path, list: (page) => api.list<T>(path, page), transform, ...selectors });
     };
     const { group, version, plural } = resources.Grant;
-    this.grants = informer<Grant>(hubConfig, resourcePath(group, version, plural), cachedGrant, `${destinationLabel}=${config.destination}`);
+    // This destination's Grants, and the new ones the operator has not labelled yet: a new
+    // Grant is bound from its first watch event, without waiting for the operator's label
+    // (docs/adr/0028-grants-bound-before-labelled.md). The rbac sync binds only those whose
+    // spec.resource names this destination; once labelled, another destination's Grant
+    // leaves the unlabelled watch, and this cache.
+    this.grants = informer<Grant>(hubConfig, resourcePath(group, version, plural), cachedGrant, {
+      labelSelector: `${destinationLabel}=${config.destination}`,
+      incomingSelector: `!${destinationLabel}`,
+    });
     const rbacPath = (plural: string) => resourcePath('rbac.authorization.k8s.io', 'v1', plural);
     this.spoke = {
       namespaces: informer(spokeConfig, '/api/v1/namespaces', cachedName),
       clusterRoles: informer(spokeConfig, rbacPath('clusterroles'), cachedName),
-      clusterRoleBindings: informer<V1ClusterRoleBinding>(spokeConfig, rbacPath('clusterrolebindings'), cachedBinding, ownedSelector),
-      roleBindings: informer<V1RoleBinding>(spokeConfig, rbacPath('rolebindings'), cachedBinding, ownedSelector),
+      clusterRoleBindings: informer<V1ClusterRoleBinding>(spokeConfig, rbacPath('clusterrolebindings'), cachedBinding, { labelSelector: ownedSelector }),
+      roleBindings: informer<V1RoleBinding>(spokeConfig, rbacPath('rolebindings'), cachedBinding, { labelSelector: ownedSelector }),
     };
     this.protectedNamespaces = new ProtectedNamespaces(config.namespace);
     const election = config.leaderElection;

@@ -1,8 +1,8 @@
 // Grant → binding propagation and revocation with 10,000 Grants for the destination
 // already bound. A new Grant is applied with kubectl in the hub and timed until a watch
-// on the spoke sees its user in the RoleBinding (the operator labels the Grant with its
-// destination, the connector sees it and applies the binding); then it is deleted and
-// timed until the user is gone (the connector alone). Baseline: kubectl apply / delete of
+// on the spoke sees its user in the RoleBinding (the connector sees it and applies the
+// binding; the operator labels it meanwhile, off that path); then it is deleted and timed
+// until the user is gone (the connector alone). Baseline: kubectl apply / delete of
 // an equivalent RoleBinding straight in the spoke, timed the same way — the floor of one
 // kubectl write and one watch event. The programs log at debug here: their lines, with
 // kubectl's own request log, give each sample's time step by step (bench/propagation-steps.ts).
@@ -184,22 +184,14 @@ export const grantPropagation: Scenario = {
 };
 
 /** The step-by-step tables (bench/README.md, "Propagation, step by step"), from the samples' ends and the programs' debug lines. */
-function logSteps(
-  log: (message: string) => void,
-  installed: { operator: { logs: readonly string[] }; connector: { logs: readonly string[] } },
-  samples: readonly MeasuredSample[],
-): void {
-  const operator = new ProgramLog(installed.operator.logs);
+function logSteps(log: (message: string) => void, installed: { connector: { logs: readonly string[] } }, samples: readonly MeasuredSample[]): void {
   const connector = new ProgramLog(installed.connector.logs);
   const tables: [string, Steps[]][] = [
     [
       'Grant applied → user in RoleBinding',
-      samples.map((s) => propagationSteps({ operator, connector, grant: s.grant, bindingKey: s.bindingKey, ends: s.ours.propagation })),
+      samples.map((s) => propagationSteps({ connector, grant: s.grant, bindingKey: s.bindingKey, ends: s.ours.propagation })),
     ],
-    [
-      'Grant deleted → user gone',
-      samples.map((s) => revocationSteps({ operator, connector, grant: s.grant, bindingKey: s.bindingKey, ends: s.ours.revocation })),
-    ],
+    ['Grant deleted → user gone', samples.map((s) => revocationSteps({ connector, grant: s.grant, bindingKey: s.bindingKey, ends: s.ours.revocation }))],
     ['direct RoleBinding applied', samples.map((s) => directSteps(s.direct.propagation))],
     ['direct RoleBinding deleted', samples.map((s) => directSteps(s.direct.revocation))],
   ];

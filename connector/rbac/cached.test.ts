@@ -5,7 +5,7 @@ import { cachedBinding, cachedGrant, cachedName } from './cached.ts';
 
 const managedFields = [{ manager: 'kubectl', operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } }];
 
-it("keeps a Grant's spec, generation and the connector's Synced condition; drops the operator's conditions, labels, annotations and managedFields", () => {
+it("keeps a Grant's spec, generation, destination label and the connector's Synced condition; drops the operator's conditions, other labels, annotations and managedFields", () => {
   const synced = {
     type: 'Synced',
     status: 'True',
@@ -23,7 +23,7 @@ it("keeps a Grant's spec, generation and the connector's Synced condition; drops
       resourceVersion: '41',
       generation: 2,
       finalizers: ['infrahq.com/audit'],
-      labels: { 'infrahq.com/destination': 'prod' },
+      labels: { 'infrahq.com/destination': 'prod', 'app.kubernetes.io/part-of': 'web' },
       annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"spec":{}}' },
       managedFields,
     },
@@ -39,7 +39,7 @@ it("keeps a Grant's spec, generation and the connector's Synced condition; drops
   expect(cachedGrant(grant)).toEqual({
     apiVersion: 'infrahq.com/v1alpha1',
     kind: 'Grant',
-    metadata: { name: 'carl-view-web', resourceVersion: '41', generation: 2 },
+    metadata: { name: 'carl-view-web', resourceVersion: '41', generation: 2, labels: { 'infrahq.com/destination': 'prod' } },
     spec: { user: 'carl@example.com', role: 'view', resource: 'prod.web' },
     status: { conditions: [synced] },
   });

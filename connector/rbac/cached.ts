@@ -4,6 +4,7 @@
 // API server sent: managedFields, annotations, the operator's conditions, a namespace's
 // status, a ClusterRole's rules.
 import type { KubernetesObject, V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
+import { destinationLabel } from '../../api/grants.ts';
 import type { Grant } from '../../api/v1alpha1/types.ts';
 
 /** The fields the informer's cache and watch run on: every transform keeps them. */
@@ -11,13 +12,22 @@ function cachedMetadata({ metadata }: KubernetesObject) {
   return { name: metadata?.name, namespace: metadata?.namespace, resourceVersion: metadata?.resourceVersion };
 }
 
-/** A Grant's spec and generation, and of its status only the connector's own Synced condition, which it compares before writing. */
+/**
+ * A Grant's spec and generation, its destination label (Synced may be written only once the
+ * operator has labelled it), and of its status only the connector's own Synced condition,
+ * which it compares before writing.
+ */
 export function cachedGrant(grant: Grant): Grant {
   const synced = grant.status?.conditions?.filter((c) => c.type === 'Synced');
+  const labelled = grant.metadata.labels?.[destinationLabel];
   return {
     apiVersion: grant.apiVersion,
     kind: grant.kind,
-    metadata: { ...cachedMetadata(grant), generation: grant.metadata.generation },
+    metadata: {
+      ...cachedMetadata(grant),
+      generation: grant.metadata.generation,
+      ...(labelled === undefined ? {} : { labels: { [destinationLabel]: labelled } }),
+    },
     spec: grant.spec,
     ...(synced?.length ? { status: { conditions: synced } } : {}),
   };

@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { destinationLabel } from '../../api/grants.ts';
 import type { Grant, resources } from '../../api/v1alpha1/types.ts';
 import type { Applier } from '../../lib/apply.ts';
 import { ControllerMetrics } from '../../lib/controller/controller.ts';
@@ -23,9 +24,11 @@ const rbacGroup = 'rbac.authorization.k8s.io';
 const grant = (name: string, spec: Partial<Grant['spec']> & { resource: string }): Grant => ({
   apiVersion: 'infrahq.com/v1alpha1',
   kind: 'Grant',
-  metadata: { name, generation: 1 },
+  // As the operator labels it: with the destination it is for, here or not.
+  metadata: { name, generation: 1, labels: { [destinationLabel]: destination } },
   spec: { role: 'view', ...spec },
 });
+const unlabelled = (g: Grant): Grant => ({ ...g, metadata: { name: g.metadata.name!, generation: g.metadata.generation! } });
 const userSubject = (name: string): RbacV1Subject => ({ kind: 'User', apiGroup: rbacGroup, name });
 const groupSubject = (name: string): RbacV1Subject => ({ kind: 'Group', apiGroup: rbacGroup, name });
 const owned = (name: string, subjects: RbacV1Subject[], namespace?: string, role = 'view'): V1ClusterRoleBinding | V1RoleBinding => ({
@@ -486,6 +489,21 @@ describe('rbacSync', () => {
     h.sync.start();
     await waitFor(() => expect(h.logs.some((l) => String(l['err']).includes('infra:edit changed since this replica read it'))).toBe(true));
     expect(h.spoke.bindings.get('/infra:edit')?.metadata?.resourceVersion).toBe('2');
+  });
+
+  it('binds a Grant the operator has not labelled yet, and records Synced only once it is labelled', async () => {
+    const h = await harness();
+    h.sync.start();
+    h.grants.set(unlabelled(grant('early', { user: 'e@example.com', resource: 'prod' })));
+    h.grants.set(unlabelled(grant('elsewhere', { user: 'x@example.com', resource: 'staging' })));
+    await waitFor(() => expect(subjectsOf(h, '/infra:view')).toEqual(['e@example.com']));
+    await settle();
+    // The hub would refuse it (ADR 15); nor is another destination's unlabelled Grant worth a warning.
+    expect(h.statuses).toEqual([]);
+    expect(h.logs.filter((l) => l['grant'] === 'elsewhere')).toEqual([]);
+    h.grants.set(grant('early', { user: 'e@example.com', resource: 'prod' }));
+    await waitFor(() => expect(h.statuses).toEqual([{ grant: 'early', status: 'True', reason: 'Bound' }]));
+    expect(subjectsOf(h, '/infra:view')).toEqual(['e@example.com']);
   });
 
   it('ignores and logs a Grant labelled for this destination whose resource names another', async () => {

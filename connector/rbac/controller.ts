@@ -6,7 +6,7 @@
 // place: doubt never empties the cluster.
 import type { KubeConfig, RbacV1Subject, V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
 import type { Grant, resources } from '../../api/v1alpha1/types.ts';
-import { expiresAtMs, grantDestination } from '../../api/grants.ts';
+import { destinationLabel, expiresAtMs, grantDestination } from '../../api/grants.ts';
 import type { Applier } from '../../lib/apply.ts';
 import type { ConditionInput } from '../../lib/conditions.ts';
 import { Controller, type ControllerMetrics } from '../../lib/controller/controller.ts';
@@ -80,10 +80,13 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
   let running = false;
   const syncedStatus = new SyncedStatus({ grants, hub, logger, metrics: options.metrics, now });
 
-  // The label is the operator's word on which destination a Grant is for; spec.resource is
-  // the Grant author's. Only a Grant both name this destination is bound here: a label
-  // that disagrees (written by hand, or a bug) never brings another destination's Grant in.
+  // The informer holds the Grants labelled for this destination and those not labelled
+  // yet (new ones, before the operator's label). Only a Grant whose spec.resource names this
+  // destination is bound here: a label that disagrees (written by hand, or a bug) never
+  // brings another destination's Grant in, and unlabelled Grants of other destinations
+  // are left alone.
   const ours = (g: Grant) => grantDestination(g) === destination;
+  const labelledOurs = (g: Grant) => g.metadata.labels?.[destinationLabel] === destination;
   grants.addIndex('binding', (g) => (ours(g) ? [grantBindingKey(g)] : []));
   grants.addIndex('namespace', (g) => (ours(g) ? [parseBindingKey(grantBindingKey(g)).namespace ?? ''].filter(Boolean) : []));
   grants.addIndex('role', (g) => (ours(g) ? [g.spec.role] : []));
@@ -131,7 +134,9 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
       await deleteBinding(owned.find((b) => b.metadata?.name === name)!);
       logger.info({ binding: `${namespace ?? ''}/${name}` }, 'pruned binding');
     }
-    for (const { grant, condition } of plan.synced) syncedStatus.record(grant, condition);
+    // The hub refuses Synced on a Grant not labelled for this destination yet (ADR 15);
+    // the label's arrival reconciles the binding again (see the Grant handler below).
+    for (const { grant, condition } of plan.synced) if (labelledOurs(grant)) syncedStatus.record(grant, condition);
     if (plan.requeueAfterMs !== undefined) return { requeueAfterMs: plan.requeueAfterMs };
   }
 
@@ -207,12 +212,12 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
       new Set([...grants.indexValues('binding'), ...spoke.clusterRoleBindings.indexValues('binding'), ...spoke.roleBindings.indexValues('binding')]),
   });
 
-  const lastSeen = new Map<string, { key: BindingKey; generation: number | undefined }>();
+  const lastSeen = new Map<string, { key: BindingKey; generation: number | undefined; labelled: boolean }>();
   grants.onChange((grant, event) => {
     const name = grant.metadata.name!;
     const previous = lastSeen.get(name);
     if (!ours(grant)) {
-      if (event !== 'delete') {
+      if (event !== 'delete' && labelledOurs(grant)) {
         logger.warn({ grant: name, resource: grant.spec.resource }, `grant is labelled for destination ${destination} but its resource names another; ignored`);
       }
       // A Grant whose resource was edited away from this destination leaves its binding.
@@ -222,14 +227,16 @@ export function rbacSync(options: RBACSyncOptions): RBACSync {
       return;
     }
     const key = grantBindingKey(grant);
-    // Same spec, same binding: a status write (ours or the operator's), nothing to bind.
-    if (event === 'update' && previous?.key === key && previous.generation === grant.metadata.generation) return;
+    const labelled = labelledOurs(grant);
+    // Same spec, same binding, same label: a status write (ours or the operator's), nothing
+    // to bind. The label's arrival is not: Synced can be written from then on.
+    if (event === 'update' && previous?.key === key && previous.generation === grant.metadata.generation && previous.labelled === labelled) return;
     controller.enqueue(key);
     if (previous !== undefined && previous.key !== key) controller.queue.addAfter(previous.key, moveDelayMs);
     if (event === 'delete') {
       lastSeen.delete(name);
       syncedStatus.forget(name);
-    } else lastSeen.set(name, { key, generation: grant.metadata.generation });
+    } else lastSeen.set(name, { key, generation: grant.metadata.generation, labelled });
   });
   const enqueueGrants = (index: string, value: string) => {
     for (const g of grants.byIndex(index, value)) controller.enqueue(grantBindingKey(g));

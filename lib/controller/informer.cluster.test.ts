@@ -1,7 +1,7 @@
 // The shared informer against the real hub kube-apiserver: a first list in pages, the
 // watch that follows it, and objects pruned before handlers and the cache see them.
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cluster, kubectlOk, uniqueName } from '../../test/cluster.ts';
 import { eventually } from '../../hack/local-infra/programs.ts';
 import { loadKubeConfig } from '../kube.ts';
@@ -134,4 +134,74 @@ it('hands a deleted object to handlers pruned as well', async () => {
   });
   expect(deleted.data).toEqual({ kept: 'watched' });
   expect(informer.get('watched', namespace)).toBeUndefined();
+});
+
+describe('with an incoming selector', () => {
+  const stage = 'informer-test/stage';
+  let staged: Informer<V1ConfigMap>;
+  const events: { name: string; event: string; stage: string | undefined }[] = [];
+  const labelled = (name: string, value?: string) => ({
+    ...configMap(name),
+    metadata: { name, namespace, ...(value ? { labels: { [stage]: value } } : {}) },
+  });
+  const apply = (...objects: object[]) => kubectlOk('hub', ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
+  const deletions = (prefix: string) => events.filter((e) => e.name.startsWith(prefix) && e.event === 'delete');
+
+  beforeAll(async () => {
+    await apply(labelled('unlabelled'), labelled('labelled', 'ours'), labelled('elsewhere', 'theirs'));
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    staged = new Informer<V1ConfigMap>({
+      kubeConfig,
+      logger,
+      path: `/api/v1/namespaces/${namespace}/configmaps`,
+      labelSelector: `${stage}=ours`,
+      incomingSelector: `!${stage}`,
+      // Long enough that a move seen as a deletion could not hide behind the grace.
+      incomingGraceMs: 5000,
+      list: (page) => core.listNamespacedConfigMap({ namespace, ...page }),
+    });
+    staged.onChange((cm, event) => events.push({ name: cm.metadata!.name!, event, stage: cm.metadata?.labels?.[stage] }));
+    await staged.start();
+    await staged.waitForSync();
+  });
+
+  afterAll(() => staged?.stop());
+
+  it('holds the objects either selector selects, and only those', () => {
+    const names = staged.list().map((cm) => cm.metadata!.name);
+    expect(names).toEqual(expect.arrayContaining(['unlabelled', 'labelled', ...listed]));
+    expect(names).not.toContain('elsewhere');
+  });
+
+  it('never shows an object moving from the incoming selector into the other as deleted', async () => {
+    for (let i = 0; i < 10; i++) {
+      const name = `mover-${i}`;
+      await apply(labelled(name));
+      await eventually(() => expect(staged.get(name, namespace)).toBeDefined());
+      await apply(labelled(name, 'ours'));
+      await eventually(() => expect(events).toContainEqual({ name, event: 'add', stage: 'ours' }));
+      expect(staged.get(name, namespace)?.metadata?.labels?.[stage]).toBe('ours');
+    }
+    // Past the grace: a move taken for a deletion would have been dispatched by now.
+    await new Promise((resolve) => setTimeout(resolve, 5500));
+    expect(deletions('mover-')).toEqual([]);
+    expect(staged.list().filter((cm) => cm.metadata!.name!.startsWith('mover-'))).toHaveLength(10);
+  });
+
+  it('deletes what leaves both selectors: relabelled elsewhere, or deleted, labelled or not', async () => {
+    await apply(labelled('leaver', 'ours'), labelled('passer'), labelled('doomed'), labelled('gone', 'ours'));
+    await eventually(() => expect(['leaver', 'passer', 'doomed', 'gone'].map((name) => staged.get(name, namespace))).not.toContain(undefined));
+    await apply(labelled('leaver', 'theirs'), labelled('passer', 'theirs'));
+    await kubectlOk('hub', ['delete', 'configmap', 'doomed', 'gone', '-n', namespace]);
+    // A labelled object's deletion is seen at once; an unlabelled one's once the grace is over.
+    await eventually(() => {
+      expect(events).toContainEqual({ name: 'leaver', event: 'delete', stage: 'ours' });
+      expect(events).toContainEqual({ name: 'gone', event: 'delete', stage: 'ours' });
+    });
+    await eventually(() => {
+      expect(events).toContainEqual({ name: 'passer', event: 'delete', stage: undefined });
+      expect(events).toContainEqual({ name: 'doomed', event: 'delete', stage: undefined });
+    }, 10_000);
+    for (const name of ['leaver', 'passer', 'doomed', 'gone']) expect(staged.get(name, namespace)).toBeUndefined();
+  });
 });

@@ -1,7 +1,8 @@
 // A shared informer on @kubernetes/client-node's ListWatch that does what a controller
 // needs and ListWatch alone does not: it restarts itself after any watch or list error
 // (ListWatch only recovers from 410 Gone), keeps serving its last known objects while
-// disconnected, maintains named indexes, and calls handlers that cannot throw into it.
+// disconnected, maintains named indexes, calls handlers that cannot throw into it, and can
+// watch the objects on their way into its label selector into the same cache.
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.ts';
@@ -9,10 +10,12 @@ import { errorMessage } from '../errors.ts';
 export type IndexFunction<T> = (obj: T) => string[];
 export type EventHandler<T> = (obj: T, event: 'add' | 'update' | 'delete') => void;
 
-/** One page of a list: pass both to the client's list call. */
+/** One page of a list: pass every field to the client's list call. */
 export interface ListPage {
   limit: number;
   _continue?: string;
+  /** The selector of the watch this list starts (labelSelector or incomingSelector). */
+  labelSelector?: string;
 }
 
 /** Objects per list request by default, as client-go's reflector pages its lists. */
@@ -27,6 +30,19 @@ export interface InformerOptions<T extends KubernetesObject> {
   /** Objects per list request; 500 unless set. */
   listPageSize?: number;
   labelSelector?: string;
+  /**
+   * Objects on their way into labelSelector, watched too, into the same cache: e.g. the
+   * Grants the operator has not labelled yet, which a connector binds from their first
+   * event. The two selectors must select disjoint sets. An object that leaves one watch
+   * for the other arrives as a DELETED on one and an ADDED on the other, in either order,
+   * and the DELETED cannot tell a move from a deletion (it carries the object as it was).
+   * So a DELETED whose object the other watch holds is no deletion, and one from the
+   * incoming watch keeps its object cached, with no event, for incomingGraceMs: the other
+   * watch's ADDED, if any, replaces it; otherwise handlers see it deleted then.
+   */
+  incomingSelector?: string;
+  /** How long an object that left the incoming watch waits for the other; 1 s unless set. */
+  incomingGraceMs?: number;
   logger: Logger;
   /** Restart delay after an error: doubles from this, capped at 10 s. */
   restartDelayMs?: number;
@@ -42,6 +58,15 @@ export interface InformerOptions<T extends KubernetesObject> {
 }
 
 const maxRestartDelayMs = 10_000;
+const defaultIncomingGraceMs = 1000;
+
+/** One label selector's list and watch, restarted on its own after an error. */
+interface SelectorWatch<T extends KubernetesObject> {
+  listWatch: ListWatch<T>;
+  restartDelayMs: number;
+  restartTimer: NodeJS.Timeout | undefined;
+  listed: boolean;
+}
 
 /** namespace/name, or name for cluster-scoped objects: the key controllers queue. */
 export function objectKey(obj: KubernetesObject): string {
@@ -50,7 +75,11 @@ export function objectKey(obj: KubernetesObject): string {
 }
 
 export class Informer<T extends KubernetesObject> {
-  private readonly listWatch: ListWatch<T>;
+  private readonly settled: SelectorWatch<T>;
+  private readonly incoming: SelectorWatch<T> | undefined;
+  /** Objects that left the incoming watch and have not arrived in the settled one (yet). */
+  private readonly leaving = new Map<string, { obj: T; timer: NodeJS.Timeout }>();
+  private readonly incomingGraceMs: number;
   private readonly indexers = new Map<string, IndexFunction<T>>();
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
   private readonly indexedValues = new Map<string, Map<string, string[]>>();
@@ -58,8 +87,6 @@ export class Informer<T extends KubernetesObject> {
   private readonly logger: Logger;
   private readonly baseDelayMs: number;
   private readonly transform: ((obj: T) => T) | undefined;
-  private restartDelayMs: number;
-  private restartTimer: NodeJS.Timeout | undefined;
   private synced = false;
   private stopped = true;
   private readonly syncWaiters: (() => void)[] = [];
@@ -67,33 +94,45 @@ export class Informer<T extends KubernetesObject> {
   constructor(options: InformerOptions<T>) {
     this.logger = options.logger.child({ informer: options.path });
     this.baseDelayMs = options.restartDelayMs ?? 500;
-    this.restartDelayMs = this.baseDelayMs;
     this.transform = options.transform;
+    this.incomingGraceMs = options.incomingGraceMs ?? defaultIncomingGraceMs;
+    this.settled = this.selectorWatch(options, options.labelSelector);
+    this.incoming = options.incomingSelector === undefined ? undefined : this.selectorWatch(options, options.incomingSelector);
+  }
+
+  private selectorWatch(options: InformerOptions<T>, labelSelector: string | undefined): SelectorWatch<T> {
     const limit = options.listPageSize ?? defaultListPageSize;
+    const selected = labelSelector === undefined ? {} : { labelSelector };
     const list = async (): Promise<KubernetesListObject<T>> => {
       // Pages of one list share its resourceVersion, the one the watch starts from.
       const items: T[] = [];
       let page: KubernetesListObject<T> | undefined;
       let next: string | undefined;
       do {
-        page = await options.list({ limit, ...(next ? { _continue: next } : {}) });
+        page = await options.list({ limit, ...(next ? { _continue: next } : {}), ...selected });
         items.push(...(this.transform ? page.items.map(this.transform) : page.items));
         next = continueToken(page);
       } while (next);
       // ListWatch fills its cache synchronously once this promise settles; a macrotask
       // runs after that, so waitForSync() resolves with the cache already filled.
-      setImmediate(() => this.markSynced());
+      setImmediate(() => this.markListed(watch));
       return { ...page, items, metadata: { resourceVersion: page.metadata?.resourceVersion } };
     };
-    const watch = this.transform ? new TransformingWatch(options.kubeConfig, this.transform) : new Watch(options.kubeConfig);
-    this.listWatch = new ListWatch(options.path, watch, list, false, options.labelSelector);
-    this.listWatch.on('add', (obj) => this.dispatch(obj, 'add'));
-    this.listWatch.on('update', (obj) => this.dispatch(obj, 'update'));
-    this.listWatch.on('delete', (obj) => this.dispatch(obj, 'delete'));
-    this.listWatch.on('connect', () => {
-      this.restartDelayMs = this.baseDelayMs;
+    const client = this.transform ? new TransformingWatch(options.kubeConfig, this.transform) : new Watch(options.kubeConfig);
+    const watch: SelectorWatch<T> = {
+      listWatch: new ListWatch(options.path, client, list, false, labelSelector),
+      restartDelayMs: this.baseDelayMs,
+      restartTimer: undefined,
+      listed: false,
+    };
+    watch.listWatch.on('add', (obj) => this.dispatch(obj, 'add'));
+    watch.listWatch.on('update', (obj) => this.dispatch(obj, 'update'));
+    watch.listWatch.on('delete', (obj) => this.left(watch, obj));
+    watch.listWatch.on('connect', () => {
+      watch.restartDelayMs = this.baseDelayMs;
     });
-    this.listWatch.on('error', (err) => this.scheduleRestart(err));
+    watch.listWatch.on('error', (err) => this.scheduleRestart(watch, err));
+    return watch;
   }
 
   /** Adds an index; call before start(). */
@@ -108,15 +147,25 @@ export class Informer<T extends KubernetesObject> {
     this.handlers.push(handler);
   }
 
+  private get watches(): SelectorWatch<T>[] {
+    return this.incoming ? [this.settled, this.incoming] : [this.settled];
+  }
+
   async start(): Promise<void> {
     this.stopped = false;
-    await this.connect();
+    await Promise.all(this.watches.map((watch) => this.connect(watch)));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.restartTimer);
-    await this.listWatch.stop();
+    for (const { timer } of this.leaving.values()) clearTimeout(timer);
+    this.leaving.clear();
+    await Promise.all(
+      this.watches.map((watch) => {
+        clearTimeout(watch.restartTimer);
+        return watch.listWatch.stop();
+      }),
+    );
   }
 
   /** Resolves once the first list has filled the cache. */
@@ -130,11 +179,18 @@ export class Informer<T extends KubernetesObject> {
   }
 
   get(name: string, namespace?: string): T | undefined {
-    return this.listWatch.get(name, namespace);
+    const obj = this.settled.listWatch.get(name, namespace) ?? this.incoming?.listWatch.get(name, namespace);
+    return obj ?? (this.leaving.size > 0 ? this.leaving.get(namespace ? `${namespace}/${name}` : name)?.obj : undefined);
   }
 
   list(): readonly T[] {
-    return this.listWatch.list();
+    if (!this.incoming) return this.settled.listWatch.list();
+    // For a moment during a move, an object is in both watches' caches: listed once.
+    const objects = new Map<string, T>();
+    for (const [key, { obj }] of this.leaving) objects.set(key, obj);
+    for (const obj of this.incoming.listWatch.list()) objects.set(objectKey(obj), obj);
+    for (const obj of this.settled.listWatch.list()) objects.set(objectKey(obj), obj);
+    return [...objects.values()];
   }
 
   /** Objects whose index function returned `value` for index `name`. */
@@ -155,31 +211,56 @@ export class Informer<T extends KubernetesObject> {
     return [...(this.indexes.get(name)?.keys() ?? [])];
   }
 
-  private async connect(): Promise<void> {
+  private async connect(watch: SelectorWatch<T>): Promise<void> {
     try {
-      await this.listWatch.start();
+      await watch.listWatch.start();
     } catch (err) {
-      this.scheduleRestart(err);
+      this.scheduleRestart(watch, err);
     }
   }
 
-  private scheduleRestart(err: unknown): void {
+  private scheduleRestart(watch: SelectorWatch<T>, err: unknown): void {
     if (this.stopped) return;
-    const delay = this.restartDelayMs;
-    this.restartDelayMs = Math.min(maxRestartDelayMs, this.restartDelayMs * 2);
+    const delay = watch.restartDelayMs;
+    watch.restartDelayMs = Math.min(maxRestartDelayMs, watch.restartDelayMs * 2);
     this.logger.warn({ err: errorMessage(err), retryInMs: delay }, 'watch failed; serving cached objects and restarting');
-    clearTimeout(this.restartTimer);
-    this.restartTimer = setTimeout(() => void this.connect(), delay);
-    this.restartTimer.unref();
+    clearTimeout(watch.restartTimer);
+    watch.restartTimer = setTimeout(() => void this.connect(watch), delay);
+    watch.restartTimer.unref();
   }
 
-  private markSynced(): void {
-    if (this.synced) return;
+  /** Synced once every watch's first list has filled the cache. */
+  private markListed(watch: SelectorWatch<T>): void {
+    watch.listed = true;
+    if (this.synced || !this.watches.every((w) => w.listed)) return;
     this.synced = true;
     for (const resolve of this.syncWaiters.splice(0)) resolve();
   }
 
+  /** A watch's DELETED: the object was deleted or left its selector (see incomingSelector). */
+  private left(from: SelectorWatch<T>, obj: T): void {
+    if (!this.incoming) return this.dispatch(obj, 'delete');
+    const other = from === this.settled ? this.incoming : this.settled;
+    const { name, namespace } = obj.metadata ?? {};
+    // Moved: the other watch's event came first and handlers have seen the object there.
+    if (other.listWatch.get(name!, namespace)) return;
+    if (from === this.settled) return this.dispatch(obj, 'delete');
+    const key = objectKey(obj);
+    clearTimeout(this.leaving.get(key)?.timer);
+    const timer = setTimeout(() => {
+      this.leaving.delete(key);
+      if (!this.get(name!, namespace)) this.dispatch(obj, 'delete');
+    }, this.incomingGraceMs);
+    timer.unref();
+    this.leaving.set(key, { obj, timer });
+  }
+
   private dispatch(obj: T, event: 'add' | 'update' | 'delete'): void {
+    if (this.leaving.size > 0) {
+      const key = objectKey(obj);
+      clearTimeout(this.leaving.get(key)?.timer);
+      this.leaving.delete(key);
+    }
     // The first step of a change's way through a program; the bench times each step from these lines.
     if (this.logger.isLevelEnabled('debug')) this.logger.debug({ key: objectKey(obj), event, resourceVersion: obj.metadata?.resourceVersion }, 'watch event');
     this.updateIndexes(obj, event === 'delete');
