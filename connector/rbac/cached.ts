@@ -1,7 +1,7 @@
 // What the connector's informers keep of each object: only the fields the RBAC sync, the
 // Synced status and the registration read, copied into a small object of their own as each
 // one arrives (the informers' transform). Left whole, a cached object keeps everything the
-// API server sent: managedFields, annotations, the operator's conditions, a namespace's
+// API server sent: managedFields, annotations, SubjectFound, a namespace's
 // status, a ClusterRole's rules.
 import type { KubernetesObject, V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
 import type { Grant } from '../../api/v1alpha1/types.ts';
@@ -11,15 +11,18 @@ function cachedMetadata({ metadata }: KubernetesObject) {
   return { name: metadata?.name, namespace: metadata?.namespace, resourceVersion: metadata?.resourceVersion };
 }
 
-/** A Grant's spec and generation, and of its status only the connector's own Synced condition, which it compares before writing. */
+/** The conditions the connector writes: Synced, which it compares before writing, and the readiness it implies, whose transition times a write keeps. */
+const connectorConditions = new Set(['Synced', 'Ready', 'Reconciling', 'Stalled']);
+
+/** A Grant's spec and generation, and of its status only the conditions the connector writes. */
 export function cachedGrant(grant: Grant): Grant {
-  const synced = grant.status?.conditions?.filter((c) => c.type === 'Synced');
+  const conditions = grant.status?.conditions?.filter((c) => connectorConditions.has(c.type));
   return {
     apiVersion: grant.apiVersion,
     kind: grant.kind,
     metadata: { ...cachedMetadata(grant), generation: grant.metadata.generation },
     spec: grant.spec,
-    ...(synced?.length ? { status: { conditions: synced } } : {}),
+    ...(conditions?.length ? { status: { conditions } } : {}),
   };
 }
 
