@@ -150,7 +150,10 @@ describe('a Grant', () => {
     for (const [i, { name, watch }] of watches.entries()) {
       watch.stop();
       const writes = statusWrites(watch.versions.slice(awaiting[i]! - 1));
-      expect(writes, `status writes on ${name} after the operator's`).toHaveLength(1);
+      const described = writes.map((w) =>
+        w.status?.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}@${c.observedGeneration} since ${c.lastTransitionTime}`),
+      );
+      expect(writes, `status writes on ${name} after the operator's: ${JSON.stringify(described)}`).toHaveLength(1);
       const [written] = writes;
       expect(written!.status?.conditions?.find((c) => c.type === 'Synced')).toMatchObject({ status: 'True', observedGeneration: written!.metadata.generation });
       expect(kstatus(written!)).toEqual([

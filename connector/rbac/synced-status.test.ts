@@ -117,4 +117,17 @@ describe('SyncedStatus', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(applied).toEqual([]);
   });
+
+  it('does not write the same Synced twice while its Grant cache has not yet seen the first write', async () => {
+    const g = grant({});
+    const { status, applied } = syncedStatus([g]);
+    status.record(g, bound);
+    await vi.waitFor(() => expect(applied).toHaveLength(1));
+    status.record(g, bound); // the binding reconciled again; the watch has not delivered the write yet
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(applied).toHaveLength(1);
+
+    status.record(g, { type: 'Synced', status: 'False', reason: 'RoleNotFound', message: 'no ClusterRole named view' });
+    await vi.waitFor(() => expect(applied).toHaveLength(2));
+  });
 });

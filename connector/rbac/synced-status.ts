@@ -6,7 +6,7 @@
 import type { Grant, resources } from '../../api/v1alpha1/types.ts';
 import type { Applier } from '../../lib/apply.ts';
 import { specReadiness, syncedReadiness } from '../../api/grants.ts';
-import { conditionsCurrent, findCondition, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
+import { conditionsCurrent, findCondition, mergeConditions, readiness, type Condition, type ConditionInput } from '../../lib/conditions.ts';
 import { Controller, type ControllerMetrics } from '../../lib/controller/controller.ts';
 import type { Informer } from '../../lib/controller/informer.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -26,6 +26,12 @@ export class SyncedStatus {
   readonly controller: Controller;
   /** What a Grant should say and does not yet, by Grant name. */
   private readonly pending = new Map<string, ConditionInput>();
+  /**
+   * The Synced condition last applied to a Grant, until the Grant cache shows it: a binding
+   * reconciled again before the watch delivers this controller's own write would otherwise
+   * write the same condition a second time, with a new transition time.
+   */
+  private readonly applied = new Map<string, Condition>();
   private readonly options: SyncedStatusOptions;
 
   constructor(options: SyncedStatusOptions) {
@@ -42,7 +48,7 @@ export class SyncedStatus {
   /** Records the condition the Grant should carry; queues a write unless it carries it already. */
   record(grant: Grant, synced: ConditionInput): void {
     const name = grant.metadata.name!;
-    if (conditionsCurrent(grant.status?.conditions, [synced], grant.metadata.generation)) {
+    if (this.carries(grant, synced)) {
       this.pending.delete(name);
       return;
     }
@@ -52,6 +58,19 @@ export class SyncedStatus {
 
   forget(name: string): void {
     this.pending.delete(name);
+    this.applied.delete(name);
+  }
+
+  /** Whether the Grant says this already, or will once the cache shows this controller's last write. */
+  private carries(grant: Grant, synced: ConditionInput): boolean {
+    const name = grant.metadata.name!;
+    const generation = grant.metadata.generation;
+    if (conditionsCurrent(grant.status?.conditions, [synced], generation)) {
+      this.applied.delete(name);
+      return true;
+    }
+    const applied = this.applied.get(name);
+    return applied !== undefined && conditionsCurrent([applied], [synced], generation);
   }
 
   private async write(name: string): Promise<void> {
@@ -60,10 +79,11 @@ export class SyncedStatus {
     if (!synced || !grant) return void this.pending.delete(name);
     const existing = grant.status?.conditions;
     const generation = grant.metadata.generation;
-    if (!conditionsCurrent(existing, [synced], generation)) {
+    if (!this.carries(grant, synced)) {
       const now = this.options.now();
       const merged = mergeConditions(existing, [synced, ...impliedReadiness(grant, synced, generation, now)], generation, now);
       await this.options.hub.applyStatus('Grant', name, { conditions: merged });
+      this.applied.set(name, merged[0]!);
       if (findCondition(existing, 'Synced')?.status !== synced.status) {
         this.options.logger.info({ grant: name, synced: synced.status, reason: synced.reason }, 'grant sync state changed');
       }
