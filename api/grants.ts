@@ -94,3 +94,72 @@ export function groupSource(name: string): string | undefined {
   const colon = name.indexOf(':');
   return colon > 0 ? name.slice(0, colon) : undefined;
 }
+
+/** A status condition before the writer stamps its generation and transition time (lib/conditions.ts). */
+export interface GrantConditionInput {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+/**
+ * A Grant's Ready condition, and for a not-Ready one whether it waits for something that
+ * comes by itself or is stalled until a person acts (kstatus's Reconciling and Stalled).
+ */
+export interface GrantReadiness {
+  ready: GrantConditionInput;
+  notReady?: 'waiting' | 'stalled';
+}
+
+/**
+ * The readiness a Grant's spec alone decides, whatever its destination says: a reserved
+ * subject is never bound, an expired Grant grants nothing. Undefined when its destination
+ * decides.
+ */
+export function specReadiness(grant: Grant, now: Date): GrantReadiness | undefined {
+  const subject = grant.spec.user ?? grant.spec.group ?? '';
+  if (isReservedSubject(subject)) {
+    const message = `${subject} is one of Kubernetes' own groups: it is never bound at a destination; grant an Infra or identity provider group instead`;
+    return { ready: { type: 'Ready', status: 'False', reason: 'ReservedSubject', message }, notReady: 'stalled' };
+  }
+  if (!isExpired(grant, now)) return undefined;
+  const message =
+    expiresAtMs(grant) === -Infinity
+      ? `spec.expiresAt "${grant.spec.expiresAt}" is not an RFC 3339 timestamp, so the Grant counts as expired; write it like 2030-01-31T18:00:00Z`
+      : `the Grant expired at ${grant.spec.expiresAt}; delete it, or set a later spec.expiresAt to restore access`;
+  return { ready: { type: 'Ready', status: 'False', reason: 'Expired', message }, notReady: 'stalled' };
+}
+
+/** "access until …" for a Grant that expires; undefined for one that does not. */
+export function accessUntil(grant: Grant): string | undefined {
+  return grant.spec.expiresAt ? `access until ${grant.spec.expiresAt}` : undefined;
+}
+
+/**
+ * The readiness a Synced condition implies for a Grant whose destination's connector is
+ * connected: Ready only once it reports the Grant's current generation bound, so a GitOps
+ * tool does not call it healthy before anyone has access. The operator derives Ready from
+ * it, and the connector writes it beside Synced in the same request, so the operator finds
+ * it current and a bound Grant costs the hub one status write, not two
+ * (docs/adr/0027-grant-readiness-ownership.md).
+ */
+export function syncedReadiness(
+  grant: Grant,
+  synced: (Pick<GrantConditionInput, 'status' | 'reason' | 'message'> & { observedGeneration?: number | undefined }) | undefined,
+): GrantReadiness {
+  const destination = grantDestination(grant);
+  const generation = grant.metadata.generation;
+  if (synced === undefined || synced.observedGeneration !== generation || synced.status === 'Unknown') {
+    const message = `waiting for the connector of destination ${destination} to bind generation ${generation ?? 0} of this Grant`;
+    return { ready: { type: 'Ready', status: 'False', reason: 'AwaitingSync', message }, notReady: 'waiting' };
+  }
+  const until = accessUntil(grant);
+  if (synced.status === 'True')
+    return { ready: { type: 'Ready', status: 'True', reason: 'Bound', message: until ? `${synced.message}; ${until}` : synced.message } };
+  // A namespace that does not exist yet is bound as soon as it does; any other refusal needs a person.
+  return {
+    ready: { type: 'Ready', status: 'False', reason: synced.reason, message: `destination ${destination} cannot bind it: ${synced.message}` },
+    notReady: synced.reason === 'NamespaceNotFound' ? 'waiting' : 'stalled',
+  };
+}

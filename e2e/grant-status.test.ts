@@ -2,18 +2,20 @@
 // real operator and connector: a Grant is Ready only once its destination's connector has
 // bound its current generation. With the connector stopped it stays not-Ready and names
 // the destination it waits for; kstatus and Argo CD's health check read it the same way.
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Grant } from '../api/v1alpha1/types.ts';
 import { evaluateHealth } from '../hack/argocd-health.ts';
 import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually, startConnector, type RunningConnector } from '../hack/local-infra/programs.ts';
 import { heartbeatTimeoutMs } from '../operator/controllers/destination.ts';
-import { applyGrant, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
+import { applyGrant, cluster, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
 
 const destination = uniqueName('truth');
 const user = `${uniqueName('gail')}@example.com`;
 const bound = uniqueName('bound');
 const later = uniqueName('later');
+const cold = uniqueName('cold');
 let infra: Infra;
 /** The connector started again after a stop; infra.stop() stops only the first one. */
 let restarted: RunningConnector | undefined;
@@ -28,6 +30,28 @@ function kstatus(grant: Grant): string[][] {
     const c = grant.status?.conditions?.find((x) => x.type === type);
     return [type, c?.status ?? '', c?.reason ?? ''];
   });
+}
+
+/**
+ * Every version of a Grant the hub's watch delivers from now on, through the real kubectl
+ * (`get --watch -o json` prints each version as one indented JSON document).
+ */
+function watchGrant(name: string): { versions: Grant[]; stop: () => void } {
+  const versions: Grant[] = [];
+  const args = ['--kubeconfig', cluster('hub').adminKubeconfig, 'get', 'grants', '--watch', '--field-selector', `metadata.name=${name}`, '-o', 'json'];
+  const child = spawn('kubectl', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let buffered = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const documents = (buffered + chunk).split(/(?<=^\})\n/m);
+    buffered = documents.pop()!;
+    for (const document of documents) versions.push(JSON.parse(document) as Grant);
+  });
+  return { versions, stop: () => void child.kill() };
+}
+
+/** The versions among these that changed the Grant's status: one per status write that changed something. */
+function statusWrites(versions: readonly Grant[]): Grant[] {
+  return versions.filter((v, i) => i > 0 && JSON.stringify(v.status) !== JSON.stringify(versions[i - 1]!.status));
 }
 
 const ready = (grant: Grant) => grant.status?.conditions?.find((c) => c.type === 'Ready');
@@ -52,7 +76,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await kubectl('hub', ['delete', 'grants', '--ignore-not-found', bound, later]);
+  await kubectl('hub', ['delete', 'grants', '--ignore-not-found', bound, later, cold]);
   await restarted?.stop();
   await infra?.stop();
 });
@@ -104,6 +128,41 @@ describe('a Grant', () => {
     await expectBound(later);
     await expectBound(bound);
     await kubectlOk('spoke', ['get', 'clusterrolebinding', 'infra:edit']);
+  });
+
+  it("costs the hub one status write per generation after the operator's first: the connector writes Synced and Ready together, and the operator leaves it", async () => {
+    await restarted!.stop();
+    await applyGrant(cold, { user, role: 'view', resource: destination });
+    await applyGrant(later, { user, role: 'edit', resource: destination, expiresAt: '2099-01-01T00:00:00Z' });
+    const watches = [cold, later].map((name) => ({ name, watch: watchGrant(name) }));
+    // The operator's own write for each generation: not Ready until the connector binds it.
+    for (const { watch } of watches) {
+      await eventually(async () => {
+        const last = watch.versions.at(-1);
+        expect(last && kstatus(last)[0]).toEqual(['Ready', 'False', 'AwaitingSync']);
+      });
+    }
+    const awaiting = watches.map(({ watch }) => watch.versions.length);
+
+    restarted = await startConnector(infra.connectorOptions);
+    for (const { name } of watches) await expectBound(name);
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const [i, { name, watch }] of watches.entries()) {
+      watch.stop();
+      const writes = statusWrites(watch.versions.slice(awaiting[i]! - 1));
+      const described = writes.map((w) =>
+        w.status?.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}@${c.observedGeneration} since ${c.lastTransitionTime}`),
+      );
+      expect(writes, `status writes on ${name} after the operator's: ${JSON.stringify(described)}`).toHaveLength(1);
+      const [written] = writes;
+      expect(written!.status?.conditions?.find((c) => c.type === 'Synced')).toMatchObject({ status: 'True', observedGeneration: written!.metadata.generation });
+      expect(kstatus(written!)).toEqual([
+        ['Ready', 'True', 'Bound'],
+        ['Reconciling', 'False', 'Bound'],
+        ['Stalled', 'False', 'Bound'],
+      ]);
+    }
+    expect(ready(watches[1]!.watch.versions.at(-1)!)?.message).toMatch(/; access until 2099-01-01T00:00:00Z$/);
   });
 
   it('is Stalled (DestinationDisconnected), Degraded in Argo CD, once its connector misses its heartbeats; Ready again when it returns', async () => {

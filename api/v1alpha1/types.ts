@@ -361,7 +361,7 @@ export interface GrantStatus {
    */
   expiredAt?: string;
   /**
-   * Standard conditions. Synced: written by the destination's connector; True when the RBAC binding exists, otherwise False with the reason (e.g. RoleNotFound, NamespaceNotFound, Expired). Ready: written by the operator; True only once the destination's connector reports Synced=True for the current generation (a Grant on infra: once valid). Reconciling and Stalled follow kstatus: Reconciling=True while the Grant waits (AwaitingSync, AwaitingConnector, NamespaceNotFound), Stalled=True when only a person can fix it (Expired, DestinationNotFound, DestinationDisconnected, or the connector's reason such as RoleNotFound); both False when Ready.
+   * Standard conditions. Synced: written by the destination's connector; True when the RBAC binding exists, otherwise False with the reason (e.g. RoleNotFound, NamespaceNotFound, Expired). Ready: True only once the destination's connector reports Synced=True for the current generation (a Grant on infra: once valid); the connector writes it with Synced, the operator whenever it knows better (destination missing or disconnected, expired). Reconciling and Stalled follow kstatus: Reconciling=True while the Grant waits (AwaitingSync, AwaitingConnector, NamespaceNotFound), Stalled=True when only a person can fix it (Expired, DestinationNotFound, DestinationDisconnected, or the connector's reason such as RoleNotFound); both False when Ready.
    *
    * @maxItems 16
    *

@@ -5,7 +5,15 @@ import { cachedBinding, cachedGrant, cachedName } from './cached.ts';
 
 const managedFields = [{ manager: 'kubectl', operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } }];
 
-it("keeps a Grant's spec, generation, destination label and the connector's Synced condition; drops the operator's conditions, other labels, annotations and managedFields", () => {
+it("keeps a Grant's spec, generation, destination label and the conditions the connector writes (Synced, Ready, Reconciling, Stalled); drops SubjectFound, other labels, annotations and managedFields", () => {
+  const ready = {
+    type: 'Ready',
+    status: 'True',
+    reason: 'Bound',
+    message: 'access granted',
+    lastTransitionTime: '2026-12-01T09:59:00Z',
+    observedGeneration: 2,
+  };
   const synced = {
     type: 'Synced',
     status: 'True',
@@ -31,7 +39,8 @@ it("keeps a Grant's spec, generation, destination label and the connector's Sync
     status: {
       observedGeneration: 2,
       conditions: [
-        { type: 'Ready', status: 'True', reason: 'Accepted', message: 'access granted', lastTransitionTime: '2026-12-01T09:59:00Z', observedGeneration: 2 },
+        ready,
+        { type: 'SubjectFound', status: 'True', reason: 'UserFound', message: 'user carl@example.com exists', lastTransitionTime: '2026-12-01T09:59:00Z' },
         synced,
       ],
     },
@@ -41,17 +50,17 @@ it("keeps a Grant's spec, generation, destination label and the connector's Sync
     kind: 'Grant',
     metadata: { name: 'carl-view-web', resourceVersion: '41', generation: 2, labels: { 'infrahq.com/destination': 'prod' } },
     spec: { user: 'carl@example.com', role: 'view', resource: 'prod.web' },
-    status: { conditions: [synced] },
+    status: { conditions: [ready, synced] },
   });
 });
 
-it('gives a Grant without a Synced condition no status', () => {
+it('gives a Grant without a condition the connector writes no status', () => {
   const grant = {
     apiVersion: 'infrahq.com/v1alpha1',
     kind: 'Grant',
     metadata: { name: 'g', resourceVersion: '7' },
     spec: { group: 'sre', role: 'view', resource: 'prod' },
-    status: { conditions: [{ type: 'Ready', status: 'False', reason: 'Pending', message: '', lastTransitionTime: '2026-12-01T09:59:00Z' }] },
+    status: { conditions: [{ type: 'SubjectFound', status: 'False', reason: 'UserNotFound', message: '', lastTransitionTime: '2026-12-01T09:59:00Z' }] },
   } as Grant;
   expect(cachedGrant(grant)).toEqual({
     apiVersion: 'infrahq.com/v1alpha1',

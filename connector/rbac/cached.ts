@@ -1,7 +1,7 @@
 // What the connector's informers keep of each object: only the fields the RBAC sync, the
 // Synced status and the registration read, copied into a small object of their own as each
 // one arrives (the informers' transform). Left whole, a cached object keeps everything the
-// API server sent: managedFields, annotations, the operator's conditions, a namespace's
+// API server sent: managedFields, annotations, SubjectFound, a namespace's
 // status, a ClusterRole's rules.
 import type { KubernetesObject, V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
 import { destinationLabel } from '../../api/grants.ts';
@@ -12,13 +12,15 @@ function cachedMetadata({ metadata }: KubernetesObject) {
   return { name: metadata?.name, namespace: metadata?.namespace, resourceVersion: metadata?.resourceVersion };
 }
 
+/** The conditions the connector writes: Synced, which it compares before writing, and the readiness it implies, whose transition times a write keeps. */
+const connectorConditions = new Set(['Synced', 'Ready', 'Reconciling', 'Stalled']);
+
 /**
  * A Grant's spec and generation, its destination label (Synced may be written only once the
- * operator has labelled it), and of its status only the connector's own Synced condition,
- * which it compares before writing.
+ * operator has labelled it), and of its status only the conditions the connector writes.
  */
 export function cachedGrant(grant: Grant): Grant {
-  const synced = grant.status?.conditions?.filter((c) => c.type === 'Synced');
+  const conditions = grant.status?.conditions?.filter((c) => connectorConditions.has(c.type));
   const labelled = grant.metadata.labels?.[destinationLabel];
   return {
     apiVersion: grant.apiVersion,
@@ -29,7 +31,7 @@ export function cachedGrant(grant: Grant): Grant {
       ...(labelled === undefined ? {} : { labels: { [destinationLabel]: labelled } }),
     },
     spec: grant.spec,
-    ...(synced?.length ? { status: { conditions: synced } } : {}),
+    ...(conditions?.length ? { status: { conditions } } : {}),
   };
 }
 

@@ -7,7 +7,18 @@ import { resources, type Grant, type GrantStatus } from '../../api/v1alpha1/type
 import type { AuditRecord } from '../../lib/audit.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, findCondition, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
-import { destinationLabel, expiresAtMs, grantDestination, groupSource, hubGroupSource, infraResource, isExpired, isReservedSubject } from '../../api/grants.ts';
+import {
+  accessUntil,
+  destinationLabel,
+  expiresAtMs,
+  grantDestination,
+  groupSource,
+  hubGroupSource,
+  infraResource,
+  isExpired,
+  specReadiness,
+  syncedReadiness,
+} from '../../api/grants.ts';
 import { grantIndex, groupSubject, userIndex, userSubject, type Hub } from '../hub.ts';
 import { kindController, type ControllerContext } from './context.ts';
 import { destinationConnection } from './destination.ts';
@@ -27,39 +38,18 @@ export function grantConditions(grant: Grant, hub: Pick<Hub, 'destinations' | 'u
           }
       : groupSubjectCondition(hub, grant.spec.group!);
 
-  let ready: ConditionInput[];
-  const subjectName = grant.spec.user ?? grant.spec.group ?? '';
-  if (isReservedSubject(subjectName)) {
-    ready = readiness(
-      {
-        type: 'Ready',
-        status: 'False',
-        reason: 'ReservedSubject',
-        message: `${subjectName} is one of Kubernetes' own groups: it is never bound at a destination; grant an Infra or identity provider group instead`,
-      },
-      'stalled',
-    );
-  } else if (isExpired(grant, now)) {
-    const message =
-      expiresAtMs(grant) === -Infinity
-        ? `spec.expiresAt "${grant.spec.expiresAt}" is not an RFC 3339 timestamp, so the Grant counts as expired; write it like 2030-01-31T18:00:00Z`
-        : `the Grant expired at ${grant.spec.expiresAt}; delete it, or set a later spec.expiresAt to restore access`;
-    ready = readiness({ type: 'Ready', status: 'False', reason: 'Expired', message }, 'stalled');
-  } else {
-    ready = destinationReadiness(grant, destination, hub, now);
-  }
+  const decided = specReadiness(grant, now);
+  const ready = decided ? readiness(decided.ready, decided.notReady) : destinationReadiness(grant, destination, hub, now);
   return [...ready, subject];
 }
 
 /**
- * Ready as the destination sees the Grant: True only once its connector reports it bound
- * (Synced=True) for the Grant's current generation, so a GitOps tool does not call it
- * healthy before anyone has access. The reserved resource infra has no connector: a valid
- * Grant on it is Ready at once.
+ * Ready as the destination sees the Grant: what its connector's Synced condition implies
+ * (api/grants.ts) once the destination is there and connected. The reserved resource
+ * infra has no connector: a valid Grant on it is Ready at once.
  */
 function destinationReadiness(grant: Grant, destination: string, hub: Pick<Hub, 'destinations'>, now: Date): ConditionInput[] {
-  const until = grant.spec.expiresAt ? `access until ${grant.spec.expiresAt}` : undefined;
-  if (destination === infraResource) return readiness({ type: 'Ready', status: 'True', reason: 'Valid', message: until ?? 'access granted' });
+  if (destination === infraResource) return readiness({ type: 'Ready', status: 'True', reason: 'Valid', message: accessUntil(grant) ?? 'access granted' });
   const found = hub.destinations.get(destination);
   if (!found) {
     return readiness(
@@ -95,26 +85,8 @@ function destinationReadiness(grant: Grant, destination: string, hub: Pick<Hub, 
           'stalled',
         );
   }
-  const synced = findCondition(grant.status?.conditions, 'Synced');
-  const generation = grant.metadata.generation;
-  if (synced === undefined || synced.observedGeneration !== generation || synced.status === 'Unknown') {
-    return readiness(
-      {
-        type: 'Ready',
-        status: 'False',
-        reason: 'AwaitingSync',
-        message: `waiting for the connector of destination ${destination} to bind generation ${generation ?? 0} of this Grant`,
-      },
-      'waiting',
-    );
-  }
-  if (synced.status === 'True')
-    return readiness({ type: 'Ready', status: 'True', reason: 'Bound', message: until ? `${synced.message}; ${until}` : synced.message });
-  // A namespace that does not exist yet is bound as soon as it does; any other refusal needs a person.
-  return readiness(
-    { type: 'Ready', status: 'False', reason: synced.reason, message: `destination ${destination} cannot bind it: ${synced.message}` },
-    synced.reason === 'NamespaceNotFound' ? 'waiting' : 'stalled',
-  );
+  const implied = syncedReadiness(grant, findCondition(grant.status?.conditions, 'Synced'));
+  return readiness(implied.ready, implied.notReady);
 }
 
 /** The field manager (kubectl, argocd-controller, infra-cli, …) that last wrote the spec. */
