@@ -1,9 +1,11 @@
 // Small certificate authority helpers on WebCrypto (ECDSA P-256), used by the local
-// control plane, the operator's serving certificates and the connector's own CA.
+// control plane, the operator's serving certificates and the connector's own CA. A CA
+// loaded from elsewhere may hold an RSA or ECDSA key (kubeadm's and kind's CAs are RSA).
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
-import { webcrypto } from 'node:crypto';
+import { createPrivateKey, webcrypto, type KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { errorMessage } from './errors.ts';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -11,6 +13,9 @@ type CryptoKeyPair = webcrypto.CryptoKeyPair;
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const keyAlgorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+/** How a CA key signs: the key's own algorithm, with the hash its size calls for. */
+type SigningAlgorithm = typeof keyAlgorithm | { name: 'ECDSA'; namedCurve: 'P-384'; hash: 'SHA-384' } | { name: 'RSASSA-PKCS1-v1_5'; hash: 'SHA-256' };
 
 export interface PemPair {
   /** PEM certificate. */
@@ -73,9 +78,25 @@ export async function publicKeyToPem(key: CryptoKey): Promise<string> {
   return x509.PemConverter.encode(der, 'PUBLIC KEY');
 }
 
-async function importPrivateKey(pem: string): Promise<CryptoKey> {
-  const der = x509.PemConverter.decodeFirst(pem);
-  return webcrypto.subtle.importKey('pkcs8', der, keyAlgorithm, true, ['sign']);
+function signingAlgorithm(key: KeyObject): SigningAlgorithm {
+  if (key.asymmetricKeyType === 'rsa') return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  const curve = key.asymmetricKeyType === 'ec' ? key.asymmetricKeyDetails?.namedCurve : undefined;
+  if (curve === 'prime256v1') return keyAlgorithm;
+  if (curve === 'secp384r1') return { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-384' };
+  throw new Error(`a ${key.asymmetricKeyType ?? 'unknown'}${curve ? ` ${curve}` : ''} key cannot sign certificates here: use an RSA, ECDSA P-256 or P-384 key`);
+}
+
+/** A PEM private key in PKCS#8, PKCS#1 (RSA) or SEC1 (EC) form, with the algorithm it signs with. */
+async function importSigningKey(pem: string): Promise<{ key: CryptoKey; algorithm: SigningAlgorithm }> {
+  let keyObject: KeyObject;
+  try {
+    keyObject = createPrivateKey(pem);
+  } catch (err) {
+    throw new Error(`the CA's private key is not a PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC): ${errorMessage(err)}`, { cause: err });
+  }
+  const algorithm = signingAlgorithm(keyObject);
+  const der = keyObject.export({ type: 'pkcs8', format: 'der' });
+  return { key: await webcrypto.subtle.importKey('pkcs8', der, algorithm, true, ['sign']), algorithm };
 }
 
 /** Generates a key pair, returned as PEM (PKCS#8 private key, SPKI public key). */
@@ -98,15 +119,16 @@ export async function createCertificateAuthority(commonName: string, validFor: D
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return authorityFrom(cert, keys.privateKey);
+  return authorityFrom(cert, keys.privateKey, keyAlgorithm);
 }
 
 /** Rebuilds a CA from its PEM certificate and key, e.g. one kept in a Secret or on disk. */
 export async function loadCertificateAuthority(pair: PemPair): Promise<CertificateAuthority> {
-  return authorityFrom(new x509.X509Certificate(pair.cert), await importPrivateKey(pair.key));
+  const { key, algorithm } = await importSigningKey(pair.key);
+  return authorityFrom(new x509.X509Certificate(pair.cert), key, algorithm);
 }
 
-async function authorityFrom(caCert: x509.X509Certificate, caKey: CryptoKey): Promise<CertificateAuthority> {
+async function authorityFrom(caCert: x509.X509Certificate, caKey: CryptoKey, caAlgorithm: SigningAlgorithm): Promise<CertificateAuthority> {
   const caPem: PemPair = { cert: caCert.toString('pem'), key: await privateKeyToPem(caKey) };
   return {
     ...caPem,
@@ -126,7 +148,7 @@ async function authorityFrom(caCert: x509.X509Certificate, caKey: CryptoKey): Pr
         subject: distinguishedName(request.commonName, request.organizations),
         issuer: caCert.subject,
         ...validity(request.validFor ?? defaultValidity),
-        signingAlgorithm: keyAlgorithm,
+        signingAlgorithm: caAlgorithm,
         publicKey: keys.publicKey,
         signingKey: caKey,
         extensions: [

@@ -19,7 +19,14 @@ let informer: Informer<V1ConfigMap>;
 const pages: ListPage[] = [];
 const seen: { name: string; event: string; data: Record<string, string> | undefined; managedFields: boolean }[] = [];
 
-const configMap = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data: { large: `${name}-payload`, kept: name } });
+// Selected by label: a cluster's own controllers put ConfigMaps in every namespace (kube-root-ca.crt).
+const ours = 'informer-test=paged';
+const configMap = (name: string) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace, labels: { 'informer-test': 'paged' } },
+  data: { large: `${name}-payload`, kept: name },
+});
 
 beforeAll(async () => {
   namespace = uniqueName('informer');
@@ -32,6 +39,7 @@ beforeAll(async () => {
     logger,
     path: `/api/v1/namespaces/${namespace}/configmaps`,
     listPageSize: 2,
+    labelSelector: ours,
     list: (page) => {
       pages.push(page);
       return core.listNamespacedConfigMap({ namespace, ...page });
