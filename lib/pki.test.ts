@@ -16,7 +16,12 @@ async function foreignCA(algorithm: webcrypto.RsaHashedKeyGenParams | webcrypto.
     notAfter: new Date(Date.now() + 3_600_000),
     signingAlgorithm: signing,
     keys,
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+      // Computed its own way, as kubeadm does: verifiers match the issued certificates' AKI to it.
+      new x509.SubjectKeyIdentifierExtension('306db72066118cf86d0106d43aa556246103650e'),
+    ],
   });
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ type: keyType, format: 'pem' }).toString();

@@ -128,6 +128,15 @@ export async function loadCertificateAuthority(pair: PemPair): Promise<Certifica
   return authorityFrom(new x509.X509Certificate(pair.cert), key, algorithm);
 }
 
+/**
+ * The issuer's key identifier as the CA states it: verifiers find the issuer by it, and a
+ * CA another tool made (kubeadm's) may have computed it differently than we would.
+ */
+async function authorityKeyIdentifier(caCert: x509.X509Certificate): Promise<x509.AuthorityKeyIdentifierExtension> {
+  const stated = caCert.getExtension(x509.SubjectKeyIdentifierExtension);
+  return stated ? new x509.AuthorityKeyIdentifierExtension(stated.keyId, false) : await x509.AuthorityKeyIdentifierExtension.create(caCert, false);
+}
+
 async function authorityFrom(caCert: x509.X509Certificate, caKey: CryptoKey, caAlgorithm: SigningAlgorithm): Promise<CertificateAuthority> {
   const caPem: PemPair = { cert: caCert.toString('pem'), key: await privateKeyToPem(caKey) };
   return {
@@ -155,7 +164,7 @@ async function authorityFrom(caCert: x509.X509Certificate, caKey: CryptoKey, caA
           new x509.BasicConstraintsExtension(false, undefined, true),
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
           new x509.ExtendedKeyUsageExtension(extendedUsages, false),
-          await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
+          await authorityKeyIdentifier(caCert),
           ...(alternativeNames.length > 0 ? [new x509.SubjectAlternativeNameExtension(alternativeNames, false)] : []),
         ],
       });

@@ -15,6 +15,7 @@ import { Registry } from 'prom-client';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterCA, clientKubeconfig } from '../../hack/controlplane/controlplane.ts';
+import { eventually } from '../../hack/local-infra/programs.ts';
 import { createAuditLog } from '../../lib/audit.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createCertificateAuthority, type CertificateAuthority } from '../../lib/pki.ts';
@@ -46,8 +47,6 @@ const kubeconfigs: Record<string, string> = {};
 
 const rbac = [
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
-  // No kube-controller-manager may be running to create it; pods need it to be admitted.
-  { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } },
   // The connector's own identity: it may impersonate users and groups, and nothing else.
   {
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -126,6 +125,10 @@ beforeAll(async () => {
   const spoke = cluster('spoke');
   dir = await mkdtemp(join(tmpdir(), 'infra-proxy-test-'));
   await kubectlOk('spoke', ['apply', '-f', '-'], { input: rbac.map((o) => JSON.stringify(o)).join('\n') });
+  // Pods need it to be admitted. The local control plane has no kube-controller-manager to
+  // create it; a real cluster's creates it at once, and may win the race with this apply.
+  const defaultServiceAccount = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } };
+  await eventually(() => kubectlOk('spoke', ['apply', '-f', '-'], { input: JSON.stringify(defaultServiceAccount) }), 10_000);
 
   // The issuer's JWKS, served over HTTPS like the operator's /openid/v1/jwks.
   const hubCA = await createCertificateAuthority('test hub CA');
