@@ -17,12 +17,14 @@ async function ensureNamespace(target: ClusterName, name: string): Promise<void>
 /** kubectl's notice about objects an earlier client-side apply left (e.g. by make dev): about live objects, not the chart. */
 const migrationNotice = /^Warning: failed to migrate kubectl\.kubernetes\.io\/last-applied-configuration .*$\n?/gm;
 
-/** helm template | kubectl apply --server-side --dry-run=server -f - */
+/** helm template | kubectl apply --server-side --force-conflicts --dry-run=server -f - */
 async function dryRun(target: ClusterName, values: string[]): Promise<string> {
   const rendered = await renderChartRaw(values);
   expect(rendered.stderr, `helm template ${values.join(' ')}`).toBe('');
   expect(rendered.code).toBe(0);
-  const applied = await kubectl(target, ['apply', '--server-side', '--dry-run=server', '-f', '-'], { input: rendered.stdout });
+  // --force-conflicts: on a cluster where Infra already runs (make kind-up's), live objects
+  // such as the APIService have other field managers; who owns a field is not what this checks.
+  const applied = await kubectl(target, ['apply', '--server-side', '--force-conflicts', '--dry-run=server', '-f', '-'], { input: rendered.stdout });
   expect(applied.stderr.replace(migrationNotice, ''), `the chart with ${values.join(' ')} against the ${target}`).toBe('');
   expect(applied.code).toBe(0);
   return applied.stdout;

@@ -28,7 +28,13 @@ export async function startTestInfra(
   users: Record<string, string> = {},
   grants: Grant[] = [],
 ): Promise<Infra> {
-  const infra = await startInfra({ hubKubeconfig: cluster('hub').adminKubeconfig, spokeKubeconfig: cluster('spoke').adminKubeconfig, ...options });
+  const hub = cluster('hub');
+  const infra = await startInfra({
+    hubKubeconfig: hub.adminKubeconfig,
+    spokeKubeconfig: cluster('spoke').adminKubeconfig,
+    ...(hub.hostAddress ? { hubHostAddress: hub.hostAddress } : {}),
+    ...options,
+  });
   for (const [email, password] of Object.entries(users)) await infra.addUser(email, password);
   if (grants.length > 0) await applyHub(grants);
   return infra;

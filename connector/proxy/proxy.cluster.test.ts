@@ -97,7 +97,12 @@ const podManifest = {
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name: pod, namespace: ns },
-  spec: { automountServiceAccountToken: false, containers: [{ name: 'web', image: 'registry.k8s.io/pause:3.10' }] },
+  spec: {
+    automountServiceAccountToken: false,
+    // Never scheduled, on a cluster with nodes too: exec and port-forward end at the API server.
+    nodeSelector: { 'infra.test/no-such-node': 'true' },
+    containers: [{ name: 'web', image: 'registry.k8s.io/pause:3.10' }],
+  },
 };
 
 async function tokenFor(subject: string, groups: string[]): Promise<string> {

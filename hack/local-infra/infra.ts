@@ -50,11 +50,16 @@ export interface InfraOptions {
   /**
    * Serve the auth API through the hub's aggregation layer too, as in a cluster: the operator
    * registers its APIService, a Service sends the hub to its aggregated door, and every
-   * authenticated user may create TokenRequests and AccessReviews there. For a
-   * local control plane only (the Service is an ExternalName to localhost). startInfra
+   * authenticated user may create TokenRequests and AccessReviews there. startInfra
    * returns once the APIService is Available.
    */
   aggregated?: boolean;
+  /**
+   * Where the hub's API server reaches this machine, when not on localhost: e.g. the
+   * Docker network's gateway for a kind hub. The aggregated door then listens on all
+   * interfaces, and the Service is a selectorless one with an EndpointSlice at this address.
+   */
+  hubHostAddress?: string;
 }
 
 export interface Infra {
@@ -97,13 +102,14 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
     kubeconfig: options.operatorKubeconfig ?? hubKubeconfig,
     namespace,
     config: operatorConfig,
+    ...(options.hubHostAddress ? { aggregatedHost: '0.0.0.0' } : {}),
     ...(options.operatorEnv ? { env: options.operatorEnv } : {}),
     ...logFile('operator'),
   });
   if (options.aggregated) {
     // Who may ask through the aggregation layer: everyone authenticated, as config/ installs it.
     await kubectl(hubKubeconfig, ['apply', '--server-side', '-f', join(repoRoot, 'config', 'rbac', 'auth-api-users.yaml')]);
-    const service = { apiVersion: 'v1', kind: 'List', items: hostServiceObjects(namespace, 'infra-operator', operator.aggregatedPort, undefined) };
+    const service = { apiVersion: 'v1', kind: 'List', items: hostServiceObjects(namespace, 'infra-operator', operator.aggregatedPort, options.hubHostAddress) };
     await kubectl(hubKubeconfig, ['apply', '-f', '-'], JSON.stringify(service));
   }
   const operatorCA = Buffer.from(
