@@ -139,6 +139,7 @@ async function authorityKeyIdentifier(caCert: x509.X509Certificate): Promise<x50
 
 async function authorityFrom(caCert: x509.X509Certificate, caKey: CryptoKey, caAlgorithm: SigningAlgorithm): Promise<CertificateAuthority> {
   const caPem: PemPair = { cert: caCert.toString('pem'), key: await privateKeyToPem(caKey) };
+  const issuerKeyIdentifier = await authorityKeyIdentifier(caCert);
   return {
     ...caPem,
     async issue(request) {
@@ -164,7 +165,7 @@ async function authorityFrom(caCert: x509.X509Certificate, caKey: CryptoKey, caA
           new x509.BasicConstraintsExtension(false, undefined, true),
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
           new x509.ExtendedKeyUsageExtension(extendedUsages, false),
-          await authorityKeyIdentifier(caCert),
+          issuerKeyIdentifier,
           ...(alternativeNames.length > 0 ? [new x509.SubjectAlternativeNameExtension(alternativeNames, false)] : []),
         ],
       });
