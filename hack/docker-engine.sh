@@ -63,6 +63,7 @@ fi
 if ! command -v dockerd >/dev/null; then
   command -v apt-get >/dev/null || fail "no Docker engine answers and this host has no apt-get to install one; install Docker (https://docs.docker.com/engine/install/)"
   say "no Docker engine answers: installing Debian's docker.io (apt-get install docker.io)"
+  mkdir -p "$cache_dir"
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io; } >"$cache_dir/apt-docker.log" 2>&1 ||
     fail "installing docker.io failed (log: $cache_dir/apt-docker.log); check that Debian's package mirrors are reachable, or install Docker yourself"
 fi
