@@ -81,7 +81,7 @@ export class SyncedStatus {
     const generation = grant.metadata.generation;
     if (!this.carries(grant, synced)) {
       const now = this.options.now();
-      const merged = mergeConditions(existing, [synced, ...impliedReadiness(grant, synced, generation, now)], generation, now);
+      const merged = mergeConditions(existing, [synced, ...impliedReadiness(grant, synced, now)], generation, now);
       await this.options.hub.applyStatus('Grant', name, { conditions: merged });
       this.applied.set(name, merged[0]!);
       if (findCondition(existing, 'Synced')?.status !== synced.status) {
@@ -100,7 +100,7 @@ export class SyncedStatus {
  * disconnected, say) it rewrites them, and this controller does not answer, since it
  * writes only when Synced itself changes (docs/adr/0027-grant-readiness-ownership.md).
  */
-export function impliedReadiness(grant: Grant, synced: ConditionInput, generation: number | undefined, now: Date): ConditionInput[] {
-  const implied = specReadiness(grant, now) ?? syncedReadiness(grant, { ...synced, observedGeneration: generation });
+function impliedReadiness(grant: Grant, synced: ConditionInput, now: Date): ConditionInput[] {
+  const implied = specReadiness(grant, now) ?? syncedReadiness(grant, { ...synced, observedGeneration: grant.metadata.generation });
   return readiness(implied.ready, implied.notReady);
 }
