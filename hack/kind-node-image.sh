@@ -28,8 +28,14 @@ fail() {
 }
 say() { echo "kind-node-image: $*" >&2; }
 
-# module_dir <tools-module-dir> <module>: where Go keeps the module's files.
-module_dir() { (cd "$1" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' "$2"); }
+# module_dir <tools-module-dir> <module>: where Go keeps the module's files, downloading
+# them first (go list leaves Dir empty for a module not yet in the module cache).
+module_dir() {
+  local dir
+  dir=$(cd "$1" && GOFLAGS=-mod=mod go mod download "$2" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' "$2") && [[ -n $dir ]] ||
+    fail "could not download Go module $2 (required by ${1#"$root"/}); check that the Go module proxy is reachable (go env GOPROXY)"
+  echo "$dir"
+}
 required() { sed -n "s#^\\(require \\|\\t\\)$2 \\(v[0-9.]*\\)\$#\\2#p" "$1/go.mod" | head -1; }
 
 kube_version=$(required "$tools/kubernetes-node" k8s.io/kubernetes)
