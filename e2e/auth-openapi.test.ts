@@ -34,16 +34,20 @@ beforeAll(async () => {
     grantObject(`${oncall}-view`, { group: `hub:${oncall}`, role: 'view', resource: destination }),
   ];
   await kubectlOk('hub', ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
-  // The aggregator fetches an APIService's OpenAPI once it is Available; explain needs it merged.
+  // The aggregator fetches an APIService's OpenAPI on its own schedule after the switch to
+  // this operator (and drops what it could not fetch meanwhile); explain needs both merged.
   await eventually(
     async () => {
-      const v3 = JSON.parse(await kubectlOk('hub', ['get', '--raw', '/openapi/v3'])) as { paths: Record<string, unknown> };
+      const v2 = JSON.parse(await kubectlOk('hub', ['get', '--raw', '/openapi/v2'])) as { definitions: Record<string, unknown> };
+      expect(Object.keys(v2.definitions)).toContain('com.infrahq.auth.v1alpha1.TokenRequest');
+      const v3 = JSON.parse(await kubectlOk('hub', ['get', '--raw', '/openapi/v3'])) as { paths: Record<string, { serverRelativeURL: string }> };
       expect(Object.keys(v3.paths)).toContain(openAPIV3GroupVersionPath);
+      await kubectlOk('hub', ['get', '--raw', v3.paths[openAPIV3GroupVersionPath]!.serverRelativeURL]);
     },
-    60_000,
-    500,
+    120_000,
+    1_000,
   );
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await operator?.stop();

@@ -9,7 +9,7 @@ import type { Grant, GrantSpec, Provider } from '../api/v1alpha1/types.ts';
 import { userKubeconfig, type ClusterName, type ClusterState } from '../hack/controlplane/controlplane.ts';
 import { runCommand, type CommandResult } from '../hack/local-infra/command.ts';
 import { hostServiceObjects } from '../hack/local-infra/host-service.ts';
-import { startInfra, type Infra, type InfraOptions } from '../hack/local-infra/infra.ts';
+import { startInfra, waitForAuthAPIService, type Infra, type InfraOptions } from '../hack/local-infra/infra.ts';
 import { startOperator, type RunningOperator } from '../hack/local-infra/programs.ts';
 import { findCondition, type Condition } from '../lib/conditions.ts';
 import { providerSecretBinding } from '../operator/secret-refs.ts';
@@ -101,7 +101,7 @@ export async function operatorServingCA(namespace: string): Promise<string> {
 /**
  * An operator in a new namespace that registers the auth API's APIService and serves it
  * behind a Service the hub's aggregation layer reaches, with the auth API's ClusterRoles
- * (config/rbac/auth-api-users.yaml) applied.
+ * (config/rbac/auth-api-users.yaml) applied; returns once the hub routes the auth API to it.
  */
 export async function startAggregatedOperator(namespace: string, config: Record<string, unknown> = {}): Promise<RunningOperator> {
   await kubectlOk('hub', ['create', 'namespace', namespace]);
@@ -113,6 +113,12 @@ export async function startAggregatedOperator(namespace: string, config: Record<
     config: { apiService: { register: true }, ...config },
   });
   await serviceForHostPort('hub', namespace, 'infra-operator', operator.aggregatedPort);
+  try {
+    await waitForAuthAPIService(cluster('hub').adminKubeconfig, namespace);
+  } catch (err) {
+    await operator.stop();
+    throw err;
+  }
   return operator;
 }
 

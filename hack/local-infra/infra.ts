@@ -85,14 +85,44 @@ export interface Infra {
   stop(): Promise<void>;
 }
 
+function kubectl(kubeconfig: string, args: string[], input?: string): Promise<string> {
+  const child = run('kubectl', ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 16 << 20 });
+  child.child.stdin!.end(input ?? '');
+  return child.then((r) => r.stdout);
+}
+
+/**
+ * Waits until the hub routes the auth API to the operator in this namespace: the APIService
+ * names that namespace's Service, is Available, and discovery of the group version answers
+ * through it. The Service matters where another operator served the APIService before (a
+ * kind hub with Infra installed): until the aggregator has switched, "Available" and the
+ * merged OpenAPI are still the old operator's, and requests fail while it switches.
+ */
+export async function waitForAuthAPIService(hubKubeconfig: string, namespace: string, timeoutMs = 60_000): Promise<void> {
+  await eventually(
+    async () => {
+      const [serviceNamespace, available] = (
+        await kubectl(hubKubeconfig, [
+          'get',
+          'apiservice',
+          apiServiceName,
+          '-o',
+          'jsonpath={.spec.service.namespace} {.status.conditions[?(@.type=="Available")].status}',
+        ])
+      ).split(' ');
+      if (serviceNamespace !== namespace)
+        throw new Error(`the APIService ${apiServiceName} still sends the hub to namespace ${serviceNamespace}, not ${namespace}`);
+      if (available !== 'True') throw new Error(`the APIService ${apiServiceName} is not Available`);
+      await kubectl(hubKubeconfig, ['get', '--raw', '/apis/auth.infrahq.com/v1alpha1']);
+    },
+    timeoutMs,
+    500,
+  );
+}
+
 export async function startInfra(options: InfraOptions): Promise<Infra> {
   const { hubKubeconfig, spokeKubeconfig, namespace, destination } = options;
   const dir = await mkdtemp(join(tmpdir(), 'infra-install-'));
-  const kubectl = (kubeconfig: string, args: string[], input?: string) => {
-    const child = run('kubectl', ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 16 << 20 });
-    child.child.stdin!.end(input ?? '');
-    return child.then((r) => r.stdout);
-  };
   await kubectl(hubKubeconfig, ['create', 'namespace', namespace]);
   await kubectl(spokeKubeconfig, ['create', 'namespace', namespace]);
   const logFile = (name: string) => (options.logDir ? { logFile: join(options.logDir, `${name}.log`) } : {});
@@ -145,16 +175,7 @@ export async function startInfra(options: InfraOptions): Promise<Infra> {
   const connector = connectors[0]!;
   if (options.aggregated) {
     try {
-      await eventually(async () => {
-        const available = await kubectl(hubKubeconfig, [
-          'get',
-          'apiservice',
-          apiServiceName,
-          '-o',
-          'jsonpath={.status.conditions[?(@.type=="Available")].status}',
-        ]);
-        if (available !== 'True') throw new Error(`the APIService ${apiServiceName} is not Available`);
-      }, 60_000);
+      await waitForAuthAPIService(hubKubeconfig, namespace);
     } catch (err) {
       // The caller gets no Infra to stop: stop what started here.
       await Promise.all([...connectors.map((c) => c.stop()), operator.stop()]);
