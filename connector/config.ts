@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { destinationNameProblem, dnsLabel } from '../api/grants.ts';
 import { duration } from '../api/duration.ts';
+import { leaderElectionConfig } from '../api/leader-election.ts';
 import { listenAddress, loadProgramConfig, secureMetricsAddress, programUsage, type ParsedArgs, type Setting } from '../lib/config.ts';
 
 export const connectorConfigSchema = z
@@ -77,28 +78,7 @@ export const connectorConfigSchema = z
      * standby take over within ~9 s of the leader dying, leaving room in the 15 s promise
      * for the new leader's first reconciles (docs/connector.md).
      */
-    leaderElection: z
-      .object({
-        enabled: z.boolean().default(true),
-        leaseName: z.string().regex(dnsLabel, 'must be a Lease name (a DNS label)').default('infra-connector'),
-        identity: z.string().min(1).optional().describe("this replica's holderIdentity on the Lease; the pod name (POD_NAME), else host and pid"),
-        leaseDuration: duration.prefault('6s'),
-        renewDeadline: duration.prefault('4s'),
-        retryPeriod: duration.prefault('1500ms'),
-      })
-      .prefault({})
-      .superRefine(({ leaseDuration, renewDeadline, retryPeriod }, ctx) => {
-        if (!(renewDeadline > 1.2 * retryPeriod)) {
-          ctx.addIssue({ code: 'custom', path: ['renewDeadline'], message: 'must be more than 1.2 × retryPeriod, or one slow renewal loses the lease' });
-        }
-        if (!(leaseDuration > renewDeadline)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['leaseDuration'],
-            message: 'must be longer than renewDeadline, so a leader that cannot renew stops before a standby takes over',
-          });
-        }
-      }),
+    leaderElection: leaderElectionConfig('infra-connector'),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .strict();

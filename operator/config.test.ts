@@ -26,6 +26,14 @@ describe('operator configuration', () => {
     expect(config.leaderElection.enabled).toBe(true);
   });
 
+  it("takes the Lease's timings, and refuses ones that would lose or overlap the lease", () => {
+    expect(run(['--public-url', 'https://infra.example.com']).leaderElection).toMatchObject({ leaseDuration: 6_000, renewDeadline: 4_000, retryPeriod: 1_500 });
+    const file = configFile('publicURL: https://infra.example.com\nleaderElection:\n  leaseDuration: 15s\n  renewDeadline: 10s\n  retryPeriod: 2s\n');
+    expect(run(['--config', file]).leaderElection).toMatchObject({ leaseDuration: 15_000, renewDeadline: 10_000, retryPeriod: 2_000 });
+    const overlapping = configFile('publicURL: https://infra.example.com\nleaderElection:\n  renewDeadline: 10s\n');
+    expect(() => run(['--config', overlapping])).toThrow(/leaderElection\.leaseDuration: must be longer than renewDeadline/);
+  });
+
   it('takes a file, then environment, then flags', () => {
     const file = configFile('publicURL: https://file.example.com\nnamespace: from-file\ntokens:\n  lifetime: 2m\nbootstrapAdmins: [admin@example.com]\n');
     const config = run(['--config', file, '--namespace', 'from-flag'], { INFRA_NAMESPACE: 'from-env', INFRA_PUBLIC_URL: 'https://env.example.com' });

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { duration } from '../api/duration.ts';
 import { dnsLabel } from '../api/grants.ts';
+import { leaderElectionConfig } from '../api/leader-election.ts';
 import { maxTokenLifetimeMs } from '../api/tokens.ts';
 import { trustedProxyProblem } from './frontend/client-address.ts';
 import { notificationsConfig } from './requests/notifications/config.ts';
@@ -115,13 +116,7 @@ export const operatorConfigSchema = z
         bootstrapLifetime: duration.prefault('1h').refine((ms) => ms >= 1_000 && ms <= 7 * 86_400_000, 'must be between 1s and 7d'),
       })
       .prefault({}),
-    leaderElection: z
-      .object({
-        enabled: z.boolean().default(true),
-        leaseName: z.string().regex(dnsLabel).default('infra-operator'),
-        identity: z.string().min(1).optional(),
-      })
-      .prefault({}),
+    leaderElection: leaderElectionConfig('infra-operator'),
     /** Webhooks told about AccessRequest transitions (docs/access-requests.md#notifications). */
     notifications: notificationsConfig.prefault({}),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -169,11 +169,9 @@ export class Operator {
         namespace: config.namespace,
         name: config.leaderElection.leaseName,
         identity: config.leaderElection.identity ?? `${hostname()}-${process.pid}`,
-        // A standby takes over at most ~6 s + one jittered retry (≤ 3.3 s) after the
-        // leader dies, leaving room in the 15 s promise for the first reconciles.
-        leaseDurationMs: 6_000,
-        renewDeadlineMs: 4_000,
-        retryPeriodMs: 1_500,
+        leaseDurationMs: config.leaderElection.leaseDuration,
+        renewDeadlineMs: config.leaderElection.renewDeadline,
+        retryPeriodMs: config.leaderElection.retryPeriod,
         logger,
         onStartedLeading: (signal) => this.lead(signal),
         onStoppedLeading: () => logger.info('stopped leading'),
