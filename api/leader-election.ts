@@ -11,6 +11,8 @@ export function leaderElectionConfig(leaseName: string) {
       enabled: z.boolean().default(true),
       leaseName: z.string().regex(dnsLabel, 'must be a Lease name (a DNS label)').default(leaseName),
       identity: z.string().min(1).optional().describe("this replica's holderIdentity on the Lease; the pod name (POD_NAME), else host and pid"),
+      // A standby takes over at most ~6 s + one jittered retry (≤ 3.3 s) after the leader
+      // dies, leaving room in the 15 s promise (docs) for the new leader's first reconciles.
       leaseDuration: duration.prefault('6s'),
       renewDeadline: duration.prefault('4s'),
       retryPeriod: duration.prefault('1500ms'),

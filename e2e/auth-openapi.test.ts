@@ -11,12 +11,12 @@ import { authOpenAPI, openAPIV3GroupVersionPath, requestMeta } from '../api/auth
 import { kinds, type Kind } from '../api/auth/v1alpha1/types.ts';
 import { aggregatedKinds } from '../operator/authapi/creates.ts';
 import { runCommand } from '../hack/local-infra/command.ts';
+import { apiServiceName } from '../hack/local-infra/infra.ts';
 import { eventually, type RunningOperator } from '../hack/local-infra/programs.ts';
 import { grantObject, kubectl, kubectlOk, startAggregatedOperator, uniqueName, userKubeconfigFile } from '../test/cluster.ts';
 import { testDirectory } from '../test/temporary.ts';
 import { kubernetesPython } from '../test/python-kubernetes.ts';
 
-const apiService = 'v1alpha1.auth.infrahq.com';
 const ns = uniqueName('infra');
 const destination = uniqueName('dest');
 const oncall = uniqueName('oncall');
@@ -51,7 +51,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await operator?.stop();
-  await kubectl('hub', ['delete', 'apiservice', apiService, '--ignore-not-found']);
+  await kubectl('hub', ['delete', 'apiservice', apiServiceName, '--ignore-not-found']);
 });
 
 /** A field of a kind, as its zod schema declares it: its path below the kind, and its description. */
