@@ -34,6 +34,8 @@ interface Waiter {
   checks: ReadonlyMap<BindingId, BindingCheck>;
   /** The bindings whose check does not hold yet. */
   failing: Set<BindingId>;
+  /** Resolved once any check holds rather than all. */
+  any: boolean;
   resolve(at: number): void;
 }
 
@@ -70,12 +72,22 @@ export class SpokeRoleBindings {
    * holds, or now if they already do; rejects after timeoutMs saying how many still fail.
    */
   until(checks: ReadonlyMap<BindingId, BindingCheck>, timeoutMs: number): Promise<number> {
+    return this.#wait(checks, false, timeoutMs);
+  }
+
+  /** The same for the first of the checks to hold: when a sync's first binding is in place. */
+  first(checks: ReadonlyMap<BindingId, BindingCheck>, timeoutMs: number): Promise<number> {
+    return this.#wait(checks, true, timeoutMs);
+  }
+
+  #wait(checks: ReadonlyMap<BindingId, BindingCheck>, any: boolean, timeoutMs: number): Promise<number> {
     const failing = new Set([...checks].filter(([id, check]) => !check(this.#subjects.get(id))).map(([id]) => id));
-    if (failing.size === 0) return Promise.resolve(performance.now());
+    if (failing.size === 0 || (any && failing.size < checks.size)) return Promise.resolve(performance.now());
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         checks,
         failing,
+        any,
         resolve: (at) => {
           clearTimeout(timer);
           resolve(at);
@@ -116,7 +128,7 @@ export class SpokeRoleBindings {
       if (!check) continue;
       if (check(this.#subjects.get(id))) waiter.failing.delete(id);
       else waiter.failing.add(id);
-      if (waiter.failing.size === 0) {
+      if (waiter.failing.size === 0 || (waiter.any && waiter.failing.size < waiter.checks.size)) {
         this.#waiters.delete(waiter);
         waiter.resolve(at);
       }

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { CustomObjectsApi, type KubeConfig, type KubernetesObject, type V1ClusterRoleBinding, type V1RoleBinding } from '@kubernetes/client-node';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { destinationLabel } from '../api/grants.ts';
 import { resources, type Destination, type Grant } from '../api/v1alpha1/types.ts';
 import { Applier } from '../lib/apply.ts';
@@ -21,6 +21,7 @@ import { Informer, type InformerOptions } from '../lib/controller/informer.ts';
 import { LeaderElector } from '../lib/leaderelection.ts';
 import { resourcePath, RestClient } from '../lib/rest.ts';
 import type { Logger } from '../lib/log.ts';
+import { collectProcessMetrics } from '../lib/process-metrics.ts';
 import { close, healthServer, listen, splitAddress } from '../lib/serve.ts';
 import { listenSecureMetrics } from '../lib/secure-metrics.ts';
 import { ServingCertRenewer } from '../lib/serving-renewer.ts';
@@ -90,7 +91,7 @@ export class Connector {
         'proxy.kubeconfig is not set: the proxy impersonates with the RBAC sync identity, which may also bind any role; give the proxy its own identity (docs/connector.md)',
       );
     }
-    collectDefaultMetrics({ register: this.registry });
+    collectProcessMetrics(this.registry);
 
     // Every informer lists on lib/rest.ts: client-node's typed lists deserialize into model
     // classes and ask for gzip, both CPU the first sync spends before it can write.

@@ -47,6 +47,36 @@ describe('the audit log', () => {
     });
   });
 
+  it("puts a record's annotations over the program's, and writes the fields in the API server's order", () => {
+    const lines: string[] = [];
+    const log = createAuditLog('infra-connector', {
+      annotations: { 'infrahq.com/destination': 'prod', password: 'hunter2' },
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    const record = { requestURI: '/api', verb: 'get', user: { username: 'ann' }, userAgent: 'kubectl', sourceIPs: ['10.0.0.1'], code: 200 };
+    log.record({ ...record, annotations: { 'infrahq.com/destination': 'staging' } });
+    log.record(record);
+    const [overridden, plain] = lines.map((line) => JSON.parse(line) as { annotations: Record<string, string> });
+    expect(overridden!.annotations).toEqual({ 'infrahq.com/destination': 'staging', password: '[redacted]', 'infrahq.com/component': 'infra-connector' });
+    expect(plain!.annotations).toEqual({ 'infrahq.com/destination': 'prod', password: '[redacted]', 'infrahq.com/component': 'infra-connector' });
+    expect(Object.keys(plain!)).toEqual([
+      'kind',
+      'apiVersion',
+      'level',
+      'auditID',
+      'stage',
+      'requestURI',
+      'verb',
+      'user',
+      'sourceIPs',
+      'userAgent',
+      'responseStatus',
+      'requestReceivedTimestamp',
+      'stageTimestamp',
+      'annotations',
+    ]);
+  });
+
   it('keeps the auditID it is given, and makes a new one otherwise', () => {
     expect(auditEvent('c', { auditID: 'given', requestURI: '/', verb: 'get', user: {}, code: 200 }).auditID).toBe('given');
     const [a, b] = [1, 2].map(() => auditEvent('c', { requestURI: '/', verb: 'get', user: {}, code: 200 }).auditID);

@@ -85,19 +85,45 @@ export interface AuditLog {
 
 /** The Event a record becomes, stamped now. */
 export function auditEvent(component: string, record: AuditRecord, now: Date = new Date()): AuditEvent {
-  const { auditID, code, received, annotations, ...fields } = record;
+  return eventOf(record, annotationsOf(component, record.annotations), now);
+}
+
+/** A line's annotations: the program's (`programAnnotations`, redacted already), the record's over them, redacted, and the component. */
+function annotationsOf(
+  component: string,
+  annotations: Record<string, string> | undefined,
+  programAnnotations?: Record<string, string>,
+): Record<string, string> {
   return {
+    ...programAnnotations,
+    ...(annotations ? (redactSecrets(annotations, 0) as Record<string, string>) : {}),
+    [componentAnnotation]: component,
+  };
+}
+
+// Built field by field, in the API server's order, without rest or spread copies: the
+// proxy writes one for every request. The cast covers the fields set below it.
+function eventOf(record: AuditRecord, annotations: Record<string, string>, now: Date): AuditEvent {
+  const event = {
     kind: 'Event',
     apiVersion: 'audit.k8s.io/v1',
     level: 'Metadata',
-    auditID: auditID ?? randomUUID(),
+    auditID: record.auditID ?? randomUUID(),
     stage: 'ResponseComplete',
-    ...fields,
-    responseStatus: { metadata: {}, code },
-    requestReceivedTimestamp: (received ?? now).toISOString(),
-    stageTimestamp: now.toISOString(),
-    annotations: { ...(annotations ? (redactSecrets(annotations, 0) as Record<string, string>) : {}), [componentAnnotation]: component },
-  };
+    requestURI: record.requestURI,
+    verb: record.verb,
+    user: record.user,
+  } as AuditEvent;
+  if (record.impersonatedUser !== undefined) event.impersonatedUser = record.impersonatedUser;
+  if (record.sourceIPs !== undefined) event.sourceIPs = record.sourceIPs;
+  if (record.userAgent !== undefined) event.userAgent = record.userAgent;
+  if (record.objectRef !== undefined) event.objectRef = record.objectRef;
+  event.responseStatus = { metadata: {}, code: record.code };
+  const stamped = now.toISOString();
+  event.requestReceivedTimestamp = record.received ? record.received.toISOString() : stamped;
+  event.stageTimestamp = stamped;
+  event.annotations = annotations;
+  return event;
 }
 
 export interface AuditLogOptions {
@@ -113,9 +139,13 @@ export interface AuditLogOptions {
  * It writes whatever the program's log level: the audit trail is not a debugging aid to turn down.
  */
 export function createAuditLog(component: string, { annotations, destination = stdoutLines() }: AuditLogOptions = {}): AuditLog {
+  const programAnnotations = annotations ? (redactSecrets(annotations, 0) as Record<string, string>) : undefined;
+  // The same object on every line that brings no annotations of its own: only ever serialized.
+  const programOnlyAnnotations = annotationsOf(component, undefined, programAnnotations);
   return {
     record(record) {
-      const event = auditEvent(component, annotations ? { ...record, annotations: { ...annotations, ...record.annotations } } : record);
+      const lineAnnotations = record.annotations ? annotationsOf(component, record.annotations, programAnnotations) : programOnlyAnnotations;
+      const event = eventOf(record, lineAnnotations, new Date());
       destination.write(`${JSON.stringify(event)}\n`);
       return event.auditID;
     },

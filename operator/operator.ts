@@ -6,7 +6,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { CoreV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { group as authGroup, version as authVersion } from '../api/auth/v1alpha1/types.ts';
 import { Applier } from '../lib/apply.ts';
 import { createAuditLog } from '../lib/audit.ts';
@@ -17,6 +17,7 @@ import { withoutPersonalData } from './events.ts';
 import { statusCode } from '../lib/kube.ts';
 import { LeaderElector } from '../lib/leaderelection.ts';
 import type { Logger } from '../lib/log.ts';
+import { collectProcessMetrics } from '../lib/process-metrics.ts';
 import type { CertificateAuthority, PemPair } from '../lib/pki.ts';
 import { close, healthServer, listen } from '../lib/serve.ts';
 import { listenSecureMetrics } from '../lib/secure-metrics.ts';
@@ -87,7 +88,7 @@ export class Operator {
     this.kubeConfig = kubeConfig;
     this.logger = logger;
     this.core = kubeConfig.makeApiClient(CoreV1Api);
-    collectDefaultMetrics({ register: this.registry });
+    collectProcessMetrics(this.registry);
     this.hub = new Hub(kubeConfig, config.namespace, logger);
     this.keys = new SigningKeyStore(
       kubeConfig,

@@ -21,16 +21,24 @@ const namespaceSubresources = new Set(['status', 'finalize']);
 
 const methodVerbs: Record<string, string> = { POST: 'create', GET: 'get', HEAD: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
 
+/** The path's segments between its leading and trailing slashes, each unescaped (the API server's splitPath). */
 function segments(pathname: string): string[] {
-  const trimmed = pathname.replace(/^\/+|\/+$/g, '');
-  if (trimmed === '') return [];
-  return trimmed.split('/').map((segment) => {
-    try {
-      return decodeURIComponent(segment);
-    } catch {
-      return segment; // malformed escapes: the API server will refuse the request; the line still names it
-    }
-  });
+  let start = 0;
+  let end = pathname.length;
+  while (start < end && pathname[start] === '/') start++;
+  while (end > start && pathname[end - 1] === '/') end--;
+  if (start === end) return [];
+  const parts = pathname.slice(start, end).split('/');
+  for (let i = 0; i < parts.length; i++) if (parts[i]!.includes('%')) parts[i] = unescaped(parts[i]!);
+  return parts;
+}
+
+function unescaped(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment; // malformed escapes: the API server will refuse the request; the line still names it
+  }
 }
 
 /** True unless a `watch` parameter is present and false (the API server's boolean query parameter). */
@@ -55,54 +63,48 @@ function nameFromFieldSelector(query: URLSearchParams): string | undefined {
 export function requestInfo(method: string, target: string): RequestInfo {
   const url = new URL(target, 'http://request-info.invalid');
   const nonResource = { verb: method.toLowerCase() };
-  let parts = segments(url.pathname);
+  const parts = segments(url.pathname);
+  // Read with an index rather than sliced: this runs for every request through the proxy.
+  let at = 1;
   if (parts.length < 3 || !apiPrefixes.has(parts[0]!)) return nonResource;
-  const prefix = parts[0]!;
-  parts = parts.slice(1);
   let apiGroup = '';
-  if (prefix !== grouplessPrefix) {
-    if (parts.length < 3) return nonResource;
-    apiGroup = parts[0]!;
-    parts = parts.slice(1);
+  if (parts[0] !== grouplessPrefix) {
+    if (parts.length < 4) return nonResource;
+    apiGroup = parts[at++]!;
   }
-  const apiVersion = parts[0]!;
-  parts = parts.slice(1);
+  const apiVersion = parts[at++]!;
 
   let verb: string;
-  if (specialVerbs.has(parts[0]!)) {
+  if (specialVerbs.has(parts[at]!)) {
     // /apis/g/v/watch alone names no resource: the API server refuses it; record what it was.
-    if (parts.length < 2) return nonResource;
-    verb = parts[0]!;
-    parts = parts.slice(1);
+    if (parts.length - at < 2) return nonResource;
+    verb = parts[at++]!;
   } else {
     verb = methodVerbs[method.toUpperCase()] ?? '';
   }
 
   let namespace: string | undefined;
-  if (parts[0] === 'namespaces') {
-    if (parts.length > 1) {
-      namespace = parts[1];
-      if (parts.length > 2 && !namespaceSubresources.has(parts[2]!)) parts = parts.slice(2);
-    }
+  if (parts[at] === 'namespaces' && parts.length - at > 1) {
+    namespace = parts[at + 1];
+    if (parts.length - at > 2 && !namespaceSubresources.has(parts[at + 2]!)) at += 2;
   }
 
-  const [resource, pathName, subresource] = parts;
-  let name = pathName;
-  const objectSubresource = parts.length >= 3 && verb !== 'proxy' ? subresource : undefined;
+  const resource = parts[at];
+  let name = parts[at + 1];
+  const objectSubresource = parts.length - at >= 3 && verb !== 'proxy' ? parts[at + 2] : undefined;
   if (name === undefined && verb === 'get') {
     verb = isWatch(url.searchParams) ? 'watch' : 'list';
     name = nameFromFieldSelector(url.searchParams);
   }
   if (name === undefined && verb === 'delete') verb = 'deletecollection';
 
-  const objectRef: AuditObjectRef = {
-    ...(resource !== undefined ? { resource } : {}),
-    ...(namespace !== undefined ? { namespace } : {}),
-    ...(name !== undefined ? { name } : {}),
-    // The core group is "": the API server's log leaves it out, and so does this.
-    ...(apiGroup !== '' ? { apiGroup } : {}),
-    apiVersion,
-    ...(objectSubresource !== undefined ? { subresource: objectSubresource } : {}),
-  };
+  const objectRef: AuditObjectRef = {};
+  if (resource !== undefined) objectRef.resource = resource;
+  if (namespace !== undefined) objectRef.namespace = namespace;
+  if (name !== undefined) objectRef.name = name;
+  // The core group is "": the API server's log leaves it out, and so does this.
+  if (apiGroup !== '') objectRef.apiGroup = apiGroup;
+  objectRef.apiVersion = apiVersion;
+  if (objectSubresource !== undefined) objectRef.subresource = objectSubresource;
   return { verb, objectRef };
 }

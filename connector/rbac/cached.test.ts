@@ -5,7 +5,7 @@ import { cachedBinding, cachedGrant, cachedName } from './cached.ts';
 
 const managedFields = [{ manager: 'kubectl', operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } }];
 
-it("keeps a Grant's spec, generation, destination label and the conditions the connector writes (Synced, Ready, Reconciling, Stalled); drops SubjectFound, other labels, annotations and managedFields", () => {
+it("keeps a Grant's spec, generation, destination label, its Synced condition and the transition of the readiness the connector writes beside it; drops SubjectFound, other labels, annotations and managedFields", () => {
   const ready = {
     type: 'Ready',
     status: 'True',
@@ -50,7 +50,8 @@ it("keeps a Grant's spec, generation, destination label and the conditions the c
     kind: 'Grant',
     metadata: { name: 'carl-view-web', resourceVersion: '41', generation: 2, labels: { 'infrahq.com/destination': 'prod' } },
     spec: { user: 'carl@example.com', role: 'view', resource: 'prod.web' },
-    status: { conditions: [ready, synced] },
+    // Of Ready only what a write keeps: its status's transition time.
+    status: { conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-12-01T09:59:00Z' }, synced] },
   });
 });
 
