@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { boundedLoad, pacedLoad } from './harness.ts';
+import { boundedLoad, pacedLoad, processCpuMs } from './harness.ts';
 
 describe('pacedLoad', () => {
   it('starts each call when it is due, however slow the calls before it are', async () => {
@@ -61,5 +61,20 @@ describe('boundedLoad', () => {
     });
     expect(done).toBe(10);
     expect(most).toBe(3);
+  });
+});
+
+describe('processCpuMs', () => {
+  it("counts a process's CPU time finer than /proc/<pid>/stat's 10 ms units, as much as the process itself counts", async () => {
+    const before = await processCpuMs(process.pid);
+    const own = process.cpuUsage();
+    const until = performance.now() + 30;
+    while (performance.now() < until); // 30 ms on the CPU
+    const spent = process.cpuUsage(own);
+    const counted = (await processCpuMs(process.pid)) - before;
+    const ownMs = (spent.user + spent.system) / 1000;
+    expect(counted).toBeGreaterThanOrEqual(ownMs * 0.9);
+    // Not a multiple of 10 ms: read from the threads' nanosecond run time.
+    expect(counted % 10).not.toBe(0);
   });
 });

@@ -9,11 +9,14 @@
 // The connector's live set at 10,000 Grants is under 100 MiB; lower caps (128, 192) were
 // measured to slow its cold sync two- to threefold in garbage collection (bench/README.md).
 // Both cap the young generation too: V8 gave the connector ~100 MiB of semi-spaces on a
-// large machine, and 2 MiB semi-spaces took ~100 MiB off its cold-sync peak for ~10% more
-// CPU; the operator got 32 MiB of new space, which a first reconcile fills (bench/README.md).
+// large machine, and 2 MiB semi-spaces took ~100 MiB off its cold-sync peak; the operator
+// got 32 MiB of new space, which a first reconcile fills (bench/README.md). The connector's
+// are 4 MiB: at 2 MiB its proxy collected garbage every ~40 requests, about 6% of its CPU
+// per request (a bare proxy measured with both sizes in the same run), for at most 4 MiB
+// more at the cold-sync peak.
 export const nodeFlags = {
   operator: ['--max-old-space-size=256', '--max-semi-space-size=2'],
-  connector: ['--max-old-space-size=256', '--max-semi-space-size=2'],
+  connector: ['--max-old-space-size=256', '--max-semi-space-size=4'],
 } as const;
 
 export type Program = keyof typeof nodeFlags;

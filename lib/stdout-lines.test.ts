@@ -1,5 +1,6 @@
 // A program's log and audit lines share one stdout writer: a round's lines leave in one
-// write, in order, and what is pending when the process exits is still written.
+// write, writes stay an interval apart under load, the lines stay in order, and what is
+// pending when the process exits is still written.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,7 +12,7 @@ const nextRound = () => new Promise<void>((resolve) => setImmediate(resolve));
 describe('lineWriter', () => {
   it("writes the lines of one event-loop round in one write, in the order they came, at the round's end", async () => {
     const writes: string[] = [];
-    const lines = lineWriter({ out: { write: (chunk: string) => writes.push(chunk) } });
+    const lines = lineWriter({ out: { write: (chunk: string) => writes.push(chunk) }, minIntervalMs: 0 });
     lines.write('one\n');
     lines.write('two\n');
     lines.write('three\n');
@@ -22,6 +23,37 @@ describe('lineWriter', () => {
     lines.write('four\n');
     await nextRound();
     expect(writes).toEqual(['one\ntwo\nthree\n', 'four\n']);
+  });
+
+  it('under load, keeps writes at least the interval apart: what comes sooner waits for the rest of it, in one write', async () => {
+    const writes: string[] = [];
+    let clock = 1000;
+    const timers: Array<{ ms: number; flush: () => void }> = [];
+    const lines = lineWriter({
+      out: { write: (chunk: string) => writes.push(chunk) },
+      now: () => clock,
+      after: (ms, flush) => timers.push({ ms, flush }),
+      minIntervalMs: 10,
+    });
+    lines.write('one\n');
+    await nextRound();
+    expect(writes).toEqual(['one\n']);
+
+    clock += 4; // 4 ms after that write: the next lines wait the other 6
+    lines.write('two\n');
+    lines.write('three\n');
+    await nextRound();
+    expect(writes).toEqual(['one\n']);
+    expect(timers.map((t) => t.ms)).toEqual([6]);
+    clock += 6;
+    timers[0]!.flush();
+    expect(writes).toEqual(['one\n', 'two\nthree\n']);
+
+    clock += 25; // at rest: out at the end of the round again
+    lines.write('four\n');
+    await nextRound();
+    expect(writes).toEqual(['one\n', 'two\nthree\n', 'four\n']);
+    expect(timers).toHaveLength(1);
   });
 
   it('writes what is queued at once when flushed', () => {

@@ -20,7 +20,7 @@
 // - The p99 of the saturated closed loop is reported too, without a target: there a
 //   door's mean latency is 16 in flight / its throughput (Little's law), so the
 //   throughput row already judges it.
-// - CPU per request: each proxy's user + system time (/proc) over fixed batches of
+// - CPU per request: each proxy's CPU time (its threads' run time, /proc) over fixed batches of
 //   requests, the two proxies taking turns batch by batch; ours ÷ the bare proxy's, with a
 //   90% interval over the batches. A process's CPU time barely moves when the machine is
 //   busy, so this decides what the p99 rows cannot. Where `perf stat` can read the CPU's
@@ -182,8 +182,8 @@ export const connectorProxy: Scenario = {
   async run(ctx) {
     const sizes = ctx.quick
       ? { warmup: 200, reps: 1, count: 1000, seconds: 5, pacedSeconds: 5, sequential: 200, cpuBatches: 2, cpuBatch: 200 }
-      : // A batch of 1,000 requests is ~0.35 s of a proxy's CPU: /proc counts it in 10 ms ticks.
-        { warmup: 2000, reps: 3, count: 20_000, seconds: 10, pacedSeconds: 60, sequential: 3000, cpuBatches: 10, cpuBatch: 1000 };
+      : // A batch of 1,000 requests is ~0.2 s of a proxy's CPU.
+        { warmup: 2000, reps: 3, count: 20_000, seconds: 10, pacedSeconds: 60, sequential: 3000, cpuBatches: 20, cpuBatch: 1000 };
     const destination = uniqueName('bench-proxy');
     const installed = await infra(ctx, destination);
 
@@ -360,7 +360,7 @@ export const connectorProxy: Scenario = {
         target: { on: 'ratio', op: '<=', value: 1.1 },
         interval: { ...blockBootstrap(cpuRuns, cpuRatio), on: 'ratio' },
         note:
-          `user + system time of each proxy process (/proc/<pid>/stat) over ${sizes.reps} reps of ${sizes.cpuBatches} batches of ${sizes.cpuBatch.toLocaleString('en-US')} requests to each, ` +
+          `CPU time of each proxy process (its threads' run time, /proc/<pid>/task/<tid>/schedstat) over ${sizes.reps} reps of ${sizes.cpuBatches} batches of ${sizes.cpuBatch.toLocaleString('en-US')} requests to each, ` +
           `${cpuInFlight} in flight, the two taking turns batch by batch; ratio by rep: ${cpuRuns.map((run) => `${(cpuRatio([run]) * 100).toFixed(0)}%`).join(' / ')}; ` +
           `(low–high) after the ratio: 90% interval, the ratio over the batches of each rep redrawn 1,000 times; machine ${(median(cpuMachine) * 100).toFixed(0)}% busy meanwhile; ` +
           (noInstructions === undefined ? 'instructions per request in the next row' : `no instructions per request: ${noInstructions}`),
