@@ -39,6 +39,9 @@ interface Waiter {
   resolve(at: number): void;
 }
 
+/** Whether a waiter is done: every check holds, or with `any` at least one. */
+const done = ({ checks, failing, any }: Omit<Waiter, 'resolve'>): boolean => failing.size === 0 || (any && failing.size < checks.size);
+
 export class SpokeRoleBindings {
   readonly #informer: Informer<V1RoleBinding>;
   readonly #subjects = new Map<BindingId, Set<SubjectId>>();
@@ -82,7 +85,7 @@ export class SpokeRoleBindings {
 
   #wait(checks: ReadonlyMap<BindingId, BindingCheck>, any: boolean, timeoutMs: number): Promise<number> {
     const failing = new Set([...checks].filter(([id, check]) => !check(this.#subjects.get(id))).map(([id]) => id));
-    if (failing.size === 0 || (any && failing.size < checks.size)) return Promise.resolve(performance.now());
+    if (done({ checks, failing, any })) return Promise.resolve(performance.now());
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         checks,
@@ -128,7 +131,7 @@ export class SpokeRoleBindings {
       if (!check) continue;
       if (check(this.#subjects.get(id))) waiter.failing.delete(id);
       else waiter.failing.add(id);
-      if (waiter.failing.size === 0 || (waiter.any && waiter.failing.size < waiter.checks.size)) {
+      if (done(waiter)) {
         this.#waiters.delete(waiter);
         waiter.resolve(at);
       }

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { CustomObjectsApi, type KubeConfig, type KubernetesObject, type V1ClusterRoleBinding, type V1RoleBinding } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
-import { destinationLabel } from '../api/grants.ts';
+import { destinationLabel, grantDestination } from '../api/grants.ts';
 import { resources, type Destination, type Grant } from '../api/v1alpha1/types.ts';
 import { Applier } from '../lib/apply.ts';
 import { createAuditLog } from '../lib/audit.ts';
@@ -99,7 +99,7 @@ export class Connector {
       kubeConfig: KubeConfig,
       path: string,
       transform: (obj: T) => T,
-      selectors: Pick<InformerOptions<T>, 'labelSelector' | 'incomingSelector'> = {},
+      selectors: Pick<InformerOptions<T>, 'labelSelector' | 'incomingSelector' | 'lookUpLeaving'> = {},
     ) => {
       const api = new RestClient(kubeConfig);
       return new Informer<T>({ kubeConfig, logger: this.logger, path, list: (page) => api.list<T>(path, page), transform, ...selectors });
@@ -109,10 +109,12 @@ export class Connector {
     // Grant is bound from its first watch event, without waiting for the operator's label
     // (docs/adr/0028-grants-bound-before-labelled.md). The rbac sync binds only those whose
     // spec.resource names this destination; once labelled, another destination's Grant
-    // leaves the unlabelled watch, and this cache.
+    // leaves the unlabelled watch, and this cache. One of ours deleted before its label is
+    // looked up, so that its binding goes at once, not after the informer's grace.
     this.grants = informer<Grant>(hubConfig, resourcePath(group, version, plural), cachedGrant, {
       labelSelector: `${destinationLabel}=${config.destination}`,
       incomingSelector: `!${destinationLabel}`,
+      lookUpLeaving: (grant) => grantDestination(grant) === config.destination,
     });
     const rbacPath = (plural: string) => resourcePath('rbac.authorization.k8s.io', 'v1', plural);
     this.spoke = {

@@ -53,10 +53,15 @@ export class RestClient {
    */
   async list<T extends KubernetesObject>(
     collection: string,
-    page: { limit: number; _continue?: string; labelSelector?: string },
+    page: { limit: number; _continue?: string; labelSelector?: string; fieldSelector?: string },
   ): Promise<KubernetesListObject<T>> {
-    const { _continue, limit, labelSelector } = page;
-    const query = { limit: String(limit), ...(labelSelector ? { labelSelector } : {}), ...(_continue ? { continue: _continue } : {}) };
+    const { _continue, limit, labelSelector, fieldSelector } = page;
+    const query = {
+      limit: String(limit),
+      ...(labelSelector ? { labelSelector } : {}),
+      ...(fieldSelector ? { fieldSelector } : {}),
+      ...(_continue ? { continue: _continue } : {}),
+    };
     return JSON.parse(await this.#request(HttpMethod.GET, collection, query)) as KubernetesListObject<T>;
   }
 

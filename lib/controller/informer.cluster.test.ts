@@ -6,7 +6,7 @@ import { cluster, kubectlOk, uniqueName } from '../../test/cluster.ts';
 import { eventually } from '../../hack/local-infra/programs.ts';
 import { loadKubeConfig } from '../kube.ts';
 import { createLogger } from '../log.ts';
-import { Informer, type ListPage } from './informer.ts';
+import { Informer, type InformerOptions, type ListPage } from './informer.ts';
 
 /** The informer is generic: any custom resource will do, and lib/ knows no kind of Infra's. */
 type CustomObject = KubernetesObject & { spec: Record<string, unknown> };
@@ -155,22 +155,28 @@ describe('with an incoming selector', () => {
   const apply = (...objects: object[]) => kubectlOk('hub', ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
   const deletions = (prefix: string) => events.filter((e) => e.name.startsWith(prefix) && e.event === 'delete');
 
-  beforeAll(async () => {
-    await apply(labelled('unlabelled'), labelled('labelled', 'ours'), labelled('elsewhere', 'theirs'));
+  /** An informer of the ConfigMaps labelled ours, and of those on their way (unlabelled), whose events go to `into`. */
+  const stagedInformer = async (into: typeof events, options: Pick<InformerOptions<V1ConfigMap>, 'incomingGraceMs' | 'lookUpLeaving'>) => {
     const core = kubeConfig.makeApiClient(CoreV1Api);
-    staged = new Informer<V1ConfigMap>({
+    const informer = new Informer<V1ConfigMap>({
       kubeConfig,
       logger,
       path: `/api/v1/namespaces/${namespace}/configmaps`,
       labelSelector: `${stage}=ours`,
       incomingSelector: `!${stage}`,
-      // Long enough that a move seen as a deletion could not hide behind the grace.
-      incomingGraceMs: 5000,
       list: (page) => core.listNamespacedConfigMap({ namespace, ...page }),
+      ...options,
     });
-    staged.onChange((cm, event) => events.push({ name: cm.metadata!.name!, event, stage: cm.metadata?.labels?.[stage] }));
-    await staged.start();
-    await staged.waitForSync();
+    informer.onChange((cm, event) => into.push({ name: cm.metadata!.name!, event, stage: cm.metadata?.labels?.[stage] }));
+    await informer.start();
+    await informer.waitForSync();
+    return informer;
+  };
+
+  beforeAll(async () => {
+    await apply(labelled('unlabelled'), labelled('labelled', 'ours'), labelled('elsewhere', 'theirs'));
+    // Long enough that a move seen as a deletion could not hide behind the grace.
+    staged = await stagedInformer(events, { incomingGraceMs: 5000 });
   });
 
   afterAll(() => staged?.stop());
@@ -211,5 +217,28 @@ describe('with an incoming selector', () => {
       expect(events).toContainEqual({ name: 'doomed', event: 'delete', stage: undefined });
     }, 10_000);
     for (const name of ['leaver', 'passer', 'doomed', 'gone']) expect(staged.get(name, namespace)).toBeUndefined();
+  });
+
+  it('with lookUpLeaving, sees an object leave both selectors without waiting for the grace, and a move still as a move', async () => {
+    const urgent: typeof events = [];
+    // A minute's grace: only a lookup can tell these deletions within the test's time.
+    const quick = await stagedInformer(urgent, { incomingGraceMs: 60_000, lookUpLeaving: (cm) => cm.metadata!.name!.startsWith('urgent-') });
+    try {
+      const movers = [0, 1, 2, 3, 4].map((i) => `urgent-mover-${i}`);
+      await apply(labelled('urgent-doomed'), labelled('urgent-passer'), ...movers.map((name) => labelled(name)));
+      await eventually(() => expect(['urgent-doomed', 'urgent-passer', ...movers].map((name) => quick.get(name, namespace))).not.toContain(undefined));
+      await apply(labelled('urgent-passer', 'theirs'), ...movers.map((name) => labelled(name, 'ours')));
+      await kubectlOk('hub', ['delete', 'configmap', 'urgent-doomed', '-n', namespace]);
+      await eventually(() => {
+        expect(urgent).toContainEqual({ name: 'urgent-doomed', event: 'delete', stage: undefined });
+        expect(urgent).toContainEqual({ name: 'urgent-passer', event: 'delete', stage: undefined });
+        for (const name of movers) expect(urgent).toContainEqual({ name, event: 'add', stage: 'ours' });
+      }, 10_000);
+      expect(urgent.filter((e) => e.name.startsWith('urgent-mover-') && e.event === 'delete')).toEqual([]);
+      expect(quick.get('urgent-doomed', namespace)).toBeUndefined();
+      expect(quick.get('urgent-passer', namespace)).toBeUndefined();
+    } finally {
+      await quick.stop();
+    }
   });
 });

@@ -16,6 +16,8 @@ export interface ListPage {
   _continue?: string;
   /** The selector of the watch this list starts (labelSelector or incomingSelector). */
   labelSelector?: string;
+  /** Set only when the informer looks up one object that left the incoming watch. */
+  fieldSelector?: string;
 }
 
 /** Objects per list request by default, as client-go's reflector pages its lists. */
@@ -43,6 +45,16 @@ export interface InformerOptions<T extends KubernetesObject> {
   incomingSelector?: string;
   /** How long an object that left the incoming watch waits for the other; 1 s unless set. */
   incomingGraceMs?: number;
+  /**
+   * Objects whose deletion handlers must see without the grace (e.g. Grants this connector
+   * has bound): when one leaves the incoming watch and the other does not hold it yet, the
+   * informer lists it by name under labelSelector, a consistent read. Not there: it was
+   * deleted (or left for a third selector), and handlers see it deleted at once. There: it
+   * (or a namesake, which replaces it as any update would) is on its way, and the other
+   * watch's ADDED follows. At most a few lookups run at a time; past that, and when one
+   * fails, the grace decides as before.
+   */
+  lookUpLeaving?: (obj: T) => boolean;
   logger: Logger;
   /** Restart delay after an error: doubles from this, capped at 10 s. */
   restartDelayMs?: number;
@@ -59,6 +71,8 @@ export interface InformerOptions<T extends KubernetesObject> {
 
 const maxRestartDelayMs = 10_000;
 const defaultIncomingGraceMs = 1000;
+/** Lookups of objects that left the incoming watch in flight at once, at most. */
+const maxLeavingLookups = 8;
 
 /** One label selector's list and watch, restarted on its own after an error. */
 interface SelectorWatch<T extends KubernetesObject> {
@@ -80,6 +94,9 @@ export class Informer<T extends KubernetesObject> {
   /** Objects that left the incoming watch and have not arrived in the settled one (yet). */
   private readonly leaving = new Map<string, { obj: T; timer: NodeJS.Timeout }>();
   private readonly incomingGraceMs: number;
+  private readonly lookUpLeaving: ((obj: T) => boolean) | undefined;
+  private readonly lookUp: (obj: T) => Promise<KubernetesListObject<T>>;
+  private leavingLookups = 0;
   private readonly indexers = new Map<string, IndexFunction<T>>();
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
   private readonly indexedValues = new Map<string, Map<string, string[]>>();
@@ -96,6 +113,12 @@ export class Informer<T extends KubernetesObject> {
     this.baseDelayMs = options.restartDelayMs ?? 500;
     this.transform = options.transform;
     this.incomingGraceMs = options.incomingGraceMs ?? defaultIncomingGraceMs;
+    this.lookUpLeaving = options.lookUpLeaving;
+    this.lookUp = (obj) => {
+      const { name, namespace } = obj.metadata ?? {};
+      const fieldSelector = namespace ? `metadata.name=${name},metadata.namespace=${namespace}` : `metadata.name=${name}`;
+      return options.list({ limit: 1, fieldSelector, ...(options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector }) });
+    };
     this.settled = this.selectorWatch(options, options.labelSelector);
     this.incoming = options.incomingSelector === undefined ? undefined : this.selectorWatch(options, options.incomingSelector);
   }
@@ -253,6 +276,23 @@ export class Informer<T extends KubernetesObject> {
     }, this.incomingGraceMs);
     timer.unref();
     this.leaving.set(key, { obj, timer });
+    if (this.lookUpLeaving?.(obj) && this.leavingLookups < maxLeavingLookups) void this.settleLeaving(obj);
+  }
+
+  /** Looks up an object that left the incoming watch: deleted now, or on its way (see lookUpLeaving). */
+  private async settleLeaving(obj: T): Promise<void> {
+    this.leavingLookups++;
+    const key = objectKey(obj);
+    try {
+      const arriving = (await this.lookUp(obj)).items.length > 0;
+      const stillLeaving = this.leaving.get(key)?.obj === obj;
+      if (arriving || !stillLeaving || this.settled.listWatch.get(obj.metadata!.name!, obj.metadata?.namespace)) return;
+      this.dispatch(obj, 'delete');
+    } catch (err) {
+      this.logger.debug({ err: errorMessage(err), key }, 'could not look up an object that left the incoming watch; waiting for the grace');
+    } finally {
+      this.leavingLookups--;
+    }
   }
 
   private dispatch(obj: T, event: 'add' | 'update' | 'delete'): void {
