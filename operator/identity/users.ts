@@ -4,11 +4,11 @@
 // plus the Verified condition. Status fields are merge-patched under their own field
 // manager, so they never clobber what the User controller applies (Ready). Each write
 // returns once this replica's cache shows it: the next request must see the new groups.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { groupSource } from '../../api/grants.ts';
 import { resources, type User, type UserStatus } from '../../api/v1alpha1/types.ts';
 import { findCondition, mergeConditions, type ConditionInput } from '../../lib/conditions.ts';
+import { cachedAtOrPast, untilCached } from '../../lib/controller/read-your-writes.ts';
 import { statusCode } from '../../lib/kube.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import type { Hub } from '../hub.ts';
@@ -21,7 +21,6 @@ export const verifiedCondition = 'Verified';
 
 const { group, version, plural } = resources.User;
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const cacheSettleMs = 3_000;
 
 /** Status fields this module writes; null removes one. */
 export type IdentityStatus = { [K in 'provider' | 'groups' | 'lastLoginAt' | 'lastVerifiedAt' | 'passwordChangeRequired']?: UserStatus[K] | null };
@@ -79,7 +78,7 @@ export class IdentityUsers {
         );
       }
     }
-    const user = await this.settled(() => this.hub.userByEmail(email));
+    const user = await untilCached(() => this.hub.userByEmail(email));
     if (!user) throw new Error(`User ${name} for ${email} was created but has not reached the operator's cache`);
     return { user, created: true };
   }
@@ -91,7 +90,7 @@ export class IdentityUsers {
       { group, version, plural, name, body: { status }, fieldManager: identityFieldManager },
       mergePatch,
     )) as User;
-    return (await this.settled(() => this.current(name, written.metadata.resourceVersion))) ?? written;
+    return (await untilCached(() => this.current(name, written.metadata.resourceVersion))) ?? written;
   }
 
   /** Points spec.passwordSecretRef at the Secret that holds the user's password hash. */
@@ -103,7 +102,7 @@ export class IdentityUsers {
       { group, version, plural, name, body: { spec: { passwordSecretRef: ref } }, fieldManager: identityFieldManager },
       mergePatch,
     )) as User;
-    return (await this.settled(() => this.current(name, written.metadata.resourceVersion))) ?? written;
+    return (await untilCached(() => this.current(name, written.metadata.resourceVersion))) ?? written;
   }
 
   /** Sets the Verified condition (only when it changes), keeping the other conditions as they are. */
@@ -127,23 +126,12 @@ export class IdentityUsers {
     const name = user.metadata.name!;
     const status = user.status ? body : [{ op: 'add', path: '/status', value: { conditions: [merged] } }];
     const written = (await this.api.patchClusterCustomObjectStatus({ group, version, plural, name, body: status, fieldManager: identityFieldManager })) as User;
-    await this.settled(() => this.current(name, written.metadata.resourceVersion));
+    await untilCached(() => this.current(name, written.metadata.resourceVersion));
   }
 
   /** The cached User once it is at least at this resourceVersion. */
   private current(name: string, resourceVersion: string | undefined): User | undefined {
     const cached = this.hub.users.get(name);
-    const have = cached?.metadata.resourceVersion;
-    if (!cached || !have || !resourceVersion) return undefined;
-    return have === resourceVersion || Number(have) > Number(resourceVersion) ? cached : undefined;
-  }
-
-  private async settled<T>(read: () => T | undefined): Promise<T | undefined> {
-    const deadline = Date.now() + cacheSettleMs;
-    for (;;) {
-      const value = read();
-      if (value !== undefined || Date.now() > deadline) return value;
-      await sleep(10);
-    }
+    return cachedAtOrPast(cached, resourceVersion) ? cached : undefined;
   }
 }

@@ -7,6 +7,7 @@
 import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import express, { type Request, type Response } from 'express';
 import { resources, type Grant, type GrantSpec, type Provider } from '../../api/v1alpha1/types.ts';
+import { cachedAtOrPast } from '../../lib/controller/read-your-writes.ts';
 import type { Logger } from '../../lib/log.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { infraRole, type InfraRole } from '../access.ts';
@@ -171,7 +172,7 @@ export function managementAPI(deps: ManagementDeps, authenticate: Authenticator)
       const body = { apiVersion, kind, metadata: { name, ...(resourceVersion ? { resourceVersion } : {}) }, spec: patch.spec };
       const patched = await forward(() => objects.patch(body, undefined, undefined, fieldManager, undefined, PatchStrategy.MergePatch));
       const rv = patched.metadata.resourceVersion;
-      await settled(informer(kind), name, (cached) => cached?.metadata?.resourceVersion === rv);
+      await settled(informer(kind), name, (cached) => cachedAtOrPast(cached, rv));
       deps.audit.info(
         { action: `${kind.toLowerCase()}.patched`, by: caller.identity.email, name, spec: (patched as { spec?: unknown }).spec },
         `${kind} changed`,

@@ -9,6 +9,7 @@ import { parseDuration } from '../../api/duration.ts';
 import { infraResource, parseResource } from '../../api/grants.ts';
 import { requesterAnnotation, sameUser } from '../../api/requests.ts';
 import { resources, type AccessPolicy, type AccessRequest, type AccessRequestSpec } from '../../api/v1alpha1/types.ts';
+import { cachedAtOrPast } from '../../lib/controller/read-your-writes.ts';
 import type { Logger } from '../../lib/log.ts';
 import { StatusError } from '../../lib/status-error.ts';
 import { infraRole, type Identity } from '../access.ts';
@@ -121,7 +122,7 @@ export function accessRequestsAPI(deps: AccessRequestsDeps, authenticate: Authen
       else if (action === 'cancel') done = await cancel(request, caller.identity);
       else done = await revoke(request, caller.identity, comment);
       const rv = done.metadata.resourceVersion;
-      await settled(hub.accessRequests, done.metadata.name!, (cached) => cached?.metadata?.resourceVersion === rv);
+      await settled(hub.accessRequests, done.metadata.name!, (cached) => cachedAtOrPast(cached, rv));
       deps.logger.debug({ accessRequest: done.metadata.name, action, by }, 'access request reviewed');
       res.json(done);
     }),

@@ -1,12 +1,9 @@
 // Hub writes on a caller's behalf, shared by the management API's routes: the hub's own
 // Status goes back to the caller unchanged, and a write returns once the operator's cache
 // shows it, so the caller's next read sees it.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiException, type KubernetesObject } from '@kubernetes/client-node';
+import { untilCached } from '../../lib/controller/read-your-writes.ts';
 import { StatusError } from '../../lib/status-error.ts';
-
-/** How long a write waits for the operator's own cache to show it, so a list right after sees it. */
-const cacheSettleMs = 3_000;
 
 /** What the API reads of a hub informer. */
 export interface Cache {
@@ -36,6 +33,5 @@ function parseStatus(body: unknown): { reason?: string; message?: string } | und
 
 /** Waits (bounded) until the cache shows a write, so the caller's next read sees it. */
 export async function settled(informer: Cache, name: string, done: (cached: KubernetesObject | undefined) => boolean): Promise<void> {
-  const deadline = Date.now() + cacheSettleMs;
-  while (!done(informer.get(name)) && Date.now() < deadline) await sleep(10);
+  await untilCached(() => done(informer.get(name)) || undefined);
 }
