@@ -207,8 +207,10 @@ describe('logging in through an OpenID Provider', () => {
       'groups'
     ];
     expect(groups).toEqual([fromProvider(eng)]);
-    const audit = infra.operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(audit).toContainEqual(expect.objectContaining({ audit: true, action: 'user.groups-changed', user: ann.email, removed: [fromProvider(oncall)] }));
+    await eventually(() => {
+      const audit = infra.operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(audit).toContainEqual(expect.objectContaining({ audit: true, action: 'user.groups-changed', user: ann.email, removed: [fromProvider(oncall)] }));
+    });
   });
 
   it("a group of the same name from another Provider satisfies none of this Provider's Grants, only a Grant that names it with its own Provider", async () => {

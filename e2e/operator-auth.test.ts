@@ -252,9 +252,11 @@ describe('the public door', () => {
     const messages = await userEvents('message');
     expect(messages).toContain('logged in with');
     expect(messages).not.toContain(carl);
-    const audit = operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === true);
-    expect(audit).toContainEqual(expect.objectContaining({ action: 'login', user: carl, result: 'allowed', method: 'password' }));
-    expect(audit).toContainEqual(expect.objectContaining({ action: 'token', user: carl, destination, result: 'issued' }));
+    await eventually(() => {
+      const audit = operator.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === true);
+      expect(audit).toContainEqual(expect.objectContaining({ action: 'login', user: carl, result: 'allowed', method: 'password' }));
+      expect(audit).toContainEqual(expect.objectContaining({ action: 'token', user: carl, destination, result: 'issued' }));
+    });
   });
 
   it.each([

@@ -203,10 +203,13 @@ describe('writes', () => {
     expect((await request(`${api}/groups/${group}`, sessions[admin], { method: 'DELETE' })).status).toBe(404);
   });
 
-  it('writes an audit line for every change, with who made it', () => {
-    const audit = operator.logs.map((line) => JSON.parse(line) as { audit?: boolean; action?: string; by?: string }).filter((l) => l.audit && l.by === admin);
-    expect(audit.map((l) => l.action)).toEqual(
-      expect.arrayContaining(['grant.created', 'provider.created', 'group.created', 'group.patched', 'group.deleted']),
-    );
+  it('writes an audit line for every change, with who made it', async () => {
+    // A line reaches the log a moment after the answer: the program batches its stdout writes (ADR 24).
+    await eventually(() => {
+      const audit = operator.logs.map((line) => JSON.parse(line) as { audit?: boolean; action?: string; by?: string }).filter((l) => l.audit && l.by === admin);
+      expect(audit.map((l) => l.action)).toEqual(
+        expect.arrayContaining(['grant.created', 'provider.created', 'group.created', 'group.patched', 'group.deleted']),
+      );
+    });
   });
 });
