@@ -285,9 +285,8 @@ export class Informer<T extends KubernetesObject> {
     const key = objectKey(obj);
     try {
       const arriving = (await this.lookUp(obj)).items.length > 0;
-      const stillLeaving = this.leaving.get(key)?.obj === obj;
-      if (arriving || !stillLeaving || this.settled.listWatch.get(obj.metadata!.name!, obj.metadata?.namespace)) return;
-      this.dispatch(obj, 'delete');
+      // Any event for the key meanwhile (the other watch's ADDED among them) ended its leaving.
+      if (!arriving && this.leaving.get(key)?.obj === obj) this.dispatch(obj, 'delete');
     } catch (err) {
       this.logger.debug({ err: errorMessage(err), key }, 'could not look up an object that left the incoming watch; waiting for the grace');
     } finally {

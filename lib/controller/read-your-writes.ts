@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubernetesObject } from '@kubernetes/client-node';
 
 /** How long a write waits for the cache to show it; past that it answers anyway. */
-export const cacheSettleMs = 3_000;
+const cacheSettleMs = 3_000;
 const pollMs = 10;
 
 /** Reads until `read` returns a value or cacheSettleMs is over; the last value read. */
