@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { boundedLoad, pacedLoad, processCpuMs } from './harness.ts';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { boundedLoad, mainThreadCpuMs, pacedLoad, processCpuMs } from './harness.ts';
 
 describe('pacedLoad', () => {
   it('starts each call when it is due, however slow the calls before it are', async () => {
@@ -76,5 +78,31 @@ describe('processCpuMs', () => {
     expect(counted).toBeGreaterThanOrEqual(ownMs * 0.9);
     // Not a multiple of 10 ms: read from the threads' nanosecond run time.
     expect(counted % 10).not.toBe(0);
+  });
+});
+
+describe('mainThreadCpuMs', () => {
+  // Spun by the thread's own CPU time, not the clock's: on a busy machine a thread also waits for the CPU.
+  const spinSource = 'const start = process.threadCpuUsage(); while (process.threadCpuUsage(start).user + process.threadCpuUsage(start).system < ms * 1000);';
+
+  it("counts the main thread's work, and not another thread's, which processCpuMs counts", async () => {
+    const main0 = await mainThreadCpuMs(process.pid);
+    const start = process.threadCpuUsage();
+    while (process.threadCpuUsage(start).user + process.threadCpuUsage(start).system < 30_000); // 30 ms on the main thread
+    expect((await mainThreadCpuMs(process.pid)) - main0).toBeGreaterThanOrEqual(27);
+
+    // 60 ms on a worker thread, which stays alive (an exited thread takes its time with it)
+    // while the main thread waits for its message, off the CPU.
+    const [main1, all1] = [await mainThreadCpuMs(process.pid), await processCpuMs(process.pid)];
+    const worker = new Worker(
+      `const ms = 60; ${spinSource} const { parentPort } = require('node:worker_threads'); parentPort.postMessage('spun'); parentPort.on('message', () => {});`,
+      { eval: true },
+    );
+    await once(worker, 'message');
+    const [main2, all2] = [await mainThreadCpuMs(process.pid), await processCpuMs(process.pid)];
+    await worker.terminate();
+    const mainMs = main2 - main1;
+    expect(all2 - all1 - mainMs).toBeGreaterThanOrEqual(54);
+    expect(mainMs).toBeLessThan(40);
   });
 });

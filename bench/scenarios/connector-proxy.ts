@@ -39,7 +39,19 @@ import { https } from '../../hack/local-infra/https.ts';
 import { eventually } from '../../hack/local-infra/programs.ts';
 import type { BareProxyConfig } from '../bare-proxy.ts';
 import { countInstructions, instructionCounting, type InstructionCounter } from '../perf-stat.ts';
-import { boundedLoad, infra, pacedLoad, kubectl, machineCpuMs, processCpuMs, uniqueName, waitForQuiet, type BenchContext, type Scenario } from '../harness.ts';
+import {
+  boundedLoad,
+  infra,
+  pacedLoad,
+  kubectl,
+  machineCpuMs,
+  mainThreadCpuMs,
+  processCpuMs,
+  uniqueName,
+  waitForQuiet,
+  type BenchContext,
+  type Scenario,
+} from '../harness.ts';
 import { blockBootstrap, mean, median, percentile, type Row } from '../table.ts';
 
 const title = 'Connector proxy';
@@ -68,6 +80,8 @@ interface Load {
   latencies: number[];
   /** The serving process's CPU time per request (ms). */
   cpuPerRequest?: number;
+  /** The part of it on the process's main thread (ms). */
+  mainThreadCpuPerRequest?: number;
 }
 
 /** GET through one door; every answer must be a 200. */
@@ -79,7 +93,7 @@ async function get(target: Target): Promise<void> {
 /** Up to `count` GETs, `inFlight` at a time, for at most `seconds`; every answer must be a 200. */
 async function load(target: Target, count: number, inFlight: number, seconds: number): Promise<Load> {
   const latencies: number[] = [];
-  const cpu0 = target.pid === undefined ? 0 : await processCpuMs(target.pid);
+  const [cpu0, main0] = target.pid === undefined ? [0, 0] : await Promise.all([processCpuMs(target.pid), mainThreadCpuMs(target.pid)]);
   const start = performance.now();
   const done = await boundedLoad(count, inFlight, Date.now() + seconds * 1000, async () => {
     const sent = performance.now();
@@ -88,16 +102,25 @@ async function load(target: Target, count: number, inFlight: number, seconds: nu
   });
   const rate = done / ((performance.now() - start) / 1000);
   if (target.pid === undefined) return { rate, latencies };
-  return { rate, latencies, cpuPerRequest: ((await processCpuMs(target.pid)) - cpu0) / done };
+  const [cpu1, main1] = await Promise.all([processCpuMs(target.pid), mainThreadCpuMs(target.pid)]);
+  return { rate, latencies, cpuPerRequest: (cpu1 - cpu0) / done, mainThreadCpuPerRequest: (main1 - main0) / done };
+}
+
+/** One proxy's CPU time over one batch of its requests, all threads and the main thread's part. */
+interface BatchCpu {
+  cpuMs: number;
+  mainThreadMs: number;
+  requests: number;
 }
 
 /** One batch of the CPU phase: each proxy's CPU time over its requests. */
-type CpuBatch = Map<Target, { cpuMs: number; requests: number }>;
+type CpuBatch = Map<Target, BatchCpu>;
 
-/** CPU per request of `target` over batches. */
-function cpuPerRequest(batches: readonly CpuBatch[], target: Target): number {
-  const sum = (f: (b: { cpuMs: number; requests: number }) => number) => batches.reduce((total, batch) => total + f(batch.get(target)!), 0);
-  return sum((b) => b.cpuMs) / sum((b) => b.requests);
+/** CPU per request of `target` over batches: all its threads, or (`part`) the main thread's or the others'. */
+function cpuPerRequest(batches: readonly CpuBatch[], target: Target, part: 'all' | 'main' | 'others' = 'all'): number {
+  const sum = (f: (b: BatchCpu) => number) => batches.reduce((total, batch) => total + f(batch.get(target)!), 0);
+  const ms = { all: (b: BatchCpu) => b.cpuMs, main: (b: BatchCpu) => b.mainThreadMs, others: (b: BatchCpu) => b.cpuMs - b.mainThreadMs }[part];
+  return sum(ms) / sum((b) => b.requests);
 }
 
 /**
@@ -110,7 +133,8 @@ async function cpuBatches(proxies: [Target, Target], batches: number, perBatch: 
     const batch: CpuBatch = new Map();
     for (const target of b % 2 === 0 ? proxies : [...proxies].reverse()) {
       const measured = await load(target, perBatch, cpuInFlight, seconds);
-      batch.set(target, { cpuMs: measured.cpuPerRequest! * measured.latencies.length, requests: measured.latencies.length });
+      const requests = measured.latencies.length;
+      batch.set(target, { cpuMs: measured.cpuPerRequest! * requests, mainThreadMs: measured.mainThreadCpuPerRequest! * requests, requests });
     }
     result.push(batch);
   }
@@ -320,6 +344,9 @@ export const connectorProxy: Scenario = {
     const target = { on: 'ours', op: '<=', value: 2 } as const;
     const atRateLabel = `${ratePerDoor} req/s`;
     const cpuRatio = (runs: CpuBatch[][]) => cpuPerRequest(runs.flat(), ours) / cpuPerRequest(runs.flat(), baseline);
+    const byRep = (t: Target, part: 'main' | 'others') => cpuRuns.map((run) => cpuPerRequest(run, t, part).toFixed(3)).join(' / ');
+    /** Where a proxy's CPU went: its event loop, and the other threads (V8's garbage-collection and compiler helpers, libuv's pool). */
+    const threadSplit = (t: Target) => `${t.name} main thread ${byRep(t, 'main')}, other threads ${byRep(t, 'others')}`;
     const cpuRequests = (t: Target) => cpuRuns.flat().reduce((n, batch) => n + batch.get(t)!.requests, 0);
     const instructionRows: Row[] =
       noInstructions === undefined
@@ -362,6 +389,7 @@ export const connectorProxy: Scenario = {
         note:
           `CPU time of each proxy process (its threads' run time, /proc/<pid>/task/<tid>/schedstat) over ${sizes.reps} reps of ${sizes.cpuBatches} batches of ${sizes.cpuBatch.toLocaleString('en-US')} requests to each, ` +
           `${cpuInFlight} in flight, the two taking turns batch by batch; ratio by rep: ${cpuRuns.map((run) => `${(cpuRatio([run]) * 100).toFixed(0)}%`).join(' / ')}; ` +
+          `by thread, ms per request by rep: ${threadSplit(ours)}; ${threadSplit(baseline)}; ` +
           `(low–high) after the ratio: 90% interval, the ratio over the batches of each rep redrawn 1,000 times; machine ${(median(cpuMachine) * 100).toFixed(0)}% busy meanwhile; ` +
           (noInstructions === undefined ? 'instructions per request in the next row' : `no instructions per request: ${noInstructions}`),
       },
