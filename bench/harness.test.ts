@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { boundedLoad, mainThreadCpuMs, pacedLoad, processCpuMs } from './harness.ts';
+import { boundedLoad, pacedLoad, processCpuMs, processThreadsCpuMs } from './harness.ts';
 
 describe('pacedLoad', () => {
   it('starts each call when it is due, however slow the calls before it are', async () => {
@@ -81,28 +81,30 @@ describe('processCpuMs', () => {
   });
 });
 
-describe('mainThreadCpuMs', () => {
-  // Spun by the thread's own CPU time, not the clock's: on a busy machine a thread also waits for the CPU.
-  const spinSource = 'const start = process.threadCpuUsage(); while (process.threadCpuUsage(start).user + process.threadCpuUsage(start).system < ms * 1000);';
-
-  it("counts the main thread's work, and not another thread's, which processCpuMs counts", async () => {
-    const main0 = await mainThreadCpuMs(process.pid);
+describe('processThreadsCpuMs', () => {
+  /** Spins until this thread has run `ms` on the CPU (not the clock: on a busy machine a thread also waits for it). */
+  function spin(ms: number): void {
     const start = process.threadCpuUsage();
-    while (process.threadCpuUsage(start).user + process.threadCpuUsage(start).system < 30_000); // 30 ms on the main thread
-    expect((await mainThreadCpuMs(process.pid)) - main0).toBeGreaterThanOrEqual(27);
+    while (process.threadCpuUsage(start).user + process.threadCpuUsage(start).system < ms * 1000);
+  }
+
+  it("counts the main thread's work as its own, and another thread's only in the process's", async () => {
+    const before = await processThreadsCpuMs(process.pid);
+    spin(30);
+    const spun = await processThreadsCpuMs(process.pid);
+    expect(spun.main - before.main).toBeGreaterThanOrEqual(27);
 
     // 60 ms on a worker thread, which stays alive (an exited thread takes its time with it)
     // while the main thread waits for its message, off the CPU.
-    const [main1, all1] = [await mainThreadCpuMs(process.pid), await processCpuMs(process.pid)];
     const worker = new Worker(
-      `const ms = 60; ${spinSource} const { parentPort } = require('node:worker_threads'); parentPort.postMessage('spun'); parentPort.on('message', () => {});`,
+      `${spin.toString()} spin(60); const { parentPort } = require('node:worker_threads'); parentPort.postMessage('spun'); parentPort.on('message', () => {});`,
       { eval: true },
     );
     await once(worker, 'message');
-    const [main2, all2] = [await mainThreadCpuMs(process.pid), await processCpuMs(process.pid)];
+    const after = await processThreadsCpuMs(process.pid);
     await worker.terminate();
-    const mainMs = main2 - main1;
-    expect(all2 - all1 - mainMs).toBeGreaterThanOrEqual(54);
+    const mainMs = after.main - spun.main;
+    expect(after.all - spun.all - mainMs).toBeGreaterThanOrEqual(54);
     expect(mainMs).toBeLessThan(40);
   });
 });

@@ -226,6 +226,17 @@ export async function processMemory(pid: number): Promise<Memory> {
   return { rssMiB: kB('VmRSS'), hwmMiB: kB('VmHWM') };
 }
 
+/** CPU time a process has used so far (ms): all its threads, and its main thread alone. */
+export interface ProcessCpu {
+  all: number;
+  /**
+   * The thread whose id is the process id: Node's event loop, Go's first M. The rest of
+   * `all` is the other threads': V8's garbage-collection and compiler helpers and libuv's
+   * pool in a Node program.
+   */
+  main: number;
+}
+
 /**
  * CPU time a process has used so far, in ms: the run time of each of its threads as the
  * scheduler counts it, in nanoseconds (/proc/<pid>/task/<tid>/schedstat). /proc/<pid>/stat
@@ -234,15 +245,14 @@ export async function processMemory(pid: number): Promise<Memory> {
  * schedstat. A thread that exits between two readings takes its time with it; the
  * processes measured here keep theirs (V8's and libuv's workers, Go's Ms).
  */
-export async function processCpuMs(pid: number): Promise<number> {
+export async function processThreadsCpuMs(pid: number): Promise<ProcessCpu> {
   if (!schedstat) {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+    const [all, main] = await Promise.all([statCpuMs(`/proc/${pid}/stat`), statCpuMs(`/proc/${pid}/task/${pid}/stat`)]);
+    return { all, main };
   }
+  const tids = await readdir(`/proc/${pid}/task`);
   const runNs = await Promise.all(
-    (await readdir(`/proc/${pid}/task`)).map((tid) =>
+    tids.map((tid) =>
       readFile(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').then(
         (line) => Number(line.split(' ')[0]),
         (error: NodeJS.ErrnoException) => {
@@ -252,22 +262,20 @@ export async function processCpuMs(pid: number): Promise<number> {
       ),
     ),
   );
-  return runNs.reduce((a, b) => a + b, 0) / 1e6;
+  return { all: runNs.reduce((a, b) => a + b, 0) / 1e6, main: (runNs[tids.indexOf(String(pid))] ?? 0) / 1e6 };
 }
 
-/**
- * CPU time a process's main thread has used so far, in ms (the thread whose id is the
- * process id: Node's event loop, Go's first M), read as processCpuMs reads each thread. The
- * rest of processCpuMs is the other threads': V8's garbage-collection and compiler helpers
- * and libuv's pool in a Node program.
- */
-export async function mainThreadCpuMs(pid: number): Promise<number> {
-  if (!schedstat) {
-    const stat = await readFile(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
-  }
-  return Number((await readFile(`/proc/${pid}/task/${pid}/schedstat`, 'utf8')).split(' ')[0]) / 1e6;
+/** CPU time a process has used so far, in ms, all its threads (processThreadsCpuMs). */
+export async function processCpuMs(pid: number): Promise<number> {
+  return (await processThreadsCpuMs(pid)).all;
+}
+
+/** User + system time (ms) from a /proc stat file, a process's or a thread's. */
+async function statCpuMs(path: string): Promise<number> {
+  const stat = await readFile(path, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
 }
 
 /** Whether this kernel reports each thread's run time (CONFIG_SCHED_INFO). */

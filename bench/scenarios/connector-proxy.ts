@@ -45,8 +45,7 @@ import {
   pacedLoad,
   kubectl,
   machineCpuMs,
-  mainThreadCpuMs,
-  processCpuMs,
+  processThreadsCpuMs,
   uniqueName,
   waitForQuiet,
   type BenchContext,
@@ -93,7 +92,7 @@ async function get(target: Target): Promise<void> {
 /** Up to `count` GETs, `inFlight` at a time, for at most `seconds`; every answer must be a 200. */
 async function load(target: Target, count: number, inFlight: number, seconds: number): Promise<Load> {
   const latencies: number[] = [];
-  const [cpu0, main0] = target.pid === undefined ? [0, 0] : await Promise.all([processCpuMs(target.pid), mainThreadCpuMs(target.pid)]);
+  const before = target.pid === undefined ? undefined : await processThreadsCpuMs(target.pid);
   const start = performance.now();
   const done = await boundedLoad(count, inFlight, Date.now() + seconds * 1000, async () => {
     const sent = performance.now();
@@ -101,9 +100,9 @@ async function load(target: Target, count: number, inFlight: number, seconds: nu
     latencies.push(performance.now() - sent);
   });
   const rate = done / ((performance.now() - start) / 1000);
-  if (target.pid === undefined) return { rate, latencies };
-  const [cpu1, main1] = await Promise.all([processCpuMs(target.pid), mainThreadCpuMs(target.pid)]);
-  return { rate, latencies, cpuPerRequest: (cpu1 - cpu0) / done, mainThreadCpuPerRequest: (main1 - main0) / done };
+  if (target.pid === undefined || before === undefined) return { rate, latencies };
+  const after = await processThreadsCpuMs(target.pid);
+  return { rate, latencies, cpuPerRequest: (after.all - before.all) / done, mainThreadCpuPerRequest: (after.main - before.main) / done };
 }
 
 /** One proxy's CPU time over one batch of its requests, all threads and the main thread's part. */
