@@ -32,7 +32,7 @@ import {
   type BindingCheck,
   type BindingId,
 } from '../spoke-bindings.ts';
-import { blockBootstrap, percentile, type Row } from '../table.ts';
+import { blockBootstrap, percentile, type Interval, type Row } from '../table.ts';
 
 const title = 'Grant propagation';
 const sampleTimeoutMs = 60_000;
@@ -170,26 +170,7 @@ export const grantPropagation: Scenario = {
       baseline: percentile(baseline, p),
       baselineLabel,
       ...extra,
-      // Each sample is a pair (ours and the direct write, one right after the other), redrawn whole.
-      ...(extra.target
-        ? {
-            interval: {
-              ...blockBootstrap(
-                [samples.map((_, i) => i)],
-                ([drawn]) =>
-                  percentile(
-                    drawn!.map((i) => samples[i]!),
-                    p,
-                  ) /
-                  percentile(
-                    drawn!.map((i) => baseline[i]!),
-                    p,
-                  ),
-              ),
-              on: 'ratio',
-            },
-          }
-        : {}),
+      ...(extra.target ? { interval: { ...pairedRatioInterval(samples, baseline, p), on: 'ratio' } } : {}),
     });
     const intervalNote = `(low–high) after the ratio: 90% interval, the ratio over the ${n} samples redrawn 1,000 times (a sample's two measurements together)`;
     const applied = '`kubectl apply` of an equivalent RoleBinding in the spoke, until the watch sees it';
@@ -204,6 +185,19 @@ export const grantPropagation: Scenario = {
     ];
   },
 };
+
+/**
+ * A 90% interval for percentile `p` of `ours` over that of `baseline`, the samples redrawn:
+ * sample i is a pair (ours and the direct write, one right after the other), drawn whole.
+ */
+function pairedRatioInterval(ours: readonly number[], baseline: readonly number[], p: number): Interval {
+  const at = (values: readonly number[], drawn: number[]) =>
+    percentile(
+      drawn.map((i) => values[i]!),
+      p,
+    );
+  return blockBootstrap([ours.map((_, i) => i)], ([drawn]) => at(ours, drawn!) / at(baseline, drawn!));
+}
 
 /** The step-by-step tables (bench/README.md, "Propagation, step by step"), from the samples' ends and the programs' debug lines. */
 function logSteps(log: (message: string) => void, installed: { connector: { logs: readonly string[] } }, samples: readonly MeasuredSample[]): void {
