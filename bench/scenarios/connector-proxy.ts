@@ -47,6 +47,7 @@ import {
   machineCpuMs,
   processThreadsCpuMs,
   uniqueName,
+  type ProcessCpu,
   waitForQuiet,
   type BenchContext,
   type Scenario,
@@ -77,10 +78,8 @@ interface Target {
 interface Load {
   rate: number;
   latencies: number[];
-  /** The serving process's CPU time per request (ms). */
-  cpuPerRequest?: number;
-  /** The part of it on the process's main thread (ms). */
-  mainThreadCpuPerRequest?: number;
+  /** The serving process's CPU time over these requests (ms), all its threads and its main thread. */
+  cpu?: ProcessCpu;
 }
 
 /** GET through one door; every answer must be a 200. */
@@ -102,13 +101,12 @@ async function load(target: Target, count: number, inFlight: number, seconds: nu
   const rate = done / ((performance.now() - start) / 1000);
   if (target.pid === undefined || before === undefined) return { rate, latencies };
   const after = await processThreadsCpuMs(target.pid);
-  return { rate, latencies, cpuPerRequest: (after.all - before.all) / done, mainThreadCpuPerRequest: (after.main - before.main) / done };
+  return { rate, latencies, cpu: { all: after.all - before.all, main: after.main - before.main } };
 }
 
-/** One proxy's CPU time over one batch of its requests, all threads and the main thread's part. */
+/** One proxy's CPU time over one batch of its requests. */
 interface BatchCpu {
-  cpuMs: number;
-  mainThreadMs: number;
+  cpu: ProcessCpu;
   requests: number;
 }
 
@@ -118,7 +116,7 @@ type CpuBatch = Map<Target, BatchCpu>;
 /** CPU per request of `target` over batches: all its threads, or (`part`) the main thread's or the others'. */
 function cpuPerRequest(batches: readonly CpuBatch[], target: Target, part: 'all' | 'main' | 'others' = 'all'): number {
   const sum = (f: (b: BatchCpu) => number) => batches.reduce((total, batch) => total + f(batch.get(target)!), 0);
-  const ms = { all: (b: BatchCpu) => b.cpuMs, main: (b: BatchCpu) => b.mainThreadMs, others: (b: BatchCpu) => b.cpuMs - b.mainThreadMs }[part];
+  const ms = { all: (b: BatchCpu) => b.cpu.all, main: (b: BatchCpu) => b.cpu.main, others: (b: BatchCpu) => b.cpu.all - b.cpu.main }[part];
   return sum(ms) / sum((b) => b.requests);
 }
 
@@ -132,8 +130,7 @@ async function cpuBatches(proxies: [Target, Target], batches: number, perBatch: 
     const batch: CpuBatch = new Map();
     for (const target of b % 2 === 0 ? proxies : [...proxies].reverse()) {
       const measured = await load(target, perBatch, cpuInFlight, seconds);
-      const requests = measured.latencies.length;
-      batch.set(target, { cpuMs: measured.cpuPerRequest! * requests, mainThreadMs: measured.mainThreadCpuPerRequest! * requests, requests });
+      batch.set(target, { cpu: measured.cpu!, requests: measured.latencies.length });
     }
     result.push(batch);
   }
@@ -335,7 +332,7 @@ export const connectorProxy: Scenario = {
           99,
         ),
       );
-    const cpu = (t: Target) => median(loaded.get(t)!.map((l) => l.cpuPerRequest!));
+    const cpu = (t: Target) => median(loaded.get(t)!.map((l) => l.cpu!.all / l.latencies.length));
     const requests = (runs: Latencies[]) => runs.reduce((n, run) => n + run.get(ours)!.length, 0).toLocaleString('en-US');
     const latencies = (runs: Latencies[], q: number) => targets.map((t) => `${t.name} ${runs.map((run) => p(run, t, q).toFixed(2)).join(' / ')} ms`).join(', ');
     const bareCpu = 'the bare express + http-proxy-middleware proxy, in the same batches';
