@@ -3,10 +3,12 @@
 // the operator's process figures (RSS, reconcile counters).
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
@@ -98,6 +100,36 @@ export async function operator(ctx: BenchContext, options: Omit<OperatorOptions,
   const running = await startOperator({ kubeconfig: ctx.hubKubeconfig, ...options, config: { logLevel: 'info', ...options.config } });
   ctx.defer(() => running.stop());
   return running;
+}
+
+/**
+ * Starts a scenario's baseline program (`bench/<script>`, e.g. bare-proxy.ts) as a process of
+ * its own, so its CPU and memory are read from /proc like the program it stands beside. The
+ * config goes to it as a JSON file (0600: it holds keys); the program prints {"port": N}
+ * once it listens on 127.0.0.1. Stopped when the scenario ends.
+ */
+export async function baselineProcess<Config>(
+  ctx: BenchContext,
+  script: string,
+  config: Config,
+  nodeArgs: readonly string[] = [],
+): Promise<{ port: number; pid: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-baseline-'));
+  ctx.defer(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'config.json');
+  await writeFile(file, JSON.stringify(config), { mode: 0o600 });
+  const child = spawn(process.execPath, [...nodeArgs, join(import.meta.dirname, script), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  ctx.defer(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill();
+    await exited;
+  });
+  const [line] = (await Promise.race([
+    once(createInterface({ input: child.stdout }), 'line'),
+    exited.then(([code]) => Promise.reject(new Error(`bench/${script} exited with ${code} before listening`))),
+  ])) as [string];
+  return { port: (JSON.parse(line) as { port: number }).port, pid: child.pid! };
 }
 
 /**

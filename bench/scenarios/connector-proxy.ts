@@ -25,13 +25,7 @@
 //   90% interval over the batches. A process's CPU time barely moves when the machine is
 //   busy, so this decides what the p99 rows cannot. Where `perf stat` can read the CPU's
 //   counters, instructions per request too.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, type AgentOptions } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 import { upstreamFromKubeConfig } from '../../connector/proxy/upstream.ts';
 import { createCertificateAuthority } from '../../lib/pki.ts';
@@ -40,6 +34,7 @@ import { eventually } from '../../hack/local-infra/programs.ts';
 import type { BareProxyConfig } from '../bare-proxy.ts';
 import { countInstructions, instructionCounting, type InstructionCounter } from '../perf-stat.ts';
 import {
+  baselineProcess,
   boundedLoad,
   infra,
   pacedLoad,
@@ -49,7 +44,6 @@ import {
   uniqueName,
   type ProcessCpu,
   waitForQuiet,
-  type BenchContext,
   type Scenario,
 } from '../harness.ts';
 import { blockBootstrap, mean, median, percentile, type Row } from '../table.ts';
@@ -176,26 +170,6 @@ async function interleavedPaced(targets: Target[], seconds: number): Promise<Sec
   return into.filter(Boolean);
 }
 
-/** Starts bench/bare-proxy.ts; resolves with its URL once it listens; stopped when the scenario ends. */
-async function bareProxy(ctx: BenchContext, config: BareProxyConfig): Promise<{ url: string; pid: number }> {
-  const dir = await mkdtemp(join(tmpdir(), 'bench-bare-proxy-'));
-  ctx.defer(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, 'config.json');
-  await writeFile(file, JSON.stringify(config), { mode: 0o600 });
-  const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'bare-proxy.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = once(child, 'exit');
-  ctx.defer(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill();
-    await exited;
-  });
-  const line = (await Promise.race([
-    once(createInterface({ input: child.stdout }), 'line'),
-    exited.then(([code]) => Promise.reject(new Error(`bench/bare-proxy.ts exited with ${code} before listening`))),
-  ])) as [string];
-  return { url: `https://127.0.0.1:${(JSON.parse(line[0]) as { port: number }).port}`, pid: child.pid! };
-}
-
 export const connectorProxy: Scenario = {
   id: 'proxy',
   title,
@@ -232,7 +206,7 @@ export const connectorProxy: Scenario = {
     const upstream = await upstreamFromKubeConfig(ctx.spoke);
     const proxyCA = Buffer.from(await kubectl(ctx.hubKubeconfig, ['get', 'destination', destination, '-o', 'jsonpath={.spec.caBundle}']), 'base64').toString();
     const bareCA = await createCertificateAuthority('bench-bare-proxy');
-    const bare = await bareProxy(ctx, {
+    const bare = await baselineProcess<BareProxyConfig>(ctx, 'bare-proxy.ts', {
       upstream: { server: upstream.server, ca: String(upstream.ca), cert: String(upstream.cert), key: String(upstream.key) },
       tls: await bareCA.issue({ commonName: 'localhost', usage: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }),
       impersonateUser: email,
@@ -249,7 +223,13 @@ export const connectorProxy: Scenario = {
       headers: {},
       pid: installed.connector.process.pid!,
     };
-    const baseline: Target = { name: 'bare proxy', url: `${bare.url}${path}`, agent: agent({ ca: bareCA.cert }), headers: {}, pid: bare.pid };
+    const baseline: Target = {
+      name: 'bare proxy',
+      url: `https://127.0.0.1:${bare.port}${path}`,
+      agent: agent({ ca: bareCA.cert }),
+      headers: {},
+      pid: bare.pid,
+    };
     const direct: Target = {
       name: 'API server',
       url: `${upstream.server}${path}`,
