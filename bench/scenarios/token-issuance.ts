@@ -5,14 +5,30 @@
 // auth and no lookups — the floor the door's target is set against (issue 26). jose's
 // SignJWT, the floor the issue first named and what the operator signed with until
 // session 11, is reported too, without a target: it is slower, so a ratio against it
-// would flatter the door.
+// would flatter the door. A second baseline is a bare node:https door that signs the same
+// token per request (bench/bare-token-door.ts), driven by the same load generator in the
+// same repetitions: what any Node door pays per token, so the operator's own share shows.
 import { Agent } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type CryptoKey } from 'jose';
 import { generateSigningKey, issueToken, signingAlgorithm, type IssueTokenOptions, type SigningKey } from '../../api/tokens.ts';
 import { https } from '../../hack/local-infra/https.ts';
+import { nodeFlags } from '../../lib/node-flags.ts';
+import { createCertificateAuthority } from '../../lib/pki.ts';
+import type { BareTokenDoorConfig } from '../bare-token-door.ts';
 import { httpLoad } from '../loadgen.ts';
-import { boundedLoad, machineCpuMs, operator, operatorCA, ownNamespace, processCpuMs, userWithGrant, waitForQuiet, type Scenario } from '../harness.ts';
+import {
+  baselineProcess,
+  boundedLoad,
+  machineCpuMs,
+  operator,
+  operatorCA,
+  ownNamespace,
+  processThreadsCpuMs,
+  userWithGrant,
+  waitForQuiet,
+  type Scenario,
+} from '../harness.ts';
 import { median, percentile, type Row } from '../table.ts';
 
 const authPath = '/apis/auth.infrahq.com/v1alpha1';
@@ -89,12 +105,29 @@ export const tokenIssuance: Scenario = {
     const signWithJose = joseSigner(key);
     const signers = { jose: () => signWithJose(claims), issueToken: () => issueToken(claims) };
 
-    const pid = op.process.pid!;
-    /** Our side: `count` requests at `concurrency`, or until the time bound; with where the CPU went. */
-    const load = async (count: number) => {
-      const [opCpu0, machine0, benchCpu0] = [await processCpuMs(pid), await machineCpuMs(), process.cpuUsage()];
-      const run = await httpLoad({ ...tokenRequests, count, durationMs: sizes.seconds * 1000 });
-      const [opCpu1, machine1, benchCpu] = [await processCpuMs(pid), await machineCpuMs(), process.cpuUsage(benchCpu0)];
+    const bareCA = await createCertificateAuthority('bench-bare-token-door');
+    const bare = await baselineProcess<BareTokenDoorConfig>(
+      ctx,
+      'bare-token-door.ts',
+      {
+        tls: await bareCA.issue({ commonName: 'localhost', usage: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }),
+        authorization: headers.authorization,
+        issuer: op.publicURL,
+        subject: email,
+        groups: [group],
+      },
+      nodeFlags.operator,
+    );
+    const doors = {
+      operator: { requests: tokenRequests, pid: op.process.pid! },
+      bare: { requests: { ...tokenRequests, url: `https://127.0.0.1:${bare.port}${authPath}/tokenrequests`, ca: bareCA.cert }, pid: bare.pid },
+    };
+
+    /** `count` requests to one door at `concurrency`, or until the time bound; with where the CPU went. */
+    const load = async (door: (typeof doors)[keyof typeof doors], count: number) => {
+      const [doorCpu0, machine0, benchCpu0] = [await processThreadsCpuMs(door.pid), await machineCpuMs(), process.cpuUsage()];
+      const run = await httpLoad({ ...door.requests, count, durationMs: sizes.seconds * 1000 });
+      const [doorCpu1, machine1, benchCpu] = [await processThreadsCpuMs(door.pid), await machineCpuMs(), process.cpuUsage(benchCpu0)];
       const done = run.completed;
       const benchCpuMs = (benchCpu.user + benchCpu.system) / 1000;
       const machineMs = machine1.total - machine0.total;
@@ -102,12 +135,13 @@ export const tokenIssuance: Scenario = {
         done,
         rate: done / run.seconds,
         latencies: run.latenciesMs,
-        operatorCpuPerRequest: (opCpu1 - opCpu0) / done,
+        doorCpuPerRequest: (doorCpu1.all - doorCpu0.all) / done,
+        doorMainThreadCpuPerRequest: (doorCpu1.main - doorCpu0.main) / done,
         loadgenCpuPerRequest: run.clientCpuMs / done,
         benchCpuPerRequest: benchCpuMs / done,
         machineBusy: (machine1.busy - machine0.busy) / machineMs,
-        // CPU that neither the operator, the load generator nor the bench used: other processes on the machine.
-        otherBusy: (machine1.busy - machine0.busy - (opCpu1 - opCpu0) - run.clientCpuMs - benchCpuMs) / machineMs,
+        // CPU that neither the door, the load generator nor the bench used: other processes on the machine.
+        otherBusy: (machine1.busy - machine0.busy - (doorCpu1.all - doorCpu0.all) - run.clientCpuMs - benchCpuMs) / machineMs,
       };
     };
     /** The baseline: the same number of tokens signed one after another, same time bound. */
@@ -125,8 +159,9 @@ export const tokenIssuance: Scenario = {
       return { done, rate: done / seconds, latencies, cpuPerToken: (cpu.user + cpu.system) / 1000 / done };
     };
 
-    ctx.log(`warm-up: ${sizes.warmup} requests and ${sizes.warmup} raw signatures`);
-    await load(sizes.warmup);
+    ctx.log(`warm-up: ${sizes.warmup} requests to each door and ${sizes.warmup} raw signatures`);
+    await load(doors.operator, sizes.warmup);
+    await load(doors.bare, sizes.warmup);
     await raw(sizes.warmup);
     await raw(sizes.warmup, signers.jose);
     for (const token of [await signers.jose(), (await signers.issueToken()).token]) {
@@ -134,18 +169,22 @@ export const tokenIssuance: Scenario = {
     }
 
     const ours: Awaited<ReturnType<typeof load>>[] = [];
+    const bareDoor: Awaited<ReturnType<typeof load>>[] = [];
     const base: Awaited<ReturnType<typeof raw>>[] = [];
     const rawJose: Awaited<ReturnType<typeof raw>>[] = [];
+    const perRequest = (o: Awaited<ReturnType<typeof load>>) =>
+      `${o.rate.toFixed(0)} req/s (p50 ${percentile(o.latencies, 50).toFixed(2)} ms), ${o.doorCpuPerRequest.toFixed(3)} ms CPU each (event loop ${o.doorMainThreadCpuPerRequest.toFixed(3)}), loadgen ${o.loadgenCpuPerRequest.toFixed(3)} ms, ` +
+      `machine ${(o.machineBusy * 100).toFixed(0)}% busy (others ${(o.otherBusy * 100).toFixed(0)}%)`;
     for (let rep = 1; rep <= sizes.reps; rep++) {
       await waitForQuiet(ctx);
-      const o = await load(sizes.count);
-      const b = await raw(o.done);
+      const o = await load(doors.operator, sizes.count);
       ours.push(o);
+      bareDoor.push(await load(doors.bare, o.done));
+      const b = await raw(o.done);
       base.push(b);
       rawJose.push(await raw(o.done, signers.jose));
       ctx.log(
-        `rep ${rep}/${sizes.reps}: ${o.done} requests at ${o.rate.toFixed(0)} req/s (p50 ${percentile(o.latencies, 50).toFixed(2)} ms); ` +
-          `CPU per request: operator ${o.operatorCpuPerRequest.toFixed(2)} ms, loadgen ${o.loadgenCpuPerRequest.toFixed(3)} ms, bench ${o.benchCpuPerRequest.toFixed(3)} ms, machine ${(o.machineBusy * 100).toFixed(0)}% busy (others ${(o.otherBusy * 100).toFixed(0)}%); ` +
+        `rep ${rep}/${sizes.reps}, ${o.done} requests each: operator ${perRequest(o)}, bench ${o.benchCpuPerRequest.toFixed(3)} ms; bare door ${perRequest(bareDoor.at(-1)!)}; ` +
           `raw issueToken ${b.rate.toFixed(0)}/s, ${b.cpuPerToken.toFixed(3)} ms CPU each; raw jose signing ${rawJose.at(-1)!.rate.toFixed(0)}/s, ${rawJose.at(-1)!.cpuPerToken.toFixed(3)} ms CPU each`,
       );
     }
@@ -154,6 +193,7 @@ export const tokenIssuance: Scenario = {
     const baseLatencies = base.flatMap((b) => b.latencies);
     const requests = ours.map((o) => o.done).join(', ');
     const scenario = title;
+    const bareDoorLabel = `bench/bare-token-door.ts: node:https, keep-alive, issueToken per POST, the bearer compared with one string; no session, Grants, schema or audit line; node ${nodeFlags.operator.join(' ')} as the operator`;
     return [
       {
         scenario,
@@ -177,9 +217,27 @@ export const tokenIssuance: Scenario = {
       },
       {
         scenario,
+        metric: 'throughput vs a bare Node HTTPS door',
+        unit: 'req/s',
+        ours: median(ours.map((o) => o.rate)),
+        baseline: median(bareDoor.map((o) => o.rate)),
+        baselineLabel: bareDoorLabel,
+        note: `no target: what the operator's own work per token (session, Grants, rate limit, schema, audit line) costs against a door that only signs; same load generator, same counts, right after the operator's in each rep`,
+      },
+      {
+        scenario,
+        metric: 'operator CPU per token vs a bare Node HTTPS door',
+        unit: 'ms',
+        ours: median(ours.map((o) => o.doorCpuPerRequest)),
+        baseline: median(bareDoor.map((o) => o.doorCpuPerRequest)),
+        baselineLabel: bareDoorLabel,
+        note: `each process's user+system CPU / requests; ratio by rep: ${ours.map((o, i) => `${((o.doorCpuPerRequest / bareDoor[i]!.doorCpuPerRequest) * 100).toFixed(0)}%`).join(' / ')}`,
+      },
+      {
+        scenario,
         metric: 'operator CPU per token',
         unit: 'ms',
-        ours: median(ours.map((o) => o.operatorCpuPerRequest)),
+        ours: median(ours.map((o) => o.doorCpuPerRequest)),
         baseline: median(base.map((b) => b.cpuPerToken)),
         baselineLabel: 'CPU of the bench process per raw issueToken call',
         note: `operator process user+system CPU / requests; meanwhile the load generator used ${median(ours.map((o) => o.loadgenCpuPerRequest)).toFixed(3)} ms per request, the bench process (reading the operator's logs) ${median(ours.map((o) => o.benchCpuPerRequest)).toFixed(3)} ms, and the machine was ${(median(ours.map((o) => o.machineBusy)) * 100).toFixed(0)}% busy, ${(median(ours.map((o) => o.otherBusy)) * 100).toFixed(0)}% of it other processes`,
