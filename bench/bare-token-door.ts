@@ -33,12 +33,23 @@ function answer(res: ServerResponse, code: number, body: unknown): void {
   res.end(text);
 }
 
+/** The spec of a TokenRequest body, or undefined for anything else. */
+function tokenRequestSpec(body: string): { destination: string } | undefined {
+  try {
+    const { spec } = JSON.parse(body) as { spec?: { destination?: unknown } };
+    return typeof spec?.destination === 'string' ? { destination: spec.destination } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const server = createServer({ cert: config.tls.cert, key: config.tls.key, keepAliveTimeout: 65_000 }, (req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
     if (req.headers.authorization !== config.authorization) return answer(res, 401, { kind: 'Status', code: 401 });
-    const { spec } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { spec: { destination: string } };
+    const spec = tokenRequestSpec(Buffer.concat(chunks).toString('utf8'));
+    if (!spec) return answer(res, 400, { kind: 'Status', code: 400, message: 'expected a TokenRequest with spec.destination' });
     issueToken({ keys, issuer: config.issuer, audience: spec.destination, subject: config.subject, groups: config.groups }).then(
       ({ token, expiresAt }) =>
         answer(res, 201, {
