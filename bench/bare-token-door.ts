@@ -2,16 +2,17 @@
 // node:https server that answers every POST with a TokenRequest signed by issueToken, the
 // operator's own signing, over the same kind of TLS and keep-alive. It compares the bearer
 // with one fixed string and checks nothing else: no session lookup, no Grants, no rate
-// limit, no schema, no audit line. What any Node door that signs a token per request
-// costs, against which the operator's own work per token shows.
+// limit, no schema, no audit line; its answers are written as the operator writes them
+// (operator/http/status.ts). What any Node door that signs a token per request costs,
+// against which the operator's own work per token shows.
 //
 //   node bench/bare-token-door.ts <config.json>   → prints {"port": N} once listening
 import { readFileSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { apiVersion } from '../api/auth/v1alpha1/types.ts';
 import { generateSigningKey, issueToken } from '../api/tokens.ts';
+import { sendJSON, sendStatus } from '../operator/http/status.ts';
 
 export interface BareTokenDoorConfig {
   /** The door's serving certificate and key (PEM). */
@@ -27,12 +28,6 @@ export interface BareTokenDoorConfig {
 const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as BareTokenDoorConfig;
 const keys = await generateSigningKey();
 
-function answer(res: ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 /** The spec of a TokenRequest body, or undefined for anything else. */
 function tokenRequestSpec(body: string): { destination: string } | undefined {
   try {
@@ -47,19 +42,19 @@ const server = createServer({ cert: config.tls.cert, key: config.tls.key, keepAl
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
-    if (req.headers.authorization !== config.authorization) return answer(res, 401, { kind: 'Status', code: 401 });
+    if (req.headers.authorization !== config.authorization) return sendStatus(res, 401, 'Unauthorized', 'not the bearer this door was given');
     const spec = tokenRequestSpec(Buffer.concat(chunks).toString('utf8'));
-    if (!spec) return answer(res, 400, { kind: 'Status', code: 400, message: 'expected a TokenRequest with spec.destination' });
+    if (!spec) return sendStatus(res, 400, 'BadRequest', 'expected a TokenRequest with spec.destination');
     issueToken({ keys, issuer: config.issuer, audience: spec.destination, subject: config.subject, groups: config.groups }).then(
       ({ token, expiresAt }) =>
-        answer(res, 201, {
+        sendJSON(res, 201, {
           apiVersion,
           kind: 'TokenRequest',
           metadata: { creationTimestamp: new Date().toISOString() },
           spec,
           status: { token, expirationTimestamp: expiresAt.toISOString() },
         }),
-      (err: unknown) => answer(res, 500, { kind: 'Status', code: 500, message: String(err) }),
+      (err: unknown) => sendStatus(res, 500, 'InternalError', String(err)),
     );
   });
 });
