@@ -297,6 +297,11 @@ export async function processThreadsCpuMs(pid: number): Promise<ProcessCpu> {
   return { all: runNs.reduce((a, b) => a + b, 0) / 1e6, main: (runNs[tids.indexOf(String(pid))] ?? 0) / 1e6 };
 }
 
+/** The CPU time a process used between two readings of processThreadsCpuMs. */
+export function cpuBetween(before: ProcessCpu, after: ProcessCpu): ProcessCpu {
+  return { all: after.all - before.all, main: after.main - before.main };
+}
+
 /** CPU time a process has used so far, in ms, all its threads (processThreadsCpuMs). */
 export async function processCpuMs(pid: number): Promise<number> {
   return (await processThreadsCpuMs(pid)).all;

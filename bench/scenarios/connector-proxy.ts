@@ -36,6 +36,7 @@ import { countInstructions, instructionCounting, type InstructionCounter } from 
 import {
   baselineProcess,
   boundedLoad,
+  cpuBetween,
   infra,
   pacedLoad,
   kubectl,
@@ -94,8 +95,7 @@ async function load(target: Target, count: number, inFlight: number, seconds: nu
   });
   const rate = done / ((performance.now() - start) / 1000);
   if (target.pid === undefined || before === undefined) return { rate, latencies };
-  const after = await processThreadsCpuMs(target.pid);
-  return { rate, latencies, cpu: { all: after.all - before.all, main: after.main - before.main } };
+  return { rate, latencies, cpu: cpuBetween(before, await processThreadsCpuMs(target.pid)) };
 }
 
 /** One proxy's CPU time over one batch of its requests. */

@@ -20,6 +20,7 @@ import { httpLoad } from '../loadgen.ts';
 import {
   baselineProcess,
   boundedLoad,
+  cpuBetween,
   machineCpuMs,
   operator,
   operatorCA,
@@ -129,19 +130,20 @@ export const tokenIssuance: Scenario = {
       const run = await httpLoad({ ...door.requests, count, durationMs: sizes.seconds * 1000 });
       const [doorCpu1, machine1, benchCpu] = [await processThreadsCpuMs(door.pid), await machineCpuMs(), process.cpuUsage(benchCpu0)];
       const done = run.completed;
+      const doorCpu = cpuBetween(doorCpu0, doorCpu1);
       const benchCpuMs = (benchCpu.user + benchCpu.system) / 1000;
       const machineMs = machine1.total - machine0.total;
       return {
         done,
         rate: done / run.seconds,
         latencies: run.latenciesMs,
-        doorCpuPerRequest: (doorCpu1.all - doorCpu0.all) / done,
-        doorMainThreadCpuPerRequest: (doorCpu1.main - doorCpu0.main) / done,
+        doorCpuPerRequest: doorCpu.all / done,
+        doorMainThreadCpuPerRequest: doorCpu.main / done,
         loadgenCpuPerRequest: run.clientCpuMs / done,
         benchCpuPerRequest: benchCpuMs / done,
         machineBusy: (machine1.busy - machine0.busy) / machineMs,
         // CPU that neither the door, the load generator nor the bench used: other processes on the machine.
-        otherBusy: (machine1.busy - machine0.busy - (doorCpu1.all - doorCpu0.all) - run.clientCpuMs - benchCpuMs) / machineMs,
+        otherBusy: (machine1.busy - machine0.busy - doorCpu.all - run.clientCpuMs - benchCpuMs) / machineMs,
       };
     };
     /** The baseline: the same number of tokens signed one after another, same time bound. */
