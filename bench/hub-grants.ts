@@ -4,12 +4,13 @@
 // the connector's Synced, the operator's Ready); a revocation timed before they are done
 // would share two cores and the hub with them, which a Grant revoked in practice, in place
 // for a while, does not.
-import { CustomObjectsApi, type KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import type { Grant } from '../api/v1alpha1/types.ts';
+import { resources, type Grant } from '../api/v1alpha1/types.ts';
 import { destinationLabel } from '../api/grants.ts';
 import { findCondition } from '../lib/conditions.ts';
 import { Informer } from '../lib/controller/informer.ts';
+import { RestClient } from '../lib/rest.ts';
 
 /**
  * Whether nothing is left to write on this Grant: labelled, observed by the operator
@@ -35,16 +36,15 @@ export class HubGrants {
   readonly #waiters = new Map<string, () => void>();
 
   private constructor(kubeConfig: KubeConfig, labelSelector: string) {
-    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    const { group, version, plural } = resources.Grant;
+    const path = `/apis/${group}/${version}/${plural}`;
+    const api = new RestClient(kubeConfig);
     this.#informer = new Informer<Grant>({
       kubeConfig,
       logger: pino({ level: 'warn' }, pino.destination(2)),
-      path: '/apis/infrahq.com/v1alpha1/grants',
+      path,
       labelSelector,
-      list: (page) =>
-        custom.listClusterCustomObject({ group: 'infrahq.com', version: 'v1alpha1', plural: 'grants', labelSelector, ...page }) as Promise<
-          KubernetesListObject<Grant>
-        >,
+      list: (page) => api.list<Grant>(path, page),
     });
     this.#informer.onChange((grant, event) => {
       const name = grant.metadata.name!;
