@@ -4,21 +4,23 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { nodeFlags, type Program } from './node-flags.ts';
+import { nodeFlags, programEnv, type Program } from './node-flags.ts';
 
 const config = join(import.meta.dirname, '..', 'config');
 
-function nodeOptionsIn(program: Program): string | undefined {
+function envIn(program: Program): Map<string, string | undefined> {
   type Deployment = { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
   const [deployment] = parseAllDocuments(readFileSync(join(config, program, 'deployment.yaml'), 'utf8')).map((d) => d.toJS() as Deployment);
   const container = deployment!.spec.template.spec.containers[0]!;
-  return container.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  return new Map(container.env?.map((e) => [e.name, e.value]));
 }
 
-describe('NODE_OPTIONS in config/*/deployment.yaml', () => {
+describe('the environment in config/*/deployment.yaml', () => {
   for (const program of Object.keys(nodeFlags) as Program[]) {
-    it(`is what lib/node-flags.ts gives the ${program}`, () => {
-      expect(nodeOptionsIn(program)).toBe(nodeFlags[program].join(' '));
+    it(`has the NODE_OPTIONS and the variables lib/node-flags.ts gives the ${program}`, () => {
+      const env = envIn(program);
+      expect(env.get('NODE_OPTIONS')).toBe(nodeFlags[program].join(' '));
+      for (const [name, value] of Object.entries(programEnv[program])) expect(env.get(name), name).toBe(value);
     });
   }
 });

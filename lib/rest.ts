@@ -6,10 +6,19 @@
 // (docs/adr/0006-rest-writes.md). Failures are client-node's ApiException, so statusCode()
 // and every caller treat both kinds of call alike, with a message of one line.
 import { ApiException, HttpMethod, RequestContext, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 
 const json = 'application/json';
 const applyPatch = 'application/apply-patch+yaml';
+
+/**
+ * Past this, a write's answer is not drained but its connection closed (undici's dump). An
+ * object the API server returns is at most a few MiB (etcd stores up to 1.5 MiB).
+ */
+const maxDrainedBytes = 64 * 1024 * 1024;
+
+/** One request: method, path, query, JSON body and its content type. */
+type Call = [method: HttpMethod, path: string, query?: Record<string, string>, body?: object, contentType?: string];
 
 export class RestClient {
   readonly #kubeConfig: KubeConfig;
@@ -24,12 +33,12 @@ export class RestClient {
 
   /** POSTs a new object to a collection; fails with 409 when its name is taken. */
   async create(collection: string, body: object, fieldManager: string): Promise<void> {
-    await this.#request(HttpMethod.POST, collection, { fieldManager }, body, json);
+    await this.#write(HttpMethod.POST, collection, { fieldManager }, body, json);
   }
 
   /** Server-side apply: this field manager's fields of the object, taken over from others (force). */
   async apply(path: string, body: object, fieldManager: string): Promise<void> {
-    await this.#request(HttpMethod.PATCH, path, { fieldManager, force: 'true' }, body, applyPatch);
+    await this.#write(HttpMethod.PATCH, path, { fieldManager, force: 'true' }, body, applyPatch);
   }
 
   /** POSTs to a path that answers with an object (a subresource such as serviceaccounts/token). */
@@ -39,7 +48,7 @@ export class RestClient {
 
   /** A JSON merge patch; with metadata.resourceVersion in it, refused (409) when the object changed since. */
   async mergePatch(path: string, body: object): Promise<void> {
-    await this.#request(HttpMethod.PATCH, path, {}, body, 'application/merge-patch+json');
+    await this.#write(HttpMethod.PATCH, path, {}, body, 'application/merge-patch+json');
   }
 
   async get<T>(path: string): Promise<T> {
@@ -71,11 +80,26 @@ export class RestClient {
    */
   async delete(path: string, preconditions?: { uid?: string; resourceVersion?: string }): Promise<void> {
     const body = preconditions ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions } : undefined;
-    await this.#request(HttpMethod.DELETE, path, {}, body, body ? json : undefined);
+    await this.#write(HttpMethod.DELETE, path, {}, body, body ? json : undefined);
   }
 
-  /** The response body of a 2xx answer; any other status throws a KubeAPIError with the API's Status. */
-  async #request(method: HttpMethod, path: string, query: Record<string, string> = {}, body?: object, contentType?: string): Promise<string> {
+  /** The response body of a 2xx answer, as text. */
+  async #request(...call: Call): Promise<string> {
+    return (await this.#send(...call)).text();
+  }
+
+  /**
+   * A write whose answer nobody reads: the body (the whole object, managedFields and all) is
+   * drained as it arrives and never decoded. A cold sync makes thousands of writes, and
+   * decoding each answer into a string of garbage raised the connector's peak RSS by ~9 MiB
+   * (bench/README.md).
+   */
+  async #write(...call: Call): Promise<void> {
+    await (await this.#send(...call)).dump({ limit: maxDrainedBytes });
+  }
+
+  /** Sends one request; returns the body of a 2xx answer, throws a KubeAPIError with the API's Status for any other. */
+  async #send(...[method, path, query = {}, body, contentType]: Call): Promise<Dispatcher.ResponseData['body']> {
     const url = `${this.#server}${path}${Object.keys(query).length > 0 ? `?${new URLSearchParams(query)}` : ''}`;
     // Credentials per request, as client-node applies them: tokens from files and exec
     // plugins are refreshed there; the dispatcher is the KubeConfig's pooled one.
@@ -85,8 +109,8 @@ export class RestClient {
     if (contentType) headers['content-type'] = contentType;
     const dispatcher = context.getDispatcher();
     const res = await request(url, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}), ...(dispatcher ? { dispatcher } : {}) });
+    if (res.statusCode >= 200 && res.statusCode < 300) return res.body;
     const text = await res.body.text();
-    if (res.statusCode >= 200 && res.statusCode < 300) return text;
     const responseHeaders = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
     throw new KubeAPIError(`${method} ${path}`, res.statusCode, text, responseHeaders);
   }

@@ -2,11 +2,13 @@
 // Synced status and the registration read, copied into a small object of their own as each
 // one arrives (the informers' transform). Left whole, a cached object keeps everything the
 // API server sent: managedFields, annotations, SubjectFound, a namespace's
-// status, a ClusterRole's rules.
+// status, a ClusterRole's rules. Their strings are interned (lib/intern.ts): thousands of
+// Grants and bindings repeat the same roles, namespaces, users, timestamps and messages.
 import type { KubernetesObject, V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
 import { destinationLabel } from '../../api/grants.ts';
 import type { Grant } from '../../api/v1alpha1/types.ts';
 import type { Condition } from '../../lib/conditions.ts';
+import { internStrings } from '../../lib/intern.ts';
 
 /** The fields the informer's cache and watch run on: every transform keeps them. */
 function cachedMetadata({ metadata }: KubernetesObject) {
@@ -38,7 +40,7 @@ function cachedConditions(grant: Grant): Condition[] | undefined {
 export function cachedGrant(grant: Grant): Grant {
   const conditions = cachedConditions(grant);
   const labelled = grant.metadata.labels?.[destinationLabel];
-  return {
+  return internStrings({
     apiVersion: grant.apiVersion,
     kind: grant.kind,
     metadata: {
@@ -48,12 +50,12 @@ export function cachedGrant(grant: Grant): Grant {
     },
     spec: grant.spec,
     ...(conditions ? { status: { conditions } } : {}),
-  };
+  });
 }
 
 /** An owned binding's subjects and role, and the uid a prune names as its precondition. */
 export function cachedBinding<B extends V1RoleBinding | V1ClusterRoleBinding>(binding: B): B {
-  return { metadata: { ...cachedMetadata(binding), uid: binding.metadata?.uid }, roleRef: binding.roleRef, subjects: binding.subjects } as B;
+  return internStrings({ metadata: { ...cachedMetadata(binding), uid: binding.metadata?.uid }, roleRef: binding.roleRef, subjects: binding.subjects }) as B;
 }
 
 /** A namespace or ClusterRole: only its name is read. */

@@ -31,6 +31,9 @@ describe('desired RBAC', () => {
         { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'b@x.io' },
       ],
     ]);
+    // Code unit order, whatever the locale: upper case before lower case, so the shards are the same on every host.
+    const mixedCase = ['bob@x.io', 'Alice@x.io', 'alice@x.io', 'Émile@x.io', 'Bob@x.io'].map((user) => grant({ resource: 'p', user }));
+    expect(shardSubjects(mixedCase)[0]!.map((s) => s.name)).toEqual(['Alice@x.io', 'Bob@x.io', 'alice@x.io', 'bob@x.io', 'Émile@x.io']);
     const many = Array.from({ length: 2500 }, (_, i) => grant({ resource: 'p', user: `u${i}@x.io` }));
     expect(shardSubjects(many).map((s) => s.length)).toEqual([1000, 1000, 500]);
     expect([0, 1, 2].map((i) => bindingName('view', i))).toEqual(['infra:view', 'infra:view:2', 'infra:view:3']);

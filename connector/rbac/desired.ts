@@ -41,6 +41,14 @@ export function bindingName(role: string, shard: number): string {
   return shard === 0 ? `infra:${role}` : `infra:${role}:${shard + 1}`;
 }
 
+/**
+ * UTF-16 code unit order, as Kubernetes sorts names: the same on every host. localeCompare
+ * orders by the process's locale, so two connectors (a new leader on another node) could
+ * split the same subjects into different shards, and it pulls ICU's collation data into
+ * memory.
+ */
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Unique subjects in a stable order, split into shards of at most maxSubjectsPerBinding. */
 export function shardSubjects(grants: readonly Grant[], max = maxSubjectsPerBinding): RbacV1Subject[][] {
   const unique = new Map<string, RbacV1Subject>();
@@ -48,7 +56,7 @@ export function shardSubjects(grants: readonly Grant[], max = maxSubjectsPerBind
     const subject = subjectOf(grant);
     unique.set(`${subject.kind}/${subject.name}`, subject);
   }
-  const sorted = [...unique.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+  const sorted = [...unique.values()].sort((a, b) => byCodeUnits(a.kind, b.kind) || byCodeUnits(a.name, b.name));
   const shards: RbacV1Subject[][] = [];
   for (let i = 0; i < sorted.length; i += max) shards.push(sorted.slice(i, i + max));
   return shards;

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { programBundle } from '../build.ts';
 import { freePorts } from '../controlplane/controlplane.ts';
-import { nodeFlags, type Program } from '../../lib/node-flags.ts';
+import { nodeFlags, programEnv, type Program } from '../../lib/node-flags.ts';
 
 export interface RunningProgram {
   metricsURL: string;
@@ -39,7 +39,7 @@ async function startProgram(
   await writeFile(configFile, stringify({ logLevel: 'debug', ...config, listen: { ...(config.listen as object), metrics: `127.0.0.1:${metricsPort}` } }));
   const child = spawn(process.execPath, [...flags, programBundle(program), '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...programEnv[program], ...env },
   });
   const logs: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
