@@ -10,7 +10,7 @@ import { resources, type Grant } from '../api/v1alpha1/types.ts';
 import { destinationLabel } from '../api/grants.ts';
 import { findCondition } from '../lib/conditions.ts';
 import { Informer } from '../lib/controller/informer.ts';
-import { RestClient } from '../lib/rest.ts';
+import { resourcePath, RestClient } from '../lib/rest.ts';
 
 /**
  * Whether nothing is left to write on this Grant: labelled, observed by the operator
@@ -37,7 +37,7 @@ export class HubGrants {
 
   private constructor(kubeConfig: KubeConfig, labelSelector: string) {
     const { group, version, plural } = resources.Grant;
-    const path = `/apis/${group}/${version}/${plural}`;
+    const path = resourcePath(group, version, plural);
     const api = new RestClient(kubeConfig);
     this.#informer = new Informer<Grant>({
       kubeConfig,
