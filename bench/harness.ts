@@ -353,9 +353,13 @@ export async function waitForQuiet(ctx: BenchContext, maxBusy = 0.2, timeoutMs =
 }
 
 /** The unlabelled samples of a Prometheus text exposition (e.g. nodejs_heap_size_used_bytes). */
-export async function plainMetrics(metricsURL: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${metricsURL}/metrics`)).text();
+export function unlabelledSamples(text: string): Map<string, number> {
   return new Map([...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*) (\S+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+/** The unlabelled samples of a program's /metrics. */
+export async function plainMetrics(metricsURL: string): Promise<Map<string, number>> {
+  return unlabelledSamples(await (await fetch(`${metricsURL}/metrics`)).text());
 }
 
 /** A Node program's memory as V8 sees it (prom-client's default metrics on its /metrics), to tell JS heap from native memory. */

@@ -5,7 +5,7 @@
 // its user in the RoleBinding, as in grant-propagation.ts), first alone (the baseline),
 // then with the other destinations' Grants created and watched by real watch
 // connections with the connector's label selector. The operator's memory is read in
-// both states.
+// both states, and the hub API server's garbage collections while the samples ran.
 import { CustomObjectsApi, type KubernetesListObject } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
@@ -15,9 +15,20 @@ import { bindingName } from '../../connector/rbac/desired.ts';
 import type { RunningOperator } from '../../hack/local-infra/programs.ts';
 import { Informer } from '../../lib/controller/informer.ts';
 import { deleteEach, fixtureGrants, grantFixture, runLabel, type GrantFixture } from '../grant-fixture.ts';
-import { boundedLoad, infra, kubectl, processMemory, uniqueName, waitForQuiet, waitSettled, type BenchContext, type Scenario } from '../harness.ts';
+import {
+  boundedLoad,
+  infra,
+  kubectl,
+  processMemory,
+  uniqueName,
+  unlabelledSamples,
+  waitForQuiet,
+  waitSettled,
+  type BenchContext,
+  type Scenario,
+} from '../harness.ts';
 import { bindingId, hasExactly, hasSubject, lacksSubject, SpokeRoleBindings, subjectId } from '../spoke-bindings.ts';
-import { percentile, type Row } from '../table.ts';
+import { blockBootstrap, percentile, type Row } from '../table.ts';
 
 const title = 'Scale across destinations';
 const sampleTimeoutMs = 60_000;
@@ -39,6 +50,20 @@ interface Sizes {
 interface Phase {
   latencies: number[];
   rssMiB: number;
+  hub: HubRuntime;
+}
+
+/** The hub API server's Go runtime, from its /metrics: why a phase's slowest samples are slow. */
+interface HubRuntime {
+  /** Garbage collections: since the API server started (hubRuntime), or while a phase's samples were taken (Phase). */
+  collections: number;
+  /** The heap size that starts its next collection: twice the heap live after the last one (GOGC=100). */
+  heapGoalMiB: number;
+}
+
+async function hubRuntime(ctx: BenchContext): Promise<HubRuntime> {
+  const samples = unlabelledSamples(await kubectl(ctx.hubKubeconfig, ['get', '--raw', '/metrics']));
+  return { collections: samples.get('go_gc_duration_seconds_count') ?? NaN, heapGoalMiB: (samples.get('go_memstats_next_gc_bytes') ?? NaN) / 2 ** 20 };
 }
 
 export const destinationsScale: Scenario = {
@@ -47,7 +72,7 @@ export const destinationsScale: Scenario = {
   async run(ctx) {
     const sizes: Sizes = ctx.quick
       ? { destinations: 4, grantsEach: 50, namespaces: 5, warmup: 1, samples: 5, seconds: 60, settleTimeoutMs: 120_000 }
-      : { destinations: 20, grantsEach: 500, namespaces: 50, warmup: 3, samples: 30, seconds: 300, settleTimeoutMs: 900_000 };
+      : { destinations: 20, grantsEach: 500, namespaces: 50, warmup: 3, samples: 200, seconds: 300, settleTimeoutMs: 900_000 };
     const destination = uniqueName('bench-dests');
     const fixture = await grantFixture(ctx, destination, { grants: sizes.grantsEach, namespaces: sizes.namespaces });
     const installed = await infra(ctx, destination);
@@ -67,18 +92,29 @@ export const destinationsScale: Scenario = {
     const note =
       `one destination with a real connector is measured; the other ${sizes.destinations - 1} each have ${sizes.grantsEach} Grants and a real watch on the hub's Grants with the connector's label selector (${destinationLabel}=<destination>), ` +
       `which each delivered its ${sizes.grantsEach} Grants (${others.watched} in all); samples one after another, each a new user's Grant of view in one of ${sizes.namespaces} namespaces, ` +
-      `from kubectl apply's start to the watch event on the spoke, then the Grant deleted and its revocation waited for; ${one.latencies.length} and ${many.latencies.length} samples after ${sizes.warmup} warm-up each; ` +
-      `p50 ${percentile(one.latencies, 50).toFixed(0)} ms with 1 destination, ${percentile(many.latencies, 50).toFixed(0)} ms with ${sizes.destinations}`;
+      `from kubectl apply's start to the watch event on the spoke, then the Grant deleted and its revocation waited for; ${one.latencies.length} and ${many.latencies.length} samples after ${sizes.warmup} warm-up each`;
+    const hubNote = ({ hub }: Phase) => `${hub.collections} garbage collection${hub.collections === 1 ? '' : 's'}, heap goal ${hub.heapGoalMiB.toFixed(0)} MiB`;
+    const latencyRow = (p: number): Row => ({
+      scenario: title,
+      metric: `Grant applied → user in RoleBinding p${p} (${size})`,
+      unit: 'ms',
+      ours: percentile(many.latencies, p),
+      baseline: percentile(one.latencies, p),
+      baselineLabel,
+      // The two phases' samples are independent: each is redrawn on its own.
+      interval: {
+        ...blockBootstrap([many.latencies, one.latencies], ([drawnMany, drawnOne]) => percentile(drawnMany!, p) / percentile(drawnOne!, p)),
+        on: 'ratio',
+      },
+    });
     return [
+      { ...latencyRow(50), note },
       {
-        scenario: title,
-        metric: `Grant applied → user in RoleBinding p99 (${size})`,
-        unit: 'ms',
-        ours: percentile(many.latencies, 99),
-        baseline: percentile(one.latencies, 99),
-        baselineLabel,
+        ...latencyRow(99),
         target: { on: 'ratio', op: '<=', value: 1.5 },
-        note,
+        note:
+          `(low–high) after the ratio: 90% interval, each phase's samples redrawn 1,000 times; ` +
+          `the hub's API server while the samples were taken (its /metrics): with ${sizes.destinations} destinations ${hubNote(many)}, with 1 ${hubNote(one)}`,
       },
       {
         scenario: title,
@@ -184,6 +220,7 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
   const { rssMiB } = await processMemory(operator.process.pid!);
   await waitForQuiet(ctx);
 
+  const hubBefore = await hubRuntime(ctx);
   const latencies: number[] = [];
   const deadline = Date.now() + sizes.seconds * 1000;
   for (let i = 0; i < sizes.warmup + sizes.samples && Date.now() < deadline; i++) {
@@ -213,6 +250,10 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
     if (measured) latencies.push(ms);
   }
   if (latencies.length === 0) throw new Error(`${phase}: no sample measured within ${sizes.seconds} s`);
-  ctx.log(`${phase}: operator RSS ${rssMiB.toFixed(0)} MiB`);
-  return { latencies, rssMiB };
+  const hubAfter = await hubRuntime(ctx);
+  const hub = { collections: hubAfter.collections - hubBefore.collections, heapGoalMiB: hubAfter.heapGoalMiB };
+  ctx.log(
+    `${phase}: operator RSS ${rssMiB.toFixed(0)} MiB; the hub API server collected garbage ${hub.collections} times, heap goal ${hub.heapGoalMiB.toFixed(0)} MiB`,
+  );
+  return { latencies, rssMiB, hub };
 }
