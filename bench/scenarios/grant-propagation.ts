@@ -66,8 +66,8 @@ export const grantPropagation: Scenario = {
   async run(ctx) {
     const sizes: Sizes = ctx.quick
       ? { grants: 200, namespaces: 20, warmup: 1, samples: 5, seconds: 60, settleTimeoutMs: 120_000 }
-      : // 300 samples: a p99 of 30 is their slowest, and of 100 one of their two slowest, which one slow kubectl start decides.
-        { grants: 10_000, namespaces: 1000, warmup: 3, samples: 300, seconds: 480, settleTimeoutMs: 900_000 };
+      : // 1,000 samples: a p99 of 30 is their slowest, and of 300 their third slowest, which three slow kubectl starts decide.
+        { grants: 10_000, namespaces: 1000, warmup: 3, samples: 1000, seconds: 900, settleTimeoutMs: 900_000 };
     const destination = uniqueName('bench-prop');
     const fixture = await grantFixture(ctx, destination, sizes);
     const started = performance.now();
