@@ -24,7 +24,9 @@
 //   requests, the two proxies taking turns batch by batch; ours ÷ the bare proxy's, with a
 //   90% interval over the batches. A process's CPU time barely moves when the machine is
 //   busy, so this decides what the p99 rows cannot. Where `perf stat` can read the CPU's
-//   counters, instructions per request too.
+//   counters, instructions per request too. Where `perf record` can sample threads, what
+//   V8's worker threads did meanwhile (compiling, collecting garbage): the part of the CPU
+//   time that moves most from one run to the next.
 import { Agent, type AgentOptions } from 'node:https';
 import { stringify } from 'yaml';
 import { upstreamFromKubeConfig } from '../../connector/proxy/upstream.ts';
@@ -32,6 +34,7 @@ import { createCertificateAuthority } from '../../lib/pki.ts';
 import { https } from '../../hack/local-infra/https.ts';
 import { eventually } from '../../hack/local-infra/programs.ts';
 import type { BareProxyConfig } from '../bare-proxy.ts';
+import { sampleWorkers, workerSampling, type WorkerActivity, type WorkerSampler } from '../perf-sample.ts';
 import { countInstructions, instructionCounting, type InstructionCounter } from '../perf-stat.ts';
 import {
   baselineProcess,
@@ -274,6 +277,12 @@ export const connectorProxy: Scenario = {
       [ours, 0],
       [baseline, 0],
     ]);
+    const noWorkerSampling = await workerSampling();
+    /** By rep, the share of each proxy's V8 worker-thread samples spent compiling, collecting garbage, or else. */
+    const workerShares = new Map<Target, (Record<WorkerActivity, number> | string)[]>([
+      [ours, []],
+      [baseline, []],
+    ]);
     for (let rep = 0; rep < sizes.reps; rep++) {
       await waitForQuiet(ctx);
       await refreshToken();
@@ -295,11 +304,14 @@ export const connectorProxy: Scenario = {
         noInstructions === undefined
           ? await Promise.all([ours, baseline].map(async (t) => [t, await countInstructions(t.pid!)] as [Target, InstructionCounter]))
           : [];
+      const samplers: [Target, WorkerSampler][] =
+        noWorkerSampling === undefined ? await Promise.all([ours, baseline].map(async (t) => [t, await sampleWorkers(t.pid!)] as [Target, WorkerSampler])) : [];
       const cpuBefore = await machineCpuMs();
       cpuRuns.push(await cpuBatches(rep % 2 === 0 ? [ours, baseline] : [baseline, ours], sizes.cpuBatches, sizes.cpuBatch, sizes.seconds));
       const cpuAfter = await machineCpuMs();
       cpuMachine.push((cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total));
       for (const [t, counter] of counters) instructions.set(t, instructions.get(t)! + (await counter.stop()));
+      for (const [t, sampler] of samplers) workerShares.get(t)!.push(await sampler.stop());
       ctx.log(
         `rep ${rep + 1}/${sizes.reps}: ${targets.map((t) => `${t.name} ${loaded.get(t)!.at(-1)!.rate.toFixed(0)} req/s`).join(', ')}; machine ${(machine.at(-1)! * 100).toFixed(0)}% busy; ` +
           `p99 at ${ratePerDoor} req/s: ${targets.map((t) => `${percentile(atRateRuns.at(-1)!.get(t)!, 99).toFixed(2)} ms`).join(', ')}; ` +
@@ -335,6 +347,18 @@ export const connectorProxy: Scenario = {
     const byRep = (t: Target, part: 'main' | 'others') => cpuRuns.map((run) => cpuPerRequest(run, t, part).toFixed(3)).join(' / ');
     /** Where a proxy's CPU went: its event loop, and the other threads (V8's garbage-collection and compiler helpers, libuv's pool). */
     const threadSplit = (t: Target) => `${t.name} main thread ${byRep(t, 'main')}, other threads ${byRep(t, 'others')}`;
+    const percent = (share: number) => `${(share * 100).toFixed(0)}%`;
+    const workerSplit = (t: Target) =>
+      `${t.name} ${workerShares
+        .get(t)!
+        .map((shares) =>
+          typeof shares === 'string' ? `not sampled (${shares})` : `${percent(shares.compile)} / ${percent(shares.gc)} / ${percent(shares.other)}`,
+        )
+        .join(', ')}`;
+    const workerNote =
+      noWorkerSampling === undefined
+        ? `other threads' samples (perf record -e cpu-clock of V8's worker threads over the batches) by rep, compiling / collecting garbage / else (kernel, allocator): ${workerSplit(ours)}; ${workerSplit(baseline)}; `
+        : `other threads not sampled: ${noWorkerSampling}; `;
     const cpuRequests = (t: Target) => cpuRuns.flat().reduce((n, batch) => n + batch.get(t)!.requests, 0);
     const instructionRows: Row[] =
       noInstructions === undefined
@@ -378,6 +402,7 @@ export const connectorProxy: Scenario = {
           `CPU time of each proxy process (its threads' run time, /proc/<pid>/task/<tid>/schedstat) over ${sizes.reps} reps of ${sizes.cpuBatches} batches of ${sizes.cpuBatch.toLocaleString('en-US')} requests to each, ` +
           `${cpuInFlight} in flight, the two taking turns batch by batch; ratio by rep: ${cpuRuns.map((run) => `${(cpuRatio([run]) * 100).toFixed(0)}%`).join(' / ')}; ` +
           `by thread, ms per request by rep: ${threadSplit(ours)}; ${threadSplit(baseline)}; ` +
+          `main threads alone: ${percent(cpuPerRequest(cpuRuns.flat(), ours, 'main') / cpuPerRequest(cpuRuns.flat(), baseline, 'main'))}; ${workerNote}` +
           `(low–high) after the ratio: 90% interval, the ratio over the batches of each rep redrawn 1,000 times; machine ${(median(cpuMachine) * 100).toFixed(0)}% busy meanwhile; ` +
           (noInstructions === undefined ? 'instructions per request in the next row' : `no instructions per request: ${noInstructions}`),
       },
