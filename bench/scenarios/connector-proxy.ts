@@ -45,6 +45,7 @@ import {
   kubectl,
   machineCpuMs,
   processThreadsCpuMs,
+  sumByController,
   uniqueName,
   type ProcessCpu,
   waitForQuiet,
@@ -283,6 +284,9 @@ export const connectorProxy: Scenario = {
       [ours, []],
       [baseline, []],
     ]);
+    /** Keys the connector's controllers reconciled during each rep's CPU batches: its work beside the proxy's. */
+    const reconcilesMeanwhile: number[] = [];
+    const reconciles = async () => [...(await sumByController(installed.connector.metricsURL)).values()].reduce((a, b) => a + b, 0);
     for (let rep = 0; rep < sizes.reps; rep++) {
       await waitForQuiet(ctx);
       await refreshToken();
@@ -306,10 +310,12 @@ export const connectorProxy: Scenario = {
           : [];
       const samplers: [Target, WorkerSampler][] =
         noWorkerSampling === undefined ? await Promise.all([ours, baseline].map(async (t) => [t, await sampleWorkers(t.pid!)] as [Target, WorkerSampler])) : [];
+      const reconcilesBefore = await reconciles();
       const cpuBefore = await machineCpuMs();
       cpuRuns.push(await cpuBatches(rep % 2 === 0 ? [ours, baseline] : [baseline, ours], sizes.cpuBatches, sizes.cpuBatch, sizes.seconds));
       const cpuAfter = await machineCpuMs();
       cpuMachine.push((cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total));
+      reconcilesMeanwhile.push((await reconciles()) - reconcilesBefore);
       for (const [t, counter] of counters) instructions.set(t, instructions.get(t)! + (await counter.stop()));
       for (const [t, sampler] of samplers) workerShares.get(t)!.push(await sampler.stop());
       ctx.log(
@@ -403,6 +409,7 @@ export const connectorProxy: Scenario = {
           `${cpuInFlight} in flight, the two taking turns batch by batch; ratio by rep: ${cpuRuns.map((run) => `${(cpuRatio([run]) * 100).toFixed(0)}%`).join(' / ')}; ` +
           `by thread, ms per request by rep: ${threadSplit(ours)}; ${threadSplit(baseline)}; ` +
           `main threads alone: ${percent(cpuPerRequest(cpuRuns.flat(), ours, 'main') / cpuPerRequest(cpuRuns.flat(), baseline, 'main'))}; ${workerNote}` +
+          `keys the connector's controllers reconciled meanwhile, by rep: ${reconcilesMeanwhile.join(' / ')}; ` +
           `(low–high) after the ratio: 90% interval, the ratio over the batches of each rep redrawn 1,000 times; machine ${(median(cpuMachine) * 100).toFixed(0)}% busy meanwhile; ` +
           (noInstructions === undefined ? 'instructions per request in the next row' : `no instructions per request: ${noInstructions}`),
       },
