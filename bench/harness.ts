@@ -17,7 +17,7 @@ import { hashPassword } from '../operator/credentials/passwords.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../hack/local-infra/programs.ts';
 import { asError } from '../lib/errors.ts';
-import type { Row } from './table.ts';
+import { percent, type Row } from './table.ts';
 
 export interface Scenario {
   /** Short id, for `--only <id>` and log lines. */
@@ -344,10 +344,10 @@ export async function waitForQuiet(ctx: BenchContext, maxBusy = 0.2, timeoutMs =
     const after = await machineCpuMs();
     const busy = (after.busy - before.busy) / (after.total - before.total);
     if (busy < maxBusy || Date.now() > deadline) {
-      if (busy >= maxBusy) ctx.log(`the machine stayed ${(busy * 100).toFixed(0)}% busy for ${timeoutMs / 1000} s; measuring anyway`);
+      if (busy >= maxBusy) ctx.log(`the machine stayed ${percent(busy)} busy for ${timeoutMs / 1000} s; measuring anyway`);
       return;
     }
-    if (!warned) ctx.log(`the machine is ${(busy * 100).toFixed(0)}% busy with other work; waiting up to ${timeoutMs / 1000} s for it to calm down`);
+    if (!warned) ctx.log(`the machine is ${percent(busy)} busy with other work; waiting up to ${timeoutMs / 1000} s for it to calm down`);
     warned = true;
   }
 }

@@ -17,7 +17,7 @@ import { installHubAPI } from '../hack/controlplane/crds.ts';
 import { loadKubeConfig } from '../lib/kube.ts';
 import { Cleanups, machineCpuMs, type BenchContext } from './harness.ts';
 import { scenarios } from './scenarios/index.ts';
-import { evaluate, header, machine, markdownReport, mergeResults, textTable, type ResultRow, type Results, type ScenarioError } from './table.ts';
+import { evaluate, header, machine, markdownReport, mergeResults, percent, textTable, type ResultRow, type Results, type ScenarioError } from './table.ts';
 
 const usage = `Usage: node bench/main.ts [--quick] [--only ID]... [--merge] [--out DIR]
 
@@ -90,7 +90,7 @@ async function main(): Promise<number> {
   await sleep(1000);
   const after = await machineCpuMs();
   const backgroundBusy = (after.busy - before.busy) / (after.total - before.total);
-  if (backgroundBusy > 0.2) log(`warning: the machine is already ${(backgroundBusy * 100).toFixed(0)}% busy; figures will be lower and noisier`);
+  if (backgroundBusy > 0.2) log(`warning: the machine is already ${percent(backgroundBusy)} busy; figures will be lower and noisier`);
   log('starting the control plane (hub + spoke)…');
   const controlPlane = await ControlPlane.start();
   harness.add('control plane', () => controlPlane.stop());

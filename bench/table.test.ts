@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockBootstrap, evaluate, mean, textTable, type ResultRow, type Results, type Row } from './table.ts';
+import { blockBootstrap, evaluate, mean, percent, textTable, type ResultRow, type Results, type Row } from './table.ts';
 
 const latency: Row = { scenario: 'Proxy', metric: 'added p99', unit: 'ms', ours: 1.9, target: { on: 'ours', op: '<=', value: 2 } };
 
@@ -102,5 +102,13 @@ describe('blockBootstrap', () => {
       0.9,
       20,
     );
+  });
+});
+
+describe('percent', () => {
+  it('writes a fraction as a whole percentage', () => {
+    expect(percent(0.054)).toBe('5%');
+    expect(percent(1.225)).toBe('123%');
+    expect(percent(0)).toBe('0%');
   });
 });

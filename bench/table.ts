@@ -144,6 +144,11 @@ export function evaluate(row: Row): ResultRow {
 
 // ---- formatting -----------------------------------------------------------------------
 
+/** A fraction as a whole percentage: 0.054 → "5%". */
+export function percent(fraction: number): string {
+  return `${(fraction * 100).toFixed(0)}%`;
+}
+
 export function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   const abs = Math.abs(value);
@@ -163,7 +168,7 @@ function formatOurs(row: Row): string {
 
 function formatRatio(ratio: number | undefined): string {
   if (ratio === undefined) return '—';
-  return ratio >= 0.1 && ratio < 2 ? `${(ratio * 100).toFixed(0)}%` : `${formatNumber(ratio)}×`;
+  return ratio >= 0.1 && ratio < 2 ? percent(ratio) : `${formatNumber(ratio)}×`;
 }
 
 /** The ratio, and after it the interval it may lie in when the row has one for the ratio: `104% (98%–109%)`. */
@@ -239,11 +244,11 @@ function footnotes(results: Results): string[] {
 export function header(results: Results): string {
   const merged = (results.merged ?? []).map(
     (m) =>
-      `; rows of ${m.scenarios.join(', ')} from a later run (--only), ${m.date}, ${m.durationSec.toFixed(0)} s, machine ${(m.backgroundBusy * 100).toFixed(0)}% busy before its start`,
+      `; rows of ${m.scenarios.join(', ')} from a later run (--only), ${m.date}, ${m.durationSec.toFixed(0)} s, machine ${percent(m.backgroundBusy)} busy before its start`,
   );
   return (
     `${results.mode} run, ${results.date}, ${results.machine.description}; Kubernetes ${results.kubernetesVersion}; ` +
-    `${results.durationSec.toFixed(0)} s; machine ${(results.backgroundBusy * 100).toFixed(0)}% busy before the start${merged.join('')}`
+    `${results.durationSec.toFixed(0)} s; machine ${percent(results.backgroundBusy)} busy before the start${merged.join('')}`
   );
 }
 

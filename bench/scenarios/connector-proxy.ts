@@ -51,7 +51,7 @@ import {
   waitForQuiet,
   type Scenario,
 } from '../harness.ts';
-import { blockBootstrap, mean, median, percentile, type Row } from '../table.ts';
+import { blockBootstrap, mean, median, percent, percentile, type Row } from '../table.ts';
 
 const title = 'Connector proxy';
 const concurrency = 16;
@@ -337,7 +337,7 @@ export const connectorProxy: Scenario = {
       for (const [t, counter] of counters) instructions.set(t, instructions.get(t)! + (await counter.stop()));
       for (const [t, sampler] of samplers) workerShares.get(t)!.push(await sampler.stop());
       ctx.log(
-        `rep ${rep + 1}/${sizes.reps}: ${targets.map((t) => `${t.name} ${loaded.get(t)!.at(-1)!.rate.toFixed(0)} req/s`).join(', ')}; machine ${(machine.at(-1)! * 100).toFixed(0)}% busy; ` +
+        `rep ${rep + 1}/${sizes.reps}: ${targets.map((t) => `${t.name} ${loaded.get(t)!.at(-1)!.rate.toFixed(0)} req/s`).join(', ')}; machine ${percent(machine.at(-1)!)} busy; ` +
           `p99 at ${ratePerDoor} req/s: ${targets.map((t) => `${percentile(atRateRuns.at(-1)!.get(t)!, 99).toFixed(2)} ms`).join(', ')}; ` +
           `CPU per request: ${[ours, baseline].map((t) => `${t.name} ${cpuPerRequest(cpuRuns.at(-1)!, t).toFixed(3)} ms`).join(', ')}`,
       );
@@ -371,7 +371,6 @@ export const connectorProxy: Scenario = {
     const byRep = (t: Target, part: 'main' | 'others') => cpuRuns.map((run) => cpuPerRequest(run, t, part).toFixed(3)).join(' / ');
     /** Where a proxy's CPU went: its event loop, and the other threads (V8's garbage-collection and compiler helpers, libuv's pool). */
     const threadSplit = (t: Target) => `${t.name} main thread ${byRep(t, 'main')}, other threads ${byRep(t, 'others')}`;
-    const percent = (share: number) => `${(share * 100).toFixed(0)}%`;
     const workerSplit = (t: Target) =>
       `${t.name} ${workerShares
         .get(t)!
@@ -411,7 +410,7 @@ export const connectorProxy: Scenario = {
         note:
           `GET of one ConfigMap, allowed by a Grant of view on its namespace; median of ${sizes.reps} reps (bound ${sizes.count.toLocaleString('en-US')} requests or ${sizes.seconds} s each) after ${sizes.warmup} warm-up; ` +
           `the API server directly: ${rate(direct).toFixed(0)} req/s; CPU per request: connector ${cpu(ours).toFixed(2)} ms, bare proxy ${cpu(baseline).toFixed(2)} ms; ` +
-          `machine ${(median(machine) * 100).toFixed(0)}% busy during the reps (client, proxies, API server and anything else)`,
+          `machine ${percent(median(machine))} busy during the reps (client, proxies, API server and anything else)`,
       },
       {
         scenario: title,
@@ -424,12 +423,12 @@ export const connectorProxy: Scenario = {
         interval: { ...blockBootstrap(cpuRuns, cpuRatio), on: 'ratio' },
         note:
           `CPU time of each proxy process (its threads' run time, /proc/<pid>/task/<tid>/schedstat) over ${sizes.reps} reps of ${sizes.cpuBatches} batches of ${sizes.cpuBatch.toLocaleString('en-US')} requests to each, ` +
-          `${cpuInFlight} in flight, the two taking turns batch by batch; ratio by rep: ${cpuRuns.map((run) => `${(cpuRatio([run]) * 100).toFixed(0)}%`).join(' / ')}; ` +
+          `${cpuInFlight} in flight, the two taking turns batch by batch; ratio by rep: ${cpuRuns.map((run) => percent(cpuRatio([run]))).join(' / ')}; ` +
           `by thread, ms per request by rep: ${threadSplit(ours)}; ${threadSplit(baseline)}; ` +
           `after a warm-up of ${sizes.cpuWarmupBatches} such batches to each (during it: connector proxy ${cpuPerRequest(cpuWarmup, ours).toFixed(3)} ms, bare proxy ${cpuPerRequest(cpuWarmup, baseline).toFixed(3)} ms per request, ${percent(cpuRatio([cpuWarmup]))}); ` +
           `main threads alone: ${percent(cpuPerRequest(cpuRuns.flat(), ours, 'main') / cpuPerRequest(cpuRuns.flat(), baseline, 'main'))}; ${workerNote}` +
           `keys the connector's controllers reconciled meanwhile, by rep: ${reconcilesMeanwhile.join(' / ')}; ` +
-          `(low–high) after the ratio: 90% interval, the ratio over the batches of each rep redrawn 1,000 times; machine ${(median(cpuMachine) * 100).toFixed(0)}% busy meanwhile; ` +
+          `(low–high) after the ratio: 90% interval, the ratio over the batches of each rep redrawn 1,000 times; machine ${percent(median(cpuMachine))} busy meanwhile; ` +
           (noInstructions === undefined ? 'instructions per request in the next row' : `no instructions per request: ${noInstructions}`),
       },
       ...instructionRows,

@@ -30,7 +30,7 @@ import {
   waitForQuiet,
   type Scenario,
 } from '../harness.ts';
-import { median, percentile, type Row } from '../table.ts';
+import { median, percent, percentile, type Row } from '../table.ts';
 
 const authPath = '/apis/auth.infrahq.com/v1alpha1';
 const concurrency = 8;
@@ -176,7 +176,7 @@ export const tokenIssuance: Scenario = {
     const rawJose: Awaited<ReturnType<typeof raw>>[] = [];
     const perRequest = (o: Awaited<ReturnType<typeof load>>) =>
       `${o.rate.toFixed(0)} req/s (p50 ${percentile(o.latencies, 50).toFixed(2)} ms), ${o.doorCpuPerRequest.toFixed(3)} ms CPU each (event loop ${o.doorMainThreadCpuPerRequest.toFixed(3)}), loadgen ${o.loadgenCpuPerRequest.toFixed(3)} ms, ` +
-      `machine ${(o.machineBusy * 100).toFixed(0)}% busy (others ${(o.otherBusy * 100).toFixed(0)}%)`;
+      `machine ${percent(o.machineBusy)} busy (others ${percent(o.otherBusy)})`;
     for (let rep = 1; rep <= sizes.reps; rep++) {
       await waitForQuiet(ctx);
       const o = await load(doors.operator, sizes.count);
@@ -235,7 +235,7 @@ export const tokenIssuance: Scenario = {
         ours: ourCpuPerToken,
         baseline: median(bareDoor.map((o) => o.doorCpuPerRequest)),
         baselineLabel: bareDoorLabel,
-        note: `each process's user+system CPU / requests; ratio by rep: ${ours.map((o, i) => `${((o.doorCpuPerRequest / bareDoor[i]!.doorCpuPerRequest) * 100).toFixed(0)}%`).join(' / ')}`,
+        note: `each process's user+system CPU / requests; ratio by rep: ${ours.map((o, i) => percent(o.doorCpuPerRequest / bareDoor[i]!.doorCpuPerRequest)).join(' / ')}`,
       },
       {
         scenario,
@@ -244,7 +244,7 @@ export const tokenIssuance: Scenario = {
         ours: ourCpuPerToken,
         baseline: median(base.map((b) => b.cpuPerToken)),
         baselineLabel: 'CPU of the bench process per raw issueToken call',
-        note: `operator process user+system CPU / requests; meanwhile the load generator used ${median(ours.map((o) => o.loadgenCpuPerRequest)).toFixed(3)} ms per request, the bench process (reading the operator's logs) ${median(ours.map((o) => o.benchCpuPerRequest)).toFixed(3)} ms, and the machine was ${(median(ours.map((o) => o.machineBusy)) * 100).toFixed(0)}% busy, ${(median(ours.map((o) => o.otherBusy)) * 100).toFixed(0)}% of it other processes`,
+        note: `operator process user+system CPU / requests; meanwhile the load generator used ${median(ours.map((o) => o.loadgenCpuPerRequest)).toFixed(3)} ms per request, the bench process (reading the operator's logs) ${median(ours.map((o) => o.benchCpuPerRequest)).toFixed(3)} ms, and the machine was ${percent(median(ours.map((o) => o.machineBusy)))} busy, ${percent(median(ours.map((o) => o.otherBusy)))} of it other processes`,
       },
       {
         scenario,
