@@ -8,9 +8,18 @@
 // back as a key of a fresh object returns that copy, so interning needs no pool of its own
 // to bound or prune.
 
+// The key goes in and out of one null-prototype object, which V8 keeps as a hash table
+// (dictionary mode) from the start. A fresh object literal per call, `{ [text]: 0 }`, made
+// V8 a hidden class for every distinct text: 2.7 times the CPU, and old-generation
+// collections that this way has none of (bench/README.md, session 26).
+const probe: Record<string, 0> = Object.create(null) as Record<string, 0>;
+
 /** The canonical copy of `text`: equal to it, shared by every caller that interns the same text. */
 export function intern(text: string): string {
-  return Object.keys({ [text]: 0 })[0]!;
+  probe[text] = 0;
+  const [key] = Object.keys(probe);
+  delete probe[text];
+  return key!;
 }
 
 /** Interns, in place, every string value in a tree of plain objects and arrays (parsed JSON); returns the tree. */

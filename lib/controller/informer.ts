@@ -362,7 +362,7 @@ class TransformingWatch<T extends KubernetesObject> extends Watch {
  * The token for a list's next page: client-node renames `continue` to `_continue` in the
  * lists it deserializes, not in custom objects' lists, which it hands over as JSON.
  */
-function continueToken(list: KubernetesListObject<KubernetesObject>): string | undefined {
+export function continueToken(list: KubernetesListObject<KubernetesObject>): string | undefined {
   const metadata: { _continue?: string; continue?: string } | undefined = list.metadata;
   return metadata?._continue || metadata?.continue || undefined;
 }
