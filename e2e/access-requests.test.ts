@@ -168,6 +168,16 @@ describe('a request', () => {
     expect(await ownedGrants(metadata.name!)).toEqual([]);
   });
 
+  it('revokes a request approved a moment ago, while the operator is still recording its Grant', async () => {
+    for (let i = 0; i < 5; i++) {
+      const { metadata } = await ask(alice, { role: 'view', resource: `${destination}.revoked-at-once-${i}`, duration: '30m', reason: `INC-R${i}` });
+      expect((await call(carol, 'POST', `/accessrequests/${metadata.name}/approve`, {})).status).toBe(200);
+      const revoked = await call(bob, 'POST', `/accessrequests/${metadata.name}/revoke`, {});
+      expect(revoked.status, revoked.text).toBe(200);
+      expect(revoked.json<AccessRequest>().status?.state).toBe('Revoked');
+    }
+  });
+
   it('denied or cancelled, creates nothing', async () => {
     const denied = await ask(alice, { role: 'view', resource: destination, duration: '10m', reason: 'INC-3' });
     const deny = await call(carol, 'POST', `/accessrequests/${denied.metadata.name}/deny`, { comment: 'use the runbook' });

@@ -2,7 +2,8 @@
 // anyone may ask (the policy decides), approvers review, the requester cancels. The
 // requester is always the authenticated caller, stamped by the operator; a body that
 // names someone else is refused. Reviews read the request live and write its status
-// guarded by resourceVersion, so of two approvers racing exactly one decides.
+// guarded by resourceVersion, so of two approvers racing exactly one decides; a review
+// whose request changed under it is decided again on a fresh read.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import express, { type Request, type Response } from 'express';
 import { parseDuration } from '../../api/duration.ts';
@@ -20,7 +21,7 @@ import { answerError, authenticationFailed } from '../http/status.ts';
 import { grantIndex, type Hub } from '../hub.ts';
 import { accessRequestName } from '../names.ts';
 import { approvalCount, approvalsRequired, evaluateRequest, isMember, reviewProblem, type Decision } from '../requests/policy.ts';
-import type { RequestTransitions } from '../requests/transitions.ts';
+import { decideOnFreshRead, type RequestTransitions } from '../requests/transitions.ts';
 import { createdByAnnotation } from './api.ts';
 import { forward, settled } from './writes.ts';
 
@@ -115,12 +116,15 @@ export function accessRequestsAPI(deps: AccessRequestsDeps, authenticate: Authen
       const action = String(req.params['action']) as Action;
       if (!actions.includes(action)) throw new StatusError(404, 'NotFound', `no action ${action} on an AccessRequest: use approve, deny, cancel or revoke`);
       const comment = commentOf(req.body as unknown);
-      const request = await live(String(req.params['name']));
       const by = caller.identity.email;
-      let done: AccessRequest;
-      if (action === 'approve' || action === 'deny') done = await review(request, caller.identity, action === 'approve' ? 'Approve' : 'Deny', comment);
-      else if (action === 'cancel') done = await cancel(request, caller.identity);
-      else done = await revoke(request, caller.identity, comment);
+      const done = await decideOnFreshRead(
+        () => live(String(req.params['name'])),
+        (request) => {
+          if (action === 'approve' || action === 'deny') return review(request, caller.identity, action === 'approve' ? 'Approve' : 'Deny', comment);
+          if (action === 'cancel') return cancel(request, caller.identity);
+          return revoke(request, caller.identity, comment);
+        },
+      );
       const rv = done.metadata.resourceVersion;
       await settled(hub.accessRequests, done.metadata.name!, (cached) => cachedAtOrPast(cached, rv));
       deps.logger.debug({ accessRequest: done.metadata.name, action, by }, 'access request reviewed');

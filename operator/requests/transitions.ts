@@ -1,5 +1,6 @@
 // The one place an AccessRequest changes state. Each transition is a status write guarded
-// by the request's resourceVersion (two approvers racing: one wins, the other gets 409),
+// by the request's resourceVersion (two approvers racing: one wins, the other, deciding
+// again on what the winner left, gets 409),
 // then a Kubernetes Event on the request, an audit line (who, what, when, why) and the
 // injected onTransition hook (notifications), in that order. Nothing after the write
 // can change its outcome: the Event, the audit line and the hook only report it.
@@ -60,6 +61,36 @@ export function requestConditions(state: RequestState, reason: string, message: 
   return readiness({ type: 'Ready', status: 'True', reason, message });
 }
 
+/** A transition's write found the request changed since the read it was decided on. */
+export class RequestChanged extends StatusError {
+  constructor(name: string) {
+    super(409, 'Conflict', `AccessRequest ${name} changed while this was decided: look at it again`);
+  }
+}
+
+/** How many reads a decision gets when the request keeps changing under it. */
+const decisionAttempts = 3;
+
+/**
+ * Reads the request and decides on it (`decide` checks it and moves it). When the request
+ * changed between the two, the decision is checked and made again on a fresh read: a status
+ * write that decides nothing, such as the operator recording an approved request's Grant,
+ * does not turn a reviewer away, while a competing decision still does, through the
+ * checks, which then see the state it left.
+ */
+export async function decideOnFreshRead(
+  read: () => Promise<AccessRequest>,
+  decide: (request: AccessRequest) => Promise<AccessRequest>,
+): Promise<AccessRequest> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await decide(await read());
+    } catch (err) {
+      if (!(err instanceof RequestChanged) || attempt >= decisionAttempts) throw err;
+    }
+  }
+}
+
 export class RequestTransitions {
   private readonly api: CustomObjectsApi;
   private readonly deps: TransitionDeps;
@@ -105,13 +136,7 @@ export class RequestTransitions {
     try {
       return (await this.api.replaceClusterCustomObjectStatus({ group, version, plural, name: request.metadata.name!, body })) as AccessRequest;
     } catch (err) {
-      if (err instanceof ApiException && err.code === 409) {
-        throw new StatusError(
-          409,
-          'Conflict',
-          `AccessRequest ${request.metadata.name} changed while this was decided (someone else reviewed it first): look at it again`,
-        );
-      }
+      if (err instanceof ApiException && err.code === 409) throw new RequestChanged(request.metadata.name!);
       throw err;
     }
   }
