@@ -5,7 +5,7 @@
 // request's Audit-ID: the spoke's audit log records the same id for the same request, so
 // the two lines join exactly (docs/security.md).
 import type { IncomingMessage } from 'node:http';
-import { credentialIDKey, jtiCredentialID, type AuditLog, type AuditUser } from '../../lib/audit.ts';
+import { credentialIDKey, jtiCredentialID, type AuditLog, type AuditRecord, type AuditUser } from '../../lib/audit.ts';
 import type { TokenIdentity } from './admission.ts';
 import { firstHeader } from './headers.ts';
 import { requestInfo } from './request-info.ts';
@@ -29,20 +29,13 @@ function auditUser(identity: TokenIdentity | undefined): AuditUser {
 
 /** Writes the line for a request the proxy answered with `code`. */
 export function auditProxiedRequest(log: AuditLog, { req, auditID, received, identity }: ProxiedRequest, code: number): void {
-  const method = req.method ?? '';
   const target = req.url ?? '';
-  const { verb, objectRef } = requestInfo(method, target.startsWith('/') ? target : '/');
-  const userAgent = firstHeader(req.rawHeaders, 'user-agent');
+  const { verb, objectRef } = requestInfo(req.method ?? '', target.startsWith('/') ? target : '/');
+  const record: AuditRecord = { auditID, requestURI: target, verb, user: auditUser(identity), code, received };
   const sourceIP = req.socket.remoteAddress;
-  log.record({
-    auditID,
-    requestURI: target,
-    verb,
-    user: auditUser(identity),
-    ...(sourceIP !== undefined ? { sourceIPs: [sourceIP] } : {}),
-    ...(userAgent !== undefined ? { userAgent } : {}),
-    ...(objectRef ? { objectRef } : {}),
-    code,
-    received,
-  });
+  if (sourceIP !== undefined) record.sourceIPs = [sourceIP];
+  const userAgent = firstHeader(req.rawHeaders, 'user-agent');
+  if (userAgent !== undefined) record.userAgent = userAgent;
+  if (objectRef) record.objectRef = objectRef;
+  log.record(record);
 }

@@ -150,8 +150,11 @@ export function upstreamHeaders(
  * bytes as UTF-8. Encoding first makes a name like "Zoë" arrive as itself.
  */
 function headerValue(value: string): string {
-  return Buffer.from(value, 'utf8').toString('latin1');
+  return ascii.test(value) ? value : Buffer.from(value, 'utf8').toString('latin1');
 }
+
+/** A string every byte encoding writes the same: most names, and most groups. */
+const ascii = /^[\p{ASCII}]*$/u;
 
 /** Response headers from upstream, without hop-by-hop ones (Node frames the body itself). */
 export function downstreamHeaders(rawHeaders: readonly string[]): OutgoingHttpHeaders {

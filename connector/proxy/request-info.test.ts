@@ -70,6 +70,13 @@ describe('requestInfo', () => {
     ['GET', '/api/v1/proxy/namespaces/web/pods/nginx/some/path', 'proxy', { resource: 'pods', namespace: 'web', name: 'nginx', apiVersion: 'v1' }],
     // escaped names, trailing slashes
     ['GET', '/api/v1/namespaces/web/configmaps/a%3Ab/', 'get', { resource: 'configmaps', namespace: 'web', name: 'a:b', apiVersion: 'v1' }],
+    // dot segments are not resolved: the API server reads the path as sent
+    [
+      'GET',
+      '/api/v1/namespaces/web/configmaps/../secrets',
+      'get',
+      { resource: 'configmaps', namespace: 'web', name: '..', subresource: 'secrets', apiVersion: 'v1' },
+    ],
   ])('%s %s → %s', (method, path, verb, objectRef) => {
     expect(requestInfo(method, path)).toEqual({ verb, objectRef });
   });

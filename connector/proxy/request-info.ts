@@ -59,11 +59,18 @@ function nameFromFieldSelector(query: URLSearchParams): string | undefined {
   return undefined;
 }
 
-/** The verb and object of a request, as the kube-apiserver's RequestInfo reads them. */
+/**
+ * The verb and object of a request, as the kube-apiserver's RequestInfo reads them.
+ * `target` is the request's path and query as sent (an origin-form request target), split
+ * at its first `?` as Go's url.ParseRequestURI splits it: no dot segments resolved, no
+ * fragment (a WHATWG URL would resolve the first and strip the second).
+ */
 export function requestInfo(method: string, target: string): RequestInfo {
-  const url = new URL(target, 'http://request-info.invalid');
+  const queryAt = target.indexOf('?');
+  const pathname = queryAt === -1 ? target : target.slice(0, queryAt);
+  const query = () => new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1));
   const nonResource = { verb: method.toLowerCase() };
-  const parts = segments(url.pathname);
+  const parts = segments(pathname);
   // Read with an index rather than sliced: this runs for every request through the proxy.
   let at = 1;
   if (parts.length < 3 || !apiPrefixes.has(parts[0]!)) return nonResource;
@@ -93,8 +100,9 @@ export function requestInfo(method: string, target: string): RequestInfo {
   let name = parts[at + 1];
   const objectSubresource = parts.length - at >= 3 && verb !== 'proxy' ? parts[at + 2] : undefined;
   if (name === undefined && verb === 'get') {
-    verb = isWatch(url.searchParams) ? 'watch' : 'list';
-    name = nameFromFieldSelector(url.searchParams);
+    const params = query();
+    verb = isWatch(params) ? 'watch' : 'list';
+    name = nameFromFieldSelector(params);
   }
   if (name === undefined && verb === 'delete') verb = 'deletecollection';
 
