@@ -7,9 +7,15 @@
 // dropping the keys during a hub outage would only lock out every user whose token is
 // still good (the original Infra failed closed five minutes into an outage). A key the
 // hub has removed is forgotten at the first successful refresh.
-import { request } from 'node:https';
+//
+// Fetched with undici, as the connector's other calls to the hub are (lib/rest.ts), not
+// with node:https: the proxy forwards every request with node:https, and V8 optimizes that
+// client code for the proxy's own requests. A request of another shape through it, once a
+// minute, threw about thirty of those functions back to unoptimized code each time, and
+// the proxy's CPU per request rose until they were compiled again (bench/README.md).
 import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, type JWK, type JWTHeaderParameters, type JWTVerifyGetKey } from 'jose';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from '../../lib/log.ts';
 
 export const defaultRefreshIntervalMs = 60_000;
@@ -51,6 +57,8 @@ export class JwksCache {
   #lastAttemptMs = Number.NEGATIVE_INFINITY;
   #inFlight: Promise<boolean> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Connections to the operator, verified against its CA. */
+  readonly #dispatcher: Dispatcher;
   readonly #refreshes: Counter<'result'> | undefined;
   readonly #lastSuccessGauge: Gauge | undefined;
 
@@ -58,6 +66,12 @@ export class JwksCache {
     this.#options = options;
     this.url = options.jwksUrl ?? `${options.issuer.replace(/\/+$/, '')}/openid/v1/jwks`;
     if (new URL(this.url).protocol !== 'https:') throw new Error(`the JWKS URL must be https: ${this.url}`);
+    const timeoutMs = options.fetchTimeoutMs ?? defaultFetchTimeoutMs;
+    this.#dispatcher = new Agent({
+      connect: { ...(options.ca ? { ca: options.ca } : {}), timeout: timeoutMs },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
     this.#refreshIntervalMs = options.refreshIntervalMs ?? defaultRefreshIntervalMs;
     this.#unknownKidRefetchIntervalMs = options.unknownKidRefetchIntervalMs ?? defaultUnknownKidRefetchIntervalMs;
     if (options.registry) {
@@ -102,9 +116,11 @@ export class JwksCache {
     await this.refresh();
   }
 
+  /** Stops refreshing, for good: the connections to the operator are closed. */
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    void this.#dispatcher.close();
   }
 
   /**
@@ -141,7 +157,7 @@ export class JwksCache {
   async #fetch(): Promise<boolean> {
     this.#lastAttemptMs = Date.now();
     try {
-      const jwks = publicVerificationKeys(await getJson(this.url, this.#options.ca, this.#options.fetchTimeoutMs ?? defaultFetchTimeoutMs));
+      const jwks = publicVerificationKeys(await getJson(this.url, this.#dispatcher));
       if (jwks.keys.length === 0) throw new Error('the key set has no ES256 keys');
       const kids = jwks.keys.map((key) => key.kid ?? '');
       const changed = kids.join(',') !== this.#kids.join(',');
@@ -179,33 +195,26 @@ export function publicVerificationKeys(document: unknown): JSONWebKeySet {
   return { keys: usable };
 }
 
-/** GET over https with a private CA, a timeout, a size limit and no redirects. */
-function getJson(url: string, ca: string | Buffer | undefined, timeoutMs: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', ca, headers: { accept: 'application/json' }, timeout: timeoutMs }, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        reject(new Error(`GET ${url}: HTTP ${res.statusCode}`));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxDocumentBytes) req.destroy(new Error(`GET ${url}: the key set is larger than ${maxDocumentBytes} bytes`));
-        else chunks.push(chunk);
-      });
-      res.on('error', reject);
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        } catch {
-          reject(new Error(`GET ${url}: not JSON`));
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url}: timed out after ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
+/** GET over https (the dispatcher's CA and timeouts), with a size limit and no redirects. */
+async function getJson(url: string, dispatcher: Dispatcher): Promise<unknown> {
+  const { statusCode, body } = await request(url, { method: 'GET', headers: { accept: 'application/json' }, dispatcher });
+  if (statusCode !== 200) {
+    await body.dump();
+    throw new Error(`GET ${url}: HTTP ${statusCode}`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxDocumentBytes) {
+      body.destroy();
+      throw new Error(`GET ${url}: the key set is larger than ${maxDocumentBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new Error(`GET ${url}: not JSON`);
+  }
 }
