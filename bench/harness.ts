@@ -174,6 +174,23 @@ async function serviceAccountKubeconfig(ctx: BenchContext, namespace: string): P
   return path;
 }
 
+/**
+ * The kubelet's probes of a program in a cluster, as config/connector/deployment.yaml sets
+ * them: `/readyz` every 5 s and `/healthz` every 10 s, from now until the scenario ends.
+ * A deployed program answers them all its life; without them the bench's own first scrape
+ * of `/metrics` was the first plain-HTTP request the process served in minutes, and sent
+ * part of Node's server code, optimized for the proxy's TLS connections alone, back to
+ * unoptimized code in the seconds that were being measured (bench/README.md, Session 27).
+ */
+export function kubeletProbes(ctx: BenchContext, healthURL: string): void {
+  const probe = (path: string) => () =>
+    void fetch(`${healthURL}${path}`, { signal: AbortSignal.timeout(1_000) })
+      .then((res) => res.arrayBuffer())
+      .catch(() => undefined); // nothing acts on a probe here: a program in trouble fails the scenario's own requests
+  const timers = [setInterval(probe('/readyz'), 5_000).unref(), setInterval(probe('/healthz'), 10_000).unref()];
+  ctx.defer(() => timers.forEach(clearInterval));
+}
+
 /** The operator's serving CA (the public door's certificate chains to it). */
 export async function operatorCA(ctx: BenchContext, namespace: string): Promise<string> {
   const b64 = await kubectl(ctx.hubKubeconfig, ['get', 'secret', '-n', namespace, 'infra-operator-ca', '-o', 'jsonpath={.data.tls\\.crt}']);

@@ -5,7 +5,8 @@
 //     the same upstream credentials and impersonation header, no token verification;
 // (c) the spoke's API server directly, with the admin certificate and the same
 //     impersonation header: the request every proxy adds its overhead to.
-// Each is a process of its own; each client is a keep-alive HTTPS agent.
+// Each is a process of its own; each client is a keep-alive HTTPS agent. The connector
+// is probed as the kubelet probes it in a cluster (kubeletProbes), all scenario long.
 // - Throughput: 16 requests in flight, a closed loop that saturates the machine; the
 //   three take turns within every repetition.
 // - Added latency (a door's p99 minus the direct p99) under load: 100 requests per second
@@ -41,6 +42,7 @@ import {
   boundedLoad,
   cpuBetween,
   infra,
+  kubeletProbes,
   pacedLoad,
   kubectl,
   machineCpuMs,
@@ -208,6 +210,7 @@ export const connectorProxy: Scenario = {
         };
     const destination = uniqueName('bench-proxy');
     const installed = await infra(ctx, destination);
+    kubeletProbes(ctx, installed.connector.metricsURL);
 
     // A ConfigMap the user may read through a Grant of view on its namespace.
     const namespace = uniqueName('bench-proxy');
