@@ -68,7 +68,6 @@ function nameFromFieldSelector(query: URLSearchParams): string | undefined {
 export function requestInfo(method: string, target: string): RequestInfo {
   const queryAt = target.indexOf('?');
   const pathname = queryAt === -1 ? target : target.slice(0, queryAt);
-  const query = () => new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1));
   const nonResource = { verb: method.toLowerCase() };
   const parts = segments(pathname);
   // Read with an index rather than sliced: this runs for every request through the proxy.
@@ -100,7 +99,7 @@ export function requestInfo(method: string, target: string): RequestInfo {
   let name = parts[at + 1];
   const objectSubresource = parts.length - at >= 3 && verb !== 'proxy' ? parts[at + 2] : undefined;
   if (name === undefined && verb === 'get') {
-    const params = query();
+    const params = new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1));
     verb = isWatch(params) ? 'watch' : 'list';
     name = nameFromFieldSelector(params);
   }
