@@ -99,7 +99,7 @@ function annotationsOf(
 // The line is written field by field, in the API server's order, each value through
 // JSON.stringify: the same text as JSON.stringify of the whole Event, without building
 // the Event first. The proxy writes one for every request, and building and serializing
-// the object, with two toISOString calls, was most of the proxy's own cost per request
+// the object, with two toISOString calls, was the largest part of the proxy's own cost per request
 // after its sockets (bench/README.md).
 function auditLine(record: AuditRecord, auditID: string, annotationsJSON: string, stampedMs: number): string {
   const stamped = timestamp(stampedMs);
