@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { boundedLoad, pacedLoad, processCpuMs, processThreadsCpuMs } from './harness.ts';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { boundedLoad, pacedLoad, processCpuMs, processThreadsCpuMs, waitSettled } from './harness.ts';
 
 describe('pacedLoad', () => {
   it('starts each call when it is due, however slow the calls before it are', async () => {
@@ -106,5 +108,45 @@ describe('processThreadsCpuMs', () => {
     const mainMs = after.main - spun.main;
     expect(after.all - spun.all - mainMs).toBeGreaterThanOrEqual(54);
     expect(mainMs).toBeLessThan(40);
+  });
+});
+
+describe('waitSettled', () => {
+  /** A /metrics server that drops the connection of the scrapes `drop(n)` names (n counts from 1), and answers the others. */
+  async function metricsServer(drop: (n: number) => boolean): Promise<{ url: string; server: Server }> {
+    let scrapes = 0;
+    const server = createServer((req, res) => {
+      if (drop(++scrapes)) return void req.socket.destroy();
+      res.end('# TYPE infra_reconcile_total counter\ninfra_reconcile_total{controller="grant",result="success"} 5\n');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  }
+
+  it('skips a failed scrape of a live process and says so', async () => {
+    const { url, server } = await metricsServer((n) => n === 2);
+    const logged: string[] = [];
+    try {
+      const settled = await waitSettled(url, { minimum: { grant: 5 }, quietMs: 50, pollMs: 5, timeoutMs: 30_000, log: (m) => logged.push(m) });
+      expect(settled.settled).toBe(true);
+      expect(settled.counts.get('grant')).toBe(5);
+      expect(logged).toEqual([expect.stringMatching(/\/metrics failed \(1 of 3 in a row\), polling on: fetch failed: other side closed \(UND_ERR_SOCKET\)$/)]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('gives up on a process whose every scrape fails, with the cause', async () => {
+    const { url, server } = await metricsServer(() => true);
+    const logged: string[] = [];
+    try {
+      const settling = waitSettled(url, { minimum: { grant: 5 }, pollMs: 5, timeoutMs: 30_000, log: (m) => logged.push(m) });
+      await expect(settling).rejects.toThrow(`${url}/metrics failed 3 times in a row`);
+      await expect(settling).rejects.toHaveProperty('cause.message', 'fetch failed');
+      expect(logged).toHaveLength(2);
+    } finally {
+      server.close();
+    }
   });
 });

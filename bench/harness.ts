@@ -15,8 +15,8 @@ import { stringify } from 'yaml';
 import { userKubeconfig, type ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { hashPassword } from '../operator/credentials/passwords.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
-import { startOperator, type OperatorOptions, type RunningOperator } from '../hack/local-infra/programs.ts';
-import { asError } from '../lib/errors.ts';
+import { startOperator, type OperatorOptions, type RunningOperator, type RunningProgram } from '../hack/local-infra/programs.ts';
+import { asError, errorChain } from '../lib/errors.ts';
 import { percent, type Row } from './table.ts';
 
 export interface Scenario {
@@ -38,7 +38,7 @@ export interface BenchContext {
   /** Registers a cleanup; it runs when the scenario ends, or on Ctrl-C. LIFO; bounded (30 s unless timeoutMs). */
   defer(cleanup: () => Promise<void> | void, timeoutMs?: number): void;
   /** Progress for the person watching (stderr); the table is the result. */
-  log(message: string): void;
+  log: (message: string) => void;
 }
 
 /** Cleanups in LIFO order, run at most once, each bounded, failures logged not thrown. */
@@ -98,6 +98,7 @@ export async function ownNamespace(ctx: BenchContext, prefix: string): Promise<s
 /** Starts infra-operator (info logging, as in production) and stops it when the scenario ends. */
 export async function operator(ctx: BenchContext, options: Omit<OperatorOptions, 'kubeconfig'>): Promise<RunningOperator> {
   const running = await startOperator({ kubeconfig: ctx.hubKubeconfig, ...options, config: { logLevel: 'info', ...options.config } });
+  reportCrash(ctx, running);
   ctx.defer(() => running.stop());
   return running;
 }
@@ -156,8 +157,14 @@ export async function infra(
     destination,
     logLevel,
   });
+  for (const program of [running.operator, ...running.connectors]) reportCrash(ctx, program);
   ctx.defer(() => running.stop());
   return running;
+}
+
+/** Logs a program that ends before the scenario stops it, with its last lines: the scenario's own error only says a request failed. */
+export function reportCrash(ctx: BenchContext, program: RunningProgram): void {
+  void program.crashed.then((report) => ctx.log(`CRASHED: ${report}`));
 }
 
 /**
@@ -439,7 +446,12 @@ export interface SettleOptions {
   /** Called on every poll (e.g. to sample the process). */
   onPoll?: () => Promise<void>;
   onProgress?: (counts: Map<string, number>) => void;
+  /** Where a failed scrape is reported (the scenario's log). */
+  log: (message: string) => void;
 }
+
+/** Scrapes of /metrics that may fail in a row before waitSettled gives up on the process. */
+const settleScrapeAttempts = 3;
 
 /**
  * Waits until the operator has reconciled at least `minimum[controller]` keys of each
@@ -453,8 +465,19 @@ export async function waitSettled(metricsURL: string, options: SettleOptions): P
   let lastChange = start;
   let lastProgress = start;
   let counts = new Map<string, number>();
+  let failedScrapes = 0;
   while (Date.now() - start < timeoutMs) {
-    counts = await sumByController(metricsURL);
+    try {
+      counts = await sumByController(metricsURL);
+      failedScrapes = 0;
+    } catch (err) {
+      // A scrape of a live process can fail (a keep-alive connection closed under it):
+      // like Prometheus, skip it. A process that is gone fails every one.
+      if (++failedScrapes >= settleScrapeAttempts) throw new Error(`${metricsURL}/metrics failed ${failedScrapes} times in a row`, { cause: err });
+      options.log(`${metricsURL}/metrics failed (${failedScrapes} of ${settleScrapeAttempts} in a row), polling on: ${errorChain(err)}`);
+      await sleep(pollMs);
+      continue;
+    }
     await options.onPoll?.();
     const now = Date.now();
     const key = JSON.stringify([...counts].sort());

@@ -10,7 +10,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
+import { inspect, parseArgs } from 'node:util';
 import { buildPrograms } from '../hack/build.ts';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { installHubAPI } from '../hack/controlplane/crds.ts';
@@ -123,7 +123,7 @@ async function main(): Promise<number> {
       log(`[${scenario.id}] done in ${((performance.now() - scenarioStart) / 1000).toFixed(1)} s`);
     } catch (err) {
       if (interrupted) break; // its processes were stopped under it; not a crash
-      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      const error = describeError(err);
       errors.push({ scenario: scenario.title, error });
       log(`[${scenario.id}] CRASHED: ${error}`);
     } finally {
@@ -160,6 +160,11 @@ async function main(): Promise<number> {
   return errors.length > 0 ? 1 : 0;
 }
 
+/** The stack and what caused it: "fetch failed" alone does not say the connection was refused. */
+function describeError(err: unknown): string {
+  return err instanceof Error ? inspect(err, { depth: 4 }) : String(err);
+}
+
 /** <resultsDir>/<name>.json and .md, each replaced in one step. */
 async function writeResults(name: string, results: Results): Promise<void> {
   await mkdir(resultsDir, { recursive: true });
@@ -178,7 +183,7 @@ let code: number;
 try {
   code = await main();
 } catch (err) {
-  log(`the harness failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  log(`the harness failed: ${describeError(err)}`);
   code = 1;
 } finally {
   if (!interrupted) await harness.runAll();

@@ -115,7 +115,7 @@ describe('two connector replicas', () => {
       await createFixture(run, namespaces, grants);
       // The operator writes a status on every new Grant: let it finish (bounded), so the
       // failover is timed against the connectors' work rather than the operator's.
-      const operator = await waitSettled(infra.operator.metricsURL, { minimum: { grant: fixture.grants }, timeoutMs: 180_000 });
+      const operator = await waitSettled(infra.operator.metricsURL, { minimum: { grant: fixture.grants }, timeoutMs: 180_000, log: console.log });
       if (!operator.settled) console.log('the operator had not finished reconciling the Grants after 3 minutes; measuring the failover anyway');
 
       const bindings = await SpokeRoleBindings.start(spoke);

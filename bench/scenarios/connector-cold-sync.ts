@@ -18,6 +18,7 @@ import {
   infra,
   memorySplit,
   processMemory,
+  reportCrash,
   sumByController,
   uniqueName,
   waitForQuiet,
@@ -104,7 +105,7 @@ export const connectorColdSync: Scenario = {
     // The operator writes a status on every new Grant: done before the connector starts,
     // so the measurement is the connector's work and what it causes.
     const operatorStart = performance.now();
-    const operatorSettled = await waitSettled(installed.operator.metricsURL, { minimum: { grant: sizes.grants }, timeoutMs: sizes.timeoutMs });
+    const operatorSettled = await waitSettled(installed.operator.metricsURL, { minimum: { grant: sizes.grants }, timeoutMs: sizes.timeoutMs, log: ctx.log });
     ctx.log(`operator ${operatorSettled.settled ? 'settled' : 'NOT settled'} after ${((performance.now() - operatorStart) / 1000).toFixed(1)} s`);
     const listS = await hubList(ctx, destination);
     const baselineS = await plainApply(ctx, fixture);
@@ -121,9 +122,10 @@ export const connectorColdSync: Scenario = {
     const firstBound = bindings.first(checks, sizes.timeoutMs);
     for (const p of [bound, firstBound]) p.catch(() => undefined); // awaited below, after the connector has started
     const connector = await startConnector(installed.connectorOptions);
+    reportCrash(ctx, connector);
     ctx.defer(() => connector.stop());
     const readyS = (performance.now() - start) / 1000;
-    const settling = waitSettled(connector.metricsURL, { minimum: { rbac: fixture.expected.size }, timeoutMs: sizes.timeoutMs });
+    const settling = waitSettled(connector.metricsURL, { minimum: { rbac: fixture.expected.size }, timeoutMs: sizes.timeoutMs, log: ctx.log });
     const boundS = ((await bound) - start) / 1000;
     const firstS = ((await firstBound) - start) / 1000;
     const settled = await settling;

@@ -215,7 +215,7 @@ interface MeasureOptions {
 /** Waits for the operator to settle, reads its RSS, then times warm-up + samples Grant applications (bounded by sizes.seconds). */
 async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phase> {
   const { phase, sizes, fixture, destination, bindings, operator } = options;
-  const settled = await waitSettled(operator.metricsURL, { minimum: { grant: options.grantsInHub }, timeoutMs: sizes.settleTimeoutMs });
+  const settled = await waitSettled(operator.metricsURL, { minimum: { grant: options.grantsInHub }, timeoutMs: sizes.settleTimeoutMs, log: ctx.log });
   if (!settled.settled) ctx.log(`${phase}: the operator did NOT settle within ${sizes.settleTimeoutMs / 1000} s`);
   const { rssMiB } = await processMemory(operator.process.pid!);
   await waitForQuiet(ctx);

@@ -21,7 +21,7 @@ import { startInfra } from '../../hack/local-infra/infra.ts';
 import { eventually } from '../../hack/local-infra/programs.ts';
 import { upstreamFromKubeConfig } from '../../connector/proxy/upstream.ts';
 import { KubeConfig } from '@kubernetes/client-node';
-import { boundedLoad, kubectl, processCpuMs, uniqueName, waitForQuiet, type Scenario } from '../harness.ts';
+import { boundedLoad, kubectl, processCpuMs, reportCrash, uniqueName, waitForQuiet, type Scenario } from '../harness.ts';
 import { median, percentile, type Row } from '../table.ts';
 
 const title = 'Direct trust';
@@ -72,6 +72,7 @@ export const directTrust: Scenario = {
       destination,
       logLevel: 'info',
     });
+    for (const program of [installed.operator, ...installed.connectors]) reportCrash(ctx, program);
     ctx.defer(() => installed.stop());
     await kubectl(hub.adminKubeconfig, ['patch', 'destination', destination, '--type=merge', '-p', JSON.stringify({ spec: { trust: 'Direct' } })]);
     await writeFile(

@@ -81,8 +81,8 @@ export const grantPropagation: Scenario = {
     await bindings.until(new Map([...fixture.expected].map(([id, subjects]) => [id, hasExactly(subjects)])), sizes.settleTimeoutMs);
     const boundS = (performance.now() - started) / 1000;
     const [operatorSettled, connectorSettled] = await Promise.all([
-      waitSettled(installed.operator.metricsURL, { minimum: { grant: sizes.grants }, timeoutMs: sizes.settleTimeoutMs }),
-      waitSettled(installed.connector.metricsURL, { minimum: { rbac: fixture.expected.size }, timeoutMs: sizes.settleTimeoutMs }),
+      waitSettled(installed.operator.metricsURL, { minimum: { grant: sizes.grants }, timeoutMs: sizes.settleTimeoutMs, log: ctx.log }),
+      waitSettled(installed.connector.metricsURL, { minimum: { rbac: fixture.expected.size }, timeoutMs: sizes.settleTimeoutMs, log: ctx.log }),
     ]);
     const settledS = (performance.now() - started) / 1000;
     const unsettled = [operatorSettled.settled ? '' : 'operator', connectorSettled.settled ? '' : 'connector'].filter(Boolean);

@@ -134,6 +134,7 @@ async function measureOperator(
   const settled = await waitSettled(op.metricsURL, {
     ...settle,
     timeoutMs: sizes.settleTimeoutMs,
+    log: ctx.log,
     onPoll: async () => void (maxSockets = Math.max(maxSockets, await openSockets(pid))),
     onProgress: (counts) => ctx.log(`${label}: reconciling… ${[...counts].map(([c, n]) => `${c} ${n}`).join(', ')}; ${maxSockets} sockets at most so far`),
   });

@@ -50,4 +50,18 @@ describe('starting a program', () => {
     await expect(failed).rejects.toThrow(/the program exited with \d+:\n[\s\S]*kubeconfig/);
     expect(pickPorts.calls).toBe(1);
   });
+
+  it('reports a program that ends before it is stopped, with its last lines, and not one that is stopped', async () => {
+    const crashing = await startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace });
+    process.kill(crashing.process.pid!, 'SIGKILL');
+    await expect(crashing.crashed).resolves.toMatch(new RegExp(`^operator \\(pid ${crashing.process.pid}\\) exited with SIGKILL; its last lines:\n.*"msg"`));
+
+    const stopped = await startOperator({ kubeconfig: cluster('hub').adminKubeconfig, namespace });
+    let report: string | undefined;
+    void stopped.crashed.then((r) => (report = r));
+    await stopped.stop();
+    await new Promise(setImmediate);
+    expect(stopped.process.exitCode ?? stopped.process.signalCode).not.toBeNull();
+    expect(report).toBeUndefined();
+  });
 });

@@ -11,11 +11,19 @@ import { programBundle } from '../build.ts';
 import { freePorts } from '../controlplane/controlplane.ts';
 import { nodeFlags, programEnv, type Program } from '../../lib/node-flags.ts';
 
+/** How many of a crashed program's last lines its crash report carries. */
+const crashLines = 40;
+
 export interface RunningProgram {
   metricsURL: string;
   process: ChildProcess;
   /** Every line the process wrote, stdout and stderr. */
   logs: string[];
+  /**
+   * Settles when the process ends without stop() or kill() having been called: its exit
+   * code or signal and its last lines (where a crash or an out-of-memory abort says why).
+   */
+  crashed: Promise<string>;
   stop(): Promise<void>;
   kill(): Promise<void>;
 }
@@ -54,12 +62,20 @@ async function startProgram(
   // 'close', not 'exit': the process has ended and its output is read to the end, so
   // `logs` is complete for whoever awaits this (startOnFreePorts looks for EADDRINUSE).
   // The program reads its config file once, at start; the file goes when the process does.
-  const exited = once(child, 'close').then(() => rm(dir, { recursive: true, force: true }));
+  const closed = once(child, 'close');
+  const exited = closed.then(() => rm(dir, { recursive: true, force: true }));
+  let stopping = false;
+  const crashed = closed.then(() =>
+    stopping
+      ? new Promise<string>(() => {})
+      : `${program} (pid ${child.pid}) exited with ${child.signalCode ?? `code ${child.exitCode}`}; its last lines:\n${logs.slice(-crashLines).join('\n')}`,
+  );
   const signal = async (name: NodeJS.Signals) => {
+    stopping = true;
     if (child.exitCode === null && child.signalCode === null) child.kill(name);
     await exited;
   };
-  return { metricsURL: `http://127.0.0.1:${metricsPort}`, process: child, logs, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
+  return { metricsURL: `http://127.0.0.1:${metricsPort}`, process: child, logs, crashed, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
 }
 
 export interface RunningOperator extends RunningProgram {
