@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { close, healthServer, isLoopback, listen } from './serve.ts';
 
@@ -10,8 +10,8 @@ afterEach(async () => {
 });
 
 /** What the server answers a GET of `path` from a peer at `remoteAddress` (a socket never connected). */
-function answer(path: string, remoteAddress: string): Promise<{ status: number; body: string }> {
-  const server = healthServer(new Registry(), () => undefined);
+function answer(path: string, remoteAddress: string, registry = new Registry()): Promise<{ status: number; body: string }> {
+  const server = healthServer(registry, () => undefined);
   const socket = new Socket();
   Object.defineProperty(socket, 'remoteAddress', { value: remoteAddress });
   const req = new IncomingMessage(socket);
@@ -42,6 +42,19 @@ describe('healthServer', () => {
     expect(remote.body).toContain('kubectl port-forward');
     expect((await answer('/metrics', '::ffff:10.0.0.1')).status).toBe(403);
     expect((await answer('/metrics', '127.0.0.1')).status).toBe(200);
+  });
+
+  it('answers 500 with the reason when a collector throws, rather than leaving the scrape hanging', async () => {
+    const registry = new Registry();
+    new Gauge({
+      name: 'infra_broken',
+      help: 'a gauge whose collect fails',
+      registers: [registry],
+      collect() {
+        throw new Error('the cache is gone');
+      },
+    });
+    expect(await answer('/metrics', '127.0.0.1', registry)).toEqual({ status: 500, body: 'collecting the metrics failed: the cache is gone' });
   });
 
   it('serves /metrics over a real loopback connection', async () => {

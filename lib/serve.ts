@@ -2,6 +2,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Registry } from 'prom-client';
+import { errorMessage } from './errors.ts';
 
 /** Splits "host:port" ("[::1]:8443", ":8080" means all interfaces). */
 export function splitAddress(address: string): { host: string; port: number } {
@@ -45,10 +46,17 @@ export function healthServer(registry: Registry, ready: () => string | undefined
       res.statusCode = 403;
       res.end('/metrics is served only on loopback: scrape it from inside the pod (a sidecar such as kube-rbac-proxy) or through kubectl port-forward');
     } else if (req.url === '/metrics') {
-      void registry.metrics().then((text) => {
-        res.setHeader('Content-Type', registry.contentType);
-        res.end(text);
-      });
+      registry.metrics().then(
+        (text) => {
+          res.setHeader('Content-Type', registry.contentType);
+          res.end(text);
+        },
+        // A collector that throws fails this scrape, not the process, and the scraper is told at once.
+        (err: unknown) => {
+          res.statusCode = 500;
+          res.end(`collecting the metrics failed: ${errorMessage(err)}`);
+        },
+      );
     } else if (req.url === '/healthz') {
       res.end('ok');
     } else if (req.url === '/readyz') {
