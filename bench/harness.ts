@@ -157,14 +157,14 @@ export async function infra(
     destination,
     logLevel,
   });
-  for (const program of [running.operator, ...running.connectors]) reportCrash(ctx, program);
+  reportCrash(ctx, running.operator, ...running.connectors);
   ctx.defer(() => running.stop());
   return running;
 }
 
-/** Logs a program that ends before the scenario stops it, with its last lines: the scenario's own error only says a request failed. */
-export function reportCrash(ctx: BenchContext, program: RunningProgram): void {
-  void program.crashed.then((report) => ctx.log(`CRASHED: ${report}`));
+/** Logs each program that ends before the scenario stops it, with its last lines: the scenario's own error only says a request failed. */
+export function reportCrash(ctx: BenchContext, ...programs: RunningProgram[]): void {
+  for (const program of programs) void program.crashed.then((report) => ctx.log(`CRASHED: ${report}`));
 }
 
 /**

@@ -72,7 +72,7 @@ export const directTrust: Scenario = {
       destination,
       logLevel: 'info',
     });
-    for (const program of [installed.operator, ...installed.connectors]) reportCrash(ctx, program);
+    reportCrash(ctx, installed.operator, ...installed.connectors);
     ctx.defer(() => installed.stop());
     await kubectl(hub.adminKubeconfig, ['patch', 'destination', destination, '--type=merge', '-p', JSON.stringify({ spec: { trust: 'Direct' } })]);
     await writeFile(
