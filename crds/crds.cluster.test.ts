@@ -1,8 +1,10 @@
 // The CRDs against the real hub kube-apiserver: installed, served, explained, validated.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { kubectl, kubectlOk } from '../test/cluster.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { eventually } from '../hack/local-infra/programs.ts';
+import { kubectl, kubectlOk, manifest, uniqueName } from '../test/cluster.ts';
 
 const samplesDir = join(import.meta.dirname, '..', 'config', 'samples');
 const invalidDir = join(import.meta.dirname, 'testdata', 'invalid');
@@ -85,6 +87,128 @@ describe('CRDs in the hub', () => {
       expect(diff.stdout, `kubectl diff of ${file}`).toBe('');
       expect(diff.code).toBe(0);
     }
+  });
+});
+
+/**
+ * The Grant CRD under another group, so that no operator or connector in the hub writes its
+ * objects; `perField` drops the condition items' atomic map type, as CRDs before it had.
+ */
+async function scratchGrantCRD(group: string, perField = false): Promise<object> {
+  const crd = parse(await readFile(join(import.meta.dirname, 'infrahq.com_grants.yaml'), 'utf8')) as {
+    metadata: { name: string };
+    spec: {
+      group: string;
+      names: { shortNames?: string[]; categories?: string[] };
+      versions: { schema: { openAPIV3Schema: { properties: Record<string, unknown> } } }[];
+    };
+  };
+  crd.metadata.name = `grants.${group}`;
+  crd.spec.group = group;
+  delete crd.spec.names.shortNames;
+  delete crd.spec.names.categories;
+  if (perField) {
+    for (const version of crd.spec.versions) {
+      const status = version.schema.openAPIV3Schema.properties['status'] as { properties: { conditions: { items: Record<string, unknown> } } };
+      delete status.properties.conditions.items['x-kubernetes-map-type'];
+    }
+  }
+  return crd;
+}
+
+interface ManagedFieldsEntry {
+  manager: string;
+  subresource?: string;
+  fieldsV1?: { 'f:status'?: { 'f:conditions'?: Record<string, object> } };
+}
+
+describe('conditions under server-side apply', () => {
+  const group = `${uniqueName('conditions')}.test.infrahq.com`;
+  const resource = `grants.${group}`;
+  const condition = (type: string, status: string, reason: string, at = new Date('2026-12-06T00:00:00Z')) => ({
+    type,
+    status,
+    reason,
+    message: `${type} ${reason}`,
+    observedGeneration: 1,
+    lastTransitionTime: at.toISOString().replace(/\.\d+Z$/, 'Z'),
+  });
+  /** Server-side applies these conditions to the object's status as this field manager, taking them over from others. */
+  const statusApply = (manager: string, conditions: object[]) =>
+    kubectl('hub', ['apply', '--server-side', '--force-conflicts', '--subresource=status', `--field-manager=${manager}`, '-f', '-'], {
+      input: manifest([{ apiVersion: `${group}/v1alpha1`, kind: 'Grant', metadata: { name: 'g' }, status: { conditions } }]),
+    });
+  async function applyConditions(manager: string, conditions: object[]): Promise<void> {
+    const result = await statusApply(manager, conditions);
+    expect(result.code, result.stderr).toBe(0);
+  }
+  async function object(): Promise<{ conditions: Map<string, string>; owned: Map<string, string[]> }> {
+    const live = JSON.parse(await kubectlOk('hub', ['get', resource, 'g', '-o', 'json', '--show-managed-fields'])) as {
+      metadata: { managedFields: ManagedFieldsEntry[] };
+      status: { conditions: { type: string; reason: string }[] };
+    };
+    return {
+      conditions: new Map(live.status.conditions.map((c) => [c.type, c.reason])),
+      owned: new Map(
+        live.metadata.managedFields
+          .filter((entry) => entry.subresource === 'status')
+          .map((entry) => [
+            entry.manager,
+            Object.entries(entry.fieldsV1?.['f:status']?.['f:conditions'] ?? {}).map(([key, fields]) => `${key}${JSON.stringify(fields)}`),
+          ]),
+      ),
+    };
+  }
+  async function install(crd: object): Promise<void> {
+    await kubectlOk('hub', ['apply', '--server-side', '--force-conflicts', '-f', '-'], { input: manifest([crd]) });
+    await kubectlOk('hub', ['wait', '--for=condition=Established', `crd/${resource}`, '--timeout=30s']);
+  }
+
+  afterAll(async () => {
+    await kubectl('hub', ['delete', 'crd', resource, '--ignore-not-found', '--wait=false']);
+  });
+
+  it('gives each condition one owner as a whole, and keeps every condition when a CRD of per-field conditions is upgraded', async () => {
+    // Before: per-field ownership. The connector takes Ready's changed fields; the operator keeps the rest of it.
+    await install(await scratchGrantCRD(group, true));
+    await kubectlOk('hub', ['apply', '-f', '-'], {
+      input: manifest([
+        { apiVersion: `${group}/v1alpha1`, kind: 'Grant', metadata: { name: 'g' }, spec: { user: 'gail@example.com', role: 'view', resource: 'development' } },
+      ]),
+    });
+    await applyConditions('infra-operator', [condition('SubjectFound', 'True', 'UserFound'), condition('Ready', 'False', 'AwaitingSync')]);
+    await applyConditions('infra-connector', [condition('Synced', 'True', 'Bound'), condition('Ready', 'True', 'Bound')]);
+    expect((await object()).owned.get('infra-operator')).toContain('k:{"type":"Ready"}{".":{},"f:observedGeneration":{},"f:type":{}}');
+
+    // After the upgrade each manager's next write owns whole conditions, and none is lost.
+    // (A write that changes nothing is not stored, so each one here moves the transition time.)
+    await install(await scratchGrantCRD(group));
+    await eventually(async () => {
+      const now = new Date();
+      await applyConditions('infra-connector', [condition('Synced', 'True', 'Bound', now), condition('Ready', 'True', 'Bound', now)]);
+      expect((await object()).owned.get('infra-connector')).toEqual(['k:{"type":"Ready"}{}', 'k:{"type":"Synced"}{}']);
+    });
+    await applyConditions('infra-operator', [condition('SubjectFound', 'True', 'UserFound')]);
+    let now = await object();
+    expect(now.owned.get('infra-operator')).toEqual(['k:{"type":"SubjectFound"}{}']);
+    expect(Object.fromEntries(now.conditions)).toEqual({ SubjectFound: 'UserFound', Synced: 'Bound', Ready: 'Bound' });
+
+    // A different Ready from the operator takes the whole condition: the connector no longer owns any part of it.
+    await applyConditions('infra-operator', [condition('SubjectFound', 'True', 'UserFound'), condition('Ready', 'False', 'DestinationDisconnected')]);
+    now = await object();
+    expect(now.owned.get('infra-connector')).toEqual(['k:{"type":"Synced"}{}']);
+    expect(now.owned.get('infra-operator')).toEqual(['k:{"type":"Ready"}{}', 'k:{"type":"SubjectFound"}{}']);
+    expect(Object.fromEntries(now.conditions)).toEqual({ SubjectFound: 'UserFound', Synced: 'Bound', Ready: 'DestinationDisconnected' });
+
+    // Part of a condition is no longer a write of its own: it would replace the whole, and is refused for what it lacks.
+    const partial = await statusApply('someone-else', [{ type: 'Synced', message: 'edited by hand' }]);
+    expect(partial.code).not.toBe(0);
+    expect(partial.stderr).toMatch(/status\.conditions\[\d\]\.status: Required value/);
+
+    // A condition its only owner stops sending is removed, as server-side apply removes any field.
+    await applyConditions('infra-connector', [condition('Synced', 'False', 'RoleNotFound')]);
+    await applyConditions('infra-operator', [condition('SubjectFound', 'True', 'UserFound')]);
+    expect(Object.fromEntries((await object()).conditions)).toEqual({ SubjectFound: 'UserFound', Synced: 'RoleNotFound' });
   });
 });
 

@@ -156,7 +156,7 @@ export interface AccessRequestStatus {
    *
    * @maxItems 16
    *
-   * Items: One condition (metav1.Condition).
+   * Items: One condition (metav1.Condition), written whole: server-side apply gives it one owner (or several writing the same value), not one per field.
    */
   conditions?: {
     /**
@@ -279,7 +279,7 @@ export interface DestinationStatus {
    *
    * @maxItems 16
    *
-   * Items: One condition (metav1.Condition).
+   * Items: One condition (metav1.Condition), written whole: server-side apply gives it one owner (or several writing the same value), not one per field.
    */
   conditions?: {
     /**
@@ -365,7 +365,7 @@ export interface GrantStatus {
    *
    * @maxItems 16
    *
-   * Items: One condition (metav1.Condition).
+   * Items: One condition (metav1.Condition), written whole: server-side apply gives it one owner (or several writing the same value), not one per field.
    */
   conditions?: {
     /**
@@ -443,7 +443,7 @@ export interface GroupStatus {
    *
    * @maxItems 16
    *
-   * Items: One condition (metav1.Condition).
+   * Items: One condition (metav1.Condition), written whole: server-side apply gives it one owner (or several writing the same value), not one per field.
    */
   conditions?: {
     /**
@@ -581,7 +581,7 @@ export interface ProviderStatus {
    *
    * @maxItems 16
    *
-   * Items: One condition (metav1.Condition).
+   * Items: One condition (metav1.Condition), written whole: server-side apply gives it one owner (or several writing the same value), not one per field.
    */
   conditions?: {
     /**
@@ -680,7 +680,7 @@ export interface UserStatus {
    *
    * @maxItems 16
    *
-   * Items: One condition (metav1.Condition).
+   * Items: One condition (metav1.Condition), written whole: server-side apply gives it one owner (or several writing the same value), not one per field.
    */
   conditions?: {
     /**
