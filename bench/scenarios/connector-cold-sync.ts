@@ -70,24 +70,29 @@ async function plainApply(ctx: BenchContext, fixture: GrantFixture): Promise<num
 /**
  * Seconds for the hub to list the destination's Grants to a plain client, page after page
  * as the connector's informer asks (parsed, then dropped), median of 3: the time before
- * which no connector can write a binding, since it binds from the whole list.
+ * which no connector can write a binding, since it binds from the whole list. Also the
+ * list's size as compact JSON (what the API server encodes), measured outside the timing.
  */
-async function hubList(ctx: BenchContext, destination: string): Promise<number> {
+async function hubList(ctx: BenchContext, destination: string): Promise<{ seconds: number; bytes: number }> {
   const api = new RestClient(ctx.hub);
   const { group, version, plural } = resources.Grant;
   const path = resourcePath(group, version, plural);
   const labelSelector = `${destinationLabel}=${destination}`;
   const times: number[] = [];
+  let bytes = 0;
   for (let rep = 0; rep < 3; rep++) {
-    const start = performance.now();
+    let elapsed = 0;
     let next: string | undefined;
     do {
+      const start = performance.now();
       const page = await api.list(path, { limit: defaultListPageSize, labelSelector, ...(next ? { _continue: next } : {}) });
+      elapsed += performance.now() - start;
+      if (rep === 0) bytes += Buffer.byteLength(JSON.stringify(page.items));
       next = continueToken(page);
     } while (next);
-    times.push((performance.now() - start) / 1000);
+    times.push(elapsed / 1000);
   }
-  return median(times);
+  return { seconds: median(times), bytes };
 }
 
 export const connectorColdSync: Scenario = {
@@ -107,7 +112,7 @@ export const connectorColdSync: Scenario = {
     const operatorStart = performance.now();
     const operatorSettled = await waitSettled(installed.operator.metricsURL, { minimum: { grant: sizes.grants }, timeoutMs: sizes.timeoutMs, log: ctx.log });
     ctx.log(`operator ${operatorSettled.settled ? 'settled' : 'NOT settled'} after ${((performance.now() - operatorStart) / 1000).toFixed(1)} s`);
-    const listS = await hubList(ctx, destination);
+    const { seconds: listS, bytes: listBytes } = await hubList(ctx, destination);
     const baselineS = await plainApply(ctx, fixture);
     ctx.log(
       `plain client: the hub's ${sizes.grants} Grants listed in ${listS.toFixed(2)} s, ${fixture.expected.size} RoleBindings applied in ${baselineS.toFixed(1)} s`,
@@ -181,7 +186,7 @@ export const connectorColdSync: Scenario = {
         unit: 's',
         ours: listS,
         note:
-          `lib/rest.ts listing the destination's Grants in pages of ${defaultListPageSize}, as the connector's informer asks, parsed and dropped, median of 3, before the connector started: ` +
+          `lib/rest.ts listing the destination's Grants in pages of ${defaultListPageSize}, as the connector's informer asks, parsed and dropped, median of 3, before the connector started; ${(listBytes / 2 ** 20).toFixed(1)} MiB of JSON, ${(listBytes / sizes.grants / 1024).toFixed(2)} KiB per Grant: ` +
           `the hub's API server's time to serve them, before which no binding can be written; this list plus the plain client's writes is ${percent((listS + baselineS) / baselineS)} of the writes alone, the bindings row's floor in this design before the process's own start`,
       },
       {
