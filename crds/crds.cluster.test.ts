@@ -90,23 +90,25 @@ describe('CRDs in the hub', () => {
   });
 });
 
+const probe = { kind: 'ConditionsProbe', listKind: 'ConditionsProbeList', plural: 'conditionsprobes', singular: 'conditionsprobe' };
+
 /**
- * The Grant CRD under another group, so that no operator or connector in the hub writes its
- * objects; `perField` drops the condition items' atomic map type, as CRDs before it had.
+ * The Grant CRD's schema under another group and names, without Infra's labels, so that no
+ * operator or connector writes its objects and no other test finds them; `perField`
+ * drops the condition items' atomic map type, as CRDs before it had.
  */
 async function scratchGrantCRD(group: string, perField = false): Promise<object> {
   const crd = parse(await readFile(join(import.meta.dirname, 'infrahq.com_grants.yaml'), 'utf8')) as {
-    metadata: { name: string };
+    metadata: object;
     spec: {
       group: string;
-      names: { shortNames?: string[]; categories?: string[] };
+      names: object;
       versions: { schema: { openAPIV3Schema: { properties: Record<string, unknown> } } }[];
     };
   };
-  crd.metadata.name = `grants.${group}`;
+  crd.metadata = { name: `${probe.plural}.${group}` };
   crd.spec.group = group;
-  delete crd.spec.names.shortNames;
-  delete crd.spec.names.categories;
+  crd.spec.names = probe;
   if (perField) {
     for (const version of crd.spec.versions) {
       const status = version.schema.openAPIV3Schema.properties['status'] as { properties: { conditions: { items: Record<string, unknown> } } };
@@ -124,7 +126,7 @@ interface ManagedFieldsEntry {
 
 describe('conditions under server-side apply', () => {
   const group = `${uniqueName('conditions')}.test.infrahq.com`;
-  const resource = `grants.${group}`;
+  const resource = `${probe.plural}.${group}`;
   const condition = (type: string, status: string, reason: string, at = new Date('2026-12-06T00:00:00Z')) => ({
     type,
     status,
@@ -136,7 +138,7 @@ describe('conditions under server-side apply', () => {
   /** Server-side applies these conditions to the object's status as this field manager, taking them over from others. */
   const statusApply = (manager: string, conditions: object[]) =>
     kubectl('hub', ['apply', '--server-side', '--force-conflicts', '--subresource=status', `--field-manager=${manager}`, '-f', '-'], {
-      input: manifest([{ apiVersion: `${group}/v1alpha1`, kind: 'Grant', metadata: { name: 'g' }, status: { conditions } }]),
+      input: manifest([{ apiVersion: `${group}/v1alpha1`, kind: probe.kind, metadata: { name: 'g' }, status: { conditions } }]),
     });
   async function applyConditions(manager: string, conditions: object[]): Promise<void> {
     const result = await statusApply(manager, conditions);
@@ -165,7 +167,7 @@ describe('conditions under server-side apply', () => {
   }
 
   afterAll(async () => {
-    await kubectl('hub', ['delete', 'crd', resource, '--ignore-not-found', '--wait=false']);
+    await kubectl('hub', ['delete', 'crd', resource, '--ignore-not-found', '--timeout=60s']);
   });
 
   it('gives each condition one owner as a whole, and keeps every condition when a CRD of per-field conditions is upgraded', async () => {
@@ -173,7 +175,12 @@ describe('conditions under server-side apply', () => {
     await install(await scratchGrantCRD(group, true));
     await kubectlOk('hub', ['apply', '-f', '-'], {
       input: manifest([
-        { apiVersion: `${group}/v1alpha1`, kind: 'Grant', metadata: { name: 'g' }, spec: { user: 'gail@example.com', role: 'view', resource: 'development' } },
+        {
+          apiVersion: `${group}/v1alpha1`,
+          kind: probe.kind,
+          metadata: { name: 'g' },
+          spec: { user: 'gail@example.com', role: 'view', resource: 'development' },
+        },
       ]),
     });
     await applyConditions('infra-operator', [condition('SubjectFound', 'True', 'UserFound'), condition('Ready', 'False', 'AwaitingSync')]);
