@@ -9,13 +9,15 @@ import { evaluateHealth } from '../hack/argocd-health.ts';
 import type { Infra } from '../hack/local-infra/infra.ts';
 import { eventually, startConnector, type RunningConnector } from '../hack/local-infra/programs.ts';
 import { heartbeatTimeoutMs } from '../operator/controllers/destination.ts';
-import { applyGrant, cluster, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
+import { applyGrant, applyHub, cluster, grantObject, kubectl, kubectlOk, startTestInfra, uniqueName } from '../test/cluster.ts';
 
 const destination = uniqueName('truth');
 const user = `${uniqueName('gail')}@example.com`;
 const bound = uniqueName('bound');
 const later = uniqueName('later');
 const cold = uniqueName('cold');
+/** Marks the Grants of one test, for a watch of them all. */
+const batchLabel = 'e2e.infrahq.com/batch';
 let infra: Infra;
 /** The connector started again after a stop; infra.stop() stops only the first one. */
 let restarted: RunningConnector | undefined;
@@ -33,12 +35,13 @@ function kstatus(grant: Grant): string[][] {
 }
 
 /**
- * Every version of a Grant the hub's watch delivers from now on, through the real kubectl
- * (`get --watch -o json` prints each version as one indented JSON document).
+ * Every version of the Grants a selector picks that the hub's watch delivers from now on,
+ * through the real kubectl (`get --watch -o json` prints each version as one indented JSON
+ * document).
  */
-function watchGrant(name: string): { versions: Grant[]; stop: () => void } {
+function watchGrants(selector: string[]): { versions: Grant[]; stop: () => void } {
   const versions: Grant[] = [];
-  const args = ['--kubeconfig', cluster('hub').adminKubeconfig, 'get', 'grants', '--watch', '--field-selector', `metadata.name=${name}`, '-o', 'json'];
+  const args = ['--kubeconfig', cluster('hub').adminKubeconfig, 'get', 'grants', '--watch', ...selector, '-o', 'json'];
   const child = spawn('kubectl', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let buffered = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -48,6 +51,8 @@ function watchGrant(name: string): { versions: Grant[]; stop: () => void } {
   });
   return { versions, stop: () => void child.kill() };
 }
+
+const watchGrant = (name: string) => watchGrants(['--field-selector', `metadata.name=${name}`]);
 
 /** The versions among these that changed the Grant's status: one per status write that changed something. */
 function statusWrites(versions: readonly Grant[]): Grant[] {
@@ -94,6 +99,40 @@ describe('a Grant', () => {
     const settled = await liveGrant(bound);
     await new Promise((r) => setTimeout(r, 3000));
     expect((await liveGrant(bound)).metadata.resourceVersion).toBe(settled.metadata.resourceVersion);
+  });
+
+  it('becomes Ready without stepping back while its connector binds it: the operator writes no status from an older copy', async () => {
+    // The operator's status write and the connector's Synced race for every new Grant. One
+    // computed from a copy older than the connector's write once set Ready back to
+    // AwaitingSync until the operator's next write (a third): Argo CD saw Healthy, then
+    // Progressing.
+    const batch = uniqueName('race');
+    const names = Array.from({ length: 12 }, (_, i) => `${batch}-${i}`);
+    const labelled = (name: string, user: string) => ({
+      ...grantObject(name, { user, role: 'view', resource: destination }),
+      metadata: { name, labels: { [batchLabel]: batch } },
+    });
+    const watch = watchGrants(['--selector', `${batchLabel}=${batch}`]);
+    // A first Grant the watch shows: from then on it sees every version of the others.
+    await applyHub([labelled(`${batch}-first`, 'racer-first@example.com')]);
+    await eventually(async () => expect(watch.versions.length).toBeGreaterThan(0));
+    await applyHub(names.map((name, i) => labelled(name, `racer-${i}@example.com`)));
+    for (const name of names) await expectBound(name);
+    await new Promise((r) => setTimeout(r, 3000));
+    watch.stop();
+    await kubectl('hub', ['delete', 'grants', '--selector', `${batchLabel}=${batch}`]);
+
+    for (const name of names) {
+      const versions = watch.versions.filter((v) => v.metadata.name === name);
+      const readies = versions.map((v) => `${ready(v)?.status ?? 'none'}/${ready(v)?.reason ?? ''}`);
+      const firstReady = readies.indexOf('True/Bound');
+      expect(firstReady, `${name}: ${readies.join(' → ')}`).toBeGreaterThan(-1);
+      expect(readies.slice(firstReady), `${name}: Ready after it was first True: ${readies.join(' → ')}`).toEqual(
+        readies.slice(firstReady).map(() => 'True/Bound'),
+      );
+      // The operator's write and the connector's, in either order: nothing rewrites what the other wrote.
+      expect(statusWrites(versions).length, `${name}: ${readies.join(' → ')}`).toBeLessThanOrEqual(2);
+    }
   });
 
   it("stays not-Ready, naming its destination, while that destination's connector is stopped; Ready once it is back", async () => {

@@ -34,10 +34,15 @@ export class Applier<Resources extends Readonly<Record<string, ResourceType>>> {
     await this.api.apply(resourcePath(group, version, plural, undefined, name), body, this.fieldManager);
   }
 
-  /** Applies this manager's status fields through the /status subresource. */
-  async applyStatus(kind: keyof Resources & string, name: string, status: object): Promise<void> {
+  /**
+   * Applies this manager's status fields through the /status subresource. With
+   * `onlyOnto`, only onto that resourceVersion of the object: the API server answers 409
+   * Conflict, and writes nothing, when anyone has written the object since.
+   */
+  async applyStatus(kind: keyof Resources & string, name: string, status: object, onlyOnto?: { resourceVersion?: string | undefined }): Promise<void> {
     const { group, version, plural } = this.resources[kind]!;
-    const body = { apiVersion: `${group}/${version}`, kind, metadata: { name }, status };
+    const resourceVersion = onlyOnto?.resourceVersion;
+    const body = { apiVersion: `${group}/${version}`, kind, metadata: { name, ...(resourceVersion !== undefined ? { resourceVersion } : {}) }, status };
     await this.api.apply(`${resourcePath(group, version, plural, undefined, name)}/status`, body, this.fieldManager);
   }
 }

@@ -20,6 +20,7 @@ import {
   syncedReadiness,
 } from '../../api/grants.ts';
 import { grantIndex, groupSubject, userIndex, userSubject, type Hub } from '../hub.ts';
+import { statusCode } from '../../lib/kube.ts';
 import { kindController, type ControllerContext } from './context.ts';
 import { destinationConnection } from './destination.ts';
 
@@ -159,6 +160,8 @@ export function grantController(ctx: ControllerContext): Controller {
       ctx.logger.debug({ grant: name, destination }, 'labelling grant');
       await applier.apply('Grant', name, { metadata: { labels: { [destinationLabel]: destination } } });
       ctx.logger.debug({ grant: name, destination }, 'grant labelled');
+      // The status is written from the labelled version, which the label's watch event brings.
+      return;
     }
 
     const expired = isExpired(grant, now);
@@ -173,7 +176,15 @@ export function grantController(ctx: ControllerContext): Controller {
         expired,
         ...(expired ? { expiredAt: status.expiredAt ?? now.toISOString() } : {}),
       };
-      await applier.applyStatus('Grant', name, next);
+      // The connector writes Synced and the Ready it implies on this object too (ADR 27): a
+      // status computed from an older copy would set Ready back until the next write.
+      try {
+        await applier.applyStatus('Grant', name, next, { resourceVersion: grant.metadata.resourceVersion });
+      } catch (err) {
+        if (statusCode(err) !== 409) throw err;
+        ctx.logger.debug({ grant: name, resourceVersion: grant.metadata.resourceVersion }, 'grant changed since this copy; its next watch event reconciles it');
+        return;
+      }
       if (expired && status.expired !== true) {
         auditTrail.record(grantChange(grant, 'expire'));
         audit.info(
