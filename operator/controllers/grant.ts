@@ -7,6 +7,7 @@ import { resources, type Grant, type GrantStatus } from '../../api/v1alpha1/type
 import type { AuditRecord } from '../../lib/audit.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, findCondition, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
+import { statusCode } from '../../lib/kube.ts';
 import {
   accessUntil,
   destinationLabel,
@@ -20,7 +21,6 @@ import {
   syncedReadiness,
 } from '../../api/grants.ts';
 import { grantIndex, groupSubject, userIndex, userSubject, type Hub } from '../hub.ts';
-import { statusCode } from '../../lib/kube.ts';
 import { kindController, type ControllerContext } from './context.ts';
 import { destinationConnection } from './destination.ts';
 
