@@ -3,6 +3,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Applier } from '../../lib/apply.ts';
 import { Controller, type ControllerMetrics, type Reconciler } from '../../lib/controller/controller.ts';
 import type { Informer } from '../../lib/controller/informer.ts';
+import { statusCode } from '../../lib/kube.ts';
 import type { ObjectEventRecorder } from '../events.ts';
 import type { AuditLog } from '../../lib/audit.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -55,4 +56,29 @@ export function kindController<T extends KubernetesObject>(
   });
   informer.onChange((obj) => controller.enqueue(obj.metadata!.name!));
   return controller;
+}
+
+/**
+ * Writes the operator's part of an object's status onto the copy it was computed from.
+ * Others write status beside the operator (the connector's heartbeat and Synced, a
+ * login's Verified), so a status computed from an older copy would set theirs back until
+ * the next write (ADR 27). Returns false, having written nothing, when the object has
+ * changed since that copy: its watch event brings the newer one and reconciles it again.
+ */
+export async function writeStatus(
+  ctx: Pick<ControllerContext, 'applier' | 'logger'>,
+  kind: keyof typeof resources,
+  copy: KubernetesObject,
+  status: object,
+): Promise<boolean> {
+  const name = copy.metadata!.name!;
+  const resourceVersion = copy.metadata!.resourceVersion;
+  try {
+    await ctx.applier.applyStatus(kind, name, status, { resourceVersion });
+    return true;
+  } catch (err) {
+    if (statusCode(err) !== 409) throw err;
+    ctx.logger.debug({ kind, name, resourceVersion }, 'object changed since this copy; its next watch event reconciles it');
+    return false;
+  }
 }

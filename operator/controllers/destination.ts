@@ -3,13 +3,13 @@
 import type { Destination } from '../../api/v1alpha1/types.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
-import { kindController, type ControllerContext } from './context.ts';
+import { kindController, writeStatus, type ControllerContext } from './context.ts';
 
 /** Heartbeats come every 30 s; three missed ones mean the connector is gone. */
 export const heartbeatTimeoutMs = 90_000;
 
 export function destinationController(ctx: ControllerContext, timeoutMs = heartbeatTimeoutMs): Controller {
-  const { hub, applier } = ctx;
+  const { hub } = ctx;
   return kindController(ctx, 'destination', hub.destinations, async (name) => {
     const destination = hub.destinations.get(name);
     if (!destination) return;
@@ -17,11 +17,12 @@ export function destinationController(ctx: ControllerContext, timeoutMs = heartb
     const { connected, conditions, requeueAfterMs } = destinationConnection(destination, now, timeoutMs);
     const generation = destination.metadata.generation;
     if (!conditionsCurrent(destination.status?.conditions, conditions, generation) || destination.status?.connected !== connected) {
-      await applier.applyStatus('Destination', name, {
+      const written = await writeStatus(ctx, 'Destination', destination, {
         observedGeneration: generation,
         connected,
         conditions: mergeConditions(destination.status?.conditions, conditions, generation, now),
       });
+      if (!written) return;
     }
     if (requeueAfterMs !== undefined) return { requeueAfterMs };
   });

@@ -7,7 +7,6 @@ import { resources, type Grant, type GrantStatus } from '../../api/v1alpha1/type
 import type { AuditRecord } from '../../lib/audit.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, findCondition, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
-import { statusCode } from '../../lib/kube.ts';
 import {
   accessUntil,
   destinationLabel,
@@ -21,7 +20,7 @@ import {
   syncedReadiness,
 } from '../../api/grants.ts';
 import { grantIndex, groupSubject, userIndex, userSubject, type Hub } from '../hub.ts';
-import { kindController, type ControllerContext } from './context.ts';
+import { kindController, writeStatus, type ControllerContext } from './context.ts';
 import { destinationConnection } from './destination.ts';
 
 /** The conditions a Grant should carry now; pure, for tests. */
@@ -176,15 +175,7 @@ export function grantController(ctx: ControllerContext): Controller {
         expired,
         ...(expired ? { expiredAt: status.expiredAt ?? now.toISOString() } : {}),
       };
-      // The connector writes Synced and the Ready it implies on this object too (ADR 27): a
-      // status computed from an older copy would set Ready back until the next write.
-      try {
-        await applier.applyStatus('Grant', name, next, { resourceVersion: grant.metadata.resourceVersion });
-      } catch (err) {
-        if (statusCode(err) !== 409) throw err;
-        ctx.logger.debug({ grant: name, resourceVersion: grant.metadata.resourceVersion }, 'grant changed since this copy; its next watch event reconciles it');
-        return;
-      }
+      if (!(await writeStatus(ctx, 'Grant', grant, next))) return;
       if (expired && status.expired !== true) {
         auditTrail.record(grantChange(grant, 'expire'));
         audit.info(

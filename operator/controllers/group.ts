@@ -3,10 +3,10 @@ import type { Group } from '../../api/v1alpha1/types.ts';
 import type { Controller } from '../../lib/controller/controller.ts';
 import { conditionsCurrent, mergeConditions, readiness, type ConditionInput } from '../../lib/conditions.ts';
 import type { Hub } from '../hub.ts';
-import { kindController, type ControllerContext } from './context.ts';
+import { kindController, writeStatus, type ControllerContext } from './context.ts';
 
 export function groupController(ctx: ControllerContext): Controller {
-  const { hub, applier } = ctx;
+  const { hub } = ctx;
   const controller = kindController(ctx, 'group', hub.groups, async (name) => {
     const group = hub.groups.get(name);
     if (!group) return;
@@ -19,7 +19,7 @@ export function groupController(ctx: ControllerContext): Controller {
       JSON.stringify(status.unknownMembers ?? []) === JSON.stringify(unknownMembers)
     )
       return;
-    await applier.applyStatus('Group', name, {
+    await writeStatus(ctx, 'Group', group, {
       observedGeneration: generation,
       memberCount: members.length,
       unknownMembers,

@@ -9,7 +9,7 @@ import type { CredentialStore } from '../credentials/store.ts';
 import { UpstreamError } from '../identity/errors.ts';
 import type { ProviderClients } from '../identity/providers.ts';
 import { readProviderSecret, type ReadStoredSecret } from '../secret-refs.ts';
-import { kindController, type ControllerContext } from './context.ts';
+import { kindController, writeStatus, type ControllerContext } from './context.ts';
 
 const defaultRecheckIntervalMs = 5 * 60_000;
 const discoveryTimeoutMs = 5_000;
@@ -88,7 +88,7 @@ export interface ProviderControllerOptions {
 }
 
 export function providerController(ctx: ControllerContext, options: ProviderControllerOptions): Controller {
-  const { hub, applier } = ctx;
+  const { hub } = ctx;
   const { clients, credentials, recheckIntervalMs = defaultRecheckIntervalMs, discover = checkDiscovery } = options;
   return kindController(
     ctx,
@@ -113,11 +113,12 @@ export function providerController(ctx: ControllerContext, options: ProviderCont
       const now = ctx.now();
       const lastSync = Date.parse(provider.status?.lastSyncAt ?? '') || 0;
       if (!conditionsCurrent(provider.status?.conditions, conditions, generation) || now.getTime() - lastSync > recheckIntervalMs / 2) {
-        await applier.applyStatus('Provider', name, {
+        const written = await writeStatus(ctx, 'Provider', provider, {
           observedGeneration: generation,
           ...(ready.status === 'True' ? { lastSyncAt: now.toISOString() } : provider.status?.lastSyncAt ? { lastSyncAt: provider.status.lastSyncAt } : {}),
           conditions: mergeConditions(provider.status?.conditions, conditions, generation, now),
         });
+        if (!written) return;
       }
       // A Secret made or bound after its Provider is picked up soon, not at the next recheck.
       return { requeueAfterMs: secret.status === 'True' ? recheckIntervalMs : Math.min(recheckIntervalMs, secretRecheckIntervalMs) };

@@ -6,7 +6,7 @@ import { conditionsCurrent, findCondition, mergeConditions, readiness, type Cond
 import type { CredentialStore } from '../credentials/store.ts';
 import { verifiedCondition } from '../identity/users.ts';
 import { secretRefProblem } from '../secret-refs.ts';
-import { kindController, type ControllerContext } from './context.ts';
+import { kindController, writeStatus, type ControllerContext } from './context.ts';
 
 export async function userReady(user: User, readSecret: ControllerContext['readSecret']): Promise<ConditionInput> {
   // Upstream verification (written by logins and the verifier) decides first: a user the IdP refused cannot log in.
@@ -41,7 +41,7 @@ export async function userConditions(user: User, readSecret: ControllerContext['
 }
 
 export function userController(ctx: ControllerContext, credentials: CredentialStore): Controller {
-  const { hub, applier } = ctx;
+  const { hub } = ctx;
   return kindController(
     ctx,
     'user',
@@ -56,7 +56,7 @@ export function userController(ctx: ControllerContext, credentials: CredentialSt
       const conditions = await userConditions(user, ctx.readSecret);
       const generation = user.metadata.generation;
       if (conditionsCurrent(user.status?.conditions, conditions, generation) && user.status?.observedGeneration === generation) return;
-      await applier.applyStatus('User', name, {
+      await writeStatus(ctx, 'User', user, {
         observedGeneration: generation,
         conditions: mergeConditions(user.status?.conditions, conditions, generation, ctx.now()),
       });
