@@ -37,4 +37,4 @@ ENTRYPOINT ["node", "dist/operator/main.js"]
 
 FROM runtime AS connector
 EXPOSE 8443 8080
-ENTRYPOINT ["node", "dist/connector/main.js"]
+ENTRYPOINT ["node", "--liftoff-only", "dist/connector/main.js"]

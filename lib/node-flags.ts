@@ -23,6 +23,22 @@ export const nodeFlags = {
 export type Program = keyof typeof nodeFlags;
 
 /**
+ * V8 flags that Node refuses in NODE_OPTIONS, given on node's command line instead: in the
+ * image's ENTRYPOINT (Dockerfile) and wherever hack/ starts a program.
+ *
+ * `--liftoff-only` keeps WebAssembly on V8's baseline compiler. The connector's only
+ * WebAssembly is undici's HTTP/1.1 parser (llhttp), and its only HTTP/1.1 peer is the
+ * operator's public door, for the JWKS once a minute: its calls to API servers are HTTP/2.
+ * After a few of those fetches V8 recompiled the parser with TurboFan, a burst of ~20 MiB
+ * of native memory for a fraction of a second, which set the connector's peak whenever a
+ * cold sync was still running a minute in (bench/README.md, "Session 31").
+ */
+export const commandLineFlags: Readonly<Record<Program, readonly string[]>> = {
+  operator: [],
+  connector: ['--liftoff-only'],
+};
+
+/**
  * glibc's malloc keeps memory a program has freed inside its heap, and raises its mmap
  * threshold each time it frees a large block, so ever larger blocks land in that heap too.
  * A program's largest burst of native memory is its start: V8 parses the whole bundle

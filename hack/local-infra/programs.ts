@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { programBundle } from '../build.ts';
 import { freePorts } from '../controlplane/controlplane.ts';
-import { nodeFlags, programEnv, type Program } from '../../lib/node-flags.ts';
+import { commandLineFlags, nodeFlags, programEnv, type Program } from '../../lib/node-flags.ts';
 
 /** How many of a crashed program's last lines its crash report carries. */
 const crashLines = 40;
@@ -45,7 +45,7 @@ async function startProgram(
   const configFile = join(dir, 'config.yaml');
   // Debug logging unless the caller asks for another level (the bench runs at production's info).
   await writeFile(configFile, stringify({ logLevel: 'debug', ...config, listen: { ...(config.listen as object), metrics: `127.0.0.1:${metricsPort}` } }));
-  const child = spawn(process.execPath, [...flags, programBundle(program), '--config', configFile], {
+  const child = spawn(process.execPath, [...flags, ...commandLineFlags[program], programBundle(program), '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...programEnv[program], ...env },
   });
