@@ -51,8 +51,6 @@ interface Sizes {
   settleTimeoutMs: number;
   /** Node flags in place of the shipped ones (lib/node-flags.ts). */
   nodeFlags?: readonly string[];
-  /** Operator settings for this size, as docs/operator.md tells a hub of that size to set them. */
-  operatorConfig?: Record<string, unknown>;
 }
 
 interface Measured extends HeapFigures {
@@ -125,7 +123,6 @@ async function measureOperator(
     namespace,
     identity: uniqueName('bench-operator'),
     ...(sizes.nodeFlags ? { nodeFlags: sizes.nodeFlags } : {}),
-    ...(sizes.operatorConfig ? { config: sizes.operatorConfig } : {}),
     ...(heapSnapshotDir ? { env: { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapSnapshotDir}` } } : {}),
   });
   const readyMs = performance.now() - start;
@@ -339,9 +336,6 @@ export const operatorMemoryLarge: Scenario = {
           settleTimeoutMs: 3_600_000,
           // The shipped cap (256 MiB) is sized for 10,000 Grants; a hub ten times larger raises it (docs/operator.md).
           nodeFlags: largeHubNodeFlags,
-          // And lengthens the Lease's timings: with 4 s the leader missed renewals late in the
-          // first reconcile, stepped down and started over (bench/README.md).
-          operatorConfig: { leaderElection: { leaseDuration: '15s', renewDeadline: '10s', retryPeriod: '2s' } },
         };
     const ns = await ownNamespace(ctx, 'bench-memory-large');
     const scenarioStart = performance.now();

@@ -128,4 +128,25 @@ describe('Controller', () => {
     expect(calls).toBeGreaterThan(1);
     expect(calls).toBeLessThan(20);
   });
+
+  it('lets timers run during a long burst of reconciles that never wait on I/O', async () => {
+    const keys = 2_000;
+    let reconciled = 0;
+    const controller = new Controller({
+      name: 'busy',
+      logger,
+      metrics: new ControllerMetrics(new Registry()),
+      // ~50 µs of CPU each and no I/O: a resync of keys whose objects need no write.
+      reconcile: async () => {
+        for (const until = performance.now() + 0.05; performance.now() < until;);
+        reconciled++;
+      },
+    });
+    for (let i = 0; i < keys; i++) controller.enqueue(`k${i}`);
+    const reconciledWhenTimerRan = new Promise<number>((resolve) => setTimeout(() => resolve(reconciled), 0));
+    controller.start();
+    expect(await reconciledWhenTimerRan).toBeLessThan(keys);
+    await eventually(() => expect(reconciled).toBe(keys));
+    await controller.stop();
+  });
 });

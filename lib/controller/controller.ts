@@ -2,6 +2,7 @@
 // them. Informer handlers only enqueue; everything that can fail happens in reconcile,
 // where a failure is logged and the key retried with backoff. A periodic resync
 // re-queues every key, so a missed event or a hand edit is repaired in bounded time.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { errorMessage } from '../errors.ts';
@@ -11,6 +12,14 @@ export interface ReconcileResult {
   /** Reconcile this key again after this many milliseconds (e.g. a grant's expiry). */
   requeueAfterMs?: number;
 }
+
+/**
+ * How long a worker may run reconciles back to back before it lets timers and I/O in. A
+ * reconcile with nothing to write never leaves the microtask queue (the work queue hands
+ * out a waiting key at once), so without this a resync of 100,000 keys would hold the
+ * event loop for seconds: no Lease renewal, no token request, no /healthz until it ends.
+ */
+const workerSliceMs = 5;
 
 export type Reconciler = (key: string) => Promise<ReconcileResult | void>;
 
@@ -99,6 +108,7 @@ export class Controller {
 
   private async work(): Promise<void> {
     const { name, reconcile, metrics } = this.options;
+    let sliceStart = performance.now();
     for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
       const end = metrics.duration.startTimer({ controller: name });
       if (this.logger.isLevelEnabled('debug')) this.logger.debug({ key }, 'reconcile started');
@@ -114,6 +124,10 @@ export class Controller {
       } finally {
         end();
         this.queue.done(key);
+      }
+      if (performance.now() - sliceStart >= workerSliceMs) {
+        await nextTurn();
+        sliceStart = performance.now();
       }
     }
   }
