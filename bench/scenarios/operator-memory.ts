@@ -25,6 +25,7 @@ import {
   type Scenario,
   type SettleOptions,
 } from '../harness.ts';
+import { deleteEach } from '../grant-fixture.ts';
 import { median, type Row } from '../table.ts';
 
 const title = 'Operator memory';
@@ -69,33 +70,37 @@ type Plural = 'destinations' | 'groups' | 'users' | 'grants';
  * The objects, by plural, in the order they are created, with names unique to this run and
  * a label to delete them by; each made when it is sent, so 100,000 are never held at once.
  */
-function objects(run: string, sizes: Sizes): { plural: Plural; count: number; make: (i: number) => object }[] {
+function objects(run: string, sizes: Sizes): { plural: Plural; count: number; name: (i: number) => string; make: (i: number) => object }[] {
   const labels = { 'bench.infrahq.com/run': run };
   const meta = (name: string) => ({ name, labels });
   const email = (i: number) => `user-${i}.${run}@example.com`;
   const destination = (i: number) => `${run}-dest-${i}`;
   const groupName = (i: number) => `${run}-team-${i}`;
+  const userName = (i: number) => `${run}-user-${i}`;
+  const grantName = (k: number) => `${run}-grant-${k}`;
   const object = (kind: string, name: string, spec: object) => ({ apiVersion: `${group}/${version}`, kind, metadata: meta(name), spec });
   return [
-    { plural: 'destinations', count: sizes.destinations, make: (i) => object('Destination', destination(i), { kind: 'kubernetes' }) },
+    { plural: 'destinations', count: sizes.destinations, name: destination, make: (i) => object('Destination', destination(i), { kind: 'kubernetes' }) },
     // Every user in one built-in group (round robin).
     {
       plural: 'groups',
       count: sizes.groups,
+      name: groupName,
       make: (g) =>
         object('Group', groupName(g), {
           members: Array.from({ length: Math.ceil((sizes.users - g) / sizes.groups) }, (_, k) => email(g + k * sizes.groups)),
         }),
     },
-    { plural: 'users', count: sizes.users, make: (i) => object('User', `${run}-user-${i}`, { email: email(i) }) },
+    { plural: 'users', count: sizes.users, name: userName, make: (i) => object('User', userName(i), { email: email(i) }) },
     // 70% to a user, 30% to a group; a third of them on one namespace; four roles.
     {
       plural: 'grants',
       count: sizes.grants,
+      name: grantName,
       make: (k) => {
         const subject = k % 10 < 7 ? { user: email(k % sizes.users) } : { group: groupName(k % sizes.groups) };
         const resource = k % 3 === 0 ? `${destination(k % sizes.destinations)}.ns-${k % 7}` : destination(k % sizes.destinations);
-        return object('Grant', `${run}-grant-${k}`, { ...subject, role: roles[k % roles.length], resource });
+        return object('Grant', grantName(k), { ...subject, role: roles[k % roles.length], resource });
       },
     },
   ];
@@ -204,9 +209,15 @@ async function populate(ctx: BenchContext, sizes: Sizes): Promise<{ settle: Pick
   const run = uniqueName('bm');
   const all = objects(run, sizes);
   const selector = `bench.infrahq.com/run=${run}`;
+  // One by one, many in flight: a deletecollection of 100,000 Grants outlasts the API server's 60 s request timeout.
   ctx.defer(async () => {
-    for (const { plural } of all) await api.deleteCollectionClusterCustomObject({ group, version, plural, labelSelector: selector });
-  }, 300_000);
+    for (const { plural, count, name } of all) {
+      await deleteEach(
+        Array.from({ length: count }, (_, i) => name(i)),
+        (n) => api.deleteClusterCustomObject({ group, version, plural, name: n }),
+      );
+    }
+  }, 900_000);
   const createStart = performance.now();
   for (const { plural, count, make } of all) {
     await boundedLoad(count, createConcurrency, Infinity, (i) =>
