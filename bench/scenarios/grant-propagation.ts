@@ -93,9 +93,9 @@ export const grantPropagation: Scenario = {
     /** From kubectl's start until the watch delivers the event after which `check` holds. */
     const timed = async (kubeconfig: string, args: string[], input: string | undefined, binding: BindingId, check: BindingCheck) => {
       const startedAt = wallClock();
-      let acknowledgedAt = NaN;
-      const ms = await bindings.timed(async () => (acknowledgedAt = await kubectlWrite(kubeconfig, args, input)), binding, check, sampleTimeoutMs);
-      return { ms, ends: { startedAt, acknowledgedAt, seenAt: startedAt + ms } satisfies SampleEnds };
+      let response = { at: NaN, roundTripMs: NaN };
+      const ms = await bindings.timed(async () => (response = await kubectlWrite(kubeconfig, args, input)), binding, check, sampleTimeoutMs);
+      return { ms, ends: { startedAt, acknowledgedAt: response.at, roundTripMs: response.roundTripMs, seenAt: startedAt + ms } satisfies SampleEnds };
     };
     const ours = { propagation: [] as number[], revocation: [] as number[] };
     const direct = { propagation: [] as number[], revocation: [] as number[] };
