@@ -7,7 +7,6 @@
 // an equivalent RoleBinding straight in the spoke, timed the same way — the floor of one
 // kubectl write and one watch event. The programs log at debug here: their lines, with
 // kubectl's own request log, give each sample's time step by step (bench/propagation-steps.ts).
-import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { bindingKey, bindingName } from '../../connector/rbac/desired.ts';
 import { grantFixture, runLabel } from '../grant-fixture.ts';
@@ -39,8 +38,6 @@ import { blockBootstrap, percentile, type Interval, type Row } from '../table.ts
 
 const title = 'Grant propagation';
 const sampleTimeoutMs = 60_000;
-/** After a Grant has settled, before it is deleted: ample for the programs to handle the echoes of its last status writes. */
-const aftermathMs = 100;
 /** On the sampled Grants alone, for a watch of them that skips the fixture's 10,000. */
 const sampleLabel = 'bench.infrahq.com/sample';
 
@@ -128,10 +125,6 @@ export const grantPropagation: Scenario = {
       });
       const ourPropagation = await timed(ctx.hubKubeconfig, ['apply', '-f', '-'], grantYaml, viewBinding, hasSubject(subject));
       await sampledGrants.settled(grant, sampleTimeoutMs);
-      // The watch events of its last status writes still reach the operator and the connector,
-      // each of which reconciles once more and writes nothing: a revocation in practice meets
-      // programs that have long done so, not kubectl starting beside them.
-      await sleep(aftermathMs);
       const ourRevocation = await timed(ctx.hubKubeconfig, ['delete', 'grant', grant], undefined, viewBinding, lacksSubject(subject));
       const directPropagation = await timed(
         ctx.spokeKubeconfig,

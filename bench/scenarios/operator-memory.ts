@@ -68,7 +68,7 @@ type Plural = 'destinations' | 'groups' | 'users' | 'grants';
 
 /**
  * The objects, by plural, in the order they are created, with names unique to this run and
- * a label to delete them by; each made when it is sent, so 100,000 are never held at once.
+ * a label to find them by; each made when it is sent, so 100,000 are never held at once.
  */
 function objects(run: string, sizes: Sizes): { plural: Plural; count: number; name: (i: number) => string; make: (i: number) => object }[] {
   const labels = { 'bench.infrahq.com/run': run };
