@@ -22,8 +22,11 @@
 //   door's mean latency is 16 in flight / its throughput (Little's law), so the
 //   throughput row already judges it.
 // - CPU per request: each proxy's CPU time (its threads' run time, /proc) over fixed batches of
-//   requests, the two proxies taking turns batch by batch; ours ÷ the bare proxy's, with a
-//   90% interval over the batches. A process's CPU time barely moves when the machine is
+//   requests, the proxies taking turns batch by batch; ours ÷ the bare proxy's, with a
+//   90% interval over the batches. The bare proxy runs with the connector's Node flags (its
+//   heap caps), as the token scenario's bare door runs with the operator's: the row compares
+//   the proxies' code in the same runtime. A second bare proxy on Node's default heap takes
+//   its turns too, for what those caps cost (a row without a target). A process's CPU time barely moves when the machine is
 //   busy, so this decides what the p99 rows cannot. Where `perf stat` can read the CPU's
 //   counters, instructions per request too. Where `perf record` can sample threads, what
 //   V8's worker threads did meanwhile (compiling, collecting garbage): the part of the CPU
@@ -34,6 +37,7 @@ import { upstreamFromKubeConfig } from '../../connector/proxy/upstream.ts';
 import { createCertificateAuthority } from '../../lib/pki.ts';
 import { https } from '../../hack/local-infra/https.ts';
 import { eventually } from '../../hack/local-infra/programs.ts';
+import { commandLineFlags, nodeFlags } from '../../lib/node-flags.ts';
 import type { BareProxyConfig } from '../bare-proxy.ts';
 import { sampleWorkers, workerSampling, type WorkerActivity, type WorkerSampler } from '../perf-sample.ts';
 import { countInstructions, instructionCounting, type InstructionCounter } from '../perf-stat.ts';
@@ -64,6 +68,13 @@ const concurrency = 16;
 const ratePerDoor = 100;
 /** The open loop's cap on requests in flight: far above what the rate needs, it only stops a runaway queue. */
 const maxInFlight = 256;
+/**
+ * The connector's Node flags, which the bare proxy of the CPU row runs with too: its heap
+ * caps (lib/node-flags.ts) make V8 collect garbage more often, which costs any proxy CPU per
+ * request, and the row compares the proxies' code, not their heap settings.
+ */
+const connectorRuntime = [...nodeFlags.connector, ...commandLineFlags.connector];
+
 /** Requests in flight in the CPU phase: a few kubectl at once, well below saturation. */
 const cpuInFlight = 4;
 
@@ -120,15 +131,20 @@ function cpuPerRequest(batches: readonly CpuBatch[], target: Target, part: 'all'
   return sum(ms) / sum((b) => b.requests);
 }
 
+/** `targets` rotated by `by`: whoever went first last time goes last. */
+function rotated<T>(targets: readonly T[], by: number): T[] {
+  return targets.map((_, i) => targets[(i + by) % targets.length]!);
+}
+
 /**
- * `batches` batches of `perBatch` requests to each proxy, `cpuInFlight` at a time, the two
- * taking turns (which goes first alternates); each proxy's CPU time over each batch.
+ * `batches` batches of `perBatch` requests to each proxy, `cpuInFlight` at a time, the
+ * proxies taking turns (which goes first rotates); each proxy's CPU time over each batch.
  */
-async function cpuBatches(proxies: [Target, Target], batches: number, perBatch: number, seconds: number): Promise<CpuBatch[]> {
+async function cpuBatches(proxies: readonly Target[], batches: number, perBatch: number, seconds: number): Promise<CpuBatch[]> {
   const result: CpuBatch[] = [];
   for (let b = 0; b < batches; b++) {
     const batch: CpuBatch = new Map();
-    for (const target of b % 2 === 0 ? proxies : [...proxies].reverse()) {
+    for (const target of rotated(proxies, b)) {
       const measured = await load(target, perBatch, cpuInFlight, seconds);
       batch.set(target, { cpu: measured.cpu!, requests: measured.latencies.length });
     }
@@ -239,11 +255,13 @@ export const connectorProxy: Scenario = {
     const upstream = await upstreamFromKubeConfig(ctx.spoke);
     const proxyCA = Buffer.from(await kubectl(ctx.hubKubeconfig, ['get', 'destination', destination, '-o', 'jsonpath={.spec.caBundle}']), 'base64').toString();
     const bareCA = await createCertificateAuthority('bench-bare-proxy');
-    const bare = await baselineProcess<BareProxyConfig>(ctx, 'bare-proxy.ts', {
+    const bareConfig: BareProxyConfig = {
       upstream: { server: upstream.server, ca: String(upstream.ca), cert: String(upstream.cert), key: String(upstream.key) },
       tls: await bareCA.issue({ commonName: 'localhost', usage: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }),
       impersonateUser: email,
-    });
+    };
+    const bare = await baselineProcess(ctx, 'bare-proxy.ts', bareConfig, connectorRuntime);
+    const bareOnDefaultHeap = await baselineProcess(ctx, 'bare-proxy.ts', bareConfig);
     const agent = (options: Pick<AgentOptions, 'ca' | 'cert' | 'key'>) => {
       const a = new Agent({ keepAlive: true, maxSockets: concurrency, ...options });
       ctx.defer(() => a.destroy());
@@ -263,6 +281,15 @@ export const connectorProxy: Scenario = {
       headers: {},
       pid: bare.pid,
     };
+    const baselineOnDefaultHeap: Target = {
+      name: 'bare proxy on the default heap',
+      url: `https://127.0.0.1:${bareOnDefaultHeap.port}${path}`,
+      agent: agent({ ca: bareCA.cert }),
+      headers: {},
+      pid: bareOnDefaultHeap.pid,
+    };
+    /** The proxies whose CPU per request is measured, in the same batches. */
+    const proxies = [ours, baseline, baselineOnDefaultHeap];
     const direct: Target = {
       name: 'API server',
       url: `${upstream.server}${path}`,
@@ -270,10 +297,10 @@ export const connectorProxy: Scenario = {
       headers: { 'impersonate-user': email },
     };
     const targets = [ours, baseline, direct];
-    /** A fresh token (they live 5 minutes) for both proxies; the bare one drops it. */
+    /** A fresh token (they live 5 minutes) for every proxy; the bare ones drop it. */
     const refreshToken = async () => {
       const authorization = `Bearer ${await installed.token(email, password)}`;
-      ours.headers.authorization = baseline.headers.authorization = authorization;
+      for (const proxy of proxies) proxy.headers.authorization = authorization;
     };
     await refreshToken();
     // The Grant reaches the spoke through the operator and the connector.
@@ -286,7 +313,7 @@ export const connectorProxy: Scenario = {
     // measures the steady state a long-running proxy is in, after both have served that many.
     await refreshToken();
     ctx.log(`CPU warm-up: ${sizes.cpuWarmupBatches} batches of ${sizes.cpuBatch} requests each`);
-    const cpuWarmup = await cpuBatches([ours, baseline], sizes.cpuWarmupBatches, sizes.cpuBatch, sizes.seconds);
+    const cpuWarmup = await cpuBatches(proxies, sizes.cpuWarmupBatches, sizes.cpuBatch, sizes.seconds);
     const loaded = new Map(targets.map((t) => [t, [] as Load[]]));
     const atRate: Seconds[] = [];
     const sequential: Seconds[] = [];
@@ -337,7 +364,7 @@ export const connectorProxy: Scenario = {
         noWorkerSampling === undefined ? await Promise.all([ours, baseline].map(async (t) => [t, await sampleWorkers(t.pid!)] as [Target, WorkerSampler])) : [];
       const reconcilesBefore = await reconciles();
       const cpuBefore = await machineCpuMs();
-      cpuRuns.push(await cpuBatches(rep % 2 === 0 ? [ours, baseline] : [baseline, ours], sizes.cpuBatches, sizes.cpuBatch, sizes.seconds));
+      cpuRuns.push(await cpuBatches(rotated(proxies, rep), sizes.cpuBatches, sizes.cpuBatch, sizes.seconds));
       const cpuAfter = await machineCpuMs();
       cpuMachine.push((cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total));
       reconcilesMeanwhile.push((await reconciles()) - reconcilesBefore);
@@ -346,7 +373,7 @@ export const connectorProxy: Scenario = {
       ctx.log(
         `rep ${rep + 1}/${sizes.reps}: ${targets.map((t) => `${t.name} ${loaded.get(t)!.at(-1)!.rate.toFixed(0)} req/s`).join(', ')}; machine ${percent(machine.at(-1)!)} busy; ` +
           `p99 at ${ratePerDoor} req/s: ${targets.map((t) => `${percentile(atRateRuns.at(-1)!.get(t)!, 99).toFixed(2)} ms`).join(', ')}; ` +
-          `CPU per request: ${[ours, baseline].map((t) => `${t.name} ${cpuPerRequest(cpuRuns.at(-1)!, t).toFixed(3)} ms`).join(', ')}`,
+          `CPU per request: ${proxies.map((t) => `${t.name} ${cpuPerRequest(cpuRuns.at(-1)!, t).toFixed(3)} ms`).join(', ')}`,
       );
     }
 
@@ -370,11 +397,11 @@ export const connectorProxy: Scenario = {
     const cpu = (t: Target) => median(loaded.get(t)!.map((l) => l.cpu!.all / l.latencies.length));
     const requests = (runs: Latencies[]) => runs.reduce((n, run) => n + run.get(ours)!.length, 0).toLocaleString('en-US');
     const latencies = (runs: Latencies[], q: number) => targets.map((t) => `${t.name} ${runs.map((run) => p(run, t, q).toFixed(2)).join(' / ')} ms`).join(', ');
-    const bareCpu = 'the bare express + http-proxy-middleware proxy, in the same batches';
+    const bareCpu = `the bare express + http-proxy-middleware proxy under the connector's Node flags (${connectorRuntime.join(' ')}), in the same batches`;
     const bareAdded = 'the bare express + http-proxy-middleware proxy, same measurement (its p99 minus the direct p99)';
     const target = { on: 'ours', op: '<=', value: 2 } as const;
     const atRateLabel = `${ratePerDoor} req/s`;
-    const cpuRatio = (runs: CpuBatch[][]) => cpuPerRequest(runs.flat(), ours) / cpuPerRequest(runs.flat(), baseline);
+    const cpuRatio = (runs: CpuBatch[][], against = baseline) => cpuPerRequest(runs.flat(), ours) / cpuPerRequest(runs.flat(), against);
     const byRep = (t: Target, part: 'main' | 'others') => cpuRuns.map((run) => cpuPerRequest(run, t, part).toFixed(3)).join(' / ');
     /** Where a proxy's CPU went: its event loop, and the other threads (V8's garbage-collection and compiler helpers, libuv's pool). */
     const threadSplit = (t: Target) => `${t.name} main thread ${byRep(t, 'main')}, other threads ${byRep(t, 'others')}`;
@@ -430,13 +457,27 @@ export const connectorProxy: Scenario = {
         interval: { ...blockBootstrap(cpuRuns, cpuRatio), on: 'ratio' },
         note:
           `CPU time of each proxy process (its threads' run time, /proc/<pid>/task/<tid>/schedstat) over ${sizes.reps} reps of ${sizes.cpuBatches} batches of ${sizes.cpuBatch.toLocaleString('en-US')} requests to each, ` +
-          `${cpuInFlight} in flight, the two taking turns batch by batch; ratio by rep: ${cpuRuns.map((run) => percent(cpuRatio([run]))).join(' / ')}; ` +
+          `${cpuInFlight} in flight, the ${proxies.length} proxies taking turns batch by batch (the bare proxy on the default heap, next row, the third); ratio by rep: ${cpuRuns.map((run) => percent(cpuRatio([run]))).join(' / ')}; ` +
           `by thread, ms per request by rep: ${threadSplit(ours)}; ${threadSplit(baseline)}; ` +
           `after a warm-up of ${sizes.cpuWarmupBatches} such batches to each (during it: connector proxy ${cpuPerRequest(cpuWarmup, ours).toFixed(3)} ms, bare proxy ${cpuPerRequest(cpuWarmup, baseline).toFixed(3)} ms per request, ${percent(cpuRatio([cpuWarmup]))}); ` +
           `main threads alone: ${percent(cpuPerRequest(cpuRuns.flat(), ours, 'main') / cpuPerRequest(cpuRuns.flat(), baseline, 'main'))}; ${workerNote}` +
           `keys the connector's controllers reconciled meanwhile, by rep: ${reconcilesMeanwhile.join(' / ')}; ` +
           `(low–high) after the ratio: 90% interval, the ratio over the batches of each rep redrawn 1,000 times; machine ${percent(median(cpuMachine))} busy meanwhile; ` +
           (noInstructions === undefined ? 'instructions per request in the next row' : `no instructions per request: ${noInstructions}`),
+      },
+      {
+        scenario: title,
+        metric: 'CPU per request vs a bare proxy on the default heap',
+        unit: 'ms',
+        ours: cpuPerRequest(cpuRuns.flat(), ours),
+        baseline: cpuPerRequest(cpuRuns.flat(), baselineOnDefaultHeap),
+        baselineLabel: "the same bare proxy on Node's default heap (no flags), in the same batches",
+        interval: { ...blockBootstrap(cpuRuns, (runs) => cpuRatio(runs, baselineOnDefaultHeap)), on: 'ratio' },
+        note:
+          `no target: what the connector's heap caps cost any proxy, the bare one under them against itself on the default heap: ` +
+          `${percent(cpuPerRequest(cpuRuns.flat(), baseline) / cpuPerRequest(cpuRuns.flat(), baselineOnDefaultHeap))}, by rep ` +
+          `${cpuRuns.map((run) => percent(cpuPerRequest(run, baseline) / cpuPerRequest(run, baselineOnDefaultHeap))).join(' / ')}; ` +
+          `by thread, ms per request by rep: ${threadSplit(baselineOnDefaultHeap)}; the caps hold the connector's cold-sync peak under 150 MiB (lib/node-flags.ts)`,
       },
       ...instructionRows,
       {
