@@ -26,8 +26,8 @@
 //   90% interval over the batches. The bare proxy runs with the connector's Node flags (its
 //   heap caps), as the token scenario's bare door runs with the operator's: the row compares
 //   the proxies' code in the same runtime. A second bare proxy on Node's default heap takes
-//   its turns too, for what those caps cost (a row without a target). A process's CPU time barely moves when the machine is
-//   busy, so this decides what the p99 rows cannot. Where `perf stat` can read the CPU's
+//   its turns too, for what those caps cost (a row without a target). A process's CPU time
+//   barely moves when the machine is busy, so this decides what the p99 rows cannot. Where `perf stat` can read the CPU's
 //   counters, instructions per request too. Where `perf record` can sample threads, what
 //   V8's worker threads did meanwhile (compiling, collecting garbage): the part of the CPU
 //   time that moves most from one run to the next.
@@ -69,9 +69,9 @@ const ratePerDoor = 100;
 /** The open loop's cap on requests in flight: far above what the rate needs, it only stops a runaway queue. */
 const maxInFlight = 256;
 /**
- * The connector's Node flags, which the bare proxy of the CPU row runs with too: its heap
- * caps (lib/node-flags.ts) make V8 collect garbage more often, which costs any proxy CPU per
- * request, and the row compares the proxies' code, not their heap settings.
+ * The connector's Node flags (lib/node-flags.ts), which the bare proxy runs with too: the
+ * CPU row compares the proxies' code, not their heap settings, whose cost has a row of its
+ * own.
  */
 const connectorRuntime = [...nodeFlags.connector, ...commandLineFlags.connector];
 
@@ -274,20 +274,15 @@ export const connectorProxy: Scenario = {
       headers: {},
       pid: installed.connector.process.pid!,
     };
-    const baseline: Target = {
-      name: 'bare proxy',
-      url: `https://127.0.0.1:${bare.port}${path}`,
+    const bareTarget = (name: string, { port, pid }: { port: number; pid: number }): Target => ({
+      name,
+      url: `https://127.0.0.1:${port}${path}`,
       agent: agent({ ca: bareCA.cert }),
       headers: {},
-      pid: bare.pid,
-    };
-    const baselineOnDefaultHeap: Target = {
-      name: 'bare proxy on the default heap',
-      url: `https://127.0.0.1:${bareOnDefaultHeap.port}${path}`,
-      agent: agent({ ca: bareCA.cert }),
-      headers: {},
-      pid: bareOnDefaultHeap.pid,
-    };
+      pid,
+    });
+    const baseline = bareTarget('bare proxy', bare);
+    const baselineOnDefaultHeap = bareTarget('bare proxy on the default heap', bareOnDefaultHeap);
     /** The proxies whose CPU per request is measured, in the same batches. */
     const proxies = [ours, baseline, baselineOnDefaultHeap];
     const direct: Target = {
