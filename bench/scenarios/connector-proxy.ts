@@ -27,8 +27,8 @@
 //   heap caps), as the token scenario's bare door runs with the operator's: the row compares
 //   the proxies' code in the same runtime. A second bare proxy on Node's default heap takes
 //   its turns too, for what those caps cost (a row without a target). A process's CPU time
-//   barely moves when the machine is busy, so this decides what the p99 rows cannot. Where `perf stat` can read the CPU's
-//   counters, instructions per request too. Where `perf record` can sample threads, what
+//   barely moves when the machine is busy, so this decides what the p99 rows cannot. Where
+//   `perf stat` can read the CPU's counters, instructions per request too. Where `perf record` can sample threads, what
 //   V8's worker threads did meanwhile (compiling, collecting garbage): the part of the CPU
 //   time that moves most from one run to the next.
 import { Agent, type AgentOptions } from 'node:https';
@@ -305,7 +305,7 @@ export const connectorProxy: Scenario = {
     for (const target of targets) await load(target, sizes.warmup, concurrency, sizes.seconds);
     // The connector's path has more code on it than the bare proxy's, and V8 takes about
     // 40,000 requests to optimize all of it (bench/README.md, Session 25): every phase
-    // measures the steady state a long-running proxy is in, after both have served that many.
+    // measures the steady state a long-running proxy is in, after each has served that many.
     await refreshToken();
     ctx.log(`CPU warm-up: ${sizes.cpuWarmupBatches} batches of ${sizes.cpuBatch} requests each`);
     const cpuWarmup = await cpuBatches(proxies, sizes.cpuWarmupBatches, sizes.cpuBatch, sizes.seconds);
@@ -396,7 +396,8 @@ export const connectorProxy: Scenario = {
     const bareAdded = 'the bare express + http-proxy-middleware proxy, same measurement (its p99 minus the direct p99)';
     const target = { on: 'ours', op: '<=', value: 2 } as const;
     const atRateLabel = `${ratePerDoor} req/s`;
-    const cpuRatio = (runs: CpuBatch[][], against = baseline) => cpuPerRequest(runs.flat(), ours) / cpuPerRequest(runs.flat(), against);
+    /** CPU per request of `of` ÷ that of `against`, over the batches of `runs`. */
+    const cpuRatio = (runs: CpuBatch[][], against = baseline, of = ours) => cpuPerRequest(runs.flat(), of) / cpuPerRequest(runs.flat(), against);
     const byRep = (t: Target, part: 'main' | 'others') => cpuRuns.map((run) => cpuPerRequest(run, t, part).toFixed(3)).join(' / ');
     /** Where a proxy's CPU went: its event loop, and the other threads (V8's garbage-collection and compiler helpers, libuv's pool). */
     const threadSplit = (t: Target) => `${t.name} main thread ${byRep(t, 'main')}, other threads ${byRep(t, 'others')}`;
@@ -470,8 +471,8 @@ export const connectorProxy: Scenario = {
         interval: { ...blockBootstrap(cpuRuns, (runs) => cpuRatio(runs, baselineOnDefaultHeap)), on: 'ratio' },
         note:
           `no target: what the connector's heap caps cost any proxy, the bare one under them against itself on the default heap: ` +
-          `${percent(cpuPerRequest(cpuRuns.flat(), baseline) / cpuPerRequest(cpuRuns.flat(), baselineOnDefaultHeap))}, by rep ` +
-          `${cpuRuns.map((run) => percent(cpuPerRequest(run, baseline) / cpuPerRequest(run, baselineOnDefaultHeap))).join(' / ')}; ` +
+          `${percent(cpuRatio(cpuRuns, baselineOnDefaultHeap, baseline))}, by rep ` +
+          `${cpuRuns.map((run) => percent(cpuRatio([run], baselineOnDefaultHeap, baseline))).join(' / ')}; ` +
           `by thread, ms per request by rep: ${threadSplit(baselineOnDefaultHeap)}; the caps hold the connector's cold-sync peak under 150 MiB (lib/node-flags.ts)`,
       },
       ...instructionRows,
