@@ -14,7 +14,6 @@ import { Registry } from 'prom-client';
 import { destinationLabel, grantDestination } from '../api/grants.ts';
 import { resources, type Destination, type Grant } from '../api/v1alpha1/types.ts';
 import { Applier } from '../lib/apply.ts';
-import { createAuditLog } from '../lib/audit.ts';
 import { certificateNames, ensureCASecret } from '../lib/ca-secret.ts';
 import { ControllerMetrics } from '../lib/controller/controller.ts';
 import { Informer, type InformerOptions } from '../lib/controller/informer.ts';
@@ -22,12 +21,12 @@ import { LeaderElector } from '../lib/leaderelection.ts';
 import { resourcePath, RestClient } from '../lib/rest.ts';
 import type { Logger } from '../lib/log.ts';
 import { collectProcessMetrics } from '../lib/process-metrics.ts';
-import { close, healthServer, listen, splitAddress } from '../lib/serve.ts';
+import { close, healthServer, listen, splitAddress, type MetricsSource } from '../lib/serve.ts';
 import { listenSecureMetrics } from '../lib/secure-metrics.ts';
 import { ServingCertRenewer } from '../lib/serving-renewer.ts';
 import type { ConnectorConfig } from './config.ts';
 import { JwksCache } from './proxy/jwks.ts';
-import { createProxyServer, type ProxyServer } from './proxy/server.ts';
+import { ProxyThread } from './proxy/thread.ts';
 import { upstreamFromKubeConfig } from './proxy/upstream.ts';
 import { fieldManager, rbacSync, type RBACSync, type SpokeInformers } from './rbac/controller.ts';
 import { cachedBinding, cachedGrant, cachedName } from './rbac/cached.ts';
@@ -69,11 +68,10 @@ export class Connector {
   /** The one term of a connector without leader election. */
   private soloTerm: { stop: AbortController; done: Promise<void> } | undefined;
   private registration: Registration | undefined;
-  private proxy: ProxyServer | undefined;
+  private proxy: ProxyThread | undefined;
   private renewer: ServingCertRenewer | undefined;
   private metricsServer: HttpServer | undefined;
   private secureMetrics: HttpsServer | undefined;
-  private proxyAddress: AddressInfo | undefined;
   private started = false;
 
   private readonly hubCredential: HubCredential | undefined;
@@ -174,21 +172,26 @@ export class Connector {
   }
 
   get addresses(): { proxy: AddressInfo; metrics: AddressInfo } {
-    return { proxy: this.proxyAddress!, metrics: this.metricsServer!.address() as AddressInfo };
+    return { proxy: this.proxy!.address, metrics: this.metricsServer!.address() as AddressInfo };
   }
 
   async start(): Promise<void> {
     const { config } = this;
+    // The proxy thread's metrics follow the main thread's in one exposition.
+    const metrics: MetricsSource = {
+      contentType: this.registry.contentType,
+      metrics: async () => (await this.registry.metrics()) + (this.proxy ? `\n${await this.proxy.metrics()}` : ''),
+    };
     // Ready to serve users once the proxy is up and can verify tokens. A hub outage after
     // that does not make the connector unready: it keeps serving on cached keys.
     this.metricsServer = await listen(
-      healthServer(this.registry, () =>
+      healthServer(metrics, () =>
         this.started && this.keys.ready ? this.renewer?.readiness() : "waiting for the spoke caches, the proxy or the operator's signing keys",
       ),
       config.listen.metrics,
     );
     this.secureMetrics = await listenSecureMetrics(config.listen.secureMetrics, {
-      registry: this.registry,
+      metrics,
       api: new RestClient(this.spokeConfig),
       logger: this.logger,
       dnsNames: [`infra-connector-metrics.${config.namespace}.svc`, 'localhost'],
@@ -210,25 +213,27 @@ export class Connector {
     const lifetimeMs = config.proxy.certificateLifetime;
     const issue = () => ca.issue({ commonName: names.dnsNames[0]!, usage: 'server', validFor: { seconds: Math.floor(lifetimeMs / 1000) }, ...names });
     const serving = await issue();
-    this.proxy = createProxyServer({
+    this.proxy = await ProxyThread.start({
       tls: serving,
       destination: config.destination,
       issuer: config.issuer,
       keys: this.keys,
       upstream: await upstreamFromKubeConfig(this.proxyConfig),
+      listen: splitAddress(config.proxy.listen),
       logger: this.logger,
-      audit: createAuditLog('infra-connector', { annotations: { [destinationLabel]: config.destination } }),
-      registry: this.registry,
+      // As an error the proxy did not handle would have ended the process: the kubelet restarts it.
+      onFailure: (error) => {
+        this.logger.fatal({ err: error.message }, 'the proxy thread failed');
+        process.exit(1);
+      },
     });
-    const { host, port } = splitAddress(config.proxy.listen);
-    this.proxyAddress = await this.proxy.listen(port, host);
     // Renewed at a third of its lifetime (daily for the default 30 days), in place: open
     // connections keep the certificate they began with.
     this.renewer = new ServingCertRenewer({
       program: 'connector',
       renewEveryMs: Math.min(lifetimeMs / 3, 24 * 3_600_000),
       issue,
-      use: (pair) => this.proxy!.server.setSecureContext({ cert: pair.cert, key: pair.key }),
+      use: (pair) => this.proxy!.useCertificate(pair),
       logger: this.logger,
       registry: this.registry,
     });
@@ -256,7 +261,7 @@ export class Connector {
       this.soloTerm = { stop, done: this.lead(stop.signal) };
     }
     this.started = true;
-    this.logger.info({ proxy: this.proxyAddress, url: config.proxy.url }, 'infra-connector started');
+    this.logger.info({ proxy: this.proxy.address, url: config.proxy.url }, 'infra-connector started');
   }
 
   async stop(): Promise<void> {
@@ -268,7 +273,7 @@ export class Connector {
     this.hubCredential?.stop();
     this.renewer?.stop();
     this.keys.stop();
-    await this.proxy?.close();
+    await this.proxy?.stop();
     const { namespaces, clusterRoles, clusterRoleBindings, roleBindings } = this.spoke;
     await Promise.all([this.grants, namespaces, clusterRoles, clusterRoleBindings, roleBindings].map((i) => i.stop()));
     await Promise.all([this.metricsServer, this.secureMetrics].filter((s) => s !== undefined).map((s) => close(s)));

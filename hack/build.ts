@@ -46,7 +46,13 @@ export async function buildProgram(program: Program): Promise<void> {
   await rm(join(distDir, program), { recursive: true, force: true });
   const options: BuildOptions = { ...common, define: { INFRA_BUILD_VERSION: JSON.stringify(await packageVersion()) } };
   if (program === 'cli') return buildCli(options);
-  await build({ ...options, entryPoints: { [`${program}/main`]: `${program}/main.ts` } });
+  const entryPoints: Record<string, string> = { [`${program}/main`]: `${program}/main.ts` };
+  // The connector's proxy thread is a script of its own beside main.js (connector/proxy/thread.ts).
+  if (program === 'connector') {
+    entryPoints['connector/proxy-thread'] = 'connector/proxy/thread-worker.ts';
+    options.define = { ...options.define, INFRA_PROXY_THREAD_ENTRY: JSON.stringify('./proxy-thread.js') };
+  }
+  await build({ ...options, entryPoints });
 }
 
 /**

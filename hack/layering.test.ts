@@ -176,6 +176,19 @@ describe('.dependency-cruiser.js', { timeout: 60_000 }, () => {
       ],
     },
     {
+      name: "shipped-code-stays-clean: the connector's proxy thread reaches the test-only helper",
+      changes: {
+        'connector/proxy/thread-worker.ts': "import { run } from '../../cli/testing.ts';\nrun();\n",
+      },
+      // A bundle of its own (hack/build.ts): what it reaches ships as main.ts's does.
+      expected: [
+        'no-program-to-program: connector/proxy/thread-worker.ts -> cli/testing.ts',
+        'shipped-code-stays-clean: connector/proxy/thread-worker.ts -> cli/testing.ts',
+        'shipped-code-stays-clean: connector/proxy/thread-worker.ts -> hack/tool.ts',
+        'shipped-code-stays-clean: connector/proxy/thread-worker.ts -> test/harness.ts',
+      ],
+    },
+    {
       name: "shipped-code-stays-clean: a program's non-test file imports the harness",
       changes: { 'connector/fake.ts': "import { harness } from '../test/harness.ts';\nexport const fake = harness;\n" },
       expected: ['shipped-code-stays-clean: connector/fake.ts -> test/harness.ts'],

@@ -33,7 +33,7 @@ beforeAll(async () => {
   const registry = new Registry();
   new Gauge({ name: 'infra_test_up', help: 'a metric to find', registers: [registry] }).set(1);
   server = (await listenSecureMetrics('127.0.0.1:0', {
-    registry,
+    metrics: registry,
     api: new RestClient(loadKubeConfig(cluster('hub').adminKubeconfig)),
     logger: createLogger('secure-metrics-test', 'silent'),
     dnsNames: ['localhost'],

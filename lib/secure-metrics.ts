@@ -7,12 +7,11 @@
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { Registry } from 'prom-client';
 import { errorMessage } from './errors.ts';
 import type { Logger } from './log.ts';
 import { createCertificateAuthority } from './pki.ts';
 import type { RestClient } from './rest.ts';
-import { listen } from './serve.ts';
+import { listen, type MetricsSource } from './serve.ts';
 
 export const metricsPath = '/metrics';
 /** What a scraper's RBAC must allow, as a ClusterRole rule says it. */
@@ -58,7 +57,7 @@ export async function reviewMetricsAccess(api: RestClient, token: string): Promi
 }
 
 export interface SecureMetricsOptions {
-  registry: Registry;
+  metrics: MetricsSource;
   /** The API server that reviews scrapers' tokens: the program's own cluster, with its ServiceAccount. */
   api: RestClient;
   logger: Logger;
@@ -72,7 +71,7 @@ export interface SecureMetricsOptions {
  * is what authenticates, and it goes only to a scrape target the scraper chose).
  */
 export async function secureMetricsServer(options: SecureMetricsOptions): Promise<Server> {
-  const { registry, api, logger } = options;
+  const { metrics, api, logger } = options;
   const authority = await createCertificateAuthority('infra-metrics');
   const serving = await authority.issue({ commonName: options.dnsNames[0] ?? 'infra-metrics', dnsNames: options.dnsNames, usage: 'server' });
   const refuse = (res: ServerResponse, status: number, message: string) => {
@@ -94,8 +93,8 @@ export async function secureMetricsServer(options: SecureMetricsOptions): Promis
           logger.info({ path, status: verdict.status, tokenSHA256: createHash('sha256').update(token).digest('hex').slice(0, 12) }, 'metrics scrape refused');
           return refuse(res, verdict.status, verdict.reason);
         }
-        res.setHeader('Content-Type', registry.contentType);
-        res.end(await registry.metrics());
+        res.setHeader('Content-Type', metrics.contentType);
+        res.end(await metrics.metrics());
       })
       .catch((err: unknown) => {
         logger.warn({ err: errorMessage(err) }, 'cannot review a metrics scrape with the API server');

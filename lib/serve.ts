@@ -40,15 +40,18 @@ export function isLoopback(address: string | undefined): boolean {
  * internals and this listener has no TLS or authentication, so a scraper reaches them
  * from inside the pod: a sidecar such as kube-rbac-proxy, or kubectl port-forward.
  */
-export function healthServer(registry: Registry, ready: () => string | undefined): HttpServer {
+/** What /metrics serves: a prom-client Registry, or several programs' parts joined (the connector's threads). */
+export type MetricsSource = Pick<Registry, 'metrics' | 'contentType'>;
+
+export function healthServer(metrics: MetricsSource, ready: () => string | undefined): HttpServer {
   return createServer((req, res) => {
     if (req.url === '/metrics' && !isLoopback(req.socket.remoteAddress)) {
       res.statusCode = 403;
       res.end('/metrics is served only on loopback: scrape it from inside the pod (a sidecar such as kube-rbac-proxy) or through kubectl port-forward');
     } else if (req.url === '/metrics') {
-      registry.metrics().then(
+      metrics.metrics().then(
         (text) => {
-          res.setHeader('Content-Type', registry.contentType);
+          res.setHeader('Content-Type', metrics.contentType);
           res.end(text);
         },
         // A collector that throws fails this scrape, not the process, and the scraper is told at once.

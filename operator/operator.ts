@@ -198,7 +198,7 @@ export class Operator {
       config.listen.metrics,
     );
     this.secureMetrics = await listenSecureMetrics(config.listen.secureMetrics, {
-      registry: this.registry,
+      metrics: this.registry,
       api: new RestClient(this.kubeConfig),
       logger,
       dnsNames: [`infra-operator-metrics.${config.namespace}.svc`, 'localhost'],

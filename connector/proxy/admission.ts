@@ -13,7 +13,7 @@ import type { Logger } from '../../lib/log.ts';
 import { isReservedSubject } from '../../api/grants.ts';
 import { verifyToken } from '../../api/tokens.ts';
 import { firstHeader, hasImpersonationHeader, pathOf, type Identity } from './headers.ts';
-import { JwksCache, KeysUnavailableError } from './jwks.ts';
+import { KeysUnavailableError, type KeySet } from './key-set.ts';
 import { VerifiedTokenCache } from './token-cache.ts';
 
 /** Why a request was refused; a metrics label and a debug log field, never shown to the caller. */
@@ -75,8 +75,8 @@ export interface AdmissionOptions {
   destination: string;
   /** The operator's URL: the `iss` every accepted token must carry. */
   issuer: string;
-  /** The operator's keys: a JwksCache, or any jose key resolver. */
-  keys: JwksCache | JWTVerifyGetKey;
+  /** The operator's keys: a KeySet (a JwksCache, or the proxy thread's copy), or any jose key resolver. */
+  keys: KeySet | JWTVerifyGetKey;
   /** Clock skew allowed on exp / nbf / iat. */
   clockToleranceSec: number;
   logger: Logger;
@@ -94,9 +94,9 @@ export type Admit = (req: IncomingMessage, type: 'request' | 'upgrade') => Promi
 
 export function createAdmission(options: AdmissionOptions): Admit {
   const { logger, destination, issuer, clockToleranceSec, failures } = options;
-  const keySet = options.keys instanceof JwksCache ? options.keys : undefined;
+  const keySet = typeof options.keys === 'function' ? undefined : options.keys;
   const getKey: JWTVerifyGetKey = keySet ? keySet.getKey : (options.keys as JWTVerifyGetKey);
-  // Only a JwksCache says when its keys change: with any other resolver, every token is verified every time.
+  // Only a KeySet says when its keys change: with any other resolver, every token is verified every time.
   const verified = keySet ? new VerifiedTokenCache<TokenIdentity>({ clockToleranceSec }) : undefined;
 
   /** Verifies the caller's token; throws AuthenticationError (or a jose error) on any problem. */

@@ -13,10 +13,11 @@
 // client code for the proxy's own requests. A request of another shape through it, once a
 // minute, threw about thirty of those functions back to unoptimized code each time, and
 // the proxy's CPU per request rose until they were compiled again (bench/README.md).
-import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, type JWK, type JWTHeaderParameters, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from '../../lib/log.ts';
+import { keyResolver, type KeySet, type LocalKeySet } from './key-set.ts';
 
 export const defaultRefreshIntervalMs = 60_000;
 /** At most one refetch in this interval for tokens whose `kid` we do not know. */
@@ -38,19 +39,17 @@ export interface JwksCacheOptions {
   registry?: Registry;
 }
 
-/** Thrown by getKey while the cache has never held a key set: nothing can be verified yet. */
-export class KeysUnavailableError extends Error {
-  override readonly name = 'KeysUnavailableError';
-}
+/** Told the keys held, and their version, whenever they change. */
+export type KeysListener = (jwks: JSONWebKeySet, version: number) => void;
 
-type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
-
-export class JwksCache {
+export class JwksCache implements KeySet {
   readonly url: string;
   readonly #options: JwksCacheOptions;
   readonly #refreshIntervalMs: number;
   readonly #unknownKidRefetchIntervalMs: number;
   #keys: LocalKeySet | undefined;
+  #document: JSONWebKeySet | undefined;
+  readonly #listeners = new Set<KeysListener>();
   #kids: string[] = [];
   #version = 0;
   #lastSuccess: Date | undefined;
@@ -99,6 +98,17 @@ export class JwksCache {
     return this.#version;
   }
 
+  /** The keys held now, as fetched (public members of ES256 keys only), and their version. */
+  get current(): { jwks: JSONWebKeySet; version: number } | undefined {
+    return this.#document && { jwks: this.#document, version: this.#version };
+  }
+
+  /** Calls `listener` whenever the keys held change from now on; returns the call that stops it. */
+  onChange(listener: KeysListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   /** The kids of the keys held now. */
   get kids(): readonly string[] {
     return this.#kids;
@@ -132,23 +142,14 @@ export class JwksCache {
     return this.#inFlight;
   }
 
-  /** A jose key resolver: `jwtVerify(token, cache.getKey, …)`. */
-  readonly getKey: JWTVerifyGetKey = async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
-    if (!this.#keys) {
-      await this.#refetchForUnknownKey();
-      if (!this.#keys) throw new KeysUnavailableError("the hub's signing keys have not been loaded yet");
-    }
-    try {
-      return await this.#keys(header, token);
-    } catch (error) {
-      // A kid we do not know: perhaps the operator has just rotated. Refetch, rate-limited,
-      // so a stream of made-up kids cannot turn into a stream of requests to the hub.
-      if (!(error instanceof errors.JWKSNoMatchingKey) || !(await this.#refetchForUnknownKey())) throw error;
-      return await this.#keys(header, token);
-    }
-  };
+  /** A jose key resolver: `jwtVerify(token, cache.getKey, …)`. A token naming a key not held refetches, rate-limited. */
+  readonly getKey: JWTVerifyGetKey = keyResolver(
+    () => this.#keys,
+    () => this.refetchForUnknownKey(),
+  );
 
-  async #refetchForUnknownKey(): Promise<boolean> {
+  /** Joins the fetch under way, or fetches unless one was tried in the last unknownKidRefetchIntervalMs; true when fresh keys were stored. */
+  async refetchForUnknownKey(): Promise<boolean> {
     if (this.#inFlight) return this.#inFlight;
     if (Date.now() - this.#lastAttemptMs < this.#unknownKidRefetchIntervalMs) return false;
     return this.refresh();
@@ -162,12 +163,16 @@ export class JwksCache {
       const kids = jwks.keys.map((key) => key.kid ?? '');
       const changed = kids.join(',') !== this.#kids.join(',');
       this.#keys = createLocalJWKSet(jwks);
+      this.#document = jwks;
       this.#kids = kids;
       if (changed) this.#version++;
       this.#lastSuccess = new Date();
       this.#refreshes?.inc({ result: 'success' });
       this.#lastSuccessGauge?.set(this.#lastSuccess.getTime() / 1000);
-      if (changed) this.#options.logger?.info({ url: this.url, kids }, 'loaded signing keys');
+      if (changed) {
+        this.#options.logger?.info({ url: this.url, kids }, 'loaded signing keys');
+        for (const listener of this.#listeners) listener(jwks, this.#version);
+      }
       return true;
     } catch (error) {
       this.#refreshes?.inc({ result: 'error' });

@@ -1,12 +1,13 @@
 // The proxy in front of the REAL spoke kube-apiserver, driven by the REAL kubectl: the
 // connector authenticates upstream with its own client certificate and may only
 // impersonate; everything a user can do comes from RBAC for the impersonated user and
-// groups.
+// groups. The proxy runs as in the connector, in its own thread (thread.ts).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { connect } from 'node:tls';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,13 +17,12 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterCA, clientKubeconfig } from '../../hack/controlplane/controlplane.ts';
 import { eventually } from '../../hack/local-infra/programs.ts';
-import { createAuditLog } from '../../lib/audit.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createCertificateAuthority, type CertificateAuthority } from '../../lib/pki.ts';
 import { type SigningKey, publicJwks, generateSigningKey, issueToken } from '../../api/tokens.ts';
 import { cluster, kubectl, kubectlOk, uniqueName } from '../../test/cluster.ts';
 import { JwksCache } from './jwks.ts';
-import { createProxyServer, type ProxyServer } from './server.ts';
+import { ProxyThread } from './thread.ts';
 import { upstreamFromKubeConfig } from './upstream.ts';
 
 const destination = 'spoke';
@@ -40,9 +40,12 @@ let jwksServer: Server;
 let issuer: string;
 let signingKey: SigningKey;
 let keys: JwksCache;
-let proxy: ProxyServer;
+/** The keys the issuer's JWKS serves. */
+let served: SigningKey[];
+let proxy: ProxyThread;
 let proxyUrl: string;
-const registry = new Registry();
+/** The proxy thread's failures: none is expected. */
+const threadFailures: Error[] = [];
 const kubeconfigs: Record<string, string> = {};
 
 const rbac = [
@@ -124,6 +127,19 @@ async function proxyKubeconfig(name: string, token: string): Promise<string> {
   return path;
 }
 
+/** A proxy thread for this suite's destination and issuer, on a free loopback port. */
+function startThread(options: Pick<Parameters<typeof ProxyThread.start>[0], 'upstream' | 'tls'> & { port?: number }): Promise<ProxyThread> {
+  return ProxyThread.start({
+    ...options,
+    destination,
+    issuer,
+    keys,
+    listen: { host: '127.0.0.1', port: options.port ?? 0 },
+    logger: createLogger('proxy-cluster-test', 'silent'),
+    onFailure: (error) => threadFailures.push(error),
+  });
+}
+
 const viaProxy = (who: string, args: string[]) => kubectl('spoke', args, { kubeconfig: kubeconfigs[who]! });
 
 beforeAll(async () => {
@@ -139,14 +155,19 @@ beforeAll(async () => {
   const hubCA = await createCertificateAuthority('test hub CA');
   const hubServing = await hubCA.issue({ commonName: '127.0.0.1', ipAddresses: ['127.0.0.1'], usage: 'server' });
   signingKey = await generateSigningKey();
-  jwksServer = createServer(hubServing, (_req, res) =>
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(publicJwks([signingKey]))),
-  );
+  served = [signingKey];
+  jwksServer = createServer(hubServing, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(publicJwks(served))));
   jwksServer.listen(0, '127.0.0.1');
   await once(jwksServer, 'listening');
   issuer = `https://127.0.0.1:${(jwksServer.address() as AddressInfo).port}`;
-  const logger = createLogger('proxy-cluster-test', 'silent');
-  keys = new JwksCache({ issuer, ca: hubCA.cert, logger });
+  // The connector's main thread fetches the keys; the proxy thread gets a copy.
+  keys = new JwksCache({
+    issuer,
+    ca: hubCA.cert,
+    logger: createLogger('proxy-cluster-test', 'silent'),
+    registry: new Registry(),
+    unknownKidRefetchIntervalMs: 0,
+  });
   await keys.start();
 
   // The connector's credentials for the spoke, as production gets them: a kubeconfig for
@@ -159,26 +180,15 @@ beforeAll(async () => {
 
   proxyCA = await createCertificateAuthority('test infra-connector CA');
   const serving = await proxyCA.issue({ commonName: 'infra-connector', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
-  proxy = createProxyServer({
-    tls: serving,
-    destination,
-    issuer,
-    keys,
-    upstream: await upstreamFromKubeConfig(kc),
-    logger,
-    // This suite is about what RBAC allows; e2e/audit-trail.test.ts reads the lines.
-    audit: createAuditLog('infra-connector', { destination: { write: () => undefined } }),
-    registry,
-  });
-  const address = await proxy.listen(0, '127.0.0.1');
-  proxyUrl = `https://127.0.0.1:${address.port}`;
+  proxy = await startThread({ upstream: await upstreamFromKubeConfig(kc), tls: serving });
+  proxyUrl = `https://127.0.0.1:${proxy.address.port}`;
 
   kubeconfigs.alice = await proxyKubeconfig('alice', await tokenFor(alice, [devs]));
   kubeconfigs.bob = await proxyKubeconfig('bob', await tokenFor(bob, []));
 });
 
 afterAll(async () => {
-  await proxy?.close();
+  await proxy?.stop();
   keys?.stop();
   jwksServer?.closeAllConnections();
   jwksServer?.close();
@@ -371,5 +381,103 @@ describe('upgrade requests (exec, port-forward) through the proxy', () => {
     const allowed = await viaProxy('bob', ['exec', '-n', ns, pod, '--', 'ls']);
     expect(allowed.code).not.toBe(0);
     expect(allowed.stderr).toContain('does not have a host assigned');
+  });
+});
+
+/** A GET through a proxy with an Infra token; resolves with the status code and body. */
+function getThrough(url: string, token: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca: proxyCA.cert, headers: { authorization: `Bearer ${token}` }, agent: false, timeout: 15_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The common name of the certificate a new TLS connection to the proxy is served. */
+async function servedCommonName(port: number): Promise<string> {
+  const socket = connect({ host: '127.0.0.1', port, ca: proxyCA.cert, servername: 'localhost' });
+  try {
+    await once(socket, 'secureConnect');
+    return String(socket.getPeerCertificate().subject?.CN);
+  } finally {
+    socket.destroy();
+  }
+}
+
+describe('the proxy thread', () => {
+  it('serves its metrics to the main thread: requests by code and refusals by reason', async () => {
+    expect((await getThrough(`${proxyUrl}/api/v1/namespaces/${ns}/pods`, await tokenFor(alice, [devs]))).status).toBe(200);
+    expect((await getThrough(`${proxyUrl}/api/v1/namespaces/${ns}/pods`, 'not-a-token')).status).toBe(401);
+    const text = await proxy.metrics();
+    const answered = /^infra_connector_proxy_requests_total\{type="request",code="200"\} (\d+)$/m.exec(text);
+    expect(Number(answered?.[1])).toBeGreaterThan(0);
+    expect(text).toMatch(/^infra_connector_proxy_authentication_failures_total\{reason="malformed"\} [1-9]/m);
+  });
+
+  it("verifies a token signed by the operator's new key: the main thread fetches it and copies it to the thread", async () => {
+    const rotated = await generateSigningKey();
+    served = [rotated, signingKey];
+    const token = (await issueToken({ keys: rotated, issuer, audience: destination, subject: alice, groups: [devs], lifetimeMs: 60_000 })).token;
+    expect(keys.kids).not.toContain(rotated.kid);
+    expect((await getThrough(`${proxyUrl}/api/v1/namespaces/${ns}/pods`, token)).status).toBe(200);
+    expect(keys.kids).toContain(rotated.kid);
+    // A key the issuer does not publish stays unknown to both threads.
+    const stranger = await generateSigningKey();
+    const forged = (await issueToken({ keys: stranger, issuer, audience: destination, subject: alice, groups: [devs], lifetimeMs: 60_000 })).token;
+    expect((await getThrough(`${proxyUrl}/api/v1/namespaces/${ns}/pods`, forged)).status).toBe(401);
+  });
+
+  it('puts a renewed certificate in use for new connections, and refuses a pair that does not match', async () => {
+    const renewed = await proxyCA.issue({ commonName: 'infra-connector-renewed', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
+    const other = await proxyCA.issue({ commonName: 'infra-connector-other', dnsNames: ['localhost'], usage: 'server' });
+    expect(() => proxy.useCertificate({ cert: renewed.cert, key: other.key })).toThrow();
+    expect(await servedCommonName(proxy.address.port)).toBe('infra-connector');
+    proxy.useCertificate(renewed);
+    await expect.poll(() => servedCommonName(proxy.address.port), { timeout: 5_000 }).toBe('infra-connector-renewed');
+    expect((await getThrough(`${proxyUrl}/api/v1/namespaces/${ns}/pods`, await tokenFor(alice, [devs]))).status).toBe(200);
+  });
+
+  it('asks the main thread for a rotating upstream token, and stops when told', async () => {
+    // The connector's identity as a ServiceAccount token, as in a cluster.
+    const account = `${id}-connector`;
+    await kubectlOk('spoke', ['create', 'serviceaccount', account, '-n', ns]);
+    await kubectlOk('spoke', ['create', 'clusterrolebinding', account, `--clusterrole=${id}-impersonator`, `--serviceaccount=${ns}:${account}`]);
+    try {
+      const saToken = (await kubectlOk('spoke', ['create', 'token', account, '-n', ns])).trim();
+      let asked = 0;
+      const spoke = cluster('spoke');
+      const serving = await proxyCA.issue({ commonName: 'infra-connector', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
+      const thread = await startThread({
+        upstream: { server: spoke.server, ca: await readFile(spoke.files.servingCA, 'utf8'), token: () => (asked++, saToken) },
+        tls: serving,
+      });
+      const url = `https://127.0.0.1:${thread.address.port}/api/v1/namespaces/${ns}/pods`;
+      const answer = await getThrough(url, await tokenFor(alice, [devs]));
+      expect(answer.status, answer.body).toBe(200);
+      expect(asked).toBe(1);
+      // Reused within its 10 s: one ask for many requests.
+      for (let i = 0; i < 5; i++) expect((await getThrough(url, await tokenFor(alice, [devs]))).status).toBe(200);
+      expect(asked).toBe(1);
+
+      await thread.stop();
+      await expect(getThrough(url, await tokenFor(alice, [devs]))).rejects.toThrow(/ECONNREFUSED/);
+      await expect(thread.metrics()).rejects.toThrow('the proxy thread has ended');
+    } finally {
+      await kubectl('spoke', ['delete', 'clusterrolebinding', account, '--ignore-not-found']);
+    }
+  });
+
+  it('fails to start, with the reason, where it cannot listen', async () => {
+    const serving = await proxyCA.issue({ commonName: 'infra-connector', dnsNames: ['localhost'], usage: 'server' });
+    await expect(startThread({ upstream: { server: 'https://127.0.0.1:1' }, tls: serving, port: proxy.address.port })).rejects.toThrow(/EADDRINUSE/);
+  });
+
+  it('has not failed under the suite', () => {
+    expect(threadFailures).toEqual([]);
   });
 });

@@ -24,7 +24,7 @@ import { createAdmission, type Refusal } from './admission.ts';
 import { auditProxiedRequest, clientClosedRequest, type ProxiedRequest } from './audit.ts';
 import { createForwarding, writeRawResponse } from './forward.ts';
 import { upstreamHeaders, type RequestHeaders } from './headers.ts';
-import type { JwksCache } from './jwks.ts';
+import type { KeySet } from './key-set.ts';
 import { createUpstream, type UpstreamOptions } from './upstream.ts';
 
 export interface ProxyOptions {
@@ -32,8 +32,8 @@ export interface ProxyOptions {
   destination: string;
   /** The operator's URL: the `iss` every accepted token must carry. */
   issuer: string;
-  /** The operator's keys: a JwksCache, or any jose key resolver. */
-  keys: JwksCache | JWTVerifyGetKey;
+  /** The operator's keys: a KeySet (a JwksCache, or the proxy thread's copy), or any jose key resolver. */
+  keys: KeySet | JWTVerifyGetKey;
   upstream: UpstreamOptions;
   logger: Logger;
   /** Where each request's audit line goes. */
