@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { proxyThreadName } from '../connector/proxy/thread.ts';
 import { boundedLoad, pacedLoad, processCpuMs, processThreadsCpuMs, waitSettled } from './harness.ts';
 
 describe('pacedLoad', () => {
@@ -90,24 +91,45 @@ describe('processThreadsCpuMs', () => {
     while (process.threadCpuUsage(start).user + process.threadCpuUsage(start).system < ms * 1000);
   }
 
-  it("counts the main thread's work as its own, and another thread's only in the process's", async () => {
+  /** A worker thread that spins `ms` on the CPU and stays alive (an exited thread takes its time with it) until terminated. */
+  async function spinningThread(ms: number, name?: string): Promise<Worker> {
+    const worker = new Worker(
+      `${spin.toString()} spin(${ms}); const { parentPort } = require('node:worker_threads'); parentPort.postMessage('spun'); parentPort.on('message', () => {});`,
+      { eval: true, ...(name ? { name } : {}) },
+    );
+    await once(worker, 'message');
+    return worker;
+  }
+
+  it("counts the main thread's work as the serving thread's, and another thread's only in the process's", async () => {
     const before = await processThreadsCpuMs(process.pid);
     spin(30);
     const spun = await processThreadsCpuMs(process.pid);
-    expect(spun.main - before.main).toBeGreaterThanOrEqual(27);
+    expect(spun.serving - before.serving).toBeGreaterThanOrEqual(27);
 
-    // 60 ms on a worker thread, which stays alive (an exited thread takes its time with it)
-    // while the main thread waits for its message, off the CPU.
-    const worker = new Worker(
-      `${spin.toString()} spin(60); const { parentPort } = require('node:worker_threads'); parentPort.postMessage('spun'); parentPort.on('message', () => {});`,
-      { eval: true },
-    );
-    await once(worker, 'message');
+    // 60 ms on a worker thread, while the main thread waits for its message, off the CPU.
+    const worker = await spinningThread(60);
     const after = await processThreadsCpuMs(process.pid);
     await worker.terminate();
-    const mainMs = after.main - spun.main;
-    expect(after.all - spun.all - mainMs).toBeGreaterThanOrEqual(54);
-    expect(mainMs).toBeLessThan(40);
+    const servingMs = after.serving - spun.serving;
+    expect(after.all - spun.all - servingMs).toBeGreaterThanOrEqual(54);
+    expect(servingMs).toBeLessThan(40);
+  });
+
+  it("counts the connector's proxy thread as the serving thread where the process has one", async () => {
+    const worker = await spinningThread(60, proxyThreadName);
+    try {
+      // The named thread's whole run time so far, its 60 ms included.
+      const spun = await processThreadsCpuMs(process.pid);
+      expect(spun.serving).toBeGreaterThanOrEqual(54);
+      // The main thread's work is now another thread's.
+      spin(30);
+      const after = await processThreadsCpuMs(process.pid);
+      expect(after.all - spun.all).toBeGreaterThanOrEqual(27);
+      expect(after.serving - spun.serving).toBeLessThan(10);
+    } finally {
+      await worker.terminate();
+    }
   });
 });
 

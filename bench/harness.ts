@@ -15,6 +15,7 @@ import { stringify } from 'yaml';
 import { userKubeconfig, type ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { hashPassword } from '../operator/credentials/passwords.ts';
 import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
+import { proxyThreadName } from '../connector/proxy/thread.ts';
 import { startOperator, type OperatorOptions, type RunningOperator, type RunningProgram } from '../hack/local-infra/programs.ts';
 import { asError, errorChain } from '../lib/errors.ts';
 import { percent, type Row } from './table.ts';
@@ -282,15 +283,17 @@ export async function processMemory(pid: number): Promise<Memory> {
   return { rssMiB: kB('VmRSS'), hwmMiB: kB('VmHWM') };
 }
 
-/** CPU time a process has used so far (ms): all its threads, and its main thread alone. */
+/** CPU time a process has used so far (ms): all its threads, and the thread that serves requests alone. */
 export interface ProcessCpu {
   all: number;
   /**
-   * The thread whose id is the process id: Node's event loop, Go's first M. The rest of
-   * `all` is the other threads': V8's garbage-collection and compiler helpers and libuv's
-   * pool in a Node program.
+   * The thread whose event loop serves requests: the connector's proxy thread (named
+   * `infra-proxy`, ADR 32) where the process has one, else the thread whose id is the
+   * process id (Node's main event loop, Go's first M). The rest of `all` is the other
+   * threads': V8's garbage-collection and compiler helpers, libuv's pool, and in the
+   * connector its main thread (its controllers and health endpoints).
    */
-  main: number;
+  serving: number;
 }
 
 /**
@@ -303,27 +306,34 @@ export interface ProcessCpu {
  */
 export async function processThreadsCpuMs(pid: number): Promise<ProcessCpu> {
   if (!schedstat) {
-    const [all, main] = await Promise.all([statCpuMs(`/proc/${pid}/stat`), statCpuMs(`/proc/${pid}/task/${pid}/stat`)]);
-    return { all, main };
+    const tids = await readdir(`/proc/${pid}/task`);
+    const comms = await Promise.all(tids.map((tid) => threadFile(pid, tid, 'comm')));
+    const serving = tids[comms.indexOf(`${proxyThreadName}\n`)] ?? String(pid);
+    const [all, servingMs] = await Promise.all([statCpuMs(`/proc/${pid}/stat`), statCpuMs(`/proc/${pid}/task/${serving}/stat`)]);
+    return { all, serving: servingMs };
   }
   const tids = await readdir(`/proc/${pid}/task`);
-  const runNs = await Promise.all(
-    tids.map((tid) =>
-      readFile(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').then(
-        (line) => Number(line.split(' ')[0]),
-        (error: NodeJS.ErrnoException) => {
-          if (error.code === 'ENOENT') return 0; // the thread ended after the listing
-          throw error;
-        },
-      ),
-    ),
+  const threads = await Promise.all(
+    tids.map(async (tid) => {
+      const [schedstat, comm] = await Promise.all([threadFile(pid, tid, 'schedstat'), threadFile(pid, tid, 'comm')]);
+      return { tid, runNs: Number(schedstat.split(' ')[0] || 0), comm: comm.trim() };
+    }),
   );
-  return { all: runNs.reduce((a, b) => a + b, 0) / 1e6, main: (runNs[tids.indexOf(String(pid))] ?? 0) / 1e6 };
+  const serving = threads.find((t) => t.comm === proxyThreadName) ?? threads.find((t) => t.tid === String(pid));
+  return { all: threads.reduce((sum, t) => sum + t.runNs, 0) / 1e6, serving: (serving?.runNs ?? 0) / 1e6 };
+}
+
+/** A file of /proc/<pid>/task/<tid>/; empty when the thread ended after the listing. */
+function threadFile(pid: number, tid: string, name: 'schedstat' | 'comm'): Promise<string> {
+  return readFile(`/proc/${pid}/task/${tid}/${name}`, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return '';
+    throw error;
+  });
 }
 
 /** The CPU time a process used between two readings of processThreadsCpuMs. */
 export function cpuBetween(before: ProcessCpu, after: ProcessCpu): ProcessCpu {
-  return { all: after.all - before.all, main: after.main - before.main };
+  return { all: after.all - before.all, serving: after.serving - before.serving };
 }
 
 /** CPU time a process has used so far, in ms, all its threads (processThreadsCpuMs). */

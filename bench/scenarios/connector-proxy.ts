@@ -90,7 +90,7 @@ interface Target {
 interface Load {
   rate: number;
   latencies: number[];
-  /** The serving process's CPU time over these requests (ms), all its threads and its main thread. */
+  /** The serving process's CPU time over these requests (ms), all its threads and its serving thread (ProcessCpu). */
   cpu?: ProcessCpu;
 }
 
@@ -124,10 +124,10 @@ interface BatchCpu {
 /** One batch of the CPU phase: each proxy's CPU time over its requests. */
 type CpuBatch = Map<Target, BatchCpu>;
 
-/** CPU per request of `target` over batches: all its threads, or (`part`) the main thread's or the others'. */
-function cpuPerRequest(batches: readonly CpuBatch[], target: Target, part: 'all' | 'main' | 'others' = 'all'): number {
+/** CPU per request of `target` over batches: all its threads, or (`part`) the serving thread's or the others'. */
+function cpuPerRequest(batches: readonly CpuBatch[], target: Target, part: 'all' | 'serving' | 'others' = 'all'): number {
   const sum = (f: (b: BatchCpu) => number) => batches.reduce((total, batch) => total + f(batch.get(target)!), 0);
-  const ms = { all: (b: BatchCpu) => b.cpu.all, main: (b: BatchCpu) => b.cpu.main, others: (b: BatchCpu) => b.cpu.all - b.cpu.main }[part];
+  const ms = { all: (b: BatchCpu) => b.cpu.all, serving: (b: BatchCpu) => b.cpu.serving, others: (b: BatchCpu) => b.cpu.all - b.cpu.serving }[part];
   return sum(ms) / sum((b) => b.requests);
 }
 
@@ -398,9 +398,9 @@ export const connectorProxy: Scenario = {
     const atRateLabel = `${ratePerDoor} req/s`;
     /** CPU per request of `of` ÷ that of `against`, over the batches of `runs`. */
     const cpuRatio = (runs: CpuBatch[][], against = baseline, of = ours) => cpuPerRequest(runs.flat(), of) / cpuPerRequest(runs.flat(), against);
-    const byRep = (t: Target, part: 'main' | 'others') => cpuRuns.map((run) => cpuPerRequest(run, t, part).toFixed(3)).join(' / ');
+    const byRep = (t: Target, part: 'serving' | 'others') => cpuRuns.map((run) => cpuPerRequest(run, t, part).toFixed(3)).join(' / ');
     /** Where a proxy's CPU went: its event loop, and the other threads (V8's garbage-collection and compiler helpers, libuv's pool). */
-    const threadSplit = (t: Target) => `${t.name} main thread ${byRep(t, 'main')}, other threads ${byRep(t, 'others')}`;
+    const threadSplit = (t: Target) => `${t.name} serving thread ${byRep(t, 'serving')}, other threads ${byRep(t, 'others')}`;
     const workerSplit = (t: Target) =>
       `${t.name} ${workerShares
         .get(t)!
@@ -456,7 +456,7 @@ export const connectorProxy: Scenario = {
           `${cpuInFlight} in flight, the ${proxies.length} proxies taking turns batch by batch (the bare proxy on the default heap, next row, the third); ratio by rep: ${cpuRuns.map((run) => percent(cpuRatio([run]))).join(' / ')}; ` +
           `by thread, ms per request by rep: ${threadSplit(ours)}; ${threadSplit(baseline)}; ` +
           `after a warm-up of ${sizes.cpuWarmupBatches} such batches to each (during it: connector proxy ${cpuPerRequest(cpuWarmup, ours).toFixed(3)} ms, bare proxy ${cpuPerRequest(cpuWarmup, baseline).toFixed(3)} ms per request, ${percent(cpuRatio([cpuWarmup]))}); ` +
-          `main threads alone: ${percent(cpuPerRequest(cpuRuns.flat(), ours, 'main') / cpuPerRequest(cpuRuns.flat(), baseline, 'main'))}; ${workerNote}` +
+          `serving threads alone: ${percent(cpuPerRequest(cpuRuns.flat(), ours, 'serving') / cpuPerRequest(cpuRuns.flat(), baseline, 'serving'))}; ${workerNote}` +
           `keys the connector's controllers reconciled meanwhile, by rep: ${reconcilesMeanwhile.join(' / ')}; ` +
           `(low–high) after the ratio: 90% interval, the ratio over the batches of each rep redrawn 1,000 times; machine ${percent(median(cpuMachine))} busy meanwhile; ` +
           (noInstructions === undefined ? 'instructions per request in the next row' : `no instructions per request: ${noInstructions}`),
@@ -473,7 +473,7 @@ export const connectorProxy: Scenario = {
           `no target: what the connector's heap caps cost any proxy, the bare one under them against itself on the default heap: ` +
           `${percent(cpuRatio(cpuRuns, baselineOnDefaultHeap, baseline))}, by rep ` +
           `${cpuRuns.map((run) => percent(cpuRatio([run], baselineOnDefaultHeap, baseline))).join(' / ')}; ` +
-          `by thread, ms per request by rep: ${threadSplit(baselineOnDefaultHeap)}; the caps hold the connector's cold-sync peak under 150 MiB (lib/node-flags.ts)`,
+          `by thread, ms per request by rep: ${threadSplit(baselineOnDefaultHeap)}; the caps are what keep the connector's cold-sync peak near 150 MiB (lib/node-flags.ts)`,
       },
       ...instructionRows,
       {

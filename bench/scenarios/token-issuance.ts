@@ -138,7 +138,7 @@ export const tokenIssuance: Scenario = {
         rate: done / run.seconds,
         latencies: run.latenciesMs,
         doorCpuPerRequest: doorCpu.all / done,
-        doorMainThreadCpuPerRequest: doorCpu.main / done,
+        doorMainThreadCpuPerRequest: doorCpu.serving / done,
         loadgenCpuPerRequest: run.clientCpuMs / done,
         benchCpuPerRequest: benchCpuMs / done,
         machineBusy: (machine1.busy - machine0.busy) / machineMs,

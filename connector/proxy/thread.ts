@@ -26,6 +26,9 @@ import type { UpstreamOptions } from './upstream.ts';
 declare const INFRA_PROXY_THREAD_ENTRY: string | undefined;
 const threadEntry = new URL(typeof INFRA_PROXY_THREAD_ENTRY === 'string' ? INFRA_PROXY_THREAD_ENTRY : './thread-worker.ts', import.meta.url);
 
+/** The proxy thread's name: what `top -H`, `perf` and /proc/<pid>/task/<tid>/comm show for it. */
+export const proxyThreadName = 'infra-proxy';
+
 /** How long a stopping thread may take to close its connections before it is terminated. */
 const stopTimeoutMs = 10_000;
 
@@ -71,7 +74,7 @@ export class ProxyThread {
       listen: options.listen,
       logLevel: options.logger.level,
     };
-    const thread = new ProxyThread(new Worker(threadEntry, { workerData: data }), options);
+    const thread = new ProxyThread(new Worker(threadEntry, { workerData: data, name: proxyThreadName }), options);
     // Subscribed in the same turn as the keys were read: no change can fall in between.
     const unsubscribe = options.keys.onChange((jwks, version) => thread.#post({ type: 'keys', jwks, version }));
     thread.#worker.once('exit', unsubscribe);
