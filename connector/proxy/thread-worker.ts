@@ -13,10 +13,7 @@ import { stdoutLines } from '../../lib/stdout-lines.ts';
 import { RelayedKeySet } from './key-set.ts';
 import { createProxyServer } from './server.ts';
 import { PendingAnswers, type FromProxyThread, type ProxyThreadData, type ToProxyThread } from './thread-protocol.ts';
-import type { UpstreamOptions } from './upstream.ts';
-
-/** How long a token from the main thread is used before it is asked for again (it re-reads its kubeconfig as often). */
-const tokenReuseMs = 10_000;
+import { reusedFor, tokenReuseMs, type UpstreamOptions } from './upstream.ts';
 
 if (!parentPort) throw new Error('thread-worker.ts runs as the connector proxy thread (connector/proxy/thread.ts), not on its own');
 const port = parentPort;
@@ -31,23 +28,11 @@ const keys = new RelayedKeySet(() => refetches.ask((id) => post({ type: 'refetch
 if (data.keys) keys.update(data.keys.jwks, data.keys.version);
 
 const tokens = new PendingAnswers<string>();
-/** The main thread's current token for the API server, asked for at most every tokenReuseMs; a failed ask is not reused. */
-function tokenFromMainThread(): () => Promise<string> {
-  let current: { token: Promise<string>; at: number } | undefined;
-  return () => {
-    if (!current || performance.now() - current.at > tokenReuseMs) {
-      const asked = { token: tokens.ask((id) => post({ type: 'token', id })), at: performance.now() };
-      asked.token.catch(() => {
-        if (current === asked) current = undefined;
-      });
-      current = asked;
-    }
-    return current.token;
-  };
-}
+/** The main thread's current token for the API server, asked for as often as the main thread reads it anew. */
+const tokenFromMainThread = reusedFor(tokenReuseMs, () => tokens.ask((id) => post({ type: 'token', id })));
 
 const { tokenFromMainThread: askForToken, token, ...upstreamRest } = data.upstream;
-const upstream: UpstreamOptions = { ...upstreamRest, ...(askForToken ? { token: tokenFromMainThread() } : token ? { token } : {}) };
+const upstream: UpstreamOptions = { ...upstreamRest, ...(askForToken ? { token: tokenFromMainThread } : token ? { token } : {}) };
 const proxy = createProxyServer({
   tls: data.tls,
   destination: data.destination,

@@ -102,17 +102,35 @@ export async function upstreamFromKubeConfig(kc: KubeConfig): Promise<UpstreamOp
   const upstream: UpstreamOptions = { server: cluster.server, ca: asPem(opts.ca), cert: asPem(opts.cert), key: asPem(opts.key) };
   if (opts.servername) upstream.servername = opts.servername;
   if (bearer(opts.headers) !== undefined) {
-    // Re-read at most every 10 s: client-node reads the CA and token files on every call.
-    let cached: { token: string; at: number } | undefined;
-    upstream.token = async () => {
-      if (cached && Date.now() - cached.at < 10_000) return cached.token;
+    // Re-read at most every tokenReuseMs: client-node reads the CA and token files on every call.
+    upstream.token = reusedFor(tokenReuseMs, async () => {
       const token = bearer((await current()).headers);
       if (!token) throw new Error('the kubeconfig no longer yields a bearer token');
-      cached = { token, at: Date.now() };
       return token;
-    };
+    });
   }
   if (!upstream.token && !(upstream.cert && upstream.key))
     throw new Error('the kubeconfig has neither a client certificate nor a bearer token for the connector');
   return upstream;
+}
+
+/** How long a rotating bearer token for the API server is used before it is read again. */
+export const tokenReuseMs = 10_000;
+
+/**
+ * `read`, called at most once every `ms`: callers in between share its last answer, or the
+ * read under way. A failed read is not kept; the next call reads again.
+ */
+export function reusedFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
+  let last: { value: Promise<T>; at: number } | undefined;
+  return () => {
+    if (!last || performance.now() - last.at >= ms) {
+      const reading = { value: read(), at: performance.now() };
+      reading.value.catch(() => {
+        if (last === reading) last = undefined;
+      });
+      last = reading;
+    }
+    return last.value;
+  };
 }
