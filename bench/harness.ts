@@ -305,22 +305,15 @@ export interface ProcessCpu {
  * processes measured here keep theirs (V8's and libuv's workers, Go's Ms).
  */
 export async function processThreadsCpuMs(pid: number): Promise<ProcessCpu> {
+  const tids = await readdir(`/proc/${pid}/task`);
+  const comms = await Promise.all(tids.map((tid) => threadFile(pid, tid, 'comm')));
+  const serving = tids[comms.indexOf(`${proxyThreadName}\n`)] ?? String(pid);
   if (!schedstat) {
-    const tids = await readdir(`/proc/${pid}/task`);
-    const comms = await Promise.all(tids.map((tid) => threadFile(pid, tid, 'comm')));
-    const serving = tids[comms.indexOf(`${proxyThreadName}\n`)] ?? String(pid);
     const [all, servingMs] = await Promise.all([statCpuMs(`/proc/${pid}/stat`), statCpuMs(`/proc/${pid}/task/${serving}/stat`)]);
     return { all, serving: servingMs };
   }
-  const tids = await readdir(`/proc/${pid}/task`);
-  const threads = await Promise.all(
-    tids.map(async (tid) => {
-      const [schedstat, comm] = await Promise.all([threadFile(pid, tid, 'schedstat'), threadFile(pid, tid, 'comm')]);
-      return { tid, runNs: Number(schedstat.split(' ')[0] || 0), comm: comm.trim() };
-    }),
-  );
-  const serving = threads.find((t) => t.comm === proxyThreadName) ?? threads.find((t) => t.tid === String(pid));
-  return { all: threads.reduce((sum, t) => sum + t.runNs, 0) / 1e6, serving: (serving?.runNs ?? 0) / 1e6 };
+  const runNs = await Promise.all(tids.map((tid) => threadFile(pid, tid, 'schedstat').then((line) => Number(line.split(' ')[0] || 0))));
+  return { all: runNs.reduce((a, b) => a + b, 0) / 1e6, serving: (runNs[tids.indexOf(serving)] ?? 0) / 1e6 };
 }
 
 /** A file of /proc/<pid>/task/<tid>/; empty when the thread ended after the listing. */

@@ -149,13 +149,12 @@ export class ProxyThread {
     });
   }
 
+  /** The thread asks only when its upstream token is a function (start() says so in its data). */
   #answerToken(id: number): void {
     const token = this.#options.upstream.token;
-    Promise.resolve(typeof token === 'function' ? token() : token).then(
-      (value) =>
-        this.#post(
-          value !== undefined ? { type: 'token', id, token: value } : { type: 'token', id, error: 'the connector has no bearer token for the API server' },
-        ),
+    if (typeof token !== 'function') return this.#post({ type: 'token', id, error: 'the connector has no rotating token for the API server' });
+    Promise.resolve(token()).then(
+      (value) => this.#post({ type: 'token', id, token: value }),
       (error: unknown) => this.#post({ type: 'token', id, error: errorMessage(error) }),
     );
   }
