@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { conditionsCurrent, mergeConditions, readiness } from './conditions.ts';
+import { conditionTime, conditionsCurrent, mergeConditions, readiness } from './conditions.ts';
 
 const t0 = new Date('2026-01-01T00:00:00Z');
 const t1 = new Date('2026-01-01T01:00:00Z');
@@ -7,12 +7,20 @@ const t1 = new Date('2026-01-01T01:00:00Z');
 describe('conditions', () => {
   it('keeps lastTransitionTime while the status holds, and moves it when the status changes', () => {
     const first = mergeConditions(undefined, [{ type: 'Ready', status: 'True', reason: 'Valid', message: 'ok' }], 1, t0);
-    expect(first).toEqual([{ type: 'Ready', status: 'True', reason: 'Valid', message: 'ok', observedGeneration: 1, lastTransitionTime: t0.toISOString() }]);
+    expect(first).toEqual([
+      { type: 'Ready', status: 'True', reason: 'Valid', message: 'ok', observedGeneration: 1, lastTransitionTime: '2026-01-01T00:00:00Z' },
+    ]);
     const same = mergeConditions(first, [{ type: 'Ready', status: 'True', reason: 'StillValid', message: 'ok' }], 2, t1);
-    expect(same[0]!.lastTransitionTime).toBe(t0.toISOString());
+    expect(same[0]!.lastTransitionTime).toBe('2026-01-01T00:00:00Z');
     expect(same[0]!.observedGeneration).toBe(2);
     const changed = mergeConditions(first, [{ type: 'Ready', status: 'False', reason: 'Expired', message: 'gone' }], 2, t1);
-    expect(changed[0]!.lastTransitionTime).toBe(t1.toISOString());
+    expect(changed[0]!.lastTransitionTime).toBe('2026-01-01T01:00:00Z');
+  });
+
+  it('writes transition times as Kubernetes does, in UTC to the second', () => {
+    expect(conditionTime(new Date('2026-12-06T22:17:26.627+01:00'))).toBe('2026-12-06T21:17:26Z');
+    const [stamped] = mergeConditions(undefined, [{ type: 'Ready', status: 'True', reason: 'Valid', message: 'ok' }], 1, new Date('2026-12-06T22:17:26.999Z'));
+    expect(stamped!.lastTransitionTime).toBe('2026-12-06T22:17:26Z');
   });
 
   it('tells when nothing would change, so reconciles do not write', () => {

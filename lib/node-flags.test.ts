@@ -1,10 +1,11 @@
 // The flags the programs run with in tests and benchmarks must be the ones their
 // Deployments and images set: otherwise we measure one program and ship another.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { commandLineFlags, nodeFlags, programEnv, type Program } from './node-flags.ts';
+import { commandLineFlags, nodeFlags, programEnv, proxyThreadV8Flags, type Program } from './node-flags.ts';
 
 const root = join(import.meta.dirname, '..');
 const config = join(root, 'config');
@@ -35,4 +36,31 @@ describe("the images' ENTRYPOINT in the Dockerfile", () => {
       expect(JSON.parse(stage![1]!)).toEqual(['node', ...commandLineFlags[program], `dist/${program}/main.js`]);
     });
   }
+});
+
+describe("the connector's proxy thread", () => {
+  // What connector/proxy/thread.ts relies on: V8 reads the flag when it makes an isolate's
+  // heap, so setting it before `new Worker` sizes that thread's young generation alone.
+  it('gets larger semi-spaces than the main thread when proxyThreadV8Flags are set before it starts', () => {
+    // Short-lived garbage until the young generation has grown to its cap; then its size.
+    const newSpaceAfterChurn = `(() => {
+      let kept = [];
+      for (let i = 0; i < 2e6; i++) { kept.push({ i, text: 'x' + i }); if (kept.length > 20000) kept = []; }
+      return process.getBuiltinModule('node:v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+    })()`;
+    const script = `
+      const { setFlagsFromString } = require('node:v8');
+      const { Worker } = require('node:worker_threads');
+      const main = ${newSpaceAfterChurn};
+      for (const flag of ${JSON.stringify(proxyThreadV8Flags)}) setFlagsFromString(flag);
+      new Worker(${JSON.stringify(`require('node:worker_threads').parentPort.postMessage(${newSpaceAfterChurn})`)}, { eval: true })
+        .once('message', (thread) => console.log(JSON.stringify({ main, thread })));`;
+    const out = execFileSync(process.execPath, [...nodeFlags.connector, '-e', script], { encoding: 'utf8' });
+    const { main, thread } = JSON.parse(out) as { main: number; thread: number };
+    // Under the connector's 2 MiB semi-spaces V8 grew new space to 4–5.25 MiB in this loop,
+    // under 4 MiB ones to 8 MiB.
+    const between = 6 * 1024 * 1024;
+    expect(main).toBeLessThanOrEqual(between);
+    expect(thread).toBeGreaterThan(between);
+  });
 });

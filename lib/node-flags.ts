@@ -12,13 +12,22 @@
 // Both cap the young generation too: V8 gave the connector ~100 MiB of semi-spaces on a
 // large machine, and 2 MiB semi-spaces took ~100 MiB off its cold-sync peak; the operator
 // got 32 MiB of new space, which a first reconcile fills (bench/README.md). The connector's
-// are 4 MiB: at 2 MiB its proxy collected garbage every ~40 requests, about 6% of its CPU
-// per request (a bare proxy measured with both sizes in the same run), for at most 4 MiB
-// more at the cold-sync peak.
+// proxy thread gets 4 MiB semi-spaces of its own (proxyThreadV8Flags).
 export const nodeFlags = {
   operator: ['--max-old-space-size=256', '--max-semi-space-size=2'],
-  connector: ['--max-old-space-size=256', '--max-semi-space-size=4'],
+  connector: ['--max-old-space-size=256', '--max-semi-space-size=2'],
 } as const;
+
+/**
+ * V8 flags for the isolate of the connector's proxy thread (connector/proxy/thread.ts), set
+ * just before it starts. V8 reads the semi-space size once per isolate, when it creates the
+ * isolate's heap, and the flag is the only way to raise it for one: a worker's
+ * `resourceLimits` cannot exceed what the process flag allows. With 2 MiB semi-spaces the
+ * proxy collected garbage about every 40 requests, about 6% of its CPU per request (a bare
+ * proxy measured with both sizes in the same run); the controllers on the main thread keep
+ * 2 MiB, which takes ~5 MiB off the cold-sync peak (bench/README.md, session 36).
+ */
+export const proxyThreadV8Flags: readonly string[] = ['--max-semi-space-size=4'];
 
 export type Program = keyof typeof nodeFlags;
 

@@ -37,7 +37,7 @@ import { upstreamFromKubeConfig } from '../../connector/proxy/upstream.ts';
 import { createCertificateAuthority } from '../../lib/pki.ts';
 import { https } from '../../hack/local-infra/https.ts';
 import { eventually } from '../../hack/local-infra/programs.ts';
-import { commandLineFlags, nodeFlags } from '../../lib/node-flags.ts';
+import { commandLineFlags, nodeFlags, proxyThreadV8Flags } from '../../lib/node-flags.ts';
 import type { BareProxyConfig } from '../bare-proxy.ts';
 import { sampleWorkers, workerSampling, type WorkerActivity, type WorkerSampler } from '../perf-sample.ts';
 import { countInstructions, instructionCounting, type InstructionCounter } from '../perf-stat.ts';
@@ -69,11 +69,12 @@ const ratePerDoor = 100;
 /** The open loop's cap on requests in flight: far above what the rate needs, it only stops a runaway queue. */
 const maxInFlight = 256;
 /**
- * The connector's Node flags (lib/node-flags.ts), which the bare proxy runs with too: the
- * CPU row compares the proxies' code, not their heap settings, whose cost has a row of its
- * own.
+ * The runtime of the connector's proxy thread (lib/node-flags.ts: the connector's flags, and
+ * the thread's own young generation after them, which V8 takes over the first), which the
+ * bare proxy runs with too: the CPU row compares the proxies' code, not their heap
+ * settings, whose cost has a row of its own.
  */
-const connectorRuntime = [...nodeFlags.connector, ...commandLineFlags.connector];
+const connectorRuntime = [...nodeFlags.connector, ...proxyThreadV8Flags, ...commandLineFlags.connector];
 
 /** Requests in flight in the CPU phase: a few kubectl at once, well below saturation. */
 const cpuInFlight = 4;
@@ -392,7 +393,7 @@ export const connectorProxy: Scenario = {
     const cpu = (t: Target) => median(loaded.get(t)!.map((l) => l.cpu!.all / l.latencies.length));
     const requests = (runs: Latencies[]) => runs.reduce((n, run) => n + run.get(ours)!.length, 0).toLocaleString('en-US');
     const latencies = (runs: Latencies[], q: number) => targets.map((t) => `${t.name} ${runs.map((run) => p(run, t, q).toFixed(2)).join(' / ')} ms`).join(', ');
-    const bareCpu = `the bare express + http-proxy-middleware proxy under the connector's Node flags (${connectorRuntime.join(' ')}), in the same batches`;
+    const bareCpu = `the bare express + http-proxy-middleware proxy in the runtime of the connector's proxy thread (${connectorRuntime.join(' ')}), in the same batches`;
     const bareAdded = 'the bare express + http-proxy-middleware proxy, same measurement (its p99 minus the direct p99)';
     const target = { on: 'ours', op: '<=', value: 2 } as const;
     const atRateLabel = `${ratePerDoor} req/s`;

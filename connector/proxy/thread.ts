@@ -14,9 +14,11 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
+import { proxyThreadV8Flags } from '../../lib/node-flags.ts';
 import type { PemPair } from '../../lib/pki.ts';
 import type { JwksCache } from './jwks.ts';
 import { PendingAnswers, type FromProxyThread, type ProxyThreadData, type ToProxyThread } from './thread-protocol.ts';
@@ -74,6 +76,8 @@ export class ProxyThread {
       listen: options.listen,
       logLevel: options.logger.level,
     };
+    // Read by V8 when the thread creates its isolate; the main thread's heap is already made.
+    for (const flag of proxyThreadV8Flags) setFlagsFromString(flag);
     const thread = new ProxyThread(new Worker(threadEntry, { workerData: data, name: proxyThreadName }), options);
     // Subscribed in the same turn as the keys were read: no change can fall in between.
     const unsubscribe = options.keys.onChange((jwks, version) => thread.#post({ type: 'keys', jwks, version }));

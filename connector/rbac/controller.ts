@@ -319,20 +319,27 @@ export function planBinding({ key, destination, contributing, owned, roles, name
   }
   const prune = owned.filter((b) => !wanted.has(b.metadata!.name!)).map((b) => b.metadata!.name!);
 
-  const synced = contributing.map((grant) => ({ grant, condition: syncedCondition(problems.get(grant.metadata.name!), destination, namespace, role) }));
+  // One condition for every Grant the binding holds: thousands wait in the status queue at once.
+  const bound = boundCondition(destination, namespace, role);
+  const synced = contributing.map((grant) => {
+    const problem = problems.get(grant.metadata.name!);
+    return { grant, condition: problem ? unsyncedCondition(problem) : bound };
+  });
   const nextExpiry = Math.min(...contributing.map((g) => expiresAtMs(g) ?? Infinity).filter((t) => t > now.getTime()));
   return { writes, prune, synced, ...(Number.isFinite(nextExpiry) ? { requeueAfterMs: nextExpiry - now.getTime() } : {}) };
 }
 
-function syncedCondition(problem: ReturnType<typeof syncProblem>, destination: string, namespace: string | undefined, role: string): ConditionInput {
-  return problem
-    ? { type: 'Synced', status: 'False', reason: problem.reason, message: problem.message }
-    : {
-        type: 'Synced',
-        status: 'True',
-        reason: 'Bound',
-        message: `bound by ${namespace ? `RoleBinding ${namespace}/` : 'ClusterRoleBinding '}${bindingName(role, 0)} in ${destination}`,
-      };
+function unsyncedCondition(problem: NonNullable<ReturnType<typeof syncProblem>>): ConditionInput {
+  return { type: 'Synced', status: 'False', reason: problem.reason, message: problem.message };
+}
+
+function boundCondition(destination: string, namespace: string | undefined, role: string): ConditionInput {
+  return {
+    type: 'Synced',
+    status: 'True',
+    reason: 'Bound',
+    message: `bound by ${namespace ? `RoleBinding ${namespace}/` : 'ClusterRoleBinding '}${bindingName(role, 0)} in ${destination}`,
+  };
 }
 
 function sameSubjects(current: readonly RbacV1Subject[] | undefined, desired: readonly RbacV1Subject[]): boolean {

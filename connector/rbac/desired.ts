@@ -6,6 +6,7 @@
 import type { RbacV1Subject } from '@kubernetes/client-node';
 import { expiresAtMs, grantNamespace, isExpired, isReservedSubject } from '../../api/grants.ts';
 import type { Grant } from '../../api/v1alpha1/types.ts';
+import { intern } from '../../lib/intern.ts';
 
 export const maxSubjectsPerBinding = 1000;
 export const managedByLabel = 'app.kubernetes.io/managed-by';
@@ -16,7 +17,8 @@ export const roleLabel = 'infrahq.com/role';
 export type BindingKey = string;
 
 export function bindingKey(namespace: string | undefined, role: string): BindingKey {
-  return `${namespace ?? ''}/${role}`;
+  // Interned: every Grant of a binding holds its key (the controller's last-seen map, the queue).
+  return intern(`${namespace ?? ''}/${role}`);
 }
 
 export function parseBindingKey(key: BindingKey): { namespace: string | undefined; role: string } {
