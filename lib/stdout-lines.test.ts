@@ -1,11 +1,14 @@
-// A program's log and audit lines share one stdout writer: a round's lines leave in one
-// write, writes stay an interval apart under load, the lines stay in order, and what is
-// pending when the process exits is still written.
+// A program's log and audit lines share one stdout writer per thread: a round's lines
+// leave in as few writes as fit PIPE_BUF, writes stay an interval apart under load, the
+// lines stay in order, what is pending when the process exits is still written, and two
+// threads writing at once never cut each other's lines.
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { lineWriter } from './stdout-lines.ts';
+import { testDirectory } from '../test/temporary.ts';
+import { atomicWriteBytes, lineWriter } from './stdout-lines.ts';
 
 const nextRound = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -56,6 +59,16 @@ describe('lineWriter', () => {
     expect(timers).toHaveLength(1);
   });
 
+  it('cuts a round into writes of whole lines within the byte limit, a longer line alone, counting bytes not characters', async () => {
+    const writes: string[] = [];
+    const lines = lineWriter({ out: { write: (chunk: string) => writes.push(chunk) }, minIntervalMs: 0, maxWriteBytes: 10 });
+    for (const line of ['abc\n', 'def\n', 'gh\n', 'a line longer than ten\n', 'ij\n', 'ééé\n', 'k\n']) lines.write(line);
+    await nextRound();
+    // 'ééé\n' is 4 characters but 7 bytes: with 'ij\n' it would be 10, with 'k\n' too 12.
+    expect(writes).toEqual(['abc\ndef\n', 'gh\n', 'a line longer than ten\n', 'ij\nééé\n', 'k\n']);
+    expect(atomicWriteBytes).toBe(4096);
+  });
+
   it('writes what is queued at once when flushed', () => {
     const writes: string[] = [];
     const lines = lineWriter({ out: { write: (chunk: string) => writes.push(chunk) }, afterRound: () => undefined });
@@ -95,5 +108,34 @@ describe("a program's stdout", () => {
 
   it('has them all when the process ends with an uncaught exception', async () => {
     expect(order(await run("throw new Error('crash');"))).toEqual(['first', '/second', 'third']);
+  });
+
+  it('keeps every line whole when a worker thread and the main thread write at once', async () => {
+    // Lines of ~1 KiB from both threads, more than a pipe holds: the reader falls behind,
+    // and a write longer than PIPE_BUF could be split around the other thread's.
+    const perThread = 4000;
+    const script = `
+      import { Worker, isMainThread } from 'node:worker_threads';
+      import { createLogger } from ${JSON.stringify(join(import.meta.dirname, 'log.ts'))};
+      const thread = isMainThread ? 'main' : 'worker';
+      const logger = createLogger('infra-test', 'info');
+      const padding = 'x'.repeat(1000);
+      const worker = isMainThread ? new Worker(new URL(import.meta.url)) : undefined;
+      for (let i = 0; i < ${perThread}; i++) {
+        logger.info({ thread, i, padding }, 'line');
+        if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (worker) await new Promise((resolve) => worker.once('exit', resolve));`;
+    const file = join(testDirectory('stdout-threads-'), 'threads.mjs');
+    await writeFile(file, script);
+    const { stdout } = await promisify(execFile)(process.execPath, [file], { maxBuffer: 64 * 1024 * 1024 });
+    const seen = { main: new Set<number>(), worker: new Set<number>() };
+    for (const line of stdout.trim().split('\n')) {
+      const { thread, i, padding } = JSON.parse(line) as { thread: 'main' | 'worker'; i: number; padding: string };
+      expect(padding).toHaveLength(1000);
+      seen[thread].add(i);
+    }
+    expect(seen.main.size).toBe(perThread);
+    expect(seen.worker.size).toBe(perThread);
   });
 });

@@ -1,8 +1,9 @@
 // The connector's proxy thread: serves the authenticating proxy (server.ts) in an isolate
 // of its own, beside the main thread's controllers (thread.ts says why). It owns the
 // connection pool to the API server, the proxy's metrics, and its log and audit lines,
-// which Node relays to the process's stdout. The operator's signing keys are fetched by
-// the main thread and copied here, so this thread loads no HTTP client but Node's.
+// which it writes to the process's stdout itself (lib/stdout-lines.ts). The operator's
+// signing keys are fetched by the main thread and copied here, so this thread loads no
+// HTTP client but Node's.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Registry } from 'prom-client';
 import { destinationLabel } from '../../api/grants.ts';
