@@ -81,40 +81,42 @@ async function plainApply(ctx: BenchContext, fixture: GrantFixture): Promise<num
  */
 async function hubList(ctx: BenchContext, destination: string): Promise<{ seconds: number; bytes: number }> {
   const api = new RestClient(ctx.hub);
-  const { group, version, plural } = resources.Grant;
-  const path = resourcePath(group, version, plural);
-  const labelSelector = `${destinationLabel}=${destination}`;
   const times: number[] = [];
   let bytes = 0;
   for (let rep = 0; rep < 3; rep++) {
     let elapsed = 0;
-    let next: string | undefined;
-    do {
-      const start = performance.now();
-      const page = await api.list(path, { limit: defaultListPageSize, labelSelector, ...(next ? { _continue: next } : {}) });
-      elapsed += performance.now() - start;
-      if (rep === 0) bytes += Buffer.byteLength(JSON.stringify(page.items));
-      next = continueToken(page);
-    } while (next);
+    await grantPages(api, destination, (page, ms) => {
+      elapsed += ms;
+      if (rep === 0) bytes += Buffer.byteLength(JSON.stringify(page));
+    });
     times.push(elapsed / 1000);
   }
   return { seconds: median(times), bytes };
 }
 
-/** The destination's Grants as the hub has them now, page after page. */
-async function listGrants(api: RestClient, destination: string): Promise<Grant[]> {
+/**
+ * Lists the destination's Grants from the hub page after page, as the connector's informer
+ * asks, handing each page's items to `onPage` with the milliseconds its request took.
+ */
+async function grantPages(api: RestClient, destination: string, onPage: (items: Grant[], ms: number) => void): Promise<void> {
   const { group, version, plural } = resources.Grant;
-  const grants: Grant[] = [];
   let next: string | undefined;
   do {
+    const start = performance.now();
     const page = await api.list<Grant>(resourcePath(group, version, plural), {
       limit: defaultListPageSize,
       labelSelector: `${destinationLabel}=${destination}`,
       ...(next ? { _continue: next } : {}),
     });
-    grants.push(...page.items);
+    onPage(page.items, performance.now() - start);
     next = continueToken(page);
   } while (next);
+}
+
+/** The destination's Grants as the hub has them now. */
+async function listGrants(api: RestClient, destination: string): Promise<Grant[]> {
+  const grants: Grant[] = [];
+  await grantPages(api, destination, (items) => grants.push(...items));
   return grants;
 }
 
