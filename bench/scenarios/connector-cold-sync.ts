@@ -120,14 +120,6 @@ async function listGrants(api: RestClient, destination: string): Promise<Grant[]
   return grants;
 }
 
-/**
- * Seconds for a plain client to write the connector's status on every Grant once more,
- * `statusWorkers` at a time, with the connector stopped: each Grant's Synced, Ready,
- * Reconciling and Stalled as the connector left them, under its field manager, with a new
- * transition time so that each is a real write (the operator finds them current, as it
- * did the connector's, and writes nothing). The hub's time for the Synced phase's writes
- * alone, with nothing of the connector in it.
- */
 /** Processes by name, whose CPU time a phase splits. */
 type Pids = Record<string, number>;
 
@@ -146,6 +138,14 @@ const describeSplit = (split: Record<string, number>) =>
     .map(([name, ms]) => `${name} ${ms.toFixed(2)} ms`)
     .join(', ');
 
+/**
+ * Seconds for a plain client to write the connector's status on every Grant once more,
+ * `statusWorkers` at a time, with the connector stopped: each Grant's Synced, Ready,
+ * Reconciling and Stalled as the connector left them, under its field manager, with a new
+ * transition time so that each is a real write (the operator finds them current, as it
+ * did the connector's, and writes nothing). The hub's time for the Synced phase's writes
+ * alone, with nothing of the connector in it.
+ */
 async function plainSyncedWrites(
   ctx: BenchContext,
   destination: string,
