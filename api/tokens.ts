@@ -4,6 +4,7 @@
 // publishes. The key and the JWKS are defined here; rotating and storing keys is the
 // operator's (operator/signing/).
 import { createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { derToJose } from 'ecdsa-sig-formatter';
 import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
 
 export const signingAlgorithm = 'ES256';
@@ -103,11 +104,15 @@ function signerFor(key: SigningKey): Signer {
 const base64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
 
 /**
- * ECDSA over SHA-256 as JWS wants it: r ‖ s (RFC 7518 §3.4), not DER. On the calling
- * thread: one P-256 signature is ~0.08 ms of CPU, less than handing it to libuv's thread
- * pool and back (bench/README.md, "Token issuance").
+ * ECDSA over SHA-256 as JWS wants it: r ‖ s (RFC 7518 §3.4), base64url. On the calling
+ * thread: one P-256 signature costs less CPU than handing it to libuv's thread pool and
+ * back (bench/README.md, "Token issuance"). Node signs DER with the KeyObject itself,
+ * and ecdsa-sig-formatter turns that into r ‖ s: Node 24's object form
+ * (`{ key, dsaEncoding: 'ieee-p1363' }`) costs about twice the CPU per signature, as it
+ * tells a KeyObject from an options object by catching a TypeError it throws, twice, each
+ * capturing the stack (bench/README.md, "Session 38").
  */
-const signES256 = (data: Buffer, key: KeyObject): Buffer => sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
+const signES256 = (data: Buffer, key: KeyObject): string => derToJose(sign('sha256', data, key), signingAlgorithm);
 
 /**
  * Signs a token with node:crypto directly: a compact JWS (RFC 7515) with the same header
@@ -142,7 +147,7 @@ export async function issueToken(options: IssueTokenOptions): Promise<IssuedToke
   const signer = signerFor(key);
   const signingInput = `${signer.encodedHeader}.${base64url(JSON.stringify(claims))}`;
   const signature = signES256(Buffer.from(signingInput, 'ascii'), signer.key);
-  return { token: `${signingInput}.${signature.toString('base64url')}`, expiresAt: new Date(exp * 1000), jti };
+  return { token: `${signingInput}.${signature}`, expiresAt: new Date(exp * 1000), jti };
 }
 
 export interface VerifyTokenOptions {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createPublicKey, verify } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, exportSPKI, importJWK, SignJWT, type CryptoKey } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { rotate } from './keyset.ts';
@@ -52,6 +52,20 @@ describe('issueToken', () => {
     expect(signingInput(token)).toBe(signingInput(byJose));
     expect(Buffer.from(token.split('.')[2]!, 'base64url')).toHaveLength(64); // r ‖ s, not DER
     await expect(verifyToken(token, { jwks: publicJwks(keys), issuer, audience, now: at(2000) })).resolves.toMatchObject({ subject });
+  });
+
+  it('writes every signature as 32-byte r and s, also when DER gave one of them in fewer bytes or with a sign byte', async () => {
+    const keys = await freshKeys();
+    const publicKey = createPublicKey({ key: currentKey(keys)!.publicJwk, format: 'jwk' });
+    // Among 1,000 signatures about half have an r or s with its high bit set (DER adds a
+    // zero byte) and ~8 one that DER writes in 31 bytes or fewer.
+    for (let i = 0; i < 1000; i++) {
+      const { token } = await issueToken({ keys, issuer, audience, subject, groups, now: t0 });
+      const [header, payload, signature] = token.split('.') as [string, string, string];
+      const rs = Buffer.from(signature, 'base64url');
+      expect(rs).toHaveLength(64);
+      expect(verify('sha256', Buffer.from(`${header}.${payload}`), { key: publicKey, dsaEncoding: 'ieee-p1363' }, rs)).toBe(true);
+    }
   });
 
   it('signs on the calling thread: the token is ready before the event loop turns', async () => {
