@@ -20,7 +20,7 @@ import { pino } from 'pino';
 export const writeIntervalMs = 10;
 
 /** The most bytes Linux writes to a pipe in one piece (PIPE_BUF): a write's lines stay whole beside another thread's. */
-export const atomicWriteBytes = 4096;
+const atomicWriteBytes = 4096;
 
 export interface LineWriter {
   /** Queues a complete line (its newline included) for the end of this round. */
