@@ -4,7 +4,7 @@
 // connector's proxy (api/tokens.ts verifyToken): this issuer, this destination as the
 // only audience, the subject as the user and the groups claim as the groups, a lifetime
 // within the maximum; and none of Kubernetes' own system: names (ADR 17).
-import { maxTokenLifetimeMs } from './tokens.ts';
+import { maxTokenLifetimeMs } from './token-lifetime.ts';
 
 export interface AuthenticationConfigInput {
   /** The operator's public URL: the tokens' iss, where the API server finds discovery and the JWKS. */

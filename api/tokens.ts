@@ -6,11 +6,9 @@
 import { createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { derToJose } from 'ecdsa-sig-formatter';
 import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
+import { defaultTokenLifetimeMs, maxTokenLifetimeMs } from './token-lifetime.ts';
 
 export const signingAlgorithm = 'ES256';
-
-export const defaultTokenLifetimeMs = 5 * 60_000;
-export const maxTokenLifetimeMs = 10 * 60_000;
 
 export interface SigningKey {
   /** RFC 7638 JWK thumbprint (SHA-256) of the public key. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { duration } from '../api/duration.ts';
 import { dnsLabel } from '../api/grants.ts';
 import { leaderElectionConfig } from '../api/leader-election.ts';
-import { maxTokenLifetimeMs } from '../api/tokens.ts';
+import { maxTokenLifetimeMs } from '../api/token-lifetime.ts';
 import { trustedProxyProblem } from './frontend/client-address.ts';
 import { notificationsConfig } from './requests/notifications/config.ts';
 import { listenAddress, loadProgramConfig, secureMetricsAddress, programUsage, type ParsedArgs, type Setting } from '../lib/config.ts';

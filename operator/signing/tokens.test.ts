@@ -2,7 +2,8 @@ import { createHmac, createPublicKey, verify } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, exportSPKI, importJWK, SignJWT, type CryptoKey } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { rotate } from './keyset.ts';
-import { type SigningKey, publicJwks, generateSigningKey, currentKey, issueToken, maxTokenLifetimeMs, verifyToken } from '../../api/tokens.ts';
+import { maxTokenLifetimeMs } from '../../api/token-lifetime.ts';
+import { type SigningKey, publicJwks, generateSigningKey, currentKey, issueToken, verifyToken } from '../../api/tokens.ts';
 
 const minute = 60_000;
 const t0 = new Date('2030-01-01T00:00:00Z');
