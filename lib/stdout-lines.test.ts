@@ -129,11 +129,13 @@ describe("a program's stdout", () => {
       const logger = createLogger('infra-test', 'info');
       const padding = 'x'.repeat(1000);
       const worker = isMainThread ? new Worker(new URL(import.meta.url)) : undefined;
+      // Waited for from the start: a worker that ends first must not be missed.
+      const workerExited = worker && new Promise((resolve) => worker.once('exit', resolve));
       for (let i = 0; i < ${perThread}; i++) {
         logger.info({ thread, i, padding }, 'line');
         if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
       }
-      if (worker) await new Promise((resolve) => worker.once('exit', resolve));`;
+      await workerExited;`;
     const file = join(testDirectory('stdout-threads-'), 'threads.mjs');
     await writeFile(file, script);
     const { stdout } = await promisify(execFile)(process.execPath, [file], { maxBuffer: 64 * 1024 * 1024 });
