@@ -58,7 +58,7 @@ describe('issueToken', () => {
   it('writes every signature as 32-byte r and s, also when DER gave one of them in fewer bytes or with a sign byte', async () => {
     const keys = await freshKeys();
     const publicKey = createPublicKey({ key: currentKey(keys)!.publicJwk, format: 'jwk' });
-    // Among 1,000 signatures about half have an r or s with its high bit set (DER adds a
+    // Among 1,000 signatures three in four have an r or s with its high bit set (DER adds a
     // zero byte) and ~8 one that DER writes in 31 bytes or fewer.
     for (let i = 0; i < 1000; i++) {
       const { token } = await issueToken({ keys, issuer, audience, subject, groups, now: t0 });
