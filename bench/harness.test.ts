@@ -5,7 +5,8 @@ import { Worker } from 'node:worker_threads';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { proxyThreadName } from '../connector/proxy/thread.ts';
-import { boundedLoad, pacedLoad, processCpuMs, processThreadsCpuMs, waitSettled } from './harness.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { boundedLoad, pacedLoad, processCpuMs, processThreadsCpuMs, waitForIdle, waitSettled } from './harness.ts';
 
 describe('pacedLoad', () => {
   it('starts each call when it is due, however slow the calls before it are', async () => {
@@ -129,6 +130,39 @@ describe('processThreadsCpuMs', () => {
       expect(after.serving - spun.serving).toBeLessThan(10);
     } finally {
       await worker.terminate();
+    }
+  });
+});
+
+describe('waitForIdle', () => {
+  /** A shell that spins for `spinMs` of wall time, then sleeps; killed after the test. */
+  async function shell(spinMs: number): Promise<ChildProcess> {
+    const script = `end=$(( $(date +%s%N) + ${spinMs} * 1000000 )); while [ "$(date +%s%N)" -lt "$end" ]; do :; done; exec sleep 30`;
+    const child = spawn('sh', ['-c', script], { stdio: 'ignore' });
+    await once(child, 'spawn');
+    return child;
+  }
+
+  it('answers once a busy process has gone idle, not before', async () => {
+    const child = await shell(400);
+    try {
+      const spawned = performance.now();
+      const idleness = await waitForIdle([child.pid!], { timeoutMs: 20_000 });
+      expect(idleness.idle).toBe(true);
+      expect(performance.now() - spawned).toBeGreaterThanOrEqual(350);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('gives up at its bound on a process that stays busy, and says so', async () => {
+    const child = await shell(60_000);
+    try {
+      const idleness = await waitForIdle([child.pid!], { timeoutMs: 300 });
+      expect(idleness.idle).toBe(false);
+      expect(idleness.waitedMs).toBeGreaterThanOrEqual(300);
+    } finally {
+      child.kill();
     }
   });
 });

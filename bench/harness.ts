@@ -379,6 +379,37 @@ export async function waitForQuiet(ctx: BenchContext, maxBusy = 0.2, timeoutMs =
   }
 }
 
+/** What waitForIdle saw. */
+export interface Idleness {
+  /** The processes used less than `maxCpuMs` together in one window before the bound. */
+  idle: boolean;
+  waitedMs: number;
+}
+
+/**
+ * Waits until the processes together use less than `maxCpuMs` of CPU in a `windowMs`
+ * window (a process's threads all counted, processThreadsCpuMs), or `timeoutMs` passes.
+ * A scenario timing one action calls it first, so that what the processes were still
+ * doing about the previous one (a trailing status write, a collection) does not share
+ * the cores with this one's kubectl.
+ */
+export async function waitForIdle(
+  pids: readonly number[],
+  { windowMs = 50, maxCpuMs = 0.5, timeoutMs = 2000 }: { windowMs?: number; maxCpuMs?: number; timeoutMs?: number } = {},
+): Promise<Idleness> {
+  const started = performance.now();
+  const used = async () => (await Promise.all(pids.map((pid) => processCpuMs(pid)))).reduce((a, b) => a + b, 0);
+  let before = await used();
+  for (;;) {
+    await sleep(windowMs);
+    const after = await used();
+    const waitedMs = performance.now() - started;
+    if (after - before < maxCpuMs) return { idle: true, waitedMs };
+    if (waitedMs >= timeoutMs) return { idle: false, waitedMs };
+    before = after;
+  }
+}
+
 /** The unlabelled samples of a Prometheus text exposition (e.g. nodejs_heap_size_used_bytes). */
 export function unlabelledSamples(text: string): Map<string, number> {
   return new Map([...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*) (\S+)$/gm)].map((m) => [m[1]!, Number(m[2])]));

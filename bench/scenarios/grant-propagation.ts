@@ -5,13 +5,15 @@
 // until the user is gone (the connector alone), once every write a new Grant sets off is
 // done, as for a Grant in place a while (bench/hub-grants.ts). Baseline: kubectl apply / delete of
 // an equivalent RoleBinding straight in the spoke, timed the same way — the floor of one
-// kubectl write and one watch event. The programs log at debug here: their lines, with
+// kubectl write and one watch event. Each kubectl starts once the operator and connector
+// are idle, so that a sample does not share the cores with the previous one's trailing
+// work (bench/README.md, Session 39). The programs log at debug here: their lines, with
 // kubectl's own request log, give each sample's time step by step (bench/propagation-steps.ts).
 import { stringify } from 'yaml';
 import { bindingKey, bindingName } from '../../connector/rbac/desired.ts';
 import { grantFixture, runLabel } from '../grant-fixture.ts';
 import { HubGrants } from '../hub-grants.ts';
-import { infra, uniqueName, waitForQuiet, waitSettled, type Scenario } from '../harness.ts';
+import { infra, uniqueName, waitForIdle, waitForQuiet, waitSettled, type Idleness, type Scenario } from '../harness.ts';
 import {
   directSteps,
   kubectlWrite,
@@ -90,8 +92,15 @@ export const grantPropagation: Scenario = {
       `${fixture.expected.size} RoleBindings in place ${boundS.toFixed(1)} s after the programs started; both idle after ${settledS.toFixed(1)} s${unsettled.length > 0 ? ` (NOT settled: ${unsettled.join(', ')})` : ''}`,
     );
 
-    /** From kubectl's start until the watch delivers the event after which `check` holds. */
+    const programs = [installed.operator.process.pid!, installed.connector.process.pid!];
+    const idleness: Idleness[] = [];
+    /**
+     * From kubectl's start until the watch delivers the event after which `check` holds;
+     * started once the operator and connector are idle, as a change made by a person finds
+     * them, whatever the previous sample left them doing.
+     */
     const timed = async (kubeconfig: string, args: string[], input: string | undefined, binding: BindingId, check: BindingCheck) => {
+      idleness.push(await waitForIdle(programs));
       const startedAt = wallClock();
       let response = { at: NaN, roundTripMs: NaN };
       const ms = await bindings.timed(async () => (response = await kubectlWrite(kubeconfig, args, input)), binding, check, sampleTimeoutMs);
@@ -166,7 +175,8 @@ export const grantPropagation: Scenario = {
     const note =
       `${n} samples${n < sizes.samples ? ` (of ${sizes.samples}: the ${sizes.seconds} s bound was reached)` : ''} after ${sizes.warmup} warm-up, one after another; ` +
       `from kubectl's start to the watch event on the spoke; each Grant adds a new user to an existing infra:view RoleBinding (another namespace each time); ` +
-      `the operator and connector started with the Grants in place: all bound ${boundS.toFixed(0)} s later, both idle after ${settledS.toFixed(0)} s${unsettled.length > 0 ? ` (NOT settled: ${unsettled.join(', ')})` : ''}`;
+      `the operator and connector started with the Grants in place: all bound ${boundS.toFixed(0)} s later, both idle after ${settledS.toFixed(0)} s${unsettled.length > 0 ? ` (NOT settled: ${unsettled.join(', ')})` : ''}; ` +
+      idlenessNote(idleness);
     // Issue 26: p99 within 15% of one kubectl write and one watch event in the spoke.
     const target = { on: 'ratio', op: '<=', value: 1.15 } as const;
     const row = (metric: string, samples: number[], baseline: number[], p: number, baselineLabel: string, extra: Pick<Row, 'target' | 'note'>): Row => ({
@@ -192,6 +202,17 @@ export const grantPropagation: Scenario = {
     ];
   },
 };
+
+/** How long the kubectl writes waited for the programs to be idle (waitForIdle). */
+function idlenessNote(idleness: readonly Idleness[]): string {
+  const waited = idleness.map((i) => i.waitedMs);
+  const bounded = idleness.filter((i) => !i.idle).length;
+  return (
+    `every kubectl, ours and the direct write's, started once the operator and connector together had used < 0.5 ms of CPU in 50 ms: ` +
+    `a wait of ${percentile(waited, 50).toFixed(0)} ms at p50, ${percentile(waited, 99).toFixed(0)} ms at p99` +
+    (bounded > 0 ? `; ${bounded} of ${idleness.length} waits reached the 2 s bound with the programs still busy` : '')
+  );
+}
 
 /**
  * A 90% interval for percentile `p` of `ours` over that of `baseline`, the samples redrawn:
