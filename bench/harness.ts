@@ -386,6 +386,9 @@ export interface Idleness {
   waitedMs: number;
 }
 
+/** What waitForIdle calls idle unless told otherwise, for scenarios to quote in their notes. */
+export const idleDefaults = { windowMs: 50, maxCpuMs: 0.5, timeoutMs: 2000 } as const;
+
 /**
  * Waits until the processes together use less than `maxCpuMs` of CPU in a `windowMs`
  * window (a process's threads all counted, processThreadsCpuMs), or `timeoutMs` passes.
@@ -393,10 +396,8 @@ export interface Idleness {
  * doing about the previous one (a trailing status write, a collection) does not share
  * the cores with this one's kubectl.
  */
-export async function waitForIdle(
-  pids: readonly number[],
-  { windowMs = 50, maxCpuMs = 0.5, timeoutMs = 2000 }: { windowMs?: number; maxCpuMs?: number; timeoutMs?: number } = {},
-): Promise<Idleness> {
+export async function waitForIdle(pids: readonly number[], options: Partial<Record<keyof typeof idleDefaults, number>> = {}): Promise<Idleness> {
+  const { windowMs, maxCpuMs, timeoutMs } = { ...idleDefaults, ...options };
   const started = performance.now();
   const used = async () => (await Promise.all(pids.map((pid) => processCpuMs(pid)))).reduce((a, b) => a + b, 0);
   let before = await used();

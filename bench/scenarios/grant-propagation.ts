@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { bindingKey, bindingName } from '../../connector/rbac/desired.ts';
 import { grantFixture, runLabel } from '../grant-fixture.ts';
 import { HubGrants } from '../hub-grants.ts';
-import { infra, uniqueName, waitForIdle, waitForQuiet, waitSettled, type Idleness, type Scenario } from '../harness.ts';
+import { idleDefaults, infra, uniqueName, waitForIdle, waitForQuiet, waitSettled, type Idleness, type Scenario } from '../harness.ts';
 import {
   directSteps,
   kubectlWrite,
@@ -208,9 +208,9 @@ function idlenessNote(idleness: readonly Idleness[]): string {
   const waited = idleness.map((i) => i.waitedMs);
   const bounded = idleness.filter((i) => !i.idle).length;
   return (
-    `every kubectl, ours and the direct write's, started once the operator and connector together had used < 0.5 ms of CPU in 50 ms: ` +
+    `every kubectl, ours and the direct write's, started once the operator and connector together had used < ${idleDefaults.maxCpuMs} ms of CPU in ${idleDefaults.windowMs} ms: ` +
     `a wait of ${percentile(waited, 50).toFixed(0)} ms at p50, ${percentile(waited, 99).toFixed(0)} ms at p99` +
-    (bounded > 0 ? `; ${bounded} of ${idleness.length} waits reached the 2 s bound with the programs still busy` : '')
+    (bounded > 0 ? `; ${bounded} of ${idleness.length} waits reached the ${idleDefaults.timeoutMs / 1000} s bound with the programs still busy` : '')
   );
 }
 
