@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { proxyThreadName } from '../connector/proxy/thread.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { boundedLoad, pacedLoad, processCpuMs, processThreadsCpuMs, waitForIdle, waitSettled } from './harness.ts';
+import { boundedLoad, idlenessNote, pacedLoad, processCpuMs, processThreadsCpuMs, waitForIdle, waitSettled } from './harness.ts';
 
 describe('pacedLoad', () => {
   it('starts each call when it is due, however slow the calls before it are', async () => {
@@ -164,6 +164,19 @@ describe('waitForIdle', () => {
     } finally {
       child.kill();
     }
+  });
+});
+
+describe('idlenessNote', () => {
+  it('gives the waits at p50 and p99 and counts those that reached the bound', () => {
+    const waits = [...Array.from({ length: 98 }, () => ({ idle: true, waitedMs: 50 })), ...Array.from({ length: 2 }, () => ({ idle: false, waitedMs: 2000 }))];
+    expect(idlenessNote(waits, 'the operator')).toBe(
+      'started once the operator had used < 0.5 ms of CPU in 50 ms: a wait of 50 ms at p50, 2000 ms at p99; 2 of 100 waits reached the 2 s bound with the programs still busy',
+    );
+  });
+
+  it('says nothing of the bound when no wait reached it', () => {
+    expect(idlenessNote([{ idle: true, waitedMs: 57 }], 'the connector')).not.toContain('bound');
   });
 });
 

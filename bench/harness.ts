@@ -18,7 +18,7 @@ import { startInfra, type Infra } from '../hack/local-infra/infra.ts';
 import { proxyThreadName } from '../connector/proxy/thread.ts';
 import { startOperator, type OperatorOptions, type RunningOperator, type RunningProgram } from '../hack/local-infra/programs.ts';
 import { asError, errorChain } from '../lib/errors.ts';
-import { percent, type Row } from './table.ts';
+import { percent, percentile, type Row } from './table.ts';
 
 export interface Scenario {
   /** Short id, for `--only <id>` and log lines. */
@@ -409,6 +409,21 @@ export async function waitForIdle(pids: readonly number[], options: Partial<Reco
     if (waitedMs >= timeoutMs) return { idle: false, waitedMs };
     before = after;
   }
+}
+
+/**
+ * What a row's note says about the waits before its timed actions: the condition
+ * waitForIdle checked on `whose` (e.g. "the operator and connector together"), and how long
+ * the waits were.
+ */
+export function idlenessNote(idleness: readonly Idleness[], whose: string): string {
+  const waited = idleness.map((i) => i.waitedMs);
+  const bounded = idleness.filter((i) => !i.idle).length;
+  return (
+    `started once ${whose} had used < ${idleDefaults.maxCpuMs} ms of CPU in ${idleDefaults.windowMs} ms: ` +
+    `a wait of ${percentile(waited, 50).toFixed(0)} ms at p50, ${percentile(waited, 99).toFixed(0)} ms at p99` +
+    (bounded > 0 ? `; ${bounded} of ${idleness.length} waits reached the ${idleDefaults.timeoutMs / 1000} s bound with the programs still busy` : '')
+  );
 }
 
 /** The unlabelled samples of a Prometheus text exposition (e.g. nodejs_heap_size_used_bytes). */

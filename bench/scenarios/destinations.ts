@@ -12,19 +12,22 @@ import { stringify } from 'yaml';
 import { destinationLabel } from '../../api/grants.ts';
 import { resources, type Grant } from '../../api/v1alpha1/types.ts';
 import { bindingName } from '../../connector/rbac/desired.ts';
-import type { RunningOperator } from '../../hack/local-infra/programs.ts';
+import type { Infra } from '../../hack/local-infra/infra.ts';
 import { Informer } from '../../lib/controller/informer.ts';
 import { deleteEach, fixtureGrants, grantFixture, runLabel, type GrantFixture } from '../grant-fixture.ts';
 import {
   boundedLoad,
+  idlenessNote,
   infra,
   kubectl,
   processMemory,
   uniqueName,
   unlabelledSamples,
+  waitForIdle,
   waitForQuiet,
   waitSettled,
   type BenchContext,
+  type Idleness,
   type Scenario,
 } from '../harness.ts';
 import { bindingId, hasExactly, hasSubject, lacksSubject, SpokeRoleBindings, subjectId } from '../spoke-bindings.ts';
@@ -51,6 +54,8 @@ interface Phase {
   latencies: number[];
   rssMiB: number;
   hub: HubRuntime;
+  /** The waits for the operator and connector to be idle before each kubectl. */
+  idleness: Idleness[];
 }
 
 /** The hub API server's Go runtime, from its /metrics: why a phase's slowest samples are slow. */
@@ -83,7 +88,7 @@ export const destinationsScale: Scenario = {
     await bindings.until(new Map([...fixture.expected].map(([id, subjects]) => [id, hasExactly(subjects)])), sizes.settleTimeoutMs);
 
     const sample = (phase: string, firstSample: number, grantsInHub: number) =>
-      measure(ctx, { phase, sizes, fixture, destination, bindings, operator: installed.operator, firstSample, grantsInHub });
+      measure(ctx, { phase, sizes, fixture, destination, bindings, installed, firstSample, grantsInHub });
     const one = await sample('1 destination', 0, sizes.grantsEach);
 
     const others = await otherDestinations(ctx, fixture.run, sizes);
@@ -94,7 +99,8 @@ export const destinationsScale: Scenario = {
     const note =
       `one destination with a real connector is measured; the other ${sizes.destinations - 1} each have ${sizes.grantsEach} Grants and a real watch on the hub's Grants with the connector's label selector (${destinationLabel}=<destination>), ` +
       `which each delivered its ${sizes.grantsEach} Grants (${others.watched} in all); samples one after another, each a new user's Grant of view in one of ${sizes.namespaces} namespaces, ` +
-      `from kubectl apply's start to the watch event on the spoke, then the Grant deleted and its revocation waited for; ${one.latencies.length} and ${many.latencies.length} samples after ${sizes.warmup} warm-up each`;
+      `from kubectl apply's start to the watch event on the spoke, then the Grant deleted and its revocation waited for; ${one.latencies.length} and ${many.latencies.length} samples after ${sizes.warmup} warm-up each; ` +
+      `every kubectl, in both phases, ${idlenessNote([...one.idleness, ...many.idleness], 'the operator and connector together')}`;
     const hubNote = ({ hub }: Phase) => `${hub.collections} garbage collection${hub.collections === 1 ? '' : 's'}, heap goal ${hub.heapGoalMiB.toFixed(0)} MiB`;
     const latencyRow = (p: number): Row => ({
       scenario: title,
@@ -207,7 +213,7 @@ interface MeasureOptions {
   fixture: GrantFixture;
   destination: string;
   bindings: SpokeRoleBindings;
-  operator: RunningOperator;
+  installed: Infra;
   /** Index of the first sample, so each phase's new users and Grants have names of their own. */
   firstSample: number;
   /** Grants the operator must have reconciled (cumulative) before the phase is measured. */
@@ -216,7 +222,8 @@ interface MeasureOptions {
 
 /** Waits for the operator to settle, reads its RSS, then times warm-up + samples Grant applications (bounded by sizes.seconds). */
 async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phase> {
-  const { phase, sizes, fixture, destination, bindings, operator } = options;
+  const { phase, sizes, fixture, destination, bindings, installed } = options;
+  const { operator, connector } = installed;
   const settled = await waitSettled(operator.metricsURL, { minimum: { grant: options.grantsInHub }, timeoutMs: sizes.settleTimeoutMs, log: ctx.log });
   if (!settled.settled) ctx.log(`${phase}: the operator did NOT settle within ${sizes.settleTimeoutMs / 1000} s`);
   const { rssMiB } = await processMemory(operator.process.pid!);
@@ -224,6 +231,8 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
 
   const hubBefore = await hubRuntime(ctx);
   const latencies: number[] = [];
+  const programs = [operator.process.pid!, connector.process.pid!];
+  const idleness: Idleness[] = [];
   const deadline = Date.now() + sizes.seconds * 1000;
   for (let i = 0; i < sizes.warmup + sizes.samples && Date.now() < deadline; i++) {
     const k = options.firstSample + i;
@@ -237,6 +246,9 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
       metadata: { name: grant, labels: { [runLabel]: fixture.run } },
       spec: { user, role: 'view', resource: `${destination}.${namespace}` },
     });
+    // As in grant-propagation.ts: what the last sample left the programs doing (its status
+    // writes' watch events, a collection) runs before the clock starts, not in kubectl's start.
+    idleness.push(await waitForIdle(programs));
     const ms = await bindings.timed(
       () => kubectl(ctx.hubKubeconfig, ['apply', '-f', '-'], grantYaml),
       binding,
@@ -257,5 +269,5 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
   ctx.log(
     `${phase}: operator RSS ${rssMiB.toFixed(0)} MiB; the hub API server collected garbage ${hub.collections} times, heap goal ${hub.heapGoalMiB.toFixed(0)} MiB`,
   );
-  return { latencies, rssMiB, hub };
+  return { latencies, rssMiB, hub, idleness };
 }

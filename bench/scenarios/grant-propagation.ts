@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { bindingKey, bindingName } from '../../connector/rbac/desired.ts';
 import { grantFixture, runLabel } from '../grant-fixture.ts';
 import { HubGrants } from '../hub-grants.ts';
-import { idleDefaults, infra, uniqueName, waitForIdle, waitForQuiet, waitSettled, type Idleness, type Scenario } from '../harness.ts';
+import { idlenessNote, infra, uniqueName, waitForIdle, waitForQuiet, waitSettled, type Idleness, type Scenario } from '../harness.ts';
 import {
   directSteps,
   kubectlWrite,
@@ -176,7 +176,7 @@ export const grantPropagation: Scenario = {
       `${n} samples${n < sizes.samples ? ` (of ${sizes.samples}: the ${sizes.seconds} s bound was reached)` : ''} after ${sizes.warmup} warm-up, one after another; ` +
       `from kubectl's start to the watch event on the spoke; each Grant adds a new user to an existing infra:view RoleBinding (another namespace each time); ` +
       `the operator and connector started with the Grants in place: all bound ${boundS.toFixed(0)} s later, both idle after ${settledS.toFixed(0)} s${unsettled.length > 0 ? ` (NOT settled: ${unsettled.join(', ')})` : ''}; ` +
-      idlenessNote(idleness);
+      `every kubectl, ours and the direct write's, ${idlenessNote(idleness, 'the operator and connector together')}`;
     // Issue 26: p99 within 15% of one kubectl write and one watch event in the spoke.
     const target = { on: 'ratio', op: '<=', value: 1.15 } as const;
     const row = (metric: string, samples: number[], baseline: number[], p: number, baselineLabel: string, extra: Pick<Row, 'target' | 'note'>): Row => ({
@@ -202,17 +202,6 @@ export const grantPropagation: Scenario = {
     ];
   },
 };
-
-/** How long the kubectl writes waited for the programs to be idle (waitForIdle). */
-function idlenessNote(idleness: readonly Idleness[]): string {
-  const waited = idleness.map((i) => i.waitedMs);
-  const bounded = idleness.filter((i) => !i.idle).length;
-  return (
-    `every kubectl, ours and the direct write's, started once the operator and connector together had used < ${idleDefaults.maxCpuMs} ms of CPU in ${idleDefaults.windowMs} ms: ` +
-    `a wait of ${percentile(waited, 50).toFixed(0)} ms at p50, ${percentile(waited, 99).toFixed(0)} ms at p99` +
-    (bounded > 0 ? `; ${bounded} of ${idleness.length} waits reached the ${idleDefaults.timeoutMs / 1000} s bound with the programs still busy` : '')
-  );
-}
 
 /**
  * A 90% interval for percentile `p` of `ours` over that of `baseline`, the samples redrawn:
