@@ -54,7 +54,7 @@ interface Phase {
   latencies: number[];
   rssMiB: number;
   hub: HubRuntime;
-  /** The waits for the operator and connector to be idle before each kubectl. */
+  /** The waits for the operator and connector to be idle before each sample's kubectl apply. */
   idleness: Idleness[];
 }
 
@@ -100,7 +100,7 @@ export const destinationsScale: Scenario = {
       `one destination with a real connector is measured; the other ${sizes.destinations - 1} each have ${sizes.grantsEach} Grants and a real watch on the hub's Grants with the connector's label selector (${destinationLabel}=<destination>), ` +
       `which each delivered its ${sizes.grantsEach} Grants (${others.watched} in all); samples one after another, each a new user's Grant of view in one of ${sizes.namespaces} namespaces, ` +
       `from kubectl apply's start to the watch event on the spoke, then the Grant deleted and its revocation waited for; ${one.latencies.length} and ${many.latencies.length} samples after ${sizes.warmup} warm-up each; ` +
-      `every kubectl, in both phases, ${idlenessNote([...one.idleness, ...many.idleness], 'the operator and connector together')}`;
+      `each sample's kubectl apply, in both phases, ${idlenessNote([...one.idleness, ...many.idleness], 'the operator and connector together')}`;
     const hubNote = ({ hub }: Phase) => `${hub.collections} garbage collection${hub.collections === 1 ? '' : 's'}, heap goal ${hub.heapGoalMiB.toFixed(0)} MiB`;
     const latencyRow = (p: number): Row => ({
       scenario: title,
