@@ -346,7 +346,7 @@ async function statCpuMs(path: string): Promise<number> {
 const schedstat = existsSync('/proc/self/schedstat');
 
 /** Kernel clock ticks per second (USER_HZ): 100 on every Linux this runs on. */
-const clockTicks = 100;
+export const clockTicks = 100;
 
 /** Busy and total CPU time of the whole machine so far, in ms, from /proc/stat. */
 export async function machineCpuMs(): Promise<{ busy: number; total: number }> {

@@ -92,7 +92,7 @@ async function main(): Promise<number> {
   const backgroundBusy = (after.busy - before.busy) / (after.total - before.total);
   if (backgroundBusy > 0.2) log(`warning: the machine is already ${percent(backgroundBusy)} busy; figures will be lower and noisier`);
   log('starting the control plane (hub + spoke)…');
-  const controlPlane = await ControlPlane.start();
+  const controlPlane = await ControlPlane.start({ gcTrace: true });
   harness.add('control plane', () => controlPlane.stop());
   const hubKubeconfig = controlPlane.state.clusters.hub.adminKubeconfig;
   const spokeKubeconfig = controlPlane.state.clusters.spoke.adminKubeconfig;

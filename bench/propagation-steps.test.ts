@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { lastWriteResponse, ProgramLog, propagationSteps, revocationSteps, stepsTable } from './propagation-steps.ts';
+import { bindingWriteStep, directPlusBindingWrite, lastWriteResponse, ProgramLog, propagationSteps, revocationSteps, stepsTable } from './propagation-steps.ts';
 
 const at = (ms: number) => new Date(Date.UTC(2026, 11, 3, 17, 0, 0, ms)).toISOString();
 const t0 = Date.UTC(2026, 11, 3, 17, 0, 0, 0);
@@ -50,4 +50,16 @@ it("reads kubectl's last write from its request log: when its response came, and
   ].join('\n');
   expect(lastWriteResponse(stderr, 2026)).toEqual({ at: new Date(2026, 11, 6, 13, 4, 2).getTime() + 796.848, roundTripMs: 6 });
   expect(lastWriteResponse(stderr.split('\n').slice(0, 2).join('\n'), 2026)).toBeUndefined();
+});
+
+it("adds each sample's binding write to its direct write, leaving out a sample without one", () => {
+  const steps = [
+    new Map([
+      ['Grant event arrives at the connector', 1],
+      [bindingWriteStep, 5],
+    ]),
+    new Map([['Grant event arrives at the connector', 2]]),
+    new Map([[bindingWriteStep, 3]]),
+  ];
+  expect(directPlusBindingWrite([50, 60, 70], steps)).toEqual([55, 73]);
 });

@@ -97,6 +97,9 @@ export class ProgramLog {
 
 const grantsInformer = (l: LogLine) => l.informer?.endsWith('/grants') === true;
 
+/** The one API write a Grant adds to the direct write's path. */
+export const bindingWriteStep = 'connector: binding write sent → acknowledged by the spoke';
+
 export interface StepsInput {
   connector: ProgramLog;
   grant: string;
@@ -138,11 +141,23 @@ function connectorLinks(connector: ProgramLog, grant: string, bindingKey: string
     ['connector: event → dequeued (queue)', rbac('reconcile started')],
     ['connector: dequeued → desired binding computed', rbac('binding planned')],
     ['connector: computed → binding write sent', rbac('binding write sent')],
-    ['connector: binding write sent → acknowledged by the spoke', rbac('binding written')],
+    [bindingWriteStep, rbac('binding written')],
   ] as [string, (after: number) => number | undefined][];
 }
 
 export const seenStep = 'last write acknowledged → bench watch sees it';
+
+/**
+ * Each sample's floor in this design: the direct write's time plus the connector's binding
+ * write in the same sample, the write that must follow the Grant's event. A sample whose
+ * connector logged no such write is left out.
+ */
+export function directPlusBindingWrite(direct: readonly number[], steps: readonly Steps[]): number[] {
+  return steps.flatMap((s, i) => {
+    const write = s.get(bindingWriteStep);
+    return write === undefined ? [] : [direct[i]! + write];
+  });
+}
 
 /**
  * kubectl's part: its own start (loading its config and discovery cache, and for `apply`

@@ -15,6 +15,7 @@ import { bindingName } from '../../connector/rbac/desired.ts';
 import type { Infra } from '../../hack/local-infra/infra.ts';
 import { Informer } from '../../lib/controller/informer.ts';
 import { deleteEach, fixtureGrants, grantFixture, runLabel, type GrantFixture } from '../grant-fixture.ts';
+import { collectionsOf, metCollection, type Collection } from '../go-collections.ts';
 import {
   boundedLoad,
   idlenessNote,
@@ -30,8 +31,9 @@ import {
   type Idleness,
   type Scenario,
 } from '../harness.ts';
+import { wallClock } from '../propagation-steps.ts';
 import { bindingId, hasExactly, hasSubject, lacksSubject, SpokeRoleBindings, subjectId } from '../spoke-bindings.ts';
-import { blockBootstrap, percentile, type Row } from '../table.ts';
+import { blockBootstrap, percent, percentile, type Row } from '../table.ts';
 
 const title = 'Scale across destinations';
 const sampleTimeoutMs = 60_000;
@@ -52,6 +54,8 @@ interface Sizes {
 
 interface Phase {
   latencies: number[];
+  /** Each measured sample's kubectl start and watch event, in ms since the epoch, in the order of `latencies`. */
+  spans: { start: number; end: number }[];
   rssMiB: number;
   hub: HubRuntime;
   /** The waits for the operator and connector to be idle before each sample's kubectl apply. */
@@ -102,6 +106,8 @@ export const destinationsScale: Scenario = {
       `from kubectl apply's start to the watch event on the spoke, then the Grant deleted and its revocation waited for; ${one.latencies.length} and ${many.latencies.length} samples after ${sizes.warmup} warm-up each; ` +
       `each sample's kubectl apply, in both phases, ${idlenessNote([...one.idleness, ...many.idleness], 'the operator and connector together')}`;
     const hubNote = ({ hub }: Phase) => `${hub.collections} garbage collection${hub.collections === 1 ? '' : 's'}, heap goal ${hub.heapGoalMiB.toFixed(0)} MiB`;
+    const hub = ctx.controlPlane.state.clusters.hub;
+    const collections = await collectionsOf(hub.pid, hub.files.log);
     const latencyRow = (p: number): Row => ({
       scenario: title,
       metric: `Grant applied → user in RoleBinding p${p} (${size})`,
@@ -122,7 +128,8 @@ export const destinationsScale: Scenario = {
         target: { on: 'ratio', op: '<=', value: 1.5 },
         note:
           `(low–high) after the ratio: 90% interval, each phase's samples redrawn 1,000 times; ` +
-          `the hub's API server while the samples were taken (its /metrics): with ${sizes.destinations} destinations ${hubNote(many)}, with 1 ${hubNote(one)}`,
+          `the hub's API server while the samples were taken (its /metrics): with ${sizes.destinations} destinations ${hubNote(many)}, with 1 ${hubNote(one)}; ` +
+          collectionsNote({ many, one, destinations: sizes.destinations }, collections),
       },
       {
         scenario: title,
@@ -231,6 +238,7 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
 
   const hubBefore = await hubRuntime(ctx);
   const latencies: number[] = [];
+  const spans: Phase['spans'] = [];
   const programs = [operator.process.pid!, connector.process.pid!];
   const idleness: Idleness[] = [];
   const deadline = Date.now() + sizes.seconds * 1000;
@@ -249,6 +257,7 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
     // As in grant-propagation.ts: what the last sample left the programs doing (its status
     // writes' watch events, a collection) runs before the clock starts, not in kubectl's start.
     idleness.push(await waitForIdle(programs));
+    const start = wallClock();
     const ms = await bindings.timed(
       () => kubectl(ctx.hubKubeconfig, ['apply', '-f', '-'], grantYaml),
       binding,
@@ -261,7 +270,9 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
     ctx.log(
       `${phase}: ${measured ? `sample ${i - sizes.warmup + 1}/${sizes.samples}` : `warm-up ${i + 1}/${sizes.warmup}`}: grant → binding ${ms.toFixed(0)} ms`,
     );
-    if (measured) latencies.push(ms);
+    if (!measured) continue;
+    latencies.push(ms);
+    spans.push({ start, end: start + ms });
   }
   if (latencies.length === 0) throw new Error(`${phase}: no sample measured within ${sizes.seconds} s`);
   const hubAfter = await hubRuntime(ctx);
@@ -269,5 +280,25 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
   ctx.log(
     `${phase}: operator RSS ${rssMiB.toFixed(0)} MiB; the hub API server collected garbage ${hub.collections} times, heap goal ${hub.heapGoalMiB.toFixed(0)} MiB`,
   );
-  return { latencies, rssMiB, hub, idleness };
+  return { latencies, spans, rssMiB, hub, idleness };
+}
+
+/**
+ * Which samples of each phase met a garbage collection of the hub's API server, and the
+ * p99 of those that did not: how much of the tail the collections make (bench/README.md,
+ * Session 23 and Session 41).
+ */
+function collectionsNote(phases: { many: Phase; one: Phase; destinations: number }, collections: readonly Collection[]): string {
+  if (collections.length === 0) return "no gctrace line in the hub API server's log, so no sample could be told to have met a collection";
+  const split = ({ latencies, spans }: Phase) => {
+    const met = spans.map((span) => metCollection(span, collections));
+    return { met: met.filter(Boolean).length, others: latencies.filter((_, i) => !met[i]), of: latencies.length };
+  };
+  const many = split(phases.many);
+  const one = split(phases.one);
+  const counts = `${many.met} of ${many.of} samples with ${phases.destinations} destinations and ${one.met} of ${one.of} with 1 met one of its collections (GODEBUG=gctrace=1)`;
+  // The others' p99 says something only when some samples met one, and needs some that did not.
+  if (many.met + one.met === 0 || many.others.length === 0 || one.others.length === 0) return counts;
+  const p99 = (values: number[]) => percentile(values, 99);
+  return `${counts}; the others' p99 ${p99(many.others).toFixed(0)} ms against ${p99(one.others).toFixed(0)} ms, ${percent(p99(many.others) / p99(one.others))}`;
 }

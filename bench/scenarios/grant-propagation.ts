@@ -15,6 +15,7 @@ import { grantFixture, runLabel } from '../grant-fixture.ts';
 import { HubGrants } from '../hub-grants.ts';
 import { idlenessNote, infra, uniqueName, waitForIdle, waitForQuiet, waitSettled, type Idleness, type Scenario } from '../harness.ts';
 import {
+  directPlusBindingWrite,
   directSteps,
   kubectlWrite,
   ProgramLog,
@@ -36,7 +37,7 @@ import {
   type BindingCheck,
   type BindingId,
 } from '../spoke-bindings.ts';
-import { blockBootstrap, percentile, type Interval, type Row } from '../table.ts';
+import { blockBootstrap, percent, percentile, type Interval, type Row } from '../table.ts';
 
 const title = 'Grant propagation';
 const sampleTimeoutMs = 60_000;
@@ -168,7 +169,7 @@ export const grantPropagation: Scenario = {
       });
     }
     if (ours.propagation.length === 0) throw new Error(`no sample measured within ${sizes.seconds} s`);
-    logSteps((message) => ctx.log(message), installed, ends);
+    const steps = logSteps((message) => ctx.log(message), installed, ends);
 
     const n = ours.propagation.length;
     const size = `${sizes.grants.toLocaleString('en-US')} grants, ${sizes.namespaces.toLocaleString('en-US')} namespaces`;
@@ -192,13 +193,18 @@ export const grantPropagation: Scenario = {
     const intervalNote = `(low–high) after the ratio: 90% interval, the ratio over the ${n} samples redrawn 1,000 times (a sample's two measurements together)`;
     const applied = '`kubectl apply` of an equivalent RoleBinding in the spoke, until the watch sees it';
     const deleted = '`kubectl delete` of that RoleBinding, until the watch sees it gone';
+    const appliedFloor = (p: number) => floorNote(direct.propagation, steps.propagation, p);
+    const deletedFloor = (p: number) => floorNote(direct.revocation, steps.revocation, p);
     return [
-      row('Grant applied → user in RoleBinding', ours.propagation, direct.propagation, 50, applied, { note }),
-      row('Grant applied → user in RoleBinding', ours.propagation, direct.propagation, 99, applied, { target, note: intervalNote }),
+      row('Grant applied → user in RoleBinding', ours.propagation, direct.propagation, 50, applied, { note: `${note}; ${appliedFloor(50)}` }),
+      row('Grant applied → user in RoleBinding', ours.propagation, direct.propagation, 99, applied, { target, note: `${intervalNote}; ${appliedFloor(99)}` }),
       row('Grant deleted → user gone from RoleBinding', ours.revocation, direct.revocation, 50, deleted, {
-        note: 'the same samples: each Grant deleted once bound, labelled, Synced and Ready (no write on it left in flight); the operator takes no part',
+        note: `the same samples: each Grant deleted once bound, labelled, Synced and Ready (no write on it left in flight); the operator takes no part; ${deletedFloor(50)}`,
       }),
-      row('Grant deleted → user gone from RoleBinding', ours.revocation, direct.revocation, 99, deleted, { target, note: intervalNote }),
+      row('Grant deleted → user gone from RoleBinding', ours.revocation, direct.revocation, 99, deleted, {
+        target,
+        note: `${intervalNote}; ${deletedFloor(99)}`,
+      }),
     ];
   },
 };
@@ -216,17 +222,40 @@ function pairedRatioInterval(ours: readonly number[], baseline: readonly number[
   return blockBootstrap([ours.map((_, i) => i)], ([drawn]) => at(ours, drawn!) / at(baseline, drawn!));
 }
 
-/** The step-by-step tables (bench/README.md, "Propagation, step by step"), from the samples' ends and the programs' debug lines. */
-function logSteps(log: (message: string) => void, installed: { connector: { logs: readonly string[] } }, samples: readonly MeasuredSample[]): void {
+/**
+ * Logs the step-by-step tables (bench/README.md, "Propagation, step by step"), from the
+ * samples' ends and the programs' debug lines, and answers our samples' steps.
+ */
+function logSteps(
+  log: (message: string) => void,
+  installed: { connector: { logs: readonly string[] } },
+  samples: readonly MeasuredSample[],
+): Record<'propagation' | 'revocation', Steps[]> {
   const connector = new ProgramLog(installed.connector.logs);
+  const propagation = samples.map((s) => propagationSteps({ connector, grant: s.grant, bindingKey: s.bindingKey, ends: s.ours.propagation }));
+  const revocation = samples.map((s) => revocationSteps({ connector, grant: s.grant, bindingKey: s.bindingKey, ends: s.ours.revocation }));
   const tables: [string, Steps[]][] = [
-    [
-      'Grant applied → user in RoleBinding',
-      samples.map((s) => propagationSteps({ connector, grant: s.grant, bindingKey: s.bindingKey, ends: s.ours.propagation })),
-    ],
-    ['Grant deleted → user gone', samples.map((s) => revocationSteps({ connector, grant: s.grant, bindingKey: s.bindingKey, ends: s.ours.revocation }))],
+    ['Grant applied → user in RoleBinding', propagation],
+    ['Grant deleted → user gone', revocation],
     ['direct RoleBinding applied', samples.map((s) => directSteps(s.direct.propagation))],
     ['direct RoleBinding deleted', samples.map((s) => directSteps(s.direct.revocation))],
   ];
   for (const [title, steps] of tables) log(`step by step: ${stepsTable(title, steps)}`);
+  return { propagation, revocation };
+}
+
+/**
+ * The row's floor in this design, from the same samples: the direct write plus the one
+ * write a Grant adds to its path, the connector's binding write (bench/README.md,
+ * Session 41).
+ */
+function floorNote(direct: readonly number[], steps: readonly Steps[], p: number): string {
+  const floor = directPlusBindingWrite(direct, steps);
+  if (floor.length === 0) return 'no floor: the connector logged none of its binding writes';
+  const left = direct.length - floor.length;
+  return (
+    `the direct write plus the connector's binding write of the same sample, the one write a Grant adds (this row's floor in this design): ` +
+    `p${p} ${percentile(floor, p).toFixed(1)} ms, ${percent(percentile(floor, p) / percentile(direct, p))} of the direct write's` +
+    (left > 0 ? ` (${left} samples without the write's log line left out)` : '')
+  );
 }

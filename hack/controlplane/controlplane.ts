@@ -78,6 +78,11 @@ export interface StartOptions {
   authenticationConfig?: Partial<Record<ClusterName, string>>;
   /** Each kube-apiserver writes an audit log (auditPolicy) to its cluster's files.auditLog. */
   auditLog?: boolean;
+  /**
+   * Each kube-apiserver prints a line per garbage collection to its log (GODEBUG=gctrace=1):
+   * for the bench, to tell which samples met one.
+   */
+  gcTrace?: boolean;
 }
 
 /**
@@ -132,8 +137,8 @@ export class ControlPlane {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const members: Member[] = [];
-    const start = (name: string, tier: number, binary: string, args: string[], log: string) => {
-      const relaunch = () => launch(binary, args, log, options.verbose);
+    const start = (name: string, tier: number, binary: string, args: string[], log: string, env?: NodeJS.ProcessEnv) => {
+      const relaunch = () => launch(binary, args, log, { verbose: options.verbose, env });
       const child = relaunch();
       members.push({ name, tier, child, relaunch });
       return child;
@@ -178,7 +183,7 @@ export class ControlPlane {
               ...(options.apiServerFlags ?? []),
               ...(authenticationConfig ? [`--authentication-config=${authenticationConfig}`] : []),
             ];
-            apiserver = start(name, 1, tools.kubeApiserver, flags, setup.state.files.log);
+            apiserver = start(name, 1, tools.kubeApiserver, flags, setup.state.files.log, options.gcTrace ? gcTraceEnv() : undefined);
             try {
               await waitReady(setup, apiserver);
               break;
@@ -464,12 +469,23 @@ function getJSON(url: string, ca: string, client: PemPair): Promise<unknown> {
   });
 }
 
-function launch(binary: string, args: string[], logFile: string, verbose = false): ChildProcess {
+/** This process's environment with the Go runtime's line per garbage collection turned on. */
+function gcTraceEnv(): NodeJS.ProcessEnv {
+  const godebug = process.env['GODEBUG'];
+  return { ...process.env, GODEBUG: godebug ? `${godebug},gctrace=1` : 'gctrace=1' };
+}
+
+function launch(
+  binary: string,
+  args: string[],
+  logFile: string,
+  options: { verbose?: boolean | undefined; env?: NodeJS.ProcessEnv | undefined } = {},
+): ChildProcess {
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(options.env ? { env: options.env } : {}) });
   for (const stream of [child.stdout, child.stderr]) {
     stream.pipe(log, { end: false });
-    if (verbose) stream.pipe(process.stderr, { end: false });
+    if (options.verbose) stream.pipe(process.stderr, { end: false });
   }
   child.once('exit', () => log.end());
   return child;

@@ -1,0 +1,31 @@
+import { expect, it } from 'vitest';
+import { collectionsFromTrace, metCollection, processStartMs } from './go-collections.ts';
+
+it('places each gctrace line on the wall clock, from its start and its phases, and skips other lines', () => {
+  const log = [
+    'I1207 13:00:00.000000   1234 server.go:150] Version: v1.36.3',
+    'gc 1 @0.012s 2%: 0.011+1.2+0.003 ms clock, 0.022+0.3/0.9/0+0.006 ms cpu, 4->4->0 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P',
+    'gc 57 @34.5s 3%: 0.1+300+0.9 ms clock, 0.2+10/290/0+1.8 ms cpu, 700->710->350 MB, 720 MB goal, 1 MB stacks, 0 MB globals, 2 P (forced)',
+    'scvg: 0 MB released',
+  ].join('\n');
+  expect(collectionsFromTrace(log, 1_000_000)).toEqual([
+    { start: 1_000_012, end: expect.closeTo(1_000_013.214, 6) },
+    { start: 1_034_500, end: expect.closeTo(1_034_801, 6) },
+  ]);
+  expect(collectionsFromTrace('no collections here', 0)).toEqual([]);
+});
+
+it('tells a span that overlaps a collection from one that only touches it', () => {
+  const collections = [{ start: 100, end: 200 }];
+  expect(metCollection({ start: 150, end: 160 }, collections)).toBe(true);
+  expect(metCollection({ start: 50, end: 101 }, collections)).toBe(true);
+  expect(metCollection({ start: 199, end: 300 }, collections)).toBe(true);
+  expect(metCollection({ start: 0, end: 100 }, collections)).toBe(false);
+  expect(metCollection({ start: 200, end: 250 }, collections)).toBe(false);
+  expect(metCollection({ start: 150, end: 160 }, [])).toBe(false);
+});
+
+it("finds this process's start on the wall clock within a few clock ticks", async () => {
+  const expected = Date.now() - process.uptime() * 1000;
+  expect(Math.abs((await processStartMs(process.pid)) - expected)).toBeLessThan(100);
+});
