@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { collectionsFromTrace, metCollection, processStartMs } from './go-collections.ts';
+import { collectionsFromTrace, hubCollectionsNote, metCollection, processStartMs, splitByCollections } from './go-collections.ts';
 
 it('places each gctrace line on the wall clock, from its start and its phases, and skips other lines', () => {
   const log = [
@@ -28,4 +28,47 @@ it('tells a span that overlaps a collection from one that only touches it', () =
 it("finds this process's start on the wall clock within a few clock ticks", async () => {
   const expected = Date.now() - process.uptime() * 1000;
   expect(Math.abs((await processStartMs(process.pid)) - expected)).toBeLessThan(100);
+});
+
+it('splits samples by whether each met a collection, keeping the latencies of those that did not', () => {
+  const collections = [{ start: 1000, end: 1300 }];
+  const samples = [
+    { ms: 80, span: { start: 900, end: 980 } },
+    { ms: 200, span: { start: 1100, end: 1300 } },
+    { ms: 90, span: { start: 1400, end: 1490 } },
+  ];
+  expect(splitByCollections(samples, collections)).toEqual({ met: 1, of: 3, others: [80, 90] });
+  expect(splitByCollections(samples, [])).toEqual({ met: 0, of: 3, others: [80, 200, 90] });
+});
+
+it('says how many samples met a collection and compares the p99 of the others', () => {
+  const ours = { met: 2, of: 4, others: [100, 120] };
+  const baseline = { met: 1, of: 4, others: [100, 100, 100] };
+  const note = hubCollectionsNote(
+    [{ start: 0, end: 1 }],
+    [
+      ['of ours', ours],
+      ["of the baseline's", baseline],
+    ],
+  );
+  expect(note).toContain("2 of 4 samples of ours and 1 of 4 of the baseline's met a garbage collection");
+  expect(note).toContain("the others' p99 120 ms against 100 ms, 120%");
+  expect(
+    hubCollectionsNote(
+      [{ start: 0, end: 1 }],
+      [
+        ['a', { met: 0, of: 2, others: [1, 2] }],
+        ['b', { met: 0, of: 2, others: [1, 2] }],
+      ],
+    ),
+  ).not.toContain('p99');
+  expect(
+    hubCollectionsNote(
+      [],
+      [
+        ['a', ours],
+        ['b', baseline],
+      ],
+    ),
+  ).toMatch(/^no gctrace line/);
 });

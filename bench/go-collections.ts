@@ -4,6 +4,7 @@
 // tell which of its samples met a collection (bench/README.md, Session 41).
 import { readFile } from 'node:fs/promises';
 import { clockTicks } from './harness.ts';
+import { percent, percentile } from './table.ts';
 
 /** One garbage collection, in ms since the epoch: from its start to the end of its mark termination. */
 export interface Collection {
@@ -50,4 +51,38 @@ export async function collectionsOf(pid: number, logFile: string): Promise<Colle
 /** Whether a span of time (ms since the epoch) overlaps any of the collections. */
 export function metCollection(span: { start: number; end: number }, collections: readonly Collection[]): boolean {
   return collections.some((c) => c.start < span.end && c.end > span.start);
+}
+
+/** A phase's samples split by whether each met a collection: how many did, and the latencies of those that did not. */
+export interface CollectionSplit {
+  met: number;
+  of: number;
+  others: number[];
+}
+
+/** Splits samples (latency in ms, and the span it was timed over) by whether each met one of the collections. */
+export function splitByCollections(
+  samples: readonly { ms: number; span: { start: number; end: number } }[],
+  collections: readonly Collection[],
+): CollectionSplit {
+  const others = samples.filter((s) => !metCollection(s.span, collections)).map((s) => s.ms);
+  return { met: samples.length - others.length, of: samples.length, others };
+}
+
+/**
+ * A note on two sets of samples (ours, then the baseline's), each split by whether it met
+ * a collection of the hub's API server: how many did, and the p99 of the others.
+ */
+export function hubCollectionsNote(
+  collections: readonly Collection[],
+  [[oursLabel, ours], [baselineLabel, baseline]]: [[string, CollectionSplit], [string, CollectionSplit]],
+): string {
+  if (collections.length === 0) return "no gctrace line in the hub API server's log, so no sample could be told to have met a collection";
+  const counts =
+    `${ours.met} of ${ours.of} samples ${oursLabel} and ${baseline.met} of ${baseline.of} ${baselineLabel} ` +
+    `met a garbage collection of the hub's API server (its GODEBUG=gctrace=1 lines)`;
+  // The others' p99 says something only when some samples met one, and needs some that did not.
+  if (ours.met + baseline.met === 0 || ours.others.length === 0 || baseline.others.length === 0) return counts;
+  const p99 = (values: number[]) => percentile(values, 99);
+  return `${counts}; the others' p99 ${p99(ours.others).toFixed(0)} ms against ${p99(baseline.others).toFixed(0)} ms, ${percent(p99(ours.others) / p99(baseline.others))}`;
 }

@@ -15,7 +15,7 @@ import { bindingName } from '../../connector/rbac/desired.ts';
 import type { Infra } from '../../hack/local-infra/infra.ts';
 import { Informer } from '../../lib/controller/informer.ts';
 import { deleteEach, fixtureGrants, grantFixture, runLabel, type GrantFixture } from '../grant-fixture.ts';
-import { collectionsOf, metCollection, type Collection } from '../go-collections.ts';
+import { collectionsOf, hubCollectionsNote, splitByCollections, type Collection } from '../go-collections.ts';
 import {
   boundedLoad,
   idlenessNote,
@@ -33,7 +33,7 @@ import {
 } from '../harness.ts';
 import { wallClock } from '../propagation-steps.ts';
 import { bindingId, hasExactly, hasSubject, lacksSubject, SpokeRoleBindings, subjectId } from '../spoke-bindings.ts';
-import { blockBootstrap, percent, percentile, type Row } from '../table.ts';
+import { blockBootstrap, percentile, type Row } from '../table.ts';
 
 const title = 'Scale across destinations';
 const sampleTimeoutMs = 60_000;
@@ -289,16 +289,13 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
  * Session 23 and Session 41).
  */
 function collectionsNote(phases: { many: Phase; one: Phase; destinations: number }, collections: readonly Collection[]): string {
-  if (collections.length === 0) return "no gctrace line in the hub API server's log, so no sample could be told to have met a collection";
-  const split = ({ latencies, spans }: Phase) => {
-    const met = spans.map((span) => metCollection(span, collections));
-    return { met: met.filter(Boolean).length, others: latencies.filter((_, i) => !met[i]), of: latencies.length };
-  };
-  const many = split(phases.many);
-  const one = split(phases.one);
-  const counts = `${many.met} of ${many.of} samples with ${phases.destinations} destinations and ${one.met} of ${one.of} with 1 met one of its collections (GODEBUG=gctrace=1)`;
-  // The others' p99 says something only when some samples met one, and needs some that did not.
-  if (many.met + one.met === 0 || many.others.length === 0 || one.others.length === 0) return counts;
-  const p99 = (values: number[]) => percentile(values, 99);
-  return `${counts}; the others' p99 ${p99(many.others).toFixed(0)} ms against ${p99(one.others).toFixed(0)} ms, ${percent(p99(many.others) / p99(one.others))}`;
+  const split = ({ latencies, spans }: Phase) =>
+    splitByCollections(
+      latencies.map((ms, i) => ({ ms, span: spans[i]! })),
+      collections,
+    );
+  return hubCollectionsNote(collections, [
+    [`with ${phases.destinations} destinations`, split(phases.many)],
+    ['with 1', split(phases.one)],
+  ]);
 }

@@ -12,6 +12,7 @@
 import { stringify } from 'yaml';
 import { bindingKey, bindingName } from '../../connector/rbac/desired.ts';
 import { grantFixture, runLabel } from '../grant-fixture.ts';
+import { collectionsOf, hubCollectionsNote, splitByCollections, type Collection } from '../go-collections.ts';
 import { HubGrants } from '../hub-grants.ts';
 import { idlenessNote, infra, uniqueName, waitForIdle, waitForQuiet, waitSettled, type Idleness, type Scenario } from '../harness.ts';
 import {
@@ -193,17 +194,22 @@ export const grantPropagation: Scenario = {
     const intervalNote = `(low–high) after the ratio: 90% interval, the ratio over the ${n} samples redrawn 1,000 times (a sample's two measurements together)`;
     const applied = '`kubectl apply` of an equivalent RoleBinding in the spoke, until the watch sees it';
     const deleted = '`kubectl delete` of that RoleBinding, until the watch sees it gone';
+    const hub = ctx.controlPlane.state.clusters.hub;
+    const collections = await collectionsOf(hub.pid, hub.files.log);
     const appliedFloor = (p: number) => floorNote(direct.propagation, steps.propagation, p);
     const deletedFloor = (p: number) => floorNote(direct.revocation, steps.revocation, p);
     return [
       row('Grant applied → user in RoleBinding', ours.propagation, direct.propagation, 50, applied, { note: `${note}; ${appliedFloor(50)}` }),
-      row('Grant applied → user in RoleBinding', ours.propagation, direct.propagation, 99, applied, { target, note: `${intervalNote}; ${appliedFloor(99)}` }),
+      row('Grant applied → user in RoleBinding', ours.propagation, direct.propagation, 99, applied, {
+        target,
+        note: `${intervalNote}; ${appliedFloor(99)}; ${collectionsSplitNote(collections, ends, 'propagation')}`,
+      }),
       row('Grant deleted → user gone from RoleBinding', ours.revocation, direct.revocation, 50, deleted, {
         note: `the same samples: each Grant deleted once bound, labelled, Synced and Ready (no write on it left in flight); the operator takes no part; ${deletedFloor(50)}`,
       }),
       row('Grant deleted → user gone from RoleBinding', ours.revocation, direct.revocation, 99, deleted, {
         target,
-        note: `${intervalNote}; ${deletedFloor(99)}`,
+        note: `${intervalNote}; ${deletedFloor(99)}; ${collectionsSplitNote(collections, ends, 'revocation')}`,
       }),
     ];
   },
@@ -242,6 +248,22 @@ function logSteps(
   ];
   for (const [title, steps] of tables) log(`step by step: ${stepsTable(title, steps)}`);
   return { propagation, revocation };
+}
+
+/**
+ * Which of our samples and of the direct write's met a garbage collection of the hub's API
+ * server, which shares the two cores with kubectl and the spoke (bench/README.md, Session 41).
+ */
+function collectionsSplitNote(collections: readonly Collection[], samples: readonly MeasuredSample[], path: 'propagation' | 'revocation'): string {
+  const split = (ends: SampleEnds[]) =>
+    splitByCollections(
+      ends.map((e) => ({ ms: e.seenAt - e.startedAt, span: { start: e.startedAt, end: e.seenAt } })),
+      collections,
+    );
+  return hubCollectionsNote(collections, [
+    ['of the Grant', split(samples.map((s) => s.ours[path]))],
+    ["of the direct write's", split(samples.map((s) => s.direct[path]))],
+  ]);
 }
 
 /**
