@@ -3,7 +3,7 @@
 // control plane sets for the bench (hack/controlplane, `gcTrace`). A scenario can then
 // tell which of its samples met a collection (bench/README.md, Session 41).
 import { readFile } from 'node:fs/promises';
-import { clockTicks } from './harness.ts';
+import { clockTicks, statFields } from './harness.ts';
 import { percent, percentile } from './table.ts';
 
 /** One garbage collection, in ms since the epoch: from its start to the end of its mark termination. */
@@ -37,8 +37,8 @@ export function collectionsFromTrace(log: string, processStartMs: number): Colle
 export async function processStartMs(pid: number): Promise<number> {
   const [stat, uptime] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile('/proc/uptime', 'utf8')]);
   const bootMs = Date.now() - Number(uptime.split(' ')[0]) * 1000;
-  // Fields after the parenthesised command name; starttime is field 22.
-  const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  // starttime is field 22.
+  const startTicks = Number(statFields(stat)[19]);
   return bootMs + startTicks * (1000 / clockTicks);
 }
 
@@ -60,11 +60,14 @@ export interface CollectionSplit {
   others: number[];
 }
 
-/** Splits samples (latency in ms, and the span it was timed over) by whether each met one of the collections. */
-export function splitByCollections(
-  samples: readonly { ms: number; span: { start: number; end: number } }[],
-  collections: readonly Collection[],
-): CollectionSplit {
+/** A sample's latency in ms, and the span it was timed over (ms since the epoch). */
+export interface TimedSample {
+  ms: number;
+  span: { start: number; end: number };
+}
+
+/** Splits samples by whether each met one of the collections. */
+export function splitByCollections(samples: readonly TimedSample[], collections: readonly Collection[]): CollectionSplit {
   const others = samples.filter((s) => !metCollection(s.span, collections)).map((s) => s.ms);
   return { met: samples.length - others.length, of: samples.length, others };
 }

@@ -336,10 +336,14 @@ export async function processCpuMs(pid: number): Promise<number> {
 
 /** User + system time (ms) from a /proc stat file, a process's or a thread's. */
 async function statCpuMs(path: string): Promise<number> {
-  const stat = await readFile(path, 'utf8');
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15.
+  const fields = statFields(await readFile(path, 'utf8'));
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
+/** The fields of a /proc/<pid>/stat line after the parenthesised command name: the 3rd field is at [0]. */
+export function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** Whether this kernel reports each thread's run time (CONFIG_SCHED_INFO). */

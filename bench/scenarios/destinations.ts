@@ -15,7 +15,7 @@ import { bindingName } from '../../connector/rbac/desired.ts';
 import type { Infra } from '../../hack/local-infra/infra.ts';
 import { Informer } from '../../lib/controller/informer.ts';
 import { deleteEach, fixtureGrants, grantFixture, runLabel, type GrantFixture } from '../grant-fixture.ts';
-import { collectionsOf, hubCollectionsNote, splitByCollections, type Collection } from '../go-collections.ts';
+import { collectionsOf, hubCollectionsNote, splitByCollections, type Collection, type TimedSample } from '../go-collections.ts';
 import {
   boundedLoad,
   idlenessNote,
@@ -53,9 +53,8 @@ interface Sizes {
 }
 
 interface Phase {
-  latencies: number[];
-  /** Each measured sample's kubectl start and watch event, in ms since the epoch, in the order of `latencies`. */
-  spans: { start: number; end: number }[];
+  /** Each measured sample: its latency, and the span from kubectl's start to the watch event (ms since the epoch). */
+  samples: TimedSample[];
   rssMiB: number;
   hub: HubRuntime;
   /** The waits for the operator and connector to be idle before each sample's kubectl apply. */
@@ -103,21 +102,23 @@ export const destinationsScale: Scenario = {
     const note =
       `one destination with a real connector is measured; the other ${sizes.destinations - 1} each have ${sizes.grantsEach} Grants and a real watch on the hub's Grants with the connector's label selector (${destinationLabel}=<destination>), ` +
       `which each delivered its ${sizes.grantsEach} Grants (${others.watched} in all); samples one after another, each a new user's Grant of view in one of ${sizes.namespaces} namespaces, ` +
-      `from kubectl apply's start to the watch event on the spoke, then the Grant deleted and its revocation waited for; ${one.latencies.length} and ${many.latencies.length} samples after ${sizes.warmup} warm-up each; ` +
+      `from kubectl apply's start to the watch event on the spoke, then the Grant deleted and its revocation waited for; ${one.samples.length} and ${many.samples.length} samples after ${sizes.warmup} warm-up each; ` +
       `each sample's kubectl apply, in both phases, ${idlenessNote([...one.idleness, ...many.idleness], 'the operator and connector together')}`;
     const hubNote = ({ hub }: Phase) => `${hub.collections} garbage collection${hub.collections === 1 ? '' : 's'}, heap goal ${hub.heapGoalMiB.toFixed(0)} MiB`;
     const hub = ctx.controlPlane.state.clusters.hub;
     const collections = await collectionsOf(hub.pid, hub.files.log);
+    const latencies = (phase: Phase) => phase.samples.map((s) => s.ms);
+    const [manyMs, oneMs] = [latencies(many), latencies(one)];
     const latencyRow = (p: number): Row => ({
       scenario: title,
       metric: `Grant applied → user in RoleBinding p${p} (${size})`,
       unit: 'ms',
-      ours: percentile(many.latencies, p),
-      baseline: percentile(one.latencies, p),
+      ours: percentile(manyMs, p),
+      baseline: percentile(oneMs, p),
       baselineLabel,
       // The two phases' samples are independent: each is redrawn on its own.
       interval: {
-        ...blockBootstrap([many.latencies, one.latencies], ([drawnMany, drawnOne]) => percentile(drawnMany!, p) / percentile(drawnOne!, p)),
+        ...blockBootstrap([manyMs, oneMs], ([drawnMany, drawnOne]) => percentile(drawnMany!, p) / percentile(drawnOne!, p)),
         on: 'ratio',
       },
     });
@@ -237,8 +238,7 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
   await waitForQuiet(ctx);
 
   const hubBefore = await hubRuntime(ctx);
-  const latencies: number[] = [];
-  const spans: Phase['spans'] = [];
+  const samples: TimedSample[] = [];
   const programs = [operator.process.pid!, connector.process.pid!];
   const idleness: Idleness[] = [];
   const deadline = Date.now() + sizes.seconds * 1000;
@@ -270,17 +270,15 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
     ctx.log(
       `${phase}: ${measured ? `sample ${i - sizes.warmup + 1}/${sizes.samples}` : `warm-up ${i + 1}/${sizes.warmup}`}: grant → binding ${ms.toFixed(0)} ms`,
     );
-    if (!measured) continue;
-    latencies.push(ms);
-    spans.push({ start, end: start + ms });
+    if (measured) samples.push({ ms, span: { start, end: start + ms } });
   }
-  if (latencies.length === 0) throw new Error(`${phase}: no sample measured within ${sizes.seconds} s`);
+  if (samples.length === 0) throw new Error(`${phase}: no sample measured within ${sizes.seconds} s`);
   const hubAfter = await hubRuntime(ctx);
   const hub = { collections: hubAfter.collections - hubBefore.collections, heapGoalMiB: hubAfter.heapGoalMiB };
   ctx.log(
     `${phase}: operator RSS ${rssMiB.toFixed(0)} MiB; the hub API server collected garbage ${hub.collections} times, heap goal ${hub.heapGoalMiB.toFixed(0)} MiB`,
   );
-  return { latencies, spans, rssMiB, hub, idleness };
+  return { samples, rssMiB, hub, idleness };
 }
 
 /**
@@ -289,13 +287,8 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
  * Session 23 and Session 41).
  */
 function collectionsNote(phases: { many: Phase; one: Phase; destinations: number }, collections: readonly Collection[]): string {
-  const split = ({ latencies, spans }: Phase) =>
-    splitByCollections(
-      latencies.map((ms, i) => ({ ms, span: spans[i]! })),
-      collections,
-    );
   return hubCollectionsNote(collections, [
-    [`with ${phases.destinations} destinations`, split(phases.many)],
-    ['with 1', split(phases.one)],
+    [`with ${phases.destinations} destinations`, splitByCollections(phases.many.samples, collections)],
+    ['with 1', splitByCollections(phases.one.samples, collections)],
   ]);
 }
