@@ -15,6 +15,20 @@ it('places each gctrace line on the wall clock, from its start and its phases, a
   expect(collectionsFromTrace('no collections here', 0)).toEqual([]);
 });
 
+it("keeps only the last run's lines of a log that a relaunched process appended to", () => {
+  const log = [
+    'gc 1 @0.010s 1%: 0+1+0 ms clock, 0+0/0/0+0 ms cpu, 4->4->0 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P',
+    'gc 2 @900.000s 1%: 0+50+0 ms clock, 0+0/0/0+0 ms cpu, 400->410->200 MB, 420 MB goal, 0 MB stacks, 0 MB globals, 2 P',
+    'I1207 14:00:00.000000   4321 server.go:150] Version: v1.36.3',
+    'gc 1 @0.020s 1%: 0+2+0 ms clock, 0+0/0/0+0 ms cpu, 4->4->0 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P',
+    'gc 2 @5.000s 1%: 0+3+0 ms clock, 0+0/0/0+0 ms cpu, 8->8->4 MB, 8 MB goal, 0 MB stacks, 0 MB globals, 2 P',
+  ].join('\n');
+  expect(collectionsFromTrace(log, 0)).toEqual([
+    { start: 20, end: 22 },
+    { start: 5000, end: 5003 },
+  ]);
+});
+
 it('tells a span that overlaps a collection from one that only touches it', () => {
   const collections = [{ start: 100, end: 200 }];
   expect(metCollection({ start: 150, end: 160 }, collections)).toBe(true);

@@ -13,19 +13,25 @@ export interface Collection {
 }
 
 // gc 12 @34.567s 2%: 0.11+20+0.05 ms clock, 0.2+1.1/9.7/0+0.1 ms cpu, 40->41->20 MB, 42 MB goal, 0 MB stacks, 0 MB globals, 2 P
-const gctraceLine = /^gc \d+ @(\d+(?:\.\d+)?)s \d+%: ([\d.+]+) ms clock,/;
+const gctraceLine = /^gc (\d+) @(\d+(?:\.\d+)?)s \d+%: ([\d.+]+) ms clock,/;
 
 /**
  * The collections a gctrace log names, placed on the wall clock: each line gives its
- * collection's start in seconds since the process started, and its phases' wall times.
+ * collection's number, its start in seconds since the process started, and its phases'
+ * wall times. A log appended to by several runs of the program (a relaunch) holds their
+ * lines one run after another; only the last run's, from its collection 1 on, belong to
+ * the process that started at `processStartMs`.
  */
 export function collectionsFromTrace(log: string, processStartMs: number): Collection[] {
-  return log.split('\n').flatMap((line) => {
+  const traced = log.split('\n').flatMap((line) => {
     const match = gctraceLine.exec(line);
-    if (!match) return [];
-    const start = processStartMs + Number(match[1]) * 1000;
-    const phasesMs = match[2]!.split('+').reduce((sum, phase) => sum + Number(phase), 0);
-    return [{ start, end: start + phasesMs }];
+    return match ? [match] : [];
+  });
+  const lastRun = traced.findLastIndex((match) => match[1] === '1');
+  return traced.slice(Math.max(lastRun, 0)).map((match) => {
+    const start = processStartMs + Number(match[2]) * 1000;
+    const phasesMs = match[3]!.split('+').reduce((sum, phase) => sum + Number(phase), 0);
+    return { start, end: start + phasesMs };
   });
 }
 
