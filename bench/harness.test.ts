@@ -6,7 +6,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { proxyThreadName } from '../connector/proxy/thread.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { boundedLoad, idlenessNote, pacedLoad, processCpuMs, processThreadsCpuMs, waitForIdle, waitSettled } from './harness.ts';
+import {
+  boundedLoad,
+  idlenessNote,
+  pacedLoad,
+  processCpuMs,
+  processThreadsCpuMs,
+  programsQuiet,
+  waitForIdle,
+  waitSettled,
+  type QuietGroup,
+} from './harness.ts';
 
 describe('pacedLoad', () => {
   it('starts each call when it is due, however slow the calls before it are', async () => {
@@ -147,7 +157,7 @@ describe('waitForIdle', () => {
     const child = await shell(400);
     try {
       const spawned = performance.now();
-      const idleness = await waitForIdle([child.pid!], { timeoutMs: 20_000 });
+      const idleness = await waitForIdle([programsQuiet('the shell', [child.pid!])], { timeoutMs: 20_000 });
       expect(idleness.idle).toBe(true);
       expect(performance.now() - spawned).toBeGreaterThanOrEqual(350);
     } finally {
@@ -158,25 +168,46 @@ describe('waitForIdle', () => {
   it('gives up at its bound on a process that stays busy, and says so', async () => {
     const child = await shell(60_000);
     try {
-      const idleness = await waitForIdle([child.pid!], { timeoutMs: 300 });
+      const idleness = await waitForIdle([programsQuiet('the shell', [child.pid!])], { timeoutMs: 300 });
       expect(idleness.idle).toBe(false);
       expect(idleness.waitedMs).toBeGreaterThanOrEqual(300);
     } finally {
       child.kill();
     }
   });
+
+  it('holds each group to its own allowance, all in the same window', async () => {
+    // A loop of the shell's own builtins: all its CPU is the shell's, none a child's.
+    const busy = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
+    await once(busy, 'spawn');
+    let sleeping: ChildProcess | undefined;
+    try {
+      sleeping = await shell(0);
+      // More CPU than one thread can use in any window, however late the timer fires.
+      const lenient = { whose: 'the spinning shell', pids: [busy.pid!], maxCpuMs: 60_000 } satisfies QuietGroup;
+      const idle = programsQuiet('the sleeping shell', [sleeping.pid!]);
+      expect((await waitForIdle([lenient, idle], { timeoutMs: 3000 })).idle).toBe(true);
+      expect((await waitForIdle([idle, programsQuiet('the spinning shell', [busy.pid!])], { timeoutMs: 300 })).idle).toBe(false);
+    } finally {
+      busy.kill();
+      sleeping?.kill();
+    }
+  });
 });
 
 describe('idlenessNote', () => {
-  it('gives the waits at p50 and p99 and counts those that reached the bound', () => {
+  const groups: QuietGroup[] = [programsQuiet('the operator', [1]), { whose: 'the API servers', pids: [2, 3], maxCpuMs: 5 }];
+
+  it("gives each group's allowance, the waits at p50 and p99, and counts those that reached the bound", () => {
     const waits = [...Array.from({ length: 98 }, () => ({ idle: true, waitedMs: 50 })), ...Array.from({ length: 2 }, () => ({ idle: false, waitedMs: 2000 }))];
-    expect(idlenessNote(waits, 'the operator')).toBe(
-      'started once the operator had used < 0.5 ms of CPU in 50 ms: a wait of 50 ms at p50, 2000 ms at p99; 2 of 100 waits reached the 2 s bound with the programs still busy',
+    expect(idlenessNote(waits, groups)).toBe(
+      'started once the operator had used < 0.5 ms of CPU and the API servers had used < 5 ms of CPU in the same 50 ms: ' +
+        'a wait of 50 ms at p50, 2000 ms at p99; 2 of 100 waits reached the 2 s bound with the processes still busy',
     );
   });
 
   it('says nothing of the bound when no wait reached it', () => {
-    expect(idlenessNote([{ idle: true, waitedMs: 57 }], 'the connector')).not.toContain('bound');
+    expect(idlenessNote([{ idle: true, waitedMs: 57 }], groups)).not.toContain('bound');
   });
 });
 

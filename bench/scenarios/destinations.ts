@@ -18,10 +18,12 @@ import { deleteEach, fixtureGrants, grantFixture, runLabel, type GrantFixture } 
 import { collectionsOf, hubCollectionsNote, splitByCollections, type Collection, type TimedSample } from '../go-collections.ts';
 import {
   boundedLoad,
+  controlPlaneQuiet,
   idlenessNote,
   infra,
   kubectl,
   processMemory,
+  programsQuiet,
   uniqueName,
   unlabelledSamples,
   waitForIdle,
@@ -29,6 +31,7 @@ import {
   waitSettled,
   type BenchContext,
   type Idleness,
+  type QuietGroup,
   type Scenario,
 } from '../harness.ts';
 import { wallClock } from '../propagation-steps.ts';
@@ -57,8 +60,10 @@ interface Phase {
   samples: TimedSample[];
   rssMiB: number;
   hub: HubRuntime;
-  /** The waits for the operator and connector to be idle before each sample's kubectl apply. */
+  /** The waits for the programs and the control plane to be idle before each sample's kubectl apply. */
   idleness: Idleness[];
+  /** What those waits waited for. */
+  quiet: QuietGroup[];
 }
 
 /** The hub API server's Go runtime, from its /metrics: why a phase's slowest samples are slow. */
@@ -103,7 +108,7 @@ export const destinationsScale: Scenario = {
       `one destination with a real connector is measured; the other ${sizes.destinations - 1} each have ${sizes.grantsEach} Grants and a real watch on the hub's Grants with the connector's label selector (${destinationLabel}=<destination>), ` +
       `which each delivered its ${sizes.grantsEach} Grants (${others.watched} in all); samples one after another, each a new user's Grant of view in one of ${sizes.namespaces} namespaces, ` +
       `from kubectl apply's start to the watch event on the spoke, then the Grant deleted and its revocation waited for; ${one.samples.length} and ${many.samples.length} samples after ${sizes.warmup} warm-up each; ` +
-      `each sample's kubectl apply, in both phases, ${idlenessNote([...one.idleness, ...many.idleness], 'the operator and connector together')}`;
+      `each sample's kubectl apply, in both phases, ${idlenessNote([...one.idleness, ...many.idleness], one.quiet)}`;
     const hubNote = ({ hub }: Phase) => `${hub.collections} garbage collection${hub.collections === 1 ? '' : 's'}, heap goal ${hub.heapGoalMiB.toFixed(0)} MiB`;
     const hub = ctx.controlPlane.state.clusters.hub;
     const collections = await collectionsOf(hub.pid, hub.files.log);
@@ -239,7 +244,7 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
 
   const hubBefore = await hubRuntime(ctx);
   const samples: TimedSample[] = [];
-  const programs = [operator.process.pid!, connector.process.pid!];
+  const quiet = [programsQuiet('the operator and connector together', [operator.process.pid!, connector.process.pid!]), controlPlaneQuiet(ctx)];
   const idleness: Idleness[] = [];
   const deadline = Date.now() + sizes.seconds * 1000;
   for (let i = 0; i < sizes.warmup + sizes.samples && Date.now() < deadline; i++) {
@@ -254,9 +259,9 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
       metadata: { name: grant, labels: { [runLabel]: fixture.run } },
       spec: { user, role: 'view', resource: `${destination}.${namespace}` },
     });
-    // As in grant-propagation.ts: what the last sample left the programs doing (its status
-    // writes' watch events, a collection) runs before the clock starts, not in kubectl's start.
-    idleness.push(await waitForIdle(programs));
+    // As in grant-propagation.ts: what the last sample left the programs and the API servers
+    // doing (its status writes' watch events, a collection) runs before the clock starts, not in kubectl's start.
+    idleness.push(await waitForIdle(quiet));
     const start = wallClock();
     const ms = await bindings.timed(
       () => kubectl(ctx.hubKubeconfig, ['apply', '-f', '-'], grantYaml),
@@ -278,7 +283,7 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
   ctx.log(
     `${phase}: operator RSS ${rssMiB.toFixed(0)} MiB; the hub API server collected garbage ${hub.collections} times, heap goal ${hub.heapGoalMiB.toFixed(0)} MiB`,
   );
-  return { samples, rssMiB, hub, idleness };
+  return { samples, rssMiB, hub, idleness, quiet };
 }
 
 /**
