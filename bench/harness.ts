@@ -413,8 +413,13 @@ export function programsQuiet(whose: string, pids: readonly number[]): QuietGrou
  * an API server still answering the previous action's watches, or collecting garbage
  * after its writes, uses several times that.
  */
-export function controlPlaneQuiet(ctx: BenchContext): QuietGroup {
+function controlPlaneQuiet(ctx: BenchContext): QuietGroup {
   return { whose: "the control plane's API servers, etcd and controller managers", pids: ctx.controlPlane.state.processes.map((p) => p.pid), maxCpuMs: 5 };
+}
+
+/** What a timed kubectl against an installation waits for: its operator and connector idle, and the control plane under them. */
+export function infraQuiet(ctx: BenchContext, installed: Pick<Infra, 'operator' | 'connector'>): QuietGroup[] {
+  return [programsQuiet('the operator and connector together', [installed.operator.process.pid!, installed.connector.process.pid!]), controlPlaneQuiet(ctx)];
 }
 
 /**

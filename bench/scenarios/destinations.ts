@@ -18,12 +18,11 @@ import { deleteEach, fixtureGrants, grantFixture, runLabel, type GrantFixture } 
 import { collectionsOf, hubCollectionsNote, splitByCollections, type Collection, type TimedSample } from '../go-collections.ts';
 import {
   boundedLoad,
-  controlPlaneQuiet,
   idlenessNote,
   infra,
+  infraQuiet,
   kubectl,
   processMemory,
-  programsQuiet,
   uniqueName,
   unlabelledSamples,
   waitForIdle,
@@ -62,8 +61,6 @@ interface Phase {
   hub: HubRuntime;
   /** The waits for the programs and the control plane to be idle before each sample's kubectl apply. */
   idleness: Idleness[];
-  /** What those waits waited for. */
-  quiet: QuietGroup[];
 }
 
 /** The hub API server's Go runtime, from its /metrics: why a phase's slowest samples are slow. */
@@ -95,8 +92,9 @@ export const destinationsScale: Scenario = {
     ctx.defer(() => bindings.stop());
     await bindings.until(new Map([...fixture.expected].map(([id, subjects]) => [id, hasExactly(subjects)])), sizes.settleTimeoutMs);
 
+    const quiet = infraQuiet(ctx, installed);
     const sample = (phase: string, firstSample: number, grantsInHub: number) =>
-      measure(ctx, { phase, sizes, fixture, destination, bindings, installed, firstSample, grantsInHub });
+      measure(ctx, { phase, sizes, fixture, destination, bindings, installed, quiet, firstSample, grantsInHub });
     const one = await sample('1 destination', 0, sizes.grantsEach);
 
     const others = await otherDestinations(ctx, fixture.run, sizes);
@@ -108,7 +106,7 @@ export const destinationsScale: Scenario = {
       `one destination with a real connector is measured; the other ${sizes.destinations - 1} each have ${sizes.grantsEach} Grants and a real watch on the hub's Grants with the connector's label selector (${destinationLabel}=<destination>), ` +
       `which each delivered its ${sizes.grantsEach} Grants (${others.watched} in all); samples one after another, each a new user's Grant of view in one of ${sizes.namespaces} namespaces, ` +
       `from kubectl apply's start to the watch event on the spoke, then the Grant deleted and its revocation waited for; ${one.samples.length} and ${many.samples.length} samples after ${sizes.warmup} warm-up each; ` +
-      `each sample's kubectl apply, in both phases, ${idlenessNote([...one.idleness, ...many.idleness], one.quiet)}`;
+      `each sample's kubectl apply, in both phases, ${idlenessNote([...one.idleness, ...many.idleness], quiet)}`;
     const hubNote = ({ hub }: Phase) => `${hub.collections} garbage collection${hub.collections === 1 ? '' : 's'}, heap goal ${hub.heapGoalMiB.toFixed(0)} MiB`;
     const hub = ctx.controlPlane.state.clusters.hub;
     const collections = await collectionsOf(hub.pid, hub.files.log);
@@ -227,6 +225,8 @@ interface MeasureOptions {
   destination: string;
   bindings: SpokeRoleBindings;
   installed: Infra;
+  /** What each sample's kubectl apply waits to be idle. */
+  quiet: readonly QuietGroup[];
   /** Index of the first sample, so each phase's new users and Grants have names of their own. */
   firstSample: number;
   /** Grants the operator must have reconciled (cumulative) before the phase is measured. */
@@ -235,8 +235,8 @@ interface MeasureOptions {
 
 /** Waits for the operator to settle, reads its RSS, then times warm-up + samples Grant applications (bounded by sizes.seconds). */
 async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phase> {
-  const { phase, sizes, fixture, destination, bindings, installed } = options;
-  const { operator, connector } = installed;
+  const { phase, sizes, fixture, destination, bindings, installed, quiet } = options;
+  const { operator } = installed;
   const settled = await waitSettled(operator.metricsURL, { minimum: { grant: options.grantsInHub }, timeoutMs: sizes.settleTimeoutMs, log: ctx.log });
   if (!settled.settled) ctx.log(`${phase}: the operator did NOT settle within ${sizes.settleTimeoutMs / 1000} s`);
   const { rssMiB } = await processMemory(operator.process.pid!);
@@ -244,7 +244,6 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
 
   const hubBefore = await hubRuntime(ctx);
   const samples: TimedSample[] = [];
-  const quiet = [programsQuiet('the operator and connector together', [operator.process.pid!, connector.process.pid!]), controlPlaneQuiet(ctx)];
   const idleness: Idleness[] = [];
   const deadline = Date.now() + sizes.seconds * 1000;
   for (let i = 0; i < sizes.warmup + sizes.samples && Date.now() < deadline; i++) {
@@ -283,7 +282,7 @@ async function measure(ctx: BenchContext, options: MeasureOptions): Promise<Phas
   ctx.log(
     `${phase}: operator RSS ${rssMiB.toFixed(0)} MiB; the hub API server collected garbage ${hub.collections} times, heap goal ${hub.heapGoalMiB.toFixed(0)} MiB`,
   );
-  return { samples, rssMiB, hub, idleness, quiet };
+  return { samples, rssMiB, hub, idleness };
 }
 
 /**

@@ -14,18 +14,7 @@ import { bindingKey, bindingName } from '../../connector/rbac/desired.ts';
 import { grantFixture, runLabel } from '../grant-fixture.ts';
 import { collectionsOf, hubCollectionsNote, splitByCollections, type Collection } from '../go-collections.ts';
 import { HubGrants } from '../hub-grants.ts';
-import {
-  controlPlaneQuiet,
-  idlenessNote,
-  infra,
-  programsQuiet,
-  uniqueName,
-  waitForIdle,
-  waitForQuiet,
-  waitSettled,
-  type Idleness,
-  type Scenario,
-} from '../harness.ts';
+import { idlenessNote, infra, infraQuiet, uniqueName, waitForIdle, waitForQuiet, waitSettled, type Idleness, type Scenario } from '../harness.ts';
 import {
   directPlusBindingWrite,
   directSteps,
@@ -105,10 +94,7 @@ export const grantPropagation: Scenario = {
       `${fixture.expected.size} RoleBindings in place ${boundS.toFixed(1)} s after the programs started; both idle after ${settledS.toFixed(1)} s${unsettled.length > 0 ? ` (NOT settled: ${unsettled.join(', ')})` : ''}`,
     );
 
-    const quiet = [
-      programsQuiet('the operator and connector together', [installed.operator.process.pid!, installed.connector.process.pid!]),
-      controlPlaneQuiet(ctx),
-    ];
+    const quiet = infraQuiet(ctx, installed);
     const idleness: Idleness[] = [];
     /**
      * From kubectl's start until the watch delivers the event after which `check` holds;
