@@ -334,6 +334,11 @@ export async function processCpuMs(pid: number): Promise<number> {
   return (await processThreadsCpuMs(pid)).all;
 }
 
+/** CPU time several processes have used so far together, in ms (processCpuMs). */
+export async function processesCpuMs(pids: readonly number[]): Promise<number> {
+  return (await Promise.all(pids.map(processCpuMs))).reduce((a, b) => a + b, 0);
+}
+
 /** User + system time (ms) from a /proc stat file, a process's or a thread's. */
 async function statCpuMs(path: string): Promise<number> {
   // utime and stime are fields 14 and 15.
@@ -432,7 +437,7 @@ export function infraQuiet(ctx: BenchContext, installed: Pick<Infra, 'operator' 
 export async function waitForIdle(groups: readonly QuietGroup[], options: Partial<Record<keyof typeof idleDefaults, number>> = {}): Promise<Idleness> {
   const { windowMs, timeoutMs } = { ...idleDefaults, ...options };
   const started = performance.now();
-  const used = () => Promise.all(groups.map(async (g) => (await Promise.all(g.pids.map((pid) => processCpuMs(pid)))).reduce((a, b) => a + b, 0)));
+  const used = () => Promise.all(groups.map((g) => processesCpuMs(g.pids)));
   let before = await used();
   for (;;) {
     await sleep(windowMs);

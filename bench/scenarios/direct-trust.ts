@@ -21,7 +21,7 @@ import { startInfra } from '../../hack/local-infra/infra.ts';
 import { eventually } from '../../hack/local-infra/programs.ts';
 import { upstreamFromKubeConfig } from '../../connector/proxy/upstream.ts';
 import { KubeConfig } from '@kubernetes/client-node';
-import { boundedLoad, kubectl, processCpuMs, reportCrash, uniqueName, waitForQuiet, type Scenario } from '../harness.ts';
+import { boundedLoad, kubectl, processesCpuMs, reportCrash, uniqueName, waitForQuiet, type Scenario } from '../harness.ts';
 import { median, percentile, type Row } from '../table.ts';
 
 const title = 'Direct trust';
@@ -152,10 +152,9 @@ export const directTrust: Scenario = {
     const cpuPerRequest = new Map<Door, number>();
     for (const door of doors) {
       await waitForQuiet(ctx);
-      const cpu = async () => (await Promise.all(door.pids.map(processCpuMs))).reduce((a, b) => a + b, 0);
-      const before = await cpu();
+      const before = await processesCpuMs(door.pids);
       const served = await boundedLoad(sizes.loaded, concurrency, Date.now() + sizes.seconds * 1000, () => getOk(door));
-      cpuPerRequest.set(door, ((await cpu()) - before) / served);
+      cpuPerRequest.set(door, ((await processesCpuMs(door.pids)) - before) / served);
     }
 
     // Revocation: delete the Grant, poll both token doors until each is forbidden; put it back.
