@@ -1,5 +1,5 @@
 // The bench harness keeps working: `node bench/main.ts --quick` runs every scenario at
-// small sizes against a control plane of its own, exits 0, and writes a result with a
+// small sizes, each on a control plane of its own, exits 0, and writes a result with a
 // number in every row. The figures themselves are not checked: a quick run's do not count.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,8 +10,8 @@ import { scenarios } from './scenarios/index.ts';
 import type { Results } from './table.ts';
 
 /**
- * For the run, a guard against a hang, not a measure: every scenario in --quick mode, direct-trust with a
- * control plane of its own, on a busy 2-core machine. Then up to 30 s for the bench to stop
+ * For the run, a guard against a hang, not a measure: every scenario in --quick mode, each
+ * starting a control plane of its own (direct-trust a second one), on a busy 2-core machine. Then up to 30 s for the bench to stop
  * what it started (SIGTERM), within the test's own timeout.
  */
 const runTimeoutMs = 600_000;

@@ -1,11 +1,9 @@
 // The hub and spoke of a large installation, for the connector scenarios: namespaces in
 // the spoke and Grants for one destination in the hub, spread over many users, some
-// groups, three roles and every namespace. Removed when the scenario ends.
+// groups, three roles and every namespace. They go with the scenario's control plane.
 import { CoreV1Api, CustomObjectsApi, type RbacV1Subject } from '@kubernetes/client-node';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { resources, type Grant } from '../api/v1alpha1/types.ts';
 import { bindingName, subjectOf } from '../connector/rbac/desired.ts';
-import { statusCode } from '../lib/kube.ts';
 import { destinationLabel } from '../api/grants.ts';
 import { boundedLoad, uniqueName, type BenchContext } from './harness.ts';
 import { bindingId, subjectId, type BindingId } from './spoke-bindings.ts';
@@ -27,7 +25,6 @@ export interface GrantFixture {
 export const runLabel = 'bench.infrahq.com/run';
 const roles = ['view', 'edit', 'admin'] as const;
 const concurrency = 32;
-const cleanupTimeoutMs = 600_000;
 const { group, version, plural } = resources.Grant;
 
 /**
@@ -65,38 +62,13 @@ export function expectedBindings(grants: readonly Grant[]): Map<BindingId, RbacV
   return new Map([...expected].map(([id, subjects]) => [id, [...subjects.values()]]));
 }
 
-/**
- * Creates the namespaces and the Grants (32 requests in flight); deletes them when the
- * scenario ends. A connector still running then would put bindings back as the namespace
- * controller removes them: start connectors after the fixture (cleanups run in reverse
- * order), or stop them before.
- */
+/** Creates the namespaces and the Grants, 32 requests in flight. */
 export async function grantFixture(ctx: BenchContext, destination: string, sizes: FixtureSizes): Promise<GrantFixture> {
   const run = uniqueName('bg');
-  const selector = `${runLabel}=${run}`;
   const core = ctx.spoke.makeApiClient(CoreV1Api);
   const custom = ctx.hub.makeApiClient(CustomObjectsApi);
   const namespaces = Array.from({ length: sizes.namespaces }, (_, i) => `${run}-${i}`);
   const grants = fixtureGrants(run, destination, namespaces, sizes.grants);
-
-  const grantNames = async () =>
-    ((await custom.listClusterCustomObject({ group, version, plural, labelSelector: selector })) as { items: Grant[] }).items.map((g) => g.metadata.name!);
-  const namespaceNames = async () => (await core.listNamespace({ labelSelector: selector })).items.map((ns) => ns.metadata!.name!);
-  ctx.defer(async () => {
-    const start = performance.now();
-    const deadline = Date.now() + cleanupTimeoutMs;
-    // One by one, many in flight: a deletecollection of 10,000 Grants outlasts the API server's 60 s request timeout.
-    await deleteEach(await grantNames(), (name) => custom.deleteClusterCustomObject({ group, version, plural, name }));
-    const names = await namespaceNames();
-    await deleteEach(names, (name) => core.deleteNamespace({ name }));
-    // Gone with what they held, before the next scenario's connector would find our
-    // bindings and prune them while being measured (a quick run's figures do not count).
-    for (let left = ctx.quick ? 0 : names.length; left > 0; left = (await namespaceNames()).length) {
-      if (Date.now() > deadline) throw new Error(`${left} of ${names.length} namespaces still there after ${cleanupTimeoutMs / 1000} s`);
-      await sleep(1000);
-    }
-    ctx.log(`deleted the Grants and ${names.length} namespaces in ${((performance.now() - start) / 1000).toFixed(1)} s`);
-  }, cleanupTimeoutMs + 30_000);
 
   const start = performance.now();
   await boundedLoad(namespaces.length, concurrency, Infinity, (i) =>
@@ -109,15 +81,4 @@ export async function grantFixture(ctx: BenchContext, destination: string, sizes
     `created ${namespaces.length} namespaces in the spoke and ${grants.length} Grants in the hub in ${((performance.now() - start) / 1000).toFixed(1)} s`,
   );
   return { run, namespaces, grants, expected: expectedBindings(grants) };
-}
-
-/** Deletes every name, `concurrency` at a time; one already gone is fine. */
-export async function deleteEach(names: readonly string[], remove: (name: string) => Promise<unknown>): Promise<void> {
-  await boundedLoad(names.length, concurrency, Infinity, async (i) => {
-    try {
-      await remove(names[i]!);
-    } catch (err) {
-      if (statusCode(err) !== 404) throw err;
-    }
-  });
 }

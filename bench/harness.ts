@@ -30,7 +30,7 @@ export interface Scenario {
 
 export interface BenchContext {
   quick: boolean;
-  /** The hub and spoke every scenario shares (started by bench/main.ts). */
+  /** The scenario's own hub and spoke, fresh (bench/main.ts); stopped after its other cleanups. */
   controlPlane: ControlPlane;
   hubKubeconfig: string;
   hub: KubeConfig;
@@ -86,13 +86,10 @@ export function kubectl(kubeconfig: string, args: string[], input?: string): Pro
   });
 }
 
-/** A namespace of the scenario's own, deleted when the scenario ends. */
+/** A namespace of the scenario's own in the hub. */
 export async function ownNamespace(ctx: BenchContext, prefix: string): Promise<string> {
   const ns = uniqueName(prefix);
   await kubectl(ctx.hubKubeconfig, ['create', 'namespace', ns]);
-  // Not waited for: nothing later depends on it being gone, and the local control plane
-  // may not run the namespace controller that finalizes it.
-  ctx.defer(() => kubectl(ctx.hubKubeconfig, ['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']).then(() => undefined));
   return ns;
 }
 
@@ -137,7 +134,7 @@ export async function baselineProcess<Config>(
 /**
  * Operator and connector for a fresh destination, as hack/local-infra/infra.ts installs them (the
  * connector's hub identity from its bootstrap credential, as `infra destinations add` makes it), at the production log level
- * unless `logLevel` says debug (the lines a scenario reads steps from); stopped, and their namespaces deleted, when the scenario ends.
+ * unless `logLevel` says debug (the lines a scenario reads steps from); stopped when the scenario ends.
  */
 export async function infra(
   ctx: BenchContext,
@@ -145,10 +142,6 @@ export async function infra(
   { asServiceAccount = false, logLevel = 'info' }: { asServiceAccount?: boolean; logLevel?: 'debug' | 'info' } = {},
 ): Promise<Infra> {
   const namespace = uniqueName('bench-infra');
-  ctx.defer(async () => {
-    for (const kubeconfig of [ctx.hubKubeconfig, ctx.spokeKubeconfig])
-      await kubectl(kubeconfig, ['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
-  });
   const operatorKubeconfig = asServiceAccount ? await serviceAccountKubeconfig(ctx, namespace) : undefined;
   const running = await startInfra({
     hubKubeconfig: ctx.hubKubeconfig,
@@ -606,30 +599,25 @@ export interface BenchUser {
 
 /**
  * A built-in user (password Secret in the operator namespace) in a Group that holds
- * view on a fresh Destination: what a login and a token request need. Removed at the end.
+ * view on a fresh Destination: what a login and a token request need.
  */
 export async function userWithGrant(ctx: BenchContext, namespace: string): Promise<BenchUser> {
-  const run = uniqueName('run');
   const destination = uniqueName('bench-dest');
   const group = uniqueName('bench-sre');
   const email = `${uniqueName('bench-user')}@example.com`;
   const password = 'correct horse battery staple';
   await kubectl(ctx.hubKubeconfig, ['create', 'secret', 'generic', 'bench-password', '-n', namespace, `--from-literal=hash=${await hashPassword(password)}`]);
-  const labels = { 'bench.infrahq.com/run': run };
   const objects = [
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination, labels }, spec: { kind: 'kubernetes' } },
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: group, labels }, spec: { members: [email] } },
-    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${group}-view`, labels }, spec: { group, role: 'view', resource: destination } },
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Destination', metadata: { name: destination }, spec: { kind: 'kubernetes' } },
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Group', metadata: { name: group }, spec: { members: [email] } },
+    { apiVersion: 'infrahq.com/v1alpha1', kind: 'Grant', metadata: { name: `${group}-view` }, spec: { group, role: 'view', resource: destination } },
     {
       apiVersion: 'infrahq.com/v1alpha1',
       kind: 'User',
-      metadata: { name: uniqueName('bench-user'), labels },
+      metadata: { name: uniqueName('bench-user') },
       spec: { email, passwordSecretRef: { name: 'bench-password', key: 'hash' } },
     },
   ];
   await kubectl(ctx.hubKubeconfig, ['apply', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
-  ctx.defer(() =>
-    kubectl(ctx.hubKubeconfig, ['delete', 'destinations,groups,grants,users', '-l', `bench.infrahq.com/run=${run}`, '--wait=false']).then(() => undefined),
-  );
   return { email, password, group, destination };
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick] [-- --only <id>]`: starts a local hub + spoke control plane
-// with the CRDs, runs every scenario in bench/scenarios/ (each starts what else it needs,
-// e.g. an operator), prints one table — our figure, the baseline measured in the same
+// `npm run bench [-- --quick] [-- --only <id>]`: runs every scenario in bench/scenarios/,
+// each on a local hub + spoke control plane of its own with the CRDs (each starts what else
+// it needs, e.g. an operator), prints one table — our figure, the baseline measured in the same
 // run, the ratio, the target, pass or miss — and writes it to bench/results/. The programs
 // run as the bundles that ship (dist/, built first).
 //
@@ -14,6 +14,7 @@ import { inspect, parseArgs } from 'node:util';
 import { buildPrograms } from '../hack/build.ts';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { installHubAPI } from '../hack/controlplane/crds.ts';
+import { toolPaths } from '../hack/controlplane/tools.ts';
 import { loadKubeConfig } from '../lib/kube.ts';
 import { Cleanups, machineCpuMs, type BenchContext } from './harness.ts';
 import { scenarios } from './scenarios/index.ts';
@@ -61,7 +62,6 @@ const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
 // Whoever started us may have closed our pipes (Node's execFile does so before its
 // timeout's SIGTERM): a failed write must not end the bench before its cleanups have run.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-const harness = new Cleanups();
 let scenarioCleanups: Cleanups | undefined;
 
 let interrupted = false;
@@ -75,7 +75,6 @@ for (const [signal, code] of [
     log(`${signal}: stopping what the bench started (Ctrl-C again to leave at once)`);
     void (async () => {
       await scenarioCleanups?.runAll(15_000, 15_000);
-      await harness.runAll();
       process.exit(code);
     })();
   });
@@ -91,41 +90,35 @@ async function main(): Promise<number> {
   const after = await machineCpuMs();
   const backgroundBusy = (after.busy - before.busy) / (after.total - before.total);
   if (backgroundBusy > 0.2) log(`warning: the machine is already ${percent(backgroundBusy)} busy; figures will be lower and noisier`);
-  log('starting the control plane (hub + spoke)…');
-  const controlPlane = await ControlPlane.start({ gcTrace: true });
-  harness.add('control plane', () => controlPlane.stop());
-  const hubKubeconfig = controlPlane.state.clusters.hub.adminKubeconfig;
-  const spokeKubeconfig = controlPlane.state.clusters.spoke.adminKubeconfig;
-  await installHubAPI(hubKubeconfig);
-  log(`control plane up (Kubernetes ${controlPlane.state.kubernetesVersion}), CRDs installed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  void controlPlane.crashed.then((reason) => log(`the control plane crashed: ${reason}`));
-
   const rows: ResultRow[] = [];
   const errors: ScenarioError[] = [];
   for (const scenario of selected) {
     if (interrupted) break;
     const cleanups = new Cleanups();
     scenarioCleanups = cleanups;
-    const ctx: BenchContext = {
-      quick,
-      controlPlane,
-      hubKubeconfig,
-      hub: loadKubeConfig(hubKubeconfig),
-      spokeKubeconfig,
-      spoke: loadKubeConfig(spokeKubeconfig),
-      defer: (cleanup, timeoutMs) => cleanups.add(scenario.id, cleanup, timeoutMs),
-      log: (message) => log(`[${scenario.id}] ${message}`),
-    };
+    const scenarioLog = (message: string) => log(`[${scenario.id}] ${message}`);
     const scenarioStart = performance.now();
-    log(`[${scenario.id}] ${scenario.title}…`);
+    scenarioLog(`${scenario.title}…`);
     try {
+      const controlPlane = await freshControlPlane(cleanups, scenario.id, scenarioLog);
+      const { hub, spoke } = controlPlane.state.clusters;
+      const ctx: BenchContext = {
+        quick,
+        controlPlane,
+        hubKubeconfig: hub.adminKubeconfig,
+        hub: loadKubeConfig(hub.adminKubeconfig),
+        spokeKubeconfig: spoke.adminKubeconfig,
+        spoke: loadKubeConfig(spoke.adminKubeconfig),
+        defer: (cleanup, timeoutMs) => cleanups.add(scenario.id, cleanup, timeoutMs),
+        log: scenarioLog,
+      };
       rows.push(...(await scenario.run(ctx)).map(evaluate));
-      log(`[${scenario.id}] done in ${((performance.now() - scenarioStart) / 1000).toFixed(1)} s`);
+      scenarioLog(`done in ${((performance.now() - scenarioStart) / 1000).toFixed(1)} s`);
     } catch (err) {
       if (interrupted) break; // its processes were stopped under it; not a crash
       const error = describeError(err);
       errors.push({ scenario: scenario.title, error });
-      log(`[${scenario.id}] CRASHED: ${error}`);
+      scenarioLog(`CRASHED: ${error}`);
     } finally {
       await cleanups.runAll();
       scenarioCleanups = undefined;
@@ -138,7 +131,7 @@ async function main(): Promise<number> {
     mode: quick ? 'quick' : 'full',
     durationSec: (performance.now() - started) / 1000,
     machine: machine(),
-    kubernetesVersion: controlPlane.state.kubernetesVersion,
+    kubernetesVersion: (await toolPaths()).kubernetesVersion,
     backgroundBusy,
     rows,
     errors,
@@ -158,6 +151,23 @@ async function main(): Promise<number> {
   }
   if (errors.length > 0) log(`${errors.length} scenario(s) crashed: ${errors.map((e) => e.scenario).join(', ')}`);
   return errors.length > 0 ? 1 : 0;
+}
+
+/**
+ * A hub + spoke with the CRDs for one scenario, stopped after everything else the scenario
+ * started (its first cleanup, so its last). Fresh for each scenario: what one leaves behind,
+ * e.g. 10,000 Grants deleted and the API servers' heaps and etcd's history grown by them,
+ * does not weigh on the next one's figures, a full run measures each scenario as `--only`
+ * does, and a control plane one scenario breaks does not fail the rest.
+ */
+async function freshControlPlane(cleanups: Cleanups, id: string, log: (message: string) => void): Promise<ControlPlane> {
+  const started = performance.now();
+  const controlPlane = await ControlPlane.start({ gcTrace: true });
+  cleanups.add(`${id}: control plane`, () => controlPlane.stop(), 60_000);
+  await installHubAPI(controlPlane.state.clusters.hub.adminKubeconfig);
+  log(`control plane up (Kubernetes ${controlPlane.state.kubernetesVersion}), CRDs installed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  void controlPlane.crashed.then((reason) => log(`the control plane crashed: ${reason}`));
+  return controlPlane;
 }
 
 /** The stack and what caused it: "fetch failed" alone does not say the connection was refused. */
@@ -185,7 +195,5 @@ try {
 } catch (err) {
   log(`the harness failed: ${describeError(err)}`);
   code = 1;
-} finally {
-  if (!interrupted) await harness.runAll();
 }
 if (!interrupted) process.exit(code!);

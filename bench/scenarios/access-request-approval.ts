@@ -25,28 +25,22 @@ export const accessRequestApproval: Scenario = {
     const [alice, bob] = [`${uniqueName('bench-alice')}@example.com`, `${uniqueName('bench-bob')}@example.com`];
     const password = 'correct horse battery staple';
     const run = uniqueName('run');
-    const labels = { 'bench.infrahq.com/run': run };
     const home = uniqueName('home');
     await kubectl(ctx.spokeKubeconfig, ['create', 'namespace', home]);
-    ctx.defer(() => kubectl(ctx.spokeKubeconfig, ['delete', 'namespace', home, '--wait=false']).then(() => undefined));
     for (const email of [alice, bob]) await installed.addUser(email, password);
     const policy = {
       apiVersion: 'infrahq.com/v1alpha1',
       kind: 'AccessPolicy',
-      metadata: { name: run, labels },
+      metadata: { name: run },
       spec: { resources: [destination], roles: ['view'], requesters: { users: [alice] }, approvers: { users: [bob] }, maxDuration: '1h' },
     };
     const homeGrant = {
       apiVersion: 'infrahq.com/v1alpha1',
       kind: 'Grant',
-      metadata: { name: `${run}-home`, labels },
+      metadata: { name: `${run}-home` },
       spec: { user: alice, role: 'view', resource: `${destination}.${home}` },
     };
     await kubectl(ctx.hubKubeconfig, ['apply', '-f', '-'], [policy, homeGrant].map((o) => stringify(o)).join('---\n'));
-    ctx.defer(async () => {
-      await kubectl(ctx.hubKubeconfig, ['delete', 'accessrequests', '-l', `bench.infrahq.com/run=${run}`, '--wait=false']).catch(() => undefined);
-      await kubectl(ctx.hubKubeconfig, ['delete', 'accesspolicies,grants', '-l', `bench.infrahq.com/run=${run}`, '--wait=false']);
-    });
 
     const token = await eventuallyValue(() => installed.token(alice, password), 60_000);
     const caBundle = Buffer.from(await kubectl(ctx.hubKubeconfig, ['get', 'destination', destination, '-o', 'jsonpath={.spec.caBundle}']), 'base64').toString();
@@ -87,7 +81,7 @@ export const accessRequestApproval: Scenario = {
       const created = await call(alice, '', {
         apiVersion: 'infrahq.com/v1alpha1',
         kind: 'AccessRequest',
-        metadata: { labels },
+        metadata: {},
         spec: { role: 'view', resource: destination, duration: '1h' },
       });
       await eventuallyValue(async () => {
@@ -108,7 +102,7 @@ export const accessRequestApproval: Scenario = {
         stringify({
           apiVersion: 'infrahq.com/v1alpha1',
           kind: 'Grant',
-          metadata: { name: grant, labels },
+          metadata: { name: grant },
           spec: { user: alice, role: 'view', resource: destination },
         }),
       );

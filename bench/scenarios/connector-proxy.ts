@@ -234,7 +234,6 @@ export const connectorProxy: Scenario = {
     // A ConfigMap the user may read through a Grant of view on its namespace.
     const namespace = uniqueName('bench-proxy');
     await kubectl(ctx.spokeKubeconfig, ['create', 'namespace', namespace]);
-    ctx.defer(() => kubectl(ctx.spokeKubeconfig, ['delete', 'namespace', namespace, '--wait=false']).then(() => undefined));
     await kubectl(ctx.spokeKubeconfig, ['create', 'configmap', 'bench', '-n', namespace, '--from-literal=key=value']);
     const email = `${uniqueName('bench-proxy')}@example.com`;
     const password = 'correct horse battery staple';
@@ -250,7 +249,6 @@ export const connectorProxy: Scenario = {
         spec: { user: email, role: 'view', resource: `${destination}.${namespace}` },
       }),
     );
-    ctx.defer(() => kubectl(ctx.hubKubeconfig, ['delete', 'grant', grant, '--ignore-not-found']).then(() => undefined));
 
     const path = `/api/v1/namespaces/${namespace}/configmaps/bench`;
     const upstream = await upstreamFromKubeConfig(ctx.spoke);

@@ -14,7 +14,7 @@ import { resources, type Grant } from '../../api/v1alpha1/types.ts';
 import { bindingName } from '../../connector/rbac/desired.ts';
 import type { Infra } from '../../hack/local-infra/infra.ts';
 import { Informer } from '../../lib/controller/informer.ts';
-import { deleteEach, fixtureGrants, grantFixture, runLabel, type GrantFixture } from '../grant-fixture.ts';
+import { fixtureGrants, grantFixture, runLabel, type GrantFixture } from '../grant-fixture.ts';
 import { collectionsOf, hubCollectionsNote, splitByCollections, type Collection, type TimedSample } from '../go-collections.ts';
 import {
   boundedLoad,
@@ -151,7 +151,7 @@ export const destinationsScale: Scenario = {
 
 /**
  * The other destinations: each a Destination, a watch on its Grants with the connector's
- * label selector, and its Grants; gone when the scenario ends. Resolves once every watch
+ * label selector, and its Grants. Resolves once every watch
  * has delivered its destination's Grants.
  */
 async function otherDestinations(ctx: BenchContext, run: string, sizes: Sizes): Promise<{ watched: number }> {
@@ -159,7 +159,6 @@ async function otherDestinations(ctx: BenchContext, run: string, sizes: Sizes): 
   const names = Array.from({ length: sizes.destinations - 1 }, (_, i) => `${run}-other-${i}`);
   const labels = { [runLabel]: run };
   const plural = { destinations: resources.Destination.plural, grants: resources.Grant.plural };
-  ctx.defer(() => deleteEach(names, (name) => custom.deleteClusterCustomObject({ group, version, plural: plural.destinations, name })));
   await boundedLoad(names.length, inFlight, Infinity, (i) =>
     custom
       .createClusterCustomObject({
@@ -193,14 +192,6 @@ async function otherDestinations(ctx: BenchContext, run: string, sizes: Sizes): 
       Array.from({ length: sizes.namespaces }, (_, k) => `ns-${k}`),
       sizes.grantsEach,
     ),
-  );
-  ctx.defer(
-    () =>
-      deleteEach(
-        grants.map((g) => g.metadata.name!),
-        (name) => custom.deleteClusterCustomObject({ group, version, plural: plural.grants, name }),
-      ),
-    600_000,
   );
   const start = performance.now();
   await boundedLoad(grants.length, inFlight, Infinity, (i) =>

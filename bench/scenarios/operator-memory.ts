@@ -25,7 +25,6 @@ import {
   type Scenario,
   type SettleOptions,
 } from '../harness.ts';
-import { deleteEach } from '../grant-fixture.ts';
 import { median, type Row } from '../table.ts';
 
 const title = 'Operator memory';
@@ -200,7 +199,7 @@ function split(m: Measured): string {
 const sizeLabel = (sizes: Sizes) => `${sizes.grants.toLocaleString('en-US')} grants, ${sizes.users.toLocaleString('en-US')} users`;
 
 /**
- * Creates the objects (deleted when the scenario ends) and returns what tells that a first
+ * Creates the objects and returns what tells that a first
  * reconcile of them is done: each controller has reconciled every key at least once since
  * it started, and no Grant of ours lacks the destination label the operator puts on it.
  */
@@ -209,15 +208,6 @@ async function populate(ctx: BenchContext, sizes: Sizes): Promise<{ settle: Pick
   const run = uniqueName('bm');
   const all = objects(run, sizes);
   const selector = `bench.infrahq.com/run=${run}`;
-  // One by one, many in flight: a deletecollection of 100,000 Grants outlasts the API server's 60 s request timeout.
-  ctx.defer(async () => {
-    for (const { plural, count, name } of all) {
-      await deleteEach(
-        Array.from({ length: count }, (_, i) => name(i)),
-        (n) => api.deleteClusterCustomObject({ group, version, plural, name: n }),
-      );
-    }
-  }, 900_000);
   const createStart = performance.now();
   for (const { plural, count, make } of all) {
     await boundedLoad(count, createConcurrency, Infinity, (i) =>
@@ -326,8 +316,7 @@ export const operatorMemory: Scenario = {
 
 /**
  * The same at ten times the Grants, first reconcile only: how the operator scales past the
- * size it is sized for. Runs last in a full run: creating 100,000 Grants takes the hub
- * minutes, and what the cleanup cannot delete in its time goes with the control plane.
+ * size it is sized for. Runs last in a full run: it is the longest.
  */
 const largeHubNodeFlags = ['--max-old-space-size=512', '--max-semi-space-size=2'];
 
