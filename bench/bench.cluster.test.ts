@@ -11,7 +11,7 @@ import type { Results } from './table.ts';
 
 /**
  * For the run, a guard against a hang, not a measure: every scenario in --quick mode, each
- * starting a control plane of its own (direct-trust a second one), on a busy 2-core machine. Then up to 30 s for the bench to stop
+ * on a control plane of its own, on a busy 2-core machine. Then up to 30 s for the bench to stop
  * what it started (SIGTERM), within the test's own timeout.
  */
 const runTimeoutMs = 600_000;

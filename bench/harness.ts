@@ -25,6 +25,12 @@ export interface Scenario {
   id: string;
   /** Shown in the table's first column. */
   title: string;
+  /**
+   * The spoke's API server takes --authentication-config from a file the scenario writes
+   * (ctx.spokeAuthenticationConfig, with no JWT issuer at first); `ctx.controlPlane.restart('spoke')`
+   * reads it anew.
+   */
+  spokeAuthenticationConfig?: true;
   run(ctx: BenchContext): Promise<Row[]>;
 }
 
@@ -36,6 +42,8 @@ export interface BenchContext {
   hub: KubeConfig;
   spokeKubeconfig: string;
   spoke: KubeConfig;
+  /** The spoke's authentication config, for a scenario that asks for one. */
+  spokeAuthenticationConfig?: string;
   /** Registers a cleanup; it runs when the scenario ends, or on Ctrl-C. LIFO; bounded (30 s unless timeoutMs). */
   defer(cleanup: () => Promise<void> | void, timeoutMs?: number): void;
   /** Progress for the person watching (stderr); the table is the result. */

@@ -7,16 +7,18 @@
 //
 // Exit status: 0 when every scenario ran (whether or not it met its target), 1 when a
 // scenario or the harness crashed, 130/143 when interrupted.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect, parseArgs } from 'node:util';
+import { stringify } from 'yaml';
 import { buildPrograms } from '../hack/build.ts';
 import { ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { installHubAPI } from '../hack/controlplane/crds.ts';
 import { toolPaths } from '../hack/controlplane/tools.ts';
 import { loadKubeConfig } from '../lib/kube.ts';
-import { Cleanups, machineCpuMs, type BenchContext } from './harness.ts';
+import { Cleanups, machineCpuMs, type BenchContext, type Scenario } from './harness.ts';
 import { scenarios } from './scenarios/index.ts';
 import { evaluate, header, machine, markdownReport, mergeResults, percent, textTable, type ResultRow, type Results, type ScenarioError } from './table.ts';
 
@@ -100,11 +102,12 @@ async function main(): Promise<number> {
     const scenarioStart = performance.now();
     scenarioLog(`${scenario.title}…`);
     try {
-      const controlPlane = await freshControlPlane(cleanups, scenario.id, scenarioLog);
+      const { controlPlane, spokeAuthenticationConfig } = await freshControlPlane(cleanups, scenario, scenarioLog);
       const { hub, spoke } = controlPlane.state.clusters;
       const ctx: BenchContext = {
         quick,
         controlPlane,
+        ...(spokeAuthenticationConfig ? { spokeAuthenticationConfig } : {}),
         hubKubeconfig: hub.adminKubeconfig,
         hub: loadKubeConfig(hub.adminKubeconfig),
         spokeKubeconfig: spoke.adminKubeconfig,
@@ -160,14 +163,31 @@ async function main(): Promise<number> {
  * does not weigh on the next one's figures, a full run measures each scenario as `--only`
  * does, and a control plane one scenario breaks does not fail the rest.
  */
-async function freshControlPlane(cleanups: Cleanups, id: string, log: (message: string) => void): Promise<ControlPlane> {
+async function freshControlPlane(
+  cleanups: Cleanups,
+  scenario: Scenario,
+  log: (message: string) => void,
+): Promise<{ controlPlane: ControlPlane; spokeAuthenticationConfig?: string }> {
   const started = performance.now();
-  const controlPlane = await ControlPlane.start({ gcTrace: true });
-  cleanups.add(`${id}: control plane`, () => controlPlane.stop(), 60_000);
+  const spokeAuthenticationConfig = scenario.spokeAuthenticationConfig ? await emptyAuthenticationConfig(cleanups, scenario.id) : undefined;
+  const controlPlane = await ControlPlane.start({
+    gcTrace: true,
+    ...(spokeAuthenticationConfig ? { authenticationConfig: { spoke: spokeAuthenticationConfig } } : {}),
+  });
+  cleanups.add(`${scenario.id}: control plane`, () => controlPlane.stop(), 60_000);
   await installHubAPI(controlPlane.state.clusters.hub.adminKubeconfig);
   log(`control plane up (Kubernetes ${controlPlane.state.kubernetesVersion}), CRDs installed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   void controlPlane.crashed.then((reason) => log(`the control plane crashed: ${reason}`));
-  return controlPlane;
+  return { controlPlane, ...(spokeAuthenticationConfig ? { spokeAuthenticationConfig } : {}) };
+}
+
+/** An AuthenticationConfiguration with no JWT issuer, in a directory removed after the scenario. */
+async function emptyAuthenticationConfig(cleanups: Cleanups, id: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-authn-'));
+  cleanups.add(`${id}: authentication config`, () => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'authentication-config.yaml');
+  await writeFile(path, stringify({ apiVersion: 'apiserver.config.k8s.io/v1', kind: 'AuthenticationConfiguration', jwt: [] }));
+  return path;
 }
 
 /** The stack and what caused it: "fetch failed" alone does not say the connection was refused. */

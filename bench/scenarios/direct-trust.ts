@@ -7,21 +7,16 @@
 // the machine falls on all three alike. CPU per request: each door alone under a closed loop,
 // the API server's CPU (and the connector's, for the proxy) over the requests served.
 // Revocation: a Grant deleted in the hub, timed until a GET through each mode is forbidden.
-// The scenario runs a control plane of its own, since its spoke carries --authentication-config.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// Its control plane's spoke takes --authentication-config (Scenario.spokeAuthenticationConfig).
+import { writeFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { authenticationConfiguration } from '../../api/authentication-config.ts';
-import { ControlPlane } from '../../hack/controlplane/controlplane.ts';
-import { installHubAPI } from '../../hack/controlplane/crds.ts';
 import { https } from '../../hack/local-infra/https.ts';
-import { startInfra } from '../../hack/local-infra/infra.ts';
 import { eventually } from '../../hack/local-infra/programs.ts';
 import { upstreamFromKubeConfig } from '../../connector/proxy/upstream.ts';
 import { KubeConfig } from '@kubernetes/client-node';
-import { boundedLoad, kubectl, processesCpuMs, reportCrash, uniqueName, waitForQuiet, type Scenario } from '../harness.ts';
+import { boundedLoad, infra, kubectl, processesCpuMs, uniqueName, waitForQuiet, type Scenario } from '../harness.ts';
 import { median, percentile, type Row } from '../table.ts';
 
 const title = 'Direct trust';
@@ -50,30 +45,16 @@ async function getOk(door: Door): Promise<void> {
 export const directTrust: Scenario = {
   id: 'direct-trust',
   title,
+  spokeAuthenticationConfig: true,
   async run(ctx) {
     const sizes = ctx.quick
       ? { warmup: 100, sequential: 200, loaded: 500, seconds: 5, revocations: 2 }
       : { warmup: 1000, sequential: 3000, loaded: 10_000, seconds: 10, revocations: 10 };
-    const dir = await mkdtemp(join(tmpdir(), 'bench-direct-'));
-    ctx.defer(() => rm(dir, { recursive: true, force: true }));
-    const authenticationConfig = join(dir, 'authentication-config.yaml');
-    await writeFile(authenticationConfig, stringify({ apiVersion: 'apiserver.config.k8s.io/v1', kind: 'AuthenticationConfiguration', jwt: [] }));
-    ctx.log('starting a control plane whose spoke takes --authentication-config…');
-    const controlPlane = await ControlPlane.start({ authenticationConfig: { spoke: authenticationConfig } });
-    ctx.defer(() => controlPlane.stop(), 60_000);
+    const authenticationConfig = ctx.spokeAuthenticationConfig!;
+    const { controlPlane } = ctx;
     const { hub, spoke } = controlPlane.state.clusters;
-    await installHubAPI(hub.adminKubeconfig);
-
     const destination = uniqueName('bench-direct');
-    const installed = await startInfra({
-      hubKubeconfig: hub.adminKubeconfig,
-      spokeKubeconfig: spoke.adminKubeconfig,
-      namespace: uniqueName('bench-infra'),
-      destination,
-      logLevel: 'info',
-    });
-    reportCrash(ctx, installed.operator, ...installed.connectors);
-    ctx.defer(() => installed.stop());
+    const installed = await infra(ctx, destination);
     await kubectl(hub.adminKubeconfig, ['patch', 'destination', destination, '--type=merge', '-p', JSON.stringify({ spec: { trust: 'Direct' } })]);
     await writeFile(
       authenticationConfig,
